@@ -1,0 +1,260 @@
+package parse
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/raftviz/raftviz/parse/eventline"
+)
+
+// Status is a test's result.
+type Status uint8
+
+// Test results. StatusUnknown is a test that never printed a result line (a panic, a timeout, a
+// truncated log, or a plain log with no test markers at all).
+const (
+	StatusUnknown Status = iota
+	StatusPass
+	StatusFail
+	StatusSkip
+)
+
+// String returns PASS, FAIL, SKIP or UNKNOWN, as go test prints them.
+func (s Status) String() string {
+	switch s {
+	case StatusPass:
+		return "PASS"
+	case StatusFail:
+		return "FAIL"
+	case StatusSkip:
+		return "SKIP"
+	}
+	return "UNKNOWN"
+}
+
+// Syntax says how an event line was understood.
+type Syntax uint8
+
+// The event syntaxes raftviz reads.
+const (
+	SyntaxClassic   Syntax = iota + 1 // HH:MM:SS.uuuuuu [ID] message, free text
+	SyntaxText                        // docs/FORMAT.md text form: classic prefix plus " | ev=" fields
+	SyntaxJSON                        // docs/FORMAT.md JSON-lines form
+	SyntaxEtcdTrace                   // etcd-io/raft TracingEvent NDJSON
+)
+
+// String names the syntax for summaries.
+func (s Syntax) String() string {
+	switch s {
+	case SyntaxClassic:
+		return "classic"
+	case SyntaxText:
+		return "structured"
+	case SyntaxJSON:
+		return "structured-json"
+	case SyntaxEtcdTrace:
+		return "etcd-trace"
+	}
+	return "unknown"
+}
+
+// Event flags.
+const (
+	// FlagTime: the event had a timestamp. Without it (etcd traces) Time is a sequence number.
+	FlagTime uint8 = 1 << iota
+	// FlagDate: Time is Unix nanoseconds. Without it Time counts from midnight of an unknown day
+	// (classic lines carry no date); a clock that runs past midnight keeps counting past 24h.
+	FlagDate
+	// FlagAmbiguous: the line was printed while several tests ran in parallel, so the test it is
+	// attributed to (go test's "last named test") may be wrong. The node comes from the line itself.
+	FlagAmbiguous
+)
+
+// Event is one understood debug line: something a node did at a time.
+type Event struct {
+	Time   int64  // see FlagTime and FlagDate
+	Node   string // node id from [ID] or the JSON node field; eventline.ClusterNode for the cluster
+	Msg    string // the human message, ANSI codes and control characters removed
+	Kind   string // the ev field of structured lines; "" for classic lines
+	Fields []eventline.Field
+	Line   int32 // 1-based line number in its input
+	File   int16 // index of the input file (0 for a single input)
+	Syntax Syntax
+	Flags  uint8
+}
+
+// Field returns the value of a structured field.
+func (e *Event) Field(key string) (string, bool) { return eventline.Get(e.Fields, key) }
+
+// FieldInt returns a structured field as an integer, and false when it is absent or not a number.
+func (e *Event) FieldInt(key string) (int64, bool) {
+	v, ok := eventline.Get(e.Fields, key)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil
+}
+
+// HasTime reports whether the event carried a timestamp.
+func (e *Event) HasTime() bool { return e.Flags&FlagTime != 0 }
+
+// IsFault reports whether the event is a crash, restart, disconnect, reconnect, partition or heal,
+// either as a structured kind or, for classic lines, by its wording.
+func (e *Event) IsFault() bool {
+	if e.Kind != "" {
+		return eventline.IsFault(e.Kind)
+	}
+	return classicFault(e.Msg)
+}
+
+// FormatTime renders the event time as HH:MM:SS.uuuuuu (or #N for untimed events); with relative
+// set it renders the offset from start as +S.uuuuuu seconds.
+func (e *Event) FormatTime(start int64, relative bool) string {
+	return string(AppendEventTime(nil, e, start, relative))
+}
+
+// AppendEventTime appends FormatTime's text to dst without allocating.
+func AppendEventTime(dst []byte, e *Event, start int64, relative bool) []byte {
+	if e.Flags&FlagTime == 0 {
+		dst = append(dst, '#')
+		return strconv.AppendInt(dst, e.Time, 10)
+	}
+	if relative {
+		d := e.Time - start
+		if d < 0 {
+			dst = append(dst, '-')
+			d = -d
+		} else {
+			dst = append(dst, '+')
+		}
+		dst = strconv.AppendInt(dst, d/1e9, 10)
+		dst = append(dst, '.')
+		return appendFrac6(dst, d%1e9/1e3)
+	}
+	t := e.Time
+	if e.Flags&FlagDate != 0 {
+		// Show the local clock of the zone the line was written in is lost in Unix nanoseconds;
+		// local time is what a user comparing with other logs on this machine expects.
+		tt := time.Unix(0, t)
+		h, m, s := tt.Clock()
+		t = int64(h)*3600e9 + int64(m)*60e9 + int64(s)*1e9 + int64(tt.Nanosecond())
+	}
+	day := int64(24 * 3600e9)
+	t %= day
+	h, rem := t/3600e9, t%3600e9
+	m, rem := rem/60e9, rem%60e9
+	s, ns := rem/1e9, rem%1e9
+	dst = append(dst, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10), ':',
+		byte('0'+s/10), byte('0'+s%10), '.')
+	return appendFrac6(dst, ns/1e3)
+}
+
+func appendFrac6(dst []byte, us int64) []byte {
+	var b [6]byte
+	for i := 5; i >= 0; i-- {
+		b[i] = byte('0' + us%10)
+		us /= 10
+	}
+	return append(dst, b[:]...)
+}
+
+// OtherLine is a line of a test's output that is not an event: t.Log output, test framework
+// chatter, panics. Nothing is dropped: these are kept and counted.
+type OtherLine struct {
+	Text string
+	Line int32
+	File int16
+}
+
+// Test is one run of one test (or subtest) with everything it printed.
+type Test struct {
+	Name    string // full name, subtests included: TestA/sub_1
+	Package string // from go test -json or the ok/FAIL line, when known
+	Attempt int    // 1 for the first run of Name, 2 and up for -count repeats
+	Status  Status
+	Elapsed time.Duration // from the result line; 0 when unknown
+	Events  []Event
+	Other   []OtherLine
+	// Ambiguous counts events attributed to this test while other tests ran in parallel.
+	Ambiguous int
+	// Implicit marks the test made up for lines outside any test (a plain log).
+	Implicit bool
+	// Truncated counts events that were not kept because the test exceeded Options.MaxEvents.
+	Truncated int
+}
+
+// Nodes returns the ids of the nodes that have events in the test, in natural order (numbers
+// numerically, "n2" before "n10"). The cluster pseudo-node is left out.
+func (t *Test) Nodes() []string {
+	seen := make(map[string]struct{}, 8)
+	var ids []string
+	for i := range t.Events {
+		n := t.Events[i].Node
+		if n == eventline.ClusterNode {
+			continue
+		}
+		if _, ok := seen[n]; !ok {
+			seen[n] = struct{}{}
+			ids = append(ids, n)
+		}
+	}
+	SortNodes(ids)
+	return ids
+}
+
+// Start returns the time of the test's first timed event and false when it has none.
+func (t *Test) Start() (int64, bool) {
+	for i := range t.Events {
+		if t.Events[i].Flags&FlagTime != 0 {
+			return t.Events[i].Time, true
+		}
+	}
+	return 0, false
+}
+
+// Duration is the elapsed time from the result line or, without one, the span of its events.
+func (t *Test) Duration() time.Duration {
+	if t.Elapsed > 0 {
+		return t.Elapsed
+	}
+	var lo, hi int64
+	found := false
+	for i := range t.Events {
+		e := &t.Events[i]
+		if e.Flags&FlagTime == 0 {
+			continue
+		}
+		if !found || e.Time < lo {
+			lo = e.Time
+		}
+		if !found || e.Time > hi {
+			hi = e.Time
+		}
+		found = true
+	}
+	return time.Duration(hi - lo)
+}
+
+// ID is the name with the attempt number when the test ran more than once: TestA#2.
+func (t *Test) ID() string {
+	if t.Attempt > 1 {
+		return t.Name + "#" + strconv.Itoa(t.Attempt)
+	}
+	return t.Name
+}
+
+// classicFault recognises fault wording in free-text classic lines.
+func classicFault(msg string) bool {
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	l := strings.ToLower(msg)
+	for _, w := range []string{"crash", "disconnect", "reconnect", "partition", "restart"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
+}
