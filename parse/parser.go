@@ -1,0 +1,507 @@
+// Package parse reads captured Raft debug output into tests and events.
+//
+// It understands go test -v output (=== RUN, --- PASS, subtests, parallel tests, -count repeats),
+// go test -json streams, classic "HH:MM:SS.uuuuuu [ID] message" debug lines, the structured event
+// lines of docs/FORMAT.md (text and JSON) and etcd-io/raft trace events. Parsing is streaming: feed
+// lines to a Parser and collect tests as they complete, so memory is bounded by the tests that are
+// running, not by the size of the input.
+package parse
+
+import (
+	"bytes"
+	"strings"
+	"time"
+)
+
+// Format is the framing of the input: how lines are grouped into tests.
+type Format uint8
+
+// Input formats. Event lines are recognised inside every one of them.
+const (
+	FormatAuto   Format = iota // decide from the first non-blank line
+	FormatGoTest               // go test -v output, or a plain log (one implicit test)
+	FormatJSON                 // go test -json (test2json) stream
+	FormatPlain                // a plain log: test markers are not interpreted
+)
+
+// ParseFormat reads a --format flag value.
+func ParseFormat(s string) (Format, bool) {
+	switch s {
+	case "", "auto":
+		return FormatAuto, true
+	case "gotest", "test", "text":
+		return FormatGoTest, true
+	case "json", "gojson", "test2json":
+		return FormatJSON, true
+	case "plain", "log":
+		return FormatPlain, true
+	}
+	return 0, false
+}
+
+// String names the format as the --format flag spells it.
+func (f Format) String() string {
+	switch f {
+	case FormatGoTest:
+		return "gotest"
+	case FormatJSON:
+		return "json"
+	case FormatPlain:
+		return "plain"
+	}
+	return "auto"
+}
+
+// Options tune a Parser.
+type Options struct {
+	Format Format
+	// ImplicitName names the test that holds lines outside any test; "(log)" when empty. Files
+	// merged by ReadFiles share it, so per-node logs of one cluster become one test.
+	ImplicitName string
+	// File is stored in every Event and OtherLine, to tell merged inputs apart.
+	File int16
+}
+
+// ImplicitTestName is the default name of the test that holds lines outside any test.
+const ImplicitTestName = "(log)"
+
+// PackageResult is a package's final ok/FAIL line.
+type PackageResult struct {
+	Name    string
+	Status  Status
+	Elapsed time.Duration
+}
+
+// Summary counts what a parse saw.
+type Summary struct {
+	Format        Format     // the detected (or forced) format
+	Lines         int        // input lines
+	Events        int        // lines understood as events
+	NotUnderstood int        // lines that are neither events nor go test framing
+	Ambiguous     int        // events whose test attribution is uncertain (parallel tests)
+	LongLines     int        // lines cut at MaxLineBytes
+	BySyntax      [5]int     // events per Syntax
+	Packages      []PackageResult
+	// Final is the last overall PASS/FAIL line of the input, StatusUnknown when there was none.
+	Final Status
+}
+
+// Status is the overall result: FAIL when any test or package failed or the final line says so,
+// PASS when the input says PASS, UNKNOWN otherwise.
+func (s *Summary) Status(tests []*Test) Status {
+	st := s.Final
+	for _, p := range s.Packages {
+		if p.Status == StatusFail {
+			return StatusFail
+		}
+		if st == StatusUnknown {
+			st = p.Status
+		}
+	}
+	for _, t := range tests {
+		if t.Status == StatusFail {
+			return StatusFail
+		}
+	}
+	return st
+}
+
+// testState is the parser's bookkeeping for a test that has not completed.
+type testState struct {
+	t      *Test
+	paused bool
+	// ended: the test has certainly stopped printing (a sibling started after it, or its parent
+	// reported), but go test prints its result line later.
+	ended bool
+}
+
+// Parser turns lines into tests. It is not safe for concurrent use.
+type Parser struct {
+	opts      Options
+	format    Format
+	sum       Summary
+	running   map[string]*testState // by test name
+	order     []*testState          // running tests in start order
+	attempts  map[string]int        // runs seen per test name, for -count repeats
+	current   *testState            // the test go test named last
+	implicit  *testState
+	done      []*Test
+	ambiguous bool // several tests are printing at once
+	clock     dayClock
+	nodes     map[string]string // interned node ids and kinds
+	json      jsonState
+	lineNo    int32
+	leftover  []OtherLine
+}
+
+// NewParser returns a parser for one input.
+func NewParser(opts Options) *Parser {
+	if opts.ImplicitName == "" {
+		opts.ImplicitName = ImplicitTestName
+	}
+	return &Parser{
+		opts:     opts,
+		format:   opts.Format,
+		running:  make(map[string]*testState),
+		attempts: make(map[string]int),
+		nodes:    make(map[string]string),
+		json:     jsonState{partial: make(map[string][]byte)},
+	}
+}
+
+// Line feeds one line without its newline. The parser keeps no reference to line.
+func (p *Parser) Line(line []byte) {
+	p.lineNo++
+	p.sum.Lines++
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	if p.format == FormatAuto {
+		if len(bytes.TrimSpace(line)) == 0 {
+			p.blank(line)
+			return
+		}
+		p.format = detect(line)
+		p.sum.Format = p.format
+	}
+	if p.format == FormatJSON {
+		p.jsonLine(line)
+		return
+	}
+	p.textLine(line, p.format == FormatGoTest)
+}
+
+// detect picks the input format from its first non-blank line.
+func detect(line []byte) Format {
+	t := bytes.TrimSpace(line)
+	if len(t) > 0 && t[0] == '{' && bytes.Contains(t, []byte(`"Action"`)) {
+		return FormatJSON
+	}
+	return FormatGoTest
+}
+
+// blank keeps leading blank lines while the format is still undecided.
+func (p *Parser) blank(line []byte) {
+	p.other(p.target(), line)
+}
+
+// textLine handles one line of go test -v output or of a plain log.
+func (p *Parser) textLine(line []byte, framing bool) {
+	if framing && p.framing(line) {
+		return
+	}
+	var le lineEvent
+	if parseEventLine(line, &le) {
+		p.event(p.target(), p.toEvent(&le))
+		return
+	}
+	t := bytes.TrimLeft(line, " \t")
+	if len(t) > 0 && t[0] == '{' {
+		if e, ok := p.jsonEvent(t); ok {
+			p.event(p.target(), e)
+			return
+		}
+	}
+	if len(t) < len(line) {
+		if _, ok := skipSourcePrefix(t); ok {
+			// t.Log output: the test's own words, understood as such, kept as an other line.
+			p.other(p.target(), line)
+			return
+		}
+	}
+	p.notUnderstood(p.target(), line)
+}
+
+// target is the test that output is attributed to now: the one go test named last.
+func (p *Parser) target() *testState {
+	if p.current != nil {
+		return p.current
+	}
+	if p.implicit == nil {
+		p.implicit = &testState{t: &Test{Name: p.opts.ImplicitName, Attempt: 1, Implicit: true}}
+	}
+	return p.implicit
+}
+
+func (p *Parser) event(ts *testState, e Event) {
+	e.Line, e.File = p.lineNo, p.opts.File
+	if p.ambiguous && !ts.t.Implicit {
+		e.Flags |= FlagAmbiguous
+		ts.t.Ambiguous++
+		p.sum.Ambiguous++
+	}
+	p.sum.Events++
+	p.sum.BySyntax[e.Syntax]++
+	ts.t.Events = append(ts.t.Events, e)
+}
+
+func (p *Parser) other(ts *testState, line []byte) {
+	ts.t.Other = append(ts.t.Other, OtherLine{Text: cleanText(line), Line: p.lineNo, File: p.opts.File})
+}
+
+func (p *Parser) notUnderstood(ts *testState, line []byte) {
+	if len(bytes.TrimSpace(line)) > 0 {
+		p.sum.NotUnderstood++
+	}
+	p.other(ts, line)
+}
+
+// framing recognises go test's own lines and updates the test bookkeeping. It reports whether the
+// line was one of them.
+func (p *Parser) framing(line []byte) bool {
+	switch {
+	case bytes.HasPrefix(line, []byte("=== ")):
+		return p.marker(line[4:])
+	case bytes.HasPrefix(bytes.TrimLeft(line, " "), []byte("--- ")):
+		return p.result(bytes.TrimLeft(line, " ")[4:])
+	case bytes.Equal(line, []byte("PASS")):
+		p.sum.Final = StatusPass
+		return true
+	case bytes.Equal(line, []byte("FAIL")):
+		p.sum.Final = StatusFail
+		return true
+	case bytes.HasPrefix(line, []byte("ok  ")) || bytes.HasPrefix(line, []byte("ok\t")) || bytes.HasPrefix(line, []byte("ok ")):
+		return p.packageLine(line[2:], StatusPass)
+	case bytes.HasPrefix(line, []byte("FAIL\t")) || bytes.HasPrefix(line, []byte("FAIL ")):
+		return p.packageLine(line[4:], StatusFail)
+	case bytes.HasPrefix(line, []byte("panic: ")) || bytes.HasPrefix(line, []byte("*** Test killed")):
+		// The test that was running when the process died has no result line: it stays UNKNOWN
+		// (go test prints --- FAIL itself for an ordinary panic). The line is kept as output.
+		p.other(p.target(), line)
+		return true
+	}
+	return false
+}
+
+// marker handles "=== RUN|PAUSE|CONT|NAME name".
+func (p *Parser) marker(rest []byte) bool {
+	sp := bytes.IndexByte(rest, ' ')
+	if sp < 0 {
+		return false
+	}
+	verb := string(rest[:sp])
+	name := string(bytes.TrimSpace(rest[sp:]))
+	if name == "" {
+		return false
+	}
+	switch verb {
+	case "RUN":
+		p.run(name)
+	case "PAUSE":
+		if ts := p.running[name]; ts != nil {
+			ts.paused = true
+			if p.current == ts {
+				p.current = nil
+			}
+		}
+	case "CONT", "NAME":
+		ts := p.running[name]
+		if ts == nil { // a log that starts in the middle of a test
+			ts = p.run(name)
+		}
+		ts.paused, ts.ended = false, false
+		p.current = ts
+	default:
+		return false
+	}
+	p.updateAmbiguity()
+	return true
+}
+
+// run starts a test (or a new attempt of one, with -count).
+func (p *Parser) run(name string) *testState {
+	if old := p.running[name]; old != nil {
+		p.complete(old, StatusUnknown, 0) // it never reported; a repeat began
+	}
+	// A sequential sibling that is still running has in fact ended: go test prints subtest results
+	// only after the parent's, but a sibling's RUN means the previous one returned.
+	parent := parentName(name)
+	for _, ts := range p.order {
+		if !ts.paused && !ts.ended && parentName(ts.t.Name) == parent {
+			p.endTree(ts.t.Name)
+		}
+	}
+	p.attempts[name]++
+	ts := &testState{t: &Test{Name: name, Attempt: p.attempts[name]}}
+	p.running[name] = ts
+	p.order = append(p.order, ts)
+	p.current = ts
+	return ts
+}
+
+// endTree marks a test and its subtests as no longer printing.
+func (p *Parser) endTree(name string) {
+	for _, ts := range p.order {
+		if ts.t.Name == name || strings.HasPrefix(ts.t.Name, name+"/") {
+			ts.ended = true
+		}
+	}
+}
+
+// result handles "--- PASS|FAIL|SKIP: name (1.23s)".
+func (p *Parser) result(rest []byte) bool {
+	colon := bytes.IndexByte(rest, ':')
+	if colon < 0 {
+		return false
+	}
+	var st Status
+	switch string(rest[:colon]) {
+	case "PASS":
+		st = StatusPass
+	case "FAIL":
+		st = StatusFail
+	case "SKIP":
+		st = StatusSkip
+	default:
+		return false
+	}
+	rest = bytes.TrimSpace(rest[colon+1:])
+	var elapsed time.Duration
+	if i := bytes.LastIndex(rest, []byte(" (")); i >= 0 && bytes.HasSuffix(rest, []byte("s)")) {
+		if d, err := time.ParseDuration(string(rest[i+2 : len(rest)-1])); err == nil {
+			elapsed = d
+		}
+		rest = rest[:i]
+	}
+	ts := p.running[string(rest)]
+	if ts == nil {
+		return false // a result for a test this input never started: keep the line
+	}
+	p.complete(ts, st, elapsed)
+	return true
+}
+
+// complete finishes a test and queues it for Completed.
+func (p *Parser) complete(ts *testState, st Status, elapsed time.Duration) {
+	ts.t.Status, ts.t.Elapsed = st, elapsed
+	delete(p.running, ts.t.Name)
+	for i, o := range p.order {
+		if o == ts {
+			p.order = append(p.order[:i], p.order[i+1:]...)
+			break
+		}
+	}
+	p.endTree(ts.t.Name)
+	if p.current == ts {
+		// Output goes back to the parent, which is still running its body.
+		p.current = p.running[parentName(ts.t.Name)]
+	}
+	p.done = append(p.done, ts.t)
+	p.updateAmbiguity()
+}
+
+// packageLine handles "ok  \tpkg\t0.31s" and "FAIL\tpkg\t0.31s": the package's process ended, so
+// tests still open will never report.
+func (p *Parser) packageLine(rest []byte, st Status) bool {
+	f := strings.Fields(string(rest))
+	if len(f) == 0 {
+		return false
+	}
+	pr := PackageResult{Name: f[0], Status: st}
+	if len(f) > 1 {
+		if d, err := time.ParseDuration(f[len(f)-1]); err == nil {
+			pr.Elapsed = d
+		}
+	}
+	p.sum.Packages = append(p.sum.Packages, pr)
+	p.closeOpen(pr.Name)
+	return true
+}
+
+// closeOpen completes every running test as UNKNOWN, in start order.
+func (p *Parser) closeOpen(pkg string) {
+	for len(p.order) > 0 {
+		ts := p.order[0]
+		if ts.t.Package == "" {
+			ts.t.Package = pkg
+		}
+		p.complete(ts, StatusUnknown, 0)
+	}
+	p.current = nil
+}
+
+// updateAmbiguity recomputes whether more than one test can be printing: tests that run, are not
+// paused, have not ended and have no such subtest of their own.
+func (p *Parser) updateAmbiguity() {
+	leaves := 0
+	for _, ts := range p.order {
+		if ts.paused || ts.ended {
+			continue
+		}
+		hasActiveChild := false
+		for _, c := range p.order {
+			if c != ts && !c.paused && !c.ended && strings.HasPrefix(c.t.Name, ts.t.Name+"/") {
+				hasActiveChild = true
+				break
+			}
+		}
+		if !hasActiveChild {
+			leaves++
+		}
+	}
+	p.ambiguous = leaves > 1
+}
+
+func parentName(name string) string {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		return name[:i]
+	}
+	return ""
+}
+
+// Completed returns the tests that finished since the last call, in the order they finished, and
+// hands them to the caller: the parser keeps no reference.
+func (p *Parser) Completed() []*Test {
+	d := p.done
+	p.done = nil
+	return d
+}
+
+// Running returns the tests that started and have not finished, in start order. Their Events grow
+// as lines arrive.
+func (p *Parser) Running() []*Test {
+	out := make([]*Test, 0, len(p.order)+1)
+	if p.implicit != nil {
+		out = append(out, p.implicit.t)
+	}
+	for _, ts := range p.order {
+		out = append(out, ts.t)
+	}
+	return out
+}
+
+// Finish ends the input: JSON fragments still waiting for their newline are flushed, tests that
+// never reported complete as UNKNOWN, and the implicit test completes last if it holds events.
+func (p *Parser) Finish() {
+	p.json.flush(p)
+	p.closeOpen("")
+	if p.implicit != nil {
+		it := p.implicit.t
+		p.implicit = nil
+		if len(it.Events) > 0 || (len(it.Other) > 0 && p.sum.Final == StatusUnknown && len(p.sum.Packages) == 0 && len(p.attempts) == 0) {
+			p.done = append(p.done, it)
+		} else {
+			p.leftover = append(p.leftover, it.Other...)
+		}
+	}
+}
+
+// Summary returns the counts so far.
+func (p *Parser) Summary() Summary { return p.sum }
+
+// Leftover returns lines outside every test that did not make a test of their own (a go test
+// preamble such as "Seed: 42"), after Finish.
+func (p *Parser) Leftover() []OtherLine { return p.leftover }
+
+// intern returns a shared string for a node id or kind: a run has few distinct ones, and sharing
+// them saves an allocation per event.
+func (p *Parser) intern(b []byte) string {
+	if s, ok := p.nodes[string(b)]; ok {
+		return s
+	}
+	s := cleanText(b)
+	if len(p.nodes) < 4096 {
+		p.nodes[s] = s
+	}
+	return s
+}

@@ -1,0 +1,230 @@
+package render
+
+import (
+	"io"
+	"unicode/utf8"
+
+	"github.com/jedib0t/go-pretty/v6/text"
+
+	"github.com/raftviz/raftviz/parse"
+)
+
+// borders are the drawing characters of a text table; the two sets are go-pretty's StyleLight and
+// StyleDefault.
+type borders struct {
+	topL, topM, topR, midL, midM, midR, botL, botM, botR, horiz, vert string
+}
+
+var (
+	boxBorders   = borders{"┌", "┬", "┐", "├", "┼", "┤", "└", "┴", "┘", "─", "│"}
+	asciiBorders = borders{"+", "+", "+", "+", "+", "+", "+", "+", "+", "-", "|"}
+)
+
+// textTable streams one table. Column widths are computed from all rows first (a table cannot be
+// drawn before its widths are known), then rows are written one by one into a reused buffer.
+type textTable struct {
+	opts    *Options
+	b       borders
+	headers []string
+	widths  []int
+	col     map[string]int // node id -> column index (0 is TIME)
+	fault   bool           // column 1 is FAULT
+	start   int64
+	buf     []byte
+	cells   [][]string // per column, the current row's lines
+	sep     []byte     // the rule between rows
+}
+
+func newTextTable(opts *Options, nodes []string, events []parse.Event, start int64) *textTable {
+	tt := &textTable{opts: opts, b: boxBorders, start: start, col: make(map[string]int, len(nodes))}
+	if opts.Format == FormatASCII {
+		tt.b = asciiBorders
+	}
+	tt.headers = append(tt.headers, "TIME")
+	tt.fault = hasFaults(events)
+	if tt.fault {
+		tt.headers = append(tt.headers, "FAULT")
+	}
+	for _, n := range nodes {
+		tt.col[n] = len(tt.headers)
+		tt.headers = append(tt.headers, n)
+	}
+	tt.widths = make([]int, len(tt.headers))
+	for i, h := range tt.headers {
+		tt.widths[i] = text.StringWidthWithoutEscSequences(h)
+	}
+	var tb []byte
+	for i := range events {
+		e := &events[i]
+		tb = parse.AppendEventTime(tb[:0], e, start, opts.Relative)
+		tt.widths[0] = max(tt.widths[0], len(tb))
+		if c, ok := tt.col[e.Node]; ok {
+			tt.widths[c] = max(tt.widths[c], wrappedWidth(opts.cellText(e), opts.Wrap))
+		}
+		if tt.fault && (e.Node == "*" || e.IsFault()) {
+			tt.widths[1] = max(tt.widths[1], wrappedWidth(faultText(e), opts.Wrap))
+		}
+	}
+	tt.cells = make([][]string, len(tt.headers))
+	tt.sep = tt.rule(nil, tt.b.midL, tt.b.midM, tt.b.midR)
+	return tt
+}
+
+// rule appends a horizontal border line.
+func (tt *textTable) rule(dst []byte, l, m, r string) []byte {
+	dst = append(dst, l...)
+	for i, w := range tt.widths {
+		if i > 0 {
+			dst = append(dst, m...)
+		}
+		for j := 0; j < w+2; j++ {
+			dst = append(dst, tt.b.horiz...)
+		}
+	}
+	dst = append(dst, r...)
+	return append(dst, '\n')
+}
+
+// write draws the whole table for events.
+func (tt *textTable) write(w io.Writer, events []parse.Event) error {
+	tt.buf = tt.rule(tt.buf[:0], tt.b.topL, tt.b.topM, tt.b.topR)
+	for i, h := range tt.headers {
+		tt.cells[i] = append(tt.cells[i][:0], h)
+	}
+	tt.row(nil)
+	for i := range events {
+		tt.buf = append(tt.buf, tt.sep...)
+		if len(tt.buf) > 64<<10 {
+			if _, err := w.Write(tt.buf); err != nil {
+				return err
+			}
+			tt.buf = tt.buf[:0]
+		}
+		e := &events[i]
+		for c := range tt.cells {
+			tt.cells[c] = tt.cells[c][:0]
+		}
+		tt.cells[0] = append(tt.cells[0], string(parse.AppendEventTime(nil, e, tt.start, tt.opts.Relative)))
+		if c, ok := tt.col[e.Node]; ok {
+			tt.cells[c] = tt.lines(tt.cells[c], tt.opts.cellText(e))
+		}
+		if tt.fault && (e.Node == "*" || e.IsFault()) {
+			tt.cells[1] = tt.lines(tt.cells[1], faultText(e))
+		}
+		tt.row(e)
+	}
+	tt.buf = tt.rule(tt.buf, tt.b.botL, tt.b.botM, tt.b.botR)
+	_, err := w.Write(tt.buf)
+	tt.buf = tt.buf[:0]
+	return err
+}
+
+// lines wraps a cell's text and, in the classic layout, adds the blank line that separates
+// cells vertically.
+func (tt *textTable) lines(dst []string, s string) []string {
+	dst = hardWrap(dst, s, tt.opts.Wrap)
+	if !tt.opts.Compact {
+		dst = append(dst, "")
+	}
+	return dst
+}
+
+// row appends the current cells as one table row (several physical lines).
+func (tt *textTable) row(e *parse.Event) {
+	h := 1
+	for _, c := range tt.cells {
+		h = max(h, len(c))
+	}
+	var on string
+	if tt.opts.Color && e != nil {
+		on = colorOf(e)
+	}
+	for ln := 0; ln < h; ln++ {
+		tt.buf = append(tt.buf, tt.b.vert...)
+		for c, lines := range tt.cells {
+			if c > 0 {
+				tt.buf = append(tt.buf, tt.b.vert...)
+			}
+			tt.buf = append(tt.buf, ' ')
+			s := ""
+			if ln < len(lines) {
+				s = lines[ln]
+			}
+			if on != "" && c > 0 && s != "" {
+				tt.buf = append(tt.buf, on...)
+				tt.buf = append(tt.buf, s...)
+				tt.buf = append(tt.buf, colorOff...)
+			} else {
+				tt.buf = append(tt.buf, s...)
+			}
+			tt.buf = appendSpaces(tt.buf, tt.widths[c]-displayWidth(s)+1)
+		}
+		tt.buf = append(tt.buf, tt.b.vert...)
+		tt.buf = append(tt.buf, '\n')
+	}
+}
+
+const spaces = "                                                                "
+
+func appendSpaces(dst []byte, n int) []byte {
+	for n > len(spaces) {
+		dst = append(dst, spaces...)
+		n -= len(spaces)
+	}
+	if n > 0 {
+		dst = append(dst, spaces[:n]...)
+	}
+	return dst
+}
+
+// displayWidth is the terminal width of s, with an ASCII fast path.
+func displayWidth(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return text.StringWidthWithoutEscSequences(s)
+		}
+	}
+	return len(s)
+}
+
+// wrappedWidth is the widest line hardWrap would produce.
+func wrappedWidth(s string, wrap int) int {
+	w := displayWidth(s)
+	if wrap <= 0 || w <= wrap {
+		return w
+	}
+	if w == len(s) {
+		return wrap // ASCII: every full line is exactly wrap wide
+	}
+	widest := 0
+	for _, l := range hardWrap(nil, s, wrap) {
+		widest = max(widest, displayWidth(l))
+	}
+	return widest
+}
+
+// hardWrap cuts s into lines of at most width display columns, breaking anywhere (the classic
+// table's behaviour: messages are packed, not word-wrapped). width <= 0 means no wrapping.
+func hardWrap(dst []string, s string, width int) []string {
+	if width <= 0 || len(s) <= width && displayWidth(s) <= width {
+		return append(dst, s)
+	}
+	ascii := displayWidth(s) == len(s)
+	if ascii {
+		for len(s) > width {
+			dst = append(dst, s[:width])
+			s = s[width:]
+		}
+		return append(dst, s)
+	}
+	start, w := 0, 0
+	for i, r := range s {
+		rw := text.RuneWidth(r)
+		if w+rw > width && i > start {
+			dst = append(dst, s[start:i])
+			start, w = i, 0
+		}
+		w += rw
+	}
+	return append(dst, s[start:])
+}

@@ -1,0 +1,114 @@
+package render
+
+import (
+	"fmt"
+	"html"
+	"io"
+
+	"github.com/raftviz/raftviz/parse"
+)
+
+// Writer writes one table per test to an output, followed by the overall result.
+type Writer struct {
+	w      io.Writer
+	opts   Options
+	tables int
+}
+
+// NewWriter returns a Writer. Wrap the output in a bufio.Writer for speed; the Writer issues
+// writes of up to 64 KiB.
+func NewWriter(w io.Writer, opts Options) *Writer {
+	return &Writer{w: w, opts: opts}
+}
+
+// Test writes a complete test: its status line and its table.
+func (w *Writer) Test(t *parse.Test) error {
+	start, _ := t.Start()
+	return w.table(t, t.Events, start, "")
+}
+
+// Part writes some events of a test that is too big to hold whole: tables of a huge test are
+// written in parts as its events arrive, each headed "PART n" (the test's result is not known
+// yet). start is the time relative times count from (the test's first event).
+func (w *Writer) Part(t *parse.Test, events []parse.Event, start int64, part int) error {
+	return w.table(t, events, start, fmt.Sprintf("PART %d of", part))
+}
+
+func (w *Writer) table(t *parse.Test, events []parse.Event, start int64, prefix string) error {
+	events = w.opts.Filter(events)
+	nodes := w.opts.columns(events)
+	status := StatusLine(t, nodes, len(events))
+	if prefix != "" {
+		status = prefix + " " + status[len(t.Status.String())+1:]
+	}
+	var err error
+	switch w.opts.Format {
+	case FormatText, FormatASCII:
+		if _, err = io.WriteString(w.w, status+"\n"); err != nil {
+			return err
+		}
+		err = newTextTable(&w.opts, nodes, events, start).write(w.w, events)
+		if err == nil {
+			_, err = io.WriteString(w.w, "\n")
+		}
+	case FormatMarkdown:
+		if _, err = fmt.Fprintf(w.w, "**%s**\n\n", status); err != nil {
+			return err
+		}
+		err = writePretty(w.w, &w.opts, nodes, events, start)
+	case FormatHTML:
+		if w.tables == 0 {
+			if _, err = io.WriteString(w.w, htmlHead); err != nil {
+				return err
+			}
+		}
+		if _, err = fmt.Fprintf(w.w, "<h3>%s</h3>\n", html.EscapeString(status)); err != nil {
+			return err
+		}
+		err = writePretty(w.w, &w.opts, nodes, events, start)
+	case FormatCSV:
+		if w.tables > 0 {
+			if _, err = io.WriteString(w.w, "\n"); err != nil {
+				return err
+			}
+		}
+		err = writePretty(w.w, &w.opts, nodes, events, start)
+	}
+	w.tables++
+	return err
+}
+
+// Finish writes the overall result line (and closes the HTML document).
+func (w *Writer) Finish(overall parse.Status) error {
+	var err error
+	switch w.opts.Format {
+	case FormatHTML:
+		if w.tables == 0 {
+			_, err = io.WriteString(w.w, htmlHead)
+		}
+		if err == nil {
+			_, err = fmt.Fprintf(w.w, "<p><b>%s</b></p>\n</body>\n</html>\n", overall)
+		}
+	case FormatCSV:
+		// CSV has no place for a result line; the exit code and stderr carry it.
+	case FormatMarkdown:
+		_, err = fmt.Fprintf(w.w, "**%s**\n", overall)
+	default:
+		_, err = fmt.Fprintf(w.w, "%s\n", overall)
+	}
+	return err
+}
+
+const htmlHead = `<!DOCTYPE html>
+<html>
+<head>
+<meta charset="utf-8">
+<title>raftviz timing tables</title>
+<style>
+body { font-family: monospace; }
+table.go-pretty-table { border-collapse: collapse; margin-bottom: 2em; }
+table.go-pretty-table td, table.go-pretty-table th { border: 1px solid #999; padding: 2px 6px; vertical-align: top; white-space: pre-wrap; }
+</style>
+</head>
+<body>
+`
