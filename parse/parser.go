@@ -74,13 +74,14 @@ type PackageResult struct {
 
 // Summary counts what a parse saw.
 type Summary struct {
-	Format        Format     // the detected (or forced) format
-	Lines         int        // input lines
-	Events        int        // lines understood as events
-	NotUnderstood int        // lines that are neither events nor go test framing
-	Ambiguous     int        // events whose test attribution is uncertain (parallel tests)
-	LongLines     int        // lines cut at MaxLineBytes
-	BySyntax      [5]int     // events per Syntax
+	Format        Format // the detected (or forced) format
+	Lines         int    // input lines
+	Events        int    // lines understood as events
+	NotUnderstood int    // lines that are neither events nor go test framing
+	Ambiguous     int    // events whose test attribution is uncertain (parallel tests)
+	LongLines     int    // lines cut at MaxLineBytes
+	Framing       int    // go test's own lines (=== RUN, --- PASS, ok, PASS, ...)
+	BySyntax      [5]int // events per Syntax
 	Packages      []PackageResult
 	// Final is the last overall PASS/FAIL line of the input, StatusUnknown when there was none.
 	Final Status
@@ -132,6 +133,7 @@ type Parser struct {
 	json      jsonState
 	lineNo    int32
 	leftover  []OtherLine
+	crashing  bool // inside a panic's goroutine dump
 }
 
 // NewParser returns a parser for one input.
@@ -188,6 +190,8 @@ func (p *Parser) blank(line []byte) {
 // textLine handles one line of go test -v output or of a plain log.
 func (p *Parser) textLine(line []byte, framing bool) {
 	if framing && p.framing(line) {
+		p.sum.Framing++
+		p.crashing = false
 		return
 	}
 	var le lineEvent
@@ -208,6 +212,13 @@ func (p *Parser) textLine(line []byte, framing bool) {
 			p.other(p.target(), line)
 			return
 		}
+	}
+	if framing && (p.crashing || isCrashText(line)) {
+		// A panic or a timeout: the test that was running has no result line and stays UNKNOWN
+		// (go test prints --- FAIL itself for an ordinary panic). The text is kept with the test.
+		p.crashing = true // goroutine dumps follow until go test's next line
+		p.other(p.target(), line)
+		return
 	}
 	p.notUnderstood(p.target(), line)
 }
@@ -264,11 +275,6 @@ func (p *Parser) framing(line []byte) bool {
 		return p.packageLine(line[2:], StatusPass)
 	case bytes.HasPrefix(line, []byte("FAIL\t")) || bytes.HasPrefix(line, []byte("FAIL ")):
 		return p.packageLine(line[4:], StatusFail)
-	case bytes.HasPrefix(line, []byte("panic: ")) || bytes.HasPrefix(line, []byte("*** Test killed")):
-		// The test that was running when the process died has no result line: it stays UNKNOWN
-		// (go test prints --- FAIL itself for an ordinary panic). The line is kept as output.
-		p.other(p.target(), line)
-		return true
 	}
 	return false
 }
@@ -440,6 +446,14 @@ func (p *Parser) updateAmbiguity() {
 		}
 	}
 	p.ambiguous = leaves > 1
+}
+
+// isCrashText recognises the lines of a dying test binary: the panic, the goroutine dumps and
+// the stack frames under them.
+func isCrashText(line []byte) bool {
+	return bytes.HasPrefix(line, []byte("panic: ")) || bytes.HasPrefix(line, []byte("*** Test killed")) ||
+		bytes.HasPrefix(line, []byte("goroutine ")) || bytes.HasPrefix(line, []byte("\t")) ||
+		bytes.HasPrefix(line, []byte("[signal ")) || bytes.HasPrefix(line, []byte("exit status "))
 }
 
 func parentName(name string) string {

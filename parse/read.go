@@ -62,6 +62,10 @@ func Scan(r io.Reader, p *Parser, opts ScanOptions) error {
 		}
 		line := chunk
 		if len(long) > 0 || cut > 0 {
+			if room := MaxLineBytes - len(long); len(chunk) > room {
+				cut += len(chunk) - room
+				chunk = chunk[:max(room, 0)]
+			}
 			long = append(long, chunk...)
 			line = long
 		}

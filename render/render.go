@@ -184,6 +184,9 @@ func StatusLine(t *parse.Test, nodes []string, entries int) string {
 		fmt.Fprintf(&sb, " (%.2fs)", d.Seconds())
 	}
 	sb.WriteString(" nodes: ")
+	if len(nodes) == 0 {
+		sb.WriteString("-")
+	}
 	sb.WriteString(strings.Join(nodes, " "))
 	fmt.Fprintf(&sb, " ; entries: %d", entries)
 	if n := countNotUnderstood(t); n > 0 {

@@ -93,7 +93,9 @@ func (tt *textTable) write(w io.Writer, events []parse.Event) error {
 	}
 	tt.row(nil)
 	for i := range events {
-		tt.buf = append(tt.buf, tt.sep...)
+		if i == 0 || !tt.opts.Compact {
+			tt.buf = append(tt.buf, tt.sep...)
+		}
 		if len(tt.buf) > 64<<10 {
 			if _, err := w.Write(tt.buf); err != nil {
 				return err

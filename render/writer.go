@@ -24,28 +24,37 @@ func NewWriter(w io.Writer, opts Options) *Writer {
 // Test writes a complete test: its status line and its table.
 func (w *Writer) Test(t *parse.Test) error {
 	start, _ := t.Start()
-	return w.table(t, t.Events, start, "")
+	return w.table(t, t.Events, start, "", false)
 }
 
-// Part writes some events of a test that is too big to hold whole: tables of a huge test are
-// written in parts as its events arrive, each headed "PART n" (the test's result is not known
-// yet). start is the time relative times count from (the test's first event).
-func (w *Writer) Part(t *parse.Test, events []parse.Event, start int64, part int) error {
-	return w.table(t, events, start, fmt.Sprintf("PART %d of", part))
+// Part writes some events of a test too big to hold whole: a huge test's table is written in
+// parts as its events arrive. Parts before the last are headed RUNNING, as the test's result is
+// not known yet; the last one carries the result. start is the time relative times count from
+// (the test's first event).
+func (w *Writer) Part(t *parse.Test, events []parse.Event, start int64, part int, last bool) error {
+	label := fmt.Sprintf(" ; part %d", part)
+	if last {
+		label += " (last)"
+	}
+	return w.table(t, events, start, label, !last)
 }
 
-func (w *Writer) table(t *parse.Test, events []parse.Event, start int64, prefix string) error {
+func (w *Writer) table(t *parse.Test, events []parse.Event, start int64, label string, running bool) error {
 	events = w.opts.Filter(events)
 	nodes := w.opts.columns(events)
-	status := StatusLine(t, nodes, len(events))
-	if prefix != "" {
-		status = prefix + " " + status[len(t.Status.String())+1:]
+	status := StatusLine(t, nodes, len(events)) + label
+	if running {
+		status = "RUNNING" + status[len(t.Status.String()):]
 	}
 	var err error
 	switch w.opts.Format {
 	case FormatText, FormatASCII:
 		if _, err = io.WriteString(w.w, status+"\n"); err != nil {
 			return err
+		}
+		if len(events) == 0 {
+			_, err = io.WriteString(w.w, "(no events)\n\n")
+			break
 		}
 		err = newTextTable(&w.opts, nodes, events, start).write(w.w, events)
 		if err == nil {

@@ -1,0 +1,359 @@
+// Command raftviz turns captured Raft debug output into per-node timing tables.
+//
+//	go test -v ./raft/ | raftviz
+//	raftviz -run TestElection -o election.txt run.log
+//	raftviz --list run.log
+//
+// Input is go test -v or go test -json output, classic "HH:MM:SS.uuuuuu [ID] message" lines or the
+// structured event lines of docs/FORMAT.md; several files (one per node) are merged by time.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/render"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitTestsFailed = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// config is the parsed command line.
+type config struct {
+	run       string
+	output    string
+	color     string
+	nodes     string
+	grep      string
+	list      bool
+	failExit  bool
+	format    string
+	table     string
+	wrap      int
+	relative  bool
+	compact   bool
+	fields    bool
+	quiet     bool
+	chunk     int
+	files     []string
+	matcher   *parse.Matcher
+	inFormat  parse.Format
+	renderOpt render.Options
+}
+
+const usageText = `usage: raftviz [flags] [file ...]
+
+Reads go test -v / -json output or Raft debug logs (stdin when no file or "-") and writes one
+per-node timing table per test. Several files (one per node) are merged by timestamp.
+
+  go test -v -run TestElection ./raft/ 2>&1 | raftviz
+  raftviz -run 'TestElection$' -o election.txt run.log
+  raftviz --list run.log
+
+Flags:
+`
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("raftviz", flag.ContinueOnError)
+	// The flag package's own error output would print the whole usage after a typo; the caller
+	// prints one line instead, and -h prints the usage.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	help := func() {
+		fs.SetOutput(stderr)
+		fmt.Fprint(stderr, usageText)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.run, "run", "", "only tests matching `regexp`, as go test -run selects them")
+	fs.StringVar(&c.output, "o", "", "write tables to `file` instead of stdout")
+	fs.StringVar(&c.color, "color", "auto", "colour cells by event kind: `auto|always|never` (auto: only on a terminal, never with NO_COLOR)")
+	fs.StringVar(&c.nodes, "nodes", "", "only these node columns, comma-separated `ids` (e.g. 0,2)")
+	fs.StringVar(&c.grep, "grep", "", "only events whose message or fields contain `text`")
+	fs.BoolVar(&c.list, "list", false, "list tests (status, nodes, events, duration, other lines) instead of drawing tables")
+	fs.BoolVar(&c.failExit, "fail-exit", false, "exit 1 when the input's tests failed")
+	fs.StringVar(&c.format, "format", "auto", "input `format`: auto, gotest (go test -v or a plain log), json (go test -json), plain (no test markers)")
+	fs.StringVar(&c.table, "table", "text", "table `style`: text (box drawing), ascii, markdown, html, csv")
+	fs.IntVar(&c.wrap, "wrap", render.DefaultWrap, "wrap messages at `width` columns; 0 disables wrapping")
+	fs.BoolVar(&c.relative, "relative", false, "show times as seconds since the test's first event (to diff two runs)")
+	fs.BoolVar(&c.compact, "compact", false, "no blank line under each cell and no rule between rows")
+	fs.BoolVar(&c.fields, "fields", false, "append structured fields (ev=... term=...) to messages")
+	fs.BoolVar(&c.quiet, "quiet", false, "do not report lines that were not understood on stderr")
+	fs.IntVar(&c.chunk, "chunk", 100000, "write a test's table in parts of `n` events when it is bigger (bounds memory)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			help()
+			return nil, err
+		}
+		return nil, fmt.Errorf("%v (raftviz -h lists the flags)", err)
+	}
+	c.files = fs.Args()
+	var err error
+	if c.matcher, err = parse.NewMatcher(c.run); err != nil {
+		return nil, err
+	}
+	var ok bool
+	if c.inFormat, ok = parse.ParseFormat(c.format); !ok {
+		return nil, fmt.Errorf("unknown input format %q (want auto, gotest, json or plain)", c.format)
+	}
+	if c.renderOpt.Format, err = render.ParseFormat(c.table); err != nil {
+		return nil, err
+	}
+	switch c.color {
+	case "auto", "always", "never":
+	default:
+		return nil, fmt.Errorf("unknown --color %q (want auto, always or never)", c.color)
+	}
+	if c.wrap < 0 {
+		return nil, fmt.Errorf("--wrap must be 0 or more, not %d", c.wrap)
+	}
+	if c.chunk < 1 {
+		return nil, fmt.Errorf("--chunk must be at least 1, not %d", c.chunk)
+	}
+	c.renderOpt.Wrap = c.wrap
+	c.renderOpt.Relative = c.relative
+	c.renderOpt.Compact = c.compact
+	c.renderOpt.Fields = c.fields
+	c.renderOpt.Grep = c.grep
+	if c.nodes != "" {
+		for _, n := range strings.Split(c.nodes, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				c.renderOpt.Nodes = append(c.renderOpt.Nodes, n)
+			}
+		}
+	}
+	return c, nil
+}
+
+// run is the whole command, with its streams as parameters so tests can drive it.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "raftviz: %v\n", err)
+		return exitUsage
+	}
+	if len(c.files) == 0 {
+		c.files = []string{"-"}
+	}
+	for _, f := range c.files {
+		if f == "-" && isTerminal(stdin) {
+			fmt.Fprint(stderr, "raftviz: no input: pipe go test output in or name a file\n\n")
+			fmt.Fprint(stderr, usageText)
+			return exitUsage
+		}
+	}
+	// Open every input first, so a typo in the third file name fails before anything is written.
+	inputs := make([]parse.Input, len(c.files))
+	for i, name := range c.files {
+		inputs[i].Name = name
+		if name == "-" {
+			inputs[i].Reader = stdin
+			continue
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			fmt.Fprintf(stderr, "raftviz: %v\n", pathError(err))
+			return exitUsage
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil && st.IsDir() {
+			fmt.Fprintf(stderr, "raftviz: %s is a directory, not a log file\n", name)
+			return exitUsage
+		}
+		inputs[i].Reader = f
+	}
+	for i := range inputs {
+		inputs[i].Reader = &ctxReader{ctx: ctx, r: inputs[i].Reader}
+	}
+
+	out := stdout
+	var file *os.File
+	if c.output != "" && c.output != "-" {
+		if file, err = os.Create(c.output); err != nil {
+			fmt.Fprintf(stderr, "raftviz: %v\n", pathError(err))
+			return exitUsage
+		}
+		out = file
+	}
+	c.renderOpt.Color = useColor(c.color, out)
+	bw := bufio.NewWriterSize(out, 256<<10)
+
+	var status parse.Status
+	var sum parse.Summary
+	if c.list {
+		status, sum, err = list(c, inputs, bw)
+	} else {
+		status, sum, err = tables(c, inputs, bw)
+	}
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	if file != nil {
+		if cerr := file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if !c.quiet {
+		reportUnderstood(stderr, &sum)
+	}
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "raftviz: interrupted")
+		return exitInterrupted
+	case err != nil:
+		fmt.Fprintf(stderr, "raftviz: %v\n", pathError(err))
+		return exitUsage
+	case c.failExit && status == parse.StatusFail:
+		return exitTestsFailed
+	}
+	return exitOK
+}
+
+// tables streams tables for a single input (test by test, in bounded memory), or merges several
+// inputs by time first.
+func tables(c *config, inputs []parse.Input, out io.Writer) (parse.Status, parse.Summary, error) {
+	w := render.NewWriter(out, c.renderOpt)
+	if len(inputs) > 1 {
+		tests, sum, err := parse.ReadInputs(inputs, parse.Options{Format: c.inFormat})
+		if err != nil {
+			return parse.StatusUnknown, sum, err
+		}
+		for _, t := range tests {
+			if c.matcher.Match(t.Name) {
+				if err := w.Test(t); err != nil {
+					return parse.StatusUnknown, sum, err
+				}
+			}
+		}
+		st := sum.Status(tests)
+		return st, sum, w.Finish(st)
+	}
+
+	p := parse.NewParser(parse.Options{Format: c.inFormat})
+	var failed bool
+	parts := make(map[*parse.Test]int)    // parts already written of a huge test
+	starts := make(map[*parse.Test]int64) // first event time of a test written in parts
+	emit := func(t *parse.Test) error {
+		if t.Status == parse.StatusFail {
+			failed = true
+		}
+		if !c.matcher.Match(t.Name) {
+			return nil
+		}
+		if n := parts[t]; n > 0 {
+			delete(parts, t)
+			start := starts[t]
+			delete(starts, t)
+			return w.Part(t, t.Events, start, n+1, true)
+		}
+		return w.Test(t)
+	}
+	batch := func() error {
+		for _, t := range p.Running() {
+			if len(t.Events) < c.chunk || !c.matcher.Match(t.Name) {
+				continue
+			}
+			if _, ok := starts[t]; !ok {
+				starts[t], _ = t.Start()
+			}
+			parts[t]++
+			if err := w.Part(t, t.Events, starts[t], parts[t], false); err != nil {
+				return err
+			}
+			t.Events = t.Events[:0] // written: memory stays bounded by --chunk
+		}
+		return nil
+	}
+	err := parse.Scan(inputs[0].Reader, p, parse.ScanOptions{Emit: emit, Batch: batch})
+	sum := p.Summary()
+	st := sum.Final
+	if failed || st == parse.StatusFail {
+		st = parse.StatusFail
+	} else if st == parse.StatusUnknown {
+		st = (&sum).Status(nil)
+	}
+	if err != nil {
+		return st, sum, err
+	}
+	return st, sum, w.Finish(st)
+}
+
+// list prints one line per test.
+func list(c *config, inputs []parse.Input, out io.Writer) (parse.Status, parse.Summary, error) {
+	tests, sum, err := parse.ReadInputs(inputs, parse.Options{Format: c.inFormat})
+	if err != nil {
+		return parse.StatusUnknown, sum, err
+	}
+	var shown []*parse.Test
+	for _, t := range tests {
+		if c.matcher.Match(t.Name) {
+			shown = append(shown, t)
+		}
+	}
+	return sum.Status(tests), sum, render.List(out, shown)
+}
+
+// reportUnderstood writes the one-line account of lines that were not events or test framing.
+func reportUnderstood(stderr io.Writer, s *parse.Summary) {
+	if s.NotUnderstood == 0 && s.Ambiguous == 0 && s.LongLines == 0 {
+		return
+	}
+	var parts []string
+	if s.NotUnderstood > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d lines not understood (kept as other lines)", s.NotUnderstood, s.Lines))
+	}
+	if s.Ambiguous > 0 {
+		parts = append(parts, fmt.Sprintf("%d events printed while tests ran in parallel (test attribution may be wrong)", s.Ambiguous))
+	}
+	if s.LongLines > 0 {
+		parts = append(parts, fmt.Sprintf("%d lines over %d MiB cut", s.LongLines, parse.MaxLineBytes>>20))
+	}
+	fmt.Fprintf(stderr, "raftviz: %s\n", strings.Join(parts, "; "))
+}
+
+// ctxReader stops reading when the context is cancelled (Ctrl-C), so output written so far is
+// flushed and the command exits 130 instead of dying mid-write.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r *ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}
+
+// pathError shortens *os.PathError messages to "open x: no such file or directory".
+func pathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s %s: %v", pe.Op, pe.Path, pe.Err)
+	}
+	return err
+}

@@ -1,0 +1,369 @@
+package parse
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMain(m *testing.M) {
+	time.Local = time.UTC // dated lines and JSON times render in the local zone
+	os.Exit(m.Run())
+}
+
+func readFixture(t *testing.T, name string, opts Options) ([]*Test, Summary) {
+	t.Helper()
+	tests, sum, err := ReadFiles([]string{filepath.Join("..", "testdata", name)}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tests, sum
+}
+
+func byID(tests []*Test) map[string]*Test {
+	m := make(map[string]*Test)
+	for _, t := range tests {
+		m[t.ID()] = t
+	}
+	return m
+}
+
+func TestClassicSample(t *testing.T) {
+	tests, sum := readFixture(t, "classic_go_test_v.log", Options{})
+	if len(tests) != 1 {
+		t.Fatalf("got %d tests, want 1", len(tests))
+	}
+	tt := tests[0]
+	if tt.Name != "TestElectionNormal" || tt.Status != StatusPass || tt.Elapsed != 300*time.Millisecond {
+		t.Errorf("test = %s %s %v", tt.Name, tt.Status, tt.Elapsed)
+	}
+	if len(tt.Events) != 59 {
+		t.Errorf("events = %d, want 59", len(tt.Events))
+	}
+	if got := strings.Join(tt.Nodes(), ","); got != "0,1,2" {
+		t.Errorf("nodes = %s", got)
+	}
+	e := tt.Events[6]
+	if e.Node != "0" || e.Msg != "Becomes Candidate (currentTerm=1); log=[]" || e.Syntax != SyntaxClassic {
+		t.Errorf("event 6 = %+v", e)
+	}
+	if got := e.FormatTime(0, false); got != "17:06:39.885142" {
+		t.Errorf("time = %s", got)
+	}
+	if sum.Final != StatusPass || len(sum.Packages) != 1 || sum.Packages[0].Name != "raft-consensus/raft" {
+		t.Errorf("summary = %+v", sum)
+	}
+	// "Seed: ..." precedes the first test: not understood, but counted.
+	if sum.NotUnderstood != 1 {
+		t.Errorf("not understood = %d, want 1", sum.NotUnderstood)
+	}
+}
+
+func TestGoTestVerbose(t *testing.T) {
+	tests, sum := readFixture(t, "gotest_v.log", Options{})
+	m := byID(tests)
+	want := map[string]Status{
+		"TestSeq": StatusFail, "TestSeq/sub1": StatusPass, "TestSeq/sub2": StatusFail,
+		"TestPar": StatusPass, "TestPar/a": StatusPass, "TestPar/b": StatusPass, "TestSkip": StatusSkip,
+		"TestSeq#2": StatusFail, "TestSeq/sub1#2": StatusPass, "TestSkip#2": StatusSkip,
+	}
+	for id, st := range want {
+		if m[id] == nil {
+			t.Errorf("missing test %s", id)
+		} else if m[id].Status != st {
+			t.Errorf("%s status %s, want %s", id, m[id].Status, st)
+		}
+	}
+	if len(tests) != 14 {
+		t.Errorf("got %d tests, want 14 (7 per -count repeat)", len(tests))
+	}
+	// Lines logged in a subtest belong to it; t.Log lines are kept as other lines.
+	if sub1 := m["TestSeq/sub1"]; len(sub1.Events) != 1 || sub1.Events[0].Node != "1" || len(sub1.Other) != 1 {
+		t.Errorf("sub1 events=%v other=%v", sub1.Events, sub1.Other)
+	}
+	// The parallel subtests print while both run: their events are flagged as ambiguous.
+	amb := m["TestPar/a"].Ambiguous + m["TestPar/b"].Ambiguous
+	if amb == 0 || sum.Ambiguous < amb {
+		t.Errorf("ambiguous = %d (summary %d), want > 0", amb, sum.Ambiguous)
+	}
+	if m["TestSeq"].Ambiguous != 0 {
+		t.Error("sequential subtests were flagged as ambiguous")
+	}
+	if sum.Final != StatusFail || sum.Status(tests) != StatusFail {
+		t.Errorf("final = %s", sum.Final)
+	}
+}
+
+func TestGoTestJSON(t *testing.T) {
+	for _, name := range []string{"gotest_json.jsonl", "gotest_json_build.jsonl"} {
+		t.Run(name, func(t *testing.T) {
+			tests, sum := readFixture(t, name, Options{})
+			if sum.Format != FormatJSON {
+				t.Fatalf("format = %s", sum.Format)
+			}
+			m := byID(tests)
+			long := m["TestLong"]
+			if long == nil || len(long.Events) != 1 {
+				t.Fatalf("TestLong = %+v", long)
+			}
+			// test2json cut the 2500-byte line into three output events; they are one again.
+			if msg := long.Events[0].Msg; len(msg) != 2504 || !strings.HasSuffix(msg, "x end") {
+				t.Errorf("long line rejoined to %d bytes", len(msg))
+			}
+			if m["TestSeq/sub2"].Status != StatusFail || m["TestSkip"].Status != StatusSkip || long.Package != "gt" {
+				t.Errorf("statuses: sub2=%s skip=%s pkg=%q", m["TestSeq/sub2"].Status, m["TestSkip"].Status, long.Package)
+			}
+			if sum.NotUnderstood != 0 {
+				t.Errorf("not understood = %d: build events must be ignored", sum.NotUnderstood)
+			}
+			if sum.Ambiguous == 0 {
+				t.Error("parallel output in a JSON stream was not flagged as ambiguous")
+			}
+		})
+	}
+}
+
+func TestTimeoutAndPanic(t *testing.T) {
+	tests, sum := readFixture(t, "gotest_timeout.log", Options{})
+	m := byID(tests)
+	if h := m["TestHang"]; h == nil || h.Status != StatusUnknown || len(h.Events) != 1 {
+		t.Fatalf("TestHang after a timeout = %+v", h)
+	}
+	if !strings.HasPrefix(m["TestHang"].Other[0].Text, "panic: test timed out") {
+		t.Errorf("timeout panic not kept with the test: %q", m["TestHang"].Other[0].Text)
+	}
+	if sum.NotUnderstood != 0 {
+		t.Errorf("goroutine dump counted as not understood: %d", sum.NotUnderstood)
+	}
+	tests, _ = readFixture(t, "gotest_panic.log", Options{})
+	if len(tests) != 1 || tests[0].Status != StatusFail {
+		t.Fatalf("panicking test = %+v", tests)
+	}
+}
+
+func TestStructuredTextAndJSONAgree(t *testing.T) {
+	text, _ := readFixture(t, "structured.log", Options{})
+	js, sum := readFixture(t, "structured.jsonl", Options{})
+	if len(text) != 1 || len(js) != 1 {
+		t.Fatalf("tests: text %d, json %d", len(text), len(js))
+	}
+	if !js[0].Implicit || sum.BySyntax[SyntaxJSON] != len(js[0].Events) {
+		t.Errorf("json: implicit=%v syntax counts %v", js[0].Implicit, sum.BySyntax)
+	}
+	a, b := text[0].Events, js[0].Events
+	if len(a) != len(b) || len(a) != 26 {
+		t.Fatalf("events: text %d, json %d, want 26", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].Node != b[i].Node || a[i].Msg != b[i].Msg || a[i].Kind != b[i].Kind {
+			t.Errorf("event %d: text %s/%q/%s json %s/%q/%s", i, a[i].Node, a[i].Msg, a[i].Kind, b[i].Node, b[i].Msg, b[i].Kind)
+		}
+		if fmt.Sprint(a[i].Fields) != fmt.Sprint(b[i].Fields) {
+			t.Errorf("event %d fields: text %v json %v", i, a[i].Fields, b[i].Fields)
+		}
+		if a[i].FormatTime(0, false)[3:] != b[i].FormatTime(0, false)[3:] { // same minutes, seconds, micros
+			t.Errorf("event %d time: %s vs %s", i, a[i].FormatTime(0, false), b[i].FormatTime(0, false))
+		}
+	}
+	e := a[12]
+	if cmd, _ := e.Field("cmd"); e.Kind != "propose" || cmd != "set x 1" {
+		t.Errorf("quoted field: kind %s cmd %q", e.Kind, cmd)
+	}
+	if n, ok := e.FieldInt("index"); !ok || n != 1 {
+		t.Errorf("index = %d %v", n, ok)
+	}
+	if p := a[18]; p.Node != "*" || p.Kind != "partition" || !p.IsFault() {
+		t.Errorf("partition event = %+v", p)
+	}
+	if got := strings.Join(text[0].Nodes(), ","); got != "1,2,3" {
+		t.Errorf("nodes = %s (the cluster pseudo-node must not be a column)", got)
+	}
+}
+
+func TestEtcdTrace(t *testing.T) {
+	tests, sum := readFixture(t, "etcd_trace.ndjson", Options{})
+	if len(tests) != 1 || sum.BySyntax[SyntaxEtcdTrace] != 10 {
+		t.Fatalf("tests %d, etcd events %d", len(tests), sum.BySyntax[SyntaxEtcdTrace])
+	}
+	ev := tests[0].Events
+	if ev[3].Kind != "SendRequestVoteRequest" || ev[3].Node != "1" {
+		t.Errorf("event 3 = %+v", ev[3])
+	}
+	for key, want := range map[string]string{"term": "1", "role": "StateCandidate", "msg_type": "MsgVote", "msg_to": "2", "conf": "1,2,3"} {
+		if got, _ := ev[3].Field(key); got != want {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
+	}
+	if ev[3].HasTime() || !ev[9].HasTime() {
+		t.Error("bare trace events have no time; the zap-wrapped one does")
+	}
+	if !strings.Contains(ev[3].Msg, "MsgVote 1->2") {
+		t.Errorf("message = %q", ev[3].Msg)
+	}
+}
+
+func TestDatedLinesAndNodeOrder(t *testing.T) {
+	tests, _ := readFixture(t, "dated_ids.log", Options{})
+	if len(tests) != 1 || !tests[0].Implicit || tests[0].Name != ImplicitTestName {
+		t.Fatalf("tests = %+v", tests)
+	}
+	if got := strings.Join(tests[0].Nodes(), ","); got != "S2,n1,n2,n10" {
+		t.Errorf("nodes = %s, want natural order S2,n1,n2,n10", got)
+	}
+	e := tests[0].Events[0]
+	if e.Flags&FlagDate == 0 || time.Unix(0, e.Time).UTC().Format("2006-01-02 15:04:05.000000") != "2026-11-23 17:06:39.683218" {
+		t.Errorf("dated event time = %v flags %b", time.Unix(0, e.Time), e.Flags)
+	}
+}
+
+func TestMergeFilesByTime(t *testing.T) {
+	tests, _, err := ReadFiles([]string{"../testdata/node1.log", "../testdata/node2.log"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tests) != 1 {
+		t.Fatalf("per-node logs made %d tests, want one merged timeline", len(tests))
+	}
+	var order []string
+	for _, e := range tests[0].Events {
+		order = append(order, e.Node+"@"+e.FormatTime(0, false)[9:12])
+	}
+	if got := strings.Join(order, " "); got != "1@100 2@200 1@300 2@310 2@400 1@500" {
+		t.Errorf("merged order = %s", got)
+	}
+	if tests[0].Events[1].File != 1 {
+		t.Error("merged events lost their file index")
+	}
+}
+
+func TestBrokenInput(t *testing.T) {
+	tests, sum := readFixture(t, "broken.log", Options{})
+	if len(tests) != 1 || tests[0].Name != "TestBroken" || tests[0].Status != StatusFail {
+		t.Fatalf("tests = %+v", tests)
+	}
+	ev := tests[0].Events
+	if len(ev) != 4 {
+		t.Fatalf("events = %d, want 4", len(ev))
+	}
+	if ev[0].Msg != "coloured message" {
+		t.Errorf("ANSI not stripped: %q", ev[0].Msg)
+	}
+	if ev[1].Msg != "bad utf8 \uFFFD\uFFFD here" {
+		t.Errorf("invalid UTF-8 not replaced: %q", ev[1].Msg)
+	}
+	if ev[2].Msg != "out of order" || ev[2].Time >= ev[1].Time {
+		t.Error("out-of-order line must keep its place and its own time")
+	}
+	if ev[3].Time <= ev[0].Time || ev[3].Msg != "after midnight TAB" {
+		t.Errorf("after midnight: %d <= %d or msg %q", ev[3].Time, ev[0].Time, ev[3].Msg)
+	}
+	if len(tests[0].Other) != 3 || sum.NotUnderstood != 3 {
+		t.Errorf("other lines = %d, not understood = %d, want 3", len(tests[0].Other), sum.NotUnderstood)
+	}
+}
+
+func TestLongLinesAreCutNotLost(t *testing.T) {
+	long := strings.Repeat("y", MaxLineBytes+5000)
+	input := "12:00:00.000000 [1] first\n12:00:00.000001 [1] " + long + "\n12:00:00.000002 [1] last\n"
+	tests, sum, err := Read(strings.NewReader(input), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := tests[0].Events
+	if len(ev) != 3 || ev[2].Msg != "last" || sum.LongLines != 1 {
+		t.Fatalf("events %d, long lines %d", len(ev), sum.LongLines)
+	}
+	if !strings.HasSuffix(ev[1].Msg, "bytes cut]") || len(ev[1].Msg) < MaxLineBytes-100 {
+		t.Errorf("long line kept %d bytes, ends %q", len(ev[1].Msg), ev[1].Msg[len(ev[1].Msg)-20:])
+	}
+}
+
+func TestRepeatedRunWithoutResultIsUnknown(t *testing.T) {
+	in := "=== RUN   TestA\n10:00:00.000000 [1] one\n=== RUN   TestA\n10:00:00.000001 [1] two\n--- PASS: TestA (0.00s)\n"
+	tests, _, _ := Read(strings.NewReader(in), Options{})
+	if len(tests) != 2 || tests[0].Status != StatusUnknown || tests[1].Status != StatusPass || tests[1].Attempt != 2 {
+		t.Fatalf("tests = %v", tests)
+	}
+}
+
+func TestForcedPlainFormatIgnoresMarkers(t *testing.T) {
+	tests, sum := readFixture(t, "classic_go_test_v.log", Options{Format: FormatPlain})
+	if len(tests) != 1 || !tests[0].Implicit || len(tests[0].Events) != 59 {
+		t.Fatalf("tests = %d", len(tests))
+	}
+	if sum.Framing != 0 || sum.NotUnderstood != 5 || len(tests[0].Other) != 6 {
+		t.Errorf("framing %d not understood %d", sum.Framing, sum.NotUnderstood)
+	}
+}
+
+func TestMatcher(t *testing.T) {
+	cases := []struct {
+		pattern, name string
+		want          bool
+	}{
+		{"", "TestA", true},
+		{"TestA", "TestA/sub", true},
+		{"TestA$", "TestAB", false},
+		{"TestA/sub1", "TestA/sub1", true},
+		{"TestA/sub1", "TestA/sub2", false},
+		{"TestA/sub1", "TestA", true}, // the parent runs to reach its subtest
+		{"Elect", "TestElectionNormal", true},
+		{"Test[A/]", "TestA", true}, // a slash inside brackets does not split
+	}
+	for _, c := range cases {
+		m, err := NewMatcher(c.pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Match(c.name); got != c.want {
+			t.Errorf("Match(%q, %q) = %v, want %v", c.pattern, c.name, got, c.want)
+		}
+	}
+	if _, err := NewMatcher("Test("); err == nil {
+		t.Error("invalid pattern accepted")
+	}
+}
+
+func TestNodeOrder(t *testing.T) {
+	ids := []string{"10", "2", "1", "n10", "n2", "S1", "0"}
+	SortNodes(ids)
+	if got := strings.Join(ids, " "); got != "0 1 2 10 S1 n2 n10" {
+		t.Errorf("order = %s", got)
+	}
+}
+
+// FuzzParse feeds arbitrary input to the text parser: it must never panic, and every line must be
+// accounted for as an event, an other line or go test framing, in some test or in the leftovers.
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"classic_go_test_v.log", "gotest_v.log", "gotest_timeout.log", "structured.log", "broken.log", "dated_ids.log"} {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("\x1b[31m12:00:00.1 [1] x | ev=\"\n=== CONT\n--- PASS: \n"))
+	f.Add([]byte("{\"ev\":1}\n{\"name\":\"x\",\"nid\":{}}\n\r\n\xff"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := NewParser(Options{Format: FormatGoTest})
+		var tests []*Test
+		if err := Scan(bytes.NewReader(data), p, ScanOptions{Emit: func(x *Test) error { tests = append(tests, x); return nil }}); err != nil {
+			t.Fatal(err)
+		}
+		sum := p.Summary()
+		kept := len(p.Leftover())
+		for _, x := range tests {
+			kept += len(x.Events) + len(x.Other)
+		}
+		if kept+sum.Framing != sum.Lines {
+			t.Fatalf("%d lines in, %d kept + %d framing", sum.Lines, kept, sum.Framing)
+		}
+		if want := bytes.Count(data, []byte("\n")); sum.Lines != want && sum.Lines != want+1 {
+			t.Fatalf("counted %d lines, input has %d newlines", sum.Lines, want)
+		}
+	})
+}
