@@ -17,11 +17,15 @@ const MaxLineBytes = 16 << 20
 // more than once in a few thousand lines.
 const readBufSize = 1 << 20
 
+// batchLineCost makes short lines count towards a batch too, so a batch is at most about 16k
+// lines even when they are tiny.
+const batchLineCost = readBufSize / (16 << 10)
+
 // ScanOptions are the callbacks of Scan.
 type ScanOptions struct {
 	// Emit receives each test as it completes. A non-nil error stops the scan and is returned.
 	Emit func(*Test) error
-	// Batch, when set, is called after every chunk of input (about a megabyte) has been parsed:
+	// Batch, when set, is called after every chunk of input (about a megabyte or 16k lines) has been parsed:
 	// a place to look at Running tests, as the table writer does to flush a huge test in parts.
 	Batch func() error
 }
@@ -79,7 +83,7 @@ func Scan(r io.Reader, p *Parser, opts ScanOptions) error {
 		if len(line) > 0 || err == nil {
 			p.Line(line)
 		}
-		sinceBatch += len(chunk)
+		sinceBatch += len(chunk) + batchLineCost
 		long, cut = long[:0], 0
 		if cap(long) > 4*readBufSize {
 			long = nil // do not keep a huge buffer for one freak line

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+func TestMain(m *testing.M) {
+	time.Local = time.UTC // JSON and dated times render in the local zone
+	os.Exit(m.Run())
+}
+
+const td = "../../testdata/"
+
+// runCLI runs the command and returns its exit code, stdout and stderr.
+func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// TestGolden pins the command's whole output for every input form and every output format.
+func TestGolden(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+	}{
+		{"classic", []string{td + "classic_go_test_v.log"}},
+		{"classic_ascii", []string{"--table", "ascii", td + "classic_go_test_v.log"}},
+		{"classic_markdown", []string{"--table", "markdown", td + "classic_go_test_v.log"}},
+		{"classic_html", []string{"--table", "html", td + "classic_go_test_v.log"}},
+		{"classic_csv", []string{"--table", "csv", td + "classic_go_test_v.log"}},
+		{"classic_relative_compact", []string{"--relative", "--compact", td + "classic_go_test_v.log"}},
+		{"classic_nowrap_nodes", []string{"--wrap", "0", "--nodes", "0,2", "--grep", "Election", td + "classic_go_test_v.log"}},
+		{"classic_color", []string{"--color", "always", "--compact", td + "classic_go_test_v.log"}},
+		{"classic_list", []string{"--list", td + "classic_go_test_v.log"}},
+		{"gotest_v", []string{"--compact", td + "gotest_v.log"}},
+		{"gotest_v_run", []string{"-run", "TestSeq/sub2", "--compact", td + "gotest_v.log"}},
+		{"gotest_v_list", []string{"--list", td + "gotest_v.log"}},
+		{"gotest_json", []string{"--compact", "--wrap", "60", td + "gotest_json_build.jsonl"}},
+		{"gotest_timeout", []string{"--list", "--fail-exit", td + "gotest_timeout.log"}},
+		{"gotest_panic", []string{"--compact", td + "gotest_panic.log"}},
+		{"structured", []string{td + "structured.log"}},
+		{"structured_fields", []string{"--fields", "--compact", "--wrap", "0", td + "structured.log"}},
+		{"structured_json", []string{"--compact", td + "structured.jsonl"}},
+		{"etcd_trace", []string{"--compact", "--wrap", "40", td + "etcd_trace.ndjson"}},
+		{"dated_ids", []string{"--compact", td + "dated_ids.log"}},
+		{"merged_nodes", []string{"--compact", td + "node1.log", td + "node2.log"}},
+		{"broken", []string{"--compact", td + "broken.log"}},
+		{"force_plain", []string{"--format", "plain", "--list", td + "gotest_v.log"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, "", c.args...)
+			got := "exit: " + strconv.Itoa(code) + "\n--- stderr\n" + errOut + "--- stdout\n" + out
+			checkGolden(t, c.name, got)
+		})
+	}
+}
+
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -update rewrites it):\n%s", path, lineDiff(got, string(want)))
+	}
+}
+
+func lineDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var a, b string
+		if i < len(g) {
+			a = g[i]
+		}
+		if i < len(w) {
+			b = w[i]
+		}
+		if a != b {
+			return "line " + strconv.Itoa(i+1) + ":\n got  " + strconv.Quote(a) + "\n want " + strconv.Quote(b)
+		}
+	}
+	return ""
+}
+
+func TestStdinIsRead(t *testing.T) {
+	in, err := os.ReadFile(td + "classic_go_test_v.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, fromStdin, _ := runCLI(t, string(in))
+	_, fromFile, _ := runCLI(t, "", td+"classic_go_test_v.log")
+	if code != 0 || fromStdin != fromFile {
+		t.Errorf("stdin output differs from file output (exit %d)", code)
+	}
+	_, dash, _ := runCLI(t, string(in), "-")
+	if dash != fromFile {
+		t.Error(`"-" did not read stdin`)
+	}
+}
+
+func TestErrorsAreOneLineAndExit2(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing file", []string{"nope.log"}, "raftviz: open nope.log: no such file or directory\n"},
+		{"bad flag", []string{"--bogus"}, "raftviz: flag provided but not defined: -bogus (raftviz -h lists the flags)\n"},
+		{"bad regexp", []string{"-run", "Test(", td + "classic_go_test_v.log"}, "raftviz: invalid -run pattern \"Test(\": error parsing regexp: missing closing ): `Test(`\n"},
+		{"bad color", []string{"--color", "pink"}, "raftviz: unknown --color \"pink\" (want auto, always or never)\n"},
+		{"bad table", []string{"--table", "xml"}, "raftviz: unknown table format \"xml\" (want text, ascii, markdown, html or csv)\n"},
+		{"directory", []string{dir}, "raftviz: " + dir + " is a directory, not a log file\n"},
+		{"unwritable output", []string{"-o", filepath.Join(dir, "no", "such", "dir.txt"), td + "classic_go_test_v.log"},
+			"raftviz: open " + filepath.Join(dir, "no", "such", "dir.txt") + ": no such file or directory\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, "", c.args...)
+			if code != exitUsage || errOut != c.want || out != "" {
+				t.Errorf("exit %d, stderr %q, stdout %q; want exit 2 and %q", code, errOut, out, c.want)
+			}
+		})
+	}
+}
+
+func TestFailExit(t *testing.T) {
+	if code, _, _ := runCLI(t, "", "--fail-exit", td+"gotest_v.log"); code != exitTestsFailed {
+		t.Errorf("failing tests with --fail-exit: exit %d, want 1", code)
+	}
+	if code, _, _ := runCLI(t, "", td+"gotest_v.log"); code != exitOK {
+		t.Errorf("failing tests without --fail-exit: exit %d, want 0", code)
+	}
+	if code, _, _ := runCLI(t, "", "--fail-exit", td+"classic_go_test_v.log"); code != exitOK {
+		t.Errorf("passing tests with --fail-exit: exit %d, want 0", code)
+	}
+}
+
+func TestOutputFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "table.txt")
+	code, out, _ := runCLI(t, "", "-o", path, td+"classic_go_test_v.log")
+	got, err := os.ReadFile(path)
+	if code != 0 || out != "" || err != nil {
+		t.Fatalf("exit %d stdout %q err %v", code, out, err)
+	}
+	_, want, _ := runCLI(t, "", td+"classic_go_test_v.log")
+	if string(got) != want {
+		t.Error("-o file differs from stdout output")
+	}
+}
+
+func TestInterruptExits130(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{td + "classic_go_test_v.log"}, strings.NewReader(""), &out, &errOut)
+	if code != exitInterrupted || !strings.Contains(errOut.String(), "interrupted") {
+		t.Errorf("exit %d stderr %q", code, errOut.String())
+	}
+}
+
+// TestHugeTestIsWrittenInParts checks that a test bigger than --chunk is written as it streams,
+// in parts, and that no event is lost across the parts.
+func TestHugeTestIsWrittenInParts(t *testing.T) {
+	var in strings.Builder
+	in.WriteString("=== RUN   TestHuge\n")
+	const n = 25000
+	for i := 0; i < n; i++ {
+		in.WriteString("10:00:00.000000 [" + strconv.Itoa(i%3) + "] event " + strconv.Itoa(i) + "\n")
+	}
+	in.WriteString("--- PASS: TestHuge (1.00s)\n")
+	code, out, _ := runCLI(t, in.String(), "--compact", "--chunk", "10000")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(out, "RUNNING TestHuge nodes: 0 1 2 ; entries: ") || !strings.Contains(out, "PASS TestHuge (1.00s) nodes: 0 1 2 ; entries: ") {
+		t.Fatalf("no parts in output:\n%.400s", out)
+	}
+	for _, i := range []int{0, 9999, 10000, 17777, n - 1} {
+		if !strings.Contains(out, "event "+strconv.Itoa(i)+" ") {
+			t.Errorf("event %d missing", i)
+		}
+	}
+	if rows := strings.Count(out, "│ 10:00:00.000000 │"); rows != n {
+		t.Errorf("%d rows written, want %d", rows, n)
+	}
+}

@@ -1,0 +1,189 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jedib0t/go-pretty/v6/table"
+	"github.com/jedib0t/go-pretty/v6/text"
+
+	"github.com/raftviz/raftviz/parse"
+)
+
+func TestMain(m *testing.M) {
+	time.Local = time.UTC
+	os.Exit(m.Run())
+}
+
+// prettyReference renders a table the slow way, with go-pretty, from the same cells the fast
+// renderer lays out. The fast renderer exists only for speed: its output must be identical.
+func prettyReference(opts Options, nodes []string, events []parse.Event) string {
+	tw := table.NewWriter()
+	if opts.Format == FormatASCII {
+		tw.SetStyle(table.StyleDefault)
+	} else {
+		tw.SetStyle(table.StyleLight)
+	}
+	tw.Style().Options.SeparateRows = !opts.Compact
+	tw.Style().Format.Header = text.FormatDefault
+	fault := hasFaults(events)
+	header := table.Row{"TIME"}
+	if fault {
+		header = append(header, "FAULT")
+	}
+	col := map[string]int{}
+	for _, n := range nodes {
+		col[n] = len(header)
+		header = append(header, n)
+	}
+	tw.AppendHeader(header)
+	cell := func(s string) string {
+		lines := hardWrap(nil, s, opts.Wrap)
+		if !opts.Compact {
+			lines = append(lines, "")
+		}
+		return strings.Join(lines, "\n")
+	}
+	start, _ := (&parse.Test{Events: events}).Start()
+	for i := range events {
+		e := &events[i]
+		row := make(table.Row, len(header))
+		for c := range row {
+			row[c] = ""
+		}
+		row[0] = e.FormatTime(start, opts.Relative)
+		if fault && (e.Node == "*" || e.IsFault()) {
+			row[1] = cell(faultText(e))
+		}
+		if c, ok := col[e.Node]; ok {
+			row[c] = cell(opts.cellText(e))
+		}
+		tw.AppendRow(row)
+	}
+	return tw.Render() + "\n"
+}
+
+func randomEvents(r *rand.Rand, n int, nodes []string) []parse.Event {
+	words := []string{"vote", "AppendEntries", "term=3", "commit", "日本語", "x", "", "a long message that wraps", "[::]:1234", "éé"}
+	ev := make([]parse.Event, n)
+	t := int64(r.IntN(1e12))
+	for i := range ev {
+		var sb strings.Builder
+		for j := r.IntN(8); j >= 0; j-- {
+			sb.WriteString(words[r.IntN(len(words))])
+			sb.WriteByte(' ')
+		}
+		t += int64(r.IntN(1e9))
+		ev[i] = parse.Event{Time: t, Node: nodes[r.IntN(len(nodes))], Msg: sb.String(), Flags: parse.FlagTime}
+		if r.IntN(20) == 0 {
+			ev[i].Kind = "crash"
+		}
+		if r.IntN(30) == 0 {
+			ev[i].Node, ev[i].Kind, ev[i].Msg = "*", "partition", "split"
+		}
+	}
+	return ev
+}
+
+func TestFastRendererMatchesGoPretty(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 60; i++ {
+		opts := Options{Wrap: []int{0, 7, 30}[i%3], Compact: i%2 == 0, Relative: i%4 == 1}
+		if i%5 == 0 {
+			opts.Format = FormatASCII
+		}
+		nodes := []string{"0", "1", "2", "n10", "longer-node-name"}[:1+r.IntN(5)]
+		events := randomEvents(r, 1+r.IntN(40), nodes)
+		tt := parse.Test{Events: events}
+		cols := opts.columns(events)
+		start, _ := tt.Start()
+		var got bytes.Buffer
+		if err := newTextTable(&opts, cols, events, start).write(&got, events); err != nil {
+			t.Fatal(err)
+		}
+		want := prettyReference(opts, cols, events)
+		if got.String() != want {
+			t.Fatalf("case %d (%+v): fast renderer differs from go-pretty\n--- fast\n%s\n--- go-pretty\n%s", i, opts, got.String(), want)
+		}
+	}
+}
+
+func TestClassicSampleBodyIsIdentical(t *testing.T) {
+	tests, sum, err := parse.ReadFiles([]string{"../testdata/classic_go_test_v.log"}, parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	w := NewWriter(&out, Options{Wrap: DefaultWrap})
+	for _, tt := range tests {
+		if err := w.Test(tt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Finish(sum.Status(tests)); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("../testdata/classic_timing_table.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The status line is ours ("nodes: 0 1 2" rather than the classic "map[0:true ...]");
+	// columns, rows, wrapping, borders and the final result line must be the classic ones.
+	_, gotBody, _ := strings.Cut(out.String(), "\n")
+	_, wantBody, _ := strings.Cut(string(want), "\n")
+	if gotBody != wantBody {
+		t.Fatalf("table differs from the classic one:\n%s", firstDiff(gotBody, wantBody))
+	}
+	if first, _, _ := strings.Cut(out.String(), "\n"); first != "PASS TestElectionNormal (0.30s) nodes: 0 1 2 ; entries: 59" {
+		t.Errorf("status line = %q", first)
+	}
+}
+
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(al) && i < len(bl); i++ {
+		if al[i] != bl[i] {
+			return fmt.Sprintf("line %d:\n got  %q\n want %q", i+2, al[i], bl[i])
+		}
+	}
+	return fmt.Sprintf("lengths differ: %d vs %d lines", len(al), len(bl))
+}
+
+func TestHardWrap(t *testing.T) {
+	cases := []struct {
+		in   string
+		w    int
+		want string
+	}{
+		{"Becomes Follower with term=1; log=[]", 30, "Becomes Follower with term=1; |log=[]"},
+		{"abc", 0, "abc"},
+		{"abcdef", 3, "abc|def"},
+		{"日本語です", 5, "日本|語で|す"}, // a wide rune never straddles the edge
+		{"", 30, ""},
+	}
+	for _, c := range cases {
+		if got := strings.Join(hardWrap(nil, c.in, c.w), "|"); got != c.want {
+			t.Errorf("hardWrap(%q, %d) = %q, want %q", c.in, c.w, got, c.want)
+		}
+	}
+}
+
+func TestFilter(t *testing.T) {
+	ev := []parse.Event{
+		{Node: "0", Msg: "becomes leader"}, {Node: "1", Msg: "votes"}, {Node: "*", Kind: "partition"},
+		{Node: "2", Msg: "x", Kind: "commit", Fields: nil},
+	}
+	o := Options{Nodes: []string{"0", "2"}}
+	if got := o.Filter(ev); len(got) != 3 || got[1].Node != "*" {
+		t.Errorf("node filter kept %v", got)
+	}
+	o = Options{Grep: "commit"}
+	if got := o.Filter(ev); len(got) != 1 || got[0].Node != "2" {
+		t.Errorf("grep by kind kept %v", got)
+	}
+}
