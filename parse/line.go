@@ -144,16 +144,21 @@ func num(b []byte) (int, bool) {
 // cleanText turns raw bytes into a message that is safe to lay out in a table: valid UTF-8, ANSI
 // escape sequences removed, tabs and other control characters replaced by spaces.
 func cleanText(b []byte) string {
-	clean := true
+	s, _ := cleanTextASCII(b)
+	return s
+}
+
+// cleanTextASCII is cleanText that also reports whether the text was printable ASCII.
+func cleanTextASCII(b []byte) (string, bool) {
 	for _, c := range b {
 		if c < ' ' || c == 0x7f || c >= utf8.RuneSelf {
-			clean = false
-			break
+			return cleanSlow(b), false
 		}
 	}
-	if clean {
-		return string(b)
-	}
+	return string(b), true
+}
+
+func cleanSlow(b []byte) string {
 	if bytes.IndexByte(b, 0x1b) >= 0 {
 		b = stripANSI(b)
 	}
@@ -234,11 +239,13 @@ func (p *Parser) toEvent(le *lineEvent) Event {
 			e.Syntax = SyntaxText
 			e.Kind = p.intern([]byte(fields[0].Value))
 			e.Fields = fields[1:]
-			e.Msg = cleanText(rest[:i])
-			return e
+			rest = rest[:i]
 		}
 	}
-	e.Msg = cleanText(rest)
+	var ascii bool
+	if e.Msg, ascii = cleanTextASCII(rest); ascii {
+		e.Flags |= FlagASCII
+	}
 	return e
 }
 

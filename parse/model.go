@@ -2,7 +2,6 @@ package parse
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/raftviz/raftviz/parse/eventline"
@@ -69,6 +68,9 @@ const (
 	// FlagAmbiguous: the line was printed while several tests ran in parallel, so the test it is
 	// attributed to (go test's "last named test") may be wrong. The node comes from the line itself.
 	FlagAmbiguous
+	// FlagASCII: Msg is printable ASCII, so its display width is its length. Set by the parser,
+	// which checks anyway; renderers use it to skip measuring. Without it, they measure.
+	FlagASCII
 )
 
 // Event is one understood debug line: something a node did at a time.
@@ -245,16 +247,45 @@ func (t *Test) ID() string {
 	return t.Name
 }
 
-// classicFault recognises fault wording in free-text classic lines.
+// classicFault recognises fault wording in free-text classic lines ("crash", "disconnect",
+// "reconnect", "partition", "restart", in any case). It runs for every row of every table, so it
+// is one pass over the first 200 bytes without allocating.
 func classicFault(msg string) bool {
 	if len(msg) > 200 {
 		msg = msg[:200]
 	}
-	l := strings.ToLower(msg)
-	for _, w := range []string{"crash", "disconnect", "reconnect", "partition", "restart"} {
-		if strings.Contains(l, w) {
-			return true
+	for i := 0; i+5 <= len(msg); i++ {
+		switch msg[i] | 0x20 {
+		case 'c':
+			if hasFoldPrefix(msg[i:], "crash") {
+				return true
+			}
+		case 'd':
+			if hasFoldPrefix(msg[i:], "disconnect") {
+				return true
+			}
+		case 'r':
+			if hasFoldPrefix(msg[i:], "reconnect") || hasFoldPrefix(msg[i:], "restart") {
+				return true
+			}
+		case 'p':
+			if hasFoldPrefix(msg[i:], "partition") {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// hasFoldPrefix reports whether s starts with the lower-case ASCII word, ignoring case.
+func hasFoldPrefix(s, word string) bool {
+	if len(s) < len(word) {
+		return false
+	}
+	for j := 0; j < len(word); j++ {
+		if s[j]|0x20 != word[j] {
+			return false
+		}
+	}
+	return true
 }

@@ -31,7 +31,9 @@ type textTable struct {
 	fault   bool           // column 1 is FAULT
 	start   int64
 	buf     []byte
-	cells   [][]string // per column, the current row's lines
+	time    []byte     // the current row's time cell
+	cells   [][]string // per column (0, the time, unused), the current row's lines
+	ascii   []bool     // per column, whether the current row's lines are known ASCII
 	sep     []byte     // the rule between rows
 }
 
@@ -59,13 +61,22 @@ func newTextTable(opts *Options, nodes []string, events []parse.Event, start int
 		tb = parse.AppendEventTime(tb[:0], e, start, opts.Relative)
 		tt.widths[0] = max(tt.widths[0], len(tb))
 		if c, ok := tt.col[e.Node]; ok {
-			tt.widths[c] = max(tt.widths[c], wrappedWidth(opts.cellText(e), opts.Wrap))
+			if e.Flags&parse.FlagASCII != 0 && !opts.Fields {
+				w := len(e.Msg)
+				if opts.Wrap > 0 {
+					w = min(w, opts.Wrap)
+				}
+				tt.widths[c] = max(tt.widths[c], w)
+			} else {
+				tt.widths[c] = max(tt.widths[c], wrappedWidth(opts.cellText(e), opts.Wrap))
+			}
 		}
 		if tt.fault && (e.Node == "*" || e.IsFault()) {
 			tt.widths[1] = max(tt.widths[1], wrappedWidth(faultText(e), opts.Wrap))
 		}
 	}
 	tt.cells = make([][]string, len(tt.headers))
+	tt.ascii = make([]bool, len(tt.headers))
 	tt.sep = tt.rule(nil, tt.b.midL, tt.b.midM, tt.b.midR)
 	return tt
 }
@@ -88,15 +99,17 @@ func (tt *textTable) rule(dst []byte, l, m, r string) []byte {
 // write draws the whole table for events.
 func (tt *textTable) write(w io.Writer, events []parse.Event) error {
 	tt.buf = tt.rule(tt.buf[:0], tt.b.topL, tt.b.topM, tt.b.topR)
+	tt.time = append(tt.time[:0], tt.headers[0]...)
 	for i, h := range tt.headers {
 		tt.cells[i] = append(tt.cells[i][:0], h)
+		tt.ascii[i] = false
 	}
 	tt.row(nil)
 	for i := range events {
 		if i == 0 || !tt.opts.Compact {
 			tt.buf = append(tt.buf, tt.sep...)
 		}
-		if len(tt.buf) > 64<<10 {
+		if len(tt.buf) > flushBytes {
 			if _, err := w.Write(tt.buf); err != nil {
 				return err
 			}
@@ -106,12 +119,14 @@ func (tt *textTable) write(w io.Writer, events []parse.Event) error {
 		for c := range tt.cells {
 			tt.cells[c] = tt.cells[c][:0]
 		}
-		tt.cells[0] = append(tt.cells[0], string(parse.AppendEventTime(nil, e, tt.start, tt.opts.Relative)))
+		tt.time = parse.AppendEventTime(tt.time[:0], e, tt.start, tt.opts.Relative)
 		if c, ok := tt.col[e.Node]; ok {
-			tt.cells[c] = tt.lines(tt.cells[c], tt.opts.cellText(e))
+			tt.ascii[c] = e.Flags&parse.FlagASCII != 0 && !tt.opts.Fields
+			tt.cells[c] = tt.lines(tt.cells[c], tt.opts.cellText(e), tt.ascii[c])
 		}
 		if tt.fault && (e.Node == "*" || e.IsFault()) {
-			tt.cells[1] = tt.lines(tt.cells[1], faultText(e))
+			tt.ascii[1] = false
+			tt.cells[1] = tt.lines(tt.cells[1], faultText(e), false)
 		}
 		tt.row(e)
 	}
@@ -122,19 +137,24 @@ func (tt *textTable) write(w io.Writer, events []parse.Event) error {
 }
 
 // lines wraps a cell's text and, in the classic layout, adds the blank line that separates
-// cells vertically.
-func (tt *textTable) lines(dst []string, s string) []string {
-	dst = hardWrap(dst, s, tt.opts.Wrap)
+// cells vertically. ascii says the text is known to be printable ASCII.
+func (tt *textTable) lines(dst []string, s string, ascii bool) []string {
+	if ascii {
+		dst = hardWrapASCII(dst, s, tt.opts.Wrap)
+	} else {
+		dst = hardWrap(dst, s, tt.opts.Wrap)
+	}
 	if !tt.opts.Compact {
 		dst = append(dst, "")
 	}
 	return dst
 }
 
-// row appends the current cells as one table row (several physical lines).
+// row appends the current cells as one table row (several physical lines). Column 0, the time,
+// comes from tt.time.
 func (tt *textTable) row(e *parse.Event) {
 	h := 1
-	for _, c := range tt.cells {
+	for _, c := range tt.cells[1:] {
 		h = max(h, len(c))
 	}
 	var on string
@@ -143,28 +163,43 @@ func (tt *textTable) row(e *parse.Event) {
 	}
 	for ln := 0; ln < h; ln++ {
 		tt.buf = append(tt.buf, tt.b.vert...)
-		for c, lines := range tt.cells {
-			if c > 0 {
-				tt.buf = append(tt.buf, tt.b.vert...)
+		tt.buf = append(tt.buf, ' ')
+		if ln == 0 {
+			tt.buf = append(tt.buf, tt.time...)
+			tt.buf = appendSpaces(tt.buf, tt.widths[0]-len(tt.time)+1)
+		} else {
+			tt.buf = appendSpaces(tt.buf, tt.widths[0]+1)
+		}
+		for c := 1; c < len(tt.cells); c++ {
+			lines := tt.cells[c]
+			tt.buf = append(tt.buf, tt.b.vert...)
+			if ln >= len(lines) || lines[ln] == "" {
+				tt.buf = appendSpaces(tt.buf, tt.widths[c]+2)
+				continue
 			}
+			s := lines[ln]
 			tt.buf = append(tt.buf, ' ')
-			s := ""
-			if ln < len(lines) {
-				s = lines[ln]
-			}
-			if on != "" && c > 0 && s != "" {
+			if on != "" {
 				tt.buf = append(tt.buf, on...)
 				tt.buf = append(tt.buf, s...)
 				tt.buf = append(tt.buf, colorOff...)
 			} else {
 				tt.buf = append(tt.buf, s...)
 			}
-			tt.buf = appendSpaces(tt.buf, tt.widths[c]-displayWidth(s)+1)
+			w := len(s)
+			if !tt.ascii[c] {
+				w = displayWidth(s)
+			}
+			tt.buf = appendSpaces(tt.buf, tt.widths[c]-w+1)
 		}
 		tt.buf = append(tt.buf, tt.b.vert...)
 		tt.buf = append(tt.buf, '\n')
 	}
 }
+
+// flushBytes is how much of a table is assembled before it is written: larger than the caller's
+// bufio.Writer (64 KiB in raftviz), so bufio passes it through without copying.
+const flushBytes = 256 << 10
 
 const spaces = "                                                                "
 
@@ -205,19 +240,26 @@ func wrappedWidth(s string, wrap int) int {
 	return widest
 }
 
+// hardWrapASCII is hardWrap for text known to be printable ASCII: cuts every width bytes.
+func hardWrapASCII(dst []string, s string, width int) []string {
+	if width <= 0 {
+		return append(dst, s)
+	}
+	for len(s) > width {
+		dst = append(dst, s[:width])
+		s = s[width:]
+	}
+	return append(dst, s)
+}
+
 // hardWrap cuts s into lines of at most width display columns, breaking anywhere (the classic
 // table's behaviour: messages are packed, not word-wrapped). width <= 0 means no wrapping.
 func hardWrap(dst []string, s string, width int) []string {
 	if width <= 0 || len(s) <= width && displayWidth(s) <= width {
 		return append(dst, s)
 	}
-	ascii := displayWidth(s) == len(s)
-	if ascii {
-		for len(s) > width {
-			dst = append(dst, s[:width])
-			s = s[width:]
-		}
-		return append(dst, s)
+	if displayWidth(s) == len(s) {
+		return hardWrapASCII(dst, s, width)
 	}
 	start, w := 0, 0
 	for i, r := range s {

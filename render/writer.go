@@ -15,8 +15,8 @@ type Writer struct {
 	tables int
 }
 
-// NewWriter returns a Writer. Wrap the output in a bufio.Writer for speed; the Writer issues
-// writes of up to 64 KiB.
+// NewWriter returns a Writer. Wrap the output in a bufio.Writer of at most 256 KiB for speed:
+// tables are written in pieces of about 256 KiB, which such a writer passes through uncopied.
 func NewWriter(w io.Writer, opts Options) *Writer {
 	return &Writer{w: w, opts: opts}
 }

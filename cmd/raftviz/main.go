@@ -200,7 +200,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		out = file
 	}
 	c.renderOpt.Color = useColor(c.color, out)
-	bw := bufio.NewWriterSize(out, 256<<10)
+	bw := bufio.NewWriterSize(out, 64<<10)
 
 	var status parse.Status
 	var sum parse.Summary

@@ -3,18 +3,16 @@ package main
 import (
 	"io"
 	"os"
+
+	"github.com/mattn/go-isatty"
 )
 
-// isTerminal reports whether r or w is a character device (a terminal). It deliberately avoids
-// the charm libraries: they may query the terminal and stall in pipes, which the table and list
-// paths must never pay for.
+// isTerminal reports whether r or w is a terminal (not merely a character device: /dev/null is
+// one too). It deliberately avoids the charm libraries: they may query the terminal and stall in
+// pipes, which the table and list paths must never pay for.
 func isTerminal(f any) bool {
 	file, ok := f.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := file.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && isatty.IsTerminal(file.Fd())
 }
 
 // useColor decides --color: always, never, or auto (a terminal, NO_COLOR unset, TERM not dumb).

@@ -1,0 +1,43 @@
+package parse
+
+import (
+	"bytes"
+	"sync"
+	"testing"
+
+	"github.com/raftviz/raftviz/sample/synth"
+)
+
+var (
+	benchOnce sync.Once
+	benchLog  []byte
+)
+
+// benchInput is the benchmark log of docs/BENCHMARKS.md: 1,000,000 lines in 85 tests.
+func benchInput(b *testing.B) []byte {
+	benchOnce.Do(func() {
+		var buf bytes.Buffer
+		if err := synth.Write(&buf, synth.DefaultOptions()); err != nil {
+			b.Fatal(err)
+		}
+		benchLog = buf.Bytes()
+	})
+	return benchLog
+}
+
+// BenchmarkParse measures parsing throughput (MB/s) of a million-line go test -v log, tests
+// handed off as they complete, as raftviz does.
+func BenchmarkParse(b *testing.B) {
+	in := benchInput(b)
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := NewParser(Options{})
+		n := 0
+		err := Scan(bytes.NewReader(in), p, ScanOptions{Emit: func(t *Test) error { n += len(t.Events); return nil }})
+		if err != nil || n == 0 {
+			b.Fatal(err, n)
+		}
+	}
+}
