@@ -290,31 +290,54 @@ func tables(c *config, inputs []parse.Input, out io.Writer) (parse.Status, parse
 	}
 	err := parse.Scan(inputs[0].Reader, p, parse.ScanOptions{Emit: emit, Batch: batch})
 	sum := p.Summary()
-	st := sum.Final
-	if failed || st == parse.StatusFail {
-		st = parse.StatusFail
-	} else if st == parse.StatusUnknown {
-		st = (&sum).Status(nil)
-	}
+	st := overall(&sum, failed)
 	if err != nil {
 		return st, sum, err
 	}
 	return st, sum, w.Finish(st)
 }
 
-// list prints one line per test.
+// list prints one line per test. A single input is streamed: only a summary of each test is
+// kept, so listing a huge log takes little memory.
 func list(c *config, inputs []parse.Input, out io.Writer) (parse.Status, parse.Summary, error) {
-	tests, sum, err := parse.ReadInputs(inputs, parse.Options{Format: c.inFormat})
-	if err != nil {
-		return parse.StatusUnknown, sum, err
-	}
-	var shown []*parse.Test
-	for _, t := range tests {
-		if c.matcher.Match(t.Name) {
-			shown = append(shown, t)
+	var entries []render.ListEntry
+	failed := false
+	add := func(t *parse.Test) error {
+		if t.Status == parse.StatusFail {
+			failed = true
 		}
+		if c.matcher.Match(t.Name) {
+			entries = append(entries, render.Entry(t))
+		}
+		return nil
 	}
-	return sum.Status(tests), sum, render.List(out, shown)
+	var sum parse.Summary
+	if len(inputs) > 1 {
+		tests, s, err := parse.ReadInputs(inputs, parse.Options{Format: c.inFormat})
+		if err != nil {
+			return parse.StatusUnknown, s, err
+		}
+		for _, t := range tests {
+			_ = add(t)
+		}
+		sum = s
+	} else {
+		p := parse.NewParser(parse.Options{Format: c.inFormat})
+		if err := parse.Scan(inputs[0].Reader, p, parse.ScanOptions{Emit: add}); err != nil {
+			return parse.StatusUnknown, p.Summary(), err
+		}
+		sum = p.Summary()
+	}
+	st := overall(&sum, failed)
+	return st, sum, render.List(out, entries)
+}
+
+// overall is the run's result: FAIL when any test or package failed or the input says so.
+func overall(sum *parse.Summary, anyFailed bool) parse.Status {
+	if anyFailed {
+		return parse.StatusFail
+	}
+	return sum.Status(nil)
 }
 
 // reportUnderstood writes the one-line account of lines that were not events or test framing.

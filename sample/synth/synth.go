@@ -61,7 +61,7 @@ func Write(w io.Writer, o Options) error {
 			case k < 12:
 				b = msg(b, o.Structured, "RequestVote reply: &{Term:"+strconv.Itoa(term)+" VoteGranted:true}", "vote", term, "follower")
 			case k < 45:
-				b = msg(b, o.Structured, "sending AppendEntries to "+strconv.Itoa(peer)+": ni="+strconv.Itoa(index+1)+", args={Term:"+strconv.Itoa(term)+" LeaderId:"+strconv.Itoa(max(leader, 0))+"}", "send", term, "leader")
+				b = msg(b, o.Structured, "sending AppendEntries to "+strconv.Itoa(peer)+": ni="+strconv.Itoa(index+1)+", args={Term:"+strconv.Itoa(term)+" LeaderId:"+strconv.Itoa(max(leader, 0))+" PrevLogIndex:"+strconv.Itoa(index)+"}", "send", term, "leader")
 			case k < 75:
 				b = msg(b, o.Structured, "AppendEntries reply: {Term:"+strconv.Itoa(term)+" Success:true ConflictIndex:0}", "recv", term, "follower")
 			case k < 85:
