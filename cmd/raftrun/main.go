@@ -1,0 +1,183 @@
+// Command raftrun captures Raft debug output worth looking at with raftviz.
+//
+//	raftrun test -run TestElection -count 50 -parallel 4 ./raft/
+//
+// raftrun test builds a package's test binary once, runs it many times in parallel with debug
+// output switched on (RAFT_DEBUG=1), keeps the complete log of every failing run and ends with a
+// table of runs, failures and durations per test.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/jedib0t/go-pretty/v6/table"
+	"github.com/mattn/go-isatty"
+
+	"github.com/raftviz/raftviz/cmd/raftrun/testrun"
+	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/render"
+)
+
+// Exit codes, as raftviz's.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+const usageText = `usage: raftrun <command> [flags]
+
+Commands:
+  test    run a test package many times with debug output on; keep the logs of failing runs
+
+Run 'raftrun <command> -h' for the command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText)
+		return exitUsage
+	}
+	switch args[0] {
+	case "test":
+		return testCommand(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usageText)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "raftrun: unknown command %q (raftrun -h lists them)\n", args[0])
+	return exitUsage
+}
+
+func testCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("raftrun test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var o testrun.Options
+	var viz bool
+	fs.StringVar(&o.Run, "run", "", "run only tests matching `regexp` (as go test -run)")
+	fs.IntVar(&o.Count, "count", 1, "run the test binary `n` times")
+	fs.IntVar(&o.Parallel, "parallel", 2, "run `p` test binaries at once")
+	fs.BoolVar(&o.JSON, "json", false, "capture go test -json output (through test2json) instead of -v text")
+	fs.BoolVar(&o.KeepAll, "keep-all", false, "keep the logs of passing runs too")
+	fs.StringVar(&o.RunsDir, "runs", "runs", "`directory` for the captured logs")
+	fs.DurationVar(&o.Timeout, "timeout", 0, "fail a run that takes longer than `d` (default: go test's 10m)")
+	fs.BoolVar(&viz, "viz", false, "print the timing tables of the first failing run's failed tests")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fmt.Fprintln(stdout, "usage: raftrun test [flags] [package]")
+			fs.PrintDefaults()
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "raftrun test: %v (raftrun test -h lists the flags)\n", err)
+		return exitUsage
+	}
+	switch fs.NArg() {
+	case 0:
+		o.Package = "."
+	case 1:
+		o.Package = fs.Arg(0)
+	default:
+		fmt.Fprintf(stderr, "raftrun test: one package at a time, got %d\n", fs.NArg())
+		return exitUsage
+	}
+	if f, ok := stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		o.Progress = testrun.ProgressBar(stderr)
+	}
+	runs, err := testrun.Execute(ctx, o)
+	interrupted := ctx.Err() != nil
+	if err != nil && !interrupted {
+		fmt.Fprintf(stderr, "raftrun test: %v\n", err)
+		return exitUsage
+	}
+	if len(runs) == 0 && interrupted {
+		fmt.Fprintln(stderr, "raftrun test: interrupted before any run finished")
+		return exitInterrupted
+	}
+	failed := report(stdout, o, runs)
+	if viz && failed > 0 {
+		showFailures(stdout, stderr, runs)
+	}
+	switch {
+	case interrupted:
+		fmt.Fprintf(stderr, "raftrun test: interrupted after %d of %d runs; their logs are kept\n", len(runs), o.Count)
+		return exitInterrupted
+	case failed > 0:
+		return exitFailed
+	}
+	return exitOK
+}
+
+// report prints the per-test table and where the logs went; it returns the number of failed runs.
+func report(w io.Writer, o testrun.Options, runs []testrun.Run) int {
+	tw := table.NewWriter()
+	tw.SetStyle(table.StyleLight)
+	tw.AppendHeader(table.Row{"TEST", "RUNS", "FAILURES", "MEAN", "MAX"})
+	for _, s := range testrun.Summarize(runs) {
+		tw.AppendRow(table.Row{s.Name, s.Runs, s.Failures, fmtDur(s.Mean), fmtDur(s.Max)})
+	}
+	fmt.Fprintln(w, tw.Render())
+	failed, kept := 0, 0
+	for _, r := range runs {
+		if r.Status != parse.StatusPass {
+			failed++
+		}
+		if r.Log != "" {
+			kept++
+		}
+	}
+	fmt.Fprintf(w, "%d runs, %d failed; ", len(runs), failed)
+	if kept == 0 {
+		fmt.Fprintln(w, "no logs kept (only failing runs are kept; --keep-all keeps every one)")
+	} else {
+		fmt.Fprintf(w, "%d logs in %s/\n", kept, o.RunsDir)
+		for _, r := range runs {
+			if r.Log != "" && r.Status != parse.StatusPass {
+				fmt.Fprintf(w, "  %s  %s\n", r.Status, r.Log)
+			}
+		}
+	}
+	return failed
+}
+
+// showFailures renders the failed tests of the first failing run as timing tables.
+func showFailures(stdout, stderr io.Writer, runs []testrun.Run) {
+	for _, r := range runs {
+		if r.Status == parse.StatusPass || r.Log == "" {
+			continue
+		}
+		tests, _, err := parse.ReadFiles([]string{r.Log}, parse.Options{})
+		if err != nil {
+			fmt.Fprintf(stderr, "raftrun test: %v\n", err)
+			return
+		}
+		fmt.Fprintf(stdout, "\nTiming tables of %s:\n\n", r.Log)
+		w := render.NewWriter(stdout, render.Options{Wrap: render.DefaultWrap, Compact: true})
+		for _, t := range tests {
+			if t.Status != parse.StatusPass && !t.Implicit {
+				_ = w.Test(t)
+			}
+		}
+		return
+	}
+}
+
+func fmtDur(d time.Duration) string {
+	return fmt.Sprintf("%.3fs", d.Seconds())
+}

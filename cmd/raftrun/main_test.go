@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/raftviz/raftviz/parse"
+)
+
+func fixtureDir(t *testing.T) string {
+	t.Helper()
+	d, err := filepath.Abs("../../sample/fixture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func runCmd(ctx context.Context, args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(ctx, args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestTestCommandPassingRunsKeepNoLogs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a test binary")
+	}
+	t.Setenv("FIXTURE_FAIL", "0")
+	runs := filepath.Join(t.TempDir(), "runs")
+	code, out, errOut := runCmd(context.Background(), "test", "-count", "4", "-parallel", "2", "-runs", runs, fixtureDir(t))
+	if code != exitOK {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	for _, want := range []string{"TestFixtureElection │    4 │        0", "4 runs, 0 failed; no logs kept"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if entries, _ := os.ReadDir(runs); len(entries) != 0 {
+		t.Errorf("passing runs left %d logs", len(entries))
+	}
+}
+
+func TestTestCommandKeepsFailingLogs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a test binary")
+	}
+	t.Setenv("FIXTURE_FAIL", "1") // the fixture's flaky test fails, and only it
+	for _, mode := range []string{"text", "json"} {
+		t.Run(mode, func(t *testing.T) {
+			runs := filepath.Join(t.TempDir(), "runs")
+			args := []string{"test", "-count", "3", "-parallel", "2", "-runs", runs}
+			ext := ".log"
+			if mode == "json" {
+				args, ext = append(args, "-json"), ".jsonl"
+			}
+			code, out, errOut := runCmd(context.Background(), append(args, fixtureDir(t))...)
+			if code != exitFailed {
+				t.Fatalf("exit %d, want 1: %s %s", code, out, errOut)
+			}
+			if !strings.Contains(out, "TestFixtureFlaky    │    3 │        3") || !strings.Contains(out, "TestFixtureElection │    3 │        0") {
+				t.Errorf("summary table:\n%s", out)
+			}
+			for _, n := range []string{"001", "002", "003"} {
+				path := filepath.Join(runs, "run-"+n+"-FAIL"+ext)
+				tests, _, err := parse.ReadFiles([]string{path}, parse.Options{})
+				if err != nil {
+					t.Fatalf("log %s: %v", path, err)
+				}
+				var flaky *parse.Test
+				for _, x := range tests {
+					if x.Name == "TestFixtureFlaky" {
+						flaky = x
+					}
+				}
+				// The log is complete: debug lines were on (RAFT_DEBUG=1) and the failure is in it.
+				if flaky == nil || flaky.Status != parse.StatusFail || len(flaky.Events) != 2 {
+					t.Errorf("%s: flaky test = %+v", path, flaky)
+				}
+			}
+		})
+	}
+}
+
+func TestTestCommandInterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a test binary")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	code, _, errOut := runCmd(ctx, "test", "-count", "50", "-runs", t.TempDir(), fixtureDir(t))
+	if code != exitInterrupted || !strings.Contains(errOut, "interrupted") {
+		t.Errorf("exit %d, stderr %q; want 130", code, errOut)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{nil, "usage: raftrun"},
+		{[]string{"bogus"}, `raftrun: unknown command "bogus"`},
+		{[]string{"test", "--nope"}, "raftrun test: flag provided but not defined: -nope"},
+		{[]string{"test", "-count", "0", "."}, "-count must be at least 1"},
+		{[]string{"test", "./no/such/dir"}, "no package directory ./no/such/dir"},
+		{[]string{"test", "-run", "Test(", "."}, `invalid -run pattern "Test("`},
+		{[]string{"test", "a", "b"}, "one package at a time"},
+	}
+	for _, c := range cases {
+		code, _, errOut := runCmd(context.Background(), c.args...)
+		if code != exitUsage || !strings.Contains(errOut, c.want) || strings.Count(errOut, "\n") > 8 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
+}
