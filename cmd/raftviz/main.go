@@ -342,6 +342,10 @@ func overall(sum *parse.Summary, anyFailed bool) parse.Status {
 
 // reportUnderstood writes the one-line account of lines that were not events or test framing.
 func reportUnderstood(stderr io.Writer, s *parse.Summary) {
+	if s.Events == 0 && s.Framing == 0 {
+		fmt.Fprintf(stderr, "raftviz: no tests or debug lines found in %d lines of input\n", s.Lines)
+		return
+	}
 	if s.NotUnderstood == 0 && s.Ambiguous == 0 && s.LongLines == 0 {
 		return
 	}

@@ -206,3 +206,13 @@ func TestHugeTestIsWrittenInParts(t *testing.T) {
 		t.Errorf("%d rows written, want %d", rows, n)
 	}
 }
+
+func TestEmptyInputSaysSo(t *testing.T) {
+	code, out, errOut := runCLI(t, "hello\nworld\n")
+	if code != 0 || errOut != "raftviz: no tests or debug lines found in 2 lines of input\n" {
+		t.Errorf("exit %d stderr %q", code, errOut)
+	}
+	if !strings.HasSuffix(out, "UNKNOWN\n") {
+		t.Errorf("stdout %q", out)
+	}
+}
