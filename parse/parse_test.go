@@ -367,3 +367,11 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestBareNameMarkerEndsAttribution(t *testing.T) {
+	in := "=== RUN   TestA\n10:00:00.000000 [1] in A\n=== NAME\n10:00:00.000001 [1] package level\n--- PASS: TestA (0.00s)\n"
+	tests, sum, _ := Read(strings.NewReader(in), Options{})
+	if len(tests) != 2 || len(tests[0].Events) != 1 || !tests[1].Implicit || sum.NotUnderstood != 0 {
+		t.Fatalf("tests %d, not understood %d", len(tests), sum.NotUnderstood)
+	}
+}

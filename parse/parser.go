@@ -145,6 +145,7 @@ func NewParser(opts Options) *Parser {
 	return &Parser{
 		opts:     opts,
 		format:   opts.Format,
+		sum:      Summary{Format: opts.Format},
 		running:  make(map[string]*testState),
 		attempts: make(map[string]int),
 		nodes:    make(map[string]string),
@@ -282,13 +283,16 @@ func (p *Parser) framing(line []byte) bool {
 
 // marker handles "=== RUN|PAUSE|CONT|NAME name".
 func (p *Parser) marker(rest []byte) bool {
-	sp := bytes.IndexByte(rest, ' ')
-	if sp < 0 {
-		return false
+	verb, name := string(bytes.TrimSpace(rest)), ""
+	if sp := bytes.IndexByte(rest, ' '); sp >= 0 {
+		verb, name = string(rest[:sp]), string(bytes.TrimSpace(rest[sp:]))
 	}
-	verb := string(rest[:sp])
-	name := string(bytes.TrimSpace(rest[sp:]))
 	if name == "" {
+		if verb == "NAME" {
+			// "=== NAME" alone: what follows belongs to no test (Go 1.20+ prints it so).
+			p.current = nil
+			return true
+		}
 		return false
 	}
 	switch verb {
