@@ -339,7 +339,8 @@ func TestNodeOrder(t *testing.T) {
 // FuzzParse feeds arbitrary input to the text parser: it must never panic, and every line must be
 // accounted for as an event, an other line or go test framing, in some test or in the leftovers.
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"classic_go_test_v.log", "gotest_v.log", "gotest_timeout.log", "structured.log", "broken.log", "dated_ids.log"} {
+	for _, name := range []string{"classic_go_test_v.log", "gotest_v.log", "gotest_timeout.log", "structured.log",
+		"broken.log", "dated_ids.log", "gotest_json_build.jsonl", "structured.jsonl", "etcd_trace.ndjson"} {
 		b, err := os.ReadFile(filepath.Join("..", "testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -364,6 +365,12 @@ func FuzzParse(f *testing.F) {
 		}
 		if want := bytes.Count(data, []byte("\n")); sum.Lines != want && sum.Lines != want+1 {
 			t.Fatalf("counted %d lines, input has %d newlines", sum.Lines, want)
+		}
+		// The JSON framing and autodetection must not crash on the same bytes either.
+		for _, f := range []Format{FormatJSON, FormatAuto} {
+			if _, _, err := Read(bytes.NewReader(data), Options{Format: f}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 }
