@@ -80,20 +80,37 @@ func classifyText(msg string) Category {
 	if len(msg) > 120 {
 		msg = msg[:120]
 	}
-	l := strings.ToLower(msg)
 	switch {
-	case strings.Contains(l, "dead") || strings.Contains(l, "crash") || strings.Contains(l, "disconnect") || strings.Contains(l, "partition"):
+	case containsFold(msg, "dead") || containsFold(msg, "crash") || containsFold(msg, "disconnect") || containsFold(msg, "partition"):
 		return CategoryFault
-	case strings.Contains(l, "becomes leader") || strings.Contains(l, "wins election") || strings.Contains(l, "became leader"):
+	case containsFold(msg, "becomes leader") || containsFold(msg, "wins election") || containsFold(msg, "became leader"):
 		return CategoryLeader
-	case strings.Contains(l, "vote") || strings.Contains(l, "candidate") || strings.Contains(l, "election") || strings.Contains(l, "follower"):
+	case containsFold(msg, "vote") || containsFold(msg, "candidate") || containsFold(msg, "election") || containsFold(msg, "follower"):
 		return CategoryElection
-	case strings.Contains(l, "commit") || strings.Contains(l, "appl"):
+	case containsFold(msg, "commit") || containsFold(msg, "appl"):
 		return CategoryCommit
-	case strings.Contains(l, "appendentries") || strings.Contains(l, "heartbeat"):
+	case containsFold(msg, "appendentries") || containsFold(msg, "heartbeat"):
 		return CategoryReplicate
 	}
 	return CategoryOther
+}
+
+// containsFold reports whether s contains the lower-case ASCII word in any case, without the
+// allocation of strings.ToLower: it runs for every row of a coloured table.
+func containsFold(s, word string) bool {
+	for i := 0; i+len(word) <= len(s); i++ {
+		if s[i]|0x20 != word[0] {
+			continue
+		}
+		j := 1
+		for j < len(word) && (s[i+j]|0x20 == word[j] || word[j] == ' ' && s[i+j] == ' ') {
+			j++
+		}
+		if j == len(word) {
+			return true
+		}
+	}
+	return false
 }
 
 func colorOf(e *parse.Event) string {

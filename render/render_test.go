@@ -13,6 +13,7 @@ import (
 	"github.com/jedib0t/go-pretty/v6/text"
 
 	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/eventline"
 )
 
 func TestMain(m *testing.M) {
@@ -185,5 +186,29 @@ func TestFilter(t *testing.T) {
 	o = Options{Grep: "commit"}
 	if got := o.Filter(ev); len(got) != 1 || got[0].Node != "2" {
 		t.Errorf("grep by kind kept %v", got)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		e    parse.Event
+		want Category
+	}{
+		{parse.Event{Msg: "becomes Leader; term=1"}, CategoryLeader},
+		{parse.Event{Msg: "Becomes Dead"}, CategoryFault},
+		{parse.Event{Msg: "RequestVote reply: &{Term:1 VoteGranted:true}"}, CategoryElection},
+		{parse.Event{Msg: "sendCommit: commitIndex=3"}, CategoryCommit},
+		{parse.Event{Msg: "sending AppendEntries to 1"}, CategoryReplicate},
+		{parse.Event{Msg: "listening at [::]:15867"}, CategoryOther},
+		{parse.Event{Kind: "state", Fields: []eventline.Field{{Key: "state", Value: "leader"}}}, CategoryLeader},
+		{parse.Event{Kind: "send", Fields: []eventline.Field{{Key: "type", Value: "RequestVote"}}}, CategoryElection},
+		{parse.Event{Kind: "send", Fields: []eventline.Field{{Key: "type", Value: "AppendEntries"}}}, CategoryReplicate},
+		{parse.Event{Kind: "crash"}, CategoryFault},
+		{parse.Event{Kind: "apply"}, CategoryCommit},
+	}
+	for _, c := range cases {
+		if got := Classify(&c.e); got != c.want {
+			t.Errorf("Classify(%q/%s) = %d, want %d", c.e.Msg, c.e.Kind, got, c.want)
+		}
 	}
 }
