@@ -183,8 +183,9 @@ type Test struct {
 	Ambiguous int
 	// Implicit marks the test made up for lines outside any test (a plain log).
 	Implicit bool
-	// Truncated counts events that were not kept because the test exceeded Options.MaxEvents.
-	Truncated int
+	// Flushed counts events a consumer already took out of Events (a huge test written in
+	// parts); the parser itself never sets it, but it keeps such a test from being discarded.
+	Flushed int
 }
 
 // Nodes returns the ids of the nodes that have events in the test, in natural order (numbers

@@ -382,3 +382,17 @@ func TestBareNameMarkerEndsAttribution(t *testing.T) {
 		t.Fatalf("tests %d, not understood %d", len(tests), sum.NotUnderstood)
 	}
 }
+
+func TestFlushedImplicitTestStillCompletes(t *testing.T) {
+	p := NewParser(Options{})
+	p.Line([]byte("10:00:00.000000 [1] only event"))
+	run := p.Running()
+	if len(run) != 1 || !run[0].Implicit {
+		t.Fatalf("running = %v", run)
+	}
+	run[0].Flushed, run[0].Events = 1, run[0].Events[:0] // a consumer wrote it in a part
+	p.Finish()
+	if done := p.Completed(); len(done) != 1 || done[0].Flushed != 1 {
+		t.Fatalf("a flushed implicit test was discarded: %v", done)
+	}
+}

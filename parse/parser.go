@@ -500,7 +500,7 @@ func (p *Parser) Finish() {
 	if p.implicit != nil {
 		it := p.implicit.t
 		p.implicit = nil
-		if len(it.Events) > 0 || (len(it.Other) > 0 && p.sum.Final == StatusUnknown && len(p.sum.Packages) == 0 && len(p.attempts) == 0) {
+		if len(it.Events) > 0 || it.Flushed > 0 || (len(it.Other) > 0 && p.sum.Final == StatusUnknown && len(p.sum.Packages) == 0 && len(p.attempts) == 0) {
 			p.done = append(p.done, it)
 		} else {
 			p.leftover = append(p.leftover, it.Other...)

@@ -284,6 +284,7 @@ func tables(c *config, inputs []parse.Input, out io.Writer) (parse.Status, parse
 			if err := w.Part(t, t.Events, starts[t], parts[t], false); err != nil {
 				return err
 			}
+			t.Flushed += len(t.Events)
 			t.Events = t.Events[:0] // written: memory stays bounded by --chunk
 		}
 		return nil

@@ -216,3 +216,20 @@ func TestEmptyInputSaysSo(t *testing.T) {
 		t.Errorf("stdout %q", out)
 	}
 }
+
+// TestHugePlainLogIsWrittenInParts covers the implicit test of a log without test markers: its
+// last part must still be written when every event before it was flushed.
+func TestHugePlainLogIsWrittenInParts(t *testing.T) {
+	var in strings.Builder
+	const n = 40000
+	for i := 0; i < n; i++ {
+		in.WriteString("10:00:00.000000 [1] e" + strconv.Itoa(i) + "\n")
+	}
+	code, out, _ := runCLI(t, in.String(), "--compact", "--chunk", "1000")
+	if code != 0 || !strings.Contains(out, "(last)") {
+		t.Fatalf("exit %d, no last part", code)
+	}
+	if rows := strings.Count(out, "│ 10:00:00.000000 │"); rows != n {
+		t.Errorf("%d rows written, want %d", rows, n)
+	}
+}
