@@ -1,0 +1,867 @@
+// Package raft is a Raft consensus core in the style of etcd-io/raft: a deterministic state
+// machine that takes clock ticks (Tick), messages (Step) and client commands (Propose) and hands
+// back, in a Ready, what must be persisted, sent and applied. It does no I/O and reads no clock,
+// so the same inputs always give the same outputs; the node loop (package raft/node), the
+// simulator (raft/sim) and the tests drive it. Every decision is written as an event line of
+// docs/FORMAT.md through a Tracer.
+package raft
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrNotLeader is returned by Propose on a node that is not the leader. Status().Lead says who
+// the node believes the leader is.
+var ErrNotLeader = errors.New("raft: not the leader")
+
+// Config configures a Raft node.
+type Config struct {
+	// ID is the node's id; it must not be None (0).
+	ID uint64
+	// Peers are the ids of every voter, this node included.
+	Peers []uint64
+	// ElectionTick is the minimum number of ticks without hearing from a leader before a
+	// follower campaigns; the actual timeout is drawn from [ElectionTick, 2*ElectionTick).
+	ElectionTick int
+	// HeartbeatTick is the number of ticks between a leader's heartbeats.
+	HeartbeatTick int
+	// TickInterval is the real or virtual duration of one tick. It is used only to print
+	// timeouts in event lines.
+	TickInterval time.Duration
+	// Rand draws election timeouts. Nil seeds one from the node id and the clock; the
+	// simulator passes a seeded one so that runs repeat.
+	Rand *rand.Rand
+	// HardState and Entries are what the node's storage holds (on a restart).
+	HardState HardState
+	Entries   []Entry
+	// MaxEntriesPerMsg caps the entries of one AppendEntries (default 64).
+	MaxEntriesPerMsg int
+	// Tracer writes event lines; nil writes none.
+	Tracer *Tracer
+	// RPCBase is the first RPC sequence number. Zero draws a random 32-bit base so that the
+	// ids of two incarnations of a node do not collide (docs/FORMAT.md, "RPC ids").
+	RPCBase uint64
+}
+
+// progress is what a leader knows of one follower's log.
+type progress struct {
+	match uint64 // highest index known to be replicated there
+	next  uint64 // next index to send
+	// commitSent is the highest commit index sent to the follower, so that a follower whose
+	// match catches up after a commit is told at once rather than at the next heartbeat.
+	commitSent uint64
+}
+
+// Raft is one node's protocol state. It is not safe for concurrent use; its driver serialises
+// all calls.
+type Raft struct {
+	id    uint64
+	peers []uint64 // voters, sorted, self included
+
+	term uint64
+	vote uint64
+	lead uint64
+	role Role
+	log  raftLog
+
+	electionTick     int
+	heartbeatTick    int
+	tickInterval     time.Duration
+	electionElapsed  int
+	heartbeatElapsed int
+	electionTimeout  int // randomized, in ticks
+	rand             *rand.Rand
+
+	votes    map[uint64]bool
+	progress map[uint64]*progress
+	maxBatch int
+
+	// broadcast is set when new entries wait to be sent; Ready sends them, so that all
+	// proposals of one Ready cycle travel in one message per follower.
+	broadcast bool
+	// commitChanged is set when the leader's commit index moved; Ready then tells every
+	// follower, including those with nothing new to receive.
+	commitChanged bool
+	msgs          []Message
+	rpcSeq        uint64
+	prevHS        HardState
+	tr            *Tracer
+}
+
+// New returns a node in the follower role, restored from cfg.HardState and cfg.Entries.
+func New(cfg Config) (*Raft, error) {
+	if cfg.ID == None {
+		return nil, errors.New("raft: node id 0 is reserved")
+	}
+	if !slices.Contains(cfg.Peers, cfg.ID) {
+		return nil, fmt.Errorf("raft: node %d is not among its peers %v", cfg.ID, cfg.Peers)
+	}
+	for i, e := range cfg.Entries {
+		if e.Index != uint64(i+1) {
+			return nil, fmt.Errorf("raft: stored entry %d has index %d, want consecutive from 1", i, e.Index)
+		}
+		if i > 0 && e.Term < cfg.Entries[i-1].Term {
+			return nil, fmt.Errorf("raft: stored entry %d has term %d after term %d", e.Index, e.Term, cfg.Entries[i-1].Term)
+		}
+	}
+	if cfg.ElectionTick <= 0 {
+		cfg.ElectionTick = 10
+	}
+	if cfg.HeartbeatTick <= 0 {
+		cfg.HeartbeatTick = 1
+	}
+	if cfg.HeartbeatTick >= cfg.ElectionTick {
+		return nil, fmt.Errorf("raft: heartbeat tick %d must be below election tick %d", cfg.HeartbeatTick, cfg.ElectionTick)
+	}
+	if cfg.MaxEntriesPerMsg <= 0 {
+		cfg.MaxEntriesPerMsg = 64
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.New(rand.NewPCG(cfg.ID, uint64(time.Now().UnixNano())))
+	}
+	if cfg.RPCBase == 0 {
+		cfg.RPCBase = uint64(cfg.Rand.Uint32()) + 1
+	}
+	peers := slices.Clone(cfg.Peers)
+	slices.Sort(peers)
+	peers = slices.Compact(peers)
+	r := &Raft{
+		id:            cfg.ID,
+		peers:         peers,
+		term:          cfg.HardState.Term,
+		vote:          cfg.HardState.Vote,
+		electionTick:  cfg.ElectionTick,
+		heartbeatTick: cfg.HeartbeatTick,
+		tickInterval:  cfg.TickInterval,
+		rand:          cfg.Rand,
+		maxBatch:      cfg.MaxEntriesPerMsg,
+		rpcSeq:        cfg.RPCBase - 1,
+		tr:            cfg.Tracer,
+	}
+	r.log.entries = slices.Clone(cfg.Entries)
+	r.log.stabled = r.log.lastIndex()
+	// The stored commit index is a hint: everything up to it was committed, and everything up
+	// to it is in the stored log (a node persists entries before it learns they commit).
+	r.log.committed = min(cfg.HardState.Commit, r.log.lastIndex())
+	r.prevHS = r.hardState()
+	r.role = Follower
+	if r.tr.On() {
+		r.tr.Emit("start", "starts", r.term, r.role,
+			slog.String("peers", joinIDs(r.peers)),
+			slog.Uint64("last_index", r.log.lastIndex()), slog.Uint64("last_term", r.log.lastTerm()),
+			slog.Uint64("commit", r.log.committed), idAttr("vote", r.vote))
+	}
+	r.resetElectionTimeout()
+	return r, nil
+}
+
+func (r *Raft) hardState() HardState {
+	return HardState{Term: r.term, Vote: r.vote, Commit: r.log.committed}
+}
+
+// Status is a snapshot of a node's protocol state.
+type Status struct {
+	ID        uint64
+	Term      uint64
+	Vote      uint64
+	Lead      uint64
+	Role      Role
+	Commit    uint64
+	Applied   uint64
+	LastIndex uint64
+	LastTerm  uint64
+	// Match is, on a leader, the highest index known replicated on each voter.
+	Match map[uint64]uint64
+}
+
+// Status returns the node's state.
+func (r *Raft) Status() Status {
+	s := Status{ID: r.id, Term: r.term, Vote: r.vote, Lead: r.lead, Role: r.role,
+		Commit: r.log.committed, Applied: r.log.applied,
+		LastIndex: r.log.lastIndex(), LastTerm: r.log.lastTerm()}
+	if r.role == Leader {
+		s.Match = make(map[uint64]uint64, len(r.progress))
+		for id, pr := range r.progress {
+			s.Match[id] = pr.match
+		}
+	}
+	return s
+}
+
+// ID returns the node's id.
+func (r *Raft) ID() uint64 { return r.id }
+
+// Entries returns a copy of the node's log entries from index lo to its end.
+func (r *Raft) Entries(lo uint64) []Entry {
+	return slices.Clone(r.log.slice(lo, r.log.lastIndex(), 0))
+}
+
+func (r *Raft) quorum() int { return len(r.peers)/2 + 1 }
+
+func (r *Raft) resetElectionTimeout() {
+	r.electionElapsed = 0
+	r.electionTimeout = r.electionTick + r.rand.IntN(r.electionTick)
+	if r.tr.On() {
+		r.tr.Emit("timer", "resets election timer", r.term, r.role,
+			slog.String("timer", "election"), slog.String("action", "reset"),
+			slog.Duration("timeout", time.Duration(r.electionTimeout)*r.tickInterval))
+	}
+}
+
+// Tick advances the node's logical clock by one tick.
+func (r *Raft) Tick() {
+	switch r.role {
+	case Leader:
+		r.heartbeatElapsed++
+		if r.heartbeatElapsed >= r.heartbeatTick {
+			r.heartbeatElapsed = 0
+			if r.tr.On() {
+				r.tr.Emit("timer", "heartbeat timeout, sending AppendEntries", r.term, r.role,
+					slog.String("timer", "heartbeat"), slog.String("action", "fire"))
+			}
+			r.broadcastAppend(true)
+		}
+	default:
+		r.electionElapsed++
+		if r.electionElapsed >= r.electionTimeout {
+			if r.tr.On() {
+				r.tr.Emit("timer", "election timeout, campaigning", r.term, r.role,
+					slog.String("timer", "election"), slog.String("action", "fire"),
+					slog.Duration("timeout", time.Duration(r.electionTimeout)*r.tickInterval))
+			}
+			r.campaign("timeout")
+		}
+	}
+}
+
+// Campaign makes the node start an election now, as if its election timer had fired.
+func (r *Raft) Campaign() {
+	if r.role != Leader {
+		r.campaign("forced")
+	}
+}
+
+func (r *Raft) setRole(role Role, reason string, extra ...slog.Attr) {
+	prev := r.role
+	r.role = role
+	if prev != role && r.tr.On() {
+		attrs := append([]slog.Attr{slog.String("prev", prev.String()), slog.String("reason", reason)}, extra...)
+		r.tr.Emit("state", "becomes "+role.String(), r.term, r.role, attrs...)
+	}
+}
+
+func (r *Raft) setTerm(term uint64, reason string, from uint64) {
+	prev := r.term
+	r.term = term
+	r.vote = None
+	if r.tr.On() {
+		attrs := []slog.Attr{slog.Uint64("prev", prev), slog.String("reason", reason)}
+		if from != None {
+			attrs = append(attrs, slog.String("from", ID(from)))
+		}
+		r.tr.Emit("term", "term "+strconv.FormatUint(prev, 10)+" -> "+strconv.FormatUint(term, 10), r.term, r.role, attrs...)
+	}
+}
+
+func (r *Raft) campaign(reason string) {
+	r.setTerm(r.term+1, "campaign", None)
+	r.vote = r.id
+	r.lead = None
+	r.setRole(Candidate, reason)
+	r.resetElectionTimeout()
+	r.votes = map[uint64]bool{r.id: true}
+	if r.tallyVotes() {
+		return // a single-node cluster elects itself
+	}
+	for _, p := range r.peers {
+		if p == r.id {
+			continue
+		}
+		r.send(Message{Type: MsgVote, To: p, Term: r.term,
+			LastIndex: r.log.lastIndex(), LastTerm: r.log.lastTerm()})
+	}
+}
+
+// tallyVotes makes the candidate leader when a majority granted its vote.
+func (r *Raft) tallyVotes() bool {
+	granted := 0
+	for _, g := range r.votes {
+		if g {
+			granted++
+		}
+	}
+	if granted < r.quorum() {
+		return false
+	}
+	r.becomeLeader(granted)
+	return true
+}
+
+func (r *Raft) becomeFollower(term, lead uint64, reason string, from uint64) {
+	if term > r.term {
+		r.setTerm(term, reason, from)
+	}
+	wasFollower := r.role == Follower
+	r.setRole(Follower, reason)
+	r.setLead(lead)
+	r.progress = nil
+	r.votes = nil
+	if !wasFollower {
+		r.resetElectionTimeout()
+	}
+}
+
+func (r *Raft) setLead(lead uint64) {
+	if lead == r.lead {
+		return
+	}
+	r.lead = lead
+	if lead != None && lead != r.id && r.tr.On() {
+		r.tr.Emit("leader", "learns leader is "+ID(lead), r.term, r.role, slog.String("leader", ID(lead)))
+	}
+}
+
+func (r *Raft) becomeLeader(votes int) {
+	r.lead = r.id
+	r.setRole(Leader, "won", slog.Int("votes", votes))
+	r.heartbeatElapsed = 0
+	r.progress = make(map[uint64]*progress, len(r.peers))
+	for _, p := range r.peers {
+		r.progress[p] = &progress{next: r.log.lastIndex() + 1}
+	}
+	// A new leader commits entries of earlier terms only by committing one of its own term
+	// (paper 5.4.2); appending a no-op right away makes that happen without waiting for a
+	// client (dissertation 6.4).
+	r.appendAsLeader(Entry{})
+	r.broadcastAppend(true)
+}
+
+// Propose appends a command to the leader's log and returns its index. It fails with
+// ErrNotLeader on any other node.
+func (r *Raft) Propose(data []byte) (uint64, error) {
+	if r.role != Leader {
+		if r.tr.On() {
+			r.tr.Emit("redirect", "refuses command, not leader", r.term, r.role, idAttr("leader", r.lead))
+		}
+		return 0, ErrNotLeader
+	}
+	e := r.appendAsLeader(Entry{Data: data})
+	if r.tr.On() {
+		r.tr.Emit("propose", "proposes "+cmdText(data)+" at "+strconv.FormatUint(e.Index, 10), r.term, r.role,
+			slog.Uint64("index", e.Index), slog.String("cmd", cmdText(data)))
+	}
+	return e.Index, nil
+}
+
+func (r *Raft) appendAsLeader(e Entry) Entry {
+	e.Index = r.log.lastIndex() + 1
+	e.Term = r.term
+	r.log.appendEntries(e)
+	r.broadcast = true
+	if r.tr.On() {
+		r.traceAppend(e.Index, e.Index, None)
+	}
+	return e
+}
+
+func (r *Raft) traceAppend(first, last, from uint64) {
+	n := last - first + 1
+	msg := "appends " + strconv.FormatUint(n, 10) + " entries at " + strconv.FormatUint(first, 10)
+	if n == 1 {
+		msg = "appends entry " + strconv.FormatUint(first, 10)
+	}
+	attrs := []slog.Attr{slog.Uint64("first", first), slog.Uint64("last", last), slog.Uint64("entries", n)}
+	if from != None {
+		attrs = append(attrs, slog.String("from", ID(from)))
+	}
+	r.tr.Emit("append", msg, r.term, r.role, attrs...)
+}
+
+// broadcastAppend sends AppendEntries to the followers: with heartbeat to all (each one also
+// probes the follower's log, which repairs a pipeline that lost messages), otherwise to those
+// with new entries to receive, and, when commitChanged is set, to the others as well so that
+// they learn the new commit index.
+func (r *Raft) broadcastAppend(heartbeat bool) {
+	notify := r.commitChanged
+	r.broadcast, r.commitChanged = false, false
+	for _, p := range r.peers {
+		if p == r.id {
+			continue
+		}
+		switch pr := r.progress[p]; {
+		case heartbeat || pr.next <= r.log.lastIndex():
+			r.sendAppend(p)
+		case notify:
+			r.sendCommit(p)
+		}
+	}
+}
+
+func (r *Raft) sendAppend(to uint64) {
+	pr := r.progress[to]
+	prev := pr.next - 1
+	prevTerm, ok := r.log.term(prev)
+	if !ok {
+		// Only a compacted log lacks the entry before next; snapshots arrive with issue 6.
+		prev, prevTerm = r.log.snapIndex, r.log.snapTerm
+		pr.next = prev + 1
+	}
+	ents := r.log.slice(pr.next, r.log.lastIndex(), r.maxBatch)
+	r.send(Message{Type: MsgApp, To: to, Term: r.term, PrevIndex: prev, PrevTerm: prevTerm,
+		Entries: slices.Clone(ents), Commit: r.log.committed})
+	pr.commitSent = max(pr.commitSent, min(r.log.committed, prev+uint64(len(ents))))
+	// Pipeline: assume the entries arrive; a rejection moves next back.
+	pr.next += uint64(len(ents))
+}
+
+// sendCommit tells a follower that has nothing new to receive about the commit index. While
+// entries are still in flight to it, the message anchors at the follower's known match, which
+// it certainly holds, instead of at next-1, which it would reject until they arrive.
+func (r *Raft) sendCommit(to uint64) {
+	pr := r.progress[to]
+	if pr.match+1 == pr.next {
+		r.sendAppend(to)
+		return
+	}
+	prevTerm, ok := r.log.term(pr.match)
+	if !ok {
+		r.sendAppend(to)
+		return
+	}
+	r.send(Message{Type: MsgApp, To: to, Term: r.term, PrevIndex: pr.match, PrevTerm: prevTerm,
+		Commit: min(r.log.committed, pr.match)})
+	pr.commitSent = max(pr.commitSent, min(r.log.committed, pr.match))
+}
+
+// send queues a message for the next Ready. Requests get a fresh RPC id; replies carry the id
+// of the request they answer, which the caller sets.
+func (r *Raft) send(m Message) {
+	m.From = r.id
+	if !m.Type.IsResponse() {
+		r.rpcSeq++
+		m.RPC = RPCID{Node: r.id, Seq: r.rpcSeq}
+	}
+	r.msgs = append(r.msgs, m)
+}
+
+// Step hands the node a message from a peer.
+func (r *Raft) Step(m Message) error {
+	if m.To != r.id {
+		return fmt.Errorf("raft: node %d got a message for %d", r.id, m.To)
+	}
+	if !slices.Contains(r.peers, m.From) || m.From == r.id {
+		if r.tr.On() {
+			r.tr.Emit("drop", "ignores "+m.Type.String()+" from unknown node "+ID(m.From), r.term, r.role,
+				slog.String("rpc", m.RPC.String()), slog.String("type", m.Type.String()),
+				slog.String("from", ID(m.From)), slog.String("to", ID(m.To)), slog.String("reason", "unknown_peer"))
+		}
+		return nil
+	}
+	if r.tr.On() {
+		r.traceMessage("recv", m)
+	}
+	switch {
+	case m.Term > r.term:
+		lead := None
+		if m.Type == MsgApp {
+			lead = m.From
+		}
+		r.becomeFollower(m.Term, lead, "higher_term", m.From)
+	case m.Term < r.term:
+		// A stale request is answered with our term, so that its sender steps down; a stale
+		// reply is dropped.
+		switch m.Type {
+		case MsgApp:
+			r.send(Message{Type: MsgAppResp, To: m.From, Term: r.term, RPC: m.RPC})
+		case MsgVote:
+			r.send(Message{Type: MsgVoteResp, To: m.From, Term: r.term, RPC: m.RPC})
+			if r.tr.On() {
+				r.tr.Emit("vote", "rejects vote for "+ID(m.From)+", stale term", r.term, r.role,
+					slog.String("candidate", ID(m.From)), slog.Bool("granted", false), slog.String("reason", "stale_term"))
+			}
+		default:
+			if r.tr.On() {
+				r.tr.Emit("drop", "ignores stale "+m.Type.String()+" from "+ID(m.From), r.term, r.role,
+					slog.String("rpc", m.RPC.String()), slog.String("type", m.Type.String()),
+					slog.String("from", ID(m.From)), slog.String("to", ID(m.To)), slog.String("reason", "stale_term"))
+			}
+		}
+		return nil
+	}
+
+	switch m.Type {
+	case MsgVote:
+		r.handleVote(m)
+	case MsgVoteResp:
+		if r.role == Candidate {
+			if _, dup := r.votes[m.From]; !dup {
+				r.votes[m.From] = m.Granted
+				r.tallyVotes()
+			}
+		}
+	case MsgApp:
+		r.handleAppend(m)
+	case MsgAppResp:
+		if r.role == Leader {
+			r.handleAppendResp(m)
+		}
+	}
+	return nil
+}
+
+func (r *Raft) handleVote(m Message) {
+	reason := "ok"
+	switch {
+	case r.vote != None && r.vote != m.From:
+		reason = "already_voted"
+	case r.role == Leader:
+		reason = "already_voted" // a leader voted for itself in this term
+	case !r.log.isUpToDate(m.LastIndex, m.LastTerm):
+		reason = "stale_log"
+	}
+	granted := reason == "ok"
+	if granted {
+		r.vote = m.From
+		// Granting a vote resets the election timer (Figure 2), so that the voter does not
+		// compete with the candidate it just helped.
+		r.resetElectionTimeout()
+	}
+	if r.tr.On() {
+		verb := "votes for "
+		if !granted {
+			verb = "rejects vote for "
+		}
+		r.tr.Emit("vote", verb+ID(m.From), r.term, r.role, slog.String("candidate", ID(m.From)),
+			slog.Bool("granted", granted), slog.String("reason", reason))
+	}
+	r.send(Message{Type: MsgVoteResp, To: m.From, Term: r.term, RPC: m.RPC, Granted: granted})
+}
+
+func (r *Raft) handleAppend(m Message) {
+	if r.role != Follower {
+		r.becomeFollower(m.Term, m.From, "stepdown", m.From)
+	}
+	r.setLead(m.From)
+	r.electionElapsed = 0
+	reply := Message{Type: MsgAppResp, To: m.From, Term: r.term, RPC: m.RPC}
+
+	if m.PrevIndex < r.log.committed {
+		// Entries up to our commit index are settled; skip what we already hold. This only
+		// happens with delayed or duplicated messages.
+		skip := r.log.committed - m.PrevIndex
+		if skip >= uint64(len(m.Entries)) {
+			reply.Success, reply.Match = true, r.log.committed
+			r.send(reply)
+			return
+		}
+		m.PrevTerm, _ = r.log.term(r.log.committed)
+		m.PrevIndex = r.log.committed
+		m.Entries = m.Entries[skip:]
+	}
+
+	if !r.log.matchTerm(m.PrevIndex, m.PrevTerm) {
+		if t, ok := r.log.term(m.PrevIndex); ok {
+			reply.ConflictTerm = t
+			reply.ConflictIndex = r.log.firstIndexOfTerm(m.PrevIndex)
+			if r.tr.On() {
+				r.tr.Emit("conflict", "log conflicts at "+strconv.FormatUint(m.PrevIndex, 10), r.term, r.role,
+					slog.Uint64("index", m.PrevIndex), slog.Uint64("conflict_term", t), slog.Uint64("leader_term", m.PrevTerm))
+			}
+		} else {
+			reply.ConflictIndex = r.log.lastIndex() + 1
+		}
+		r.send(reply)
+		return
+	}
+
+	// Find the first new entry that is not already in the log; delete a conflicting suffix
+	// only then (never on a mere heartbeat), since a reordered shorter message must not cut
+	// entries a later message already appended (Figure 2, receiver rule 3).
+	ents := m.Entries
+	for len(ents) > 0 {
+		t, ok := r.log.term(ents[0].Index)
+		if !ok {
+			break
+		}
+		if t != ents[0].Term {
+			if r.tr.On() {
+				r.tr.Emit("conflict", "log conflicts at "+strconv.FormatUint(ents[0].Index, 10), r.term, r.role,
+					slog.Uint64("index", ents[0].Index), slog.Uint64("conflict_term", t), slog.Uint64("leader_term", ents[0].Term))
+			}
+			r.truncate(ents[0].Index)
+			break
+		}
+		ents = ents[1:]
+	}
+	if len(ents) > 0 {
+		r.log.appendEntries(ents...)
+		if r.tr.On() {
+			r.traceAppend(ents[0].Index, ents[len(ents)-1].Index, m.From)
+		}
+	}
+	lastNew := m.PrevIndex + uint64(len(m.Entries))
+	if m.Commit > r.log.committed {
+		r.commitTo(min(m.Commit, lastNew))
+	}
+	reply.Success, reply.Match = true, lastNew
+	r.send(reply)
+}
+
+func (r *Raft) truncate(from uint64) {
+	if from <= r.log.committed {
+		// Never happens with a correct leader; refusing keeps a bug from destroying data.
+		panic(fmt.Sprintf("raft: node %d asked to delete committed entry %d (commit %d)", r.id, from, r.log.committed))
+	}
+	last := r.log.lastIndex()
+	r.log.truncateFrom(from)
+	if r.tr.On() {
+		r.tr.Emit("truncate", "deletes entries "+strconv.FormatUint(from, 10)+".."+strconv.FormatUint(last, 10), r.term, r.role,
+			slog.Uint64("index", from), slog.Uint64("last", last))
+	}
+}
+
+func (r *Raft) handleAppendResp(m Message) {
+	pr := r.progress[m.From]
+	if m.Success {
+		if m.Match > pr.match {
+			pr.match = m.Match
+			r.maybeCommit()
+		}
+		pr.next = max(pr.next, pr.match+1)
+		switch {
+		case pr.next <= r.log.lastIndex():
+			r.sendAppend(m.From) // keep a lagging follower streaming
+		case pr.commitSent < min(r.log.committed, pr.match):
+			r.sendCommit(m.From)
+		}
+		return
+	}
+	next := m.ConflictIndex
+	if m.ConflictTerm != 0 {
+		if i := r.log.lastIndexOfTerm(m.ConflictTerm); i != 0 {
+			next = i + 1
+		}
+	}
+	next = max(next, pr.match+1, 1)
+	if next < pr.next {
+		pr.next = next
+		r.sendAppend(m.From)
+	}
+}
+
+// maybeCommit advances the leader's commit index to the highest index stored on a majority,
+// but only when that entry is of the current term: counting replicas of an older term's entry
+// is unsafe (paper 5.4.2, Figure 8).
+func (r *Raft) maybeCommit() {
+	matches := make([]uint64, 0, len(r.peers))
+	for _, p := range r.peers {
+		if p == r.id {
+			// The leader counts only what is on its own stable storage.
+			matches = append(matches, r.log.stabled)
+		} else {
+			matches = append(matches, r.progress[p].match)
+		}
+	}
+	slices.Sort(matches)
+	n := matches[len(matches)-r.quorum()]
+	if n <= r.log.committed {
+		return
+	}
+	if t, _ := r.log.term(n); t != r.term {
+		return
+	}
+	r.commitTo(n)
+	// Followers learn the new commit index with the next AppendEntries; send it now rather
+	// than a heartbeat later, so that they apply one round trip after the leader.
+	r.commitChanged = true
+}
+
+func (r *Raft) commitTo(n uint64) {
+	if n <= r.log.committed {
+		return
+	}
+	prev := r.log.committed
+	r.log.committed = n
+	if r.tr.On() {
+		r.tr.Emit("commit", "commits up to "+strconv.FormatUint(n, 10), r.term, r.role,
+			slog.Uint64("commit", n), slog.Uint64("prev", prev))
+	}
+}
+
+// Ready is what a node must do next, in this order: persist HardState and Entries (fsync), then
+// send Messages, then apply Committed to the state machine; then call Advance.
+type Ready struct {
+	// HardState is the state to persist; empty when it did not change.
+	HardState HardState
+	// Entries are to be persisted; Entries[0] may overwrite (truncate) the stored log.
+	Entries []Entry
+	// Messages go to peers once HardState and Entries are durable.
+	Messages []Message
+	// Committed entries are to be applied, in order.
+	Committed []Entry
+}
+
+// HasReady reports whether Ready has anything to do.
+func (r *Raft) HasReady() bool {
+	return r.broadcast || r.commitChanged || len(r.msgs) > 0 || r.termOrVoteChanged() ||
+		r.log.stabled < r.log.lastIndex() || len(r.log.nextApply()) > 0
+}
+
+func (r *Raft) termOrVoteChanged() bool {
+	return r.term != r.prevHS.Term || r.vote != r.prevHS.Vote
+}
+
+// Ready returns the work to do. It must be followed by Advance before the next Step, Tick or
+// Propose.
+func (r *Raft) Ready() Ready {
+	if r.role == Leader && (r.broadcast || r.commitChanged) {
+		r.broadcastAppend(false)
+	}
+	r.broadcast, r.commitChanged = false, false
+	rd := Ready{
+		Entries:   slices.Clone(r.log.unstable()),
+		Messages:  r.msgs,
+		Committed: slices.Clone(r.log.nextApply()),
+	}
+	// The commit index needs no fsync of its own (it is volatile in the paper; a restarted node
+	// relearns it from the leader); it rides along when term, vote or entries are written.
+	if r.termOrVoteChanged() || len(rd.Entries) > 0 {
+		rd.HardState = r.hardState()
+	}
+	r.msgs = nil
+	return rd
+}
+
+// Advance records that rd was carried out: its entries are stable and its committed entries
+// applied.
+func (r *Raft) Advance(rd Ready) {
+	if !rd.HardState.IsEmpty() {
+		r.prevHS = rd.HardState
+	}
+	if n := len(rd.Entries); n > 0 {
+		last := rd.Entries[n-1]
+		// The log may have been truncated meanwhile; only a still-matching entry is stable.
+		if r.log.matchTerm(last.Index, last.Term) && last.Index > r.log.stabled {
+			r.log.stabled = last.Index
+		}
+	}
+	if n := len(rd.Committed); n > 0 {
+		r.log.applied = max(r.log.applied, rd.Committed[n-1].Index)
+	}
+	if r.role == Leader {
+		r.maybeCommit() // the leader's own persist may complete a majority
+	}
+}
+
+func (r *Raft) traceMessage(ev string, m Message) {
+	var b strings.Builder
+	attrs := make([]slog.Attr, 0, 10)
+	attrs = append(attrs, slog.String("rpc", m.RPC.String()), slog.String("type", m.Type.String()))
+	if ev == "send" {
+		b.WriteString("sends " + m.Type.String() + " to " + ID(m.To))
+		attrs = append(attrs, slog.String("to", ID(m.To)))
+	} else {
+		b.WriteString("receives " + m.Type.String() + " from " + ID(m.From))
+		attrs = append(attrs, slog.String("from", ID(m.From)), slog.Uint64("mterm", m.Term))
+	}
+	switch m.Type {
+	case MsgVote, MsgPreVote:
+		attrs = append(attrs, slog.Uint64("last_index", m.LastIndex), slog.Uint64("last_term", m.LastTerm))
+	case MsgVoteResp, MsgPreVoteResp:
+		attrs = append(attrs, slog.Bool("granted", m.Granted))
+		if m.Granted {
+			b.WriteString(" (granted)")
+		} else {
+			b.WriteString(" (rejected)")
+		}
+	case MsgApp:
+		attrs = append(attrs, slog.Uint64("prev_index", m.PrevIndex), slog.Uint64("prev_term", m.PrevTerm),
+			slog.Int("entries", len(m.Entries)), slog.Uint64("commit", m.Commit))
+		if len(m.Entries) > 0 {
+			attrs = append(attrs, slog.Uint64("first", m.Entries[0].Index))
+			b.WriteString(" (" + strconv.Itoa(len(m.Entries)) + " entries)")
+		} else {
+			b.WriteString(" (heartbeat)")
+		}
+	case MsgAppResp:
+		attrs = append(attrs, slog.Bool("success", m.Success), slog.Uint64("match", m.Match))
+		if !m.Success {
+			attrs = append(attrs, slog.Uint64("conflict_index", m.ConflictIndex), slog.Uint64("conflict_term", m.ConflictTerm))
+			b.WriteString(" (rejected)")
+		}
+	}
+	r.tr.Emit(ev, b.String(), r.term, r.role, attrs...)
+}
+
+// TraceSend writes the send event of m. Drivers call it when the message actually leaves,
+// after the Ready's state is durable, so that the event order shows persist before send.
+func (r *Raft) TraceSend(m Message) {
+	if r.tr.On() {
+		r.traceMessage("send", m)
+	}
+}
+
+// TracePersist writes the persist event of a Ready's durable write.
+func (r *Raft) TracePersist(rd Ready, sync time.Duration) {
+	if !r.tr.On() || (rd.HardState.IsEmpty() && len(rd.Entries) == 0) {
+		return
+	}
+	attrs := []slog.Attr{slog.Uint64("last_index", r.log.lastIndex()), idAttr("vote", r.vote),
+		slog.Int("entries", len(rd.Entries))}
+	if sync > 0 {
+		attrs = append(attrs, slog.Duration("sync", sync))
+	}
+	r.tr.Emit("persist", "persists term "+strconv.FormatUint(r.term, 10)+", "+strconv.Itoa(len(rd.Entries))+" entries", r.term, r.role, attrs...)
+}
+
+// TraceApply writes the apply event of e with the state machine's result.
+func (r *Raft) TraceApply(e Entry, result string) {
+	if !r.tr.On() {
+		return
+	}
+	attrs := []slog.Attr{slog.Uint64("index", e.Index), slog.Uint64("eterm", e.Term), slog.String("cmd", cmdText(e.Data))}
+	if result != "" {
+		attrs = append(attrs, slog.String("result", result))
+	}
+	r.tr.Emit("apply", "applies "+cmdText(e.Data)+" at "+strconv.FormatUint(e.Index, 10), r.term, r.role, attrs...)
+}
+
+// Tracer returns the node's tracer (nil when tracing is off).
+func (r *Raft) Tracer() *Tracer { return r.tr }
+
+// cmdText renders a command for event lines: printable text as is, anything else quoted, the
+// leader's no-op as "noop", and long commands cut.
+func cmdText(data []byte) string {
+	if len(data) == 0 {
+		return "noop"
+	}
+	const maxLen = 64
+	s := string(data)
+	if len(s) > maxLen {
+		s = s[:maxLen] + "..."
+	}
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f || c == '|' {
+			return strconv.QuoteToASCII(s)
+		}
+	}
+	return s
+}
+
+func joinIDs(ids []uint64) string {
+	b := make([]byte, 0, 4*len(ids))
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, id, 10)
+	}
+	return string(b)
+}

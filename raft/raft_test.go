@@ -1,0 +1,366 @@
+package raft_test
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/raft"
+	"github.com/raftviz/raftviz/raft/storage"
+)
+
+// network drives cores by hand: messages wait in a queue until the test delivers or drops
+// them, and time passes only when the test ticks a node. It is how the paper's figures are
+// replayed step by step.
+type network struct {
+	t       *testing.T
+	peers   []uint64
+	nodes   map[uint64]*raft.Raft
+	stores  map[uint64]*storage.Memory
+	applied map[uint64][]raft.Entry
+	queue   []raft.Message
+	cfg     func(*raft.Config)
+	trace   bytes.Buffer
+}
+
+func newNetwork(t *testing.T, n int, cfg func(*raft.Config)) *network {
+	nw := &network{t: t, nodes: map[uint64]*raft.Raft{}, stores: map[uint64]*storage.Memory{},
+		applied: map[uint64][]raft.Entry{}, cfg: cfg}
+	for i := 1; i <= n; i++ {
+		nw.peers = append(nw.peers, uint64(i))
+	}
+	for _, id := range nw.peers {
+		nw.stores[id] = storage.NewMemory()
+		nw.start(id)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("event lines:\n%s", nw.trace.String())
+		}
+	})
+	return nw
+}
+
+func (nw *network) start(id uint64) {
+	hs, ents, _ := nw.stores[id].Reopen().Load()
+	c := raft.Config{ID: id, Peers: nw.peers, HardState: hs, Entries: ents, ElectionTick: 10, HeartbeatTick: 1,
+		Rand: rand.New(rand.NewPCG(id, 1)), RPCBase: 1,
+		Tracer: raft.NewTracer(eventline.NewTextHandler(&nw.trace, nil), raft.ID(id), nil)}
+	if nw.cfg != nil {
+		nw.cfg(&c)
+	}
+	r, err := raft.New(c)
+	if err != nil {
+		nw.t.Fatal(err)
+	}
+	nw.nodes[id] = r
+	nw.applied[id] = nil
+}
+
+func (nw *network) crash(id uint64) {
+	delete(nw.nodes, id)
+	nw.stores[id].Close()
+}
+
+// process runs a node's Ready cycles, queueing its messages.
+func (nw *network) process(id uint64) {
+	r := nw.nodes[id]
+	for r.HasReady() {
+		rd := r.Ready()
+		if err := nw.stores[id].Save(rd.HardState, rd.Entries); err != nil {
+			nw.t.Fatal(err)
+		}
+		nw.queue = append(nw.queue, rd.Messages...)
+		nw.applied[id] = append(nw.applied[id], rd.Committed...)
+		r.Advance(rd)
+	}
+}
+
+// deliver hands every queued message for which keep returns true to its receiver (dropping
+// the others), repeatedly, until the queue is empty. A nil keep delivers everything.
+func (nw *network) deliver(keep func(m raft.Message) bool) int {
+	delivered := 0
+	for len(nw.queue) > 0 {
+		m := nw.queue[0]
+		nw.queue = nw.queue[1:]
+		r, up := nw.nodes[m.To]
+		if !up || (keep != nil && !keep(m)) {
+			continue
+		}
+		if err := r.Step(m); err != nil {
+			nw.t.Fatal(err)
+		}
+		delivered++
+		nw.process(m.To)
+	}
+	return delivered
+}
+
+func (nw *network) campaign(id uint64) {
+	nw.nodes[id].Campaign()
+	nw.process(id)
+}
+
+func (nw *network) propose(id uint64, cmd string) uint64 {
+	idx, err := nw.nodes[id].Propose([]byte(cmd))
+	if err != nil {
+		nw.t.Fatal(err)
+	}
+	nw.process(id)
+	return idx
+}
+
+func (nw *network) tick(id uint64, n int) {
+	for i := 0; i < n; i++ {
+		nw.nodes[id].Tick()
+	}
+	nw.process(id)
+}
+
+// among keeps only messages between the given nodes.
+func among(ids ...uint64) func(raft.Message) bool {
+	in := map[uint64]bool{}
+	for _, id := range ids {
+		in[id] = true
+	}
+	return func(m raft.Message) bool { return in[m.From] && in[m.To] }
+}
+
+func TestElectionAndReplication(t *testing.T) {
+	nw := newNetwork(t, 3, nil)
+	nw.campaign(1)
+	nw.deliver(nil)
+	st := nw.nodes[1].Status()
+	if st.Role != raft.Leader || st.Term != 1 {
+		t.Fatalf("node 1: %v term %d, want leader of term 1", st.Role, st.Term)
+	}
+	idx := nw.propose(1, "set a 1")
+	nw.deliver(nil)
+	for _, id := range nw.peers {
+		a := nw.applied[id]
+		if len(a) != int(idx) || string(a[idx-1].Data) != "set a 1" {
+			t.Fatalf("node %d applied %v", id, a)
+		}
+	}
+}
+
+func TestVoteRules(t *testing.T) {
+	nw := newNetwork(t, 3, nil)
+	nw.campaign(1)
+	nw.deliver(nil)
+	nw.propose(1, "set a 1")
+	nw.deliver(nil)
+	// Node 3 is partitioned away and its log is behind when it campaigns.
+	nw.propose(1, "set a 2")
+	nw.deliver(among(1, 2))
+	nw.campaign(3)
+	var votes []raft.Message
+	nw.deliver(func(m raft.Message) bool {
+		if m.Type == raft.MsgVoteResp {
+			votes = append(votes, m)
+		}
+		return true
+	})
+	if len(votes) != 2 {
+		t.Fatalf("got %d vote replies, want 2", len(votes))
+	}
+	for _, v := range votes {
+		if v.Granted {
+			t.Fatalf("node %d granted a vote to a candidate with a stale log", v.From)
+		}
+	}
+	if nw.nodes[3].Status().Role == raft.Leader {
+		t.Fatal("a candidate with a stale log won")
+	}
+	// Its higher term still deposed the leader; node 1 or 2 wins the next election, and node
+	// 3 gets the missing entry.
+	nw.campaign(2)
+	nw.deliver(nil)
+	if st := nw.nodes[2].Status(); st.Role != raft.Leader {
+		t.Fatalf("node 2 did not win: %v", st.Role)
+	}
+	nw.propose(2, "set a 3")
+	nw.deliver(nil)
+	if got, want := len(nw.applied[3]), len(nw.applied[2]); got != want {
+		t.Fatalf("node 3 applied %d entries, leader %d", got, want)
+	}
+}
+
+// TestFigure8 replays the paper's Figure 8: an entry of an old term stored on a majority must
+// not be committed by counting replicas, because a later leader may still overwrite it.
+func TestFigure8(t *testing.T) {
+	nw := newNetwork(t, 5, func(c *raft.Config) { c.MaxEntriesPerMsg = 1 })
+	nw.campaign(1)
+	nw.deliver(nil) // term 1: node 1 leads; its no-op (index 1) commits everywhere
+	// (a) node 1 appends x at index 2 and crashes before sending it.
+	nw.propose(1, "set x 1")
+	nw.queue = nil
+	nw.crash(1)
+	// (b) node 5 wins term 2 with votes from 3 and 4, appends its no-op at index 2, crashes.
+	nw.campaign(5)
+	nw.deliver(func(m raft.Message) bool {
+		return among(3, 4, 5)(m) && (m.Type == raft.MsgVote || m.Type == raft.MsgVoteResp)
+	})
+	if nw.nodes[5].Status().Role != raft.Leader {
+		t.Fatal("node 5 did not win term 2")
+	}
+	nw.crash(5)
+	// (c) node 1 restarts and wins term 3 (votes from 2 and 3), then copies x (term 1) to 2
+	// and 3, so that x sits on a majority, while its own term-3 no-op reaches nobody.
+	noTerm3 := func(m raft.Message) bool {
+		for _, e := range m.Entries {
+			if e.Term == 3 {
+				return false
+			}
+		}
+		return among(1, 2, 3)(m)
+	}
+	nw.start(1)
+	nw.campaign(1) // term 2: 3 and 4 already voted for 5 in it
+	nw.deliver(among(1, 2, 3))
+	nw.campaign(1)
+	nw.deliver(noTerm3)
+	if st := nw.nodes[1].Status(); st.Role != raft.Leader || st.Term != 3 {
+		t.Fatalf("node 1: %v term %d, want leader of term 3", st.Role, st.Term)
+	}
+	nw.tick(1, 1) // a heartbeat probes 2 and 3, which lack index 2
+	nw.deliver(noTerm3)
+	st := nw.nodes[1].Status()
+	if st.Match[2] != 2 || st.Match[3] != 2 {
+		t.Fatalf("x did not reach a majority: match %v", st.Match)
+	}
+	if st.Commit >= 2 {
+		t.Fatalf("node 1 committed index 2 (term 1) by counting replicas in term 3: commit %d", st.Commit)
+	}
+	// (d) node 1 crashes; node 5 restarts and wins term 4 with votes from 2, 3 and 4, and
+	// overwrites x with its term-2 no-op everywhere. That is allowed only because x was never
+	// committed, and nobody applied it.
+	nw.queue = nil
+	nw.crash(1)
+	nw.start(5)
+	nw.campaign(5) // term 3: 2 and 3 already voted for 1 in it
+	nw.deliver(nil)
+	nw.campaign(5)
+	nw.deliver(nil)
+	if nw.nodes[5].Status().Role != raft.Leader {
+		t.Fatal("node 5 did not win term 4")
+	}
+	nw.propose(5, "set y 1")
+	nw.deliver(nil)
+	for _, id := range []uint64{2, 3, 4, 5} {
+		for _, e := range nw.applied[id] {
+			if string(e.Data) == "set x 1" {
+				t.Fatalf("node %d applied x, which was overwritten", id)
+			}
+		}
+		if len(nw.applied[id]) < 3 {
+			t.Fatalf("node %d applied only %d entries", id, len(nw.applied[id]))
+		}
+	}
+}
+
+// TestConflictBacktracking gives a follower a long divergent suffix: the leader must find the
+// point of divergence in a few round trips, skipping whole terms, not one entry per trip.
+func TestConflictBacktracking(t *testing.T) {
+	nw := newNetwork(t, 3, nil)
+	nw.campaign(1)
+	nw.deliver(nil)
+	// Node 1 appends 100 entries that reach nobody, then loses leadership to node 2, which
+	// appends 100 others.
+	for i := 0; i < 100; i++ {
+		nw.propose(1, fmt.Sprintf("set old %d", i))
+	}
+	nw.queue = nil
+	nw.campaign(2)
+	nw.deliver(among(2, 3))
+	for i := 0; i < 100; i++ {
+		nw.propose(2, fmt.Sprintf("set new %d", i))
+	}
+	nw.deliver(among(2, 3))
+	rejections := 0
+	nw.tick(2, 1)
+	nw.deliver(func(m raft.Message) bool {
+		if m.Type == raft.MsgAppResp && !m.Success && m.From == 1 {
+			rejections++
+		}
+		return true
+	})
+	if rejections > 3 {
+		t.Fatalf("leader needed %d rejections to find the divergence", rejections)
+	}
+	if a, b := nw.nodes[1].Entries(1), nw.nodes[2].Entries(1); len(a) != len(b) || string(a[len(a)-1].Data) != "set new 99" {
+		t.Fatalf("logs did not converge: %d vs %d entries", len(a), len(b))
+	}
+	if !strings.Contains(nw.trace.String(), "ev=truncate") {
+		t.Fatal("no truncate event for the overwritten suffix")
+	}
+}
+
+func TestStaleLeaderStepsDown(t *testing.T) {
+	nw := newNetwork(t, 3, nil)
+	nw.campaign(1)
+	nw.deliver(nil)
+	nw.campaign(2) // term 2, without node 1 hearing of it
+	nw.deliver(among(2, 3))
+	// Node 1 still thinks it leads term 1; its next heartbeat is answered with term 2.
+	nw.tick(1, 1)
+	nw.deliver(nil)
+	if st := nw.nodes[1].Status(); st.Role != raft.Follower || st.Term != 2 {
+		t.Fatalf("stale leader: %v term %d", st.Role, st.Term)
+	}
+	nw.tick(2, 1) // the new leader's heartbeat tells it who leads
+	nw.deliver(nil)
+	if st := nw.nodes[1].Status(); st.Lead != 2 {
+		t.Fatalf("deposed leader follows %d, want 2", st.Lead)
+	}
+	if _, err := nw.nodes[1].Propose([]byte("set z 1")); err != raft.ErrNotLeader {
+		t.Fatalf("propose at deposed leader: %v", err)
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	for name, c := range map[string]raft.Config{
+		"zero id":             {ID: 0, Peers: []uint64{1}},
+		"not a peer":          {ID: 4, Peers: []uint64{1, 2, 3}},
+		"gap in log":          {ID: 1, Peers: []uint64{1}, Entries: []raft.Entry{{Index: 1, Term: 1}, {Index: 3, Term: 1}}},
+		"term goes back":      {ID: 1, Peers: []uint64{1}, Entries: []raft.Entry{{Index: 1, Term: 2}, {Index: 2, Term: 1}}},
+		"heartbeat>=election": {ID: 1, Peers: []uint64{1}, ElectionTick: 3, HeartbeatTick: 3},
+	} {
+		if _, err := raft.New(c); err == nil {
+			t.Errorf("%s: New accepted %+v", name, c)
+		}
+	}
+}
+
+// BenchmarkReplicate measures the core alone: one command proposed, replicated to two
+// followers and committed, with event lines off and on.
+func BenchmarkReplicate(b *testing.B) {
+	for _, traced := range []bool{false, true} {
+		b.Run(fmt.Sprintf("trace=%v", traced), func(b *testing.B) {
+			t := &testing.T{}
+			nw := newNetwork(t, 3, func(c *raft.Config) {
+				if !traced {
+					c.Tracer = nil
+				} else {
+					c.Tracer = raft.NewTracer(eventline.NewTextHandler(discard{}, nil), raft.ID(c.ID), nil)
+				}
+			})
+			nw.campaign(1)
+			nw.deliver(nil)
+			cmd := []byte("set key value")
+			b.ReportAllocs()
+			for b.Loop() {
+				nw.nodes[1].Propose(cmd)
+				nw.process(1)
+				nw.deliver(nil)
+			}
+		})
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

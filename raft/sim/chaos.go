@@ -1,0 +1,128 @@
+package sim
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Faults selects what Chaos does to the cluster besides proposing commands. Message loss,
+// duplication and reordering are properties of the network (Config.DropRate and friends).
+type Faults struct {
+	Partition  bool // split the network into random groups, and heal it
+	Crash      bool // crash random nodes and restart them from storage
+	Disconnect bool // cut single nodes off and reconnect them
+}
+
+// AllFaults turns every fault on.
+var AllFaults = Faults{Partition: true, Crash: true, Disconnect: true}
+
+// Chaos runs the cluster for at least steps events while injecting the selected faults at
+// random moments and proposing commands at whatever node leads. It keeps at least one node
+// running. It returns the first safety violation.
+func (s *Sim) Chaos(steps int, f Faults) error {
+	end := s.steps + steps
+	cmd := 0
+	for s.steps < end && s.check.err == nil {
+		s.RunFor(time.Duration(10+s.rand.IntN(90)) * time.Millisecond)
+		switch x := s.rand.IntN(100); {
+		case x < 35:
+			if l, ok := s.Leader(); ok {
+				cmd++
+				_, _ = s.Propose(l, "set k"+strconv.Itoa(cmd%7)+" "+strconv.Itoa(cmd))
+			}
+		case x < 45 && f.Partition:
+			s.randomPartition()
+		case x < 55 && f.Partition:
+			if s.group != nil {
+				s.Heal()
+			}
+		case x < 62 && f.Crash:
+			alive := s.running()
+			if len(alive) > 1 {
+				_ = s.Crash(alive[s.rand.IntN(len(alive))])
+			}
+		case x < 72 && f.Crash:
+			if down := s.down(); len(down) > 0 {
+				_ = s.Restart(down[s.rand.IntN(len(down))])
+			}
+		case x < 77 && f.Disconnect:
+			_ = s.Disconnect(s.peers[s.rand.IntN(len(s.peers))])
+		case x < 85 && f.Disconnect:
+			for _, id := range s.peers {
+				if !s.nodes[id-1].connected {
+					_ = s.Reconnect(id)
+					break
+				}
+			}
+		}
+	}
+	return s.check.err
+}
+
+func (s *Sim) randomPartition() {
+	ids := slices.Clone(s.peers)
+	s.rand.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+	cut := 1 + s.rand.IntN(len(ids)-1)
+	_ = s.Partition(ids[:cut], ids[cut:])
+}
+
+func (s *Sim) running() []uint64 {
+	var ids []uint64
+	for _, n := range s.nodes {
+		if n.r != nil {
+			ids = append(ids, n.id)
+		}
+	}
+	return ids
+}
+
+func (s *Sim) down() []uint64 {
+	var ids []uint64
+	for _, n := range s.nodes {
+		if n.r == nil {
+			ids = append(ids, n.id)
+		}
+	}
+	return ids
+}
+
+// Settle ends all faults (heals the network, reconnects and restarts every node, stops
+// message loss) and checks that the cluster recovers: a leader is elected, a new command
+// commits on every node, and every node applied the same sequence of entries. Any safety
+// violation seen during the run is returned first.
+func (s *Sim) Settle(limit time.Duration) error {
+	if err := s.check.err; err != nil {
+		return err
+	}
+	if s.group != nil {
+		s.Heal()
+	}
+	for _, n := range s.nodes {
+		if !n.connected {
+			_ = s.Reconnect(n.id)
+		}
+		if n.r == nil {
+			if err := s.Restart(n.id); err != nil {
+				return err
+			}
+		}
+	}
+	s.cfg.DropRate, s.cfg.DupRate, s.cfg.ReorderRate = 0, 0, 0
+	idx, err := s.Commit("settle", limit)
+	if err != nil {
+		return fmt.Errorf("cluster did not recover: %w", err)
+	}
+	if err := s.CheckLogs(); err != nil {
+		return err
+	}
+	// Every node applied everything up to the settling command (the checker has compared
+	// the entries themselves as they were applied).
+	for _, n := range s.nodes {
+		if uint64(len(n.applied)) < idx {
+			return fmt.Errorf("seed %d: node %d applied %d entries, want at least %d", s.cfg.Seed, n.id, len(n.applied), idx)
+		}
+	}
+	return s.check.err
+}

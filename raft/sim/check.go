@@ -1,0 +1,140 @@
+package sim
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/raftviz/raftviz/raft"
+)
+
+// checker verifies Raft's safety properties (paper, Figure 3) as the simulation runs:
+//
+//   - election safety: at most one leader per term;
+//   - a node's term never decreases, across restarts too;
+//   - state machine safety: no two nodes apply different entries at one index, and each node
+//     applies indexes in order without gaps;
+//   - leader completeness: every applied (so committed) entry is in the log of every later
+//     leader;
+//   - log matching: checked on demand by CheckLogs, since it compares whole logs.
+//
+// The first violation is kept, with the virtual time and step at which it was seen.
+type checker struct {
+	leaders   map[uint64]uint64     // term -> leader
+	terms     map[uint64]uint64     // node -> highest term seen
+	committed map[uint64]raft.Entry // index -> entry applied somewhere
+	maxIndex  uint64
+	err       error
+}
+
+func (c *checker) init() {
+	c.leaders = make(map[uint64]uint64)
+	c.terms = make(map[uint64]uint64)
+	c.committed = make(map[uint64]raft.Entry)
+}
+
+func (c *checker) fail(s *Sim, format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf("seed %d, step %d, at %v: %s", s.cfg.Seed, s.steps, s.now, fmt.Sprintf(format, args...))
+	}
+}
+
+// observe checks a node's state after it handled an event.
+func (c *checker) observe(s *Sim, n *node) {
+	if n.r == nil {
+		return
+	}
+	st := n.r.Status()
+	if st.Term < c.terms[n.id] {
+		c.fail(s, "node %d's term went back from %d to %d", n.id, c.terms[n.id], st.Term)
+	}
+	c.terms[n.id] = max(c.terms[n.id], st.Term)
+	if st.Role != raft.Leader {
+		return
+	}
+	if l, ok := c.leaders[st.Term]; ok {
+		if l != n.id {
+			c.fail(s, "two leaders in term %d: %d and %d", st.Term, l, n.id)
+		}
+		return
+	}
+	c.leaders[st.Term] = n.id
+	// A new leader: it must hold every entry committed so far.
+	log := n.r.Entries(1)
+	for idx := uint64(1); idx <= c.maxIndex; idx++ {
+		e, ok := c.committed[idx]
+		if !ok {
+			continue
+		}
+		if idx > uint64(len(log)) || log[idx-1].Term != e.Term {
+			c.fail(s, "leader %d of term %d lacks committed entry %d (term %d)", n.id, st.Term, idx, e.Term)
+			return
+		}
+	}
+}
+
+// apply checks one entry a node applies.
+func (c *checker) apply(s *Sim, n *node, e raft.Entry) {
+	want := uint64(len(n.applied)) + 1
+	if e.Index != want {
+		c.fail(s, "node %d applied index %d, want %d", n.id, e.Index, want)
+	}
+	if prev, ok := c.committed[e.Index]; ok {
+		if prev.Term != e.Term || !bytes.Equal(prev.Data, e.Data) {
+			c.fail(s, "node %d applied %q (term %d) at index %d where another node applied %q (term %d)",
+				n.id, e.Data, e.Term, e.Index, prev.Data, prev.Term)
+		}
+		return
+	}
+	c.committed[e.Index] = raft.Entry{Index: e.Index, Term: e.Term, Data: slices.Clone(e.Data)}
+	c.maxIndex = max(c.maxIndex, e.Index)
+}
+
+// CheckLogs verifies the log matching property over every pair of nodes (running or not):
+// if two logs hold an entry with the same index and term, they are identical up to it. It
+// also checks that every committed entry is still in the storage of a majority.
+func (s *Sim) CheckLogs() error {
+	if err := s.check.err; err != nil {
+		return err
+	}
+	logs := make([][]raft.Entry, len(s.nodes))
+	for i, n := range s.nodes {
+		logs[i] = s.Log(n.id)
+	}
+	for i := range logs {
+		for j := i + 1; j < len(logs); j++ {
+			a, b := logs[i], logs[j]
+			k := min(len(a), len(b))
+			// Find the highest index where the terms agree; everything before must be equal.
+			for k > 0 && a[k-1].Term != b[k-1].Term {
+				k--
+			}
+			for x := 0; x < k; x++ {
+				if a[x].Term != b[x].Term || !bytes.Equal(a[x].Data, b[x].Data) {
+					return fmt.Errorf("seed %d: logs of %d and %d match at index %d (term %d) but differ at %d",
+						s.cfg.Seed, i+1, j+1, k, a[k-1].Term, x+1)
+				}
+			}
+		}
+	}
+	for idx := uint64(1); idx <= s.check.maxIndex; idx++ {
+		e, ok := s.check.committed[idx]
+		if !ok {
+			continue
+		}
+		holders := 0
+		for _, l := range logs {
+			if idx <= uint64(len(l)) && l[idx-1].Term == e.Term && bytes.Equal(l[idx-1].Data, e.Data) {
+				holders++
+			}
+		}
+		if holders < len(s.nodes)/2+1 {
+			return fmt.Errorf("seed %d: committed entry %d (term %d) survives on only %d of %d nodes",
+				s.cfg.Seed, idx, e.Term, holders, len(s.nodes))
+		}
+	}
+	return nil
+}
+
+// CommittedCount returns how many distinct indexes some node has applied.
+func (s *Sim) CommittedCount() int { return len(s.check.committed) }

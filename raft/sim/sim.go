@@ -1,0 +1,654 @@
+// Package sim runs a Raft cluster in one goroutine on a virtual clock and a simulated network,
+// so that a run is fully determined by its seed: same seed, same event lines, byte for byte.
+// The network can lose, delay, duplicate and reorder messages; nodes can be disconnected,
+// partitioned, crashed (losing everything but their storage) and restarted. A checker watches
+// the safety properties of Raft (Figure 3 of the paper) at every step.
+package sim
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/raftviz/raftviz/raft"
+	"github.com/raftviz/raftviz/raft/kv"
+	"github.com/raftviz/raftviz/raft/storage"
+)
+
+// Epoch is the wall-clock time of virtual time zero; event lines of a simulation start at
+// 00:00:00.000000.
+var Epoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Config describes a simulated cluster and its network.
+type Config struct {
+	Nodes int    // number of nodes, ids 1..Nodes (default 3)
+	Seed  uint64 // seeds every random choice
+	// Handler receives the event lines; nil writes none.
+	Handler slog.Handler
+	// TickInterval is the virtual duration of a Raft tick (default 10ms).
+	TickInterval time.Duration
+	// ElectionTick and HeartbeatTick as in raft.Config (defaults 15 and 5: elections after
+	// 150-300ms, heartbeats every 50ms, the timings of the classic Raft labs).
+	ElectionTick, HeartbeatTick int
+	// MinLatency and MaxLatency bound a message's delivery delay (defaults 1ms and 5ms).
+	MinLatency, MaxLatency time.Duration
+	// DropRate is the probability that the network loses a message.
+	DropRate float64
+	// DupRate is the probability that the network delivers a message twice.
+	DupRate float64
+	// ReorderRate is the probability that a message is held back for up to LongDelay, so that
+	// later messages overtake it.
+	ReorderRate float64
+	LongDelay   time.Duration // default 100ms
+	// Storage opens a node's storage, at start and at every restart; nil keeps each node's
+	// state in memory (which survives simulated crashes, as a disk would).
+	Storage func(id uint64) (storage.Storage, error)
+}
+
+func (c *Config) defaults() {
+	if c.Nodes <= 0 {
+		c.Nodes = 3
+	}
+	if c.TickInterval <= 0 {
+		c.TickInterval = 10 * time.Millisecond
+	}
+	if c.ElectionTick <= 0 {
+		c.ElectionTick = 15
+	}
+	if c.HeartbeatTick <= 0 {
+		c.HeartbeatTick = 5
+	}
+	if c.MinLatency <= 0 {
+		c.MinLatency = time.Millisecond
+	}
+	if c.MaxLatency < c.MinLatency {
+		c.MaxLatency = max(c.MinLatency, 5*time.Millisecond)
+	}
+	if c.LongDelay <= 0 {
+		c.LongDelay = 100 * time.Millisecond
+	}
+}
+
+// node is one simulated server: its durable storage outlives crashes, everything else does not.
+type node struct {
+	id          uint64
+	r           *raft.Raft // nil while crashed
+	store       storage.Storage
+	kv          *kv.Store
+	applied     []raft.Entry // entries applied by the current incarnation
+	incarnation int
+	connected   bool
+}
+
+// Sim is a simulated cluster. It is not safe for concurrent use.
+type Sim struct {
+	cfg   Config
+	rand  *rand.Rand
+	now   time.Duration
+	queue eventQueue
+	seq   uint64
+	steps int
+	nodes []*node
+	peers []uint64
+	group map[uint64]int // partition group of each node; nil: no partition
+	check checker
+}
+
+// New starts a cluster of cfg.Nodes fresh nodes.
+func New(cfg Config) (*Sim, error) {
+	cfg.defaults()
+	if cfg.HeartbeatTick >= cfg.ElectionTick {
+		return nil, fmt.Errorf("sim: heartbeat tick %d must be below election tick %d", cfg.HeartbeatTick, cfg.ElectionTick)
+	}
+	s := &Sim{cfg: cfg, rand: rand.New(rand.NewPCG(cfg.Seed, 0x5eed))}
+	s.check.init()
+	for i := 1; i <= cfg.Nodes; i++ {
+		s.peers = append(s.peers, uint64(i))
+	}
+	for _, id := range s.peers {
+		n := &node{id: id, connected: true}
+		s.nodes = append(s.nodes, n)
+		if err := s.boot(n); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Now returns the virtual time since the start.
+func (s *Sim) Now() time.Duration { return s.now }
+
+// Steps returns the number of events processed so far.
+func (s *Sim) Steps() int { return s.steps }
+
+// Seed returns the run's seed.
+func (s *Sim) Seed() uint64 { return s.cfg.Seed }
+
+// Nodes returns the node ids.
+func (s *Sim) Nodes() []uint64 { return slices.Clone(s.peers) }
+
+func (s *Sim) clock() time.Time { return Epoch.Add(s.now) }
+
+func (s *Sim) node(id uint64) (*node, error) {
+	if id < 1 || id > uint64(len(s.nodes)) {
+		return nil, fmt.Errorf("sim: no node %d (nodes are 1..%d)", id, len(s.nodes))
+	}
+	return s.nodes[id-1], nil
+}
+
+// boot starts (or restarts) a node from its storage.
+func (s *Sim) boot(n *node) error {
+	switch {
+	case s.cfg.Storage != nil:
+		st, err := s.cfg.Storage(n.id)
+		if err != nil {
+			return fmt.Errorf("sim: node %d storage: %w", n.id, err)
+		}
+		n.store = st
+	case n.store == nil:
+		n.store = storage.NewMemory()
+	default:
+		n.store.(*storage.Memory).Reopen()
+	}
+	hs, ents, err := n.store.Load()
+	if err != nil {
+		return err
+	}
+	r, err := raft.New(raft.Config{
+		ID: n.id, Peers: s.peers, HardState: hs, Entries: ents,
+		ElectionTick: s.cfg.ElectionTick, HeartbeatTick: s.cfg.HeartbeatTick,
+		TickInterval: s.cfg.TickInterval,
+		// Each incarnation draws from its own stream, derived from the run's seed.
+		Rand:    rand.New(rand.NewPCG(s.rand.Uint64(), n.id)),
+		RPCBase: uint64(n.incarnation)*100000 + 1,
+		Tracer:  raft.NewTracer(s.cfg.Handler, raft.ID(n.id), s.clock),
+	})
+	if err != nil {
+		return err
+	}
+	n.r = r
+	n.kv = kv.New()
+	n.applied = nil
+	n.incarnation++
+	// Nodes tick out of phase, as real machines' timers do.
+	s.schedule(time.Duration(s.rand.Int64N(int64(s.cfg.TickInterval)))+1, event{kind: evTick, to: n.id, inc: n.incarnation})
+	s.check.observe(s, n)
+	return nil
+}
+
+// RunFor processes events for d of virtual time.
+func (s *Sim) RunFor(d time.Duration) {
+	s.runUntil(s.now+d, nil)
+}
+
+// RunUntil processes events until cond holds (checked after every event) or limit of virtual
+// time has passed. It reports whether cond held.
+func (s *Sim) RunUntil(cond func() bool, limit time.Duration) bool {
+	if cond() {
+		return true
+	}
+	return s.runUntil(s.now+limit, cond)
+}
+
+func (s *Sim) runUntil(end time.Duration, cond func() bool) bool {
+	for s.queue.Len() > 0 && s.queue[0].at <= end {
+		ev := heap.Pop(&s.queue).(event)
+		s.now = ev.at
+		s.steps++
+		s.handle(ev)
+		if cond != nil && cond() {
+			return true
+		}
+	}
+	s.now = end
+	return false
+}
+
+func (s *Sim) handle(ev event) {
+	n := s.nodes[ev.to-1]
+	switch ev.kind {
+	case evTick:
+		if n.r == nil || ev.inc != n.incarnation {
+			return // the node crashed; its timer died with it
+		}
+		n.r.Tick()
+		s.process(n)
+		s.schedule(s.cfg.TickInterval, ev)
+	case evDeliver:
+		m := ev.msg
+		if n.r == nil {
+			s.drop(m, "crashed")
+			return
+		}
+		if !s.reachable(m.From, m.To) {
+			s.drop(m, "partition")
+			return
+		}
+		if err := n.r.Step(m); err != nil {
+			s.check.fail(s, "node %d rejected a message: %v", n.id, err)
+		}
+		s.process(n)
+	}
+}
+
+// process carries out a node's Ready cycles: persist, send, apply.
+func (s *Sim) process(n *node) {
+	for n.r.HasReady() {
+		rd := n.r.Ready()
+		if err := n.store.Save(rd.HardState, rd.Entries); err != nil {
+			s.check.fail(s, "node %d storage: %v", n.id, err)
+			return
+		}
+		n.r.TracePersist(rd, 0)
+		for _, m := range rd.Messages {
+			n.r.TraceSend(m)
+			s.send(m)
+		}
+		for _, e := range rd.Committed {
+			result := ""
+			if len(e.Data) > 0 {
+				res, err := n.kv.Apply(e.Data)
+				if err != nil {
+					result = "error: " + err.Error()
+				} else {
+					result = res.String()
+				}
+			}
+			n.r.TraceApply(e, result)
+			s.check.apply(s, n, e)
+			n.applied = append(n.applied, e)
+		}
+		n.r.Advance(rd)
+	}
+	s.check.observe(s, n)
+}
+
+// send puts a message on the simulated network.
+func (s *Sim) send(m raft.Message) {
+	if !s.reachable(m.From, m.To) {
+		s.drop(m, "partition")
+		return
+	}
+	if s.cfg.DropRate > 0 && s.rand.Float64() < s.cfg.DropRate {
+		s.drop(m, "loss")
+		return
+	}
+	s.schedule(s.latency(), event{kind: evDeliver, to: m.To, msg: m})
+	if s.cfg.DupRate > 0 && s.rand.Float64() < s.cfg.DupRate {
+		s.schedule(s.latency(), event{kind: evDeliver, to: m.To, msg: m})
+	}
+}
+
+func (s *Sim) latency() time.Duration {
+	d := s.cfg.MinLatency
+	if spread := s.cfg.MaxLatency - s.cfg.MinLatency; spread > 0 {
+		d += time.Duration(s.rand.Int64N(int64(spread) + 1))
+	}
+	if s.cfg.ReorderRate > 0 && s.rand.Float64() < s.cfg.ReorderRate {
+		d += time.Duration(s.rand.Int64N(int64(s.cfg.LongDelay) + 1))
+	}
+	return d
+}
+
+func (s *Sim) reachable(from, to uint64) bool {
+	a, b := s.nodes[from-1], s.nodes[to-1]
+	if !a.connected || !b.connected {
+		return false
+	}
+	return s.group == nil || s.group[from] == s.group[to]
+}
+
+func (s *Sim) drop(m raft.Message, reason string) {
+	raft.EmitCluster(s.cfg.Handler, s.clock(), "drop",
+		"network drops "+m.Type.String()+" "+raft.ID(m.From)+"->"+raft.ID(m.To),
+		slog.String("rpc", m.RPC.String()), slog.String("type", m.Type.String()),
+		slog.String("from", raft.ID(m.From)), slog.String("to", raft.ID(m.To)), slog.String("reason", reason))
+}
+
+func (s *Sim) schedule(after time.Duration, ev event) {
+	s.seq++
+	ev.at = s.now + after
+	ev.seq = s.seq
+	heap.Push(&s.queue, ev)
+}
+
+// emitNode writes a harness event (crash, restart, disconnect, reconnect) on a node's column.
+func (s *Sim) emitNode(n *node, kind, msg string) {
+	if s.cfg.Handler == nil {
+		return
+	}
+	term, role := uint64(0), raft.Dead
+	if n.r != nil {
+		st := n.r.Status()
+		term, role = st.Term, st.Role
+	} else if hs, _, err := n.store.Load(); err == nil {
+		term = hs.Term
+	}
+	raft.NewTracer(s.cfg.Handler, raft.ID(n.id), s.clock).Emit(kind, msg, term, role)
+}
+
+// Crash stops a node without a clean shutdown: it loses everything but its storage, and
+// messages to it are lost until it restarts.
+func (s *Sim) Crash(id uint64) error {
+	n, err := s.node(id)
+	if err != nil {
+		return err
+	}
+	if n.r == nil {
+		return fmt.Errorf("sim: node %d is already down", id)
+	}
+	n.r = nil
+	// Close stands for the process dying: whatever Save completed is on disk, nothing else.
+	_ = n.store.Close()
+	s.emitNode(n, "crash", "crashes")
+	return nil
+}
+
+// Restart boots a crashed node from its storage.
+func (s *Sim) Restart(id uint64) error {
+	n, err := s.node(id)
+	if err != nil {
+		return err
+	}
+	if n.r != nil {
+		return fmt.Errorf("sim: node %d is running", id)
+	}
+	s.emitNode(n, "restart", "restarts")
+	return s.boot(n)
+}
+
+// Disconnect cuts a node off the network (it keeps running).
+func (s *Sim) Disconnect(id uint64) error {
+	n, err := s.node(id)
+	if err != nil {
+		return err
+	}
+	n.connected = false
+	s.emitNode(n, "disconnect", "disconnected")
+	return nil
+}
+
+// Reconnect puts a disconnected node back on the network.
+func (s *Sim) Reconnect(id uint64) error {
+	n, err := s.node(id)
+	if err != nil {
+		return err
+	}
+	n.connected = true
+	s.emitNode(n, "reconnect", "reconnected")
+	return nil
+}
+
+// Partition splits the network into groups; nodes in no group form one more group.
+func (s *Sim) Partition(groups ...[]uint64) error {
+	g := make(map[uint64]int, len(s.nodes))
+	for _, id := range s.peers {
+		g[id] = len(groups)
+	}
+	var parts []string
+	for i, grp := range groups {
+		ids := make([]string, 0, len(grp))
+		for _, id := range grp {
+			if _, err := s.node(id); err != nil {
+				return err
+			}
+			g[id] = i
+			ids = append(ids, raft.ID(id))
+		}
+		parts = append(parts, strings.Join(ids, ","))
+	}
+	s.group = g
+	raft.EmitCluster(s.cfg.Handler, s.clock(), "partition", "network partitioned "+strings.Join(parts, " | "),
+		slog.String("groups", strings.Join(parts, "|")))
+	return nil
+}
+
+// Heal removes every partition (disconnected nodes stay disconnected).
+func (s *Sim) Heal() {
+	s.group = nil
+	raft.EmitCluster(s.cfg.Handler, s.clock(), "heal", "network healed")
+}
+
+// Propose submits a command at a node, as a client would. It fails on a node that is down or
+// not the leader.
+func (s *Sim) Propose(id uint64, cmd string) (uint64, error) {
+	n, err := s.node(id)
+	if err != nil {
+		return 0, err
+	}
+	if n.r == nil {
+		return 0, fmt.Errorf("sim: node %d is down", id)
+	}
+	idx, err := n.r.Propose([]byte(cmd))
+	s.process(n)
+	return idx, err
+}
+
+// Campaign makes a node start an election now.
+func (s *Sim) Campaign(id uint64) error {
+	n, err := s.node(id)
+	if err != nil {
+		return err
+	}
+	if n.r == nil {
+		return fmt.Errorf("sim: node %d is down", id)
+	}
+	n.r.Campaign()
+	s.process(n)
+	return nil
+}
+
+// Alive reports whether a node is running.
+func (s *Sim) Alive(id uint64) bool {
+	n, err := s.node(id)
+	return err == nil && n.r != nil
+}
+
+// Connected reports whether a node is on the network.
+func (s *Sim) Connected(id uint64) bool {
+	n, err := s.node(id)
+	return err == nil && n.connected
+}
+
+// Status returns a running node's state; a crashed node reports the Dead role.
+func (s *Sim) Status(id uint64) raft.Status {
+	n, err := s.node(id)
+	if err != nil || n.r == nil {
+		return raft.Status{ID: id, Role: raft.Dead}
+	}
+	return n.r.Status()
+}
+
+// Log returns a copy of a node's log (its storage when it is down).
+func (s *Sim) Log(id uint64) []raft.Entry {
+	n, err := s.node(id)
+	if err != nil {
+		return nil
+	}
+	if n.r == nil {
+		_, ents, _ := n.store.Load()
+		return ents
+	}
+	return n.r.Entries(1)
+}
+
+// Applied returns the entries the current incarnation of a node applied, in order.
+func (s *Sim) Applied(id uint64) []raft.Entry {
+	n, err := s.node(id)
+	if err != nil {
+		return nil
+	}
+	return slices.Clone(n.applied)
+}
+
+// Get reads a key from a node's state machine.
+func (s *Sim) Get(id uint64, key string) (string, bool) {
+	n, err := s.node(id)
+	if err != nil || n.r == nil {
+		return "", false
+	}
+	return n.kv.Get(key)
+}
+
+// Leader returns the leader a client could use: a running, connected node that believes it is
+// leader and whose term is the highest among such nodes. Several nodes may believe they lead
+// (in different terms); only the newest counts.
+func (s *Sim) Leader() (uint64, bool) {
+	var lead, term uint64
+	for _, n := range s.nodes {
+		if n.r == nil || !n.connected {
+			continue
+		}
+		st := n.r.Status()
+		if st.Role == raft.Leader && st.Term >= term {
+			lead, term = n.id, st.Term
+		}
+	}
+	return lead, lead != None
+}
+
+// None is the zero node id.
+const None = raft.None
+
+// StableLeader runs until the connected, running nodes agree on one leader: it leads, and a
+// majority of the connected nodes are in its term and follow it. It returns the leader, or an
+// error after limit.
+func (s *Sim) StableLeader(limit time.Duration) (uint64, error) {
+	var lead uint64
+	ok := s.RunUntil(func() bool {
+		l, ok := s.Leader()
+		if !ok {
+			return false
+		}
+		st := s.Status(l)
+		agree := 0
+		for _, n := range s.nodes {
+			if n.r == nil || !n.connected || !s.reachable(l, n.id) {
+				continue
+			}
+			ns := n.r.Status()
+			if ns.Term == st.Term && (ns.Lead == l) {
+				agree++
+			}
+		}
+		if agree >= len(s.nodes)/2+1 {
+			lead = l
+			return true
+		}
+		return false
+	}, limit)
+	if !ok {
+		return 0, fmt.Errorf("no stable leader after %v (seed %d)", limit, s.cfg.Seed)
+	}
+	return lead, nil
+}
+
+// Violation returns the first safety violation the checker found, or nil.
+func (s *Sim) Violation() error { return s.check.err }
+
+// ErrNoQuorum is returned by Commit when a command could not commit in time.
+var ErrNoQuorum = errors.New("command not committed")
+
+// Commit proposes cmd at the current leader and runs until every running, connected node
+// reachable from it has applied it. Like a client, it proposes again (possibly applying the
+// command twice) when the leader it used loses its leadership before the entry commits. It
+// returns the entry's index.
+func (s *Sim) Commit(cmd string, limit time.Duration) (uint64, error) {
+	deadline := s.now + limit
+	for s.now < deadline {
+		lead, err := s.StableLeader(deadline - s.now)
+		if err != nil {
+			break
+		}
+		idx, err := s.Propose(lead, cmd)
+		if err != nil {
+			continue
+		}
+		term := s.Status(lead).Term
+		lost := false
+		ok := s.RunUntil(func() bool {
+			if st := s.Status(lead); st.Role != raft.Leader || st.Term != term {
+				lost = true
+				return true
+			}
+			for _, n := range s.nodes {
+				if n.r == nil || !n.connected || !s.reachable(lead, n.id) {
+					continue
+				}
+				if !appliedAt(n, idx, term) {
+					return false
+				}
+			}
+			return true
+		}, min(2*time.Second, max(deadline-s.now, 0)))
+		if ok && !lost {
+			return idx, nil
+		}
+		if lost && s.AppliedCount(idx, term) > 0 {
+			// It committed before the leader changed: wait for the others to apply it.
+			if s.RunUntil(func() bool { return s.AppliedCount(idx, term) == len(s.running()) }, max(deadline-s.now, 0)) {
+				return idx, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("%w: %q within %v (seed %d)", ErrNoQuorum, cmd, limit, s.cfg.Seed)
+}
+
+func appliedAt(n *node, idx, term uint64) bool {
+	for i := len(n.applied) - 1; i >= 0; i-- {
+		if e := n.applied[i]; e.Index == idx {
+			return e.Term == term
+		}
+	}
+	return false
+}
+
+// AppliedCount returns how many running nodes applied index idx of term term.
+func (s *Sim) AppliedCount(idx, term uint64) int {
+	c := 0
+	for _, n := range s.nodes {
+		if n.r != nil && appliedAt(n, idx, term) {
+			c++
+		}
+	}
+	return c
+}
+
+type evKind uint8
+
+const (
+	evTick evKind = iota + 1
+	evDeliver
+)
+
+type event struct {
+	at   time.Duration
+	seq  uint64 // breaks ties in scheduling order, so runs repeat exactly
+	kind evKind
+	to   uint64
+	inc  int // the incarnation a tick belongs to
+	msg  raft.Message
+}
+
+type eventQueue []event
+
+func (q eventQueue) Len() int { return len(q) }
+func (q eventQueue) Less(i, j int) bool {
+	if q[i].at != q[j].at {
+		return q[i].at < q[j].at
+	}
+	return q[i].seq < q[j].seq
+}
+func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *eventQueue) Push(x any)   { *q = append(*q, x.(event)) }
+func (q *eventQueue) Pop() any {
+	old := *q
+	ev := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return ev
+}

@@ -1,0 +1,252 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/raftviz/raftviz/raft"
+)
+
+func ents(from uint64, terms ...uint64) []raft.Entry {
+	out := make([]raft.Entry, len(terms))
+	for i, t := range terms {
+		idx := from + uint64(i)
+		out[i] = raft.Entry{Index: idx, Term: t, Data: []byte(fmt.Sprintf("cmd %d/%d", idx, t))}
+	}
+	return out
+}
+
+// both runs a test against the in-memory and the on-disk storage, which must behave alike.
+func both(t *testing.T, f func(t *testing.T, open func() Storage)) {
+	t.Run("memory", func(t *testing.T) {
+		m := NewMemory()
+		f(t, func() Storage { return m.Reopen() })
+	})
+	t.Run("wal", func(t *testing.T) {
+		dir := t.TempDir()
+		var last *WAL
+		t.Cleanup(func() {
+			if last != nil {
+				last.Close()
+			}
+		})
+		f(t, func() Storage {
+			if last != nil {
+				last.Close()
+			}
+			w, err := OpenWAL(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last = w
+			return w
+		})
+	})
+}
+
+func TestSaveLoadAndOverwrite(t *testing.T) {
+	both(t, func(t *testing.T, open func() Storage) {
+		s := open()
+		hs, got, err := s.Load()
+		if err != nil || !hs.IsEmpty() || len(got) != 0 {
+			t.Fatalf("fresh storage: %v %v %v", hs, got, err)
+		}
+		steps := []struct {
+			hs   raft.HardState
+			save []raft.Entry
+		}{
+			{raft.HardState{Term: 1, Vote: 1}, nil},
+			{raft.HardState{Term: 1, Vote: 1, Commit: 1}, ents(1, 1, 1, 1)},
+			{raft.HardState{}, ents(4, 1, 1)},
+			// A new leader's entries replace a conflicting suffix from index 3 on.
+			{raft.HardState{Term: 3, Vote: 2, Commit: 2}, ents(3, 3)},
+		}
+		for _, st := range steps {
+			if err := s.Save(st.hs, st.save); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := append(ents(1, 1, 1), ents(3, 3)...)
+		wantHS := raft.HardState{Term: 3, Vote: 2, Commit: 2}
+		for round := 0; round < 2; round++ {
+			hs, got, err := s.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hs != wantHS || !reflect.DeepEqual(got, want) {
+				t.Fatalf("round %d: got %v %v, want %v %v", round, hs, got, wantHS, want)
+			}
+			s = open() // the same state after a restart
+		}
+		if err := s.Save(raft.HardState{}, ents(9, 3)); err == nil {
+			t.Fatal("saving entry 9 after 3 entries must fail: it leaves a gap")
+		}
+	})
+}
+
+// writeLog makes a WAL with a few records and returns its path and the offset where the last
+// Save's records begin.
+func writeLog(t *testing.T, dir string) (string, int64) {
+	t.Helper()
+	w, err := OpenWAL(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.Save(raft.HardState{Term: 1, Vote: 1}, ents(1, 1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(w.Path())
+	if err := w.Save(raft.HardState{Term: 2, Vote: 2}, ents(3, 2)); err != nil {
+		t.Fatal(err)
+	}
+	return w.Path(), st.Size()
+}
+
+func TestTornTailIsTruncated(t *testing.T) {
+	dir := t.TempDir()
+	path, lastSave := writeLog(t, dir)
+	full, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cut the last Save at every byte: a crash mid-write. The node must come back with the
+	// state of the save before, and say what it cut.
+	for cut := lastSave + 1; cut < int64(len(full)); cut++ {
+		if err := os.WriteFile(path, full[:cut], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		w, err := OpenWAL(dir)
+		if err != nil {
+			t.Fatalf("cut at %d: %v", cut, err)
+		}
+		hs, got, _ := w.Load()
+		rep := w.Repaired()
+		w.Close()
+		if rep == nil || rep.Dropped == 0 {
+			// The cut may fall exactly between the entry record and the state record.
+			if len(got) != 3 {
+				t.Fatalf("cut at %d: no repair reported and %d entries", cut, len(got))
+			}
+			continue
+		}
+		if hs != (raft.HardState{Term: 1, Vote: 1}) && hs != (raft.HardState{Term: 2, Vote: 2}) {
+			t.Fatalf("cut at %d: hard state %v", cut, hs)
+		}
+		if len(got) < 2 || !reflect.DeepEqual(got[:2], ents(1, 1, 1)) {
+			t.Fatalf("cut at %d: lost acknowledged entries: %v", cut, got)
+		}
+		st, _ := os.Stat(path)
+		if st.Size() != rep.Offset {
+			t.Fatalf("cut at %d: file is %d bytes, repair says the log ends at %d", cut, st.Size(), rep.Offset)
+		}
+	}
+}
+
+func TestZeroFilledTailIsTruncated(t *testing.T) {
+	dir := t.TempDir()
+	path, _ := writeLog(t, dir)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(make([]byte, 4096))
+	f.Close()
+	w, err := OpenWAL(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if w.Repaired() == nil || w.Repaired().Dropped != 4096 {
+		t.Fatalf("repair = %+v, want 4096 zero bytes dropped", w.Repaired())
+	}
+	hs, got, _ := w.Load()
+	if hs.Term != 2 || len(got) != 3 {
+		t.Fatalf("after repair: %v, %d entries", hs, len(got))
+	}
+	// The repaired log takes new records.
+	if err := w.Save(raft.HardState{Term: 3, Vote: 3}, ents(4, 3)); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	w2, err := OpenWAL(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	if _, got, _ := w2.Load(); len(got) != 4 || w2.Repaired() != nil {
+		t.Fatalf("reopened: %d entries, repair %+v", len(got), w2.Repaired())
+	}
+}
+
+func TestCorruptionInTheMiddleIsFatal(t *testing.T) {
+	dir := t.TempDir()
+	path, lastSave := writeLog(t, dir)
+	full, _ := os.ReadFile(path)
+	for _, at := range []int64{int64(len(walMagic)) + 2, int64(len(walMagic)) + headerSize + 1, lastSave - 1} {
+		bad := append([]byte(nil), full...)
+		bad[at] ^= 0x40
+		if err := os.WriteFile(path, bad, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := OpenWAL(dir)
+		var ce *CorruptError
+		if !errors.As(err, &ce) {
+			t.Fatalf("flipped byte %d: err = %v, want CorruptError", at, err)
+		}
+		// Nothing was cut: the file is left as it was for a human to inspect.
+		if now, _ := os.ReadFile(path); len(now) != len(bad) {
+			t.Fatalf("flipped byte %d: file changed size from %d to %d", at, len(bad), len(now))
+		}
+	}
+}
+
+func TestNotAWAL(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, walName), []byte("hello, this is not a log"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var ce *CorruptError
+	if _, err := OpenWAL(dir); !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want CorruptError", err)
+	}
+}
+
+func TestClosedStorageRefusesSaves(t *testing.T) {
+	both(t, func(t *testing.T, open func() Storage) {
+		s := open()
+		s.Close()
+		if err := s.Save(raft.HardState{Term: 1}, nil); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Save after Close: %v", err)
+		}
+	})
+}
+
+func BenchmarkWALSave(b *testing.B) {
+	for _, batch := range []int{1, 64} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			w, err := OpenWAL(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer w.Close()
+			data := make([]byte, 100)
+			next := uint64(1)
+			b.SetBytes(int64(batch * len(data)))
+			for b.Loop() {
+				es := make([]raft.Entry, batch)
+				for i := range es {
+					es[i] = raft.Entry{Index: next, Term: 1, Data: data}
+					next++
+				}
+				if err := w.Save(raft.HardState{Term: 1, Vote: 1, Commit: next - 1}, es); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,341 @@
+package storage
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/raftviz/raftviz/raft"
+)
+
+// The write-ahead log is one file of records:
+//
+//	magic "RAFTWAL1"
+//	record: length uint32 | crc32c(type+payload) uint32 | type byte | payload
+//
+// A state record holds term, vote and commit; an entry record holds index, term and data.
+// An entry record whose index is at or below the last one replayed so far replaces the log
+// from that index on (a follower overwriting a conflicting suffix). Records are only ever
+// appended; one Save is one write and one fsync, however many entries it carries, so a node
+// that batches proposals into one Ready gets group commit for free.
+const (
+	walName    = "wal"
+	walMagic   = "RAFTWAL1"
+	headerSize = 9
+	recState   = 1
+	recEntry   = 2
+	// maxRecord bounds a record so that a corrupt length cannot make Load allocate gigabytes.
+	maxRecord = 64 << 20
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// CorruptError reports a damaged record in the middle of a log: valid data follows it, so it
+// cannot be a write torn by a crash, and dropping it would lose acknowledged state.
+type CorruptError struct {
+	Path   string
+	Offset int64
+	Reason string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("storage: %s is corrupt at offset %d (%s); refusing to start, as dropping it would lose data", e.Path, e.Offset, e.Reason)
+}
+
+// Repair describes a torn tail that Open cut off: the last write of a crashed process that
+// never completed, and so was never acknowledged.
+type Repair struct {
+	Offset  int64 // the log now ends here
+	Dropped int64 // bytes removed
+	Reason  string
+}
+
+// WAL is a Storage on disk.
+type WAL struct {
+	mu      sync.Mutex
+	path    string
+	f       *os.File
+	hs      raft.HardState
+	entries []raft.Entry
+	repair  *Repair
+	buf     bytes.Buffer
+	closed  bool
+}
+
+// OpenWAL opens (or creates) the write-ahead log in dir and replays it. A torn tail is
+// truncated (see Repaired); corruption before the tail is a *CorruptError.
+func OpenWAL(dir string) (*WAL, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	path := filepath.Join(dir, walName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	w := &WAL{path: path, f: f}
+	if err := w.replay(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *WAL) replay() error {
+	st, err := w.f.Stat()
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	size := st.Size()
+	if size == 0 {
+		if _, err := w.f.Write([]byte(walMagic)); err != nil {
+			return fmt.Errorf("storage: %w", err)
+		}
+		if err := w.f.Sync(); err != nil {
+			return fmt.Errorf("storage: %w", err)
+		}
+		return syncDir(filepath.Dir(w.path))
+	}
+	r := bufio.NewReaderSize(w.f, 1<<20)
+	magic := make([]byte, len(walMagic))
+	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != walMagic {
+		if size < int64(len(walMagic)) && bytes.HasPrefix([]byte(walMagic), magic[:size]) {
+			// A crash while creating the file: nothing was ever stored.
+			return w.truncateTail(0, size, "incomplete header")
+		}
+		return &CorruptError{Path: w.path, Offset: 0, Reason: "not a raftviz write-ahead log"}
+	}
+	off := int64(len(walMagic))
+	var hdr [headerSize]byte
+	var payload []byte
+	for off < size {
+		bad := ""
+		n, err := io.ReadFull(r, hdr[:])
+		var length uint32
+		switch {
+		case err != nil:
+			bad = fmt.Sprintf("record header cut short after %d bytes", n)
+		default:
+			length = binary.LittleEndian.Uint32(hdr[0:4])
+			if length > maxRecord {
+				bad = fmt.Sprintf("record length %d out of range", length)
+				break
+			}
+			if int64(length) > size-off-headerSize {
+				bad = "record cut short"
+				break
+			}
+			payload = grow(payload, int(length))
+			if _, err := io.ReadFull(r, payload); err != nil {
+				bad = "record cut short"
+				break
+			}
+			crc := crc32.Update(crc32.Update(0, crcTable, hdr[8:9]), crcTable, payload)
+			if crc != binary.LittleEndian.Uint32(hdr[4:8]) {
+				bad = "checksum mismatch"
+				break
+			}
+			if err := w.apply(hdr[8], payload); err != nil {
+				// The checksum held, so this is no torn write: the log itself is wrong.
+				return &CorruptError{Path: w.path, Offset: off, Reason: err.Error()}
+			}
+		}
+		if bad != "" {
+			return w.damaged(off, size, bad)
+		}
+		off += headerSize + int64(length)
+	}
+	_, err = w.f.Seek(0, io.SeekEnd)
+	return err
+}
+
+// damaged decides whether a bad record at off is a torn tail (the last write of a crashed
+// process, never acknowledged, safe to drop) or corruption in the middle of the log (fatal).
+// It is torn unless an intact record can be found after it: a torn write leaves only a partial
+// record, or blocks the file system allocated and never wrote, behind it.
+func (w *WAL) damaged(off, size int64, reason string) error {
+	rest := make([]byte, size-off)
+	if _, err := w.f.ReadAt(rest, off); err != nil && err != io.EOF {
+		return fmt.Errorf("storage: %w", err)
+	}
+	if intactRecordAfter(rest) {
+		return &CorruptError{Path: w.path, Offset: off, Reason: reason}
+	}
+	return w.truncateTail(off, size, reason)
+}
+
+// intactRecordAfter reports whether b holds a record with a valid checksum at any offset
+// after its first byte.
+func intactRecordAfter(b []byte) bool {
+	for o := 1; o+headerSize <= len(b); o++ {
+		length := int(binary.LittleEndian.Uint32(b[o : o+4]))
+		typ := b[o+8]
+		if (typ != recState && typ != recEntry) || length > len(b)-o-headerSize {
+			continue
+		}
+		if crc32.Checksum(b[o+8:o+headerSize+length], crcTable) == binary.LittleEndian.Uint32(b[o+4:o+8]) {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *WAL) truncateTail(off, size int64, reason string) error {
+	if err := w.f.Truncate(off); err != nil {
+		return fmt.Errorf("storage: truncating torn tail: %w", err)
+	}
+	if off == 0 {
+		if _, err := w.f.WriteAt([]byte(walMagic), 0); err != nil {
+			return fmt.Errorf("storage: %w", err)
+		}
+		off = int64(len(walMagic))
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	w.repair = &Repair{Offset: off, Dropped: size - off, Reason: reason}
+	_, err := w.f.Seek(off, io.SeekStart)
+	return err
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func grow(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
+}
+
+// apply replays one record into the in-memory copy.
+func (w *WAL) apply(typ byte, p []byte) error {
+	switch typ {
+	case recState:
+		term, n1 := binary.Uvarint(p)
+		vote, n2 := binary.Uvarint(p[max(n1, 0):])
+		commit, n3 := binary.Uvarint(p[max(n1, 0)+max(n2, 0):])
+		if n1 <= 0 || n2 <= 0 || n3 <= 0 {
+			return errors.New("malformed state record")
+		}
+		w.hs = raft.HardState{Term: term, Vote: vote, Commit: commit}
+	case recEntry:
+		index, n1 := binary.Uvarint(p)
+		term, n2 := binary.Uvarint(p[max(n1, 0):])
+		if n1 <= 0 || n2 <= 0 {
+			return errors.New("malformed entry record")
+		}
+		if index == 0 || index > uint64(len(w.entries))+1 {
+			return fmt.Errorf("entry %d leaves a gap after %d", index, len(w.entries))
+		}
+		data := bytes.Clone(p[n1+n2:])
+		w.entries = append(w.entries[:index-1], raft.Entry{Index: index, Term: term, Data: data})
+	default:
+		return fmt.Errorf("unknown record type %d", typ)
+	}
+	return nil
+}
+
+// Repaired returns what Open cut off the tail of the log, or nil when the log was intact.
+func (w *WAL) Repaired() *Repair { return w.repair }
+
+// Path returns the log file's path.
+func (w *WAL) Path() string { return w.path }
+
+// Load implements Storage.
+func (w *WAL) Load() (raft.HardState, []raft.Entry, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]raft.Entry, len(w.entries))
+	copy(out, w.entries)
+	return w.hs, out, nil
+}
+
+// Save implements Storage: one write and one fsync for the whole batch.
+func (w *WAL) Save(hs raft.HardState, entries []raft.Entry) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	if hs.IsEmpty() && len(entries) == 0 {
+		return nil
+	}
+	if len(entries) > 0 {
+		if first := entries[0].Index; first == 0 || first > uint64(len(w.entries))+1 {
+			return fmt.Errorf("storage: entry %d leaves a gap after %d", first, len(w.entries))
+		}
+	}
+	w.buf.Reset()
+	var tmp [3 * binary.MaxVarintLen64]byte
+	for _, e := range entries {
+		n := binary.PutUvarint(tmp[:], e.Index)
+		n += binary.PutUvarint(tmp[n:], e.Term)
+		w.writeRecord(recEntry, tmp[:n], e.Data)
+	}
+	if !hs.IsEmpty() {
+		n := binary.PutUvarint(tmp[:], hs.Term)
+		n += binary.PutUvarint(tmp[n:], hs.Vote)
+		n += binary.PutUvarint(tmp[n:], hs.Commit)
+		w.writeRecord(recState, tmp[:n], nil)
+	}
+	if _, err := w.f.Write(w.buf.Bytes()); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	if len(entries) > 0 {
+		w.entries = append(w.entries[:entries[0].Index-1], entries...)
+	}
+	if !hs.IsEmpty() {
+		w.hs = hs
+	}
+	return nil
+}
+
+func (w *WAL) writeRecord(typ byte, head, data []byte) {
+	var hdr [headerSize]byte
+	binary.LittleEndian.PutUint32(hdr[0:4], uint32(len(head)+len(data)))
+	hdr[8] = typ
+	crc := crc32.Update(crc32.Update(crc32.Update(0, crcTable, hdr[8:9]), crcTable, head), crcTable, data)
+	binary.LittleEndian.PutUint32(hdr[4:8], crc)
+	w.buf.Write(hdr[:])
+	w.buf.Write(head)
+	w.buf.Write(data)
+}
+
+// Close implements Storage.
+func (w *WAL) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	return w.f.Close()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	defer d.Close()
+	// Some file systems refuse to sync a directory; the file itself is synced, so go on.
+	_ = d.Sync()
+	return nil
+}

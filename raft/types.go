@@ -1,0 +1,51 @@
+package raft
+
+import "fmt"
+
+// None is the empty node id: no vote, no known leader.
+const None uint64 = 0
+
+// Entry is one log entry. Data is the state machine command; an entry with empty Data is the
+// no-op a new leader appends to commit entries of earlier terms (Raft dissertation 6.4).
+type Entry struct {
+	Index uint64
+	Term  uint64
+	Data  []byte
+}
+
+// HardState is what a node must persist before it answers or sends anything: its current term,
+// its vote in that term, and (as a hint for restarts) the commit index it knew.
+type HardState struct {
+	Term   uint64
+	Vote   uint64
+	Commit uint64
+}
+
+// IsEmpty reports whether hs is the zero state.
+func (hs HardState) IsEmpty() bool { return hs == HardState{} }
+
+// Role is a node's role in the protocol.
+type Role uint8
+
+// Roles.
+const (
+	Follower Role = iota
+	Candidate
+	Leader
+	Dead // stopped or crashed: only the harness reports it
+)
+
+// String is the role as docs/FORMAT.md spells it.
+func (r Role) String() string {
+	switch r {
+	case Follower:
+		return "follower"
+	case Candidate:
+		return "candidate"
+	case Leader:
+		return "leader"
+	case Dead:
+		return "dead"
+	}
+	return fmt.Sprintf("role(%d)", uint8(r))
+}
