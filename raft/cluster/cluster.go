@@ -1,0 +1,424 @@
+// Package cluster runs N Raft nodes in one process, over TCP on the loopback interface or an
+// in-memory network, and injects faults into them: disconnect, partition, crash (stop without a
+// clean shutdown) and restart from storage. Tests, raftrun and the demo use it.
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/raftviz/raftviz/raft"
+	"github.com/raftviz/raftviz/raft/node"
+	"github.com/raftviz/raftviz/raft/storage"
+	"github.com/raftviz/raftviz/raft/transport"
+)
+
+// Options configures a cluster.
+type Options struct {
+	Nodes int // default 3
+	// TCP runs every node on its own loopback TCP port; otherwise they share an in-memory
+	// network.
+	TCP bool
+	// Dir keeps each node's write-ahead log in Dir/<id>; empty keeps storage in memory (which
+	// still survives Crash and Restart).
+	Dir string
+	// Handler receives the event lines of every node and of the cluster; nil writes none.
+	Handler slog.Handler
+	// Timing, as in node.Config.
+	TickInterval                time.Duration
+	ElectionTick, HeartbeatTick int
+	// ClusterID tags TCP connections (default 1).
+	ClusterID uint64
+}
+
+type member struct {
+	id    uint64
+	node  *node.Node // nil while crashed
+	tcp   *transport.TCP
+	addr  string
+	mem   *storage.Memory
+	store storage.Storage
+}
+
+// Cluster is a running cluster. Its methods are safe for concurrent use.
+type Cluster struct {
+	opts  Options
+	links *transport.Links
+	net   *transport.Mem
+	peers []uint64
+
+	mu      sync.Mutex
+	members map[uint64]*member
+}
+
+// Start starts every node.
+func Start(opts Options) (*Cluster, error) {
+	if opts.Nodes <= 0 {
+		opts.Nodes = 3
+	}
+	if opts.ClusterID == 0 {
+		opts.ClusterID = 1
+	}
+	c := &Cluster{opts: opts, links: &transport.Links{}, members: make(map[uint64]*member)}
+	c.net = transport.NewMem(c.links)
+	for i := 1; i <= opts.Nodes; i++ {
+		c.peers = append(c.peers, uint64(i))
+		c.members[uint64(i)] = &member{id: uint64(i)}
+	}
+	if opts.TCP {
+		// Bind every listener first, so that each node knows every address when it starts.
+		for _, id := range c.peers {
+			t, err := transport.ListenTCP(transport.TCPConfig{ID: id, ClusterID: opts.ClusterID,
+				Listen: "127.0.0.1:0", Links: c.links, Handler: opts.Handler})
+			if err != nil {
+				c.Close()
+				return nil, err
+			}
+			c.members[id].tcp, c.members[id].addr = t, t.Addr()
+		}
+		for _, m := range c.members {
+			for _, o := range c.members {
+				m.tcp.SetPeer(o.id, o.addr)
+			}
+		}
+	}
+	for _, id := range c.peers {
+		if err := c.boot(c.members[id]); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Peers returns the node ids.
+func (c *Cluster) Peers() []uint64 { return slices.Clone(c.peers) }
+
+// Addr returns a node's TCP address ("" on the in-memory network).
+func (c *Cluster) Addr(id uint64) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m, ok := c.members[id]; ok {
+		return m.addr
+	}
+	return ""
+}
+
+func (c *Cluster) boot(m *member) error {
+	var err error
+	switch {
+	case c.opts.Dir != "":
+		m.store, err = storage.OpenWAL(filepath.Join(c.opts.Dir, raft.ID(m.id)))
+		if err != nil {
+			return err
+		}
+	case m.mem == nil:
+		m.mem = storage.NewMemory()
+		m.store = m.mem
+	default:
+		m.store = m.mem.Reopen()
+	}
+	if c.opts.TCP && m.tcp == nil {
+		m.tcp, err = transport.ListenTCP(transport.TCPConfig{ID: m.id, ClusterID: c.opts.ClusterID,
+			Listen: m.addr, Links: c.links, Handler: c.opts.Handler})
+		if err != nil {
+			m.store.Close()
+			return err
+		}
+		for _, o := range c.members {
+			m.tcp.SetPeer(o.id, o.addr)
+		}
+	}
+	var sender node.Sender = c.net
+	if m.tcp != nil {
+		sender = m.tcp
+	}
+	n, err := node.Start(node.Config{ID: m.id, Peers: c.peers, Storage: m.store, Sender: sender,
+		TickInterval: c.opts.TickInterval, ElectionTick: c.opts.ElectionTick, HeartbeatTick: c.opts.HeartbeatTick,
+		Handler: c.opts.Handler})
+	if err != nil {
+		m.store.Close()
+		return err
+	}
+	m.node = n
+	if m.tcp != nil {
+		m.tcp.Serve(n)
+	} else {
+		c.net.Attach(m.id, n)
+	}
+	return nil
+}
+
+func (c *Cluster) member(id uint64) (*member, error) {
+	m, ok := c.members[id]
+	if !ok {
+		return nil, fmt.Errorf("no node %d (nodes are %s)", id, joinIDs(c.peers))
+	}
+	return m, nil
+}
+
+// emit writes a harness event on a node's column.
+func (c *Cluster) emit(id uint64, kind, msg string) {
+	if c.opts.Handler == nil {
+		return
+	}
+	m := c.members[id]
+	term, role := uint64(0), raft.Dead
+	if m.node != nil {
+		st := m.node.Status()
+		term, role = st.Term, st.Role
+	}
+	raft.NewTracer(c.opts.Handler, raft.ID(id), nil).Emit(kind, msg, term, role)
+}
+
+// Node returns a running node, or nil when it is crashed or unknown.
+func (c *Cluster) Node(id uint64) *node.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m, ok := c.members[id]; ok {
+		return m.node
+	}
+	return nil
+}
+
+// Running reports whether a node is up.
+func (c *Cluster) Running(id uint64) bool { return c.Node(id) != nil }
+
+// Disconnect cuts a node off the network; it keeps running.
+func (c *Cluster) Disconnect(id uint64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := c.member(id); err != nil {
+		return err
+	}
+	c.links.Disconnect(id)
+	c.emit(id, "disconnect", "disconnected")
+	return nil
+}
+
+// Reconnect puts a node back on the network.
+func (c *Cluster) Reconnect(id uint64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := c.member(id); err != nil {
+		return err
+	}
+	c.links.Reconnect(id)
+	c.emit(id, "reconnect", "reconnected")
+	return nil
+}
+
+// Connected reports whether a node is on the network.
+func (c *Cluster) Connected(id uint64) bool { return c.links.Connected(id) }
+
+// Partition splits the network into groups; nodes in no group form one more group.
+func (c *Cluster) Partition(groups ...[]uint64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var parts []string
+	for _, g := range groups {
+		for _, id := range g {
+			if _, err := c.member(id); err != nil {
+				return err
+			}
+		}
+		parts = append(parts, joinIDs(g))
+	}
+	c.links.Partition(groups...)
+	raft.EmitCluster(c.opts.Handler, time.Now(), "partition", "network partitioned "+strings.Join(parts, " | "),
+		slog.String("groups", strings.Join(parts, "|")))
+	return nil
+}
+
+// Heal removes the partition.
+func (c *Cluster) Heal() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.links.Heal()
+	raft.EmitCluster(c.opts.Handler, time.Now(), "heal", "network healed")
+}
+
+// Crash stops a node the way a killed process stops: no clean shutdown, nothing but what its
+// storage already synced survives, its connections break.
+func (c *Cluster) Crash(id uint64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, err := c.member(id)
+	if err != nil {
+		return err
+	}
+	if m.node == nil {
+		return fmt.Errorf("node %d is already down", id)
+	}
+	c.emit(id, "crash", "crashes")
+	c.net.Attach(id, nil)
+	if m.tcp != nil {
+		m.tcp.Close()
+		m.tcp = nil
+	}
+	m.node.Crash()
+	m.node = nil
+	return nil
+}
+
+// Restart boots a crashed node from its storage.
+func (c *Cluster) Restart(id uint64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, err := c.member(id)
+	if err != nil {
+		return err
+	}
+	if m.node != nil {
+		return fmt.Errorf("node %d is running", id)
+	}
+	c.emit(id, "restart", "restarts")
+	return c.boot(m)
+}
+
+// Close stops every node cleanly and waits for all their goroutines.
+func (c *Cluster) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, id := range c.peers {
+		m := c.members[id]
+		if m.tcp != nil {
+			m.tcp.Close()
+			m.tcp = nil
+		}
+		if m.node != nil {
+			errs = append(errs, m.node.Stop())
+			m.node = nil
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Leader waits until the running, connected nodes agree on one leader: it leads in the
+// highest term among them and a majority of the cluster follows it in that term.
+func (c *Cluster) Leader(ctx context.Context) (uint64, error) {
+	for {
+		if l, ok := c.agreedLeader(); ok {
+			return l, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("no agreed leader: %w", ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func (c *Cluster) agreedLeader() (uint64, bool) {
+	var lead, term uint64
+	sts := make(map[uint64]raft.Status)
+	for _, id := range c.peers {
+		n := c.Node(id)
+		if n == nil || !c.links.Connected(id) {
+			continue
+		}
+		st := n.Status()
+		sts[id] = st
+		if st.Role == raft.Leader && st.Term > term {
+			lead, term = id, st.Term
+		}
+	}
+	if lead == raft.None {
+		return 0, false
+	}
+	agree := 0
+	for id, st := range sts {
+		if st.Term == term && st.Lead == lead && c.links.CanTalk(lead, id) {
+			agree++
+		}
+	}
+	return lead, agree >= len(c.peers)/2+1
+}
+
+// Submit applies a command through whichever node leads, as a client would: it starts at the
+// agreed leader, follows redirects, and retries when leadership changes, until ctx ends. It
+// returns the result and the node that answered. A retried command may be applied twice.
+func (c *Cluster) Submit(ctx context.Context, cmd string) (node.Result, uint64, error) {
+	var last error
+	for {
+		l, err := c.Leader(ctx)
+		if err != nil {
+			if last != nil {
+				return node.Result{}, 0, fmt.Errorf("%w (last error: %v)", err, last)
+			}
+			return node.Result{}, 0, err
+		}
+		n := c.Node(l)
+		if n == nil {
+			continue
+		}
+		// A leader cut off after Leader looked may never answer; bound each try.
+		tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		res, err := n.Submit(tctx, []byte(cmd))
+		cancel()
+		if err == nil {
+			return res, l, nil
+		}
+		last = err
+		if ctx.Err() != nil {
+			return node.Result{}, 0, fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
+		}
+	}
+}
+
+// CheckAgreement verifies that every running node's committed entries agree with every
+// other's, index by index. It returns the highest index committed on all running nodes.
+func (c *Cluster) CheckAgreement() (uint64, error) {
+	type nodeLog struct {
+		id     uint64
+		ents   []raft.Entry
+		commit uint64
+	}
+	var logs []nodeLog
+	for _, id := range c.peers {
+		n := c.Node(id)
+		if n == nil {
+			continue
+		}
+		ents, commit, err := n.Log()
+		if err != nil {
+			continue // crashed meanwhile
+		}
+		logs = append(logs, nodeLog{id, ents, commit})
+	}
+	if len(logs) == 0 {
+		return 0, errors.New("no node is running")
+	}
+	low := logs[0].commit
+	for _, a := range logs {
+		low = min(low, a.commit)
+		for _, b := range logs {
+			upto := min(a.commit, b.commit)
+			for i := uint64(0); i < upto; i++ {
+				ea, eb := a.ents[i], b.ents[i]
+				if ea.Term != eb.Term || !bytes.Equal(ea.Data, eb.Data) {
+					return 0, fmt.Errorf("nodes %d and %d committed different entries at index %d: %q (term %d) and %q (term %d)",
+						a.id, b.id, i+1, ea.Data, ea.Term, eb.Data, eb.Term)
+				}
+			}
+		}
+	}
+	return low, nil
+}
+
+func joinIDs(ids []uint64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = raft.ID(id)
+	}
+	return strings.Join(s, ",")
+}

@@ -1,0 +1,222 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/raft/node"
+)
+
+// syncBuffer collects event lines written by several goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func start(t *testing.T, opts Options) (*Cluster, *syncBuffer) {
+	t.Helper()
+	var lines syncBuffer
+	opts.Handler = eventline.NewTextHandler(&lines, nil)
+	if opts.TickInterval == 0 {
+		opts.TickInterval = 5 * time.Millisecond
+	}
+	c, err := Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		if t.Failed() {
+			path := filepath.Join(os.TempDir(), "raftcluster-"+strings.ReplaceAll(t.Name(), "/", "_")+".log")
+			if os.WriteFile(path, []byte(lines.String()), 0o644) == nil {
+				t.Logf("event lines: %s", path)
+			}
+		}
+		goleak.VerifyNone(t)
+	})
+	return c, &lines
+}
+
+func ctxT(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func submit(t *testing.T, c *Cluster, cmd string) node.Result {
+	t.Helper()
+	res, _, err := c.Submit(ctxT(t, 10*time.Second), cmd)
+	if err != nil {
+		t.Fatalf("submit %q: %v", cmd, err)
+	}
+	return res
+}
+
+// waitValue waits until every running node's state machine holds key=value.
+func waitValue(t *testing.T, c *Cluster, key, value string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, id := range c.Peers() {
+		for {
+			n := c.Node(id)
+			if n == nil {
+				break
+			}
+			if v, ok := n.Get(key); ok && v == value {
+				break
+			}
+			if time.Now().After(deadline) {
+				v, _ := n.Get(key)
+				t.Fatalf("node %d: %s=%q, want %q", id, key, v, value)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+}
+
+func TestElectCommitAgree(t *testing.T) {
+	for _, tcp := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tcp=%v", tcp), func(t *testing.T) {
+			c, lines := start(t, Options{Nodes: 3, TCP: tcp})
+			for i := 0; i < 20; i++ {
+				submit(t, c, fmt.Sprintf("set k%d %d", i, i))
+			}
+			res := submit(t, c, "get k7")
+			if !res.Found || res.Value != "7" {
+				t.Fatalf("get k7 = %+v", res)
+			}
+			waitValue(t, c, "k19", "19")
+			if _, err := c.CheckAgreement(); err != nil {
+				t.Fatal(err)
+			}
+			// The event lines are what raftviz reads: every node's events parse as structured.
+			tests, _, err := parse.Read(strings.NewReader(lines.String()), parse.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tests) != 1 || len(tests[0].Nodes()) != 3 {
+				t.Fatalf("parsed %d tests", len(tests))
+			}
+			for _, e := range tests[0].Events {
+				if e.Kind == "" {
+					t.Fatalf("line %d is not a structured event: %q", e.Line, e.Msg)
+				}
+			}
+		})
+	}
+}
+
+func TestSubmitToFollowerRedirects(t *testing.T) {
+	c, _ := start(t, Options{Nodes: 3})
+	l, err := c.Leader(ctxT(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := l%3 + 1
+	_, err = c.Node(f).Submit(ctxT(t, time.Second), []byte("set a 1"))
+	var nl *node.NotLeaderError
+	if !errors.As(err, &nl) {
+		t.Fatalf("submit at follower: %v, want NotLeaderError", err)
+	}
+	if nl.Leader != l {
+		t.Fatalf("follower points to %d, leader is %d", nl.Leader, l)
+	}
+}
+
+func TestPartitionedLeaderIsReplaced(t *testing.T) {
+	c, _ := start(t, Options{Nodes: 5, TCP: true})
+	submit(t, c, "set p 1")
+	l1, _ := c.Leader(ctxT(t, 5*time.Second))
+	others := []uint64{}
+	for _, id := range c.Peers() {
+		if id != l1 {
+			others = append(others, id)
+		}
+	}
+	// The old leader and one follower on one side, three nodes on the other.
+	c.Partition([]uint64{l1, others[0]}, others[1:])
+	res := submit(t, c, "set p 2")
+	l2, _ := c.Leader(ctxT(t, 5*time.Second))
+	if l2 == l1 {
+		t.Fatalf("minority leader %d still agreed leader", l1)
+	}
+	_ = res
+	c.Heal()
+	submit(t, c, "set p 3")
+	waitValue(t, c, "p", "3")
+	if _, err := c.CheckAgreement(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCrashRestartKeepsAcknowledgedWrites crashes followers and leaders of a TCP cluster on
+// real files; every write that Submit acknowledged must survive.
+func TestCrashRestartKeepsAcknowledgedWrites(t *testing.T) {
+	c, _ := start(t, Options{Nodes: 3, TCP: true, Dir: t.TempDir()})
+	acked := map[string]string{}
+	write := func(k, v string) {
+		submit(t, c, "set "+k+" "+v)
+		acked[k] = v
+	}
+	for round := 0; round < 3; round++ {
+		write(fmt.Sprintf("a%d", round), "1")
+		l, _ := c.Leader(ctxT(t, 5*time.Second))
+		f := l%3 + 1
+		if err := c.Crash(f); err != nil {
+			t.Fatal(err)
+		}
+		write(fmt.Sprintf("b%d", round), "2")
+		if err := c.Crash(l); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Restart(f); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Restart(l); err != nil {
+			t.Fatal(err)
+		}
+		write(fmt.Sprintf("c%d", round), "3")
+	}
+	// Finally everyone at once.
+	for _, id := range c.Peers() {
+		c.Crash(id)
+	}
+	for _, id := range c.Peers() {
+		if err := c.Restart(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("last", "x")
+	for k, v := range acked {
+		waitValue(t, c, k, v)
+	}
+	if _, err := c.CheckAgreement(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,380 @@
+// Package node runs a Raft core as a live server: one goroutine owns the core, its timers, its
+// storage and its state machine, takes messages from a transport and commands from clients,
+// and carries out each Ready in order (persist with fsync, then send, then apply).
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/raftviz/raftviz/raft"
+	"github.com/raftviz/raftviz/raft/kv"
+	"github.com/raftviz/raftviz/raft/storage"
+)
+
+// Sender delivers messages to peers. Send must not block for long: a transport queues or
+// drops, as the network would.
+type Sender interface {
+	Send(m raft.Message)
+}
+
+// Config configures a node.
+type Config struct {
+	ID      uint64
+	Peers   []uint64
+	Storage storage.Storage
+	Sender  Sender
+	// TickInterval is the real duration of a Raft tick (default 10ms); with the default
+	// ElectionTick 15 and HeartbeatTick 5 elections start after 150-300ms and heartbeats go
+	// every 50ms.
+	TickInterval                time.Duration
+	ElectionTick, HeartbeatTick int
+	// Handler receives event lines; nil writes none.
+	Handler slog.Handler
+	// InboxSize bounds the queue of received messages (default 4096); a full inbox drops, as a
+	// congested network would, and Raft retries.
+	InboxSize int
+}
+
+// ErrStopped is returned by calls on a node that has stopped or crashed.
+var ErrStopped = errors.New("node: stopped")
+
+// NotLeaderError is returned by Submit on a node that is not the leader. Leader is the node
+// it believes leads (raft.None when it does not know), so that a client can retry there.
+type NotLeaderError struct{ Leader uint64 }
+
+func (e *NotLeaderError) Error() string {
+	if e.Leader == raft.None {
+		return "not the leader; leader unknown"
+	}
+	return fmt.Sprintf("not the leader; try node %d", e.Leader)
+}
+
+// ErrLeadershipLost is returned by Submit when the leader lost its leadership before the
+// command committed; the command may or may not take effect later, and a client retries.
+var ErrLeadershipLost = errors.New("node: leadership lost before the command committed; retry")
+
+// Result is what the state machine answered to a submitted command.
+type Result struct {
+	Index uint64
+	kv.Result
+}
+
+type proposal struct {
+	cmd   []byte
+	reply chan proposalResult
+}
+
+type proposalResult struct {
+	res Result
+	err error
+}
+
+type pending struct {
+	term  uint64
+	reply chan proposalResult
+}
+
+// Node is a running Raft server.
+type Node struct {
+	cfg    Config
+	inbox  chan raft.Message
+	propc  chan proposal
+	inspc  chan func(*raft.Raft)
+	stopc  chan bool // true: clean stop; false: crash
+	done   chan struct{}
+	tracer *raft.Tracer
+
+	mu      sync.Mutex
+	status  raft.Status
+	kv      *kv.Store
+	stopErr error
+}
+
+// Start loads the node's storage and starts its loop.
+func Start(cfg Config) (*Node, error) {
+	if cfg.Storage == nil || cfg.Sender == nil {
+		return nil, errors.New("node: Storage and Sender are required")
+	}
+	if cfg.TickInterval <= 0 {
+		cfg.TickInterval = 10 * time.Millisecond
+	}
+	if cfg.ElectionTick <= 0 {
+		cfg.ElectionTick = 15
+	}
+	if cfg.HeartbeatTick <= 0 {
+		cfg.HeartbeatTick = 5
+	}
+	if cfg.InboxSize <= 0 {
+		cfg.InboxSize = 4096
+	}
+	hs, ents, err := cfg.Storage.Load()
+	if err != nil {
+		return nil, fmt.Errorf("node %d: loading storage: %w", cfg.ID, err)
+	}
+	tracer := raft.NewTracer(cfg.Handler, raft.ID(cfg.ID), nil)
+	if w, ok := cfg.Storage.(*storage.WAL); ok && w.Repaired() != nil && tracer.On() {
+		rep := w.Repaired()
+		tracer.Emit("corrupt", fmt.Sprintf("storage had a torn tail (%s): cut %d bytes at offset %d", rep.Reason, rep.Dropped, rep.Offset),
+			hs.Term, raft.Follower, slog.Int64("offset", rep.Offset), slog.String("action", "truncated"))
+	}
+	r, err := raft.New(raft.Config{ID: cfg.ID, Peers: cfg.Peers, HardState: hs, Entries: ents,
+		ElectionTick: cfg.ElectionTick, HeartbeatTick: cfg.HeartbeatTick, TickInterval: cfg.TickInterval,
+		Tracer: tracer})
+	if err != nil {
+		return nil, fmt.Errorf("node %d: %w", cfg.ID, err)
+	}
+	n := &Node{cfg: cfg, inbox: make(chan raft.Message, cfg.InboxSize), propc: make(chan proposal, 256),
+		inspc: make(chan func(*raft.Raft)), stopc: make(chan bool, 1), done: make(chan struct{}),
+		tracer: tracer, kv: kv.New(), status: r.Status()}
+	go n.run(r)
+	return n, nil
+}
+
+// ID returns the node's id.
+func (n *Node) ID() uint64 { return n.cfg.ID }
+
+// Step hands the node a message from a peer. It never blocks: when the inbox is full the
+// message is dropped, and Raft's retries recover.
+func (n *Node) Step(m raft.Message) {
+	select {
+	case n.inbox <- m:
+	case <-n.done:
+	default:
+		if n.tracer.On() {
+			n.tracer.Emit("drop", "inbox full, drops "+m.Type.String()+" from "+raft.ID(m.From), 0, raft.Follower,
+				slog.String("rpc", m.RPC.String()), slog.String("type", m.Type.String()),
+				slog.String("from", raft.ID(m.From)), slog.String("to", raft.ID(m.To)), slog.String("reason", "inbox_full"))
+		}
+	}
+}
+
+// Submit proposes a command and waits until it is applied, returning the state machine's
+// answer. On a follower it fails at once with a *NotLeaderError.
+func (n *Node) Submit(ctx context.Context, cmd []byte) (Result, error) {
+	p := proposal{cmd: cmd, reply: make(chan proposalResult, 1)}
+	select {
+	case n.propc <- p:
+	case <-n.done:
+		return Result{}, ErrStopped
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+	select {
+	case r := <-p.reply:
+		return r.res, r.err
+	case <-n.done:
+		return Result{}, ErrStopped
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
+// Status returns the node's protocol state as of its last step.
+func (n *Node) Status() raft.Status {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.status
+}
+
+// Log returns a copy of the node's log from index 1, and its commit index.
+func (n *Node) Log() ([]raft.Entry, uint64, error) {
+	var ents []raft.Entry
+	var commit uint64
+	done := make(chan struct{})
+	f := func(r *raft.Raft) {
+		ents, commit = r.Entries(1), r.Status().Commit
+		close(done)
+	}
+	select {
+	case n.inspc <- f:
+		<-done
+		return ents, commit, nil
+	case <-n.done:
+		return nil, 0, ErrStopped
+	}
+}
+
+// Get reads a key from the node's own copy of the state machine. It may be stale; a
+// linearizable read is a "get" submitted through the log.
+func (n *Node) Get(key string) (string, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.kv.Get(key)
+}
+
+// Stop shuts the node down cleanly and closes its storage.
+func (n *Node) Stop() error { return n.halt(true) }
+
+// Crash stops the node as a killed process would stop: no goodbye, nothing flushed beyond
+// what was already synced. Its storage can be reopened to restart it.
+func (n *Node) Crash() error { return n.halt(false) }
+
+func (n *Node) halt(clean bool) error {
+	select {
+	case n.stopc <- clean:
+	default:
+	}
+	<-n.done
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.stopErr
+}
+
+// Done is closed when the node's loop has ended.
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+func (n *Node) run(r *raft.Raft) {
+	defer close(n.done)
+	ticker := time.NewTicker(n.cfg.TickInterval)
+	defer ticker.Stop()
+	waiting := make(map[uint64]pending)
+	for {
+		select {
+		case <-ticker.C:
+			r.Tick()
+		case m := <-n.inbox:
+			n.step(r, m)
+		case p := <-n.propc:
+			n.propose(r, p, waiting)
+		case f := <-n.inspc:
+			f(r)
+		case clean := <-n.stopc:
+			n.shutdown(r, clean, waiting)
+			return
+		}
+		// Take whatever else already arrived before doing I/O, so that one fsync covers
+		// many commands (group commit) and many messages.
+		for more := true; more; {
+			select {
+			case m := <-n.inbox:
+				n.step(r, m)
+			case p := <-n.propc:
+				n.propose(r, p, waiting)
+			default:
+				more = false
+			}
+		}
+		if err := n.ready(r, waiting); err != nil {
+			n.fail(r, err, waiting)
+			return
+		}
+		n.mu.Lock()
+		n.status = r.Status()
+		n.mu.Unlock()
+	}
+}
+
+func (n *Node) step(r *raft.Raft, m raft.Message) {
+	if err := r.Step(m); err != nil && n.tracer.On() {
+		n.tracer.Emit("drop", err.Error(), r.Status().Term, r.Status().Role, slog.String("reason", "misrouted"))
+	}
+}
+
+func (n *Node) propose(r *raft.Raft, p proposal, waiting map[uint64]pending) {
+	idx, err := r.Propose(p.cmd)
+	if err != nil {
+		p.reply <- proposalResult{err: &NotLeaderError{Leader: r.Status().Lead}}
+		return
+	}
+	waiting[idx] = pending{term: r.Status().Term, reply: p.reply}
+}
+
+// ready carries out the core's Ready cycles: persist, send, apply.
+func (n *Node) ready(r *raft.Raft, waiting map[uint64]pending) error {
+	for r.HasReady() {
+		rd := r.Ready()
+		if !rd.HardState.IsEmpty() || len(rd.Entries) > 0 {
+			start := time.Now()
+			if err := n.cfg.Storage.Save(rd.HardState, rd.Entries); err != nil {
+				return err
+			}
+			r.TracePersist(rd, time.Since(start))
+		}
+		for _, m := range rd.Messages {
+			r.TraceSend(m)
+			n.cfg.Sender.Send(m)
+		}
+		for _, e := range rd.Committed {
+			n.apply(r, e, waiting)
+		}
+		r.Advance(rd)
+	}
+	// A command waits for its own index; if another leader's entry landed there, or this
+	// node is no longer the leader of the command's term, it will never commit as proposed.
+	if st := r.Status(); len(waiting) > 0 && st.Role != raft.Leader {
+		for idx, p := range waiting {
+			p.reply <- proposalResult{err: ErrLeadershipLost}
+			delete(waiting, idx)
+		}
+	}
+	return nil
+}
+
+func (n *Node) apply(r *raft.Raft, e raft.Entry, waiting map[uint64]pending) {
+	var res kv.Result
+	var err error
+	result := ""
+	if len(e.Data) > 0 {
+		n.mu.Lock()
+		res, err = n.kv.Apply(e.Data)
+		n.mu.Unlock()
+		result = res.String()
+		if err != nil {
+			result = "error: " + err.Error()
+		}
+	}
+	r.TraceApply(e, result)
+	p, ok := waiting[e.Index]
+	if !ok {
+		return
+	}
+	delete(waiting, e.Index)
+	if e.Term != p.term {
+		p.reply <- proposalResult{err: ErrLeadershipLost}
+		return
+	}
+	p.reply <- proposalResult{res: Result{Index: e.Index, Result: res}, err: err}
+}
+
+func (n *Node) shutdown(r *raft.Raft, clean bool, waiting map[uint64]pending) {
+	for idx, p := range waiting {
+		p.reply <- proposalResult{err: ErrStopped}
+		delete(waiting, idx)
+	}
+	st := r.Status()
+	n.mu.Lock()
+	n.status = raft.Status{ID: st.ID, Term: st.Term, Role: raft.Dead}
+	n.mu.Unlock()
+	if !clean {
+		// A killed process says nothing; the harness writes the crash event. Its file
+		// descriptors are closed by the kernel, which is what Close does here.
+		_ = n.cfg.Storage.Close()
+		return
+	}
+	if n.tracer.On() {
+		n.tracer.Emit("stop", "stops", st.Term, raft.Dead)
+	}
+	if err := n.cfg.Storage.Close(); err != nil {
+		n.mu.Lock()
+		n.stopErr = err
+		n.mu.Unlock()
+	}
+}
+
+// fail stops a node whose storage failed: it must not go on answering peers with promises it
+// could not make durable.
+func (n *Node) fail(r *raft.Raft, err error, waiting map[uint64]pending) {
+	st := r.Status()
+	if n.tracer.On() {
+		n.tracer.Emit("crash", "storage failed, stopping: "+err.Error(), st.Term, raft.Dead, slog.String("reason", "storage"))
+	}
+	n.shutdown(r, false, waiting)
+	n.mu.Lock()
+	n.stopErr = fmt.Errorf("node %d: storage: %w", n.cfg.ID, err)
+	n.mu.Unlock()
+}

@@ -1,0 +1,116 @@
+// Package transport carries Raft messages between nodes: over TCP between processes and
+// machines, or through an in-memory network inside one process for tests. Both can cut nodes
+// off (disconnect, partition) so that a harness can inject faults.
+package transport
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/raftviz/raftviz/raft"
+)
+
+// MaxMessageSize is the default limit on one encoded message; larger frames are refused, so
+// that a corrupt or hostile peer cannot make a node allocate without bound.
+const MaxMessageSize = 16 << 20
+
+var errShort = errors.New("transport: message cut short")
+
+// Marshal encodes a message.
+func Marshal(m raft.Message) []byte {
+	size := 16 * binary.MaxVarintLen64
+	for _, e := range m.Entries {
+		size += 3*binary.MaxVarintLen64 + len(e.Data)
+	}
+	b := make([]byte, 0, size)
+	b = append(b, byte(m.Type))
+	for _, v := range []uint64{m.From, m.To, m.Term, m.RPC.Node, m.RPC.Seq, m.LastIndex, m.LastTerm,
+		m.PrevIndex, m.PrevTerm, m.Commit, m.Match, m.ConflictIndex, m.ConflictTerm} {
+		b = binary.AppendUvarint(b, v)
+	}
+	var flags byte
+	if m.Granted {
+		flags |= 1
+	}
+	if m.Success {
+		flags |= 2
+	}
+	b = append(b, flags)
+	b = binary.AppendUvarint(b, uint64(len(m.Entries)))
+	for _, e := range m.Entries {
+		b = binary.AppendUvarint(b, e.Index)
+		b = binary.AppendUvarint(b, e.Term)
+		b = binary.AppendUvarint(b, uint64(len(e.Data)))
+		b = append(b, e.Data...)
+	}
+	return b
+}
+
+// Unmarshal decodes a message. It never panics on bad input.
+func Unmarshal(b []byte) (raft.Message, error) {
+	var m raft.Message
+	if len(b) < 1 {
+		return m, errShort
+	}
+	m.Type = raft.MessageType(b[0])
+	if m.Type < raft.MsgVote || m.Type > raft.MsgTimeoutNow {
+		return m, fmt.Errorf("transport: unknown message type %d", b[0])
+	}
+	b = b[1:]
+	next := func() (uint64, error) {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			return 0, errShort
+		}
+		b = b[n:]
+		return v, nil
+	}
+	for _, p := range []*uint64{&m.From, &m.To, &m.Term, &m.RPC.Node, &m.RPC.Seq, &m.LastIndex, &m.LastTerm,
+		&m.PrevIndex, &m.PrevTerm, &m.Commit, &m.Match, &m.ConflictIndex, &m.ConflictTerm} {
+		v, err := next()
+		if err != nil {
+			return m, err
+		}
+		*p = v
+	}
+	if len(b) < 1 {
+		return m, errShort
+	}
+	m.Granted, m.Success = b[0]&1 != 0, b[0]&2 != 0
+	b = b[1:]
+	count, err := next()
+	if err != nil {
+		return m, err
+	}
+	if count > uint64(len(b))/3 { // every entry takes at least 3 bytes
+		return m, fmt.Errorf("transport: %d entries cannot fit in %d bytes", count, len(b))
+	}
+	if count > 0 {
+		m.Entries = make([]raft.Entry, count)
+	}
+	for i := range m.Entries {
+		e := &m.Entries[i]
+		if e.Index, err = next(); err != nil {
+			return m, err
+		}
+		if e.Term, err = next(); err != nil {
+			return m, err
+		}
+		n, err := next()
+		if err != nil {
+			return m, err
+		}
+		if n > uint64(len(b)) {
+			return m, errShort
+		}
+		if n > 0 {
+			e.Data = append([]byte(nil), b[:n]...)
+		}
+		b = b[n:]
+	}
+	if len(b) != 0 {
+		return m, fmt.Errorf("transport: %d bytes after the message", len(b))
+	}
+	return m, nil
+}

@@ -1,0 +1,344 @@
+package transport
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/raftviz/raftviz/raft"
+)
+
+// Frames on a connection: length uint32 (of kind+payload) | kind byte | payload. A connection
+// starts with a hello frame naming the cluster and the sender; a node drops connections from
+// another cluster, so that two clusters on one network never mix.
+const (
+	frameHello   = 1
+	frameMessage = 2
+	helloMagic   = "RVZ1"
+)
+
+// TCPConfig configures a TCP transport.
+type TCPConfig struct {
+	ID        uint64
+	ClusterID uint64
+	// Listen is the address to accept peers on ("host:port"; port 0 picks one).
+	Listen string
+	// Peers maps the other nodes' ids to their addresses; SetPeer can add them later.
+	Peers map[uint64]string
+	// Links, when set, lets a harness cut this node off (checked on send and receive).
+	Links *Links
+	// DialTimeout and WriteTimeout bound network calls (defaults 500ms and 2s).
+	DialTimeout, WriteTimeout time.Duration
+	// MaxMessageSize bounds a frame (default MaxMessageSize).
+	MaxMessageSize int
+	// QueueSize bounds the messages waiting for one peer (default 1024); more are dropped.
+	QueueSize int
+	// Handler receives drop events (another cluster, oversized frames); nil writes none.
+	Handler slog.Handler
+}
+
+// TCP is a transport over TCP connections: one outgoing connection per peer, redialled with
+// back-off when it breaks.
+type TCP struct {
+	cfg    TCPConfig
+	ln     net.Listener
+	tracer *raft.Tracer
+
+	mu      sync.Mutex
+	peers   map[uint64]*peer
+	inbound map[net.Conn]struct{}
+	recv    Receiver
+	closed  bool
+	wg      sync.WaitGroup
+	stop    chan struct{}
+}
+
+type peer struct {
+	id    uint64
+	addr  string
+	queue chan []byte
+	done  chan struct{} // closed when the peer is replaced
+}
+
+// ListenTCP binds the transport's listener. Call Serve to start accepting.
+func ListenTCP(cfg TCPConfig) (*TCP, error) {
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = 500 * time.Millisecond
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 2 * time.Second
+	}
+	if cfg.MaxMessageSize <= 0 {
+		cfg.MaxMessageSize = MaxMessageSize
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 1024
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("transport: %w", err)
+	}
+	t := &TCP{cfg: cfg, ln: ln, peers: make(map[uint64]*peer), inbound: make(map[net.Conn]struct{}),
+		stop: make(chan struct{}), tracer: raft.NewTracer(cfg.Handler, raft.ID(cfg.ID), nil)}
+	for id, addr := range cfg.Peers {
+		t.SetPeer(id, addr)
+	}
+	return t, nil
+}
+
+// Addr returns the address the transport listens on.
+func (t *TCP) Addr() string { return t.ln.Addr().String() }
+
+// SetPeer sets (or changes) a peer's address and starts its sender.
+func (t *TCP) SetPeer(id uint64, addr string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed || id == t.cfg.ID {
+		return
+	}
+	if p, ok := t.peers[id]; ok {
+		if p.addr == addr {
+			return
+		}
+		close(p.done) // its sender exits; a new one dials the new address
+	}
+	p := &peer{id: id, addr: addr, queue: make(chan []byte, t.cfg.QueueSize), done: make(chan struct{})}
+	t.peers[id] = p
+	t.wg.Add(1)
+	go t.sendLoop(p)
+}
+
+// Serve starts accepting peers' connections and handing their messages to r.
+func (t *TCP) Serve(r Receiver) {
+	t.mu.Lock()
+	t.recv = r
+	t.mu.Unlock()
+	t.wg.Add(1)
+	go t.acceptLoop()
+}
+
+// Send queues m for its peer; it is dropped when the peer is unknown, cut off by the links,
+// or its queue is full.
+func (t *TCP) Send(m raft.Message) {
+	if !t.cfg.Links.CanTalk(m.From, m.To) {
+		return
+	}
+	t.mu.Lock()
+	p, ok := t.peers[m.To]
+	closed := t.closed
+	t.mu.Unlock()
+	if !ok || closed {
+		return
+	}
+	frame := appendFrame(nil, frameMessage, Marshal(m))
+	if len(frame) > t.cfg.MaxMessageSize {
+		t.drop(m, "too_large")
+		return
+	}
+	select {
+	case p.queue <- frame:
+	default:
+		t.drop(m, "queue_full")
+	}
+}
+
+func (t *TCP) drop(m raft.Message, reason string) {
+	if t.tracer.On() {
+		t.tracer.Emit("drop", "transport drops "+m.Type.String()+" to "+raft.ID(m.To)+": "+reason, 0, raft.Follower,
+			slog.String("rpc", m.RPC.String()), slog.String("type", m.Type.String()),
+			slog.String("from", raft.ID(m.From)), slog.String("to", raft.ID(m.To)), slog.String("reason", reason))
+	}
+}
+
+func appendFrame(dst []byte, kind byte, payload []byte) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(payload)+1))
+	dst = append(dst, kind)
+	return append(dst, payload...)
+}
+
+func (t *TCP) hello() []byte {
+	p := []byte(helloMagic)
+	p = binary.AppendUvarint(p, t.cfg.ClusterID)
+	p = binary.AppendUvarint(p, t.cfg.ID)
+	return appendFrame(nil, frameHello, p)
+}
+
+// sendLoop owns the connection to one peer: it dials on demand, writes queued frames, and on
+// any error drops the connection (and the frame: Raft retries) and dials again later.
+func (t *TCP) sendLoop(p *peer) {
+	defer t.wg.Done()
+	var conn net.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
+	backoff := 20 * time.Millisecond
+	var retryAt time.Time
+	for {
+		var frame []byte
+		select {
+		case frame = <-p.queue:
+		case <-p.done:
+			return
+		case <-t.stop:
+			return
+		}
+		if conn == nil {
+			if time.Now().Before(retryAt) {
+				continue // peer down: drop rather than stall the queue
+			}
+			c, err := net.DialTimeout("tcp", p.addr, t.cfg.DialTimeout)
+			if err != nil {
+				retryAt = time.Now().Add(backoff)
+				backoff = min(2*backoff, time.Second)
+				continue
+			}
+			c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
+			if _, err := c.Write(t.hello()); err != nil {
+				c.Close()
+				continue
+			}
+			conn, backoff = c, 20*time.Millisecond
+		}
+		conn.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
+		if _, err := conn.Write(frame); err != nil {
+			conn.Close()
+			conn = nil
+		}
+	}
+}
+
+func (t *TCP) acceptLoop() {
+	defer t.wg.Done()
+	for {
+		c, err := t.ln.Accept()
+		if err != nil {
+			return // closed
+		}
+		t.mu.Lock()
+		if t.closed {
+			t.mu.Unlock()
+			c.Close()
+			return
+		}
+		t.inbound[c] = struct{}{}
+		t.wg.Add(1)
+		t.mu.Unlock()
+		go t.readLoop(c)
+	}
+}
+
+var errOtherCluster = errors.New("hello from another cluster")
+
+func (t *TCP) readLoop(c net.Conn) {
+	defer t.wg.Done()
+	defer func() {
+		c.Close()
+		t.mu.Lock()
+		delete(t.inbound, c)
+		t.mu.Unlock()
+	}()
+	r := bufio.NewReaderSize(c, 64<<10)
+	kind, payload, err := t.readFrame(r, nil)
+	if err != nil || kind != frameHello {
+		return
+	}
+	from, err := t.checkHello(payload)
+	if err != nil {
+		if t.tracer.On() {
+			t.tracer.Emit("drop", "refuses connection from "+c.RemoteAddr().String()+": "+err.Error(), 0, raft.Follower,
+				slog.String("from", c.RemoteAddr().String()), slog.String("reason", "cluster_id"))
+		}
+		return
+	}
+	t.mu.Lock()
+	recv := t.recv
+	t.mu.Unlock()
+	var buf []byte
+	for {
+		kind, buf, err = t.readFrame(r, buf)
+		if err != nil {
+			if err != io.EOF && t.tracer.On() && errors.Is(err, errTooLarge) {
+				t.tracer.Emit("drop", "closes connection from "+raft.ID(from)+": "+err.Error(), 0, raft.Follower,
+					slog.String("from", raft.ID(from)), slog.String("reason", "too_large"))
+			}
+			return
+		}
+		if kind != frameMessage {
+			continue
+		}
+		m, err := Unmarshal(buf)
+		if err != nil || m.From != from || m.To != t.cfg.ID {
+			return // a peer that sends garbage is cut off; it redials
+		}
+		if !t.cfg.Links.CanTalk(m.From, m.To) {
+			continue
+		}
+		recv.Step(m)
+	}
+}
+
+func (t *TCP) checkHello(p []byte) (uint64, error) {
+	if len(p) < len(helloMagic) || string(p[:len(helloMagic)]) != helloMagic {
+		return 0, errors.New("not a raftviz peer")
+	}
+	p = p[len(helloMagic):]
+	cluster, n := binary.Uvarint(p)
+	if n <= 0 {
+		return 0, errors.New("bad hello")
+	}
+	from, m := binary.Uvarint(p[n:])
+	if m <= 0 {
+		return 0, errors.New("bad hello")
+	}
+	if cluster != t.cfg.ClusterID {
+		return 0, fmt.Errorf("%w: cluster id %d, want %d", errOtherCluster, cluster, t.cfg.ClusterID)
+	}
+	return from, nil
+}
+
+var errTooLarge = errors.New("frame over the size limit")
+
+func (t *TCP) readFrame(r *bufio.Reader, buf []byte) (byte, []byte, error) {
+	var hdr [5]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return 0, nil, err
+	}
+	n := int(binary.BigEndian.Uint32(hdr[:4]))
+	if n < 1 || n > t.cfg.MaxMessageSize {
+		return 0, nil, fmt.Errorf("%w: %d bytes", errTooLarge, n)
+	}
+	if cap(buf) < n-1 {
+		buf = make([]byte, n-1)
+	}
+	buf = buf[:n-1]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return 0, nil, err
+	}
+	return hdr[4], buf, nil
+}
+
+// Close stops the transport: the listener, every connection and every goroutine.
+func (t *TCP) Close() error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil
+	}
+	t.closed = true
+	close(t.stop)
+	err := t.ln.Close()
+	for c := range t.inbound {
+		c.Close()
+	}
+	t.mu.Unlock()
+	t.wg.Wait()
+	return err
+}

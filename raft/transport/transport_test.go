@@ -1,0 +1,216 @@
+package transport
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/raft"
+)
+
+var sample = []raft.Message{
+	{Type: raft.MsgVote, From: 1, To: 2, Term: 3, RPC: raft.RPCID{Node: 1, Seq: 9}, LastIndex: 10, LastTerm: 2},
+	{Type: raft.MsgVoteResp, From: 2, To: 1, Term: 3, RPC: raft.RPCID{Node: 1, Seq: 9}, Granted: true},
+	{Type: raft.MsgApp, From: 1, To: 3, Term: 5, RPC: raft.RPCID{Node: 1, Seq: 1 << 40}, PrevIndex: 7, PrevTerm: 4, Commit: 6,
+		Entries: []raft.Entry{{Index: 8, Term: 5, Data: []byte("set a b")}, {Index: 9, Term: 5}}},
+	{Type: raft.MsgAppResp, From: 3, To: 1, Term: 5, Success: false, ConflictIndex: 4, ConflictTerm: 2, Match: 0},
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	for _, m := range sample {
+		got, err := Unmarshal(Marshal(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, m) {
+			t.Fatalf("round trip:\n got %+v\nwant %+v", got, m)
+		}
+		// Every strict prefix is refused, never mistaken for a message or a panic.
+		b := Marshal(m)
+		for i := 0; i < len(b); i++ {
+			if _, err := Unmarshal(b[:i]); err == nil {
+				t.Fatalf("%v: prefix of %d bytes accepted", m.Type, i)
+			}
+		}
+	}
+}
+
+func FuzzUnmarshal(f *testing.F) {
+	for _, m := range sample {
+		f.Add(Marshal(m))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Unmarshal(b)
+		if err != nil {
+			return
+		}
+		// What decodes survives a round trip (the input may be a non-canonical encoding).
+		again, err := Unmarshal(Marshal(m))
+		if err != nil || !reflect.DeepEqual(again, m) {
+			t.Fatalf("decoded %+v, round trip gives %+v, %v", m, again, err)
+		}
+	})
+}
+
+type collector struct {
+	mu   sync.Mutex
+	msgs []raft.Message
+}
+
+func (c *collector) Step(m raft.Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.msgs = append(c.msgs, m)
+}
+
+func (c *collector) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.msgs)
+}
+
+func waitCount(t *testing.T, c *collector, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for c.count() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("received %d messages, want %d", c.count(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func pair(t *testing.T, cluster1, cluster2 uint64, links *Links, log *lockedBuffer) (*TCP, *TCP, *collector) {
+	t.Helper()
+	var h = eventline.NewTextHandler(log, nil)
+	a, err := ListenTCP(TCPConfig{ID: 1, ClusterID: cluster1, Listen: "127.0.0.1:0", Links: links})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ListenTCP(TCPConfig{ID: 2, ClusterID: cluster2, Listen: "127.0.0.1:0", Links: links, Handler: h,
+		MaxMessageSize: 1 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SetPeer(2, b.Addr())
+	b.SetPeer(1, a.Addr())
+	got := &collector{}
+	a.Serve(&collector{})
+	b.Serve(got)
+	t.Cleanup(func() {
+		a.Close()
+		b.Close()
+		goleak.VerifyNone(t)
+	})
+	return a, b, got
+}
+
+func TestTCPDeliversAndReconnects(t *testing.T) {
+	var log lockedBuffer
+	a, b, got := pair(t, 7, 7, nil, &log)
+	m := raft.Message{Type: raft.MsgApp, From: 1, To: 2, Term: 1, Entries: []raft.Entry{{Index: 1, Term: 1, Data: []byte("x")}}}
+	a.Send(m)
+	waitCount(t, got, 1)
+	if !reflect.DeepEqual(got.msgs[0], m) {
+		t.Fatalf("got %+v", got.msgs[0])
+	}
+	// The receiver restarts on the same address: the sender redials.
+	addr := b.Addr()
+	b.Close()
+	b2, err := ListenTCP(TCPConfig{ID: 2, ClusterID: 7, Listen: addr})
+	if err != nil {
+		t.Skipf("cannot rebind %s: %v", addr, err)
+	}
+	defer b2.Close()
+	got2 := &collector{}
+	b2.Serve(got2)
+	deadline := time.Now().Add(5 * time.Second)
+	for got2.count() == 0 && time.Now().Before(deadline) {
+		a.Send(m) // the first sends may fall into the broken connection
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got2.count() == 0 {
+		t.Fatal("no message after the peer restarted")
+	}
+}
+
+func TestTCPRefusesOtherCluster(t *testing.T) {
+	var log lockedBuffer
+	a, _, got := pair(t, 7, 8, nil, &log)
+	a.Send(raft.Message{Type: raft.MsgVote, From: 1, To: 2, Term: 1})
+	time.Sleep(100 * time.Millisecond)
+	if got.count() != 0 {
+		t.Fatal("a node accepted a message from another cluster")
+	}
+	if !strings.Contains(log.String(), "reason=cluster_id") {
+		t.Fatalf("no drop event for the foreign cluster: %q", log.String())
+	}
+}
+
+func TestTCPSizeLimit(t *testing.T) {
+	var log lockedBuffer
+	a, _, got := pair(t, 7, 7, nil, &log)
+	// Node 2 accepts frames up to 1 KiB: a bigger one closes the connection, then small
+	// ones flow again over a new connection.
+	a.Send(raft.Message{Type: raft.MsgApp, From: 1, To: 2, Entries: []raft.Entry{{Index: 1, Data: make([]byte, 4096)}}})
+	deadline := time.Now().Add(5 * time.Second)
+	for got.count() == 0 && time.Now().Before(deadline) {
+		a.Send(raft.Message{Type: raft.MsgVote, From: 1, To: 2, Term: 1})
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, m := range got.msgs {
+		if len(m.Entries) > 0 {
+			t.Fatal("an oversized message was delivered")
+		}
+	}
+	if got.count() == 0 {
+		t.Fatal("no message after the oversized one")
+	}
+}
+
+func TestLinksCutTCP(t *testing.T) {
+	links := &Links{}
+	var log lockedBuffer
+	a, _, got := pair(t, 7, 7, links, &log)
+	links.Disconnect(1)
+	a.Send(raft.Message{Type: raft.MsgVote, From: 1, To: 2, Term: 1})
+	time.Sleep(50 * time.Millisecond)
+	if got.count() != 0 {
+		t.Fatal("a disconnected node's message arrived")
+	}
+	links.Reconnect(1)
+	a.Send(raft.Message{Type: raft.MsgVote, From: 1, To: 2, Term: 1})
+	waitCount(t, got, 1)
+	links.Partition([]uint64{1}, []uint64{2})
+	if links.CanTalk(1, 2) || !links.CanTalk(1, 1) {
+		t.Fatal("partition rules wrong")
+	}
+	links.Heal()
+	if !links.CanTalk(1, 2) {
+		t.Fatal("heal did not reconnect")
+	}
+}
+
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
