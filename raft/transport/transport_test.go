@@ -197,7 +197,6 @@ func TestLinksCutTCP(t *testing.T) {
 	}
 }
 
-
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
