@@ -1,10 +1,16 @@
 // Command raftrun captures Raft debug output worth looking at with raftviz.
 //
 //	raftrun test -run TestElection -count 50 -parallel 4 ./raft/
+//	raftrun live -n 5 --log live.log
+//	raftrun sim --seed 7 --steps 20000 -o sim.log
+//	raftrun node --id 1 --listen :7001 --peers 2=:7002,3=:7003 --data n1
+//	raftrun client --peers 1=:7001,2=:7002,3=:7003 set x 1
 //
 // raftrun test builds a package's test binary once, runs it many times in parallel with debug
 // output switched on (RAFT_DEBUG=1), keeps the complete log of every failing run and ends with a
-// table of runs, failures and durations per test.
+// table of runs, failures and durations per test. live drives an in-process cluster from a
+// prompt or script; sim runs the deterministic simulator; node and client run a cluster of
+// separate processes.
 package main
 
 import (
@@ -38,18 +44,22 @@ const usageText = `usage: raftrun <command> [flags]
 
 Commands:
   test    run a test package many times with debug output on; keep the logs of failing runs
+  live    start a cluster on this machine and drive it from a prompt or a script
+  sim     run a seeded, deterministic simulation with faults; check safety
+  node    run one Raft node as its own process (clusters across processes and machines)
+  client  send set/get/del to a cluster of raftrun nodes
 
 Run 'raftrun <command> -h' for the command's flags.
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usageText)
 		return exitUsage
@@ -57,6 +67,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "test":
 		return testCommand(ctx, args[1:], stdout, stderr)
+	case "live":
+		return liveCommand(ctx, args[1:], stdin, stdout, stderr)
+	case "sim":
+		return simCommand(ctx, args[1:], stdout, stderr)
+	case "node":
+		return nodeCommand(ctx, args[1:], stdout, stderr)
+	case "client":
+		return clientCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK

@@ -23,7 +23,7 @@ func fixtureDir(t *testing.T) string {
 
 func runCmd(ctx context.Context, args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
-	code := run(ctx, args, &out, &errOut)
+	code := run(ctx, args, strings.NewReader(""), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -112,10 +112,17 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"test", "./no/such/dir"}, "no package directory ./no/such/dir"},
 		{[]string{"test", "-run", "Test(", "."}, `invalid -run pattern "Test("`},
 		{[]string{"test", "a", "b"}, "one package at a time"},
+		{[]string{"node", "--id", "1"}, "--id, --listen and --data are required"},
+		{[]string{"node", "--id", "1", "--listen", ":0", "--data", "d", "--peers", "2=x,2=y"}, "peer 2 listed twice"},
+		{[]string{"node", "--id", "1", "--listen", ":0", "--data", "d", "--peers", "1=x"}, "lists this node's own id"},
+		{[]string{"client", "set", "x", "1"}, "--peers is required"},
+		{[]string{"client", "--peers", "1=127.0.0.1:1", "frob", "x"}, "unknown operation"},
+		{[]string{"live", "-n", "0"}, "out of range"},
+		{[]string{"live", "--heartbeat", "1ms"}, "need heartbeat"},
 	}
 	for _, c := range cases {
 		code, _, errOut := runCmd(context.Background(), c.args...)
-		if code != exitUsage || !strings.Contains(errOut, c.want) || strings.Count(errOut, "\n") > 8 {
+		if code != exitUsage || !strings.Contains(errOut, c.want) || strings.Count(errOut, "\n") > 12 {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
 		}
 	}

@@ -62,6 +62,7 @@ const (
 	KindRead       = "read"
 	KindInvoke     = "invoke"
 	KindReturn     = "return"
+	KindSlow       = "slow"
 )
 
 // IsFault reports whether kind is a fault injected or observed by the harness: these events get a

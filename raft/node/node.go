@@ -35,6 +35,9 @@ type Config struct {
 	ElectionTick, HeartbeatTick int
 	// Handler receives event lines; nil writes none.
 	Handler slog.Handler
+	// SlowRPC, when positive, writes a "slow" event for every request whose reply took longer
+	// (a traffic warning: a congested or distant peer).
+	SlowRPC time.Duration
 	// InboxSize bounds the queue of received messages (default 4096); a full inbox drops, as a
 	// congested network would, and Raft retries.
 	InboxSize int
@@ -74,6 +77,12 @@ type proposalResult struct {
 	err error
 }
 
+type sentRPC struct {
+	at  time.Time
+	typ raft.MessageType
+	to  uint64
+}
+
 type pending struct {
 	term  uint64
 	reply chan proposalResult
@@ -88,6 +97,9 @@ type Node struct {
 	stopc  chan bool // true: clean stop; false: crash
 	done   chan struct{}
 	tracer *raft.Tracer
+
+	// inflight holds the send time of requests, for SlowRPC; only the loop touches it.
+	inflight map[raft.RPCID]sentRPC
 
 	mu      sync.Mutex
 	status  raft.Status
@@ -131,6 +143,9 @@ func Start(cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, inbox: make(chan raft.Message, cfg.InboxSize), propc: make(chan proposal, 256),
 		inspc: make(chan func(*raft.Raft)), stopc: make(chan bool, 1), done: make(chan struct{}),
 		tracer: tracer, kv: kv.New(), status: r.Status()}
+	if cfg.SlowRPC > 0 {
+		n.inflight = make(map[raft.RPCID]sentRPC)
+	}
 	go n.run(r)
 	return n, nil
 }
@@ -270,6 +285,17 @@ func (n *Node) run(r *raft.Raft) {
 }
 
 func (n *Node) step(r *raft.Raft, m raft.Message) {
+	if n.inflight != nil && m.Type.IsResponse() {
+		if s, ok := n.inflight[m.RPC]; ok {
+			delete(n.inflight, m.RPC)
+			if rtt := time.Since(s.at); rtt > n.cfg.SlowRPC && n.tracer.On() {
+				st := r.Status()
+				n.tracer.Emit("slow", fmt.Sprintf("slow %s round trip to %d: %v", s.typ, s.to, rtt.Round(time.Microsecond)),
+					st.Term, st.Role, slog.String("rpc", m.RPC.String()), slog.String("type", s.typ.String()),
+					slog.String("peer", raft.ID(s.to)), slog.Duration("rtt", rtt), slog.Duration("threshold", n.cfg.SlowRPC))
+			}
+		}
+	}
 	if err := r.Step(m); err != nil && n.tracer.On() {
 		n.tracer.Emit("drop", err.Error(), r.Status().Term, r.Status().Role, slog.String("reason", "misrouted"))
 	}
@@ -297,6 +323,9 @@ func (n *Node) ready(r *raft.Raft, waiting map[uint64]pending) error {
 		}
 		for _, m := range rd.Messages {
 			r.TraceSend(m)
+			if n.inflight != nil && !m.Type.IsResponse() {
+				n.trackRPC(m)
+			}
 			n.cfg.Sender.Send(m)
 		}
 		for _, e := range rd.Committed {
@@ -313,6 +342,19 @@ func (n *Node) ready(r *raft.Raft, waiting map[uint64]pending) error {
 		}
 	}
 	return nil
+}
+
+func (n *Node) trackRPC(m raft.Message) {
+	now := time.Now()
+	if len(n.inflight) >= 4096 {
+		// Requests whose replies were lost never come back; forget the old ones.
+		for id, s := range n.inflight {
+			if now.Sub(s.at) > 10*n.cfg.SlowRPC {
+				delete(n.inflight, id)
+			}
+		}
+	}
+	n.inflight[m.RPC] = sentRPC{at: now, typ: m.Type, to: m.To}
 }
 
 func (n *Node) apply(r *raft.Raft, e raft.Entry, waiting map[uint64]pending) {

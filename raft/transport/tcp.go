@@ -54,6 +54,7 @@ type TCP struct {
 	peers   map[uint64]*peer
 	inbound map[net.Conn]struct{}
 	recv    Receiver
+	clients ClientHandler
 	closed  bool
 	wg      sync.WaitGroup
 	stop    chan struct{}
@@ -247,6 +248,10 @@ func (t *TCP) readLoop(c net.Conn) {
 	}()
 	r := bufio.NewReaderSize(c, 64<<10)
 	kind, payload, err := t.readFrame(r, nil)
+	if err == nil && kind == frameClientHello {
+		t.serveClient(c, r, payload)
+		return
+	}
 	if err != nil || kind != frameHello {
 		return
 	}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/raft/transport"
+)
+
+func TestSimSameSeedSameBytes(t *testing.T) {
+	dir := t.TempDir()
+	runSim := func(seed, out string) []byte {
+		code, _, errOut := runCmd(context.Background(), "sim", "--seed", seed, "--nodes", "5", "--steps", "5000",
+			"-o", filepath.Join(dir, out))
+		if code != exitOK {
+			t.Fatalf("sim --seed %s: exit %d: %s", seed, code, errOut)
+		}
+		if !strings.Contains(errOut, "safety checks passed") {
+			t.Fatalf("sim summary: %q", errOut)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	a, b, c := runSim("42", "a.log"), runSim("42", "b.log"), runSim("43", "c.log")
+	if !bytes.Equal(a, b) {
+		t.Fatal("two sim runs with seed 42 differ")
+	}
+	if bytes.Equal(a, c) {
+		t.Fatal("seeds 42 and 43 gave the same run")
+	}
+	tests, sum, err := parse.ReadFiles([]string{filepath.Join(dir, "a.log")}, parse.Options{})
+	if err != nil || len(tests) != 1 || len(tests[0].Nodes()) != 5 || sum.NotUnderstood != 0 {
+		t.Fatalf("raftviz reads the sim log as %d tests, %+v, %v", len(tests), sum, err)
+	}
+}
+
+func TestSimBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"sim", "--faults", "meteor"},
+		{"sim", "--nodes", "0"},
+		{"sim", "--script", "/does/not/exist"},
+		{"sim", "extra"},
+	} {
+		code, _, errOut := runCmd(context.Background(), args...)
+		if code != exitUsage || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line", args, code, errOut)
+		}
+	}
+}
+
+func TestLiveScript(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "scenario.txt")
+	os.WriteFile(script, []byte(`# a leader crash and a partition
+wait-leader
+set x 1
+crash 1
+wait-leader
+set y 2
+restart 1
+partition 1|2,3
+set z 3
+heal
+get x
+nonsense
+sleep 100ms
+`), 0o644)
+	logPath := filepath.Join(dir, "live.log")
+	code, out, errOut := runCmd(context.Background(), "live", "-n", "3", "--script", script, "--log", logPath,
+		"--election-timeout", "100ms", "--heartbeat", "20ms")
+	if code != exitFailed || !strings.Contains(errOut, "1 commands") {
+		t.Fatalf("exit %d (want 1: one bad command): %s", code, errOut)
+	}
+	for _, want := range []string{"> set x 1\nok", "node 1: crashed", "x = 1", `unknown command "nonsense"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	tests, _, err := parse.ReadFiles([]string{logPath}, parse.Options{})
+	if err != nil || len(tests) != 1 {
+		t.Fatalf("parse capture: %v", err)
+	}
+	kinds := map[string]int{}
+	for _, e := range tests[0].Events {
+		kinds[e.Kind]++
+	}
+	for _, k := range []string{"crash", "restart", "partition", "heal", "state", "commit", "apply", "persist"} {
+		if kinds[k] == 0 {
+			t.Errorf("capture has no %s event", k)
+		}
+	}
+}
+
+func freePorts(t *testing.T, n int) []string {
+	var addrs []string
+	var lns []net.Listener
+	for i := 0; i < n; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		addrs = append(addrs, ln.Addr().String())
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return addrs
+}
+
+// TestThreeProcessesSurviveKill runs a cluster of three raftrun node processes, SIGKILLs the
+// leader, then all of them, restarting from their data directories: no write the cluster
+// acknowledged may be lost.
+func TestThreeProcessesSurviveKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds raftrun and runs processes")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "raftrun")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	addrs := freePorts(t, 3)
+	peers := map[uint64]string{1: addrs[0], 2: addrs[1], 3: addrs[2]}
+	procs := map[uint64]*exec.Cmd{}
+	start := func(id uint64) {
+		var others []string
+		for p, a := range peers {
+			if p != id {
+				others = append(others, fmt.Sprintf("%d=%s", p, a))
+			}
+		}
+		cmd := exec.Command(bin, "node", "--id", fmt.Sprint(id), "--listen", peers[id],
+			"--peers", strings.Join(others, ","), "--data", filepath.Join(dir, fmt.Sprint("n", id)),
+			"--log", filepath.Join(dir, fmt.Sprintf("n%d.log", id)),
+			"--election-timeout", "150ms", "--heartbeat", "30ms")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs[id] = cmd
+	}
+	kill := func(id uint64) {
+		procs[id].Process.Signal(syscall.SIGKILL)
+		procs[id].Wait()
+		delete(procs, id)
+	}
+	t.Cleanup(func() {
+		for id := range procs {
+			kill(id)
+		}
+	})
+	for id := range peers {
+		start(id)
+	}
+	acked := map[string]string{}
+	ctx := context.Background()
+	write := func(k, v string) uint64 {
+		t.Helper()
+		r, by, err := Request(ctx, peers, 1, "set "+k+" "+v, 15*time.Second)
+		if err != nil || r.Status != transport.ReplyOK {
+			t.Fatalf("set %s: %v %+v", k, err, r)
+		}
+		acked[k] = v
+		return by
+	}
+	var leader uint64
+	for i := 0; i < 10; i++ {
+		leader = write(fmt.Sprint("k", i), fmt.Sprint(i))
+	}
+	kill(leader)
+	for i := 10; i < 20; i++ {
+		write(fmt.Sprint("k", i), fmt.Sprint(i))
+	}
+	start(leader)
+	for i := 20; i < 30; i++ {
+		write(fmt.Sprint("k", i), fmt.Sprint(i))
+	}
+	for id := range peers {
+		kill(id)
+	}
+	for id := range peers {
+		start(id)
+	}
+	for k, v := range acked {
+		r, _, err := Request(ctx, peers, 1, "get "+k, 15*time.Second)
+		if err != nil || r.Text != "value="+v+" "+strings.SplitN(r.Text, " ", 2)[1] {
+			t.Fatalf("get %s after kills: %v %q, want value=%s", k, err, r.Text, v)
+		}
+	}
+	// A clean stop on SIGTERM exits 0.
+	for id, p := range procs {
+		p.Process.Signal(syscall.SIGTERM)
+		if err := p.Wait(); err != nil {
+			t.Errorf("node %d on SIGTERM: %v", id, err)
+		}
+		delete(procs, id)
+	}
+	// raftviz merges the three per-process logs into one timeline.
+	var logs []string
+	for id := range peers {
+		logs = append(logs, filepath.Join(dir, fmt.Sprintf("n%d.log", id)))
+	}
+	tests, _, err := parse.ReadFiles(logs, parse.Options{})
+	if err != nil || len(tests) != 1 || len(tests[0].Nodes()) != 3 {
+		t.Fatalf("merged logs: %d tests, %v", len(tests), err)
+	}
+}

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/raft/kv"
+	"github.com/raftviz/raftviz/raft/node"
+	"github.com/raftviz/raftviz/raft/storage"
+	"github.com/raftviz/raftviz/raft/transport"
+)
+
+const nodeUsage = `usage: raftrun node --id N --listen HOST:PORT --peers ID=HOST:PORT,... --data DIR [flags]
+
+Runs one Raft node as its own process, so that a cluster can span processes and machines.
+Clients (raftrun client) connect to the same address. Its event lines go to --log (default
+stderr); raftviz merges the logs of several nodes by time.
+
+  raftrun node --id 1 --listen 127.0.0.1:7001 --peers 2=127.0.0.1:7002,3=127.0.0.1:7003 --data n1 --log n1.log
+
+Flags:
+`
+
+// parsePeers reads "2=host:port,3=host:port".
+func parsePeers(s string) (map[uint64]string, error) {
+	peers := map[uint64]string{}
+	if strings.TrimSpace(s) == "" {
+		return peers, nil
+	}
+	for _, p := range strings.Split(s, ",") {
+		id, addr, ok := strings.Cut(strings.TrimSpace(p), "=")
+		n, err := strconv.ParseUint(id, 10, 64)
+		if !ok || err != nil || n == 0 || addr == "" {
+			return nil, fmt.Errorf("bad peer %q (want ID=HOST:PORT, ids from 1)", p)
+		}
+		if _, dup := peers[n]; dup {
+			return nil, fmt.Errorf("peer %d listed twice", n)
+		}
+		peers[n] = addr
+	}
+	return peers, nil
+}
+
+func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("raftrun node", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	id := fs.Uint64("id", 0, "this node's `id` (from 1)")
+	listen := fs.String("listen", "", "`address` to listen on for peers and clients")
+	peersFlag := fs.String("peers", "", "the other nodes: `ID=HOST:PORT,...`")
+	data := fs.String("data", "", "`directory` of the node's write-ahead log")
+	clusterID := fs.Uint64("cluster-id", 1, "cluster `id`; traffic from other clusters is refused")
+	logPath := fs.String("log", "", "append event lines to `file` (default stderr)")
+	jsonOut := fs.Bool("json", false, "write the JSON-lines form of the events (full dates, for merging machines)")
+	election := fs.Duration("election-timeout", 300*time.Millisecond, "minimum election `timeout`")
+	heartbeat := fs.Duration("heartbeat", 100*time.Millisecond, "heartbeat `interval`")
+	slow := fs.Duration("slow-rpc", 0, "warn (a slow event) when an RPC round trip exceeds `d`")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fmt.Fprint(stdout, nodeUsage)
+			fs.PrintDefaults()
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "raftrun node: %v (raftrun node -h lists the flags)\n", err)
+		return exitUsage
+	}
+	peers, err := parsePeers(*peersFlag)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
+		return exitUsage
+	case *id == 0 || *listen == "" || *data == "":
+		fmt.Fprintln(stderr, "raftrun node: --id, --listen and --data are required (raftrun node -h)")
+		return exitUsage
+	case peers[*id] != "":
+		fmt.Fprintf(stderr, "raftrun node: --peers lists this node's own id %d\n", *id)
+		return exitUsage
+	}
+	tick := 10 * time.Millisecond
+	if *heartbeat < tick || *election < 2**heartbeat {
+		fmt.Fprintf(stderr, "raftrun node: need heartbeat >= %v and election timeout >= 2 x heartbeat\n", tick)
+		return exitUsage
+	}
+	var logw io.Writer = stderr
+	if *logPath != "" {
+		f, err := os.OpenFile(*logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			fmt.Fprintf(stderr, "raftrun node: %v\n", err)
+			return exitUsage
+		}
+		defer f.Close()
+		lw := &lockedWriter{w: bufio.NewWriter(f)}
+		defer func() {
+			lw.mu.Lock()
+			lw.w.Flush()
+			lw.mu.Unlock()
+		}()
+		logw = lw
+	}
+	var h slog.Handler = eventline.NewTextHandler(logw, nil)
+	if *jsonOut {
+		h = eventline.NewJSONHandler(logw, nil)
+	}
+	store, err := storage.OpenWAL(*data)
+	if err != nil {
+		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
+		return exitFailed
+	}
+	tcp, err := transport.ListenTCP(transport.TCPConfig{ID: *id, ClusterID: *clusterID, Listen: *listen, Peers: peers, Handler: h})
+	if err != nil {
+		store.Close()
+		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
+		return exitUsage
+	}
+	ids := []uint64{*id}
+	for p := range peers {
+		ids = append(ids, p)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	n, err := node.Start(node.Config{ID: *id, Peers: ids, Storage: store, Sender: tcp, TickInterval: tick,
+		ElectionTick: int(*election / tick), HeartbeatTick: int(*heartbeat / tick), Handler: h, SlowRPC: *slow})
+	if err != nil {
+		tcp.Close()
+		store.Close()
+		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
+		return exitFailed
+	}
+	tcp.ServeClients(func(ctx context.Context, cmd []byte) transport.Reply {
+		return answer(ctx, n, cmd)
+	})
+	tcp.Serve(n)
+	fmt.Fprintf(stdout, "node %d listening on %s\n", *id, tcp.Addr())
+	select {
+	case <-ctx.Done():
+	case <-n.Done():
+	}
+	tcp.Close()
+	if err := n.Stop(); err != nil {
+		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
+		return exitFailed
+	}
+	if ctx.Err() != nil {
+		return exitOK // asked to stop
+	}
+	return exitFailed
+}
+
+// answer runs a client's command on the node.
+func answer(ctx context.Context, n *node.Node, cmd []byte) transport.Reply {
+	kc, err := kv.Parse(string(cmd))
+	if err != nil {
+		return transport.Reply{Status: transport.ReplyError, Text: err.Error()}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	res, err := n.Submit(ctx, kc.Encode())
+	var nl *node.NotLeaderError
+	switch {
+	case errors.As(err, &nl):
+		return transport.Reply{Status: transport.ReplyNotLeader, Leader: nl.Leader}
+	case err != nil:
+		return transport.Reply{Status: transport.ReplyError, Text: err.Error()}
+	}
+	text := fmt.Sprintf("index=%d", res.Index)
+	if kc.Op == kv.OpGet {
+		if res.Found {
+			text = "value=" + res.Value + " " + text
+		} else {
+			text = "not_found " + text
+		}
+	}
+	return transport.Reply{Status: transport.ReplyOK, Leader: n.ID(), Text: text}
+}
+
+const clientUsage = `usage: raftrun client --peers ID=HOST:PORT,... COMMAND
+
+Sends one command (set KEY VALUE, get KEY, del KEY) to a cluster of raftrun nodes, following
+redirects to the leader and retrying until --timeout.
+
+  raftrun client --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 set x 1
+
+Flags:
+`
+
+func clientCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("raftrun client", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	peersFlag := fs.String("peers", "", "the cluster's nodes: `ID=HOST:PORT,...`")
+	clusterID := fs.Uint64("cluster-id", 1, "cluster `id`")
+	timeout := fs.Duration("timeout", 10*time.Second, "give up after `d`")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fmt.Fprint(stdout, clientUsage)
+			fs.PrintDefaults()
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "raftrun client: %v (raftrun client -h lists the flags)\n", err)
+		return exitUsage
+	}
+	peers, err := parsePeers(*peersFlag)
+	if err != nil || len(peers) == 0 {
+		fmt.Fprintf(stderr, "raftrun client: --peers is required: ID=HOST:PORT,... %v\n", err)
+		return exitUsage
+	}
+	cmd := strings.Join(fs.Args(), " ")
+	if _, err := kv.Parse(cmd); err != nil {
+		fmt.Fprintf(stderr, "raftrun client: %v\n", err)
+		return exitUsage
+	}
+	reply, by, err := Request(ctx, peers, *clusterID, cmd, *timeout)
+	if err != nil {
+		fmt.Fprintf(stderr, "raftrun client: %v\n", err)
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "%s (node %d)\n", reply.Text, by)
+	return exitOK
+}
+
+// Request sends cmd to the cluster: it tries the nodes in id order, follows NotLeader replies
+// to the named leader, and retries on errors until timeout. It returns the reply and the node
+// that gave it.
+func Request(ctx context.Context, peers map[uint64]string, clusterID uint64, cmd string, timeout time.Duration) (transport.Reply, uint64, error) {
+	ids := make([]uint64, 0, len(peers))
+	for id := range peers {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	deadline := time.Now().Add(timeout)
+	var last error
+	next := ids[0]
+	for try := 0; time.Now().Before(deadline) && ctx.Err() == nil; try++ {
+		target := next
+		next = ids[(indexOf(ids, target)+1)%len(ids)]
+		c, err := transport.DialClient(peers[target], clusterID, time.Until(deadline))
+		if err != nil {
+			last = fmt.Errorf("node %d: %w", target, err)
+			pause(ctx, try)
+			continue
+		}
+		reply, err := c.Do(cmd)
+		c.Close()
+		switch {
+		case err != nil:
+			last = fmt.Errorf("node %d: %w", target, err)
+		case reply.Status == transport.ReplyOK:
+			return reply, target, nil
+		case reply.Status == transport.ReplyNotLeader:
+			last = fmt.Errorf("node %d is not the leader", target)
+			if _, ok := peers[reply.Leader]; ok {
+				next = reply.Leader
+				continue // redirect at once
+			}
+		default:
+			last = fmt.Errorf("node %d: %s", target, reply.Text)
+		}
+		pause(ctx, try)
+	}
+	if last == nil {
+		last = ctx.Err()
+	}
+	return transport.Reply{}, 0, fmt.Errorf("no answer within %v: %w", timeout, last)
+}
+
+func indexOf(ids []uint64, id uint64) int {
+	for i, x := range ids {
+		if x == id {
+			return i
+		}
+	}
+	return 0
+}
+
+func pause(ctx context.Context, try int) {
+	select {
+	case <-time.After(time.Duration(min(try+1, 10)) * 20 * time.Millisecond):
+	case <-ctx.Done():
+	}
+}
