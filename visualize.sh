@@ -4,11 +4,11 @@
 #
 #   ./visualize.sh -t TestElectionNormal              # a test of this project's ./raft package
 #   ./visualize.sh -t TestFoo ./path/to/your/raft     # any package, relative to where you are
-#   ./visualize.sh -t TestFoo -o foo.txt -- -count=1  # choose the output file; extra go test flags
+#   ./visualize.sh -t TestFoo -o foo.txt -- -json     # choose the output file; raftrun test flags
 #
-# Debug output is switched on with RAFT_DEBUG=1 (no source edit). The raw log is kept next to the
-# table as <test>.log. Exit status: 0 when the test passed, 1 when it failed (the table is written
-# either way), 2 for bad usage.
+# The test runs under raftrun test, which switches debug output on with RAFT_DEBUG=1 (no source
+# edit). The raw log is kept next to the table as <test>.log. Exit status: 0 when the test
+# passed, 1 when it failed (the table is written either way), 2 for bad usage.
 set -uo pipefail
 
 usage() {
@@ -63,19 +63,28 @@ raw="${out%.txt}.log"
 
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
-if ! (cd "$root" && go build -o "$bin/raftviz" ./cmd/raftviz); then
-	echo "visualize.sh: could not build raftviz" >&2
+if ! (cd "$root" && go build -o "$bin/raftviz" ./cmd/raftviz && go build -o "$bin/raftrun" ./cmd/raftrun); then
+	echo "visualize.sh: could not build raftviz and raftrun" >&2
 	exit 2
 fi
 
 echo "running $test in $pkg with RAFT_DEBUG=1 ..." >&2
-(cd "$rundir" && RAFT_DEBUG=1 go test -v -count=1 -run "^${test}\$" "${gotest[@]}" "$pkg") >"$raw" 2>&1
+(cd "$rundir" && "$bin/raftrun" test -run "^${test}\$" -count 1 --keep-all -runs "$bin/runs" "${gotest[@]}" "$pkg") >&2
 status=$?
+if [ $status -eq 2 ]; then
+	exit 2 # raftrun said why
+fi
+logs=("$bin"/runs/*)
+if [ ! -f "${logs[0]}" ]; then
+	echo "visualize.sh: raftrun kept no log of $test" >&2
+	exit 2
+fi
+mv "${logs[0]}" "$raw"
 if ! "$bin/raftviz" --quiet -run "^${test}\$" -o "$out" "$raw"; then
 	echo "visualize.sh: raftviz could not read $raw" >&2
 	exit 2
 fi
-if ! grep -q "^=== RUN   ${test}\$" "$raw"; then
+if ! grep -q -e "^=== RUN   ${test}\$" -e "\"Test\":\"${test}\"" "$raw"; then
 	echo "visualize.sh: go test did not run $test (see $raw)" >&2
 	exit 2
 fi

@@ -3,6 +3,7 @@ package raft_test
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -11,6 +12,15 @@ import (
 	"github.com/raftviz/raftviz/raft"
 	"github.com/raftviz/raftviz/raft/storage"
 )
+
+// withEnv adds the handler RAFT_DEBUG asks for, so that go test -v shows the event lines
+// (visualize.sh and raftrun test set it).
+func withEnv(h slog.Handler) slog.Handler {
+	if env := raft.HandlerFromEnv(); env != nil {
+		return slog.NewMultiHandler(h, env)
+	}
+	return h
+}
 
 // network drives cores by hand: messages wait in a queue until the test delivers or drops
 // them, and time passes only when the test ticks a node. It is how the paper's figures are
@@ -48,7 +58,7 @@ func (nw *network) start(id uint64) {
 	hs, ents, _ := nw.stores[id].Reopen().Load()
 	c := raft.Config{ID: id, Peers: nw.peers, HardState: hs, Entries: ents, ElectionTick: 10, HeartbeatTick: 1,
 		Rand: rand.New(rand.NewPCG(id, 1)), RPCBase: 1,
-		Tracer: raft.NewTracer(eventline.NewTextHandler(&nw.trace, nil), raft.ID(id), nil)}
+		Tracer: raft.NewTracer(withEnv(eventline.NewTextHandler(&nw.trace, nil)), raft.ID(id), nil)}
 	if nw.cfg != nil {
 		nw.cfg(&c)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,10 @@ func newSim(t *testing.T, cfg Config) *Sim {
 	t.Helper()
 	var buf bytes.Buffer
 	cfg.Handler = eventline.NewTextHandler(&buf, nil)
+	if env := raft.HandlerFromEnv(); env != nil {
+		// go test -v with RAFT_DEBUG=1 (visualize.sh, raftrun test) shows the lines too.
+		cfg.Handler = slog.NewMultiHandler(cfg.Handler, env)
+	}
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
