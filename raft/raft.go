@@ -697,12 +697,18 @@ func (r *Raft) commitTo(n uint64) {
 
 // Ready is what a node must do next, in this order: persist HardState and Entries (fsync), then
 // send Messages, then apply Committed to the state machine; then call Advance.
+//
+// One relaxation is safe and worth it: requests (Type.IsResponse false) may be sent before the
+// fsync, so that a leader writes its log while its followers write theirs (Raft dissertation
+// 10.2.1), provided no message is stepped into the node until the fsync is done and Advance
+// has been called. Replies carry promises (a vote, stored entries) and must wait.
 type Ready struct {
 	// HardState is the state to persist; empty when it did not change.
 	HardState HardState
 	// Entries are to be persisted; Entries[0] may overwrite (truncate) the stored log.
 	Entries []Entry
-	// Messages go to peers once HardState and Entries are durable.
+	// Messages go to peers once HardState and Entries are durable (requests may go earlier;
+	// see above).
 	Messages []Message
 	// Committed entries are to be applied, in order.
 	Committed []Entry

@@ -48,6 +48,7 @@ Commands:
   sim     run a seeded, deterministic simulation with faults; check safety
   node    run one Raft node as its own process (clusters across processes and machines)
   client  send set/get/del to a cluster of raftrun nodes
+  bench   measure writes/s, commit latency and failover time of the Raft core
 
 Run 'raftrun <command> -h' for the command's flags.
 `
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return nodeCommand(ctx, args[1:], stdout, stderr)
 	case "client":
 		return clientCommand(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return benchCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK

@@ -87,7 +87,7 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "raftrun node: --peers lists this node's own id %d\n", *id)
 		return exitUsage
 	}
-	tick := 10 * time.Millisecond
+	tick := raftTick
 	if *heartbeat < tick || *election < 2**heartbeat {
 		fmt.Fprintf(stderr, "raftrun node: need heartbeat >= %v and election timeout >= 2 x heartbeat\n", tick)
 		return exitUsage

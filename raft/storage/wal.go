@@ -62,8 +62,13 @@ type WAL struct {
 	mu      sync.Mutex
 	path    string
 	f       *os.File
-	hs      raft.HardState
+	hs raft.HardState
+	// entries is the log as replayed; it is handed to the first Load and then dropped, so that
+	// a running node does not keep a second copy of its log in memory. last is the last
+	// index, for the checks of Save.
 	entries []raft.Entry
+	last    uint64
+	loaded  bool
 	repair  *Repair
 	buf     bytes.Buffer
 	closed  bool
@@ -85,15 +90,24 @@ func OpenWAL(dir string) (*WAL, error) {
 		f.Close()
 		return nil, err
 	}
+	w.last = uint64(len(w.entries))
 	return w, nil
 }
 
-func (w *WAL) replay() error {
+func (w *WAL) replay() error { return w.replayMode(true) }
+
+// replayReadOnly replays without writing: a torn tail just ends the log.
+func (w *WAL) replayReadOnly() error { return w.replayMode(false) }
+
+func (w *WAL) replayMode(repair bool) error {
 	st, err := w.f.Stat()
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
 	size := st.Size()
+	if size == 0 && !repair {
+		return nil
+	}
 	if size == 0 {
 		if _, err := w.f.Write([]byte(walMagic)); err != nil {
 			return fmt.Errorf("storage: %w", err)
@@ -108,6 +122,9 @@ func (w *WAL) replay() error {
 	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != walMagic {
 		if size < int64(len(walMagic)) && bytes.HasPrefix([]byte(walMagic), magic[:size]) {
 			// A crash while creating the file: nothing was ever stored.
+			if !repair {
+				return nil
+			}
 			return w.truncateTail(0, size, "incomplete header")
 		}
 		return &CorruptError{Path: w.path, Offset: 0, Reason: "not a raftviz write-ahead log"}
@@ -148,9 +165,12 @@ func (w *WAL) replay() error {
 			}
 		}
 		if bad != "" {
-			return w.damaged(off, size, bad)
+			return w.damaged(off, size, bad, repair)
 		}
 		off += headerSize + int64(length)
+	}
+	if !repair {
+		return nil
 	}
 	_, err = w.f.Seek(0, io.SeekEnd)
 	return err
@@ -160,13 +180,16 @@ func (w *WAL) replay() error {
 // process, never acknowledged, safe to drop) or corruption in the middle of the log (fatal).
 // It is torn unless an intact record can be found after it: a torn write leaves only a partial
 // record, or blocks the file system allocated and never wrote, behind it.
-func (w *WAL) damaged(off, size int64, reason string) error {
+func (w *WAL) damaged(off, size int64, reason string, repair bool) error {
 	rest := make([]byte, size-off)
 	if _, err := w.f.ReadAt(rest, off); err != nil && err != io.EOF {
 		return fmt.Errorf("storage: %w", err)
 	}
 	if intactRecordAfter(rest) {
 		return &CorruptError{Path: w.path, Offset: off, Reason: reason}
+	}
+	if !repair {
+		return nil
 	}
 	return w.truncateTail(off, size, reason)
 }
@@ -255,13 +278,36 @@ func (w *WAL) Repaired() *Repair { return w.repair }
 // Path returns the log file's path.
 func (w *WAL) Path() string { return w.path }
 
-// Load implements Storage.
+// Load implements Storage. The first call returns what Open replayed; later calls read the
+// file again.
 func (w *WAL) Load() (raft.HardState, []raft.Entry, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make([]raft.Entry, len(w.entries))
-	copy(out, w.entries)
-	return w.hs, out, nil
+	if !w.loaded {
+		w.loaded = true
+		ents := w.entries
+		w.entries = nil
+		return w.hs, ents, nil
+	}
+	again, err := OpenWALFile(w.path)
+	if err != nil {
+		return raft.HardState{}, nil, err
+	}
+	return again.hs, again.entries, nil
+}
+
+// OpenWALFile replays a log file read-only, without repairing it.
+func OpenWALFile(path string) (*WAL, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	defer f.Close()
+	w := &WAL{path: path, f: f}
+	if err := w.replayReadOnly(); err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
 // Save implements Storage: one write and one fsync for the whole batch.
@@ -275,8 +321,8 @@ func (w *WAL) Save(hs raft.HardState, entries []raft.Entry) error {
 		return nil
 	}
 	if len(entries) > 0 {
-		if first := entries[0].Index; first == 0 || first > uint64(len(w.entries))+1 {
-			return fmt.Errorf("storage: entry %d leaves a gap after %d", first, len(w.entries))
+		if first := entries[0].Index; first == 0 || first > w.last+1 {
+			return fmt.Errorf("storage: entry %d leaves a gap after %d", first, w.last)
 		}
 	}
 	w.buf.Reset()
@@ -299,7 +345,10 @@ func (w *WAL) Save(hs raft.HardState, entries []raft.Entry) error {
 		return fmt.Errorf("storage: %w", err)
 	}
 	if len(entries) > 0 {
-		w.entries = append(w.entries[:entries[0].Index-1], entries...)
+		w.last = entries[len(entries)-1].Index
+		if !w.loaded {
+			w.entries = append(w.entries[:entries[0].Index-1], entries...)
+		}
 	}
 	if !hs.IsEmpty() {
 		w.hs = hs

@@ -182,6 +182,7 @@ func (t *TCP) sendLoop(p *peer) {
 	}()
 	backoff := 20 * time.Millisecond
 	var retryAt time.Time
+	var batch []byte
 	for {
 		var frame []byte
 		select {
@@ -208,8 +209,19 @@ func (t *TCP) sendLoop(p *peer) {
 			}
 			conn, backoff = c, 20*time.Millisecond
 		}
+		// Write what else is already queued in the same system call: under load the queue
+		// holds many frames, and one write per frame would cost more than the fsyncs.
+		batch = append(batch[:0], frame...)
+		for more := true; more && len(batch) < 256<<10; {
+			select {
+			case f := <-p.queue:
+				batch = append(batch, f...)
+			default:
+				more = false
+			}
+		}
 		conn.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
-		if _, err := conn.Write(frame); err != nil {
+		if _, err := conn.Write(batch); err != nil {
 			conn.Close()
 			conn = nil
 		}
