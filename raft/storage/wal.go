@@ -59,10 +59,10 @@ type Repair struct {
 
 // WAL is a Storage on disk.
 type WAL struct {
-	mu      sync.Mutex
-	path    string
-	f       *os.File
-	hs raft.HardState
+	mu   sync.Mutex
+	path string
+	f    *os.File
+	hs   raft.HardState
 	// entries is the log as replayed; it is handed to the first Load and then dropped, so that
 	// a running node does not keep a second copy of its log in memory. last is the last
 	// index, for the checks of Save.
