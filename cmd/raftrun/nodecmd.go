@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/raft"
 	"github.com/raftviz/raftviz/raft/kv"
 	"github.com/raftviz/raftviz/raft/node"
 	"github.com/raftviz/raftviz/raft/storage"
@@ -114,6 +115,11 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	store, err := storage.OpenWAL(*data)
 	if err != nil {
+		var ce *storage.CorruptError
+		if errors.As(err, &ce) {
+			raft.NewTracer(h, raft.ID(*id), nil).Emit("corrupt", "storage is corrupt, refusing to start: "+ce.Reason,
+				0, raft.Dead, slog.Int64("offset", ce.Offset), slog.String("action", "fatal"))
+		}
 		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
 		return exitFailed
 	}
