@@ -1,15 +1,10 @@
 //go:build tools
 
-// Package tools pins dependencies that packages under construction will import.
-// It is never built; it only keeps go.mod stable while those packages are written.
+// Package tools pins a dependency that code under construction will import: porcupine, the
+// linearizability checker that raftviz analyze and the randomized simulator will use for
+// key-value histories. It is never built; it only keeps go.mod stable until then.
 package tools
 
 import (
 	_ "github.com/anishathalye/porcupine"
-	_ "github.com/charmbracelet/bubbles/viewport"
-	_ "github.com/charmbracelet/bubbletea"
-	_ "github.com/charmbracelet/lipgloss"
-	_ "github.com/charmbracelet/x/exp/teatest"
-	_ "github.com/jedib0t/go-pretty/v6/table"
-	_ "go.uber.org/goleak"
 )

@@ -1,8 +1,11 @@
-// Command raftviz turns captured Raft debug output into per-node timing tables.
+// Command raftviz turns captured Raft debug output into per-node timing tables and an
+// interactive terminal timeline.
 //
 //	go test -v ./raft/ | raftviz
 //	raftviz -run TestElection -o election.txt run.log
 //	raftviz --list run.log
+//	raftviz --tui run.log
+//	raftviz --follow live.log
 //
 // Input is go test -v or go test -json output, classic "HH:MM:SS.uuuuuu [ID] message" lines or the
 // structured event lines of docs/FORMAT.md; several files (one per node) are merged by time.
@@ -56,6 +59,9 @@ type config struct {
 	fields    bool
 	quiet     bool
 	chunk     int
+	tui       bool
+	tuiSet    bool // --tui was given (true or false)
+	follow    bool
 	files     []string
 	matcher   *parse.Matcher
 	inFormat  parse.Format
@@ -70,6 +76,8 @@ per-node timing table per test. Several files (one per node) are merged by times
   go test -v -run TestElection ./raft/ 2>&1 | raftviz
   raftviz -run 'TestElection$' -o election.txt run.log
   raftviz --list run.log
+  raftviz --tui run.log          # the interactive timeline (? shows its keys)
+  raftviz --follow live.log      # the timeline of a log that is still being written
 
 Flags:
 `
@@ -101,6 +109,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.fields, "fields", false, "append structured fields (ev=... term=...) to messages")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not report lines that were not understood on stderr")
 	fs.IntVar(&c.chunk, "chunk", 100000, "write a test's table in parts of `n` events when it is bigger (bounds memory)")
+	fs.BoolVar(&c.tui, "tui", false, "open the interactive timeline (default on a terminal for inputs of 2 MiB and more; --tui=false never)")
+	fs.BoolVar(&c.follow, "follow", false, "open the timeline on a growing file (or stdin) and show events as they arrive")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			help()
@@ -109,6 +119,14 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("%v (raftviz -h lists the flags)", err)
 	}
 	c.files = fs.Args()
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "tui" {
+			c.tuiSet = true
+		}
+	})
+	if c.follow && c.list {
+		return nil, errors.New("--follow and --list do not go together")
+	}
 	var err error
 	if c.matcher, err = parse.NewMatcher(c.run); err != nil {
 		return nil, err
@@ -159,6 +177,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(c.files) == 0 {
 		c.files = []string{"-"}
 	}
+	if c.follow {
+		return runFollow(ctx, c, stdin, stdout, stderr)
+	}
 	for _, f := range c.files {
 		if f == "-" && isTerminal(stdin) {
 			fmt.Fprint(stderr, "raftviz: no input: pipe go test output in or name a file\n\n")
@@ -188,6 +209,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	for i := range inputs {
 		inputs[i].Reader = &ctxReader{ctx: ctx, r: inputs[i].Reader}
+	}
+	if wantTUI(c, stdout) {
+		return runTUI(ctx, c, inputs, stdin, stdout, stderr)
 	}
 
 	out := stdout

@@ -1,0 +1,61 @@
+package timeline
+
+import (
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/raftviz/raftviz/parse"
+)
+
+// bigTest repeats a simulated run until it holds n events, shifting times so that they keep
+// increasing: a test the size of the million-line log.
+func bigTest(tb testing.TB, n int) *parse.Test {
+	base := simTests(tb)[0].Events
+	span := base[len(base)-1].Time - base[0].Time + 1
+	t := &parse.Test{Name: "TestBig", Status: parse.StatusPass, Events: make([]parse.Event, 0, n)}
+	for rep := int64(0); len(t.Events) < n; rep++ {
+		for _, e := range base {
+			if len(t.Events) == n {
+				break
+			}
+			e.Time += rep * span
+			t.Events = append(t.Events, e)
+		}
+	}
+	return t
+}
+
+// BenchmarkNew measures opening the timeline on a million events: indexing and building rows
+// (the first screen is one View more, measured below).
+func BenchmarkNew(b *testing.B) {
+	t := bigTest(b, 1_000_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		m := New([]*parse.Test{t}, Options{})
+		m.Update(tea.WindowSizeMsg{Width: 160, Height: 50})
+		_ = m.View()
+	}
+}
+
+// BenchmarkKeyUpdateView measures one key press (Update) and the frame it causes (View) in the
+// middle of a million events, for the keys that move the most.
+func BenchmarkKeyUpdateView(b *testing.B) {
+	t := bigTest(b, 1_000_000)
+	for _, k := range []string{"j", "pgdown", "G", "]", "x", "c", "z"} {
+		b.Run(k, func(b *testing.B) {
+			m := New([]*parse.Test{t}, Options{})
+			m.Update(tea.WindowSizeMsg{Width: 160, Height: 50})
+			mid := len(m.rows) / 2
+			b.ReportAllocs()
+			for b.Loop() {
+				m.cursor, m.top = mid, mid
+				m.Update(keyMsg(k))
+				_ = m.View()
+				if k == "z" {
+					m.Update(keyMsg("z")) // unfold again for the next round
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,256 @@
+package timeline
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/eventline"
+)
+
+// rowKind says what a screen row shows.
+type rowKind uint8
+
+const (
+	rowEvent rowKind = iota // one event
+	rowFold                 // a run of heartbeat events folded into one row
+	rowTerm                 // a separator where the term changes
+	rowGap                  // blank space standing for time passing (proportional mode)
+)
+
+// row is one line of the timeline. It refers to events by index, so that a million rows cost
+// a few bytes each and nothing is rendered before it is on screen.
+type row struct {
+	idx  int32 // the event (first of a fold)
+	n    int32 // events in a fold; the gap in microseconds / 1000 for rowGap (ms); the term for rowTerm
+	kind rowKind
+}
+
+// change records where the cluster's term, leader or faults change; lookups binary-search
+// them, so the state at any row costs O(log changes) and memory is proportional to changes.
+type change struct {
+	idx     int
+	term    uint64
+	leader  string
+	crashed uint64 // bit i: node i (in column order) is down
+	discon  uint64 // bit i: node i is disconnected
+	part    bool   // the network is partitioned
+}
+
+// index is what the timeline derives from a test once: columns and state changes.
+type index struct {
+	nodes   []string
+	col     map[string]int
+	changes []change
+	kinds   []string // distinct structured kinds, sorted
+}
+
+func buildIndex(t *parse.Test) *index {
+	ix := &index{nodes: t.Nodes(), col: map[string]int{}}
+	for i, n := range ix.nodes {
+		ix.col[n] = i
+	}
+	ix.changes = []change{{idx: 0}}
+	kinds := map[string]bool{}
+	for i := range t.Events {
+		ix.observe(t, i, kinds)
+	}
+	for k := range kinds {
+		ix.kinds = append(ix.kinds, k)
+	}
+	sort.Strings(ix.kinds)
+	return ix
+}
+
+// observe folds event i into the change list (called for every event, in order; also for
+// events appended in follow mode).
+func (ix *index) observe(t *parse.Test, i int, kinds map[string]bool) {
+	e := &t.Events[i]
+	if kinds != nil && e.Kind != "" {
+		kinds[e.Kind] = true
+	}
+	cur := ix.changes[len(ix.changes)-1]
+	next := cur
+	next.idx = i
+	if term, ok := eventTerm(e); ok && term > next.term {
+		next.term = term
+		next.leader = ""
+	}
+	if isLeaderEvent(e) {
+		if term, ok := eventTerm(e); !ok || term >= next.term {
+			next.leader = e.Node
+		}
+	}
+	bit := uint64(0)
+	if c, ok := ix.col[e.Node]; ok && c < 64 {
+		bit = 1 << c
+	}
+	switch faultKind(e) {
+	case eventline.KindCrash, eventline.KindStop:
+		next.crashed |= bit
+		if next.leader == e.Node {
+			next.leader = ""
+		}
+	case eventline.KindRestart, eventline.KindStart:
+		next.crashed &^= bit
+	case eventline.KindDisconnect:
+		next.discon |= bit
+	case eventline.KindReconnect:
+		next.discon &^= bit
+	case eventline.KindPartition:
+		next.part = true
+	case eventline.KindHeal:
+		next.part = false
+	}
+	if next.term != cur.term || next.leader != cur.leader || next.crashed != cur.crashed ||
+		next.discon != cur.discon || next.part != cur.part {
+		if cur.idx == i {
+			ix.changes[len(ix.changes)-1] = next
+		} else {
+			ix.changes = append(ix.changes, next)
+		}
+	}
+}
+
+// at returns the cluster state after event i.
+func (ix *index) at(i int) change {
+	k := sort.Search(len(ix.changes), func(j int) bool { return ix.changes[j].idx > i })
+	if k == 0 {
+		return change{}
+	}
+	return ix.changes[k-1]
+}
+
+// eventTerm reads an event's term: the term field, or for classic lines "term N" / "term=N"
+// in the message.
+func eventTerm(e *parse.Event) (uint64, bool) {
+	if e.Kind != "" {
+		v, ok := e.Field("term")
+		if !ok {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		return n, err == nil
+	}
+	msg := e.Msg
+	for off := 0; ; {
+		i := indexFold(msg[off:], "term")
+		if i < 0 {
+			return 0, false
+		}
+		j := off + i + 4
+		for j < len(msg) && (msg[j] == ' ' || msg[j] == '=' || msg[j] == ':') {
+			j++
+		}
+		k := j
+		for k < len(msg) && msg[k] >= '0' && msg[k] <= '9' {
+			k++
+		}
+		if k > j {
+			n, err := strconv.ParseUint(msg[j:k], 10, 64)
+			return n, err == nil
+		}
+		off = j
+	}
+}
+
+// isLeaderEvent reports whether the event says its node became leader.
+func isLeaderEvent(e *parse.Event) bool {
+	if e.Kind != "" {
+		if e.Kind != eventline.KindState {
+			return false
+		}
+		v, _ := e.Field("state")
+		return v == "leader"
+	}
+	return indexFold(e.Msg, "leader") >= 0 && (indexFold(e.Msg, "becom") >= 0 || indexFold(e.Msg, "won") >= 0 || indexFold(e.Msg, "elected") >= 0)
+}
+
+// faultKind maps an event to the fault kind it reports ("" for none); classic lines by wording.
+func faultKind(e *parse.Event) string {
+	if e.Kind != "" {
+		return e.Kind
+	}
+	switch {
+	case indexFold(e.Msg, "reconnect") >= 0:
+		return eventline.KindReconnect
+	case indexFold(e.Msg, "disconnect") >= 0:
+		return eventline.KindDisconnect
+	case indexFold(e.Msg, "restart") >= 0:
+		return eventline.KindRestart
+	case indexFold(e.Msg, "crash") >= 0 || indexFold(e.Msg, "killed") >= 0:
+		return eventline.KindCrash
+	case indexFold(e.Msg, "partition") >= 0:
+		return eventline.KindPartition
+	case indexFold(e.Msg, "heal") >= 0:
+		return eventline.KindHeal
+	}
+	return ""
+}
+
+// isHeartbeat reports whether an event is routine heartbeat traffic that folding hides:
+// timers, empty AppendEntries and their successful replies.
+func isHeartbeat(e *parse.Event) bool {
+	switch e.Kind {
+	case eventline.KindTimer:
+		return true
+	case eventline.KindSend, eventline.KindRecv:
+		switch typ, _ := e.Field("type"); typ {
+		case "AppendEntries":
+			n, _ := e.Field("entries")
+			return n == "0"
+		case "AppendEntriesReply":
+			ok, _ := e.Field("success")
+			return ok == "true"
+		}
+		return false
+	case "":
+		return indexFold(e.Msg, "heartbeat") >= 0
+	}
+	return false
+}
+
+// isElection reports a step of an election: a node becoming candidate or leader.
+func isElection(e *parse.Event) bool {
+	if e.Kind == eventline.KindState {
+		v, _ := e.Field("state")
+		return v == "candidate" || v == "leader" || v == "precandidate"
+	}
+	if e.Kind == "" {
+		return indexFold(e.Msg, "candidate") >= 0 || isLeaderEvent(e)
+	}
+	return false
+}
+
+func isCommit(e *parse.Event) bool {
+	if e.Kind != "" {
+		return e.Kind == eventline.KindCommit
+	}
+	return indexFold(e.Msg, "commit") >= 0
+}
+
+// indexFold is strings.Index ignoring ASCII case, without allocating.
+func indexFold(s, sub string) int {
+	n := len(sub)
+	for i := 0; i+n <= len(s); i++ {
+		if strings.EqualFold(s[i:i+n], sub) {
+			return i
+		}
+	}
+	return -1
+}
+
+// matches reports whether an event contains q (lower case) in its message, node, kind or
+// fields.
+func matches(e *parse.Event, q string) bool {
+	if indexFold(e.Msg, q) >= 0 || strings.EqualFold(e.Node, q) || indexFold(e.Kind, q) >= 0 {
+		return true
+	}
+	for _, f := range e.Fields {
+		if indexFold(f.Value, q) >= 0 || indexFold(f.Key+"="+f.Value, q) >= 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,272 @@
+package timeline
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/table"
+	"github.com/charmbracelet/bubbles/viewport"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// keyMap is the timeline's key bindings; bubbles/help renders them.
+type keyMap struct {
+	Up, Down, PageUp, PageDown, Home, End, Left, Right key.Binding
+	Search, Next, Prev                                 key.Binding
+	NextElection, PrevElection                         key.Binding
+	NextCommit, PrevCommit, NextFault, PrevFault       key.Binding
+	Follow, Fold, Scale, Tests, Filter, Detail         key.Binding
+	Help, Quit                                         key.Binding
+}
+
+func defaultKeys() keyMap {
+	b := func(help, desc string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+	}
+	return keyMap{
+		Up:           b("↑/k", "up", "up", "k"),
+		Down:         b("↓/j", "down", "down", "j"),
+		PageUp:       b("pgup", "page up", "pgup", "ctrl+b", "b"),
+		PageDown:     b("pgdn", "page down", "pgdown", "ctrl+f", " "),
+		Home:         b("g", "first", "g", "home"),
+		End:          b("G", "last", "G", "end"),
+		Left:         b("←/h", "columns left", "left", "h"),
+		Right:        b("→/l", "columns right", "right", "l"),
+		Search:       b("/", "search", "/"),
+		Next:         b("n", "next match", "n"),
+		Prev:         b("N", "previous match", "N"),
+		NextElection: b("]", "next election", "]"),
+		PrevElection: b("[", "previous election", "["),
+		NextCommit:   b("c", "next commit", "c"),
+		PrevCommit:   b("C", "previous commit", "C"),
+		NextFault:    b("x", "next fault", "x"),
+		PrevFault:    b("X", "previous fault", "X"),
+		Follow:       b("F", "follow", "F"),
+		Fold:         b("z", "fold heartbeats", "z"),
+		Scale:        b("s", "time to scale", "s"),
+		Tests:        b("t", "tests", "t"),
+		Filter:       b("f", "filter", "f"),
+		Detail:       b("enter", "detail", "enter"),
+		Help:         b("?", "help", "?"),
+		Quit:         b("q", "quit", "q", "ctrl+c"),
+	}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k keyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Down, k.Search, k.NextElection, k.NextFault, k.Tests, k.Filter, k.Detail, k.Help, k.Quit}
+}
+
+// FullHelp implements help.KeyMap.
+func (k keyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right},
+		{k.Search, k.Next, k.Prev, k.NextElection, k.PrevElection, k.NextCommit, k.PrevCommit, k.NextFault},
+		{k.PrevFault, k.Follow, k.Fold, k.Scale, k.Tests, k.Filter, k.Detail, k.Quit},
+	}
+}
+
+// The test picker: a bubbles table of the run's tests.
+
+func (m *Model) openPicker() {
+	rows := make([]table.Row, len(m.tests))
+	nameW := 20
+	for i, t := range m.tests {
+		name := t.Name
+		if t.Attempt > 1 {
+			name += " #" + strconv.Itoa(t.Attempt)
+		}
+		nameW = max(nameW, len(name))
+		rows[i] = table.Row{t.Status.String(), name, strconv.Itoa(len(t.Events)), strings.Join(t.Nodes(), ",")}
+	}
+	nameW = min(nameW, max(m.width-40, 20))
+	m.picker = table.New(
+		table.WithColumns([]table.Column{{Title: "STATUS", Width: 8}, {Title: "TEST", Width: nameW},
+			{Title: "EVENTS", Width: 8}, {Title: "NODES", Width: 16}}),
+		table.WithRows(rows), table.WithFocused(true), table.WithHeight(max(m.height-3, 3)), table.WithWidth(m.width))
+	m.picker.SetCursor(m.cur)
+	m.mode = modePicker
+}
+
+func (m *Model) updatePicker(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	switch msg.String() {
+	case "esc", "q", "t":
+		m.mode = modeTable
+		return m, nil
+	case "enter":
+		m.mode = modeTable
+		if i := m.picker.Cursor(); i >= 0 && i < len(m.tests) && i != m.cur {
+			m.selectTest(i)
+		}
+		return m, nil
+	case "ctrl+c":
+		return m, tea.Quit
+	}
+	var cmd tea.Cmd
+	m.picker, cmd = m.picker.Update(msg)
+	return m, cmd
+}
+
+// The filter: toggles for node columns and event kinds.
+
+type filterItem struct {
+	node, kind string
+	on         bool
+}
+
+type filterState struct {
+	items  []filterItem
+	cursor int
+}
+
+func (m *Model) openFilter() {
+	var items []filterItem
+	for _, n := range m.ix.nodes {
+		items = append(items, filterItem{node: n, on: !m.hidden[n]})
+	}
+	for _, k := range m.ix.kinds {
+		items = append(items, filterItem{kind: k, on: !m.hideKind[k]})
+	}
+	m.filter = filterState{items: items}
+	m.mode = modeFilter
+}
+
+func (m *Model) updateFilter(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	f := &m.filter
+	switch msg.String() {
+	case "up", "k":
+		f.cursor = max(f.cursor-1, 0)
+	case "down", "j":
+		f.cursor = min(f.cursor+1, len(f.items)-1)
+	case " ", "x":
+		if f.cursor < len(f.items) {
+			f.items[f.cursor].on = !f.items[f.cursor].on
+		}
+	case "a":
+		for i := range f.items {
+			f.items[i].on = true
+		}
+	case "enter":
+		m.hidden, m.hideKind = map[string]bool{}, map[string]bool{}
+		shown := 0
+		for _, it := range f.items {
+			switch {
+			case it.node != "" && !it.on:
+				m.hidden[it.node] = true
+			case it.node != "":
+				shown++
+			case !it.on:
+				m.hideKind[it.kind] = true
+			}
+		}
+		if shown == 0 && len(m.ix.nodes) > 0 {
+			m.hidden = map[string]bool{} // hiding every column shows nothing: keep them
+			m.status = "every node was hidden; showing all"
+		}
+		m.hscroll = 0
+		m.mode = modeTable
+		m.rebuild()
+	case "esc", "q", "f":
+		m.mode = modeTable
+	case "ctrl+c":
+		return m, tea.Quit
+	}
+	return m, nil
+}
+
+func (m *Model) filterView() string {
+	var b strings.Builder
+	b.WriteString(m.st.title.Render("Filter (space: toggle, a: all, enter: apply, esc: cancel)"))
+	b.WriteByte('\n')
+	h := max(m.height-2, 1)
+	start := max(0, min(m.filter.cursor-h/2, len(m.filter.items)-h))
+	for i := start; i < len(m.filter.items) && i < start+h; i++ {
+		it := m.filter.items[i]
+		box := "[ ]"
+		if it.on {
+			box = "[x]"
+		}
+		label := "node " + it.node
+		if it.kind != "" {
+			label = "kind " + it.kind
+		}
+		line := box + " " + label
+		if i == m.filter.cursor {
+			line = m.st.cursor.Render("▶ " + line)
+		} else {
+			line = "  " + line
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// The detail pane: every field of the event under the cursor and the other events of its RPC.
+
+func (m *Model) openDetail() {
+	e := m.Cursor()
+	if e == nil {
+		m.status = "no event on this row"
+		return
+	}
+	t := m.Test()
+	var b strings.Builder
+	var start int64
+	if len(t.Events) > 0 {
+		start = t.Events[0].Time
+	}
+	fmt.Fprintf(&b, "time     %s (%s since the test began)\n", e.FormatTime(start, false), e.FormatTime(start, true))
+	fmt.Fprintf(&b, "node     %s\n", e.Node)
+	if e.Kind != "" {
+		fmt.Fprintf(&b, "kind     %s\n", e.Kind)
+	}
+	fmt.Fprintf(&b, "message  %s\n", e.Msg)
+	fmt.Fprintf(&b, "line     %d\n", e.Line)
+	if len(e.Fields) > 0 {
+		b.WriteString("\nfields\n")
+		w := 0
+		for _, f := range e.Fields {
+			w = max(w, len(f.Key))
+		}
+		for _, f := range e.Fields {
+			fmt.Fprintf(&b, "  %-*s  %s\n", w, f.Key, f.Value)
+		}
+	}
+	if rpc, ok := e.Field("rpc"); ok {
+		idx := int(m.rows[m.cursor].idx)
+		var related []int
+		// The other events of one RPC are close by; a bounded window keeps this instant in
+		// a huge log.
+		for i := max(0, idx-20000); i < min(len(t.Events), idx+20000); i++ {
+			if v, ok := t.Events[i].Field("rpc"); ok && v == rpc && i != idx {
+				related = append(related, i)
+			}
+		}
+		sort.Ints(related)
+		fmt.Fprintf(&b, "\nRPC %s: %d other events\n", rpc, len(related))
+		for _, i := range related {
+			r := &t.Events[i]
+			fmt.Fprintf(&b, "  %s  [%s] %s\n", r.FormatTime(start, false), r.Node, r.Msg)
+		}
+	}
+	m.detail = viewport.New(m.width, max(m.height-2, 1))
+	m.detail.SetContent(b.String())
+	m.mode = modeDetail
+}
+
+func (m *Model) updateDetail(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	switch msg.String() {
+	case "esc", "q", "enter":
+		m.mode = modeTable
+		return m, nil
+	case "ctrl+c":
+		return m, tea.Quit
+	}
+	var cmd tea.Cmd
+	m.detail, cmd = m.detail.Update(msg)
+	return m, cmd
+}

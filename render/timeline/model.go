@@ -1,0 +1,511 @@
+// Package timeline is raftviz's interactive terminal timeline: a bubbletea model that shows a
+// captured run as a scrollable table, one column per node, rows in time order. Only the rows on
+// screen are ever rendered or styled, so a run of a million events opens and scrolls as fast
+// as a small one.
+package timeline
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/table"
+	"github.com/charmbracelet/bubbles/textinput"
+	"github.com/charmbracelet/bubbles/viewport"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/raftviz/raftviz/parse"
+)
+
+// Options configure the timeline.
+type Options struct {
+	NoColor  bool // no colours (NO_COLOR); the cursor is marked with reverse video and ▶
+	Relative bool // times relative to the test's start
+	Test     int  // index of the test shown first
+	Follow   bool // start in follow mode (the cursor sticks to the newest row)
+	// Loading says the tests arrive as AppendMsgs (Load); the header says so until Done.
+	Loading bool
+}
+
+type mode uint8
+
+const (
+	modeTable mode = iota
+	modeSearch
+	modePicker
+	modeFilter
+	modeDetail
+)
+
+// Model is the timeline's bubbletea model.
+type Model struct {
+	opts  Options
+	tests []*parse.Test
+	cur   int // test shown
+
+	ix       *index
+	rows     []row
+	cursor   int // row under the cursor
+	top      int // first row on screen
+	hscroll  int // first node column on screen
+	follow   bool
+	fold     bool
+	scaled   bool
+	hidden   map[string]bool // nodes hidden by the filter
+	hideKind map[string]bool // kinds hidden by the filter
+	query    string
+	status   string // one-line message (no match, ...)
+
+	width, height int
+	mode          mode
+	keys          keyMap
+	help          help.Model
+	search        textinput.Model
+	picker        table.Model
+	detail        viewport.Model
+	filter        filterState
+	st            styles
+	keyOf         map[int]int // follow mode: Update.Key -> index in tests
+	loading       bool
+}
+
+// New returns a timeline over tests (at least one).
+func New(tests []*parse.Test, opts Options) *Model {
+	m := &Model{opts: opts, tests: tests, keys: defaultKeys(), help: help.New(), width: 100, height: 30,
+		follow: opts.Follow, loading: opts.Loading, hidden: map[string]bool{}, hideKind: map[string]bool{}, st: newStyles(opts.NoColor)}
+	if len(m.tests) == 0 {
+		m.tests = []*parse.Test{{Name: "(no events yet)", Implicit: true}}
+	}
+	m.search = textinput.New()
+	m.search.Prompt = "/"
+	m.search.Placeholder = "search messages and fields"
+	m.cur = min(max(opts.Test, 0), len(m.tests)-1)
+	m.selectTest(m.cur)
+	if m.follow {
+		m.cursor = max(len(m.rows)-1, 0)
+	}
+	return m
+}
+
+// Init implements tea.Model.
+func (m *Model) Init() tea.Cmd { return nil }
+
+// Test returns the test on screen.
+func (m *Model) Test() *parse.Test { return m.tests[m.cur] }
+
+// Cursor returns the event under the cursor (nil on a separator row).
+func (m *Model) Cursor() *parse.Event {
+	if m.cursor >= len(m.rows) {
+		return nil
+	}
+	r := m.rows[m.cursor]
+	if r.kind != rowEvent && r.kind != rowFold {
+		return nil
+	}
+	return &m.Test().Events[r.idx]
+}
+
+func (m *Model) selectTest(i int) {
+	m.cur = i
+	m.ix = buildIndex(m.tests[i])
+	m.hidden, m.hideKind = map[string]bool{}, map[string]bool{}
+	m.cursor, m.top, m.hscroll = 0, 0, 0
+	m.rebuild()
+}
+
+// rebuild recomputes the rows after a change of test, filter, folding or spacing, keeping the
+// cursor on the same event where it can.
+func (m *Model) rebuild() {
+	keep := int32(-1)
+	if m.cursor < len(m.rows) {
+		keep = m.rows[m.cursor].idx
+	}
+	t := m.Test()
+	if cap(m.rows) < len(t.Events) {
+		m.rows = make([]row, 0, len(t.Events)+len(t.Events)/16+16)
+	}
+	m.rows = m.rows[:0]
+	unit := m.gapUnit()
+	var prevTime int64
+	var prevTerm uint64
+	haveTime := false
+	ci := 0 // walks the change list in step with the events
+	for i := 0; i < len(t.Events); i++ {
+		e := &t.Events[i]
+		if !m.visible(e) {
+			continue
+		}
+		for ci+1 < len(m.ix.changes) && m.ix.changes[ci+1].idx <= i {
+			ci++
+		}
+		if term := m.ix.changes[ci].term; term != prevTerm && m.ix.changes[ci].idx <= i {
+			if i > 0 {
+				m.rows = append(m.rows, row{kind: rowTerm, idx: int32(i), n: int32(term)})
+			}
+			prevTerm = term
+		}
+		if m.scaled && haveTime && e.HasTime() && unit > 0 {
+			if d := e.Time - prevTime; d > unit {
+				lines := min(int(d/unit), 12)
+				for k := 0; k < lines; k++ {
+					m.rows = append(m.rows, row{kind: rowGap, idx: int32(i), n: int32(k)})
+				}
+			}
+		}
+		if e.HasTime() {
+			prevTime, haveTime = e.Time, true
+		}
+		if m.fold && isHeartbeat(e) {
+			j := i + 1
+			for j < len(t.Events) && (isHeartbeat(&t.Events[j]) || !m.visible(&t.Events[j])) {
+				j++
+			}
+			if j-i >= 3 {
+				m.rows = append(m.rows, row{kind: rowFold, idx: int32(i), n: int32(j - i)})
+				i = j - 1
+				continue
+			}
+		}
+		m.rows = append(m.rows, row{kind: rowEvent, idx: int32(i)})
+	}
+	m.cursor = 0
+	if keep >= 0 {
+		k := sort.Search(len(m.rows), func(j int) bool { return m.rows[j].idx >= keep })
+		m.cursor = min(k, max(len(m.rows)-1, 0))
+	}
+	if m.follow {
+		m.cursor = max(len(m.rows)-1, 0)
+	}
+	m.clamp()
+}
+
+// gapUnit is the time one blank row stands for in proportional mode: the median gap between
+// events (sampled), so that ordinary spacing adds nothing and pauses stand out to scale.
+func (m *Model) gapUnit() int64 {
+	if !m.scaled {
+		return 0
+	}
+	ev := m.Test().Events
+	step := max(1, len(ev)/4096)
+	var gaps []int64
+	for i := step; i < len(ev); i += step {
+		if d := ev[i].Time - ev[i-step].Time; d > 0 && ev[i].HasTime() {
+			gaps = append(gaps, d/int64(step))
+		}
+	}
+	if len(gaps) == 0 {
+		return 0
+	}
+	sort.Slice(gaps, func(a, b int) bool { return gaps[a] < gaps[b] })
+	return max(gaps[len(gaps)/2]*4, int64(time.Millisecond))
+}
+
+func (m *Model) visible(e *parse.Event) bool {
+	if m.hidden[e.Node] {
+		return false
+	}
+	return e.Kind == "" || !m.hideKind[e.Kind]
+}
+
+// bodyHeight is the number of table rows on screen.
+func (m *Model) bodyHeight() int {
+	h := m.height - 3 // title, column header, footer
+	if m.help.ShowAll {
+		h -= len(m.keys.FullHelp()[0]) + 1
+	}
+	if m.mode == modeSearch || m.status != "" {
+		h--
+	}
+	return max(h, 1)
+}
+
+// clamp keeps the cursor on screen.
+func (m *Model) clamp() {
+	n := len(m.rows)
+	m.cursor = min(max(m.cursor, 0), max(n-1, 0))
+	h := m.bodyHeight()
+	if m.cursor < m.top {
+		m.top = m.cursor
+	}
+	if m.cursor >= m.top+h {
+		m.top = m.cursor - h + 1
+	}
+	m.top = min(max(m.top, 0), max(n-h, 0))
+}
+
+func (m *Model) move(delta int) {
+	m.cursor += delta
+	if delta < 0 {
+		m.follow = false
+	}
+	m.clamp()
+}
+
+// Update implements tea.Model.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.help.Width = msg.Width
+		m.detail.Width, m.detail.Height = msg.Width, max(msg.Height-2, 1)
+		m.picker.SetWidth(msg.Width)
+		m.picker.SetHeight(max(msg.Height-3, 3))
+		m.clamp()
+		return m, nil
+	case AppendMsg:
+		m.append(msg)
+		return m, nil
+	case tea.MouseMsg:
+		if m.mode == modeTable && msg.Action == tea.MouseActionPress {
+			switch msg.Button {
+			case tea.MouseButtonWheelUp:
+				m.move(-3)
+			case tea.MouseButtonWheelDown:
+				m.move(3)
+			}
+		}
+		return m, nil
+	case tea.KeyMsg:
+		switch m.mode {
+		case modeSearch:
+			return m.updateSearch(msg)
+		case modePicker:
+			return m.updatePicker(msg)
+		case modeFilter:
+			return m.updateFilter(msg)
+		case modeDetail:
+			return m.updateDetail(msg)
+		}
+		return m.updateTable(msg)
+	}
+	return m, nil
+}
+
+func (m *Model) updateTable(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	k := m.keys
+	m.status = ""
+	page := m.bodyHeight()
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m, tea.Quit
+	case key.Matches(msg, k.Down):
+		m.move(1)
+	case key.Matches(msg, k.Up):
+		m.move(-1)
+	case key.Matches(msg, k.PageDown):
+		m.top += page
+		m.move(page)
+	case key.Matches(msg, k.PageUp):
+		m.top -= page
+		m.move(-page)
+	case key.Matches(msg, k.Home):
+		m.cursor, m.top, m.follow = 0, 0, false
+		m.clamp()
+	case key.Matches(msg, k.End):
+		m.cursor = len(m.rows) - 1
+		m.clamp()
+	case key.Matches(msg, k.Left):
+		m.hscroll = max(m.hscroll-1, 0)
+	case key.Matches(msg, k.Right):
+		m.hscroll = min(m.hscroll+1, max(len(m.shownNodes())-1, 0))
+	case key.Matches(msg, k.Search):
+		m.mode = modeSearch
+		m.search.SetValue("")
+		return m, m.search.Focus()
+	case key.Matches(msg, k.Next):
+		m.find(m.query, 1)
+	case key.Matches(msg, k.Prev):
+		m.find(m.query, -1)
+	case key.Matches(msg, k.NextElection):
+		m.jump(isElection, 1, "election")
+	case key.Matches(msg, k.PrevElection):
+		m.jump(isElection, -1, "election")
+	case key.Matches(msg, k.NextCommit):
+		m.jump(isCommit, 1, "commit")
+	case key.Matches(msg, k.PrevCommit):
+		m.jump(isCommit, -1, "commit")
+	case key.Matches(msg, k.NextFault):
+		m.jump((*parse.Event).IsFault, 1, "fault")
+	case key.Matches(msg, k.PrevFault):
+		m.jump((*parse.Event).IsFault, -1, "fault")
+	case key.Matches(msg, k.Follow):
+		m.follow = !m.follow
+		if m.follow {
+			m.cursor = len(m.rows) - 1
+			m.clamp()
+		}
+	case key.Matches(msg, k.Fold):
+		m.fold = !m.fold
+		m.rebuild()
+	case key.Matches(msg, k.Scale):
+		m.scaled = !m.scaled
+		m.rebuild()
+	case key.Matches(msg, k.Tests):
+		m.openPicker()
+	case key.Matches(msg, k.Filter):
+		m.openFilter()
+	case key.Matches(msg, k.Detail):
+		m.openDetail()
+	case key.Matches(msg, k.Help):
+		m.help.ShowAll = !m.help.ShowAll
+		m.clamp()
+	}
+	return m, nil
+}
+
+func (m *Model) updateSearch(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	switch msg.Type {
+	case tea.KeyEnter:
+		m.query = strings.TrimSpace(m.search.Value())
+		m.mode = modeTable
+		m.search.Blur()
+		if m.query != "" {
+			m.find(m.query, 1)
+		}
+		return m, nil
+	case tea.KeyEsc:
+		m.mode = modeTable
+		m.search.Blur()
+		return m, nil
+	}
+	var cmd tea.Cmd
+	m.search, cmd = m.search.Update(msg)
+	return m, cmd
+}
+
+// rowMatches reports whether row r holds an event for which f is true.
+func (m *Model) rowMatches(r row, f func(*parse.Event) bool) bool {
+	ev := m.Test().Events
+	switch r.kind {
+	case rowEvent:
+		return f(&ev[r.idx])
+	case rowFold:
+		for i := r.idx; i < r.idx+r.n; i++ {
+			if f(&ev[i]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// jump moves the cursor to the next (dir 1) or previous (-1) row for which f holds.
+func (m *Model) jump(f func(*parse.Event) bool, dir int, what string) bool {
+	for i := m.cursor + dir; i >= 0 && i < len(m.rows); i += dir {
+		if m.rowMatches(m.rows[i], f) {
+			if dir < 0 {
+				m.follow = false
+			}
+			m.cursor = i
+			m.clamp()
+			return true
+		}
+	}
+	word := "next"
+	if dir < 0 {
+		word = "previous"
+	}
+	m.status = "no " + word + " " + what
+	return false
+}
+
+func (m *Model) find(q string, dir int) {
+	if q == "" {
+		m.status = "no search yet: press / to search"
+		return
+	}
+	m.jump(func(e *parse.Event) bool { return matches(e, q) }, dir, "match for "+strconv.Quote(q))
+}
+
+// shownNodes are the node columns not hidden by the filter.
+func (m *Model) shownNodes() []string {
+	var out []string
+	for _, n := range m.ix.nodes {
+		if !m.hidden[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// AppendMsg brings events that arrived in follow mode.
+type AppendMsg struct {
+	// Reset drops everything shown so far (the followed file was truncated or replaced).
+	Reset   bool
+	Updates []Update
+	// Done ends loading (Load).
+	Done bool
+}
+
+// Update adds events to one test, creating it when it is new.
+type Update struct {
+	Key    int // identifies the test across updates
+	Name   string
+	Status parse.Status
+	Events []parse.Event
+}
+
+func (m *Model) append(msg AppendMsg) {
+	if msg.Done {
+		m.loading = false
+	}
+	if msg.Reset {
+		m.tests = []*parse.Test{{Name: "(no events yet)", Implicit: true}}
+		m.keyOf = nil
+		m.selectTest(0)
+	}
+	if m.keyOf == nil {
+		m.keyOf = map[int]int{}
+	}
+	changed := false
+	for _, u := range msg.Updates {
+		ti, ok := m.keyOf[u.Key]
+		if !ok {
+			t := &parse.Test{Name: u.Name, Status: u.Status}
+			if len(m.tests) == 1 && m.tests[0].Implicit && len(m.tests[0].Events) == 0 && m.tests[0].Name == "(no events yet)" {
+				m.tests[0] = t
+				ti = 0
+			} else {
+				m.tests = append(m.tests, t)
+				ti = len(m.tests) - 1
+			}
+			m.keyOf[u.Key] = ti
+			if ti == m.cur {
+				m.ix = buildIndex(t)
+			}
+		}
+		t := m.tests[ti]
+		t.Status = u.Status
+		first := len(t.Events)
+		if first == 0 {
+			t.Events = u.Events // the sender hands the slice over
+		} else {
+			t.Events = append(t.Events, u.Events...)
+		}
+		if ti != m.cur {
+			continue
+		}
+		changed = true
+		if len(t.Nodes()) != len(m.ix.nodes) {
+			m.ix = buildIndex(t) // a new node: new columns
+			continue
+		}
+		for i := first; i < len(t.Events); i++ {
+			m.ix.observe(t, i, nil)
+		}
+	}
+	if !changed {
+		return
+	}
+	// Rows after the last one are new; rebuilding keeps the cursor on its event, and follow
+	// mode moves it to the end.
+	cursor, top := m.cursor, m.top
+	m.rebuild()
+	if !m.follow {
+		m.cursor, m.top = cursor, top
+		m.clamp()
+	}
+}

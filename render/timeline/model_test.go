@@ -1,0 +1,363 @@
+package timeline
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
+
+	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/raft/sim"
+)
+
+func init() {
+	// Deterministic output, and no terminal queries in tests.
+	lipgloss.SetColorProfile(termenv.Ascii)
+	lipgloss.SetHasDarkBackground(true)
+}
+
+// simTests runs a seeded simulation with a crash and a partition and parses its event lines:
+// a real run of this project's Raft, byte for byte the same every time.
+func simTests(t testing.TB) []*parse.Test {
+	t.Helper()
+	var buf bytes.Buffer
+	s, err := sim.New(sim.Config{Nodes: 5, Seed: 3, Handler: eventline.NewTextHandler(&buf, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Commit("set a 1", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	l, _ := s.Leader()
+	s.Crash(l)
+	if _, err := s.Commit("set b 2", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	s.Partition([]uint64{1, 2}, []uint64{3, 4, 5})
+	s.RunFor(time.Second)
+	s.Heal()
+	s.Restart(l)
+	s.RunFor(time.Second)
+	tests, _, err := parse.Read(&buf, parse.Options{ImplicitName: "TestSim"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tests
+}
+
+func keyMsg(s string) tea.KeyMsg {
+	switch s {
+	case "enter":
+		return tea.KeyMsg{Type: tea.KeyEnter}
+	case "esc":
+		return tea.KeyMsg{Type: tea.KeyEsc}
+	case "pgdown":
+		return tea.KeyMsg{Type: tea.KeyPgDown}
+	case "down":
+		return tea.KeyMsg{Type: tea.KeyDown}
+	}
+	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
+}
+
+func newModel(t testing.TB, tests []*parse.Test, w, h int) *Model {
+	m := New(tests, Options{NoColor: true})
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	return m
+}
+
+func press(m *Model, keys ...string) {
+	for _, k := range keys {
+		m.Update(keyMsg(k))
+	}
+}
+
+func TestScrolling(t *testing.T) {
+	m := newModel(t, simTests(t), 120, 20)
+	if m.cursor != 0 || m.top != 0 {
+		t.Fatalf("start at %d/%d", m.cursor, m.top)
+	}
+	press(m, "j", "j", "j")
+	if m.cursor != 3 {
+		t.Fatalf("after jjj cursor %d", m.cursor)
+	}
+	press(m, "k")
+	if m.cursor != 2 {
+		t.Fatalf("after k cursor %d", m.cursor)
+	}
+	press(m, "pgdown")
+	h := m.bodyHeight()
+	if m.cursor != 2+h || m.top == 0 {
+		t.Fatalf("after pgdown cursor %d top %d (page %d)", m.cursor, m.top, h)
+	}
+	press(m, "G")
+	if m.cursor != len(m.rows)-1 || m.top != len(m.rows)-h {
+		t.Fatalf("after G cursor %d top %d of %d rows", m.cursor, m.top, len(m.rows))
+	}
+	press(m, "g")
+	if m.cursor != 0 || m.top != 0 {
+		t.Fatalf("after g cursor %d top %d", m.cursor, m.top)
+	}
+	// The screen shows the rows from top, one line each, and exactly fits the terminal.
+	v := m.View()
+	lines := strings.Split(v, "\n")
+	if len(lines) > 20 {
+		t.Fatalf("view has %d lines for a 20-line terminal", len(lines))
+	}
+	if !strings.Contains(v, "starts") || !strings.Contains(lines[0], "TestSim") {
+		t.Fatalf("first screen:\n%s", v)
+	}
+	m.Update(tea.MouseMsg{Action: tea.MouseActionPress, Button: tea.MouseButtonWheelDown})
+	if m.cursor != 3 {
+		t.Fatalf("wheel down: cursor %d", m.cursor)
+	}
+}
+
+func TestSearch(t *testing.T) {
+	m := newModel(t, simTests(t), 120, 20)
+	press(m, "/")
+	for _, r := range "set b 2" {
+		m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+	press(m, "enter")
+	e := m.Cursor()
+	if e == nil || !strings.Contains(strings.ToLower(e.Msg+fmt.Sprint(e.Fields)), "set b 2") {
+		t.Fatalf("search landed on %+v", e)
+	}
+	first := m.cursor
+	press(m, "n")
+	if m.cursor <= first || !matches(m.Cursor(), "set b 2") {
+		t.Fatalf("n: cursor %d (first match %d)", m.cursor, first)
+	}
+	press(m, "N")
+	if m.cursor != first {
+		t.Fatalf("N went to %d, want %d", m.cursor, first)
+	}
+	press(m, "/")
+	for _, r := range "no such text" {
+		m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+	press(m, "enter")
+	if m.cursor != first || !strings.Contains(m.View(), "no next match") {
+		t.Fatalf("a failed search moved the cursor or said nothing")
+	}
+}
+
+func TestJumps(t *testing.T) {
+	m := newModel(t, simTests(t), 140, 30)
+	press(m, "]")
+	if e := m.Cursor(); e == nil || !isElection(e) {
+		t.Fatalf("] landed on %+v", e)
+	}
+	press(m, "x")
+	if e := m.Cursor(); e == nil || !e.IsFault() || e.Kind != "crash" {
+		t.Fatalf("x landed on %+v", e)
+	}
+	if !strings.Contains(m.View(), "✗") {
+		t.Fatal("the fault lane does not show the crashed node")
+	}
+	press(m, "c")
+	if e := m.Cursor(); e == nil || e.Kind != "commit" {
+		t.Fatalf("c landed on %+v", e)
+	}
+	// The header names the leader of the term at the cursor.
+	c := m.ix.at(int(m.rows[m.cursor].idx))
+	if c.leader == "" || !strings.Contains(m.View(), "leader "+c.leader) {
+		t.Fatalf("header lacks the leader %q:\n%s", c.leader, strings.SplitN(m.View(), "\n", 2)[0])
+	}
+}
+
+func TestPickerSwitchesTests(t *testing.T) {
+	tests, _, err := parse.ReadFiles([]string{filepath.Join("..", "..", "testdata", "gotest_v.log")}, parse.Options{})
+	if err != nil || len(tests) < 2 {
+		t.Fatalf("fixture: %d tests, %v", len(tests), err)
+	}
+	m := newModel(t, tests, 120, 20)
+	press(m, "t")
+	if !strings.Contains(m.View(), tests[1].Name) || !strings.Contains(m.View(), tests[1].Status.String()) {
+		t.Fatalf("picker:\n%s", m.View())
+	}
+	press(m, "down", "enter")
+	if m.Test() != tests[1] || !strings.Contains(m.View(), tests[1].Name) {
+		t.Fatalf("picked %q, want %q", m.Test().Name, tests[1].Name)
+	}
+	press(m, "t", "esc")
+	if m.Test() != tests[1] || m.mode != modeTable {
+		t.Fatal("esc in the picker changed the test")
+	}
+}
+
+func TestFilterHidesNode(t *testing.T) {
+	m := newModel(t, simTests(t), 160, 20)
+	header := strings.Split(m.View(), "\n")[1]
+	if !strings.Contains(header, "2 ") {
+		t.Fatalf("header lacks node 2: %q", header)
+	}
+	before := len(m.rows)
+	press(m, "f", "j", " ", "enter") // the second item is node 2
+	header = strings.Split(m.View(), "\n")[1]
+	for _, f := range strings.Fields(header) {
+		if f == "2" {
+			t.Fatalf("node 2 still has a column: %q", header)
+		}
+	}
+	if len(m.rows) >= before {
+		t.Fatalf("hiding node 2 left %d rows of %d", len(m.rows), before)
+	}
+	for _, r := range m.rows {
+		if r.kind == rowEvent && m.Test().Events[r.idx].Node == "2" {
+			t.Fatal("a row of node 2 is still shown")
+		}
+	}
+}
+
+func TestFoldAndScale(t *testing.T) {
+	m := newModel(t, simTests(t), 140, 30)
+	n := len(m.rows)
+	press(m, "z")
+	folds := 0
+	for _, r := range m.rows {
+		if r.kind == rowFold {
+			folds++
+			for i := r.idx; i < r.idx+r.n; i++ {
+				if e := &m.Test().Events[i]; !isHeartbeat(e) {
+					t.Fatalf("a fold hides %q, which is no heartbeat", e.Msg)
+				}
+			}
+		}
+	}
+	if folds == 0 || len(m.rows) > n*3/4 {
+		t.Fatalf("folding heartbeats: %d folds, %d rows of %d", folds, len(m.rows), n)
+	}
+	press(m, "z", "s")
+	gaps := 0
+	for _, r := range m.rows {
+		if r.kind == rowGap {
+			gaps++
+		}
+	}
+	if gaps == 0 {
+		t.Fatal("time-to-scale mode shows no gaps")
+	}
+}
+
+func TestDetailShowsRPC(t *testing.T) {
+	m := newModel(t, simTests(t), 140, 40)
+	m.find("RequestVote", 1)
+	press(m, "enter")
+	v := m.View()
+	if !strings.Contains(v, "rpc") || !strings.Contains(v, "other events") || !strings.Contains(v, "receives RequestVote") {
+		t.Fatalf("detail pane:\n%s", v)
+	}
+	press(m, "esc")
+	if m.mode != modeTable {
+		t.Fatal("esc did not close the detail pane")
+	}
+}
+
+func TestNarrowTerminalScrollsColumns(t *testing.T) {
+	m := newModel(t, simTests(t), 60, 20)
+	nodes, _, _ := m.layout()
+	if len(nodes) >= 5 {
+		t.Fatalf("60 columns show %d node columns", len(nodes))
+	}
+	press(m, "l")
+	nodes2, _, _ := m.layout()
+	if nodes2[0] == nodes[0] {
+		t.Fatal("l did not scroll the columns")
+	}
+	for _, line := range strings.Split(m.View(), "\n") {
+		if w := lipgloss.Width(line); w > 60 {
+			t.Fatalf("line of width %d in a 60-column terminal: %q", w, line)
+		}
+	}
+}
+
+func TestResize(t *testing.T) {
+	m := newModel(t, simTests(t), 120, 20)
+	h := m.bodyHeight()
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	if m.bodyHeight() != h+20 {
+		t.Fatalf("body %d rows after growing by 20 (was %d)", m.bodyHeight(), h)
+	}
+	if got := len(strings.Split(m.View(), "\n")); got > 40 {
+		t.Fatalf("view has %d lines", got)
+	}
+}
+
+func TestFollowAppends(t *testing.T) {
+	tests := simTests(t)
+	all := tests[0].Events
+	half := &parse.Test{Name: "TestSim", Implicit: true, Events: append([]parse.Event(nil), all[:len(all)/2]...)}
+	m := newModel(t, []*parse.Test{half}, 120, 20)
+	m.keyOf = map[int]int{1: 0}
+	press(m, "j", "j")
+	m.Update(AppendMsg{Updates: []Update{{Key: 1, Name: "TestSim", Events: all[len(all)/2 : len(all)*3/4]}}})
+	if m.cursor != 2 {
+		t.Fatalf("without follow the cursor moved to %d", m.cursor)
+	}
+	press(m, "F")
+	m.Update(AppendMsg{Updates: []Update{{Key: 1, Name: "TestSim", Events: all[len(all)*3/4:]}}})
+	if m.cursor != len(m.rows)-1 || len(m.Test().Events) != len(all) {
+		t.Fatalf("follow: cursor %d of %d rows, %d events of %d", m.cursor, len(m.rows), len(m.Test().Events), len(all))
+	}
+	press(m, "k")
+	if m.follow {
+		t.Fatal("moving up did not stop following")
+	}
+}
+
+// TestFollowFile drives the whole program with teatest: lines appended to a file appear on
+// screen, and a truncated file starts over.
+func TestFollowFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "live.log")
+	os.WriteFile(path, []byte("00:00:00.100000 [1] starts | ev=start term=0 state=follower\n"), 0o644)
+	m := New(nil, Options{NoColor: true, Follow: true})
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 20))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go FollowFile(ctx, path, parse.Options{ImplicitName: "live"}, 10*time.Millisecond, tm.Send)
+	waitFor := func(s string) {
+		t.Helper()
+		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(s)) },
+			teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+	}
+	waitFor("starts")
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("00:00:00.200000 [2] becomes leader | ev=state term=1 state=leader\n")
+	f.Close()
+	waitFor("becomes leader")
+	os.WriteFile(path, []byte("00:00:00.050000 [3] fresh start | ev=start term=0 state=follower\n"), 0o644)
+	waitFor("fresh start")
+	tm.Send(keyMsg("q"))
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	if got := final.Test().Events; len(got) != 1 || got[0].Node != "3" {
+		t.Fatalf("after truncation the view holds %d events", len(got))
+	}
+}
+
+// TestProgramKeys drives the real program loop: keys in, screen out.
+func TestProgramKeys(t *testing.T) {
+	tm := teatest.NewTestModel(t, New(simTests(t), Options{NoColor: true}), teatest.WithInitialTermSize(120, 24))
+	tm.Type("/")
+	tm.Type("crashes")
+	tm.Send(keyMsg("enter"))
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("▶")) && bytes.Contains(b, []byte("crashes")) },
+		teatest.WithDuration(5*time.Second))
+	tm.Send(keyMsg("?"))
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("fold heartbeats")) },
+		teatest.WithDuration(5*time.Second))
+	tm.Send(keyMsg("q"))
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	_, _ = io.ReadAll(tm.FinalOutput(t))
+}

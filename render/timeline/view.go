@@ -1,0 +1,337 @@
+package timeline
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/render"
+)
+
+// styles are built once: styling is the expensive part of a frame, so nothing is built per
+// row.
+type styles struct {
+	noColor  bool
+	title    lipgloss.Style
+	header   lipgloss.Style
+	time     lipgloss.Style
+	cursor   lipgloss.Style
+	sep      lipgloss.Style
+	fold     lipgloss.Style
+	gap      lipgloss.Style
+	status   lipgloss.Style
+	pass     lipgloss.Style
+	fail     lipgloss.Style
+	unknown  lipgloss.Style
+	lane     lipgloss.Style
+	category [6]lipgloss.Style
+	roles    map[string]lipgloss.Style
+}
+
+func newStyles(noColor bool) styles {
+	s := styles{noColor: noColor}
+	plain := lipgloss.NewStyle()
+	s.title = plain.Bold(true)
+	s.header = plain.Bold(true).Underline(true)
+	s.time = plain
+	s.cursor = plain.Reverse(true)
+	s.sep = plain.Faint(true)
+	s.fold = plain.Faint(true).Italic(true)
+	s.gap = plain.Faint(true)
+	s.status = plain.Bold(true)
+	s.pass, s.fail, s.unknown = plain.Bold(true), plain.Bold(true), plain.Bold(true)
+	s.lane = plain.Bold(true)
+	for i := range s.category {
+		s.category[i] = plain
+	}
+	s.roles = map[string]lipgloss.Style{}
+	if noColor {
+		return s
+	}
+	// Fixed ANSI colours (not adaptive ones): adaptive colours make lipgloss ask the terminal
+	// for its background, which stalls where nothing answers.
+	c := func(code string) lipgloss.Style { return plain.Foreground(lipgloss.Color(code)) }
+	s.time = c("8")
+	s.sep = c("5")
+	s.pass, s.fail, s.unknown = c("2").Bold(true), c("1").Bold(true), c("3").Bold(true)
+	s.lane = c("1").Bold(true)
+	s.category[render.CategoryOther] = plain
+	s.category[render.CategoryElection] = c("3")
+	s.category[render.CategoryLeader] = c("2").Bold(true)
+	s.category[render.CategoryReplicate] = c("4")
+	s.category[render.CategoryCommit] = c("6")
+	s.category[render.CategoryFault] = c("1").Bold(true)
+	s.roles = map[string]lipgloss.Style{"leader": c("2").Bold(true), "candidate": c("3"), "precandidate": c("3"),
+		"follower": plain, "dead": c("1"), "learner": c("8")}
+	return s
+}
+
+const (
+	timeWidth = 17
+	minColumn = 14
+	maxColumn = 42
+)
+
+// layout decides the node columns on screen and their width.
+func (m *Model) layout() (nodes []string, colW, laneW int) {
+	all := m.shownNodes()
+	laneW = len(all) + 1 // one character per node, a space
+	if laneW > 17 {
+		laneW = 0 // too many nodes for a lane: faults still show in the cells
+	}
+	avail := m.width - timeWidth - laneW
+	start := min(m.hscroll, max(len(all)-1, 0))
+	rest := all[start:]
+	fit := max(avail/(minColumn+1), 1)
+	if len(rest) > fit {
+		rest = rest[:fit]
+	}
+	colW = min(max(avail/max(len(rest), 1)-1, minColumn), maxColumn)
+	return rest, colW, laneW
+}
+
+// View implements tea.Model.
+func (m *Model) View() string {
+	switch m.mode {
+	case modePicker:
+		return m.st.title.Render("Pick a test (enter: show, esc: back)") + "\n" + m.picker.View()
+	case modeFilter:
+		return m.filterView()
+	case modeDetail:
+		return m.st.title.Render("Event detail (esc: back, j/k: scroll)") + "\n" + m.detail.View()
+	}
+	var b strings.Builder
+	b.Grow(m.width * (m.height + 1))
+	nodes, colW, laneW := m.layout()
+	m.writeTitle(&b)
+	m.writeColumnHeader(&b, nodes, colW, laneW)
+	h := m.bodyHeight()
+	for r := m.top; r < m.top+h; r++ {
+		if r < len(m.rows) {
+			m.writeRow(&b, r, nodes, colW, laneW)
+		}
+		b.WriteByte('\n')
+	}
+	if m.mode == modeSearch {
+		b.WriteString(m.search.View())
+		b.WriteByte('\n')
+	} else if m.status != "" {
+		b.WriteString(m.st.status.Render(m.status))
+		b.WriteByte('\n')
+	}
+	b.WriteString(m.help.View(m.keys))
+	return b.String()
+}
+
+func (m *Model) statusStyle(st parse.Status) lipgloss.Style {
+	switch st {
+	case parse.StatusPass:
+		return m.st.pass
+	case parse.StatusFail:
+		return m.st.fail
+	}
+	return m.st.unknown
+}
+
+func (m *Model) writeTitle(b *strings.Builder) {
+	t := m.Test()
+	var parts []string
+	parts = append(parts, m.st.title.Render(t.Name), m.statusStyle(t.Status).Render(t.Status.String()))
+	if len(m.tests) > 1 {
+		parts = append(parts, "test "+strconv.Itoa(m.cur+1)+"/"+strconv.Itoa(len(m.tests)))
+	}
+	pos := 0
+	if len(m.rows) > 0 {
+		pos = m.cursor + 1
+	}
+	parts = append(parts, "row "+strconv.Itoa(pos)+"/"+strconv.Itoa(len(m.rows)))
+	if m.cursor < len(m.rows) {
+		c := m.ix.at(int(m.rows[m.cursor].idx))
+		lead := "none"
+		if c.leader != "" {
+			lead = c.leader
+		}
+		parts = append(parts, "term "+strconv.FormatUint(c.term, 10)+" leader "+lead)
+	}
+	var flags []string
+	if m.loading {
+		flags = append(flags, "loading…")
+	}
+	if m.follow {
+		flags = append(flags, "follow")
+	}
+	if m.fold {
+		flags = append(flags, "folded")
+	}
+	if m.scaled {
+		flags = append(flags, "to scale")
+	}
+	if len(m.hidden)+len(m.hideKind) > 0 {
+		flags = append(flags, "filtered")
+	}
+	if len(flags) > 0 {
+		parts = append(parts, "["+strings.Join(flags, ", ")+"]")
+	}
+	b.WriteString(ansi.Truncate(strings.Join(parts, "  "), m.width, "…"))
+	b.WriteByte('\n')
+}
+
+// roleAt finds a node's role at event i by looking back for its last event with a state
+// field; the search is bounded so that the header costs the same anywhere in a huge log.
+func (m *Model) roleAt(node string, i int) string {
+	ev := m.Test().Events
+	for j := i; j >= 0 && j > i-20000; j-- {
+		if ev[j].Node != node || ev[j].Kind == "" {
+			continue
+		}
+		if s, ok := ev[j].Field("state"); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+func (m *Model) writeColumnHeader(out *strings.Builder, nodes []string, colW, laneW int) {
+	var b strings.Builder
+	defer func() {
+		out.WriteString(ansi.Truncate(b.String(), m.width, ""))
+		out.WriteByte('\n')
+	}()
+	b.WriteString(m.st.header.Render(pad("TIME", timeWidth-1)))
+	b.WriteByte(' ')
+	if laneW > 0 {
+		b.WriteString(m.st.header.Render(pad("!", laneW-1)))
+		b.WriteByte(' ')
+	}
+	at := 0
+	if m.cursor < len(m.rows) {
+		at = int(m.rows[m.cursor].idx)
+	}
+	for i, n := range nodes {
+		label := n
+		if role := m.roleAt(n, at); role != "" {
+			label += " " + role
+		}
+		st := m.st.header
+		if rs, ok := m.st.roles[m.roleAt(n, at)]; ok && !m.st.noColor {
+			st = rs.Bold(true).Underline(true)
+		}
+		b.WriteString(st.Render(pad(label, colW)))
+		if i < len(nodes)-1 {
+			b.WriteByte(' ')
+		}
+	}
+	if m.hscroll > 0 {
+		b.WriteString(" ◂")
+	}
+	if len(m.shownNodes()) > m.hscroll+len(nodes) {
+		b.WriteString(" ▸")
+	}
+}
+
+// pad cuts or pads s to exactly w cells.
+func pad(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	sw := ansi.StringWidth(s)
+	if sw > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return s + strings.Repeat(" ", w-sw)
+}
+
+func (m *Model) writeRow(b *strings.Builder, r int, nodes []string, colW, laneW int) {
+	rw := m.rows[r]
+	t := m.Test()
+	e := &t.Events[rw.idx]
+	isCursor := r == m.cursor
+	var start int64
+	if len(t.Events) > 0 {
+		start = t.Events[0].Time
+	}
+	var line strings.Builder
+	switch rw.kind {
+	case rowTerm:
+		c := m.ix.at(int(rw.idx))
+		label := "── term " + strconv.FormatUint(c.term, 10) + " "
+		line.WriteString(m.st.sep.Render(label + strings.Repeat("─", max(m.width-ansi.StringWidth(label)-1, 0))))
+	case rowGap:
+		label := ""
+		if rw.n == 0 && rw.idx > 0 {
+			d := time.Duration(e.Time - t.Events[rw.idx-1].Time)
+			label = "┊ +" + d.Round(time.Microsecond).String()
+		} else {
+			label = "┊"
+		}
+		line.WriteString(m.st.gap.Render(pad(label, timeWidth-1)))
+	default:
+		mark := " "
+		if isCursor {
+			mark = "▶"
+		}
+		ts := mark + string(parse.AppendEventTime(nil, e, start, m.opts.Relative))
+		line.WriteString(m.st.time.Render(pad(ts, timeWidth-1)))
+		line.WriteByte(' ')
+		if laneW > 0 {
+			line.WriteString(m.st.lane.Render(pad(m.lane(int(rw.idx)), laneW-1)))
+			line.WriteByte(' ')
+		}
+		if rw.kind == rowFold {
+			line.WriteString(m.st.fold.Render(pad("… "+strconv.Itoa(int(rw.n))+" heartbeat events (z unfolds)", len(nodes)*(colW+1))))
+			break
+		}
+		if e.Node == "*" {
+			// Cluster events span the row.
+			line.WriteString(m.st.category[render.Classify(e)].Render(pad("[cluster] "+e.Msg, len(nodes)*(colW+1))))
+			break
+		}
+		for i, n := range nodes {
+			cell := ""
+			if e.Node == n {
+				cell = e.Msg
+			}
+			cell = pad(cell, colW)
+			if e.Node == n {
+				cell = m.st.category[render.Classify(e)].Render(cell)
+			}
+			line.WriteString(cell)
+			if i < len(nodes)-1 {
+				line.WriteByte(' ')
+			}
+		}
+	}
+	s := line.String()
+	if isCursor {
+		s = m.st.cursor.Render(ansi.Strip(s))
+	}
+	b.WriteString(ansi.Truncate(s, m.width, ""))
+}
+
+// lane draws the fault lane: one character per node, ✗ down, ~ disconnected, and a | for
+// every node while the network is partitioned.
+func (m *Model) lane(i int) string {
+	c := m.ix.at(i)
+	var b strings.Builder
+	for col, n := range m.ix.nodes {
+		if m.hidden[n] {
+			continue
+		}
+		bit := uint64(1) << min(col, 63)
+		switch {
+		case c.crashed&bit != 0:
+			b.WriteString("✗")
+		case c.discon&bit != 0:
+			b.WriteString("~")
+		case c.part:
+			b.WriteString("|")
+		default:
+			b.WriteString(" ")
+		}
+	}
+	return b.String()
+}
