@@ -6,6 +6,8 @@
 //	raftviz --list run.log
 //	raftviz --tui run.log
 //	raftviz --follow live.log
+//	raftviz analyze run.log
+//	raftviz diff pass.log fail.log
 //
 // Input is go test -v or go test -json output, classic "HH:MM:SS.uuuuuu [ID] message" lines or the
 // structured event lines of docs/FORMAT.md; several files (one per node) are merged by time.
@@ -78,6 +80,8 @@ per-node timing table per test. Several files (one per node) are merged by times
   raftviz --list run.log
   raftviz --tui run.log          # the interactive timeline (? shows its keys)
   raftviz --follow live.log      # the timeline of a log that is still being written
+  raftviz analyze run.log        # leaders, latencies, safety checks (exit 1 on a violation)
+  raftviz diff pass.log fail.log # where two runs of the same tests first diverge
 
 Flags:
 `
@@ -166,6 +170,14 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 
 // run is the whole command, with its streams as parameters so tests can drive it.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "analyze" || args[0] == "diff") {
+		if _, err := os.Stat(args[0]); err != nil { // a log file of that name wins
+			if args[0] == "analyze" {
+				return analyzeCommand(ctx, args[1:], stdin, stdout, stderr)
+			}
+			return diffCommand(ctx, args[1:], stdout, stderr)
+		}
+	}
 	c, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK

@@ -2,7 +2,6 @@ package timeline
 
 import (
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/raftviz/raftviz/parse"
@@ -73,12 +72,12 @@ func (ix *index) observe(t *parse.Test, i int, kinds map[string]bool) {
 	cur := ix.changes[len(ix.changes)-1]
 	next := cur
 	next.idx = i
-	if term, ok := eventTerm(e); ok && term > next.term {
+	if term, ok := e.Term(); ok && term > next.term {
 		next.term = term
 		next.leader = ""
 	}
-	if isLeaderEvent(e) {
-		if term, ok := eventTerm(e); !ok || term >= next.term {
+	if e.BecameLeader() {
+		if term, ok := e.Term(); !ok || term >= next.term {
 			next.leader = e.Node
 		}
 	}
@@ -86,7 +85,7 @@ func (ix *index) observe(t *parse.Test, i int, kinds map[string]bool) {
 	if c, ok := ix.col[e.Node]; ok && c < 64 {
 		bit = 1 << c
 	}
-	switch faultKind(e) {
+	switch e.FaultKind() {
 	case eventline.KindCrash, eventline.KindStop:
 		next.crashed |= bit
 		if next.leader == e.Node {
@@ -122,73 +121,6 @@ func (ix *index) at(i int) change {
 	return ix.changes[k-1]
 }
 
-// eventTerm reads an event's term: the term field, or for classic lines "term N" / "term=N"
-// in the message.
-func eventTerm(e *parse.Event) (uint64, bool) {
-	if e.Kind != "" {
-		v, ok := e.Field("term")
-		if !ok {
-			return 0, false
-		}
-		n, err := strconv.ParseUint(v, 10, 64)
-		return n, err == nil
-	}
-	msg := e.Msg
-	for off := 0; ; {
-		i := indexFold(msg[off:], "term")
-		if i < 0 {
-			return 0, false
-		}
-		j := off + i + 4
-		for j < len(msg) && (msg[j] == ' ' || msg[j] == '=' || msg[j] == ':') {
-			j++
-		}
-		k := j
-		for k < len(msg) && msg[k] >= '0' && msg[k] <= '9' {
-			k++
-		}
-		if k > j {
-			n, err := strconv.ParseUint(msg[j:k], 10, 64)
-			return n, err == nil
-		}
-		off = j
-	}
-}
-
-// isLeaderEvent reports whether the event says its node became leader.
-func isLeaderEvent(e *parse.Event) bool {
-	if e.Kind != "" {
-		if e.Kind != eventline.KindState {
-			return false
-		}
-		v, _ := e.Field("state")
-		return v == "leader"
-	}
-	return indexFold(e.Msg, "leader") >= 0 && (indexFold(e.Msg, "becom") >= 0 || indexFold(e.Msg, "won") >= 0 || indexFold(e.Msg, "elected") >= 0)
-}
-
-// faultKind maps an event to the fault kind it reports ("" for none); classic lines by wording.
-func faultKind(e *parse.Event) string {
-	if e.Kind != "" {
-		return e.Kind
-	}
-	switch {
-	case indexFold(e.Msg, "reconnect") >= 0:
-		return eventline.KindReconnect
-	case indexFold(e.Msg, "disconnect") >= 0:
-		return eventline.KindDisconnect
-	case indexFold(e.Msg, "restart") >= 0:
-		return eventline.KindRestart
-	case indexFold(e.Msg, "crash") >= 0 || indexFold(e.Msg, "killed") >= 0:
-		return eventline.KindCrash
-	case indexFold(e.Msg, "partition") >= 0:
-		return eventline.KindPartition
-	case indexFold(e.Msg, "heal") >= 0:
-		return eventline.KindHeal
-	}
-	return ""
-}
-
 // isHeartbeat reports whether an event is routine heartbeat traffic that folding hides:
 // timers, empty AppendEntries and their successful replies.
 func isHeartbeat(e *parse.Event) bool {
@@ -206,7 +138,7 @@ func isHeartbeat(e *parse.Event) bool {
 		}
 		return false
 	case "":
-		return indexFold(e.Msg, "heartbeat") >= 0
+		return parse.IndexFold(e.Msg, "heartbeat") >= 0
 	}
 	return false
 }
@@ -217,38 +149,24 @@ func isElection(e *parse.Event) bool {
 		v, _ := e.Field("state")
 		return v == "candidate" || v == "leader" || v == "precandidate"
 	}
-	if e.Kind == "" {
-		return indexFold(e.Msg, "candidate") >= 0 || isLeaderEvent(e)
-	}
-	return false
+	return e.Kind == "" && (e.BecameCandidate() || e.BecameLeader())
 }
 
 func isCommit(e *parse.Event) bool {
 	if e.Kind != "" {
 		return e.Kind == eventline.KindCommit
 	}
-	return indexFold(e.Msg, "commit") >= 0
-}
-
-// indexFold is strings.Index ignoring ASCII case, without allocating.
-func indexFold(s, sub string) int {
-	n := len(sub)
-	for i := 0; i+n <= len(s); i++ {
-		if strings.EqualFold(s[i:i+n], sub) {
-			return i
-		}
-	}
-	return -1
+	return parse.IndexFold(e.Msg, "commit") >= 0
 }
 
 // matches reports whether an event contains q (lower case) in its message, node, kind or
 // fields.
 func matches(e *parse.Event, q string) bool {
-	if indexFold(e.Msg, q) >= 0 || strings.EqualFold(e.Node, q) || indexFold(e.Kind, q) >= 0 {
+	if parse.IndexFold(e.Msg, q) >= 0 || strings.EqualFold(e.Node, q) || parse.IndexFold(e.Kind, q) >= 0 {
 		return true
 	}
 	for _, f := range e.Fields {
-		if indexFold(f.Value, q) >= 0 || indexFold(f.Key+"="+f.Value, q) >= 0 {
+		if parse.IndexFold(f.Value, q) >= 0 || parse.IndexFold(f.Key+"="+f.Value, q) >= 0 {
 			return true
 		}
 	}

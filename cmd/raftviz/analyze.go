@@ -1,0 +1,372 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/jedib0t/go-pretty/v6/table"
+
+	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/analyze"
+)
+
+const analyzeUsage = `usage: raftviz analyze [flags] [file ...]
+
+Reports per test: the leader of each term and for how long, elections, term changes, commits and
+applies per node, commit latency, RPC counts and round trips, heartbeat gaps, crashes; and checks
+Raft's safety properties from the events alone. Exits 1 when a violation is found, 0 otherwise,
+so it can gate CI.
+
+  raftviz analyze run.log
+  go test -v ./raft/ 2>&1 | raftviz analyze --format json
+
+Flags:
+`
+
+// openInputs opens the named files (stdin for "-" or none).
+func openInputs(files []string, stdin io.Reader) ([]parse.Input, func(), error) {
+	if len(files) == 0 {
+		files = []string{"-"}
+	}
+	var closers []io.Closer
+	done := func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}
+	inputs := make([]parse.Input, len(files))
+	for i, name := range files {
+		inputs[i].Name = name
+		if name == "-" {
+			if isTerminal(stdin) {
+				done()
+				return nil, nil, errors.New("no input: pipe go test output in or name a file")
+			}
+			inputs[i].Reader = stdin
+			continue
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			done()
+			return nil, nil, pathError(err)
+		}
+		closers = append(closers, f)
+		inputs[i].Reader = bufio.NewReaderSize(f, 1<<20)
+	}
+	return inputs, done, nil
+}
+
+func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("raftviz analyze", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	runRe := fs.String("run", "", "only tests matching `regexp`, as go test -run selects them")
+	format := fs.String("format", "text", "report `format`: text or json")
+	slow := fs.Duration("slow", 100*time.Millisecond, "flag RPC round trips longer than `d`")
+	out := fs.String("o", "", "write the report to `file`")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fmt.Fprint(stdout, analyzeUsage)
+			fs.PrintDefaults()
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "raftviz analyze: %v (raftviz analyze -h lists the flags)\n", err)
+		return exitUsage
+	}
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(stderr, "raftviz analyze: unknown --format %q (want text or json)\n", *format)
+		return exitUsage
+	}
+	matcher, err := parse.NewMatcher(*runRe)
+	if err != nil {
+		fmt.Fprintf(stderr, "raftviz analyze: %v\n", err)
+		return exitUsage
+	}
+	inputs, done, err := openInputs(fs.Args(), stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "raftviz analyze: %v\n", err)
+		return exitUsage
+	}
+	defer done()
+	w := stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			fmt.Fprintf(stderr, "raftviz analyze: %v\n", pathError(err))
+			return exitUsage
+		}
+		defer f.Close()
+		w = f
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	defer bw.Flush()
+	opts := analyze.Options{SlowRPC: *slow}
+	var reports []analyze.Report
+	violations, analyzed := 0, 0
+	emit := func(t *parse.Test) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !matcher.Match(t.Name) || len(t.Events) == 0 {
+			return nil
+		}
+		r := analyze.Test(t, opts)
+		analyzed++
+		violations += len(r.Violations)
+		if *format == "json" {
+			reports = append(reports, r)
+		} else {
+			analyze.WriteText(bw, r)
+		}
+		return nil
+	}
+	if len(inputs) == 1 {
+		// One input streams test by test: memory holds one test at a time.
+		p := parse.NewParser(parse.Options{ImplicitName: inputs[0].Name})
+		err = parse.Scan(&ctxReader{ctx: ctx, r: inputs[0].Reader}, p, parse.ScanOptions{Emit: emit})
+	} else {
+		var tests []*parse.Test
+		tests, _, err = parse.ReadInputs(inputs, parse.Options{})
+		for _, t := range tests {
+			if err == nil {
+				err = emit(t)
+			}
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "raftviz analyze: interrupted")
+		return exitInterrupted
+	case err != nil:
+		fmt.Fprintf(stderr, "raftviz analyze: %v\n", pathError(err))
+		return exitUsage
+	}
+	if *format == "json" {
+		if err := analyze.WriteJSON(bw, reports); err != nil {
+			fmt.Fprintf(stderr, "raftviz analyze: %v\n", err)
+			return exitUsage
+		}
+	} else {
+		fmt.Fprintf(bw, "%d tests analysed, %d safety violations\n", analyzed, violations)
+	}
+	if analyzed == 0 {
+		bw.Flush()
+		fmt.Fprintln(stderr, "raftviz analyze: no test with events in the input")
+		return exitUsage
+	}
+	if violations > 0 {
+		return exitTestsFailed
+	}
+	return exitOK
+}
+
+const diffUsage = `usage: raftviz diff [flags] A B
+
+Puts two runs of the same tests side by side (a passing and a failing one, say) and shows where
+they first diverge: the leader of each term, and the sequence of committed commands.
+
+Flags:
+`
+
+func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("raftviz diff", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	runRe := fs.String("run", "", "only tests matching `regexp`")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fmt.Fprint(stdout, diffUsage)
+			fs.PrintDefaults()
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "raftviz diff: %v (raftviz diff -h lists the flags)\n", err)
+		return exitUsage
+	}
+	if fs.NArg() != 2 {
+		fmt.Fprintln(stderr, "raftviz diff: name two logs: raftviz diff A B")
+		return exitUsage
+	}
+	matcher, err := parse.NewMatcher(*runRe)
+	if err != nil {
+		fmt.Fprintf(stderr, "raftviz diff: %v\n", err)
+		return exitUsage
+	}
+	read := func(path string) (map[string]*parse.Test, []string, error) {
+		tests, _, err := parse.ReadFiles([]string{path}, parse.Options{ImplicitName: "(log)"})
+		if err != nil {
+			return nil, nil, pathError(err)
+		}
+		byName := map[string]*parse.Test{}
+		var order []string
+		for _, t := range tests {
+			name := t.Name
+			if t.Attempt > 1 {
+				name += "#" + strconv.Itoa(t.Attempt)
+			}
+			if matcher.Match(t.Name) && len(t.Events) > 0 {
+				byName[name] = t
+				order = append(order, name)
+			}
+		}
+		return byName, order, nil
+	}
+	a, order, err := read(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "raftviz diff: %v\n", err)
+		return exitUsage
+	}
+	b, _, err := read(fs.Arg(1))
+	if err != nil {
+		fmt.Fprintf(stderr, "raftviz diff: %v\n", err)
+		return exitUsage
+	}
+	bw := bufio.NewWriter(stdout)
+	defer bw.Flush()
+	compared := 0
+	for _, name := range order {
+		tb, ok := b[name]
+		if !ok {
+			continue
+		}
+		if ctx.Err() != nil {
+			return exitInterrupted
+		}
+		compared++
+		writeDiff(bw, name, a[name], tb, fs.Arg(0), fs.Arg(1))
+	}
+	if compared == 0 {
+		bw.Flush()
+		fmt.Fprintln(stderr, "raftviz diff: the two logs have no test in common")
+		return exitUsage
+	}
+	return exitOK
+}
+
+// commitSeq is the commands in index order, as the first node to apply each index applied it.
+func commitSeq(t *parse.Test) []string {
+	var seq []string
+	for i := range t.Events {
+		e := &t.Events[i]
+		if e.Kind != "apply" {
+			continue
+		}
+		idx, ok := e.FieldInt("index")
+		if !ok || idx < 1 {
+			continue
+		}
+		cmd, _ := e.Field("cmd")
+		for int64(len(seq)) < idx {
+			seq = append(seq, "")
+		}
+		if seq[idx-1] == "" {
+			seq[idx-1] = cmd
+		}
+	}
+	return seq
+}
+
+func writeDiff(w io.Writer, name string, a, b *parse.Test, nameA, nameB string) {
+	ra, rb := analyze.Test(a, analyze.Options{}), analyze.Test(b, analyze.Options{})
+	fmt.Fprintf(w, "== %s: A %s (%s), B %s (%s)\n", name, ra.Status, nameA, rb.Status, nameB)
+	leaders := func(r analyze.Report) map[uint64]analyze.Term {
+		m := map[uint64]analyze.Term{}
+		for _, t := range r.Terms {
+			m[t.Term] = t
+		}
+		return m
+	}
+	la, lb := leaders(ra), leaders(rb)
+	var terms []uint64
+	seen := map[uint64]bool{}
+	for _, r := range []analyze.Report{ra, rb} {
+		for _, t := range r.Terms {
+			if !seen[t.Term] {
+				seen[t.Term] = true
+				terms = append(terms, t.Term)
+			}
+		}
+	}
+	sortU64(terms)
+	tw := table.NewWriter()
+	tw.SetOutputMirror(w)
+	tw.SetStyle(table.StyleLight)
+	tw.AppendHeader(table.Row{"TERM", "A LEADER", "A FROM", "B LEADER", "B FROM", ""})
+	first := ""
+	show := func(t analyze.Term, ok bool) (string, string) {
+		switch {
+		case !ok:
+			return "-", "-"
+		case t.Leader == "":
+			return "none", t.Start
+		}
+		return t.Leader, t.Start
+	}
+	for _, term := range terms {
+		ta, oka := la[term]
+		tb, okb := lb[term]
+		al, af := show(ta, oka)
+		bl, bf := show(tb, okb)
+		mark := ""
+		if al != bl {
+			mark = "≠"
+			if first == "" {
+				first = fmt.Sprintf("elections diverge at term %d: A elected %s, B elected %s", term, al, bl)
+			}
+		}
+		tw.AppendRow(table.Row{term, al, af, bl, bf, mark})
+	}
+	tw.Render()
+	if first == "" {
+		fmt.Fprintln(w, "elections: the same leader in every term")
+	} else {
+		fmt.Fprintln(w, first)
+	}
+	ca, cb := commitSeq(a), commitSeq(b)
+	switch {
+	case len(ca) == 0 && len(cb) == 0:
+		fmt.Fprintln(w, "commits: none recorded (the logs have no apply events)")
+	default:
+		div := -1
+		for i := 0; i < max(len(ca), len(cb)); i++ {
+			var x, y string
+			if i < len(ca) {
+				x = ca[i]
+			}
+			if i < len(cb) {
+				y = cb[i]
+			}
+			if x != y {
+				div = i
+				break
+			}
+		}
+		if div < 0 {
+			fmt.Fprintf(w, "commits: the same %d commands in the same order\n", len(ca))
+		} else {
+			get := func(s []string, i int) string {
+				if i < len(s) && s[i] != "" {
+					return strconv.Quote(s[i])
+				}
+				return "nothing"
+			}
+			fmt.Fprintf(w, "commits diverge at index %d: A applied %s, B applied %s (A applied %d entries, B %d)\n",
+				div+1, get(ca, div), get(cb, div), len(ca), len(cb))
+		}
+	}
+	fmt.Fprintf(w, "safety: A %d violations, B %d\n\n", len(ra.Violations), len(rb.Violations))
+}
+
+func sortU64(s []uint64) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}

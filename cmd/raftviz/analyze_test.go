@@ -1,0 +1,74 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const goodRun = `00:00:00.100000 [1] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2
+00:00:00.101000 [1] appends entry 1 | ev=append term=1 state=leader first=1 last=1 entries=1
+00:00:00.102000 [1] commits up to 1 | ev=commit term=1 state=leader commit=1 prev=0
+00:00:00.102000 [1] applies set x 1 at 1 | ev=apply term=1 state=leader index=1 eterm=1 cmd="set x 1"
+00:00:00.103000 [2] applies set x 1 at 1 | ev=apply term=1 state=follower index=1 eterm=1 cmd="set x 1"
+`
+
+const badRun = goodRun + `00:00:00.104000 [3] applies set x 9 at 1 | ev=apply term=1 state=follower index=1 eterm=1 cmd="set x 9"
+`
+
+func TestAnalyzeExitCodes(t *testing.T) {
+	code, out, errOut := runCLI(t, goodRun, "analyze")
+	if code != exitOK || !strings.Contains(out, "0 safety violations") {
+		t.Fatalf("healthy: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, badRun, "analyze")
+	if code != exitTestsFailed || !strings.Contains(out, "VIOLATION "+"no two nodes apply different commands at one index") ||
+		!strings.Contains(out, "(line 6)") {
+		t.Fatalf("violation: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, badRun, "analyze", "--format", "json")
+	var doc struct {
+		Tests []struct {
+			Test       string
+			Violations []struct{ Check string }
+		}
+		Violations int
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != exitTestsFailed || doc.Violations != 1 || len(doc.Tests) != 1 {
+		t.Fatalf("json: exit %d, %v, %+v\n%s", code, err, doc, out)
+	}
+	for _, args := range [][]string{{"analyze", "--format", "yaml"}, {"analyze", "/no/such/file"}, {"analyze", "--bogus"}} {
+		code, _, errOut := runCLI(t, goodRun, args...)
+		if code != exitUsage || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+}
+
+func TestDiffFindsFirstDivergence(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
+	os.WriteFile(a, []byte(goodRun), 0o644)
+	other := strings.ReplaceAll(goodRun, "set x 1", "set y 2")
+	other = strings.Replace(other, "[1] becomes leader", "[2] becomes leader", 1)
+	os.WriteFile(b, []byte(other), 0o644)
+	code, out, errOut := runCLI(t, "", "diff", a, b)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"elections diverge at term 1: A elected 1, B elected 2",
+		`commits diverge at index 1: A applied "set x 1", B applied "set y 2"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = runCLI(t, "", "diff", a, a)
+	if code != exitOK || !strings.Contains(out, "the same leader in every term") || !strings.Contains(out, "the same 1 commands") {
+		t.Fatalf("a log against itself:\n%s", out)
+	}
+	if code, _, _ := runCLI(t, "", "diff", a); code != exitUsage {
+		t.Fatalf("one file: exit %d", code)
+	}
+}

@@ -1,0 +1,190 @@
+package analyze
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/raft/sim"
+)
+
+func parseText(t *testing.T, text string) *parse.Test {
+	t.Helper()
+	tests, _, err := parse.Read(strings.NewReader(text), parse.Options{ImplicitName: "TestDoctored"})
+	if err != nil || len(tests) != 1 {
+		t.Fatalf("parse: %d tests, %v", len(tests), err)
+	}
+	return tests[0]
+}
+
+// healthy is a short correct run: node 1 wins term 1, replicates and applies one command.
+const healthy = `00:00:00.100000 [1] starts | ev=start term=0 state=follower last_index=0 commit=0
+00:00:00.100000 [2] starts | ev=start term=0 state=follower last_index=0 commit=0
+00:00:00.100000 [3] starts | ev=start term=0 state=follower last_index=0 commit=0
+00:00:00.200000 [1] term 0 -> 1 | ev=term term=1 state=follower prev=0 reason=campaign
+00:00:00.200000 [1] becomes candidate | ev=state term=1 state=candidate prev=follower reason=timeout
+00:00:00.200000 [1] sends RequestVote to 2 | ev=send term=1 state=candidate rpc=1-1 type=RequestVote to=2
+00:00:00.201000 [2] receives RequestVote from 1 | ev=recv term=1 state=follower rpc=1-1 type=RequestVote from=1
+00:00:00.201000 [2] sends RequestVoteReply to 1 | ev=send term=1 state=follower rpc=1-1 type=RequestVoteReply to=1 granted=true
+00:00:00.202000 [1] receives RequestVoteReply from 2 | ev=recv term=1 state=candidate rpc=1-1 type=RequestVoteReply from=2 granted=true
+00:00:00.202000 [1] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2
+00:00:00.203000 [1] appends entry 1 | ev=append term=1 state=leader first=1 last=1 entries=1
+00:00:00.203000 [1] proposes set x 1 at 1 | ev=propose term=1 state=leader index=1 cmd="set x 1"
+00:00:00.204000 [2] appends entry 1 | ev=append term=1 state=follower first=1 last=1 entries=1 from=1
+00:00:00.205000 [1] commits up to 1 | ev=commit term=1 state=leader commit=1 prev=0
+00:00:00.205000 [1] applies set x 1 at 1 | ev=apply term=1 state=leader index=1 eterm=1 cmd="set x 1"
+00:00:00.206000 [2] commits up to 1 | ev=commit term=1 state=follower commit=1 prev=0
+00:00:00.206000 [2] applies set x 1 at 1 | ev=apply term=1 state=follower index=1 eterm=1 cmd="set x 1"
+`
+
+func TestHealthyRunReport(t *testing.T) {
+	r := Test(parseText(t, healthy), Options{})
+	if len(r.Violations) != 0 {
+		t.Fatalf("violations in a healthy run: %+v", r.Violations)
+	}
+	if len(r.Terms) != 1 || r.Terms[0].Leader != "1" || r.Terms[0].Votes != 2 || r.Terms[0].Candidates != 1 {
+		t.Fatalf("terms: %+v", r.Terms)
+	}
+	if e := r.Terms[0].Election; e < 0.0019 || e > 0.0021 {
+		t.Fatalf("election took %v s, want 0.002", e)
+	}
+	if r.Commit.Count != 1 || r.Commit.P50 < 0.0019 || r.Commit.P50 > 0.0021 {
+		t.Fatalf("commit latency: %+v", r.Commit)
+	}
+	var vote *RPCStats
+	for i := range r.RPCs {
+		if r.RPCs[i].Type == "RequestVote" {
+			vote = &r.RPCs[i]
+		}
+	}
+	if vote == nil || vote.RoundTrip.Count != 1 || vote.RoundTrip.Max < 0.0019 || vote.RoundTrip.Max > 0.0021 {
+		t.Fatalf("RequestVote round trip: %+v", vote)
+	}
+}
+
+// TestDoctoredLogs breaks the healthy run one property at a time: each must be found, with
+// the events that prove it.
+func TestDoctoredLogs(t *testing.T) {
+	cases := []struct {
+		name, check, add string
+		wantLines      int
+	}{
+		{"two leaders in one term", CheckOneLeader,
+			"00:00:00.299000 [3] appends entry 1 | ev=append term=1 state=follower first=1 last=1 entries=1 from=1\n" +
+				"00:00:00.300000 [3] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2\n", 2},
+		{"a term going back", CheckTermMonotonic,
+			"00:00:00.300000 [2] receives AppendEntries | ev=recv term=0 state=follower type=AppendEntries from=1\n", 2},
+		{"conflicting applies", CheckSameApply,
+			"00:00:00.300000 [3] applies set x 2 at 1 | ev=apply term=1 state=follower index=1 eterm=1 cmd=\"set x 2\"\n", 2},
+		{"commit going back", CheckCommitForward,
+			"00:00:00.300000 [2] commits up to 0 | ev=commit term=1 state=follower commit=0 prev=1\n", 2},
+		{"a leader deleting its entries", CheckLeaderAppend,
+			"00:00:00.300000 [1] deletes entries 1..1 | ev=truncate term=1 state=leader index=1 last=1\n", 1},
+		{"a lost committed entry", CheckLeaderComplete,
+			"00:00:00.300000 [3] term 1 -> 2 | ev=term term=2 state=follower prev=1 reason=campaign\n" +
+				"00:00:00.300000 [3] becomes leader | ev=state term=2 state=leader prev=candidate reason=won votes=2\n", 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := Test(parseText(t, healthy+c.add), Options{})
+			if len(r.Violations) != 1 {
+				t.Fatalf("violations: %+v", r.Violations)
+			}
+			v := r.Violations[0]
+			if v.Check != c.check || len(v.Events) != c.wantLines {
+				t.Fatalf("got %q with %d events, want %q with %d", v.Check, len(v.Events), c.check, c.wantLines)
+			}
+			last := v.Events[len(v.Events)-1]
+			if last.Line != int32(strings.Count(healthy+c.add, "\n")) {
+				t.Fatalf("the proving event is line %d, want the doctored line", last.Line)
+			}
+			var buf bytes.Buffer
+			WriteText(&buf, r)
+			if !strings.Contains(buf.String(), "VIOLATION "+c.check) {
+				t.Fatalf("text report lacks the violation:\n%s", buf.String())
+			}
+		})
+	}
+}
+
+// TestSimulatedRunsAreHealthy analyses real runs of this project's Raft under faults: the
+// simulator checks safety itself, and the analysis of its event lines must agree.
+func TestSimulatedRunsAreHealthy(t *testing.T) {
+	for seed := uint64(1); seed <= 8; seed++ {
+		var buf bytes.Buffer
+		s, err := sim.New(sim.Config{Nodes: 5, Seed: seed, Handler: eventline.NewTextHandler(&buf, nil),
+			DropRate: 0.05, ReorderRate: 0.1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Chaos(4000, sim.AllFaults); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Settle(30 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		tests, _, err := parse.Read(&buf, parse.Options{ImplicitName: fmt.Sprint("seed", seed)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := Test(tests[0], Options{})
+		if len(r.Violations) != 0 {
+			t.Fatalf("seed %d: %+v", seed, r.Violations)
+		}
+		leaders := 0
+		for _, term := range r.Terms {
+			if term.Leader != "" {
+				leaders++
+			}
+		}
+		if leaders == 0 || r.Apply.Count == 0 {
+			t.Fatalf("seed %d: %d leaders, %d applies measured", seed, leaders, r.Apply.Count)
+		}
+	}
+}
+
+func TestClassicLogLeadersAndSkippedChecks(t *testing.T) {
+	tests, _, err := parse.ReadFiles([]string{filepath.Join("..", "..", "testdata", "classic_go_test_v.log")}, parse.Options{})
+	if err != nil || len(tests) == 0 {
+		t.Fatal(err)
+	}
+	r := Test(tests[0], Options{})
+	if len(r.Terms) == 0 || r.Terms[0].Leader == "" {
+		t.Fatalf("no leader found in the classic log: %+v", r.Terms)
+	}
+	if len(r.Skipped) == 0 {
+		t.Fatal("a classic log must say which checks it could not run")
+	}
+	if len(r.Violations) != 0 {
+		t.Fatalf("violations in the classic sample: %+v", r.Violations)
+	}
+}
+
+func BenchmarkAnalyzeBigLog(b *testing.B) {
+	path := os.Getenv("RAFTVIZ_BIG_LOG")
+	if path == "" {
+		b.Skip("set RAFTVIZ_BIG_LOG to the generated million-line log (go run ./sample/gen > big.log)")
+	}
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p := parse.NewParser(parse.Options{})
+		n := 0
+		err = parse.Scan(f, p, parse.ScanOptions{Emit: func(t *parse.Test) error {
+			n += len(Test(t, Options{}).Violations)
+			return nil
+		}})
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
