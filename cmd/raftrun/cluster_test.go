@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/analyze"
 	"github.com/raftviz/raftviz/raft/transport"
 )
 
@@ -97,10 +98,15 @@ sleep 100ms
 	for _, e := range tests[0].Events {
 		kinds[e.Kind]++
 	}
-	for _, k := range []string{"crash", "restart", "partition", "heal", "state", "commit", "apply", "persist"} {
+	for _, k := range []string{"crash", "restart", "partition", "heal", "state", "commit", "apply", "persist", "invoke", "return"} {
 		if kinds[k] == 0 {
 			t.Errorf("capture has no %s event", k)
 		}
+	}
+	// The capture passes every check raftviz analyze makes, linearizability included.
+	r := analyze.Test(tests[0], analyze.Options{})
+	if len(r.Violations) != 0 || r.Linearizable == nil || r.Linearizable.Result != "Ok" {
+		t.Fatalf("analysis of the live capture: %+v, %+v", r.Violations, r.Linearizable)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jedib0t/go-pretty/v6/table"
@@ -70,6 +71,7 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	format := fs.String("format", "text", "report `format`: text or json")
 	slow := fs.Duration("slow", 100*time.Millisecond, "flag RPC round trips longer than `d`")
 	out := fs.String("o", "", "write the report to `file`")
+	linHTML := fs.String("lin-html", "", "write porcupine's visualization of each test's client history to `file` (test number appended when several)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
@@ -108,6 +110,7 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	bw := bufio.NewWriterSize(w, 64<<10)
 	defer bw.Flush()
 	opts := analyze.Options{SlowRPC: *slow}
+	htmlN := 0
 	var reports []analyze.Report
 	violations, analyzed := 0, 0
 	emit := func(t *parse.Test) error {
@@ -117,7 +120,15 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if !matcher.Match(t.Name) || len(t.Events) == 0 {
 			return nil
 		}
-		r := analyze.Test(t, opts)
+		o := opts
+		if *linHTML != "" {
+			htmlN++
+			o.LinHTML = *linHTML
+			if htmlN > 1 {
+				o.LinHTML = strings.TrimSuffix(*linHTML, ".html") + "-" + strconv.Itoa(htmlN) + ".html"
+			}
+		}
+		r := analyze.Test(t, o)
 		analyzed++
 		violations += len(r.Violations)
 		if *format == "json" {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/anishathalye/porcupine"
+
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/parse/eventline"
 )
@@ -18,6 +20,11 @@ import (
 type Options struct {
 	// SlowRPC flags round trips longer than this (default 100ms).
 	SlowRPC time.Duration
+	// LinTimeout bounds the linearizability check of a test's client history (default 10s).
+	LinTimeout time.Duration
+	// LinHTML, when set, names a file for porcupine's visualization of the history; Test
+	// appends the test's index when several tests have client operations.
+	LinHTML string
 }
 
 // Ref points at the event that proves something: its time, node and input line.
@@ -108,6 +115,8 @@ type Report struct {
 	Violations []Violation `json:"violations"`
 	// Skipped names the checks that could not run for lack of fields (classic lines).
 	Skipped []string `json:"skipped,omitempty"`
+	// Linearizable is the check of the client operations, when the log has any.
+	Linearizable *Linearizability `json:"linearizable,omitempty"`
 }
 
 // Checks, by name.
@@ -118,6 +127,7 @@ const (
 	CheckSameApply      = "no two nodes apply different commands at one index"
 	CheckCommitForward  = "a node's commit index never goes back"
 	CheckLeaderComplete = "every later leader holds every committed entry"
+	CheckLinearizable   = "the key-value history is linearizable"
 )
 
 type rpcKey struct{ typ, from, to string }
@@ -481,6 +491,18 @@ func Test(t *parse.Test, opts Options) Report {
 		}
 		return parse.NodeLess(x.To, y.To)
 	})
+	if opts.LinTimeout <= 0 {
+		opts.LinTimeout = 10 * time.Second
+	}
+	if lin, err := CheckHistory(t, opts.LinTimeout, opts.LinHTML); lin != nil {
+		r.Linearizable = lin
+		if lin.Result == string(porcupine.Illegal) {
+			violate(CheckLinearizable, fmt.Sprintf("no order of the %d client operations explains what the clients saw", lin.Operations))
+		}
+		if err != nil {
+			r.Skipped = append(r.Skipped, "linearizability visualization: "+err.Error())
+		}
+	}
 	sort.Slice(slow, func(a, b int) bool { return slow[a].d > slow[b].d })
 	for _, s := range slow[:min(len(slow), 5)] {
 		rf := ref(s.ref)

@@ -188,3 +188,28 @@ func BenchmarkAnalyzeBigLog(b *testing.B) {
 		}
 	}
 }
+
+func TestLinearizability(t *testing.T) {
+	ops := func(getResult string) string {
+		return `00:00:00.100000 [c1] c1 set x 1 | ev=invoke client=c1 op_id=1 op=set key=x value=1
+00:00:00.110000 [c1] c1 set x -> ok | ev=return client=c1 op_id=1 op=set key=x ok=true
+00:00:00.120000 [c2] c2 set x 2 | ev=invoke client=c2 op_id=1 op=set key=x value=2
+00:00:00.130000 [c2] c2 set x -> ok | ev=return client=c2 op_id=1 op=set key=x ok=true
+00:00:00.140000 [c1] c1 get x | ev=invoke client=c1 op_id=2 op=get key=x
+00:00:00.150000 [c1] c1 get x -> ` + getResult + ` | ev=return client=c1 op_id=2 op=get key=x ok=true value=` + getResult + `
+`
+	}
+	r := Test(parseText(t, ops("2")), Options{})
+	if r.Linearizable == nil || r.Linearizable.Result != "Ok" || r.Linearizable.Operations != 3 || len(r.Violations) != 0 {
+		t.Fatalf("a correct history: %+v %+v", r.Linearizable, r.Violations)
+	}
+	// Reading the value overwritten before the read began is a stale read.
+	html := filepath.Join(t.TempDir(), "lin.html")
+	r = Test(parseText(t, ops("1")), Options{LinHTML: html})
+	if r.Linearizable == nil || r.Linearizable.Result != "Illegal" || len(r.Violations) != 1 || r.Violations[0].Check != CheckLinearizable {
+		t.Fatalf("a stale read: %+v %+v", r.Linearizable, r.Violations)
+	}
+	if st, err := os.Stat(html); err != nil || st.Size() == 0 {
+		t.Fatalf("no visualization: %v", err)
+	}
+}

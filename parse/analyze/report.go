@@ -101,6 +101,9 @@ func WriteText(w io.Writer, r Report) {
 	for _, s := range r.Slow {
 		fmt.Fprintf(w, "slow: %s [%s] %s (line %d)\n", s.Time, s.Node, s.Msg, s.Line)
 	}
+	if l := r.Linearizable; l != nil {
+		fmt.Fprintf(w, "linearizability (porcupine): %s, %d client operations (%d without an answer)\n", l.Result, l.Operations, l.Pending)
+	}
 	if len(r.Skipped) > 0 {
 		fmt.Fprintf(w, "not checked (the log has no structured fields): %s\n", strings.Join(r.Skipped, "; "))
 	}

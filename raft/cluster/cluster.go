@@ -11,11 +11,14 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/raftviz/raftviz/raft"
+	"github.com/raftviz/raftviz/raft/kv"
 	"github.com/raftviz/raftviz/raft/node"
 	"github.com/raftviz/raftviz/raft/storage"
 	"github.com/raftviz/raftviz/raft/transport"
@@ -46,6 +49,9 @@ type member struct {
 	addr  string
 	mem   *storage.Memory
 	store storage.Storage
+	// lastTerm is the term a crashed node had, so that its harness events (restart) report
+	// the term it will come back with rather than 0.
+	lastTerm uint64
 }
 
 // Cluster is a running cluster. Its methods are safe for concurrent use.
@@ -57,6 +63,7 @@ type Cluster struct {
 
 	mu      sync.Mutex
 	members map[uint64]*member
+	opID    atomic.Uint64
 }
 
 // Start starts every node.
@@ -171,7 +178,7 @@ func (c *Cluster) emit(id uint64, kind, msg string) {
 		return
 	}
 	m := c.members[id]
-	term, role := uint64(0), raft.Dead
+	term, role := m.lastTerm, raft.Dead
 	if m.node != nil {
 		st := m.node.Status()
 		term, role = st.Term, st.Role
@@ -259,6 +266,7 @@ func (c *Cluster) Crash(id uint64) error {
 		return fmt.Errorf("node %d is already down", id)
 	}
 	c.emit(id, "crash", "crashes")
+	m.lastTerm = m.node.Status().Term
 	c.net.Attach(id, nil)
 	if m.tcp != nil {
 		m.tcp.Close()
@@ -347,7 +355,21 @@ func (c *Cluster) agreedLeader() (uint64, bool) {
 // Submit applies a command through whichever node leads, as a client would: it starts at the
 // agreed leader, follows redirects, and retries when leadership changes, until ctx ends. It
 // returns the result and the node that answered. A retried command may be applied twice.
-func (c *Cluster) Submit(ctx context.Context, cmd string) (node.Result, uint64, error) {
+func (c *Cluster) Submit(ctx context.Context, cmd string) (res node.Result, by uint64, err error) {
+	if c.opts.Handler != nil {
+		// The request and its answer are client events (invoke, return), so that analysis
+		// can check the key-value history for linearizability.
+		id := strconv.FormatUint(c.opID.Add(1), 10)
+		kc, perr := kv.Parse(cmd)
+		if perr == nil {
+			emitInvoke(c.opts.Handler, time.Now(), "c1", id, kc)
+			defer func() { emitReturn(c.opts.Handler, time.Now(), "c1", id, kc, res.Result, err) }()
+		}
+	}
+	return c.submit(ctx, cmd)
+}
+
+func (c *Cluster) submit(ctx context.Context, cmd string) (node.Result, uint64, error) {
 	var last error
 	for {
 		l, err := c.Leader(ctx)

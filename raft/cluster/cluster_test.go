@@ -120,7 +120,7 @@ func TestElectCommitAgree(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(tests) != 1 || len(tests[0].Nodes()) != 3 {
+			if len(tests) != 1 || len(tests[0].Nodes()) != 4 { // three nodes and the client c1
 				t.Fatalf("parsed %d tests", len(tests))
 			}
 			for _, e := range tests[0].Events {
