@@ -381,3 +381,43 @@ func sortU64(s []uint64) {
 		}
 	}
 }
+
+// writeSummary writes the short analysis that --summary puts under a table.
+func writeSummary(w io.Writer, t *parse.Test) {
+	if len(t.Events) == 0 {
+		return
+	}
+	r := analyze.Test(t, analyze.Options{})
+	var terms []string
+	for _, term := range r.Terms {
+		if term.Leader == "" {
+			terms = append(terms, fmt.Sprintf("term %d: no leader", term.Term))
+			continue
+		}
+		terms = append(terms, fmt.Sprintf("term %d: %s for %s", term.Term, term.Leader,
+			time.Duration(term.Led*float64(time.Second)).Round(time.Microsecond)))
+	}
+	if len(terms) > 8 {
+		terms = append(terms[:8], fmt.Sprintf("... %d terms in all", len(r.Terms)))
+	}
+	if len(terms) == 0 {
+		terms = []string{"no leader found"}
+	}
+	fmt.Fprintf(w, "summary: leaders: %s\n", strings.Join(terms, "; "))
+	if r.Commit.Count > 0 {
+		fmt.Fprintf(w, "summary: commit latency p50 %s p99 %s max %s (%d commands)\n",
+			time.Duration(r.Commit.P50*1e9), time.Duration(r.Commit.P99*1e9), time.Duration(r.Commit.Max*1e9), r.Commit.Count)
+	}
+	if len(r.Violations) == 0 {
+		note := ""
+		if len(r.Skipped) > 0 {
+			note = fmt.Sprintf(" (%d checks need structured fields)", len(r.Skipped))
+		}
+		fmt.Fprintf(w, "summary: safety: no violation found%s\n\n", note)
+		return
+	}
+	for _, v := range r.Violations {
+		fmt.Fprintf(w, "summary: VIOLATION %s: %s\n", v.Check, v.Detail)
+	}
+	fmt.Fprintln(w)
+}

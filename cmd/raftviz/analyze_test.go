@@ -72,3 +72,15 @@ func TestDiffFindsFirstDivergence(t *testing.T) {
 		t.Fatalf("one file: exit %d", code)
 	}
 }
+
+func TestSummaryUnderTables(t *testing.T) {
+	code, out, _ := runCLI(t, badRun, "--summary", "--compact")
+	if code != exitOK || !strings.Contains(out, "summary: leaders: term 1: 1 for") ||
+		!strings.Contains(out, "summary: VIOLATION no two nodes apply different commands at one index") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, goodRun, "--compact")
+	if code != exitOK || strings.Contains(out, "summary:") {
+		t.Fatalf("a summary without --summary:\n%s", out)
+	}
+}

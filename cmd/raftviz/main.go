@@ -64,6 +64,7 @@ type config struct {
 	tui       bool
 	tuiSet    bool // --tui was given (true or false)
 	follow    bool
+	summary   bool
 	files     []string
 	matcher   *parse.Matcher
 	inFormat  parse.Format
@@ -114,6 +115,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.quiet, "quiet", false, "do not report lines that were not understood on stderr")
 	fs.IntVar(&c.chunk, "chunk", 100000, "write a test's table in parts of `n` events when it is bigger (bounds memory)")
 	fs.BoolVar(&c.tui, "tui", false, "open the interactive timeline (default on a terminal for inputs of 2 MiB and more; --tui=false never)")
+	fs.BoolVar(&c.summary, "summary", false, "write a short analysis (leaders per term, commit latency, safety checks) under each table")
 	fs.BoolVar(&c.follow, "follow", false, "open the timeline on a growing file (or stdin) and show events as they arrive")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -283,6 +285,9 @@ func tables(c *config, inputs []parse.Input, out io.Writer) (parse.Status, parse
 				if err := w.Test(t); err != nil {
 					return parse.StatusUnknown, sum, err
 				}
+				if c.summary {
+					writeSummary(out, t)
+				}
 			}
 		}
 		st := sum.Status(tests)
@@ -304,9 +309,21 @@ func tables(c *config, inputs []parse.Input, out io.Writer) (parse.Status, parse
 			delete(parts, t)
 			start := starts[t]
 			delete(starts, t)
-			return w.Part(t, t.Events, start, n+1, true)
+			if err := w.Part(t, t.Events, start, n+1, true); err != nil {
+				return err
+			}
+			if c.summary {
+				fmt.Fprintf(out, "summary: not available for a test written in parts (raise --chunk, or use raftviz analyze)\n\n")
+			}
+			return nil
 		}
-		return w.Test(t)
+		if err := w.Test(t); err != nil {
+			return err
+		}
+		if c.summary {
+			writeSummary(out, t)
+		}
+		return nil
 	}
 	batch := func() error {
 		for _, t := range p.Running() {

@@ -22,6 +22,8 @@ type Options struct {
 	SlowRPC time.Duration
 	// LinTimeout bounds the linearizability check of a test's client history (default 10s).
 	LinTimeout time.Duration
+	// NoLinearizability skips the porcupine check (an interactive view that cannot wait).
+	NoLinearizability bool
 	// LinHTML, when set, names a file for porcupine's visualization of the history; Test
 	// appends the test's index when several tests have client operations.
 	LinHTML string
@@ -142,7 +144,7 @@ type nodeState struct {
 	term, commit, lastIndex uint64
 	termEv, commitEv        int
 	role                    string
-	lastHB                  int64 // last AppendEntries received from a leader (0: none yet)
+	lastHB                  int64  // last AppendEntries received from a leader (0: none yet)
 	leading                 uint64 // the term this node leads (0: none)
 	hbLeader                string
 	stats                   NodeStats
@@ -494,13 +496,15 @@ func Test(t *parse.Test, opts Options) Report {
 	if opts.LinTimeout <= 0 {
 		opts.LinTimeout = 10 * time.Second
 	}
-	if lin, err := CheckHistory(t, opts.LinTimeout, opts.LinHTML); lin != nil {
-		r.Linearizable = lin
-		if lin.Result == string(porcupine.Illegal) {
-			violate(CheckLinearizable, fmt.Sprintf("no order of the %d client operations explains what the clients saw", lin.Operations))
-		}
-		if err != nil {
-			r.Skipped = append(r.Skipped, "linearizability visualization: "+err.Error())
+	if !opts.NoLinearizability {
+		if lin, err := CheckHistory(t, opts.LinTimeout, opts.LinHTML); lin != nil {
+			r.Linearizable = lin
+			if lin.Result == string(porcupine.Illegal) {
+				violate(CheckLinearizable, fmt.Sprintf("no order of the %d client operations explains what the clients saw", lin.Operations))
+			}
+			if err != nil {
+				r.Skipped = append(r.Skipped, "linearizability visualization: "+err.Error())
+			}
 		}
 	}
 	sort.Slice(slow, func(a, b int) bool { return slow[a].d > slow[b].d })

@@ -73,7 +73,7 @@ func TestHealthyRunReport(t *testing.T) {
 func TestDoctoredLogs(t *testing.T) {
 	cases := []struct {
 		name, check, add string
-		wantLines      int
+		wantLines        int
 	}{
 		{"two leaders in one term", CheckOneLeader,
 			"00:00:00.299000 [3] appends entry 1 | ev=append term=1 state=follower first=1 last=1 entries=1 from=1\n" +

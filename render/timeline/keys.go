@@ -18,6 +18,7 @@ type keyMap struct {
 	Search, Next, Prev                                 key.Binding
 	NextElection, PrevElection                         key.Binding
 	NextCommit, PrevCommit, NextFault, PrevFault       key.Binding
+	NextFlag, PrevFlag                                 key.Binding
 	Follow, Fold, Scale, Tests, Filter, Detail         key.Binding
 	Help, Quit                                         key.Binding
 }
@@ -44,6 +45,8 @@ func defaultKeys() keyMap {
 		PrevCommit:   b("C", "previous commit", "C"),
 		NextFault:    b("x", "next fault", "x"),
 		PrevFault:    b("X", "previous fault", "X"),
+		NextFlag:     b("v", "next flagged (analysis)", "v"),
+		PrevFlag:     b("V", "previous flagged", "V"),
 		Follow:       b("F", "follow", "F"),
 		Fold:         b("z", "fold heartbeats", "z"),
 		Scale:        b("s", "time to scale", "s"),
@@ -65,7 +68,8 @@ func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right},
 		{k.Search, k.Next, k.Prev, k.NextElection, k.PrevElection, k.NextCommit, k.PrevCommit, k.NextFault},
-		{k.PrevFault, k.Follow, k.Fold, k.Scale, k.Tests, k.Filter, k.Detail, k.Quit},
+		{k.PrevFault, k.NextFlag, k.PrevFlag, k.Follow, k.Fold, k.Scale, k.Tests, k.Filter},
+		{k.Detail, k.Quit},
 	}
 }
 
@@ -226,6 +230,9 @@ func (m *Model) openDetail() {
 	}
 	fmt.Fprintf(&b, "message  %s\n", e.Msg)
 	fmt.Fprintf(&b, "line     %d\n", e.Line)
+	if why, ok := m.flagged[m.rows[m.cursor].idx]; ok {
+		fmt.Fprintf(&b, "flagged  %s\n", why)
+	}
 	if len(e.Fields) > 0 {
 		b.WriteString("\nfields\n")
 		w := 0

@@ -70,6 +70,9 @@ type Model struct {
 	st            styles
 	keyOf         map[int]int // follow mode: Update.Key -> index in tests
 	loading       bool
+	// flagged maps events that raftviz analyze flags (safety violations, slow round trips)
+	// to what it says of them; nil until analysed.
+	flagged map[int32]string
 }
 
 // New returns a timeline over tests (at least one).
@@ -111,6 +114,10 @@ func (m *Model) Cursor() *parse.Event {
 func (m *Model) selectTest(i int) {
 	m.cur = i
 	m.ix = buildIndex(m.tests[i])
+	m.flagged = nil
+	if len(m.tests[i].Events) <= autoAnalyzeEvents {
+		m.analyze()
+	}
 	m.hidden, m.hideKind = map[string]bool{}, map[string]bool{}
 	m.cursor, m.top, m.hscroll = 0, 0, 0
 	m.rebuild()
@@ -331,6 +338,19 @@ func (m *Model) updateTable(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.jump((*parse.Event).IsFault, 1, "fault")
 	case key.Matches(msg, k.PrevFault):
 		m.jump((*parse.Event).IsFault, -1, "fault")
+	case key.Matches(msg, k.NextFlag), key.Matches(msg, k.PrevFlag):
+		if m.flagged == nil {
+			m.analyze()
+		}
+		dir := 1
+		if key.Matches(msg, k.PrevFlag) {
+			dir = -1
+		}
+		if len(m.flagged) == 0 {
+			m.status = "analysis flags nothing in this test"
+			break
+		}
+		m.jumpIdx(func(i int32) bool { _, ok := m.flagged[i]; return ok }, dir, "flagged event")
 	case key.Matches(msg, k.Follow):
 		m.follow = !m.follow
 		if m.follow {
@@ -376,15 +396,14 @@ func (m *Model) updateSearch(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-// rowMatches reports whether row r holds an event for which f is true.
-func (m *Model) rowMatches(r row, f func(*parse.Event) bool) bool {
-	ev := m.Test().Events
+// rowMatches reports whether row r holds an event (by index) for which f is true.
+func (m *Model) rowMatches(r row, f func(int32) bool) bool {
 	switch r.kind {
 	case rowEvent:
-		return f(&ev[r.idx])
+		return f(r.idx)
 	case rowFold:
 		for i := r.idx; i < r.idx+r.n; i++ {
-			if f(&ev[i]) {
+			if f(i) {
 				return true
 			}
 		}
@@ -392,8 +411,14 @@ func (m *Model) rowMatches(r row, f func(*parse.Event) bool) bool {
 	return false
 }
 
-// jump moves the cursor to the next (dir 1) or previous (-1) row for which f holds.
+// jump moves the cursor to the next (dir 1) or previous (-1) row holding an event for which
+// f holds.
 func (m *Model) jump(f func(*parse.Event) bool, dir int, what string) bool {
+	ev := m.Test().Events
+	return m.jumpIdx(func(i int32) bool { return f(&ev[i]) }, dir, what)
+}
+
+func (m *Model) jumpIdx(f func(int32) bool, dir int, what string) bool {
 	for i := m.cursor + dir; i >= 0 && i < len(m.rows); i += dir {
 		if m.rowMatches(m.rows[i], f) {
 			if dir < 0 {

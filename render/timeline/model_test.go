@@ -361,3 +361,26 @@ func TestProgramKeys(t *testing.T) {
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 	_, _ = io.ReadAll(tm.FinalOutput(t))
 }
+
+func TestAnalysisFlagsAreMarked(t *testing.T) {
+	text := `00:00:00.100000 [1] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2
+00:00:00.200000 [2] heartbeat | ev=recv term=1 state=follower type=AppendEntries from=1 entries=0
+00:00:00.300000 [2] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2
+`
+	tests, _, err := parse.Read(strings.NewReader(text), parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newModel(t, tests, 120, 20)
+	if len(m.flagged) != 2 || !strings.Contains(m.View(), "2 flagged") || !strings.Contains(m.View(), "‼") {
+		t.Fatalf("flags %v, view:\n%s", m.flagged, m.View())
+	}
+	press(m, "v")
+	if m.Cursor() == nil || m.Cursor().Line != 3 {
+		t.Fatalf("v went to %+v", m.Cursor())
+	}
+	press(m, "enter")
+	if !strings.Contains(m.View(), "VIOLATION one leader per term") {
+		t.Fatalf("detail lacks the violation:\n%s", m.View())
+	}
+}

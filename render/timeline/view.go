@@ -173,6 +173,9 @@ func (m *Model) writeTitle(b *strings.Builder) {
 	if len(m.hidden)+len(m.hideKind) > 0 {
 		flags = append(flags, "filtered")
 	}
+	if n := len(m.flagged); n > 0 {
+		flags = append(flags, strconv.Itoa(n)+" flagged (v)")
+	}
 	if len(flags) > 0 {
 		parts = append(parts, "["+strings.Join(flags, ", ")+"]")
 	}
@@ -271,6 +274,9 @@ func (m *Model) writeRow(b *strings.Builder, r int, nodes []string, colW, laneW 
 		line.WriteString(m.st.gap.Render(pad(label, timeWidth-1)))
 	default:
 		mark := " "
+		if _, ok := m.flagged[rw.idx]; ok {
+			mark = "‼"
+		}
 		if isCursor {
 			mark = "▶"
 		}
