@@ -146,6 +146,7 @@ type nodeState struct {
 	role                    string
 	lastHB                  int64  // last AppendEntries received from a leader (0: none yet)
 	leading                 uint64 // the term this node leads (0: none)
+	server                  bool   // the node wrote more than client events
 	hbLeader                string
 	stats                   NodeStats
 }
@@ -246,6 +247,9 @@ func Test(t *parse.Test, opts Options) Report {
 			continue
 		}
 		n := node(e.Node)
+		if e.Kind != eventline.KindInvoke && e.Kind != eventline.KindReturn {
+			n.server = true
+		}
 		if term, ok := e.Term(); ok && structured {
 			if term < n.term {
 				violate(CheckTermMonotonic, fmt.Sprintf("node %s went from term %d back to %d", e.Node, n.term, term), n.termEv, i)
@@ -469,7 +473,7 @@ func Test(t *parse.Test, opts Options) Report {
 		r.Terms = append(r.Terms, out)
 	}
 	for _, id := range t.Nodes() {
-		if n, ok := nodes[id]; ok {
+		if n, ok := nodes[id]; ok && n.server {
 			r.Nodes = append(r.Nodes, n.stats)
 		}
 	}
