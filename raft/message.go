@@ -62,9 +62,12 @@ type Message struct {
 	Term uint64
 	RPC  RPCID
 
-	// RequestVote and PreVote: the candidate's last log entry.
+	// RequestVote and PreVote: the candidate's last log entry. Force marks an election that a
+	// leader asked for (leadership transfer): voters grant it even while they hear from that
+	// leader.
 	LastIndex uint64
 	LastTerm  uint64
+	Force     bool
 	// Vote replies.
 	Granted bool
 

@@ -21,6 +21,9 @@ import (
 // the node believes the leader is.
 var ErrNotLeader = errors.New("raft: not the leader")
 
+// ErrTransferring is returned by Propose while the leader hands its leadership over.
+var ErrTransferring = errors.New("raft: leadership transfer in progress")
+
 // Config configures a Raft node.
 type Config struct {
 	// ID is the node's id; it must not be None (0).
@@ -45,6 +48,14 @@ type Config struct {
 	MaxEntriesPerMsg int
 	// Tracer writes event lines; nil writes none.
 	Tracer *Tracer
+	// PreVote makes a node that times out first ask whether it could win (a pre-vote, at its
+	// term + 1) before it raises its term, so that a node rejoining after a partition does not
+	// depose a healthy leader (Raft dissertation 9.6).
+	PreVote bool
+	// CheckQuorum makes a leader step down when it has not heard from a majority for an
+	// election timeout, and makes nodes that hear from a leader ignore vote requests (the
+	// leader lease of dissertation 4.2.3 and 9.6).
+	CheckQuorum bool
 	// RPCBase is the first RPC sequence number. Zero draws a random 32-bit base so that the
 	// ids of two incarnations of a node do not collide (docs/FORMAT.md, "RPC ids").
 	RPCBase uint64
@@ -82,6 +93,10 @@ type Raft struct {
 	votes    map[uint64]bool
 	progress map[uint64]*progress
 	maxBatch int
+
+	preVote, checkQuorum bool
+	recentActive         map[uint64]bool // leader: peers heard from since the last quorum check
+	transferee           uint64          // leader: the node leadership is being handed to
 
 	// broadcast is set when new entries wait to be sent; Ready sends them, so that all
 	// proposals of one Ready cycle travel in one message per follower.
@@ -143,6 +158,8 @@ func New(cfg Config) (*Raft, error) {
 		rand:          cfg.Rand,
 		maxBatch:      cfg.MaxEntriesPerMsg,
 		rpcSeq:        cfg.RPCBase - 1,
+		preVote:       cfg.PreVote,
+		checkQuorum:   cfg.CheckQuorum,
 		tr:            cfg.Tracer,
 	}
 	r.log.entries = slices.Clone(cfg.Entries)
@@ -220,6 +237,21 @@ func (r *Raft) Tick() {
 	switch r.role {
 	case Leader:
 		r.heartbeatElapsed++
+		r.electionElapsed++
+		if r.electionElapsed >= r.electionTick {
+			r.electionElapsed = 0
+			if r.transferee != None {
+				r.endTransfer("abort")
+			}
+			if r.checkQuorum && !r.quorumActive() {
+				if r.tr.On() {
+					r.tr.Emit("timer", "has not heard from a majority for an election timeout", r.term, r.role,
+						slog.String("timer", "election"), slog.String("action", "fire"))
+				}
+				r.becomeFollower(r.term, None, "check_quorum", None)
+				return
+			}
+		}
 		if r.heartbeatElapsed >= r.heartbeatTick {
 			r.heartbeatElapsed = 0
 			if r.tr.On() {
@@ -236,15 +268,32 @@ func (r *Raft) Tick() {
 					slog.String("timer", "election"), slog.String("action", "fire"),
 					slog.Duration("timeout", time.Duration(r.electionTimeout)*r.tickInterval))
 			}
-			r.campaign("timeout")
+			if r.preVote {
+				r.preCampaign()
+			} else {
+				r.campaign("timeout", false)
+			}
 		}
 	}
+}
+
+// quorumActive reports whether the leader heard from a majority (itself included) since the
+// last check, and starts a new round of listening.
+func (r *Raft) quorumActive() bool {
+	active := 1
+	for _, p := range r.peers {
+		if p != r.id && r.recentActive[p] {
+			active++
+		}
+	}
+	r.recentActive = make(map[uint64]bool, len(r.peers))
+	return active >= r.quorum()
 }
 
 // Campaign makes the node start an election now, as if its election timer had fired.
 func (r *Raft) Campaign() {
 	if r.role != Leader {
-		r.campaign("forced")
+		r.campaign("forced", true)
 	}
 }
 
@@ -270,7 +319,7 @@ func (r *Raft) setTerm(term uint64, reason string, from uint64) {
 	}
 }
 
-func (r *Raft) campaign(reason string) {
+func (r *Raft) campaign(reason string, force bool) {
 	r.setTerm(r.term+1, "campaign", None)
 	r.vote = r.id
 	r.lead = None
@@ -284,9 +333,43 @@ func (r *Raft) campaign(reason string) {
 		if p == r.id {
 			continue
 		}
-		r.send(Message{Type: MsgVote, To: p, Term: r.term,
+		r.send(Message{Type: MsgVote, To: p, Term: r.term, Force: force,
 			LastIndex: r.log.lastIndex(), LastTerm: r.log.lastTerm()})
 	}
+}
+
+// preCampaign asks the others whether they would vote for this node in the next term,
+// without raising its own term: a node cut off from the cluster keeps failing here and
+// rejoins with the term it left with.
+func (r *Raft) preCampaign() {
+	r.lead = None
+	r.setRole(PreCandidate, "timeout")
+	r.resetElectionTimeout()
+	r.votes = map[uint64]bool{r.id: true}
+	if r.tallyPreVotes() {
+		return
+	}
+	for _, p := range r.peers {
+		if p == r.id {
+			continue
+		}
+		r.send(Message{Type: MsgPreVote, To: p, Term: r.term + 1,
+			LastIndex: r.log.lastIndex(), LastTerm: r.log.lastTerm()})
+	}
+}
+
+func (r *Raft) tallyPreVotes() bool {
+	granted := 0
+	for _, g := range r.votes {
+		if g {
+			granted++
+		}
+	}
+	if granted < r.quorum() {
+		return false
+	}
+	r.campaign("prevote_won", false)
+	return true
 }
 
 // tallyVotes makes the candidate leader when a majority granted its vote.
@@ -305,6 +388,13 @@ func (r *Raft) tallyVotes() bool {
 }
 
 func (r *Raft) becomeFollower(term, lead uint64, reason string, from uint64) {
+	if r.transferee != None {
+		if from == r.transferee {
+			r.endTransfer("done")
+		} else {
+			r.endTransfer("abort")
+		}
+	}
 	if term > r.term {
 		r.setTerm(term, reason, from)
 	}
@@ -331,7 +421,8 @@ func (r *Raft) setLead(lead uint64) {
 func (r *Raft) becomeLeader(votes int) {
 	r.lead = r.id
 	r.setRole(Leader, "won", slog.Int("votes", votes))
-	r.heartbeatElapsed = 0
+	r.heartbeatElapsed, r.electionElapsed = 0, 0
+	r.recentActive = make(map[uint64]bool, len(r.peers))
 	r.progress = make(map[uint64]*progress, len(r.peers))
 	for _, p := range r.peers {
 		r.progress[p] = &progress{next: r.log.lastIndex() + 1}
@@ -343,6 +434,42 @@ func (r *Raft) becomeLeader(votes int) {
 	r.broadcastAppend(true)
 }
 
+// TransferLeadership hands leadership to another voter (dissertation 3.10): the leader stops
+// taking commands, brings the target's log up to date, and tells it to campaign at once
+// (TimeoutNow). The transfer is abandoned after an election timeout.
+func (r *Raft) TransferLeadership(to uint64) error {
+	switch {
+	case r.role != Leader:
+		return ErrNotLeader
+	case to == r.id:
+		return nil
+	case !slices.Contains(r.peers, to):
+		return fmt.Errorf("raft: node %d is not a voter", to)
+	}
+	if r.transferee != None {
+		r.endTransfer("abort")
+	}
+	r.transferee = to
+	r.electionElapsed = 0
+	if r.tr.On() {
+		r.tr.Emit("transfer", "hands leadership to "+ID(to), r.term, r.role, slog.String("to", ID(to)), slog.String("action", "start"))
+	}
+	if r.progress[to].match == r.log.lastIndex() {
+		r.send(Message{Type: MsgTimeoutNow, To: to, Term: r.term})
+	} else {
+		r.sendAppend(to)
+	}
+	return nil
+}
+
+func (r *Raft) endTransfer(action string) {
+	if r.tr.On() {
+		r.tr.Emit("transfer", "leadership transfer to "+ID(r.transferee)+": "+action, r.term, r.role,
+			slog.String("to", ID(r.transferee)), slog.String("action", action))
+	}
+	r.transferee = None
+}
+
 // Propose appends a command to the leader's log and returns its index. It fails with
 // ErrNotLeader on any other node.
 func (r *Raft) Propose(data []byte) (uint64, error) {
@@ -351,6 +478,9 @@ func (r *Raft) Propose(data []byte) (uint64, error) {
 			r.tr.Emit("redirect", "refuses command, not leader", r.term, r.role, idAttr("leader", r.lead))
 		}
 		return 0, ErrNotLeader
+	}
+	if r.transferee != None {
+		return 0, ErrTransferring
 	}
 	e := r.appendAsLeader(Entry{Data: data})
 	if r.tr.On() {
@@ -467,24 +597,55 @@ func (r *Raft) Step(m Message) error {
 	if r.tr.On() {
 		r.traceMessage("recv", m)
 	}
+	if r.role == Leader && r.recentActive != nil {
+		r.recentActive[m.From] = true
+	}
 	switch {
 	case m.Term > r.term:
-		lead := None
-		if m.Type == MsgApp {
-			lead = m.From
+		isVote := m.Type == MsgVote || m.Type == MsgPreVote
+		if isVote && !m.Force && r.checkQuorum && r.lead != None && r.electionElapsed < r.electionTick {
+			// Leader lease: this node heard from a leader less than an election timeout ago,
+			// so the cluster has a leader and the candidate is disruptive (dissertation 4.2.3).
+			if r.tr.On() {
+				r.tr.Emit("vote", "rejects vote for "+ID(m.From)+", a leader is alive", r.term, r.role,
+					slog.String("candidate", ID(m.From)), slog.Bool("granted", false), slog.String("reason", "leader_alive"),
+					slog.Bool("prevote", m.Type == MsgPreVote))
+			}
+			resp := MsgVoteResp
+			if m.Type == MsgPreVote {
+				resp = MsgPreVoteResp
+			}
+			r.send(Message{Type: resp, To: m.From, Term: r.term, RPC: m.RPC})
+			return nil
 		}
-		r.becomeFollower(m.Term, lead, "higher_term", m.From)
+		switch {
+		case m.Type == MsgPreVote:
+			// A pre-vote request does not change the receiver's term.
+		case m.Type == MsgPreVoteResp && m.Granted:
+			// Granted pre-votes carry the term the pre-candidate asked about.
+		default:
+			lead := None
+			if m.Type == MsgApp {
+				lead = m.From
+			}
+			r.becomeFollower(m.Term, lead, "higher_term", m.From)
+		}
 	case m.Term < r.term:
 		// A stale request is answered with our term, so that its sender steps down; a stale
 		// reply is dropped.
 		switch m.Type {
 		case MsgApp:
 			r.send(Message{Type: MsgAppResp, To: m.From, Term: r.term, RPC: m.RPC})
-		case MsgVote:
-			r.send(Message{Type: MsgVoteResp, To: m.From, Term: r.term, RPC: m.RPC})
+		case MsgVote, MsgPreVote:
+			resp := MsgVoteResp
+			if m.Type == MsgPreVote {
+				resp = MsgPreVoteResp
+			}
+			r.send(Message{Type: resp, To: m.From, Term: r.term, RPC: m.RPC})
 			if r.tr.On() {
 				r.tr.Emit("vote", "rejects vote for "+ID(m.From)+", stale term", r.term, r.role,
-					slog.String("candidate", ID(m.From)), slog.Bool("granted", false), slog.String("reason", "stale_term"))
+					slog.String("candidate", ID(m.From)), slog.Bool("granted", false), slog.String("reason", "stale_term"),
+					slog.Bool("prevote", m.Type == MsgPreVote))
 			}
 		default:
 			if r.tr.On() {
@@ -497,8 +658,23 @@ func (r *Raft) Step(m Message) error {
 	}
 
 	switch m.Type {
-	case MsgVote:
+	case MsgVote, MsgPreVote:
 		r.handleVote(m)
+	case MsgPreVoteResp:
+		if r.role == PreCandidate && m.Term == r.term+1 {
+			if _, dup := r.votes[m.From]; !dup {
+				r.votes[m.From] = m.Granted
+				r.tallyPreVotes()
+			}
+		}
+	case MsgTimeoutNow:
+		if r.role != Leader {
+			if r.tr.On() {
+				r.tr.Emit("transfer", "leader "+ID(m.From)+" hands over leadership", r.term, r.role,
+					slog.String("to", ID(r.id)), slog.String("action", "timeout_now"))
+			}
+			r.campaign("transfer", true)
+		}
 	case MsgVoteResp:
 		if r.role == Candidate {
 			if _, dup := r.votes[m.From]; !dup {
@@ -517,17 +693,21 @@ func (r *Raft) Step(m Message) error {
 }
 
 func (r *Raft) handleVote(m Message) {
+	pre := m.Type == MsgPreVote
 	reason := "ok"
 	switch {
+	case pre && m.Term > r.term:
+		// A pre-vote for a later term: only the log decides.
 	case r.vote != None && r.vote != m.From:
 		reason = "already_voted"
 	case r.role == Leader:
 		reason = "already_voted" // a leader voted for itself in this term
-	case !r.log.isUpToDate(m.LastIndex, m.LastTerm):
+	}
+	if reason == "ok" && !r.log.isUpToDate(m.LastIndex, m.LastTerm) {
 		reason = "stale_log"
 	}
 	granted := reason == "ok"
-	if granted {
+	if granted && !pre {
 		r.vote = m.From
 		// Granting a vote resets the election timer (Figure 2), so that the voter does not
 		// compete with the candidate it just helped.
@@ -535,13 +715,26 @@ func (r *Raft) handleVote(m Message) {
 	}
 	if r.tr.On() {
 		verb := "votes for "
-		if !granted {
+		switch {
+		case pre && granted:
+			verb = "would vote for "
+		case !granted:
 			verb = "rejects vote for "
 		}
-		r.tr.Emit("vote", verb+ID(m.From), r.term, r.role, slog.String("candidate", ID(m.From)),
-			slog.Bool("granted", granted), slog.String("reason", reason))
+		attrs := []slog.Attr{slog.String("candidate", ID(m.From)), slog.Bool("granted", granted), slog.String("reason", reason)}
+		if pre {
+			attrs = append(attrs, slog.Bool("prevote", true))
+		}
+		r.tr.Emit("vote", verb+ID(m.From), r.term, r.role, attrs...)
 	}
-	r.send(Message{Type: MsgVoteResp, To: m.From, Term: r.term, RPC: m.RPC, Granted: granted})
+	resp := Message{Type: MsgVoteResp, To: m.From, Term: r.term, RPC: m.RPC, Granted: granted}
+	if pre {
+		resp.Type = MsgPreVoteResp
+		if granted {
+			resp.Term = m.Term
+		}
+	}
+	r.send(resp)
 }
 
 func (r *Raft) handleAppend(m Message) {
@@ -635,6 +828,9 @@ func (r *Raft) handleAppendResp(m Message) {
 			r.maybeCommit()
 		}
 		pr.next = max(pr.next, pr.match+1)
+		if m.From == r.transferee && pr.match == r.log.lastIndex() {
+			r.send(Message{Type: MsgTimeoutNow, To: m.From, Term: r.term})
+		}
 		switch {
 		case pr.next <= r.log.lastIndex():
 			r.sendAppend(m.From) // keep a lagging follower streaming

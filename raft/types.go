@@ -32,7 +32,8 @@ const (
 	Follower Role = iota
 	Candidate
 	Leader
-	Dead // stopped or crashed: only the harness reports it
+	Dead         // stopped or crashed: only the harness reports it
+	PreCandidate // asking for pre-votes before it raises its term (Config.PreVote)
 )
 
 // String is the role as docs/FORMAT.md spells it.
@@ -46,6 +47,8 @@ func (r Role) String() string {
 		return "leader"
 	case Dead:
 		return "dead"
+	case PreCandidate:
+		return "precandidate"
 	}
 	return fmt.Sprintf("role(%d)", uint8(r))
 }

@@ -75,6 +75,9 @@ restart 1
 partition 1|2,3
 set z 3
 heal
+transfer 1
+transfer 2
+set w 4
 get x
 nonsense
 sleep 100ms
@@ -85,7 +88,7 @@ sleep 100ms
 	if code != exitFailed || !strings.Contains(errOut, "1 commands") {
 		t.Fatalf("exit %d (want 1: one bad command): %s", code, errOut)
 	}
-	for _, want := range []string{"> set x 1\nok", "node 1: crashed", "x = 1", `unknown command "nonsense"`} {
+	for _, want := range []string{"> set x 1\nok", "node 1: crashed", "x = 1", `unknown command "nonsense"`, "> transfer 1\nleader 1", "> transfer 2\nleader 2"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -98,7 +101,7 @@ sleep 100ms
 	for _, e := range tests[0].Events {
 		kinds[e.Kind]++
 	}
-	for _, k := range []string{"crash", "restart", "partition", "heal", "state", "commit", "apply", "persist", "invoke", "return"} {
+	for _, k := range []string{"crash", "restart", "partition", "heal", "state", "commit", "apply", "persist", "invoke", "return", "transfer"} {
 		if kinds[k] == 0 {
 			t.Errorf("capture has no %s event", k)
 		}

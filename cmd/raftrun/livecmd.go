@@ -41,6 +41,7 @@ const liveHelp = `commands:
   disconnect N | reconnect N            cut node N off the network, or put it back
   partition 1,2|3,4,5 | heal            split the network into groups, or heal it
   crash N | restart N                   kill node N without a clean shutdown, or restart it from disk
+  transfer N                            hand leadership to node N
   sleep DURATION                        wait (scripts), e.g. sleep 500ms
   wait-leader [LIMIT]                   wait until one leader is agreed (default 10s)
   help | quit`
@@ -72,6 +73,8 @@ func liveCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	election := fs.Duration("election-timeout", 150*time.Millisecond, "minimum election `timeout` (the actual one is drawn from [t, 2t))")
 	heartbeat := fs.Duration("heartbeat", 50*time.Millisecond, "heartbeat `interval`")
 	mem := fs.Bool("mem", false, "connect the nodes by an in-memory network instead of TCP")
+	preVote := fs.Bool("prevote", true, "pre-vote: a node that rejoins does not disrupt the leader (false: the classic behaviour)")
+	checkQuorum := fs.Bool("check-quorum", true, "a leader that cannot hear a majority steps down")
 	jsonOut := fs.Bool("json", false, "write the JSON-lines form of the events")
 	viz := fs.Bool("viz", false, "print the timing table of the captured log at exit")
 	if err := fs.Parse(args); err != nil {
@@ -127,7 +130,7 @@ func liveCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		defer os.RemoveAll(dir)
 	}
 	c, err := cluster.Start(cluster.Options{Nodes: *n, TCP: !*mem, Dir: dir, Handler: h, TickInterval: tick,
-		ElectionTick: int(*election / tick), HeartbeatTick: int(*heartbeat / tick)})
+		ElectionTick: int(*election / tick), HeartbeatTick: int(*heartbeat / tick), PreVote: *preVote, CheckQuorum: *checkQuorum})
 	if err != nil {
 		fmt.Fprintf(stderr, "raftrun live: %v\n", err)
 		return exitUsage
@@ -343,8 +346,19 @@ func (con *console) exec(ctx context.Context, line string) (string, error) {
 		case <-ctx.Done():
 		}
 		return "", nil
-	case "add", "remove", "transfer":
-		return "", fmt.Errorf("%s: membership changes and leadership transfer are not implemented yet", cmd)
+	case "transfer":
+		id, err := con.id(args, "transfer N")
+		if err != nil {
+			return "", err
+		}
+		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := c.Transfer(tctx, id); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("leader %d, term %d", id, c.Node(id).Status().Term), nil
+	case "add", "remove":
+		return "", fmt.Errorf("%s: membership changes are not implemented yet", cmd)
 	case "help":
 		return liveHelp, nil
 	}

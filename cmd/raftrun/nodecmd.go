@@ -62,6 +62,8 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	data := fs.String("data", "", "`directory` of the node's write-ahead log")
 	clusterID := fs.Uint64("cluster-id", 1, "cluster `id`; traffic from other clusters is refused")
 	logPath := fs.String("log", "", "append event lines to `file` (default stderr)")
+	preVote := fs.Bool("prevote", true, "pre-vote: a node that rejoins does not disrupt the leader (false: the classic behaviour)")
+	checkQuorum := fs.Bool("check-quorum", true, "a leader that cannot hear a majority steps down")
 	jsonOut := fs.Bool("json", false, "write the JSON-lines form of the events (full dates, for merging machines)")
 	election := fs.Duration("election-timeout", 300*time.Millisecond, "minimum election `timeout`")
 	heartbeat := fs.Duration("heartbeat", 100*time.Millisecond, "heartbeat `interval`")
@@ -135,7 +137,8 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	n, err := node.Start(node.Config{ID: *id, Peers: ids, Storage: store, Sender: tcp, TickInterval: tick,
-		ElectionTick: int(*election / tick), HeartbeatTick: int(*heartbeat / tick), Handler: h, SlowRPC: *slow})
+		ElectionTick: int(*election / tick), HeartbeatTick: int(*heartbeat / tick), Handler: h, SlowRPC: *slow,
+		PreVote: *preVote, CheckQuorum: *checkQuorum})
 	if err != nil {
 		tcp.Close()
 		store.Close()

@@ -37,6 +37,7 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	script := fs.String("script", "", "run a scenario `file` instead of random faults (- for stdin)")
 	out := fs.String("o", "", "write event lines to `file` instead of stdout")
 	jsonOut := fs.Bool("json", false, "write the JSON-lines form of the events")
+	preVote := fs.Bool("prevote", false, "nodes use pre-vote and check-quorum")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
@@ -70,7 +71,7 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "raftrun sim: --nodes %d out of range (1 to 99)\n", *nodes)
 		return exitUsage
 	}
-	cfg := sim.Config{Nodes: *nodes, Seed: *seed}
+	cfg := sim.Config{Nodes: *nodes, Seed: *seed, PreVote: *preVote, CheckQuorum: *preVote}
 	var f sim.Faults
 	for _, name := range strings.Split(*faults, ",") {
 		switch strings.TrimSpace(name) {

@@ -40,6 +40,8 @@ type Options struct {
 	ElectionTick, HeartbeatTick int
 	// ClusterID tags TCP connections (default 1).
 	ClusterID uint64
+	// PreVote and CheckQuorum as in raft.Config.
+	PreVote, CheckQuorum bool
 }
 
 type member struct {
@@ -150,7 +152,7 @@ func (c *Cluster) boot(m *member) error {
 	}
 	n, err := node.Start(node.Config{ID: m.id, Peers: c.peers, Storage: m.store, Sender: sender,
 		TickInterval: c.opts.TickInterval, ElectionTick: c.opts.ElectionTick, HeartbeatTick: c.opts.HeartbeatTick,
-		Handler: c.opts.Handler})
+		PreVote: c.opts.PreVote, CheckQuorum: c.opts.CheckQuorum, Handler: c.opts.Handler})
 	if err != nil {
 		m.store.Close()
 		return err
@@ -290,6 +292,39 @@ func (c *Cluster) Restart(id uint64) error {
 	}
 	c.emit(id, "restart", "restarts")
 	return c.boot(m)
+}
+
+// Transfer asks the agreed leader to hand its leadership to node to, and waits until to
+// leads.
+func (c *Cluster) Transfer(ctx context.Context, to uint64) error {
+	c.mu.Lock()
+	_, err := c.member(to)
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	l, err := c.Leader(ctx)
+	if err != nil {
+		return err
+	}
+	if l == to {
+		return nil
+	}
+	if n := c.Node(l); n == nil {
+		return fmt.Errorf("leader %d went down", l)
+	} else if err := n.TransferLeadership(to); err != nil {
+		return err
+	}
+	for {
+		if l, ok := c.agreedLeader(); ok && l == to {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("node %d did not take over: %w", to, ctx.Err())
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
 }
 
 // Close stops every node cleanly and waits for all their goroutines.

@@ -35,6 +35,8 @@ type Config struct {
 	ElectionTick, HeartbeatTick int
 	// Handler receives event lines; nil writes none.
 	Handler slog.Handler
+	// PreVote and CheckQuorum as in raft.Config.
+	PreVote, CheckQuorum bool
 	// SlowRPC, when positive, writes a "slow" event for every request whose reply took longer
 	// (a traffic warning: a congested or distant peer).
 	SlowRPC time.Duration
@@ -136,7 +138,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 	r, err := raft.New(raft.Config{ID: cfg.ID, Peers: cfg.Peers, HardState: hs, Entries: ents,
 		ElectionTick: cfg.ElectionTick, HeartbeatTick: cfg.HeartbeatTick, TickInterval: cfg.TickInterval,
-		Tracer: tracer})
+		PreVote: cfg.PreVote, CheckQuorum: cfg.CheckQuorum, Tracer: tracer})
 	if err != nil {
 		return nil, fmt.Errorf("node %d: %w", cfg.ID, err)
 	}
@@ -211,6 +213,17 @@ func (n *Node) Log() ([]raft.Entry, uint64, error) {
 		return ents, commit, nil
 	case <-n.done:
 		return nil, 0, ErrStopped
+	}
+}
+
+// TransferLeadership asks the node, which must lead, to hand leadership to node to.
+func (n *Node) TransferLeadership(to uint64) error {
+	errc := make(chan error, 1)
+	select {
+	case n.inspc <- func(r *raft.Raft) { errc <- r.TransferLeadership(to) }:
+		return <-errc
+	case <-n.done:
+		return ErrStopped
 	}
 }
 

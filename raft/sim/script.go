@@ -16,14 +16,15 @@ import (
 // each printed: the event lines it caused (filtered by the trace command) and its own result.
 // The commands (docs/SCENARIOS.md):
 //
-//	nodes N [seed=S] [drop=P] [dup=P] [reorder=P]   start a fresh cluster
+//	nodes N [seed=S] [drop=P] [dup=P] [reorder=P] [prevote=B] [checkquorum=B]
+//	                                                start a fresh cluster
 //	run DURATION | sleep DURATION                   advance the virtual clock
 //	tick [N]                                        advance N ticks (default 1)
 //	campaign ID                                     make a node campaign now
 //	propose ID COMMAND...                           submit a command at a node
 //	commit COMMAND...                               submit at the leader and wait until applied
 //	wait-leader [LIMIT]                             run until one leader is agreed
-//	disconnect ID | reconnect ID | crash ID | restart ID
+//	disconnect ID | reconnect ID | crash ID | restart ID | transfer ID
 //	partition 1,2|3 | heal
 //	status                                          one line per node
 //	check                                           run the safety checks
@@ -143,6 +144,8 @@ func (sc *Script) exec(cmd string, args []string, line string) (string, error) {
 		return withID("reconnect ID", sc.sim.Reconnect)
 	case "crash":
 		return withID("crash ID", sc.sim.Crash)
+	case "transfer":
+		return withID("transfer ID", sc.sim.Transfer)
 	case "restart":
 		return withID("restart ID", sc.sim.Restart)
 	case "propose":
@@ -254,7 +257,7 @@ func (sc *Script) exec(cmd string, args []string, line string) (string, error) {
 
 func (sc *Script) nodes(args []string) error {
 	if len(args) < 1 {
-		return fmt.Errorf("usage: nodes N [seed=S] [drop=P] [dup=P] [reorder=P]")
+		return fmt.Errorf("usage: nodes N [seed=S] [drop=P] [dup=P] [reorder=P] [prevote=true] [checkquorum=true]")
 	}
 	n, err := strconv.Atoi(args[0])
 	if err != nil || n < 1 || n > 99 {
@@ -276,8 +279,12 @@ func (sc *Script) nodes(args []string) error {
 			cfg.DupRate, perr = parseRate(v)
 		case "reorder":
 			cfg.ReorderRate, perr = parseRate(v)
+		case "prevote":
+			cfg.PreVote, perr = strconv.ParseBool(v)
+		case "checkquorum":
+			cfg.CheckQuorum, perr = strconv.ParseBool(v)
 		default:
-			return fmt.Errorf("unknown option %q (seed, drop, dup, reorder)", k)
+			return fmt.Errorf("unknown option %q (seed, drop, dup, reorder, prevote, checkquorum)", k)
 		}
 		if perr != nil {
 			return fmt.Errorf("bad %s value %q", k, v)

@@ -45,6 +45,8 @@ type Config struct {
 	// later messages overtake it.
 	ReorderRate float64
 	LongDelay   time.Duration // default 100ms
+	// PreVote and CheckQuorum switch on raft.Config's options of those names on every node.
+	PreVote, CheckQuorum bool
 	// Storage opens a node's storage, at start and at every restart; nil keeps each node's
 	// state in memory (which survives simulated crashes, as a disk would).
 	Storage func(id uint64) (storage.Storage, error)
@@ -163,6 +165,7 @@ func (s *Sim) boot(n *node) error {
 		ID: n.id, Peers: s.peers, HardState: hs, Entries: ents,
 		ElectionTick: s.cfg.ElectionTick, HeartbeatTick: s.cfg.HeartbeatTick,
 		TickInterval: s.cfg.TickInterval,
+		PreVote:      s.cfg.PreVote, CheckQuorum: s.cfg.CheckQuorum,
 		// Each incarnation draws from its own stream, derived from the run's seed.
 		Rand:    rand.New(rand.NewPCG(s.rand.Uint64(), n.id)),
 		RPCBase: uint64(n.incarnation)*100000 + 1,
@@ -443,6 +446,23 @@ func (s *Sim) Campaign(id uint64) error {
 	return nil
 }
 
+// Transfer asks the current leader to hand its leadership to node to.
+func (s *Sim) Transfer(to uint64) error {
+	if _, err := s.node(to); err != nil {
+		return err
+	}
+	l, ok := s.Leader()
+	if !ok {
+		return errors.New("sim: no leader to transfer from")
+	}
+	n := s.nodes[l-1]
+	if err := n.r.TransferLeadership(to); err != nil {
+		return err
+	}
+	s.process(n)
+	return nil
+}
+
 // Alive reports whether a node is running.
 func (s *Sim) Alive(id uint64) bool {
 	n, err := s.node(id)
@@ -567,6 +587,8 @@ func (s *Sim) Commit(cmd string, limit time.Duration) (uint64, error) {
 		}
 		idx, err := s.Propose(lead, cmd)
 		if err != nil {
+			// Refused (a leadership transfer in progress): let time pass before retrying.
+			s.RunFor(10 * time.Millisecond)
 			continue
 		}
 		term := s.Status(lead).Term

@@ -36,6 +36,9 @@ func Marshal(m raft.Message) []byte {
 	if m.Success {
 		flags |= 2
 	}
+	if m.Force {
+		flags |= 4
+	}
 	b = append(b, flags)
 	b = binary.AppendUvarint(b, uint64(len(m.Entries)))
 	for _, e := range m.Entries {
@@ -77,7 +80,7 @@ func Unmarshal(b []byte) (raft.Message, error) {
 	if len(b) < 1 {
 		return m, errShort
 	}
-	m.Granted, m.Success = b[0]&1 != 0, b[0]&2 != 0
+	m.Granted, m.Success, m.Force = b[0]&1 != 0, b[0]&2 != 0, b[0]&4 != 0
 	b = b[1:]
 	count, err := next()
 	if err != nil {

@@ -1,0 +1,114 @@
+package sim
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/raftviz/raftviz/raft"
+)
+
+// TestPreVoteKeepsRejoiningNodeQuiet isolates a follower for a long time and reconnects it.
+// Without pre-vote it campaigns in term after term and its return deposes the leader; with
+// pre-vote (and check-quorum's leader lease) its term stays put and the leader keeps leading.
+func TestPreVoteKeepsRejoiningNodeQuiet(t *testing.T) {
+	for _, pre := range []bool{false, true} {
+		t.Run(fmt.Sprintf("prevote=%v", pre), func(t *testing.T) {
+			s := newSim(t, Config{Nodes: 3, Seed: 31, PreVote: pre, CheckQuorum: pre})
+			l := mustLeader(t, s)
+			s.RunFor(200 * time.Millisecond) // every node hears of the leader
+			term := s.Status(l).Term
+			f := l%3 + 1
+			s.Disconnect(f)
+			s.RunFor(3 * time.Second)
+			isolatedTerm := s.Status(f).Term
+			s.Reconnect(f)
+			mustLeader(t, s)
+			s.RunFor(time.Second)
+			l2, _ := s.Leader()
+			newTerm := s.Status(l2).Term
+			if pre {
+				if isolatedTerm != term || l2 != l || newTerm != term {
+					t.Fatalf("with pre-vote: isolated node's term %d (was %d); leader %d term %d after rejoin, want %d term %d",
+						isolatedTerm, term, l2, newTerm, l, term)
+				}
+			} else {
+				if isolatedTerm <= term+3 || newTerm <= term {
+					t.Fatalf("without pre-vote the isolated node should campaign (term %d -> %d) and depose the leader (term %d -> %d)",
+						term, isolatedTerm, term, newTerm)
+				}
+			}
+			mustCommit(t, s, "set after 1")
+			noViolation(t, s)
+		})
+	}
+}
+
+// TestCheckQuorumLeaderStepsDown cuts the leader off: with check-quorum it steps down within
+// two election timeouts, so clients stop sending it commands; without, it believes it leads.
+func TestCheckQuorumLeaderStepsDown(t *testing.T) {
+	for _, cq := range []bool{false, true} {
+		t.Run(fmt.Sprintf("checkquorum=%v", cq), func(t *testing.T) {
+			s := newSim(t, Config{Nodes: 3, Seed: 5, CheckQuorum: cq})
+			l := mustLeader(t, s)
+			s.Disconnect(l)
+			s.RunFor(700 * time.Millisecond) // more than two maximum election timeouts (300ms)
+			role := s.Status(l).Role
+			if cq && role == raft.Leader {
+				t.Fatal("a leader cut off from the majority still leads with check-quorum on")
+			}
+			if !cq && role != raft.Leader {
+				t.Fatalf("without check-quorum the cut-off leader became %v", role)
+			}
+			s.Reconnect(l)
+			mustCommit(t, s, "set x 1")
+			noViolation(t, s)
+		})
+	}
+}
+
+func TestTransferLeadership(t *testing.T) {
+	s := newSim(t, Config{Nodes: 5, Seed: 8, PreVote: true, CheckQuorum: true})
+	l := mustLeader(t, s)
+	mustCommit(t, s, "set a 1")
+	to := l%5 + 1
+	term := s.Status(l).Term
+	if err := s.Transfer(to); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Propose(l, "set a 2"); err == nil {
+		t.Fatal("the leader took a command while handing over")
+	}
+	if !s.RunUntil(func() bool { l2, ok := s.Leader(); return ok && l2 == to }, time.Second) {
+		l2, _ := s.Leader()
+		t.Fatalf("leader is %d, want %d", l2, to)
+	}
+	if got := s.Status(to).Term; got != term+1 {
+		t.Fatalf("transfer took the term from %d to %d, want one election", term, got)
+	}
+	mustCommit(t, s, "set a 3")
+	if err := s.Transfer(99); err == nil {
+		t.Fatal("transfer to an unknown node accepted")
+	}
+	noViolation(t, s)
+}
+
+// TestRandomizedSafetyWithPreVote runs the randomized fault test with pre-vote, check-quorum
+// and leadership transfers.
+func TestRandomizedSafetyWithPreVote(t *testing.T) {
+	for seed := 1; seed <= *seeds/2; seed++ {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			s := newSim(t, Config{Nodes: 5, Seed: uint64(1000 + seed), PreVote: true, CheckQuorum: true,
+				DropRate: 0.05, DupRate: 0.02, ReorderRate: 0.1})
+			for round := 0; round < 4; round++ {
+				if err := s.Chaos(*simSteps/4, AllFaults); err != nil {
+					t.Fatal(err)
+				}
+				_ = s.Transfer(uint64(1 + s.rand.IntN(5)))
+			}
+			if err := s.Settle(30 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
