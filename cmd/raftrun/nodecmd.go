@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"sort"
 	"strconv"
@@ -223,11 +224,16 @@ func clientCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "raftrun client: --peers is required: ID=HOST:PORT,... %v\n", err)
 		return exitUsage
 	}
-	cmd := strings.Join(fs.Args(), " ")
-	if _, err := kv.Parse(cmd); err != nil {
+	kc, err := kv.Parse(strings.Join(fs.Args(), " "))
+	if err != nil {
 		fmt.Fprintf(stderr, "raftrun client: %v\n", err)
 		return exitUsage
 	}
+	if kc.Client == "" {
+		// A session of its own, so that the retries below apply the command once.
+		kc.Client, kc.Seq = fmt.Sprintf("cli%08x", rand.Uint32()), 1
+	}
+	cmd := string(kc.Encode())
 	reply, by, err := Request(ctx, peers, *clusterID, cmd, *timeout)
 	if err != nil {
 		fmt.Fprintf(stderr, "raftrun client: %v\n", err)

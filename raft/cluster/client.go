@@ -11,7 +11,9 @@ import (
 
 // emitInvoke writes a client's invoke event (docs/FORMAT.md, "Client operations").
 func emitInvoke(h slog.Handler, at time.Time, client, opID string, c kv.Command) {
-	r := slog.NewRecord(at, slog.LevelDebug, client+" "+string(c.Encode()), 0)
+	plain := c
+	plain.Client, plain.Seq = "", 0
+	r := slog.NewRecord(at, slog.LevelDebug, client+" "+string(plain.Encode()), 0)
 	r.AddAttrs(slog.String(eventline.NodeKey, client), slog.String(eventline.KindKey, eventline.KindInvoke),
 		slog.String("client", client), slog.String("op_id", opID), slog.String("op", string(c.Op)), slog.String("key", c.Key))
 	if c.Op == kv.OpSet {

@@ -391,17 +391,23 @@ func (c *Cluster) agreedLeader() (uint64, bool) {
 // agreed leader, follows redirects, and retries when leadership changes, until ctx ends. It
 // returns the result and the node that answered. A retried command may be applied twice.
 func (c *Cluster) Submit(ctx context.Context, cmd string) (res node.Result, by uint64, err error) {
+	kc, perr := kv.Parse(cmd)
+	if perr != nil {
+		return c.submit(ctx, cmd)
+	}
+	// The harness is one client with a session: a command it retries after a timeout or a
+	// change of leader is applied once.
+	if kc.Client == "" {
+		kc.Client, kc.Seq = "c1", c.opID.Add(1)
+	}
 	if c.opts.Handler != nil {
 		// The request and its answer are client events (invoke, return), so that analysis
 		// can check the key-value history for linearizability.
-		id := strconv.FormatUint(c.opID.Add(1), 10)
-		kc, perr := kv.Parse(cmd)
-		if perr == nil {
-			emitInvoke(c.opts.Handler, time.Now(), "c1", id, kc)
-			defer func() { emitReturn(c.opts.Handler, time.Now(), "c1", id, kc, res.Result, err) }()
-		}
+		id := strconv.FormatUint(kc.Seq, 10)
+		emitInvoke(c.opts.Handler, time.Now(), kc.Client, id, kc)
+		defer func() { emitReturn(c.opts.Handler, time.Now(), kc.Client, id, kc, res.Result, err) }()
 	}
-	return c.submit(ctx, cmd)
+	return c.submit(ctx, string(kc.Encode()))
 }
 
 func (c *Cluster) submit(ctx context.Context, cmd string) (node.Result, uint64, error) {

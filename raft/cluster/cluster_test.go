@@ -220,3 +220,16 @@ func TestCrashRestartKeepsAcknowledgedWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRetriedCommandAppliedOnce resends a command with the same session, as a client does
+// after a timeout: the second copy is answered from the session, not applied again.
+func TestRetriedCommandAppliedOnce(t *testing.T) {
+	c, _ := start(t, Options{Nodes: 3})
+	first := submit(t, c, "@c9:1 set d 1")
+	submit(t, c, "set d 2")
+	again := submit(t, c, "@c9:1 set d 1")
+	if !again.Duplicate || again.Found != first.Found || again.Value != first.Value {
+		t.Fatalf("retry: %+v, first: %+v", again, first)
+	}
+	waitValue(t, c, "d", "2")
+}

@@ -6,11 +6,18 @@
 //	del KEY
 //
 // Keys hold no spaces; a value is the rest of the line and may hold spaces.
+//
+// A command may carry a client session, "@CLIENT:SEQ set KEY VALUE": the store remembers the
+// highest sequence number applied for each client and its result, and answers a retried
+// command (same client, same or lower number) from that memory instead of applying it again,
+// so a client that resends after a timeout has its command applied once (Raft dissertation
+// 6.3).
 package kv
 
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -29,14 +36,29 @@ type Command struct {
 	Op    Op
 	Key   string
 	Value string // OpSet only
+	// Client and Seq name a session (both empty/zero: none).
+	Client string
+	Seq    uint64
 }
 
 // Encode renders the command as the text a Raft entry carries.
 func (c Command) Encode() []byte {
-	if c.Op == OpSet {
-		return []byte(string(c.Op) + " " + c.Key + " " + c.Value)
+	var b []byte
+	if c.Client != "" {
+		b = append(b, '@')
+		b = append(b, c.Client...)
+		b = append(b, ':')
+		b = strconv.AppendUint(b, c.Seq, 10)
+		b = append(b, ' ')
 	}
-	return []byte(string(c.Op) + " " + c.Key)
+	b = append(b, c.Op...)
+	b = append(b, ' ')
+	b = append(b, c.Key...)
+	if c.Op == OpSet {
+		b = append(b, ' ')
+		b = append(b, c.Value...)
+	}
+	return b
 }
 
 // ErrBadCommand is wrapped by every error of Parse.
@@ -45,6 +67,23 @@ var ErrBadCommand = errors.New("bad command")
 // Parse reads a command in the text form (also what users type at raftrun's prompt).
 func Parse(text string) (Command, error) {
 	text = strings.TrimSpace(text)
+	var client string
+	var seq uint64
+	if strings.HasPrefix(text, "@") {
+		session, rest, _ := strings.Cut(text[1:], " ")
+		c, n, ok := strings.Cut(session, ":")
+		v, err := strconv.ParseUint(n, 10, 64)
+		if !ok || c == "" || err != nil || v == 0 {
+			return Command{}, fmt.Errorf("%w: bad session %q (want @CLIENT:SEQ, SEQ from 1)", ErrBadCommand, "@"+session)
+		}
+		client, seq, text = c, v, strings.TrimLeft(rest, " ")
+	}
+	c, err := parseOp(text)
+	c.Client, c.Seq = client, seq
+	return c, err
+}
+
+func parseOp(text string) (Command, error) {
 	op, rest, _ := strings.Cut(text, " ")
 	rest = strings.TrimLeft(rest, " ")
 	key, value, _ := strings.Cut(rest, " ")
@@ -69,6 +108,8 @@ func Parse(text string) (Command, error) {
 type Result struct {
 	Value string // get: the value; set/del: the previous value
 	Found bool   // whether the key existed before the command
+	// Duplicate says the command was a retry of one already applied (its first answer).
+	Duplicate bool
 }
 
 // String renders the result for event lines: the value, or "<none>" for a missing key.
@@ -82,11 +123,17 @@ func (r Result) String() string {
 // Store is the replicated map. It is not safe for concurrent use; the node applying the log
 // owns it.
 type Store struct {
-	data map[string]string
+	data     map[string]string
+	sessions map[string]session
+}
+
+type session struct {
+	seq    uint64
+	result Result
 }
 
 // New returns an empty store.
-func New() *Store { return &Store{data: make(map[string]string)} }
+func New() *Store { return &Store{data: make(map[string]string), sessions: make(map[string]session)} }
 
 // Apply executes one log entry's command. An entry that is not a valid command (the leader's
 // no-op, or garbage) changes nothing and reports an error, the same on every node.
@@ -98,6 +145,14 @@ func (s *Store) Apply(data []byte) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if c.Client != "" {
+		if last, ok := s.sessions[c.Client]; ok && c.Seq <= last.seq {
+			// A retry of a command already applied: answer as the first time, change nothing.
+			res := last.result
+			res.Duplicate = true
+			return res, nil
+		}
+	}
 	old, found := s.data[c.Key]
 	switch c.Op {
 	case OpSet:
@@ -105,7 +160,11 @@ func (s *Store) Apply(data []byte) (Result, error) {
 	case OpDel:
 		delete(s.data, c.Key)
 	}
-	return Result{Value: old, Found: found}, nil
+	res := Result{Value: old, Found: found}
+	if c.Client != "" {
+		s.sessions[c.Client] = session{seq: c.Seq, result: res}
+	}
+	return res, nil
 }
 
 // Get reads a key directly (not linearizable on its own; see the node's read path).
