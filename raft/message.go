@@ -77,6 +77,11 @@ type Message struct {
 	Entries   []Entry
 	Commit    uint64
 
+	// ReadID rides on AppendEntries and is echoed by the reply: a leader confirms it still
+	// leads, for linearizable reads, when a majority echoes an id it sent after the read
+	// arrived (ReadIndex, dissertation 6.4).
+	ReadID uint64
+
 	// AppendEntries replies. On success Match is the highest index known to match the leader's
 	// log. On failure ConflictIndex/ConflictTerm let the leader skip a whole term at once
 	// (the optimisation at the end of the paper's section 5.3).

@@ -21,6 +21,10 @@ import (
 // the node believes the leader is.
 var ErrNotLeader = errors.New("raft: not the leader")
 
+// ErrReadNotReady is returned by ReadIndex on a new leader that has not yet committed an entry
+// of its term: until then it does not know the commit index (dissertation 6.4, step 1).
+var ErrReadNotReady = errors.New("raft: leader has not committed in its term yet; retry")
+
 // ErrTransferring is returned by Propose while the leader hands its leadership over.
 var ErrTransferring = errors.New("raft: leadership transfer in progress")
 
@@ -61,6 +65,17 @@ type Config struct {
 	RPCBase uint64
 }
 
+// ReadState says a read may be served once the state machine has applied Index: at the time
+// the read arrived, the node was the leader and Index was its commit index.
+type ReadState struct {
+	ID    uint64
+	Index uint64
+}
+
+type pendingRead struct {
+	id, index uint64
+}
+
 // progress is what a leader knows of one follower's log.
 type progress struct {
 	match uint64 // highest index known to be replicated there
@@ -97,6 +112,13 @@ type Raft struct {
 	preVote, checkQuorum bool
 	recentActive         map[uint64]bool // leader: peers heard from since the last quorum check
 	transferee           uint64          // leader: the node leadership is being handed to
+
+	// Linearizable reads (ReadIndex): reads wait in id order for a majority to echo an id
+	// sent after them; readAcks holds the highest id each peer echoed.
+	readSeq    uint64
+	reads      []pendingRead
+	readAcks   map[uint64]uint64
+	readStates []ReadState
 
 	// broadcast is set when new entries wait to be sent; Ready sends them, so that all
 	// proposals of one Ready cycle travel in one message per follower.
@@ -399,6 +421,9 @@ func (r *Raft) becomeFollower(term, lead uint64, reason string, from uint64) {
 		r.setTerm(term, reason, from)
 	}
 	wasFollower := r.role == Follower
+	// Reads waiting for confirmation can never be confirmed by a node that no longer leads;
+	// the driver sees them vanish and tells its clients to retry elsewhere.
+	r.reads, r.readAcks = nil, nil
 	r.setRole(Follower, reason)
 	r.setLead(lead)
 	r.progress = nil
@@ -432,6 +457,62 @@ func (r *Raft) becomeLeader(votes int) {
 	// client (dissertation 6.4).
 	r.appendAsLeader(Entry{})
 	r.broadcastAppend(true)
+}
+
+// ReadIndex starts a linearizable read with the given id (ids must grow): once a majority has
+// confirmed that this node still leads, Ready.ReadStates carries the id with the commit index
+// the read must wait for. It fails on a follower (ErrNotLeader) and on a leader that has not
+// yet committed an entry in its term (ErrReadNotReady).
+func (r *Raft) ReadIndex(id uint64) error {
+	if r.role != Leader {
+		return ErrNotLeader
+	}
+	if t, _ := r.log.term(r.log.committed); t != r.term {
+		return ErrReadNotReady
+	}
+	if len(r.peers) == 1 {
+		r.confirmRead(pendingRead{id: id, index: r.log.committed})
+		return nil
+	}
+	r.readSeq = max(r.readSeq, id)
+	r.reads = append(r.reads, pendingRead{id: id, index: r.log.committed})
+	// A heartbeat round carrying the id asks the followers to confirm the leadership.
+	r.broadcastAppend(true)
+	return nil
+}
+
+func (r *Raft) confirmRead(p pendingRead) {
+	r.readStates = append(r.readStates, ReadState{ID: p.id, Index: p.index})
+	if r.tr.On() {
+		r.tr.Emit("read", "confirms read "+strconv.FormatUint(p.id, 10)+" at index "+strconv.FormatUint(p.index, 10), r.term, r.role,
+			slog.Uint64("read_id", p.id), slog.Uint64("index", p.index), slog.String("mode", "read_index"))
+	}
+}
+
+// ackRead records that a peer echoed read id up to id, and confirms the reads a majority has
+// now echoed.
+func (r *Raft) ackRead(from, id uint64) {
+	if id == 0 || len(r.reads) == 0 {
+		return
+	}
+	if r.readAcks == nil {
+		r.readAcks = make(map[uint64]uint64)
+	}
+	r.readAcks[from] = max(r.readAcks[from], id)
+	for len(r.reads) > 0 {
+		p := r.reads[0]
+		acks := 1 // the leader itself
+		for peer, got := range r.readAcks {
+			if peer != r.id && got >= p.id {
+				acks++
+			}
+		}
+		if acks < r.quorum() {
+			return
+		}
+		r.confirmRead(p)
+		r.reads = r.reads[1:]
+	}
 }
 
 // TransferLeadership hands leadership to another voter (dissertation 3.10): the leader stops
@@ -545,7 +626,7 @@ func (r *Raft) sendAppend(to uint64) {
 	}
 	ents := r.log.slice(pr.next, r.log.lastIndex(), r.maxBatch)
 	r.send(Message{Type: MsgApp, To: to, Term: r.term, PrevIndex: prev, PrevTerm: prevTerm,
-		Entries: slices.Clone(ents), Commit: r.log.committed})
+		Entries: slices.Clone(ents), Commit: r.log.committed, ReadID: r.readSeq})
 	pr.commitSent = max(pr.commitSent, min(r.log.committed, prev+uint64(len(ents))))
 	// Pipeline: assume the entries arrive; a rejection moves next back.
 	pr.next += uint64(len(ents))
@@ -566,7 +647,7 @@ func (r *Raft) sendCommit(to uint64) {
 		return
 	}
 	r.send(Message{Type: MsgApp, To: to, Term: r.term, PrevIndex: pr.match, PrevTerm: prevTerm,
-		Commit: min(r.log.committed, pr.match)})
+		Commit: min(r.log.committed, pr.match), ReadID: r.readSeq})
 	pr.commitSent = max(pr.commitSent, min(r.log.committed, pr.match))
 }
 
@@ -743,7 +824,7 @@ func (r *Raft) handleAppend(m Message) {
 	}
 	r.setLead(m.From)
 	r.electionElapsed = 0
-	reply := Message{Type: MsgAppResp, To: m.From, Term: r.term, RPC: m.RPC}
+	reply := Message{Type: MsgAppResp, To: m.From, Term: r.term, RPC: m.RPC, ReadID: m.ReadID}
 
 	if m.PrevIndex < r.log.committed {
 		// Entries up to our commit index are settled; skip what we already hold. This only
@@ -821,6 +902,7 @@ func (r *Raft) truncate(from uint64) {
 }
 
 func (r *Raft) handleAppendResp(m Message) {
+	r.ackRead(m.From, m.ReadID) // any reply of this term confirms the leadership
 	pr := r.progress[m.From]
 	if m.Success {
 		if m.Match > pr.match {
@@ -908,11 +990,13 @@ type Ready struct {
 	Messages []Message
 	// Committed entries are to be applied, in order.
 	Committed []Entry
+	// ReadStates are linearizable reads now confirmed (see ReadIndex).
+	ReadStates []ReadState
 }
 
 // HasReady reports whether Ready has anything to do.
 func (r *Raft) HasReady() bool {
-	return r.broadcast || r.commitChanged || len(r.msgs) > 0 || r.termOrVoteChanged() ||
+	return r.broadcast || r.commitChanged || len(r.msgs) > 0 || len(r.readStates) > 0 || r.termOrVoteChanged() ||
 		r.log.stabled < r.log.lastIndex() || len(r.log.nextApply()) > 0
 }
 
@@ -928,10 +1012,12 @@ func (r *Raft) Ready() Ready {
 	}
 	r.broadcast, r.commitChanged = false, false
 	rd := Ready{
-		Entries:   slices.Clone(r.log.unstable()),
-		Messages:  r.msgs,
-		Committed: slices.Clone(r.log.nextApply()),
+		Entries:    slices.Clone(r.log.unstable()),
+		Messages:   r.msgs,
+		Committed:  slices.Clone(r.log.nextApply()),
+		ReadStates: r.readStates,
 	}
+	r.readStates = nil
 	// The commit index needs no fsync of its own (it is volatile in the paper; a restarted node
 	// relearns it from the leader); it rides along when term, vote or entries are written.
 	if r.termOrVoteChanged() || len(rd.Entries) > 0 {
@@ -986,6 +1072,9 @@ func (r *Raft) traceMessage(ev string, m Message) {
 	case MsgApp:
 		attrs = append(attrs, slog.Uint64("prev_index", m.PrevIndex), slog.Uint64("prev_term", m.PrevTerm),
 			slog.Int("entries", len(m.Entries)), slog.Uint64("commit", m.Commit))
+		if m.ReadID != 0 {
+			attrs = append(attrs, slog.Uint64("read_id", m.ReadID))
+		}
 		if len(m.Entries) > 0 {
 			attrs = append(attrs, slog.Uint64("first", m.Entries[0].Index))
 			b.WriteString(" (" + strconv.Itoa(len(m.Entries)) + " entries)")
@@ -994,6 +1083,9 @@ func (r *Raft) traceMessage(ev string, m Message) {
 		}
 	case MsgAppResp:
 		attrs = append(attrs, slog.Bool("success", m.Success), slog.Uint64("match", m.Match))
+		if m.ReadID != 0 {
+			attrs = append(attrs, slog.Uint64("read_id", m.ReadID))
+		}
 		if !m.Success {
 			attrs = append(attrs, slog.Uint64("conflict_index", m.ConflictIndex), slog.Uint64("conflict_term", m.ConflictTerm))
 			b.WriteString(" (rejected)")

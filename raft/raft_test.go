@@ -27,6 +27,7 @@ func withEnv(h slog.Handler) slog.Handler {
 // replayed step by step.
 type network struct {
 	t       *testing.T
+	reads   map[uint64][]raft.ReadState
 	peers   []uint64
 	nodes   map[uint64]*raft.Raft
 	stores  map[uint64]*storage.Memory
@@ -85,6 +86,10 @@ func (nw *network) process(id uint64) {
 		}
 		nw.queue = append(nw.queue, rd.Messages...)
 		nw.applied[id] = append(nw.applied[id], rd.Committed...)
+		if nw.reads == nil {
+			nw.reads = map[uint64][]raft.ReadState{}
+		}
+		nw.reads[id] = append(nw.reads[id], rd.ReadStates...)
 		r.Advance(rd)
 	}
 }
@@ -328,6 +333,56 @@ func TestStaleLeaderStepsDown(t *testing.T) {
 	}
 	if _, err := nw.nodes[1].Propose([]byte("set z 1")); err != raft.ErrNotLeader {
 		t.Fatalf("propose at deposed leader: %v", err)
+	}
+}
+
+// TestReadIndex confirms a read on a leader that a majority still follows, and never on a
+// leader that was deposed behind a partition: that one would serve a stale value.
+func TestReadIndex(t *testing.T) {
+	nw := newNetwork(t, 3, nil)
+	nw.campaign(1)
+	nw.deliver(func(m raft.Message) bool { return m.Type == raft.MsgVote || m.Type == raft.MsgVoteResp })
+	if err := nw.nodes[1].ReadIndex(1); err != raft.ErrReadNotReady {
+		t.Fatalf("read before the leader committed in its term: %v", err)
+	}
+	nw.tick(1, 1) // the no-op, dropped above, goes out again with the heartbeat
+	nw.deliver(nil)
+	nw.propose(1, "set x 1")
+	nw.deliver(nil)
+	if err := nw.nodes[2].ReadIndex(1); err != raft.ErrNotLeader {
+		t.Fatalf("read at a follower: %v", err)
+	}
+	if err := nw.nodes[1].ReadIndex(1); err != nil {
+		t.Fatal(err)
+	}
+	nw.process(1)
+	if len(nw.reads[1]) != 0 {
+		t.Fatal("read confirmed before any follower answered")
+	}
+	nw.deliver(nil)
+	commit := nw.nodes[1].Status().Commit
+	if got := nw.reads[1]; len(got) != 1 || got[0].ID != 1 || got[0].Index != commit {
+		t.Fatalf("read states %+v, want id 1 at index %d", got, commit)
+	}
+	// Node 1 is cut off; 2 and 3 elect 2, which commits x=2. A read at 1 must never be
+	// confirmed, even though 1 still believes it leads.
+	nw.campaign(2)
+	nw.deliver(among(2, 3))
+	nw.propose(2, "set x 2")
+	nw.deliver(among(2, 3))
+	if err := nw.nodes[1].ReadIndex(2); err != nil {
+		t.Fatal(err)
+	}
+	nw.process(1)
+	nw.deliver(among(1)) // its heartbeats are lost
+	if len(nw.reads[1]) != 1 {
+		t.Fatal("a cut-off leader confirmed a read")
+	}
+	// The partition heals: the replies carry term 2, node 1 steps down, the read is dropped.
+	nw.tick(1, 1)
+	nw.deliver(nil)
+	if len(nw.reads[1]) != 1 || nw.nodes[1].Status().Role == raft.Leader {
+		t.Fatalf("deposed leader: reads %+v, role %v", nw.reads[1], nw.nodes[1].Status().Role)
 	}
 }
 

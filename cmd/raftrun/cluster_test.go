@@ -78,6 +78,7 @@ heal
 transfer 1
 transfer 2
 set w 4
+read w
 get x
 nonsense
 sleep 100ms
@@ -88,7 +89,7 @@ sleep 100ms
 	if code != exitFailed || !strings.Contains(errOut, "1 commands") {
 		t.Fatalf("exit %d (want 1: one bad command): %s", code, errOut)
 	}
-	for _, want := range []string{"> set x 1\nok", "node 1: crashed", "x = 1", `unknown command "nonsense"`, "> transfer 1\nleader 1", "> transfer 2\nleader 2"} {
+	for _, want := range []string{"> set x 1\nok", "node 1: crashed", "x = 1", `unknown command "nonsense"`, "> transfer 1\nleader 1", "> transfer 2\nleader 2", "> read w\nw = 4 (read index"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -36,6 +36,7 @@ Flags:
 
 const liveHelp = `commands:
   set KEY VALUE | get KEY | del KEY     a client request, sent to the leader (redirects followed)
+  read KEY                              a linearizable read without a log entry (ReadIndex)
   leader                                which node leads, in which term
   status                                role, term, commit and last index of every node
   disconnect N | reconnect N            cut node N off the network, or put it back
@@ -261,6 +262,20 @@ func (con *console) exec(ctx context.Context, line string) (string, error) {
 		default:
 			return fmt.Sprintf("ok (index %d, leader %d)", res.Index, by), nil
 		}
+	case "read":
+		if len(args) != 1 {
+			return "", errors.New("usage: read KEY")
+		}
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		v, found, by, err := c.Read(tctx, args[0])
+		if err != nil {
+			return "", err
+		}
+		if !found {
+			return fmt.Sprintf("%s: not found (read index, leader %d)", args[0], by), nil
+		}
+		return fmt.Sprintf("%s = %s (read index, leader %d)", args[0], v, by), nil
 	case "leader", "wait-leader":
 		limit := 10 * time.Second
 		if cmd == "leader" {

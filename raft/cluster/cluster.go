@@ -438,6 +438,45 @@ func (c *Cluster) submit(ctx context.Context, cmd string) (node.Result, uint64, 
 	}
 }
 
+// Read reads a key linearizably through the leader's ReadIndex path (no log entry), following
+// leadership changes until ctx ends. It returns the value, whether the key exists, and the
+// node that answered.
+func (c *Cluster) Read(ctx context.Context, key string) (value string, found bool, by uint64, err error) {
+	if c.opts.Handler != nil {
+		kc := kv.Command{Op: kv.OpGet, Key: key, Client: "c1", Seq: c.opID.Add(1)}
+		id := strconv.FormatUint(kc.Seq, 10)
+		emitInvoke(c.opts.Handler, time.Now(), "c1", id, kc)
+		defer func() {
+			emitReturn(c.opts.Handler, time.Now(), "c1", id, kc, kv.Result{Value: value, Found: found}, err)
+		}()
+	}
+	var last error
+	for {
+		l, lerr := c.Leader(ctx)
+		if lerr != nil {
+			if last != nil {
+				return "", false, 0, fmt.Errorf("%w (last error: %v)", lerr, last)
+			}
+			return "", false, 0, lerr
+		}
+		n := c.Node(l)
+		if n == nil {
+			continue
+		}
+		tctx, cancel := context.WithTimeout(ctx, time.Second)
+		v, ok, _, rerr := n.Read(tctx, key)
+		cancel()
+		if rerr == nil {
+			return v, ok, l, nil
+		}
+		last = rerr
+		if ctx.Err() != nil {
+			return "", false, 0, fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
+		}
+		time.Sleep(2 * time.Millisecond) // a new leader commits its no-op first
+	}
+}
+
 // CheckAgreement verifies that every running node's committed entries agree with every
 // other's, index by index. It returns the highest index committed on all running nodes.
 func (c *Cluster) CheckAgreement() (uint64, error) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/raft"
 	"github.com/raftviz/raftviz/raft/node"
 )
 
@@ -232,4 +233,39 @@ func TestRetriedCommandAppliedOnce(t *testing.T) {
 		t.Fatalf("retry: %+v, first: %+v", again, first)
 	}
 	waitValue(t, c, "d", "2")
+}
+
+// TestReadIndexNeverStale writes through a new leader while the old one is cut off (and,
+// without check-quorum, still believes it leads): a linearizable read at the old leader must
+// fail rather than return the old value.
+func TestReadIndexNeverStale(t *testing.T) {
+	c, _ := start(t, Options{Nodes: 3})
+	submit(t, c, "set r old")
+	v, ok, _, err := c.Read(ctxT(t, 5*time.Second), "r")
+	if err != nil || !ok || v != "old" {
+		t.Fatalf("read: %q %v %v", v, ok, err)
+	}
+	l1, _ := c.Leader(ctxT(t, 5*time.Second))
+	var rest []uint64
+	for _, id := range c.Peers() {
+		if id != l1 {
+			rest = append(rest, id)
+		}
+	}
+	c.Partition([]uint64{l1}, rest)
+	submit(t, c, "set r new") // through the majority's new leader
+	old := c.Node(l1)
+	if st := old.Status(); st.Role != raft.Leader {
+		t.Skipf("the old leader already stepped down (%v); nothing to check", st.Role)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if v, _, _, err := old.Read(ctx, "r"); err == nil {
+		t.Fatalf("the deposed leader served a read: %q", v)
+	}
+	c.Heal()
+	v, ok, _, err = c.Read(ctxT(t, 5*time.Second), "r")
+	if err != nil || v != "new" {
+		t.Fatalf("read after heal: %q %v %v", v, ok, err)
+	}
 }

@@ -85,6 +85,32 @@ type sentRPC struct {
 	to  uint64
 }
 
+type readRequest struct {
+	key   string
+	reply chan readResult
+}
+
+type readResult struct {
+	value string
+	found bool
+	index uint64
+	err   error
+}
+
+// reads are the node loop's linearizable reads: waiting for the leader's confirmation, then
+// for the state machine to reach the read's index.
+type reads struct {
+	next      uint64
+	waiting   map[uint64]readRequest // by read id, not yet confirmed
+	confirmed []confirmedRead
+	applied   uint64 // last index applied to the state machine
+}
+
+type confirmedRead struct {
+	index uint64
+	req   readRequest
+}
+
 type pending struct {
 	term  uint64
 	reply chan proposalResult
@@ -96,10 +122,12 @@ type Node struct {
 	inbox  chan raft.Message
 	propc  chan proposal
 	inspc  chan func(*raft.Raft)
+	readc  chan readRequest
 	stopc  chan bool // true: clean stop; false: crash
 	done   chan struct{}
 	tracer *raft.Tracer
 
+	reads *reads // owned by the loop
 	// inflight holds the send time of requests, for SlowRPC; only the loop touches it.
 	inflight map[raft.RPCID]sentRPC
 
@@ -143,7 +171,7 @@ func Start(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node %d: %w", cfg.ID, err)
 	}
 	n := &Node{cfg: cfg, inbox: make(chan raft.Message, cfg.InboxSize), propc: make(chan proposal, 256),
-		inspc: make(chan func(*raft.Raft)), stopc: make(chan bool, 1), done: make(chan struct{}),
+		inspc: make(chan func(*raft.Raft)), readc: make(chan readRequest), stopc: make(chan bool, 1), done: make(chan struct{}),
 		tracer: tracer, kv: kv.New(), status: r.Status()}
 	if cfg.SlowRPC > 0 {
 		n.inflight = make(map[raft.RPCID]sentRPC)
@@ -261,6 +289,8 @@ func (n *Node) run(r *raft.Raft) {
 	ticker := time.NewTicker(n.cfg.TickInterval)
 	defer ticker.Stop()
 	waiting := make(map[uint64]pending)
+	rs := &reads{waiting: map[uint64]readRequest{}}
+	n.reads = rs
 	for {
 		select {
 		case <-ticker.C:
@@ -271,6 +301,8 @@ func (n *Node) run(r *raft.Raft) {
 			n.propose(r, p, waiting)
 		case f := <-n.inspc:
 			f(r)
+		case rq := <-n.readc:
+			n.startRead(r, rq)
 		case clean := <-n.stopc:
 			n.shutdown(r, clean, waiting)
 			return
@@ -295,6 +327,58 @@ func (n *Node) run(r *raft.Raft) {
 		n.status = r.Status()
 		n.mu.Unlock()
 	}
+}
+
+// Read reads a key linearizably without writing to the log (ReadIndex): the leader confirms
+// with a heartbeat round that it still leads, waits until it has applied everything committed
+// when the read arrived, and reads its state machine. A follower answers *NotLeaderError.
+func (n *Node) Read(ctx context.Context, key string) (value string, found bool, index uint64, err error) {
+	rq := readRequest{key: key, reply: make(chan readResult, 1)}
+	select {
+	case n.readc <- rq:
+	case <-n.done:
+		return "", false, 0, ErrStopped
+	case <-ctx.Done():
+		return "", false, 0, ctx.Err()
+	}
+	select {
+	case res := <-rq.reply:
+		return res.value, res.found, res.index, res.err
+	case <-n.done:
+		return "", false, 0, ErrStopped
+	case <-ctx.Done():
+		return "", false, 0, ctx.Err()
+	}
+}
+
+func (n *Node) startRead(r *raft.Raft, rq readRequest) {
+	n.reads.next++
+	id := n.reads.next
+	switch err := r.ReadIndex(id); {
+	case errors.Is(err, raft.ErrNotLeader):
+		rq.reply <- readResult{err: &NotLeaderError{Leader: r.Status().Lead}}
+	case err != nil:
+		rq.reply <- readResult{err: err}
+	default:
+		n.reads.waiting[id] = rq
+	}
+}
+
+// serveReads answers the confirmed reads whose index the state machine has reached.
+func (n *Node) serveReads() {
+	rs := n.reads
+	kept := rs.confirmed[:0]
+	for _, c := range rs.confirmed {
+		if c.index > rs.applied {
+			kept = append(kept, c)
+			continue
+		}
+		n.mu.Lock()
+		v, ok := n.kv.Get(c.req.key)
+		n.mu.Unlock()
+		c.req.reply <- readResult{value: v, found: ok, index: c.index}
+	}
+	rs.confirmed = kept
 }
 
 func (n *Node) step(r *raft.Raft, m raft.Message) {
@@ -350,15 +434,28 @@ func (n *Node) ready(r *raft.Raft, waiting map[uint64]pending) error {
 		}
 		for _, e := range rd.Committed {
 			n.apply(r, e, waiting)
+			n.reads.applied = e.Index
+		}
+		for _, st := range rd.ReadStates {
+			if rq, ok := n.reads.waiting[st.ID]; ok {
+				delete(n.reads.waiting, st.ID)
+				n.reads.confirmed = append(n.reads.confirmed, confirmedRead{index: st.Index, req: rq})
+			}
 		}
 		r.Advance(rd)
 	}
+	n.serveReads()
 	// A command waits for its own index; if another leader's entry landed there, or this
 	// node is no longer the leader of the command's term, it will never commit as proposed.
-	if st := r.Status(); len(waiting) > 0 && st.Role != raft.Leader {
+	if st := r.Status(); st.Role != raft.Leader {
 		for idx, p := range waiting {
 			p.reply <- proposalResult{err: ErrLeadershipLost}
 			delete(waiting, idx)
+		}
+		// Unconfirmed reads die with the leadership (the core dropped them).
+		for id, rq := range n.reads.waiting {
+			rq.reply <- readResult{err: ErrLeadershipLost}
+			delete(n.reads.waiting, id)
 		}
 	}
 	return nil
@@ -416,6 +513,14 @@ func (n *Node) shutdown(r *raft.Raft, clean bool, waiting map[uint64]pending) {
 		p.reply <- proposalResult{err: ErrStopped}
 		delete(waiting, idx)
 	}
+	for id, rq := range n.reads.waiting {
+		rq.reply <- readResult{err: ErrStopped}
+		delete(n.reads.waiting, id)
+	}
+	for _, c := range n.reads.confirmed {
+		c.req.reply <- readResult{err: ErrStopped}
+	}
+	n.reads.confirmed = nil
 	st := r.Status()
 	n.mu.Lock()
 	n.status = raft.Status{ID: st.ID, Term: st.Term, Role: raft.Dead}

@@ -26,7 +26,7 @@ func Marshal(m raft.Message) []byte {
 	b := make([]byte, 0, size)
 	b = append(b, byte(m.Type))
 	for _, v := range []uint64{m.From, m.To, m.Term, m.RPC.Node, m.RPC.Seq, m.LastIndex, m.LastTerm,
-		m.PrevIndex, m.PrevTerm, m.Commit, m.Match, m.ConflictIndex, m.ConflictTerm} {
+		m.PrevIndex, m.PrevTerm, m.Commit, m.Match, m.ConflictIndex, m.ConflictTerm, m.ReadID} {
 		b = binary.AppendUvarint(b, v)
 	}
 	var flags byte
@@ -70,7 +70,7 @@ func Unmarshal(b []byte) (raft.Message, error) {
 		return v, nil
 	}
 	for _, p := range []*uint64{&m.From, &m.To, &m.Term, &m.RPC.Node, &m.RPC.Seq, &m.LastIndex, &m.LastTerm,
-		&m.PrevIndex, &m.PrevTerm, &m.Commit, &m.Match, &m.ConflictIndex, &m.ConflictTerm} {
+		&m.PrevIndex, &m.PrevTerm, &m.Commit, &m.Match, &m.ConflictIndex, &m.ConflictTerm, &m.ReadID} {
 		v, err := next()
 		if err != nil {
 			return m, err
