@@ -404,8 +404,8 @@ func (c *Cluster) Submit(ctx context.Context, cmd string) (res node.Result, by u
 		// The request and its answer are client events (invoke, return), so that analysis
 		// can check the key-value history for linearizability.
 		id := strconv.FormatUint(kc.Seq, 10)
-		emitInvoke(c.opts.Handler, time.Now(), kc.Client, id, kc)
-		defer func() { emitReturn(c.opts.Handler, time.Now(), kc.Client, id, kc, res.Result, err) }()
+		kv.EmitInvoke(c.opts.Handler, time.Now(), kc.Client, id, kc)
+		defer func() { kv.EmitReturn(c.opts.Handler, time.Now(), kc.Client, id, kc, res.Result, err) }()
 	}
 	return c.submit(ctx, string(kc.Encode()))
 }
@@ -445,9 +445,9 @@ func (c *Cluster) Read(ctx context.Context, key string) (value string, found boo
 	if c.opts.Handler != nil {
 		kc := kv.Command{Op: kv.OpGet, Key: key, Client: "c1", Seq: c.opID.Add(1)}
 		id := strconv.FormatUint(kc.Seq, 10)
-		emitInvoke(c.opts.Handler, time.Now(), "c1", id, kc)
+		kv.EmitInvoke(c.opts.Handler, time.Now(), "c1", id, kc)
 		defer func() {
-			emitReturn(c.opts.Handler, time.Now(), "c1", id, kc, kv.Result{Value: value, Found: found}, err)
+			kv.EmitReturn(c.opts.Handler, time.Now(), "c1", id, kc, kv.Result{Value: value, Found: found}, err)
 		}()
 	}
 	var last error

@@ -2,6 +2,8 @@ package sim
 
 import (
 	"fmt"
+
+	"github.com/raftviz/raftviz/raft/kv"
 	"slices"
 	"strconv"
 	"time"
@@ -28,9 +30,15 @@ func (s *Sim) Chaos(steps int, f Faults) error {
 		s.RunFor(time.Duration(10+s.rand.IntN(90)) * time.Millisecond)
 		switch x := s.rand.IntN(100); {
 		case x < 35:
+			// Clients c0..c2 write and read a handful of keys at whoever leads (sometimes a
+			// stale leader), so the history has conflicts worth checking.
 			if l, ok := s.Leader(); ok {
 				cmd++
-				_, _ = s.Propose(l, "set k"+strconv.Itoa(cmd%7)+" "+strconv.Itoa(cmd))
+				c := kv.Command{Op: kv.OpSet, Key: "k" + strconv.Itoa(cmd%5), Value: strconv.Itoa(cmd)}
+				if s.rand.IntN(3) == 0 {
+					c = kv.Command{Op: kv.OpGet, Key: c.Key}
+				}
+				_ = s.ClientOp(l, "c"+strconv.Itoa(cmd%3), c)
 			}
 		case x < 45 && f.Partition:
 			s.randomPartition()

@@ -98,7 +98,7 @@ func TestTransferLeadership(t *testing.T) {
 func TestRandomizedSafetyWithPreVote(t *testing.T) {
 	for seed := 1; seed <= *seeds/2; seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			s := newSim(t, Config{Nodes: 5, Seed: uint64(1000 + seed), PreVote: true, CheckQuorum: true,
+			s, buf := newSimLog(t, Config{Nodes: 5, Seed: uint64(1000 + seed), PreVote: true, CheckQuorum: true,
 				DropRate: 0.05, DupRate: 0.02, ReorderRate: 0.1})
 			for round := 0; round < 4; round++ {
 				if err := s.Chaos(*simSteps/4, AllFaults); err != nil {
@@ -109,6 +109,7 @@ func TestRandomizedSafetyWithPreVote(t *testing.T) {
 			if err := s.Settle(30 * time.Second); err != nil {
 				t.Fatal(err)
 			}
+			checkLinearizable(t, buf)
 		})
 	}
 }

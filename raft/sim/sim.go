@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,6 +100,20 @@ type Sim struct {
 	peers []uint64
 	group map[uint64]int // partition group of each node; nil: no partition
 	check checker
+	// ops are client operations awaiting their answer, by the node that took them and the
+	// index it gave them (see ClientOp).
+	ops   map[uint64]map[uint64]*clientOp
+	opSeq uint64
+}
+
+// clientOp is a client request in flight: it is answered when the node that accepted it
+// applies it at that index in that term. If the node loses the entry, the client never hears
+// back (its invoke stays open, which a linearizability checker treats as "may have happened").
+type clientOp struct {
+	cmd   kv.Command
+	id    string
+	index uint64
+	term  uint64
 }
 
 // New starts a cluster of cfg.Nodes fresh nodes.
@@ -254,8 +269,10 @@ func (s *Sim) process(n *node) {
 		}
 		for _, e := range rd.Committed {
 			result := ""
+			var res kv.Result
+			var err error
 			if len(e.Data) > 0 {
-				res, err := n.kv.Apply(e.Data)
+				res, err = n.kv.Apply(e.Data)
 				if err != nil {
 					result = "error: " + err.Error()
 				} else {
@@ -263,6 +280,7 @@ func (s *Sim) process(n *node) {
 				}
 			}
 			n.r.TraceApply(e, result)
+			s.answer(n, e, res, err)
 			s.check.apply(s, n, e)
 			n.applied = append(n.applied, e)
 		}
@@ -346,6 +364,7 @@ func (s *Sim) Crash(id uint64) error {
 		return fmt.Errorf("sim: node %d is already down", id)
 	}
 	n.r = nil
+	delete(s.ops, id) // its clients never hear back
 	// Close stands for the process dying: whatever Save completed is on disk, nothing else.
 	_ = n.store.Close()
 	s.emitNode(n, "crash", "crashes")
@@ -444,6 +463,54 @@ func (s *Sim) Campaign(id uint64) error {
 	n.r.Campaign()
 	s.process(n)
 	return nil
+}
+
+// ClientOp submits a key-value command at node id as a client would: it writes an invoke
+// event, and a return event with the answer when that node applies the command. Commands get
+// sessions, so the history can be checked for linearizability.
+func (s *Sim) ClientOp(id uint64, client string, c kv.Command) error {
+	n, err := s.node(id)
+	if err != nil || n.r == nil {
+		return fmt.Errorf("sim: node %d is down", id)
+	}
+	s.opSeq++
+	c.Client, c.Seq = client, s.opSeq
+	op := &clientOp{cmd: c, id: strconv.FormatUint(s.opSeq, 10)}
+	if s.cfg.Handler != nil {
+		kv.EmitInvoke(s.cfg.Handler, s.clock(), client, op.id, c)
+	}
+	idx, err := n.r.Propose(c.Encode())
+	if err != nil {
+		if s.cfg.Handler != nil {
+			kv.EmitReturn(s.cfg.Handler, s.clock(), client, op.id, c, kv.Result{}, err)
+		}
+		return err
+	}
+	op.index, op.term = idx, n.r.Status().Term
+	if s.ops == nil {
+		s.ops = map[uint64]map[uint64]*clientOp{}
+	}
+	if s.ops[id] == nil {
+		s.ops[id] = map[uint64]*clientOp{}
+	}
+	s.ops[id][idx] = op
+	s.process(n)
+	return nil
+}
+
+// answer completes the client operation a node took at e's index, if any.
+func (s *Sim) answer(n *node, e raft.Entry, res kv.Result, err error) {
+	op := s.ops[n.id][e.Index]
+	if op == nil {
+		return
+	}
+	delete(s.ops[n.id], e.Index)
+	// A replaced entry, or a command the session took for a retry, gets no answer: the
+	// client never hears back, and the checker treats the operation as "may have happened".
+	if e.Term != op.term || err != nil || res.Duplicate || s.cfg.Handler == nil {
+		return
+	}
+	kv.EmitReturn(s.cfg.Handler, s.clock(), op.cmd.Client, op.id, op.cmd, res, nil)
 }
 
 // Transfer asks the current leader to hand its leadership to node to.

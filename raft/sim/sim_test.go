@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/analyze"
 	"github.com/raftviz/raftviz/parse/eventline"
 	"github.com/raftviz/raftviz/raft"
 	"github.com/raftviz/raftviz/raft/storage"
@@ -26,8 +28,15 @@ var (
 // a file that raftviz can show.
 func newSim(t *testing.T, cfg Config) *Sim {
 	t.Helper()
-	var buf bytes.Buffer
-	cfg.Handler = eventline.NewTextHandler(&buf, nil)
+	s, _ := newSimLog(t, cfg)
+	return s
+}
+
+// newSimLog is newSim that also returns the buffer of event lines.
+func newSimLog(t *testing.T, cfg Config) (*Sim, *bytes.Buffer) {
+	t.Helper()
+	buf := new(bytes.Buffer)
+	cfg.Handler = eventline.NewTextHandler(buf, nil)
 	if env := raft.HandlerFromEnv(); env != nil {
 		// go test -v with RAFT_DEBUG=1 (visualize.sh, raftrun test) shows the lines too.
 		cfg.Handler = slog.NewMultiHandler(cfg.Handler, env)
@@ -46,7 +55,26 @@ func newSim(t *testing.T, cfg Config) *Sim {
 			t.Logf("event lines of the failed run: %s (view with: raftviz %s)", path, path)
 		}
 	})
-	return s
+	return s, buf
+}
+
+// checkLinearizable checks the client history in a run's event lines with porcupine.
+func checkLinearizable(t *testing.T, buf *bytes.Buffer) {
+	t.Helper()
+	tests, _, err := parse.Read(bytes.NewReader(buf.Bytes()), parse.Options{})
+	if err != nil || len(tests) != 1 {
+		t.Fatalf("parse the run: %d tests, %v", len(tests), err)
+	}
+	lin, err := analyze.CheckHistory(tests[0], 20*time.Second, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lin == nil || lin.Operations == 0 {
+		t.Fatal("the run has no client operations")
+	}
+	if lin.Result != "Ok" {
+		t.Fatalf("the key-value history of %d operations is not linearizable: %s", lin.Operations, lin.Result)
+	}
 }
 
 func mustLeader(t *testing.T, s *Sim) uint64 {
@@ -395,13 +423,14 @@ func TestRandomizedSafety(t *testing.T) {
 		cfg := Config{Nodes: 3 + 2*(seed%2), Seed: uint64(seed), DropRate: 0.05, DupRate: 0.02,
 			ReorderRate: 0.1}
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			s := newSim(t, cfg)
+			s, buf := newSimLog(t, cfg)
 			if err := s.Chaos(*simSteps, AllFaults); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Settle(30 * time.Second); err != nil {
 				t.Fatal(err)
 			}
+			checkLinearizable(t, buf)
 		})
 	}
 }
