@@ -43,7 +43,8 @@ func TestSimSameSeedSameBytes(t *testing.T) {
 		t.Fatal("seeds 42 and 43 gave the same run")
 	}
 	tests, sum, err := parse.ReadFiles([]string{filepath.Join(dir, "a.log")}, parse.Options{})
-	if err != nil || len(tests) != 1 || len(tests[0].Nodes()) != 5 || sum.NotUnderstood != 0 {
+	// Five nodes and the three simulated clients c0..c2.
+	if err != nil || len(tests) != 1 || len(tests[0].Nodes()) != 8 || sum.NotUnderstood != 0 {
 		t.Fatalf("raftviz reads the sim log as %d tests, %+v, %v", len(tests), sum, err)
 	}
 }
