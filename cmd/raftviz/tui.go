@@ -88,6 +88,12 @@ func runTUI(ctx context.Context, c *config, inputs []parse.Input, stdin io.Reade
 		model = timeline.New(tests, opts)
 	} else {
 		opts.Loading = true
+		if name := inputs[0].Name; name != "-" {
+			// A file can be read again: keep only the test on screen in memory.
+			opts.Reload = func(test string, attempt int) (*parse.Test, error) {
+				return reloadTest(name, c.inFormat, test, attempt)
+			}
+		}
 		model = timeline.New(nil, opts)
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -113,6 +119,33 @@ func runTUI(ctx context.Context, c *config, inputs []parse.Input, stdin io.Reade
 		return exitUsage
 	}
 	return exitOK
+}
+
+var errFound = errors.New("found")
+
+// reloadTest reads one test (by name and attempt) from a log file again.
+func reloadTest(path string, format parse.Format, name string, attempt int) (*parse.Test, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var found *parse.Test
+	err = parse.Scan(f, parse.NewParser(parse.Options{Format: format, ImplicitName: path}), parse.ScanOptions{
+		Emit: func(t *parse.Test) error {
+			if t.Name == name && t.Attempt == attempt {
+				found = t
+				return errFound
+			}
+			return nil
+		}})
+	if found != nil {
+		return found, nil
+	}
+	if err == nil {
+		err = fmt.Errorf("%s has no test %s any more", path, name)
+	}
+	return nil, err
 }
 
 // runFollow opens the timeline on a growing file (or stdin) and appends events as they come.

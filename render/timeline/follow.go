@@ -56,7 +56,7 @@ func (tr *tracker) collect() []Update {
 			} else {
 				evs = append([]parse.Event(nil), t.Events[n:]...)
 			}
-			ups = append(ups, Update{Key: k, Name: t.Name, Status: t.Status, Events: evs})
+			ups = append(ups, Update{Key: k, Name: t.Name, Attempt: t.Attempt, Status: t.Status, Events: evs, Complete: done})
 			tr.sent[t], tr.status[t] = len(t.Events), t.Status
 		}
 		if done { // the parser lets go of finished tests; so do we

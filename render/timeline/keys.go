@@ -84,7 +84,7 @@ func (m *Model) openPicker() {
 			name += " #" + strconv.Itoa(t.Attempt)
 		}
 		nameW = max(nameW, len(name))
-		rows[i] = table.Row{t.Status.String(), name, strconv.Itoa(len(t.Events)), strings.Join(t.Nodes(), ",")}
+		rows[i] = table.Row{t.Status.String(), name, strconv.Itoa(m.eventCount(t)), strings.Join(m.nodesOf(t), ",")}
 	}
 	nameW = min(nameW, max(m.width-40, 20))
 	m.picker = table.New(

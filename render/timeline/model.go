@@ -5,6 +5,7 @@
 package timeline
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,6 +29,10 @@ type Options struct {
 	Follow   bool // start in follow mode (the cursor sticks to the newest row)
 	// Loading says the tests arrive as AppendMsgs (Load); the header says so until Done.
 	Loading bool
+	// Reload, when set, lets the timeline keep only the test on screen in memory: a finished
+	// test is reduced to its summary and read again (by name and attempt) when picked, so a
+	// log of many tests costs the memory of its biggest.
+	Reload func(name string, attempt int) (*parse.Test, error)
 }
 
 type mode uint8
@@ -73,6 +78,15 @@ type Model struct {
 	// flagged maps events that raftviz analyze flags (safety violations, slow round trips)
 	// to what it says of them; nil until analysed.
 	flagged map[int32]string
+	// dropped holds the summaries of finished tests whose events were let go (Options.Reload).
+	dropped map[*parse.Test]testSummary
+	// complete marks tests that will get no more events (follow and load mode).
+	complete map[*parse.Test]bool
+}
+
+type testSummary struct {
+	events int
+	nodes  []string
 }
 
 // New returns a timeline over tests (at least one).
@@ -112,6 +126,20 @@ func (m *Model) Cursor() *parse.Event {
 }
 
 func (m *Model) selectTest(i int) {
+	if m.opts.Reload != nil && m.cur != i && m.cur < len(m.tests) {
+		m.drop(m.tests[m.cur])
+	}
+	if sum, ok := m.dropped[m.tests[i]]; ok {
+		t := m.tests[i]
+		nt, err := m.opts.Reload(t.Name, t.Attempt)
+		if err != nil || nt == nil {
+			m.status = fmt.Sprintf("cannot read %s again: %v", t.Name, err)
+		} else {
+			t.Events = nt.Events
+			delete(m.dropped, t)
+		}
+		_ = sum
+	}
 	m.cur = i
 	m.ix = buildIndex(m.tests[i])
 	m.flagged = nil
@@ -456,6 +484,33 @@ func (m *Model) shownNodes() []string {
 	return out
 }
 
+// drop reduces a finished test to its summary when the timeline may read it again.
+func (m *Model) drop(t *parse.Test) {
+	if m.opts.Reload == nil || !m.complete[t] || len(t.Events) == 0 {
+		return
+	}
+	if m.dropped == nil {
+		m.dropped = map[*parse.Test]testSummary{}
+	}
+	m.dropped[t] = testSummary{events: len(t.Events), nodes: t.Nodes()}
+	t.Events = nil
+}
+
+// eventCount and nodesOf report a test's size and columns, also for dropped tests.
+func (m *Model) eventCount(t *parse.Test) int {
+	if s, ok := m.dropped[t]; ok {
+		return s.events
+	}
+	return len(t.Events)
+}
+
+func (m *Model) nodesOf(t *parse.Test) []string {
+	if s, ok := m.dropped[t]; ok {
+		return s.nodes
+	}
+	return t.Nodes()
+}
+
 // AppendMsg brings events that arrived in follow mode.
 type AppendMsg struct {
 	// Reset drops everything shown so far (the followed file was truncated or replaced).
@@ -467,10 +522,13 @@ type AppendMsg struct {
 
 // Update adds events to one test, creating it when it is new.
 type Update struct {
-	Key    int // identifies the test across updates
-	Name   string
-	Status parse.Status
-	Events []parse.Event
+	Key     int // identifies the test across updates
+	Name    string
+	Attempt int
+	Status  parse.Status
+	Events  []parse.Event
+	// Complete says the test has finished: no more events will come.
+	Complete bool
 }
 
 func (m *Model) append(msg AppendMsg) {
@@ -489,7 +547,7 @@ func (m *Model) append(msg AppendMsg) {
 	for _, u := range msg.Updates {
 		ti, ok := m.keyOf[u.Key]
 		if !ok {
-			t := &parse.Test{Name: u.Name, Status: u.Status}
+			t := &parse.Test{Name: u.Name, Status: u.Status, Attempt: u.Attempt}
 			if len(m.tests) == 1 && m.tests[0].Implicit && len(m.tests[0].Events) == 0 && m.tests[0].Name == "(no events yet)" {
 				m.tests[0] = t
 				ti = 0
@@ -510,7 +568,14 @@ func (m *Model) append(msg AppendMsg) {
 		} else {
 			t.Events = append(t.Events, u.Events...)
 		}
+		if u.Complete {
+			if m.complete == nil {
+				m.complete = map[*parse.Test]bool{}
+			}
+			m.complete[t] = true
+		}
 		if ti != m.cur {
+			m.drop(t)
 			continue
 		}
 		changed = true

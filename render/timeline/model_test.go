@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -382,5 +383,44 @@ func TestAnalysisFlagsAreMarked(t *testing.T) {
 	press(m, "enter")
 	if !strings.Contains(m.View(), "VIOLATION one leader per term") {
 		t.Fatalf("detail lacks the violation:\n%s", m.View())
+	}
+}
+
+// TestReloadKeepsOneTestInMemory loads a run of several tests the way raftviz --tui does,
+// with a Reload function: finished tests other than the one on screen keep only their
+// summary, and are read again when picked.
+func TestReloadKeepsOneTestInMemory(t *testing.T) {
+	tests, _, err := parse.ReadFiles([]string{filepath.Join("..", "..", "testdata", "gotest_v.log")}, parse.Options{})
+	if err != nil || len(tests) < 3 {
+		t.Fatalf("fixture: %d tests, %v", len(tests), err)
+	}
+	byName := map[string]*parse.Test{}
+	for _, tt := range tests {
+		byName[tt.Name] = tt
+	}
+	reloads := 0
+	m := New(nil, Options{NoColor: true, Loading: true, Reload: func(name string, attempt int) (*parse.Test, error) {
+		reloads++
+		return byName[name], nil
+	}})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 20})
+	var ups []Update
+	for i, tt := range tests {
+		ups = append(ups, Update{Key: i + 1, Name: tt.Name, Attempt: tt.Attempt, Status: tt.Status,
+			Events: append([]parse.Event(nil), tt.Events...), Complete: true})
+	}
+	m.Update(AppendMsg{Updates: ups, Done: true})
+	for i, tt := range m.tests {
+		if i != m.cur && len(tt.Events) != 0 {
+			t.Fatalf("test %s keeps %d events while not on screen", tt.Name, len(tt.Events))
+		}
+	}
+	press(m, "t")
+	if !strings.Contains(m.View(), strconv.Itoa(len(tests[1].Events))) {
+		t.Fatalf("the picker lost the event count of a dropped test:\n%s", m.View())
+	}
+	press(m, "down", "enter")
+	if reloads != 1 || len(m.Test().Events) != len(tests[1].Events) || len(m.tests[0].Events) != 0 {
+		t.Fatalf("after picking: %d reloads, %d events shown, first test keeps %d", reloads, len(m.Test().Events), len(m.tests[0].Events))
 	}
 }
