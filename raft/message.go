@@ -17,6 +17,8 @@ const (
 	MsgApp
 	MsgAppResp
 	MsgTimeoutNow
+	MsgSnap
+	MsgSnapResp
 )
 
 var messageTypeNames = [...]string{
@@ -27,6 +29,8 @@ var messageTypeNames = [...]string{
 	MsgApp:         "AppendEntries",
 	MsgAppResp:     "AppendEntriesReply",
 	MsgTimeoutNow:  "TimeoutNow",
+	MsgSnap:        "InstallSnapshot",
+	MsgSnapResp:    "InstallSnapshotReply",
 }
 
 // String is the type as event lines write it.
@@ -39,7 +43,7 @@ func (t MessageType) String() string {
 
 // IsResponse reports whether t answers a request (and so carries the request's RPC id).
 func (t MessageType) IsResponse() bool {
-	return t == MsgVoteResp || t == MsgPreVoteResp || t == MsgAppResp
+	return t == MsgVoteResp || t == MsgPreVoteResp || t == MsgAppResp || t == MsgSnapResp
 }
 
 // RPCID names one request and its reply: the sender of the request and a per-node sequence
@@ -81,6 +85,15 @@ type Message struct {
 	// leads, for linearizable reads, when a majority echoes an id it sent after the read
 	// arrived (ReadIndex, dissertation 6.4).
 	ReadID uint64
+
+	// InstallSnapshot: one chunk of the snapshot covering SnapIndex/SnapTerm, at Offset;
+	// Done marks the last chunk. The reply's Offset says how much the follower has; its Match
+	// is SnapIndex once the snapshot is installed.
+	SnapIndex uint64
+	SnapTerm  uint64
+	Offset    uint64
+	Data      []byte
+	Done      bool
 
 	// AppendEntries replies. On success Match is the highest index known to match the leader's
 	// log. On failure ConflictIndex/ConflictTerm let the leader skip a whole term at once

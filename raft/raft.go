@@ -45,9 +45,13 @@ type Config struct {
 	// Rand draws election timeouts. Nil seeds one from the node id and the clock; the
 	// simulator passes a seeded one so that runs repeat.
 	Rand *rand.Rand
-	// HardState and Entries are what the node's storage holds (on a restart).
+	// HardState, Snapshot and Entries are what the node's storage holds (on a restart);
+	// Entries follow the snapshot (they start at Snapshot.Meta.Index+1, or 1 without one).
 	HardState HardState
+	Snapshot  *Snapshot
 	Entries   []Entry
+	// SnapshotChunk is the size of the InstallSnapshot chunks a leader sends (default 64 KiB).
+	SnapshotChunk int
 	// MaxEntriesPerMsg caps the entries of one AppendEntries (default 64).
 	MaxEntriesPerMsg int
 	// Tracer writes event lines; nil writes none.
@@ -83,6 +87,10 @@ type progress struct {
 	// commitSent is the highest commit index sent to the follower, so that a follower whose
 	// match catches up after a commit is told at once rather than at the next heartbeat.
 	commitSent uint64
+	// snapOffset is, while the follower receives a snapshot, how much of it it holds;
+	// sending is set while a transfer is under way.
+	snapOffset uint64
+	sending    bool
 }
 
 // Raft is one node's protocol state. It is not safe for concurrent use; its driver serialises
@@ -113,6 +121,13 @@ type Raft struct {
 	recentActive         map[uint64]bool // leader: peers heard from since the last quorum check
 	transferee           uint64          // leader: the node leadership is being handed to
 
+	// Snapshots: the newest one (sent to followers that are too far behind), one being
+	// received, and one received and installed, waiting for the driver (Ready.Snapshot).
+	snap        *Snapshot
+	snapChunk   int
+	receiving   *Snapshot
+	pendingSnap *Snapshot
+
 	// Linearizable reads (ReadIndex): reads wait in id order for a majority to echo an id
 	// sent after them; readAcks holds the highest id each peer echoed.
 	readSeq    uint64
@@ -140,9 +155,13 @@ func New(cfg Config) (*Raft, error) {
 	if !slices.Contains(cfg.Peers, cfg.ID) {
 		return nil, fmt.Errorf("raft: node %d is not among its peers %v", cfg.ID, cfg.Peers)
 	}
+	var base SnapshotMeta
+	if cfg.Snapshot != nil {
+		base = cfg.Snapshot.Meta
+	}
 	for i, e := range cfg.Entries {
-		if e.Index != uint64(i+1) {
-			return nil, fmt.Errorf("raft: stored entry %d has index %d, want consecutive from 1", i, e.Index)
+		if e.Index != base.Index+uint64(i+1) {
+			return nil, fmt.Errorf("raft: stored entry %d has index %d, want consecutive from %d", i, e.Index, base.Index+1)
 		}
 		if i > 0 && e.Term < cfg.Entries[i-1].Term {
 			return nil, fmt.Errorf("raft: stored entry %d has term %d after term %d", e.Index, e.Term, cfg.Entries[i-1].Term)
@@ -159,6 +178,9 @@ func New(cfg Config) (*Raft, error) {
 	}
 	if cfg.MaxEntriesPerMsg <= 0 {
 		cfg.MaxEntriesPerMsg = 64
+	}
+	if cfg.SnapshotChunk <= 0 {
+		cfg.SnapshotChunk = 64 << 10
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.New(rand.NewPCG(cfg.ID, uint64(time.Now().UnixNano())))
@@ -184,11 +206,16 @@ func New(cfg Config) (*Raft, error) {
 		checkQuorum:   cfg.CheckQuorum,
 		tr:            cfg.Tracer,
 	}
+	r.log.snapIndex, r.log.snapTerm = base.Index, base.Term
 	r.log.entries = slices.Clone(cfg.Entries)
 	r.log.stabled = r.log.lastIndex()
 	// The stored commit index is a hint: everything up to it was committed, and everything up
-	// to it is in the stored log (a node persists entries before it learns they commit).
-	r.log.committed = min(cfg.HardState.Commit, r.log.lastIndex())
+	// to it is in the stored log (a node persists entries before it learns they commit). A
+	// snapshot holds only committed, applied entries.
+	r.log.committed = max(min(cfg.HardState.Commit, r.log.lastIndex()), base.Index)
+	r.log.applied = base.Index
+	r.snap = cfg.Snapshot
+	r.snapChunk = cfg.SnapshotChunk
 	r.prevHS = r.hardState()
 	r.role = Follower
 	if r.tr.On() {
@@ -218,13 +245,15 @@ type Status struct {
 	LastTerm  uint64
 	// Match is, on a leader, the highest index known replicated on each voter.
 	Match map[uint64]uint64
+	// SnapIndex is the last index covered by the node's snapshot (0: none).
+	SnapIndex uint64
 }
 
 // Status returns the node's state.
 func (r *Raft) Status() Status {
 	s := Status{ID: r.id, Term: r.term, Vote: r.vote, Lead: r.lead, Role: r.role,
 		Commit: r.log.committed, Applied: r.log.applied,
-		LastIndex: r.log.lastIndex(), LastTerm: r.log.lastTerm()}
+		LastIndex: r.log.lastIndex(), LastTerm: r.log.lastTerm(), SnapIndex: r.log.snapIndex}
 	if r.role == Leader {
 		s.Match = make(map[uint64]uint64, len(r.progress))
 		for id, pr := range r.progress {
@@ -619,10 +648,10 @@ func (r *Raft) sendAppend(to uint64) {
 	pr := r.progress[to]
 	prev := pr.next - 1
 	prevTerm, ok := r.log.term(prev)
-	if !ok {
-		// Only a compacted log lacks the entry before next; snapshots arrive with issue 6.
-		prev, prevTerm = r.log.snapIndex, r.log.snapTerm
-		pr.next = prev + 1
+	if !ok || pr.sending {
+		// The entry before next was compacted away: the follower needs the snapshot.
+		r.sendSnapshot(to)
+		return
 	}
 	ents := r.log.slice(pr.next, r.log.lastIndex(), r.maxBatch)
 	r.send(Message{Type: MsgApp, To: to, Term: r.term, PrevIndex: prev, PrevTerm: prevTerm,
@@ -630,6 +659,133 @@ func (r *Raft) sendAppend(to uint64) {
 	pr.commitSent = max(pr.commitSent, min(r.log.committed, prev+uint64(len(ents))))
 	// Pipeline: assume the entries arrive; a rejection moves next back.
 	pr.next += uint64(len(ents))
+}
+
+// sendSnapshot sends the chunk of the newest snapshot at the follower's offset. One chunk is
+// in flight at a time; heartbeats resend it, so a lost chunk costs a heartbeat interval.
+func (r *Raft) sendSnapshot(to uint64) {
+	pr := r.progress[to]
+	if r.snap == nil {
+		return // nothing compacted yet: cannot happen, the log would have the entry
+	}
+	if !pr.sending {
+		pr.sending, pr.snapOffset = true, 0
+		if r.tr.On() {
+			r.tr.Emit("snapshot", "sends snapshot to "+ID(to), r.term, r.role, slog.Uint64("index", r.snap.Meta.Index),
+				slog.Uint64("eterm", r.snap.Meta.Term), slog.Int("bytes", len(r.snap.Data)), slog.String("action", "sending"))
+		}
+	}
+	off := min(pr.snapOffset, uint64(len(r.snap.Data)))
+	end := min(off+uint64(r.snapChunk), uint64(len(r.snap.Data)))
+	r.send(Message{Type: MsgSnap, To: to, Term: r.term, SnapIndex: r.snap.Meta.Index, SnapTerm: r.snap.Meta.Term,
+		Offset: off, Data: slices.Clone(r.snap.Data[off:end]), Done: end == uint64(len(r.snap.Data)), Commit: r.log.committed})
+}
+
+func (r *Raft) handleSnapshotResp(m Message) {
+	pr := r.progress[m.From]
+	if !pr.sending || r.snap == nil || m.SnapIndex != r.snap.Meta.Index {
+		return // a reply about an older snapshot, or a duplicate
+	}
+	if m.Match != 0 {
+		// Installed: replicate the log from there.
+		pr.sending, pr.snapOffset = false, 0
+		pr.match = max(pr.match, m.Match)
+		pr.next = pr.match + 1
+		r.maybeCommit()
+		if pr.next <= r.log.lastIndex() {
+			r.sendAppend(m.From)
+		}
+		return
+	}
+	if m.Offset != pr.snapOffset || m.Success {
+		pr.snapOffset = m.Offset
+		r.sendSnapshot(m.From)
+	}
+}
+
+// handleSnapshot receives a chunk of a snapshot from the leader.
+func (r *Raft) handleSnapshot(m Message) {
+	if r.role != Follower {
+		r.becomeFollower(m.Term, m.From, "stepdown", m.From)
+	}
+	r.setLead(m.From)
+	r.electionElapsed = 0
+	reply := Message{Type: MsgSnapResp, To: m.From, Term: r.term, RPC: m.RPC, SnapIndex: m.SnapIndex}
+	if m.SnapIndex <= r.log.committed {
+		// Already have everything it covers.
+		reply.Success, reply.Match = true, r.log.committed
+		r.send(reply)
+		return
+	}
+	rc := r.receiving
+	if m.Offset == 0 || rc == nil || rc.Meta.Index != m.SnapIndex || rc.Meta.Term != m.SnapTerm {
+		rc = &Snapshot{Meta: SnapshotMeta{Index: m.SnapIndex, Term: m.SnapTerm}}
+		r.receiving = rc
+	}
+	if m.Offset != uint64(len(rc.Data)) {
+		// A lost or repeated chunk: say where to resume.
+		reply.Offset = uint64(len(rc.Data))
+		r.send(reply)
+		return
+	}
+	rc.Data = append(rc.Data, m.Data...)
+	reply.Success, reply.Offset = true, uint64(len(rc.Data))
+	if !m.Done {
+		r.send(reply)
+		return
+	}
+	r.receiving = nil
+	r.installSnapshot(rc)
+	reply.Match = rc.Meta.Index
+	r.send(reply)
+}
+
+// installSnapshot replaces the log with a snapshot from the leader. Entries after it are kept
+// when the log agrees with the snapshot's last entry (Figure 13, step 6).
+func (r *Raft) installSnapshot(s *Snapshot) {
+	idx, term := s.Meta.Index, s.Meta.Term
+	if r.log.matchTerm(idx, term) {
+		r.log.entries = slices.Clone(r.log.slice(idx+1, r.log.lastIndex(), 0))
+	} else {
+		r.log.entries = nil
+	}
+	r.log.snapIndex, r.log.snapTerm = idx, term
+	r.log.stabled = max(r.log.stabled, idx)
+	if r.log.stabled > r.log.lastIndex() {
+		r.log.stabled = r.log.lastIndex()
+	}
+	r.log.committed = max(r.log.committed, idx)
+	r.log.applied = idx
+	r.snap, r.pendingSnap = s, s
+	if r.tr.On() {
+		r.tr.Emit("snapshot", "installs snapshot up to "+strconv.FormatUint(idx, 10), r.term, r.role,
+			slog.Uint64("index", idx), slog.Uint64("eterm", term), slog.Int("bytes", len(s.Data)), slog.String("action", "installed"))
+	}
+}
+
+// Compact records a snapshot the driver took of its state machine after applying every entry
+// up to snap.Meta.Index (of term snap.Meta.Term), and discards the log up to there. Followers
+// too far behind are sent this snapshot.
+func (r *Raft) Compact(snap Snapshot) error {
+	idx := snap.Meta.Index
+	switch {
+	case idx <= r.log.snapIndex:
+		return nil
+	case idx > r.log.applied:
+		return fmt.Errorf("raft: snapshot at %d is past the applied index %d", idx, r.log.applied)
+	}
+	if t, ok := r.log.term(idx); !ok || t != snap.Meta.Term {
+		return fmt.Errorf("raft: snapshot at %d has term %d, the log has %d", idx, snap.Meta.Term, t)
+	}
+	r.log.entries = slices.Clone(r.log.slice(idx+1, r.log.lastIndex(), 0))
+	r.log.snapIndex, r.log.snapTerm = idx, snap.Meta.Term
+	r.snap = &snap
+	if r.tr.On() {
+		r.tr.Emit("snapshot", "takes snapshot up to "+strconv.FormatUint(idx, 10), r.term, r.role,
+			slog.Uint64("index", idx), slog.Uint64("eterm", snap.Meta.Term), slog.Int("bytes", len(snap.Data)), slog.String("action", "taken"))
+		r.tr.Emit("compact", "discards log up to "+strconv.FormatUint(idx, 10), r.term, r.role, slog.Uint64("index", idx))
+	}
+	return nil
 }
 
 // sendCommit tells a follower that has nothing new to receive about the commit index. While
@@ -706,7 +862,7 @@ func (r *Raft) Step(m Message) error {
 			// Granted pre-votes carry the term the pre-candidate asked about.
 		default:
 			lead := None
-			if m.Type == MsgApp {
+			if m.Type == MsgApp || m.Type == MsgSnap {
 				lead = m.From
 			}
 			r.becomeFollower(m.Term, lead, "higher_term", m.From)
@@ -717,6 +873,8 @@ func (r *Raft) Step(m Message) error {
 		switch m.Type {
 		case MsgApp:
 			r.send(Message{Type: MsgAppResp, To: m.From, Term: r.term, RPC: m.RPC})
+		case MsgSnap:
+			r.send(Message{Type: MsgSnapResp, To: m.From, Term: r.term, RPC: m.RPC})
 		case MsgVote, MsgPreVote:
 			resp := MsgVoteResp
 			if m.Type == MsgPreVote {
@@ -768,6 +926,13 @@ func (r *Raft) Step(m Message) error {
 	case MsgAppResp:
 		if r.role == Leader {
 			r.handleAppendResp(m)
+		}
+	case MsgSnap:
+		r.handleSnapshot(m)
+	case MsgSnapResp:
+		if r.role == Leader {
+			r.ackRead(m.From, m.ReadID)
+			r.handleSnapshotResp(m)
 		}
 	}
 	return nil
@@ -992,11 +1157,14 @@ type Ready struct {
 	Committed []Entry
 	// ReadStates are linearizable reads now confirmed (see ReadIndex).
 	ReadStates []ReadState
+	// Snapshot, when set, came from the leader: persist it and restore the state machine from
+	// it before applying Committed (which follow it).
+	Snapshot *Snapshot
 }
 
 // HasReady reports whether Ready has anything to do.
 func (r *Raft) HasReady() bool {
-	return r.broadcast || r.commitChanged || len(r.msgs) > 0 || len(r.readStates) > 0 || r.termOrVoteChanged() ||
+	return r.broadcast || r.commitChanged || len(r.msgs) > 0 || len(r.readStates) > 0 || r.pendingSnap != nil || r.termOrVoteChanged() ||
 		r.log.stabled < r.log.lastIndex() || len(r.log.nextApply()) > 0
 }
 
@@ -1016,11 +1184,12 @@ func (r *Raft) Ready() Ready {
 		Messages:   r.msgs,
 		Committed:  slices.Clone(r.log.nextApply()),
 		ReadStates: r.readStates,
+		Snapshot:   r.pendingSnap,
 	}
 	r.readStates = nil
 	// The commit index needs no fsync of its own (it is volatile in the paper; a restarted node
 	// relearns it from the leader); it rides along when term, vote or entries are written.
-	if r.termOrVoteChanged() || len(rd.Entries) > 0 {
+	if r.termOrVoteChanged() || len(rd.Entries) > 0 || rd.Snapshot != nil {
 		rd.HardState = r.hardState()
 	}
 	r.msgs = nil
@@ -1032,6 +1201,9 @@ func (r *Raft) Ready() Ready {
 func (r *Raft) Advance(rd Ready) {
 	if !rd.HardState.IsEmpty() {
 		r.prevHS = rd.HardState
+	}
+	if rd.Snapshot != nil && r.pendingSnap == rd.Snapshot {
+		r.pendingSnap = nil
 	}
 	if n := len(rd.Entries); n > 0 {
 		last := rd.Entries[n-1]
@@ -1081,6 +1253,11 @@ func (r *Raft) traceMessage(ev string, m Message) {
 		} else {
 			b.WriteString(" (heartbeat)")
 		}
+	case MsgSnap:
+		attrs = append(attrs, slog.Uint64("snap_index", m.SnapIndex), slog.Uint64("snap_term", m.SnapTerm),
+			slog.Uint64("offset", m.Offset), slog.Int("bytes", len(m.Data)), slog.Bool("done", m.Done))
+	case MsgSnapResp:
+		attrs = append(attrs, slog.Bool("success", m.Success), slog.Uint64("offset", m.Offset))
 	case MsgAppResp:
 		attrs = append(attrs, slog.Bool("success", m.Success), slog.Uint64("match", m.Match))
 		if m.ReadID != 0 {

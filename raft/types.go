@@ -52,3 +52,16 @@ func (r Role) String() string {
 	}
 	return fmt.Sprintf("role(%d)", uint8(r))
 }
+
+// SnapshotMeta says what a snapshot covers: every entry up to Index (of term Term).
+type SnapshotMeta struct {
+	Index uint64
+	Term  uint64
+}
+
+// Snapshot is the state machine's state after applying every entry up to Meta.Index; the log
+// before it can be discarded (dissertation chapter 5).
+type Snapshot struct {
+	Meta SnapshotMeta
+	Data []byte
+}

@@ -76,6 +76,7 @@ func liveCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	mem := fs.Bool("mem", false, "connect the nodes by an in-memory network instead of TCP")
 	preVote := fs.Bool("prevote", true, "pre-vote: a node that rejoins does not disrupt the leader (false: the classic behaviour)")
 	checkQuorum := fs.Bool("check-quorum", true, "a leader that cannot hear a majority steps down")
+	snapEvery := fs.Int("snapshot-every", 1000, "snapshot the state machine and compact the log every `n` applied entries (0: never)")
 	jsonOut := fs.Bool("json", false, "write the JSON-lines form of the events")
 	viz := fs.Bool("viz", false, "print the timing table of the captured log at exit")
 	if err := fs.Parse(args); err != nil {
@@ -131,7 +132,7 @@ func liveCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		defer os.RemoveAll(dir)
 	}
 	c, err := cluster.Start(cluster.Options{Nodes: *n, TCP: !*mem, Dir: dir, Handler: h, TickInterval: tick,
-		ElectionTick: int(*election / tick), HeartbeatTick: int(*heartbeat / tick), PreVote: *preVote, CheckQuorum: *checkQuorum})
+		ElectionTick: int(*election / tick), HeartbeatTick: int(*heartbeat / tick), PreVote: *preVote, CheckQuorum: *checkQuorum, SnapshotEvery: *snapEvery})
 	if err != nil {
 		fmt.Fprintf(stderr, "raftrun live: %v\n", err)
 		return exitUsage

@@ -65,6 +65,7 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	logPath := fs.String("log", "", "append event lines to `file` (default stderr)")
 	preVote := fs.Bool("prevote", true, "pre-vote: a node that rejoins does not disrupt the leader (false: the classic behaviour)")
 	checkQuorum := fs.Bool("check-quorum", true, "a leader that cannot hear a majority steps down")
+	snapEvery := fs.Int("snapshot-every", 10000, "snapshot the state machine and compact the log every `n` applied entries (0: never)")
 	jsonOut := fs.Bool("json", false, "write the JSON-lines form of the events (full dates, for merging machines)")
 	election := fs.Duration("election-timeout", 300*time.Millisecond, "minimum election `timeout`")
 	heartbeat := fs.Duration("heartbeat", 100*time.Millisecond, "heartbeat `interval`")
@@ -139,7 +140,7 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	n, err := node.Start(node.Config{ID: *id, Peers: ids, Storage: store, Sender: tcp, TickInterval: tick,
 		ElectionTick: int(*election / tick), HeartbeatTick: int(*heartbeat / tick), Handler: h, SlowRPC: *slow,
-		PreVote: *preVote, CheckQuorum: *checkQuorum})
+		PreVote: *preVote, CheckQuorum: *checkQuorum, SnapshotEvery: *snapEvery})
 	if err != nil {
 		tcp.Close()
 		store.Close()

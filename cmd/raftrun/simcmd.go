@@ -38,6 +38,7 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	out := fs.String("o", "", "write event lines to `file` instead of stdout")
 	jsonOut := fs.Bool("json", false, "write the JSON-lines form of the events")
 	preVote := fs.Bool("prevote", false, "nodes use pre-vote and check-quorum")
+	snapEvery := fs.Int("snapshot-every", 0, "nodes snapshot and compact their logs every `n` applied entries (0: never)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
@@ -71,7 +72,7 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "raftrun sim: --nodes %d out of range (1 to 99)\n", *nodes)
 		return exitUsage
 	}
-	cfg := sim.Config{Nodes: *nodes, Seed: *seed, PreVote: *preVote, CheckQuorum: *preVote}
+	cfg := sim.Config{Nodes: *nodes, Seed: *seed, PreVote: *preVote, CheckQuorum: *preVote, SnapshotEvery: *snapEvery}
 	var f sim.Faults
 	for _, name := range strings.Split(*faults, ",") {
 		switch strings.TrimSpace(name) {

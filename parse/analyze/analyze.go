@@ -340,6 +340,12 @@ func Test(t *parse.Test, opts Options) Report {
 			if v, ok := e.FieldInt("last"); ok {
 				n.lastIndex = uint64(v)
 			}
+		case eventline.KindSnapshot:
+			if a, _ := e.Field("action"); a == "installed" || a == "loaded" {
+				if v, ok := e.FieldInt("index"); ok && uint64(v) > n.lastIndex {
+					n.lastIndex = uint64(v)
+				}
+			}
 		case eventline.KindTruncate:
 			idx, _ := e.FieldInt("index")
 			if n.role == "leader" {

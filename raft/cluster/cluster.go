@@ -42,6 +42,8 @@ type Options struct {
 	ClusterID uint64
 	// PreVote and CheckQuorum as in raft.Config.
 	PreVote, CheckQuorum bool
+	// SnapshotEvery as in node.Config.
+	SnapshotEvery int
 }
 
 type member struct {
@@ -152,7 +154,7 @@ func (c *Cluster) boot(m *member) error {
 	}
 	n, err := node.Start(node.Config{ID: m.id, Peers: c.peers, Storage: m.store, Sender: sender,
 		TickInterval: c.opts.TickInterval, ElectionTick: c.opts.ElectionTick, HeartbeatTick: c.opts.HeartbeatTick,
-		PreVote: c.opts.PreVote, CheckQuorum: c.opts.CheckQuorum, Handler: c.opts.Handler})
+		PreVote: c.opts.PreVote, CheckQuorum: c.opts.CheckQuorum, SnapshotEvery: c.opts.SnapshotEvery, Handler: c.opts.Handler})
 	if err != nil {
 		m.store.Close()
 		return err
@@ -500,16 +502,24 @@ func (c *Cluster) CheckAgreement() (uint64, error) {
 	if len(logs) == 0 {
 		return 0, errors.New("no node is running")
 	}
+	// Logs may start after a snapshot: compare the committed indexes both still hold.
 	low := logs[0].commit
 	for _, a := range logs {
 		low = min(low, a.commit)
+		byIndex := make(map[uint64]raft.Entry, len(a.ents))
+		for _, e := range a.ents {
+			byIndex[e.Index] = e
+		}
 		for _, b := range logs {
 			upto := min(a.commit, b.commit)
-			for i := uint64(0); i < upto; i++ {
-				ea, eb := a.ents[i], b.ents[i]
+			for _, eb := range b.ents {
+				ea, ok := byIndex[eb.Index]
+				if eb.Index > upto || !ok {
+					continue
+				}
 				if ea.Term != eb.Term || !bytes.Equal(ea.Data, eb.Data) {
 					return 0, fmt.Errorf("nodes %d and %d committed different entries at index %d: %q (term %d) and %q (term %d)",
-						a.id, b.id, i+1, ea.Data, ea.Term, eb.Data, eb.Term)
+						a.id, b.id, eb.Index, ea.Data, ea.Term, eb.Data, eb.Term)
 				}
 			}
 		}

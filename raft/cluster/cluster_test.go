@@ -269,3 +269,37 @@ func TestReadIndexNeverStale(t *testing.T) {
 		t.Fatalf("read after heal: %q %v %v", v, ok, err)
 	}
 }
+
+// TestSnapshotsOverTCP compacts the logs of a TCP cluster on real files while a follower is
+// cut off: it catches up by InstallSnapshot, and every node restarts from its snapshot.
+func TestSnapshotsOverTCP(t *testing.T) {
+	c, lines := start(t, Options{Nodes: 3, TCP: true, Dir: t.TempDir(), SnapshotEvery: 20})
+	l, _ := c.Leader(ctxT(t, 5*time.Second))
+	f := l%3 + 1
+	c.Disconnect(f)
+	for i := 0; i < 100; i++ {
+		submit(t, c, fmt.Sprintf("set s%d %d", i, i))
+	}
+	c.Reconnect(f)
+	submit(t, c, "set after 1")
+	waitValue(t, c, "s99", "99")
+	if !strings.Contains(lines.String(), "installs snapshot") {
+		t.Fatal("the follower caught up without a snapshot")
+	}
+	for _, id := range c.Peers() {
+		c.Crash(id)
+	}
+	for _, id := range c.Peers() {
+		if err := c.Restart(id); err != nil {
+			t.Fatal(err)
+		}
+		if st := c.Node(id).Status(); st.SnapIndex == 0 {
+			t.Fatalf("node %d restarted without its snapshot", id)
+		}
+	}
+	waitValue(t, c, "s50", "50")
+	submit(t, c, "set last 1")
+	if _, err := c.CheckAgreement(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -74,3 +74,31 @@ func TestSessionsApplyOnce(t *testing.T) {
 		t.Fatal("another client's first command was taken for a duplicate")
 	}
 }
+
+func TestSnapshotRestore(t *testing.T) {
+	a := New()
+	for _, c := range []string{"set x 1", "set y two words", "@c1:4 set z 3", "del x"} {
+		a.Apply([]byte(c))
+	}
+	snap := a.Snapshot()
+	b := New()
+	b.Apply([]byte("set junk 1"))
+	if err := b.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if string(b.Snapshot()) != string(snap) {
+		t.Fatalf("restored store snapshots differently:\n%s\n%s", b.Snapshot(), snap)
+	}
+	if v, ok := b.Get("y"); !ok || v != "two words" {
+		t.Fatalf("y = %q", v)
+	}
+	if _, ok := b.Get("junk"); ok {
+		t.Fatal("restore kept old keys")
+	}
+	if res, _ := b.Apply([]byte("@c1:4 set z 9")); !res.Duplicate {
+		t.Fatal("restore lost the sessions: a retry applied again")
+	}
+	if err := b.Restore([]byte("not json")); err == nil {
+		t.Fatal("a bad snapshot restored")
+	}
+}

@@ -37,6 +37,9 @@ type Config struct {
 	Handler slog.Handler
 	// PreVote and CheckQuorum as in raft.Config.
 	PreVote, CheckQuorum bool
+	// SnapshotEvery snapshots the state machine and compacts the log once that many entries
+	// were applied since the last snapshot (0: never).
+	SnapshotEvery int
 	// SlowRPC, when positive, writes a "slow" event for every request whose reply took longer
 	// (a traffic warning: a congested or distant peer).
 	SlowRPC time.Duration
@@ -127,7 +130,9 @@ type Node struct {
 	done   chan struct{}
 	tracer *raft.Tracer
 
-	reads *reads // owned by the loop
+	reads    *reads // owned by the loop
+	snap     *raft.Snapshot
+	lastTerm uint64 // term of the last applied entry
 	// inflight holds the send time of requests, for SlowRPC; only the loop touches it.
 	inflight map[raft.RPCID]sentRPC
 
@@ -158,13 +163,23 @@ func Start(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node %d: loading storage: %w", cfg.ID, err)
 	}
+	snap, err := cfg.Storage.Snapshot()
+	if err != nil {
+		return nil, fmt.Errorf("node %d: loading snapshot: %w", cfg.ID, err)
+	}
+	store := kv.New()
+	if snap != nil {
+		if err := store.Restore(snap.Data); err != nil {
+			return nil, fmt.Errorf("node %d: %w", cfg.ID, err)
+		}
+	}
 	tracer := raft.NewTracer(cfg.Handler, raft.ID(cfg.ID), nil)
 	if w, ok := cfg.Storage.(*storage.WAL); ok && w.Repaired() != nil && tracer.On() {
 		rep := w.Repaired()
 		tracer.Emit("corrupt", fmt.Sprintf("storage had a torn tail (%s): cut %d bytes at offset %d", rep.Reason, rep.Dropped, rep.Offset),
 			hs.Term, raft.Follower, slog.Int64("offset", rep.Offset), slog.String("action", "truncated"))
 	}
-	r, err := raft.New(raft.Config{ID: cfg.ID, Peers: cfg.Peers, HardState: hs, Entries: ents,
+	r, err := raft.New(raft.Config{ID: cfg.ID, Peers: cfg.Peers, HardState: hs, Entries: ents, Snapshot: snap,
 		ElectionTick: cfg.ElectionTick, HeartbeatTick: cfg.HeartbeatTick, TickInterval: cfg.TickInterval,
 		PreVote: cfg.PreVote, CheckQuorum: cfg.CheckQuorum, Tracer: tracer})
 	if err != nil {
@@ -172,7 +187,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, inbox: make(chan raft.Message, cfg.InboxSize), propc: make(chan proposal, 256),
 		inspc: make(chan func(*raft.Raft)), readc: make(chan readRequest), stopc: make(chan bool, 1), done: make(chan struct{}),
-		tracer: tracer, kv: kv.New(), status: r.Status()}
+		tracer: tracer, kv: store, status: r.Status(), snap: snap}
 	if cfg.SlowRPC > 0 {
 		n.inflight = make(map[raft.RPCID]sentRPC)
 	}
@@ -290,6 +305,9 @@ func (n *Node) run(r *raft.Raft) {
 	defer ticker.Stop()
 	waiting := make(map[uint64]pending)
 	rs := &reads{waiting: map[uint64]readRequest{}}
+	if n.snap != nil {
+		rs.applied, n.lastTerm = n.snap.Meta.Index, n.snap.Meta.Term
+	}
 	n.reads = rs
 	for {
 		select {
@@ -364,6 +382,24 @@ func (n *Node) startRead(r *raft.Raft, rq readRequest) {
 	}
 }
 
+// maybeSnapshot snapshots the state machine and compacts the log when SnapshotEvery entries
+// were applied since the last snapshot.
+func (n *Node) maybeSnapshot(r *raft.Raft) error {
+	every := uint64(n.cfg.SnapshotEvery)
+	applied := n.reads.applied
+	if every == 0 || applied < r.Status().SnapIndex+every {
+		return nil
+	}
+	n.mu.Lock()
+	data := n.kv.Snapshot()
+	n.mu.Unlock()
+	snap := raft.Snapshot{Meta: raft.SnapshotMeta{Index: applied, Term: n.lastTerm}, Data: data}
+	if err := n.cfg.Storage.SaveSnapshot(snap); err != nil {
+		return err
+	}
+	return r.Compact(snap)
+}
+
 // serveReads answers the confirmed reads whose index the state machine has reached.
 func (n *Node) serveReads() {
 	rs := n.reads
@@ -420,6 +456,19 @@ func (n *Node) ready(r *raft.Raft, waiting map[uint64]pending) error {
 				n.send(r, m)
 			}
 		}
+		if rd.Snapshot != nil {
+			// A snapshot from the leader: keep it, and start the state machine from it.
+			if err := n.cfg.Storage.SaveSnapshot(*rd.Snapshot); err != nil {
+				return err
+			}
+			n.mu.Lock()
+			err := n.kv.Restore(rd.Snapshot.Data)
+			n.mu.Unlock()
+			if err != nil {
+				return err
+			}
+			n.reads.applied, n.lastTerm = rd.Snapshot.Meta.Index, rd.Snapshot.Meta.Term
+		}
 		if !rd.HardState.IsEmpty() || len(rd.Entries) > 0 {
 			start := time.Now()
 			if err := n.cfg.Storage.Save(rd.HardState, rd.Entries); err != nil {
@@ -434,7 +483,7 @@ func (n *Node) ready(r *raft.Raft, waiting map[uint64]pending) error {
 		}
 		for _, e := range rd.Committed {
 			n.apply(r, e, waiting)
-			n.reads.applied = e.Index
+			n.reads.applied, n.lastTerm = e.Index, e.Term
 		}
 		for _, st := range rd.ReadStates {
 			if rq, ok := n.reads.waiting[st.ID]; ok {
@@ -445,6 +494,9 @@ func (n *Node) ready(r *raft.Raft, waiting map[uint64]pending) error {
 		r.Advance(rd)
 	}
 	n.serveReads()
+	if err := n.maybeSnapshot(r); err != nil {
+		return err
+	}
 	// A command waits for its own index; if another leader's entry landed there, or this
 	// node is no longer the leader of the command's term, it will never commit as proposed.
 	if st := r.Status(); st.Role != raft.Leader {

@@ -128,8 +128,8 @@ func (s *Sim) Settle(limit time.Duration) error {
 	// Every node applied everything up to the settling command (the checker has compared
 	// the entries themselves as they were applied).
 	for _, n := range s.nodes {
-		if uint64(len(n.applied)) < idx {
-			return fmt.Errorf("seed %d: node %d applied %d entries, want at least %d", s.cfg.Seed, n.id, len(n.applied), idx)
+		if got := n.appliedBase + uint64(len(n.applied)); got < idx {
+			return fmt.Errorf("seed %d: node %d applied %d entries, want at least %d", s.cfg.Seed, n.id, got, idx)
 		}
 	}
 	return s.check.err

@@ -59,23 +59,35 @@ func (c *checker) observe(s *Sim, n *node) {
 		return
 	}
 	c.leaders[st.Term] = n.id
-	// A new leader: it must hold every entry committed so far.
+	// A new leader: it must hold every entry committed so far (those its snapshot covers
+	// are in its state).
 	log := n.r.Entries(1)
-	for idx := uint64(1); idx <= c.maxIndex; idx++ {
+	for idx := st.SnapIndex + 1; idx <= c.maxIndex; idx++ {
 		e, ok := c.committed[idx]
 		if !ok {
 			continue
 		}
-		if idx > uint64(len(log)) || log[idx-1].Term != e.Term {
+		k := idx - st.SnapIndex - 1
+		if k >= uint64(len(log)) || log[k].Term != e.Term {
 			c.fail(s, "leader %d of term %d lacks committed entry %d (term %d)", n.id, st.Term, idx, e.Term)
 			return
 		}
 	}
 }
 
+// restore checks a snapshot a node's state machine starts from: it must not go back.
+func (c *checker) restore(s *Sim, n *node, meta raft.SnapshotMeta) {
+	if have := n.appliedBase + uint64(len(n.applied)); meta.Index < have {
+		c.fail(s, "node %d restored a snapshot at %d after applying %d", n.id, meta.Index, have)
+	}
+	if e, ok := c.committed[meta.Index]; ok && e.Term != meta.Term {
+		c.fail(s, "node %d restored a snapshot at %d of term %d; index %d was committed in term %d", n.id, meta.Index, meta.Term, meta.Index, e.Term)
+	}
+}
+
 // apply checks one entry a node applies.
 func (c *checker) apply(s *Sim, n *node, e raft.Entry) {
-	want := uint64(len(n.applied)) + 1
+	want := n.appliedBase + uint64(len(n.applied)) + 1
 	if e.Index != want {
 		c.fail(s, "node %d applied index %d, want %d", n.id, e.Index, want)
 	}
@@ -97,22 +109,34 @@ func (s *Sim) CheckLogs() error {
 	if err := s.check.err; err != nil {
 		return err
 	}
-	logs := make([][]raft.Entry, len(s.nodes))
+	logs := make([]map[uint64]raft.Entry, len(s.nodes))
+	snaps := make([]uint64, len(s.nodes))
 	for i, n := range s.nodes {
-		logs[i] = s.Log(n.id)
+		logs[i] = map[uint64]raft.Entry{}
+		for _, e := range s.Log(n.id) {
+			logs[i][e.Index] = e
+		}
+		if n.r != nil {
+			snaps[i] = n.r.Status().SnapIndex
+		} else if snap, _ := n.store.Snapshot(); snap != nil {
+			snaps[i] = snap.Meta.Index
+		}
 	}
 	for i := range logs {
 		for j := i + 1; j < len(logs); j++ {
-			a, b := logs[i], logs[j]
-			k := min(len(a), len(b))
-			// Find the highest index where the terms agree; everything before must be equal.
-			for k > 0 && a[k-1].Term != b[k-1].Term {
-				k--
+			// Find the highest index both hold with the same term: everything both hold
+			// before it must be equal.
+			var top uint64
+			for idx, a := range logs[i] {
+				if b, ok := logs[j][idx]; ok && a.Term == b.Term && idx > top {
+					top = idx
+				}
 			}
-			for x := 0; x < k; x++ {
-				if a[x].Term != b[x].Term || !bytes.Equal(a[x].Data, b[x].Data) {
-					return fmt.Errorf("seed %d: logs of %d and %d match at index %d (term %d) but differ at %d",
-						s.cfg.Seed, i+1, j+1, k, a[k-1].Term, x+1)
+			for idx, a := range logs[i] {
+				b, ok := logs[j][idx]
+				if idx <= top && ok && (a.Term != b.Term || !bytes.Equal(a.Data, b.Data)) {
+					return fmt.Errorf("seed %d: logs of %d and %d match at index %d but differ at %d",
+						s.cfg.Seed, i+1, j+1, top, idx)
 				}
 			}
 		}
@@ -123,8 +147,10 @@ func (s *Sim) CheckLogs() error {
 			continue
 		}
 		holders := 0
-		for _, l := range logs {
-			if idx <= uint64(len(l)) && l[idx-1].Term == e.Term && bytes.Equal(l[idx-1].Data, e.Data) {
+		for i, l := range logs {
+			if idx <= snaps[i] {
+				holders++ // in its snapshot
+			} else if le, ok := l[idx]; ok && le.Term == e.Term && bytes.Equal(le.Data, e.Data) {
 				holders++
 			}
 		}

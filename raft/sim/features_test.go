@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,6 +106,62 @@ func TestRandomizedSafetyWithPreVote(t *testing.T) {
 					t.Fatal(err)
 				}
 				_ = s.Transfer(uint64(1 + s.rand.IntN(5)))
+			}
+			if err := s.Settle(30 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+			checkLinearizable(t, buf)
+		})
+	}
+}
+
+// TestLaggingFollowerGetsSnapshot compacts the logs while a follower is away: it can only
+// catch up by InstallSnapshot, sent in chunks, and then restarts from that snapshot.
+func TestLaggingFollowerGetsSnapshot(t *testing.T) {
+	s, buf := newSimLog(t, Config{Nodes: 3, Seed: 41, SnapshotEvery: 50, SnapshotChunk: 256})
+	l := mustLeader(t, s)
+	f := l%3 + 1
+	mustCommit(t, s, "set before 1")
+	s.Disconnect(f)
+	for i := 0; i < 300; i++ {
+		mustCommit(t, s, fmt.Sprintf("set k%d %d", i, i))
+	}
+	if st := s.Status(l); st.SnapIndex < 250 {
+		t.Fatalf("leader's snapshot at %d: it did not compact", st.SnapIndex)
+	}
+	s.Reconnect(f)
+	idx := mustCommit(t, s, "set after 1")
+	if v, _ := s.Get(f, "k299"); v != "299" {
+		t.Fatalf("follower %d: k299=%q", f, v)
+	}
+	lines := buf.String()
+	if !strings.Contains(lines, "installs snapshot") || strings.Count(lines, "type=InstallSnapshot to="+fmt.Sprint(f)) < 3 {
+		t.Fatalf("no chunked InstallSnapshot to %d in the event lines", f)
+	}
+	// Restart from the snapshot: the state is back before any leader says anything.
+	s.Crash(f)
+	s.Restart(f)
+	if st := s.Status(f); st.SnapIndex == 0 {
+		t.Fatal("the restarted follower has no snapshot")
+	}
+	if v, _ := s.Get(f, "k100"); v != "100" {
+		t.Fatalf("after restart from the snapshot: k100=%q", v)
+	}
+	_ = idx
+	mustCommit(t, s, "set last 1")
+	noViolation(t, s)
+}
+
+// TestRandomizedSafetyWithSnapshots runs the fault test with frequent snapshots and tiny
+// chunks, so that compaction, InstallSnapshot and restarts from snapshots all happen under
+// faults.
+func TestRandomizedSafetyWithSnapshots(t *testing.T) {
+	for seed := 1; seed <= *seeds/2; seed++ {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			s, buf := newSimLog(t, Config{Nodes: 5, Seed: uint64(2000 + seed), SnapshotEvery: 10, SnapshotChunk: 64,
+				PreVote: seed%2 == 0, CheckQuorum: seed%2 == 0, DropRate: 0.05, DupRate: 0.02, ReorderRate: 0.1})
+			if err := s.Chaos(*simSteps, AllFaults); err != nil {
+				t.Fatal(err)
 			}
 			if err := s.Settle(30 * time.Second); err != nil {
 				t.Fatal(err)

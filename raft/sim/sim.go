@@ -46,6 +46,11 @@ type Config struct {
 	// later messages overtake it.
 	ReorderRate float64
 	LongDelay   time.Duration // default 100ms
+	// SnapshotEvery makes each node snapshot its state machine and compact its log once that
+	// many entries were applied since its last snapshot (0: never).
+	SnapshotEvery int
+	// SnapshotChunk is the InstallSnapshot chunk size (raft.Config.SnapshotChunk).
+	SnapshotChunk int
 	// PreVote and CheckQuorum switch on raft.Config's options of those names on every node.
 	PreVote, CheckQuorum bool
 	// Storage opens a node's storage, at start and at every restart; nil keeps each node's
@@ -83,7 +88,9 @@ type node struct {
 	r           *raft.Raft // nil while crashed
 	store       storage.Storage
 	kv          *kv.Store
-	applied     []raft.Entry // entries applied by the current incarnation
+	applied     []raft.Entry // entries applied by the current incarnation, after appliedBase
+	appliedBase uint64       // the index of the snapshot its state machine started from
+	lastTerm    uint64       // term of the last applied entry
 	incarnation int
 	connected   bool
 }
@@ -176,8 +183,12 @@ func (s *Sim) boot(n *node) error {
 	if err != nil {
 		return err
 	}
+	snap, err := n.store.Snapshot()
+	if err != nil {
+		return err
+	}
 	r, err := raft.New(raft.Config{
-		ID: n.id, Peers: s.peers, HardState: hs, Entries: ents,
+		ID: n.id, Peers: s.peers, HardState: hs, Entries: ents, Snapshot: snap, SnapshotChunk: s.cfg.SnapshotChunk,
 		ElectionTick: s.cfg.ElectionTick, HeartbeatTick: s.cfg.HeartbeatTick,
 		TickInterval: s.cfg.TickInterval,
 		PreVote:      s.cfg.PreVote, CheckQuorum: s.cfg.CheckQuorum,
@@ -191,7 +202,13 @@ func (s *Sim) boot(n *node) error {
 	}
 	n.r = r
 	n.kv = kv.New()
-	n.applied = nil
+	n.applied, n.appliedBase, n.lastTerm = nil, 0, 0
+	if snap != nil {
+		if err := n.kv.Restore(snap.Data); err != nil {
+			return err
+		}
+		n.appliedBase, n.lastTerm = snap.Meta.Index, snap.Meta.Term
+	}
 	n.incarnation++
 	// Nodes tick out of phase, as real machines' timers do.
 	s.schedule(time.Duration(s.rand.Int64N(int64(s.cfg.TickInterval)))+1, event{kind: evTick, to: n.id, inc: n.incarnation})
@@ -258,6 +275,19 @@ func (s *Sim) handle(ev event) {
 func (s *Sim) process(n *node) {
 	for n.r.HasReady() {
 		rd := n.r.Ready()
+		if rd.Snapshot != nil {
+			// A snapshot from the leader: keep it, and start the state machine from it.
+			if err := n.store.SaveSnapshot(*rd.Snapshot); err != nil {
+				s.check.fail(s, "node %d storage: %v", n.id, err)
+				return
+			}
+			if err := n.kv.Restore(rd.Snapshot.Data); err != nil {
+				s.check.fail(s, "node %d: %v", n.id, err)
+				return
+			}
+			s.check.restore(s, n, rd.Snapshot.Meta)
+			n.applied, n.appliedBase, n.lastTerm = nil, rd.Snapshot.Meta.Index, rd.Snapshot.Meta.Term
+		}
 		if err := n.store.Save(rd.HardState, rd.Entries); err != nil {
 			s.check.fail(s, "node %d storage: %v", n.id, err)
 			return
@@ -283,10 +313,33 @@ func (s *Sim) process(n *node) {
 			s.answer(n, e, res, err)
 			s.check.apply(s, n, e)
 			n.applied = append(n.applied, e)
+			n.lastTerm = e.Term
 		}
 		n.r.Advance(rd)
 	}
+	s.maybeSnapshot(n)
 	s.check.observe(s, n)
+}
+
+// maybeSnapshot snapshots a node's state machine when enough entries were applied since its
+// last snapshot.
+func (s *Sim) maybeSnapshot(n *node) {
+	if s.cfg.SnapshotEvery <= 0 || n.r == nil {
+		return
+	}
+	st := n.r.Status()
+	applied := n.appliedBase + uint64(len(n.applied))
+	if applied < st.SnapIndex+uint64(s.cfg.SnapshotEvery) || applied == 0 {
+		return
+	}
+	snap := raft.Snapshot{Meta: raft.SnapshotMeta{Index: applied, Term: n.lastTerm}, Data: n.kv.Snapshot()}
+	if err := n.store.SaveSnapshot(snap); err != nil {
+		s.check.fail(s, "node %d storage: %v", n.id, err)
+		return
+	}
+	if err := n.r.Compact(snap); err != nil {
+		s.check.fail(s, "node %d: %v", n.id, err)
+	}
 }
 
 // send puts a message on the simulated network.
@@ -689,6 +742,9 @@ func (s *Sim) Commit(cmd string, limit time.Duration) (uint64, error) {
 }
 
 func appliedAt(n *node, idx, term uint64) bool {
+	if idx <= n.appliedBase {
+		return true // inside the snapshot the state machine started from
+	}
 	for i := len(n.applied) - 1; i >= 0; i-- {
 		if e := n.applied[i]; e.Index == idx {
 			return e.Term == term

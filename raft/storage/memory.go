@@ -17,7 +17,8 @@ var ErrClosed = errors.New("storage: closed")
 type Memory struct {
 	mu      sync.Mutex
 	hs      raft.HardState
-	entries []raft.Entry
+	snap    *raft.Snapshot
+	entries []raft.Entry // after the snapshot
 	saves   int
 	closed  bool
 }
@@ -40,15 +41,57 @@ func (m *Memory) Save(hs raft.HardState, entries []raft.Entry) error {
 		return ErrClosed
 	}
 	if len(entries) > 0 {
+		base := m.base()
 		first := entries[0].Index
-		if first == 0 || first > uint64(len(m.entries))+1 {
-			return fmt.Errorf("storage: entry %d leaves a gap after %d", first, len(m.entries))
+		if first <= base || first > base+uint64(len(m.entries))+1 {
+			return fmt.Errorf("storage: entry %d does not follow %d", first, base+uint64(len(m.entries)))
 		}
-		m.entries = append(m.entries[:first-1], entries...)
+		m.entries = append(m.entries[:first-base-1], entries...)
 	}
 	if !hs.IsEmpty() {
 		m.hs = hs
 	}
+	m.saves++
+	return nil
+}
+
+func (m *Memory) base() uint64 {
+	if m.snap == nil {
+		return 0
+	}
+	return m.snap.Meta.Index
+}
+
+// Snapshot implements Storage.
+func (m *Memory) Snapshot() (*raft.Snapshot, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.snap == nil {
+		return nil, nil
+	}
+	c := *m.snap
+	c.Data = slices.Clone(c.Data)
+	return &c, nil
+}
+
+// SaveSnapshot implements Storage.
+func (m *Memory) SaveSnapshot(s raft.Snapshot) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	base := m.base()
+	if s.Meta.Index <= base {
+		return nil
+	}
+	// Keep the entries after the snapshot when the log agrees with it.
+	var keep []raft.Entry
+	if k := s.Meta.Index - base; k <= uint64(len(m.entries)) && m.entries[k-1].Term == s.Meta.Term {
+		keep = slices.Clone(m.entries[k:])
+	}
+	s.Data = slices.Clone(s.Data)
+	m.snap, m.entries = &s, keep
 	m.saves++
 	return nil
 }

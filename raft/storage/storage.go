@@ -6,8 +6,13 @@ import "github.com/raftviz/raftviz/raft"
 
 // Storage is a node's durable state.
 type Storage interface {
-	// Load returns the persisted hard state and log entries (consecutive indexes starting at 1).
+	// Load returns the persisted hard state and log entries: consecutive indexes starting
+	// right after the snapshot (at 1 without one).
 	Load() (raft.HardState, []raft.Entry, error)
+	// Snapshot returns the newest persisted snapshot, or nil.
+	Snapshot() (*raft.Snapshot, error)
+	// SaveSnapshot makes a snapshot durable and discards the log entries it covers.
+	SaveSnapshot(s raft.Snapshot) error
 	// Save makes hs (unless empty) and entries durable before it returns. entries are
 	// consecutive; when entries[0].Index is at or below the last stored index, the stored log is
 	// truncated there first (a follower overwriting a conflicting suffix).

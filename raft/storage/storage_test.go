@@ -250,3 +250,70 @@ func BenchmarkWALSave(b *testing.B) {
 		})
 	}
 }
+
+func TestSnapshotCompactsTheLog(t *testing.T) {
+	both(t, func(t *testing.T, open func() Storage) {
+		s := open()
+		if err := s.Save(raft.HardState{Term: 2, Vote: 1, Commit: 8}, append(ents(1, 1, 1, 1, 1, 1), ents(6, 2, 2, 2, 2, 2)...)); err != nil {
+			t.Fatal(err)
+		}
+		snap := raft.Snapshot{Meta: raft.SnapshotMeta{Index: 6, Term: 2}, Data: []byte("state at 6")}
+		if err := s.SaveSnapshot(snap); err != nil {
+			t.Fatal(err)
+		}
+		for round := 0; round < 2; round++ {
+			got, err := s.Snapshot()
+			if err != nil || got == nil || got.Meta != snap.Meta || string(got.Data) != "state at 6" {
+				t.Fatalf("round %d: snapshot %+v %v", round, got, err)
+			}
+			hs, es, err := s.Load()
+			if err != nil || hs.Term != 2 || !reflect.DeepEqual(es, ents(7, 2, 2, 2, 2)) {
+				t.Fatalf("round %d: after the snapshot: %v %v %v", round, hs, es, err)
+			}
+			s = open()
+		}
+		if err := s.Save(raft.HardState{}, ents(11, 3)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Save(raft.HardState{}, ents(5, 3)); err == nil {
+			t.Fatal("an entry the snapshot covers was accepted")
+		}
+		// A snapshot that the log does not agree with drops the log.
+		if err := s.SaveSnapshot(raft.Snapshot{Meta: raft.SnapshotMeta{Index: 9, Term: 7}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, es, _ := s.Load(); len(es) != 0 {
+			t.Fatalf("entries %v kept after a snapshot they disagree with", es)
+		}
+	})
+}
+
+// TestCrashBetweenSnapshotAndLogRewrite leaves a new snapshot next to the old, full log: the
+// entries the snapshot covers are skipped on replay.
+func TestCrashBetweenSnapshotAndLogRewrite(t *testing.T) {
+	dir := t.TempDir()
+	w, err := OpenWAL(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Save(raft.HardState{Term: 1, Vote: 1}, ents(1, 1, 1, 1, 1))
+	w.Close()
+	if err := writeSnapshot(filepath.Join(dir, snapName), raft.Snapshot{Meta: raft.SnapshotMeta{Index: 3, Term: 1}, Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	w, err = OpenWAL(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, es, _ := w.Load(); !reflect.DeepEqual(es, ents(4, 1)) {
+		t.Fatalf("entries after the snapshot: %v", es)
+	}
+	if err := os.WriteFile(filepath.Join(dir, snapName), []byte("RAFTSNP1 garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var ce *CorruptError
+	if _, err := OpenWAL(dir); !errors.As(err, &ce) {
+		t.Fatalf("a damaged snapshot: %v", err)
+	}
+}

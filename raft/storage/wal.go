@@ -69,9 +69,12 @@ type WAL struct {
 	entries []raft.Entry
 	last    uint64
 	loaded  bool
-	repair  *Repair
-	buf     bytes.Buffer
-	closed  bool
+	// snap is the newest snapshot (file "snap" next to the log); the log holds entries after
+	// its index, possibly preceded by older ones that replay skips.
+	snap   *raft.Snapshot
+	repair *Repair
+	buf    bytes.Buffer
+	closed bool
 }
 
 // OpenWAL opens (or creates) the write-ahead log in dir and replays it. A torn tail is
@@ -86,11 +89,17 @@ func OpenWAL(dir string) (*WAL, error) {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
 	w := &WAL{path: path, f: f}
+	snap, err := readSnapshot(filepath.Join(dir, snapName))
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	w.snap = snap
 	if err := w.replay(); err != nil {
 		f.Close()
 		return nil, err
 	}
-	w.last = uint64(len(w.entries))
+	w.last = w.base() + uint64(len(w.entries))
 	return w, nil
 }
 
@@ -261,11 +270,15 @@ func (w *WAL) apply(typ byte, p []byte) error {
 		if n1 <= 0 || n2 <= 0 {
 			return errors.New("malformed entry record")
 		}
-		if index == 0 || index > uint64(len(w.entries))+1 {
-			return fmt.Errorf("entry %d leaves a gap after %d", index, len(w.entries))
+		base := w.base()
+		if index <= base {
+			return nil // covered by the snapshot
+		}
+		if index > base+uint64(len(w.entries))+1 {
+			return fmt.Errorf("entry %d leaves a gap after %d", index, base+uint64(len(w.entries)))
 		}
 		data := bytes.Clone(p[n1+n2:])
-		w.entries = append(w.entries[:index-1], raft.Entry{Index: index, Term: term, Data: data})
+		w.entries = append(w.entries[:index-base-1], raft.Entry{Index: index, Term: term, Data: data})
 	default:
 		return fmt.Errorf("unknown record type %d", typ)
 	}
@@ -304,6 +317,11 @@ func OpenWALFile(path string) (*WAL, error) {
 	}
 	defer f.Close()
 	w := &WAL{path: path, f: f}
+	snap, err := readSnapshot(filepath.Join(filepath.Dir(path), snapName))
+	if err != nil {
+		return nil, err
+	}
+	w.snap = snap
 	if err := w.replayReadOnly(); err != nil {
 		return nil, err
 	}
@@ -321,8 +339,8 @@ func (w *WAL) Save(hs raft.HardState, entries []raft.Entry) error {
 		return nil
 	}
 	if len(entries) > 0 {
-		if first := entries[0].Index; first == 0 || first > w.last+1 {
-			return fmt.Errorf("storage: entry %d leaves a gap after %d", first, w.last)
+		if first := entries[0].Index; first <= w.base() || first > w.last+1 {
+			return fmt.Errorf("storage: entry %d does not follow %d", first, w.last)
 		}
 	}
 	w.buf.Reset()
@@ -347,7 +365,7 @@ func (w *WAL) Save(hs raft.HardState, entries []raft.Entry) error {
 	if len(entries) > 0 {
 		w.last = entries[len(entries)-1].Index
 		if !w.loaded {
-			w.entries = append(w.entries[:entries[0].Index-1], entries...)
+			w.entries = append(w.entries[:entries[0].Index-w.base()-1], entries...)
 		}
 	}
 	if !hs.IsEmpty() {
@@ -365,6 +383,156 @@ func (w *WAL) writeRecord(typ byte, head, data []byte) {
 	w.buf.Write(hdr[:])
 	w.buf.Write(head)
 	w.buf.Write(data)
+}
+
+func (w *WAL) base() uint64 {
+	if w.snap == nil {
+		return 0
+	}
+	return w.snap.Meta.Index
+}
+
+// Snapshot implements Storage.
+func (w *WAL) Snapshot() (*raft.Snapshot, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.snap == nil {
+		return nil, nil
+	}
+	c := *w.snap
+	c.Data = bytes.Clone(c.Data)
+	return &c, nil
+}
+
+// SaveSnapshot implements Storage. The snapshot file is replaced atomically (write, fsync,
+// rename, fsync the directory); then the log is rewritten without the entries the snapshot
+// covers, the same way. A crash between the two leaves a log whose old entries replay skips.
+func (w *WAL) SaveSnapshot(snap raft.Snapshot) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	if snap.Meta.Index <= w.base() {
+		return nil
+	}
+	// What the log holds: read it back (snapshots are rare, and the running node keeps no
+	// copy of its log here), before the new snapshot hides the entries it covers.
+	old, err := OpenWALFile(w.path)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(w.path)
+	if err := writeSnapshot(filepath.Join(dir, snapName), snap); err != nil {
+		return err
+	}
+	snap.Data = bytes.Clone(snap.Data)
+	w.snap = &snap
+	// Keep the entries after the snapshot only when the log agrees with its last entry;
+	// otherwise the leader sends them again.
+	var keep []raft.Entry
+	agree := false
+	for _, e := range old.entries {
+		switch {
+		case e.Index == snap.Meta.Index:
+			agree = e.Term == snap.Meta.Term
+		case e.Index > snap.Meta.Index && agree:
+			keep = append(keep, e)
+		}
+	}
+	w.buf.Reset()
+	w.buf.WriteString(walMagic)
+	var tmp [3 * binary.MaxVarintLen64]byte
+	for _, e := range keep {
+		n := binary.PutUvarint(tmp[:], e.Index)
+		n += binary.PutUvarint(tmp[n:], e.Term)
+		w.writeRecord(recEntry, tmp[:n], e.Data)
+	}
+	n := binary.PutUvarint(tmp[:], w.hs.Term)
+	n += binary.PutUvarint(tmp[n:], w.hs.Vote)
+	n += binary.PutUvarint(tmp[n:], max(w.hs.Commit, snap.Meta.Index))
+	w.writeRecord(recState, tmp[:n], nil)
+	if err := writeFileAtomic(w.path, w.buf.Bytes()); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(w.path, os.O_RDWR|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	w.f.Close()
+	w.f = f
+	w.last = snap.Meta.Index + uint64(len(keep))
+	if !w.loaded {
+		w.entries = keep
+	}
+	return nil
+}
+
+const (
+	snapName  = "snap"
+	snapMagic = "RAFTSNP1"
+)
+
+// writeSnapshot writes magic | index | term | length | data | crc32c(all before).
+func writeSnapshot(path string, s raft.Snapshot) error {
+	b := []byte(snapMagic)
+	b = binary.AppendUvarint(b, s.Meta.Index)
+	b = binary.AppendUvarint(b, s.Meta.Term)
+	b = binary.AppendUvarint(b, uint64(len(s.Data)))
+	b = append(b, s.Data...)
+	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
+	return writeFileAtomic(path, b)
+}
+
+// readSnapshot reads a snapshot file; a missing file is no snapshot.
+func readSnapshot(path string) (*raft.Snapshot, error) {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	bad := func(why string) error { return &CorruptError{Path: path, Offset: 0, Reason: why} }
+	if len(b) < len(snapMagic)+4 || string(b[:len(snapMagic)]) != snapMagic {
+		return nil, bad("not a raftviz snapshot")
+	}
+	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
+	if crc32.Checksum(body, crcTable) != sum {
+		return nil, bad("snapshot checksum mismatch")
+	}
+	p := body[len(snapMagic):]
+	idx, n1 := binary.Uvarint(p)
+	term, n2 := binary.Uvarint(p[max(n1, 0):])
+	size, n3 := binary.Uvarint(p[max(n1, 0)+max(n2, 0):])
+	if n1 <= 0 || n2 <= 0 || n3 <= 0 || uint64(len(p)-n1-n2-n3) != size {
+		return nil, bad("malformed snapshot header")
+	}
+	return &raft.Snapshot{Meta: raft.SnapshotMeta{Index: idx, Term: term}, Data: bytes.Clone(p[n1+n2+n3:])}, nil
+}
+
+// writeFileAtomic replaces path with data: a crash leaves either the old or the new file.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("storage: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("storage: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	return syncDir(filepath.Dir(path))
 }
 
 // Close implements Storage.

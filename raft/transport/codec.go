@@ -23,10 +23,12 @@ func Marshal(m raft.Message) []byte {
 	for _, e := range m.Entries {
 		size += 3*binary.MaxVarintLen64 + len(e.Data)
 	}
+	size += binary.MaxVarintLen64 + len(m.Data)
 	b := make([]byte, 0, size)
 	b = append(b, byte(m.Type))
 	for _, v := range []uint64{m.From, m.To, m.Term, m.RPC.Node, m.RPC.Seq, m.LastIndex, m.LastTerm,
-		m.PrevIndex, m.PrevTerm, m.Commit, m.Match, m.ConflictIndex, m.ConflictTerm, m.ReadID} {
+		m.PrevIndex, m.PrevTerm, m.Commit, m.Match, m.ConflictIndex, m.ConflictTerm, m.ReadID,
+		m.SnapIndex, m.SnapTerm, m.Offset} {
 		b = binary.AppendUvarint(b, v)
 	}
 	var flags byte
@@ -39,7 +41,12 @@ func Marshal(m raft.Message) []byte {
 	if m.Force {
 		flags |= 4
 	}
+	if m.Done {
+		flags |= 8
+	}
 	b = append(b, flags)
+	b = binary.AppendUvarint(b, uint64(len(m.Data)))
+	b = append(b, m.Data...)
 	b = binary.AppendUvarint(b, uint64(len(m.Entries)))
 	for _, e := range m.Entries {
 		b = binary.AppendUvarint(b, e.Index)
@@ -57,7 +64,7 @@ func Unmarshal(b []byte) (raft.Message, error) {
 		return m, errShort
 	}
 	m.Type = raft.MessageType(b[0])
-	if m.Type < raft.MsgVote || m.Type > raft.MsgTimeoutNow {
+	if m.Type < raft.MsgVote || m.Type > raft.MsgSnapResp {
 		return m, fmt.Errorf("transport: unknown message type %d", b[0])
 	}
 	b = b[1:]
@@ -70,7 +77,8 @@ func Unmarshal(b []byte) (raft.Message, error) {
 		return v, nil
 	}
 	for _, p := range []*uint64{&m.From, &m.To, &m.Term, &m.RPC.Node, &m.RPC.Seq, &m.LastIndex, &m.LastTerm,
-		&m.PrevIndex, &m.PrevTerm, &m.Commit, &m.Match, &m.ConflictIndex, &m.ConflictTerm, &m.ReadID} {
+		&m.PrevIndex, &m.PrevTerm, &m.Commit, &m.Match, &m.ConflictIndex, &m.ConflictTerm, &m.ReadID,
+		&m.SnapIndex, &m.SnapTerm, &m.Offset} {
 		v, err := next()
 		if err != nil {
 			return m, err
@@ -80,8 +88,19 @@ func Unmarshal(b []byte) (raft.Message, error) {
 	if len(b) < 1 {
 		return m, errShort
 	}
-	m.Granted, m.Success, m.Force = b[0]&1 != 0, b[0]&2 != 0, b[0]&4 != 0
+	m.Granted, m.Success, m.Force, m.Done = b[0]&1 != 0, b[0]&2 != 0, b[0]&4 != 0, b[0]&8 != 0
 	b = b[1:]
+	dl, err := next()
+	if err != nil {
+		return m, err
+	}
+	if dl > uint64(len(b)) {
+		return m, errShort
+	}
+	if dl > 0 {
+		m.Data = append([]byte(nil), b[:dl]...)
+	}
+	b = b[dl:]
 	count, err := next()
 	if err != nil {
 		return m, err
