@@ -32,8 +32,12 @@ var ErrTransferring = errors.New("raft: leadership transfer in progress")
 type Config struct {
 	// ID is the node's id; it must not be None (0).
 	ID uint64
-	// Peers are the ids of every voter, this node included.
+	// Peers are the ids of every voter, this node included unless it is a learner; the
+	// configuration at start (entries and the snapshot may change it).
 	Peers []uint64
+	// Learners are the members that receive the log without voting (a new server catching
+	// up); a node added to a running cluster starts as one.
+	Learners []uint64
 	// ElectionTick is the minimum number of ticks without hearing from a leader before a
 	// follower campaigns; the actual timeout is drawn from [ElectionTick, 2*ElectionTick).
 	ElectionTick int
@@ -117,6 +121,12 @@ type Raft struct {
 	progress map[uint64]*progress
 	maxBatch int
 
+	// conf is the configuration in effect (peers holds its voters); baseConf is the one the
+	// log's configuration entries start from; pendingConf is the index of the newest
+	// configuration entry, which must commit before another change is accepted.
+	conf, baseConf membership
+	pendingConf    uint64
+
 	preVote, checkQuorum bool
 	recentActive         map[uint64]bool // leader: peers heard from since the last quorum check
 	transferee           uint64          // leader: the node leadership is being handed to
@@ -152,8 +162,8 @@ func New(cfg Config) (*Raft, error) {
 	if cfg.ID == None {
 		return nil, errors.New("raft: node id 0 is reserved")
 	}
-	if !slices.Contains(cfg.Peers, cfg.ID) {
-		return nil, fmt.Errorf("raft: node %d is not among its peers %v", cfg.ID, cfg.Peers)
+	if !slices.Contains(cfg.Peers, cfg.ID) && !slices.Contains(cfg.Learners, cfg.ID) {
+		return nil, fmt.Errorf("raft: node %d is not among its peers %v or learners %v", cfg.ID, cfg.Peers, cfg.Learners)
 	}
 	var base SnapshotMeta
 	if cfg.Snapshot != nil {
@@ -191,6 +201,9 @@ func New(cfg Config) (*Raft, error) {
 	peers := slices.Clone(cfg.Peers)
 	slices.Sort(peers)
 	peers = slices.Compact(peers)
+	learners := slices.Clone(cfg.Learners)
+	slices.Sort(learners)
+	learners = slices.Compact(learners)
 	r := &Raft{
 		id:            cfg.ID,
 		peers:         peers,
@@ -216,13 +229,25 @@ func New(cfg Config) (*Raft, error) {
 	r.log.applied = base.Index
 	r.snap = cfg.Snapshot
 	r.snapChunk = cfg.SnapshotChunk
+	r.baseConf = membership{voters: peers, learners: learners}
+	if cfg.Snapshot != nil && len(cfg.Snapshot.Meta.Voters) > 0 {
+		r.baseConf = membership{voters: slices.Clone(cfg.Snapshot.Meta.Voters), learners: slices.Clone(cfg.Snapshot.Meta.Learners)}
+	}
+	r.setConf(r.confAt(r.log.lastIndex()))
+	r.pendingConf = r.lastConfIndex()
 	r.prevHS = r.hardState()
 	r.role = Follower
 	if r.tr.On() {
-		r.tr.Emit("start", "starts", r.term, r.role,
-			slog.String("peers", joinIDs(r.peers)),
-			slog.Uint64("last_index", r.log.lastIndex()), slog.Uint64("last_term", r.log.lastTerm()),
+		attrs := []slog.Attr{slog.String("peers", joinIDs(r.peers))}
+		if len(r.conf.learners) > 0 {
+			attrs = append(attrs, slog.String("learners", joinIDs(r.conf.learners)))
+		}
+		attrs = append(attrs, slog.Uint64("last_index", r.log.lastIndex()), slog.Uint64("last_term", r.log.lastTerm()),
 			slog.Uint64("commit", r.log.committed), idAttr("vote", r.vote))
+		if r.log.snapIndex > 0 {
+			attrs = append(attrs, slog.Uint64("snapshot", r.log.snapIndex))
+		}
+		r.tr.Emit("start", "starts", r.term, r.role, attrs...)
 	}
 	r.resetElectionTimeout()
 	return r, nil
@@ -234,15 +259,17 @@ func (r *Raft) hardState() HardState {
 
 // Status is a snapshot of a node's protocol state.
 type Status struct {
-	ID        uint64
-	Term      uint64
-	Vote      uint64
-	Lead      uint64
-	Role      Role
-	Commit    uint64
-	Applied   uint64
-	LastIndex uint64
-	LastTerm  uint64
+	// Voters and Learners are the configuration in effect.
+	Voters, Learners []uint64
+	ID               uint64
+	Term             uint64
+	Vote             uint64
+	Lead             uint64
+	Role             Role
+	Commit           uint64
+	Applied          uint64
+	LastIndex        uint64
+	LastTerm         uint64
 	// Match is, on a leader, the highest index known replicated on each voter.
 	Match map[uint64]uint64
 	// SnapIndex is the last index covered by the node's snapshot (0: none).
@@ -253,7 +280,8 @@ type Status struct {
 func (r *Raft) Status() Status {
 	s := Status{ID: r.id, Term: r.term, Vote: r.vote, Lead: r.lead, Role: r.role,
 		Commit: r.log.committed, Applied: r.log.applied,
-		LastIndex: r.log.lastIndex(), LastTerm: r.log.lastTerm(), SnapIndex: r.log.snapIndex}
+		LastIndex: r.log.lastIndex(), LastTerm: r.log.lastTerm(), SnapIndex: r.log.snapIndex,
+		Voters: slices.Clone(r.conf.voters), Learners: slices.Clone(r.conf.learners)}
 	if r.role == Leader {
 		s.Match = make(map[uint64]uint64, len(r.progress))
 		for id, pr := range r.progress {
@@ -313,6 +341,10 @@ func (r *Raft) Tick() {
 		}
 	default:
 		r.electionElapsed++
+		if !r.conf.isVoter(r.id) {
+			r.electionElapsed = 0 // a learner or a removed node never campaigns
+			return
+		}
 		if r.electionElapsed >= r.electionTimeout {
 			if r.tr.On() {
 				r.tr.Emit("timer", "election timeout, campaigning", r.term, r.role,
@@ -411,8 +443,8 @@ func (r *Raft) preCampaign() {
 
 func (r *Raft) tallyPreVotes() bool {
 	granted := 0
-	for _, g := range r.votes {
-		if g {
+	for id, g := range r.votes {
+		if g && r.conf.isVoter(id) {
 			granted++
 		}
 	}
@@ -426,8 +458,8 @@ func (r *Raft) tallyPreVotes() bool {
 // tallyVotes makes the candidate leader when a majority granted its vote.
 func (r *Raft) tallyVotes() bool {
 	granted := 0
-	for _, g := range r.votes {
-		if g {
+	for id, g := range r.votes {
+		if g && r.conf.isVoter(id) {
 			granted++
 		}
 	}
@@ -477,8 +509,10 @@ func (r *Raft) becomeLeader(votes int) {
 	r.setRole(Leader, "won", slog.Int("votes", votes))
 	r.heartbeatElapsed, r.electionElapsed = 0, 0
 	r.recentActive = make(map[uint64]bool, len(r.peers))
+	// A change appended by an earlier leader may not be committed yet: no new one before it.
+	r.pendingConf = r.lastConfIndex()
 	r.progress = make(map[uint64]*progress, len(r.peers))
-	for _, p := range r.peers {
+	for _, p := range r.conf.members() {
 		r.progress[p] = &progress{next: r.log.lastIndex() + 1}
 	}
 	// A new leader commits entries of earlier terms only by committing one of its own term
@@ -592,6 +626,16 @@ func (r *Raft) Propose(data []byte) (uint64, error) {
 	if r.transferee != None {
 		return 0, ErrTransferring
 	}
+	if cc, ok := DecodeConfChange(data); ok {
+		if r.pendingConf > r.log.committed {
+			return 0, ErrConfPending
+		}
+		if err := r.conf.check(cc); err != nil {
+			return 0, err
+		}
+	} else if IsConfChange(data) {
+		return 0, fmt.Errorf("raft: malformed membership change %q", data)
+	}
 	e := r.appendAsLeader(Entry{Data: data})
 	if r.tr.On() {
 		r.tr.Emit("propose", "proposes "+cmdText(data)+" at "+strconv.FormatUint(e.Index, 10), r.term, r.role,
@@ -608,6 +652,7 @@ func (r *Raft) appendAsLeader(e Entry) Entry {
 	if r.tr.On() {
 		r.traceAppend(e.Index, e.Index, None)
 	}
+	r.observeConf([]Entry{e})
 	return e
 }
 
@@ -631,7 +676,7 @@ func (r *Raft) traceAppend(first, last, from uint64) {
 func (r *Raft) broadcastAppend(heartbeat bool) {
 	notify := r.commitChanged
 	r.broadcast, r.commitChanged = false, false
-	for _, p := range r.peers {
+	for _, p := range r.conf.members() {
 		if p == r.id {
 			continue
 		}
@@ -677,13 +722,18 @@ func (r *Raft) sendSnapshot(to uint64) {
 	}
 	off := min(pr.snapOffset, uint64(len(r.snap.Data)))
 	end := min(off+uint64(r.snapChunk), uint64(len(r.snap.Data)))
-	r.send(Message{Type: MsgSnap, To: to, Term: r.term, SnapIndex: r.snap.Meta.Index, SnapTerm: r.snap.Meta.Term,
-		Offset: off, Data: slices.Clone(r.snap.Data[off:end]), Done: end == uint64(len(r.snap.Data)), Commit: r.log.committed})
+	done := end == uint64(len(r.snap.Data))
+	m := Message{Type: MsgSnap, To: to, Term: r.term, SnapIndex: r.snap.Meta.Index, SnapTerm: r.snap.Meta.Term,
+		Offset: off, Data: slices.Clone(r.snap.Data[off:end]), Done: done, Commit: r.log.committed}
+	if done {
+		m.Voters, m.Learners = r.snap.Meta.Voters, r.snap.Meta.Learners
+	}
+	r.send(m)
 }
 
 func (r *Raft) handleSnapshotResp(m Message) {
 	pr := r.progress[m.From]
-	if !pr.sending || r.snap == nil || m.SnapIndex != r.snap.Meta.Index {
+	if pr == nil || !pr.sending || r.snap == nil || m.SnapIndex != r.snap.Meta.Index {
 		return // a reply about an older snapshot, or a duplicate
 	}
 	if m.Match != 0 {
@@ -692,6 +742,9 @@ func (r *Raft) handleSnapshotResp(m Message) {
 		pr.match = max(pr.match, m.Match)
 		pr.next = pr.match + 1
 		r.maybeCommit()
+		if r.role != Leader {
+			return
+		}
 		if pr.next <= r.log.lastIndex() {
 			r.sendAppend(m.From)
 		}
@@ -735,6 +788,7 @@ func (r *Raft) handleSnapshot(m Message) {
 		return
 	}
 	r.receiving = nil
+	rc.Meta.Voters, rc.Meta.Learners = m.Voters, m.Learners
 	r.installSnapshot(rc)
 	reply.Match = rc.Meta.Index
 	r.send(reply)
@@ -757,6 +811,10 @@ func (r *Raft) installSnapshot(s *Snapshot) {
 	r.log.committed = max(r.log.committed, idx)
 	r.log.applied = idx
 	r.snap, r.pendingSnap = s, s
+	if len(s.Meta.Voters) > 0 {
+		r.baseConf = membership{voters: slices.Clone(s.Meta.Voters), learners: slices.Clone(s.Meta.Learners)}
+	}
+	r.setConf(r.confAt(r.log.lastIndex()))
 	if r.tr.On() {
 		r.tr.Emit("snapshot", "installs snapshot up to "+strconv.FormatUint(idx, 10), r.term, r.role,
 			slog.Uint64("index", idx), slog.Uint64("eterm", term), slog.Int("bytes", len(s.Data)), slog.String("action", "installed"))
@@ -765,27 +823,31 @@ func (r *Raft) installSnapshot(s *Snapshot) {
 
 // Compact records a snapshot the driver took of its state machine after applying every entry
 // up to snap.Meta.Index (of term snap.Meta.Term), and discards the log up to there. Followers
-// too far behind are sent this snapshot.
-func (r *Raft) Compact(snap Snapshot) error {
+// too far behind are sent this snapshot. It returns the snapshot with its configuration
+// filled in: that is what the driver must persist.
+func (r *Raft) Compact(snap Snapshot) (Snapshot, error) {
 	idx := snap.Meta.Index
 	switch {
 	case idx <= r.log.snapIndex:
-		return nil
+		return snap, nil
 	case idx > r.log.applied:
-		return fmt.Errorf("raft: snapshot at %d is past the applied index %d", idx, r.log.applied)
+		return snap, fmt.Errorf("raft: snapshot at %d is past the applied index %d", idx, r.log.applied)
 	}
 	if t, ok := r.log.term(idx); !ok || t != snap.Meta.Term {
-		return fmt.Errorf("raft: snapshot at %d has term %d, the log has %d", idx, snap.Meta.Term, t)
+		return snap, fmt.Errorf("raft: snapshot at %d has term %d, the log has %d", idx, snap.Meta.Term, t)
 	}
+	at := r.confAt(idx)
+	snap.Meta.Voters, snap.Meta.Learners = at.voters, at.learners
 	r.log.entries = slices.Clone(r.log.slice(idx+1, r.log.lastIndex(), 0))
 	r.log.snapIndex, r.log.snapTerm = idx, snap.Meta.Term
+	r.baseConf = at
 	r.snap = &snap
 	if r.tr.On() {
 		r.tr.Emit("snapshot", "takes snapshot up to "+strconv.FormatUint(idx, 10), r.term, r.role,
 			slog.Uint64("index", idx), slog.Uint64("eterm", snap.Meta.Term), slog.Int("bytes", len(snap.Data)), slog.String("action", "taken"))
 		r.tr.Emit("compact", "discards log up to "+strconv.FormatUint(idx, 10), r.term, r.role, slog.Uint64("index", idx))
 	}
-	return nil
+	return snap, nil
 }
 
 // sendCommit tells a follower that has nothing new to receive about the commit index. While
@@ -823,7 +885,7 @@ func (r *Raft) Step(m Message) error {
 	if m.To != r.id {
 		return fmt.Errorf("raft: node %d got a message for %d", r.id, m.To)
 	}
-	if !slices.Contains(r.peers, m.From) || m.From == r.id {
+	if m.From == None || m.From == r.id {
 		if r.tr.On() {
 			r.tr.Emit("drop", "ignores "+m.Type.String()+" from unknown node "+ID(m.From), r.term, r.role,
 				slog.String("rpc", m.RPC.String()), slog.String("type", m.Type.String()),
@@ -1044,6 +1106,7 @@ func (r *Raft) handleAppend(m Message) {
 		if r.tr.On() {
 			r.traceAppend(ents[0].Index, ents[len(ents)-1].Index, m.From)
 		}
+		r.observeConf(ents)
 	}
 	lastNew := m.PrevIndex + uint64(len(m.Entries))
 	if m.Commit > r.log.committed {
@@ -1060,6 +1123,11 @@ func (r *Raft) truncate(from uint64) {
 	}
 	last := r.log.lastIndex()
 	r.log.truncateFrom(from)
+	if r.pendingConf >= from {
+		// A configuration entry was deleted: the one before it is in effect again.
+		r.pendingConf = 0
+		r.setConf(r.confAt(r.log.lastIndex()))
+	}
 	if r.tr.On() {
 		r.tr.Emit("truncate", "deletes entries "+strconv.FormatUint(from, 10)+".."+strconv.FormatUint(last, 10), r.term, r.role,
 			slog.Uint64("index", from), slog.Uint64("last", last))
@@ -1069,10 +1137,16 @@ func (r *Raft) truncate(from uint64) {
 func (r *Raft) handleAppendResp(m Message) {
 	r.ackRead(m.From, m.ReadID) // any reply of this term confirms the leadership
 	pr := r.progress[m.From]
+	if pr == nil {
+		return // no longer a member
+	}
 	if m.Success {
 		if m.Match > pr.match {
 			pr.match = m.Match
 			r.maybeCommit()
+			if r.role != Leader {
+				return // the commit removed this leader from the cluster
+			}
 		}
 		pr.next = max(pr.next, pr.match+1)
 		if m.From == r.transferee && pr.match == r.log.lastIndex() {
@@ -1124,6 +1198,19 @@ func (r *Raft) maybeCommit() {
 	// Followers learn the new commit index with the next AppendEntries; send it now rather
 	// than a heartbeat later, so that they apply one round trip after the leader.
 	r.commitChanged = true
+	if r.pendingConf != 0 && r.pendingConf <= n {
+		r.pendingConf = 0
+		if r.tr.On() {
+			r.tr.Emit("conf", "configuration committed", r.term, r.role, slog.String("phase", "committed"),
+				slog.Uint64("index", r.pendingConf), slog.String("voters", joinIDs(r.conf.voters)),
+				slog.String("learners", joinIDs(r.conf.learners)))
+		}
+		if !r.conf.isVoter(r.id) {
+			// A leader that removed itself steps down once the removal is committed
+			// (dissertation 4.2.2); until then it kept replicating without counting itself.
+			r.becomeFollower(r.term, None, "removed", None)
+		}
+	}
 }
 
 func (r *Raft) commitTo(n uint64) {

@@ -393,11 +393,13 @@ func (n *Node) maybeSnapshot(r *raft.Raft) error {
 	n.mu.Lock()
 	data := n.kv.Snapshot()
 	n.mu.Unlock()
-	snap := raft.Snapshot{Meta: raft.SnapshotMeta{Index: applied, Term: n.lastTerm}, Data: data}
-	if err := n.cfg.Storage.SaveSnapshot(snap); err != nil {
+	// Compact fills in the configuration the snapshot holds; then it is made durable. (If the
+	// save fails the node stops, and its storage still has the whole log.)
+	snap, err := r.Compact(raft.Snapshot{Meta: raft.SnapshotMeta{Index: applied, Term: n.lastTerm}, Data: data})
+	if err != nil {
 		return err
 	}
-	return r.Compact(snap)
+	return n.cfg.Storage.SaveSnapshot(snap)
 }
 
 // serveReads answers the confirmed reads whose index the state machine has reached.

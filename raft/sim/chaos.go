@@ -89,7 +89,7 @@ func (s *Sim) running() []uint64 {
 func (s *Sim) down() []uint64 {
 	var ids []uint64
 	for _, n := range s.nodes {
-		if n.r == nil {
+		if n.r == nil && !n.removed {
 			ids = append(ids, n.id)
 		}
 	}
@@ -111,7 +111,7 @@ func (s *Sim) Settle(limit time.Duration) error {
 		if !n.connected {
 			_ = s.Reconnect(n.id)
 		}
-		if n.r == nil {
+		if n.r == nil && !n.removed {
 			if err := s.Restart(n.id); err != nil {
 				return err
 			}
@@ -128,6 +128,9 @@ func (s *Sim) Settle(limit time.Duration) error {
 	// Every node applied everything up to the settling command (the checker has compared
 	// the entries themselves as they were applied).
 	for _, n := range s.nodes {
+		if n.removed {
+			continue
+		}
 		if got := n.appliedBase + uint64(len(n.applied)); got < idx {
 			return fmt.Errorf("seed %d: node %d applied %d entries, want at least %d", s.cfg.Seed, n.id, got, idx)
 		}

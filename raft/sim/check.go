@@ -146,17 +146,21 @@ func (s *Sim) CheckLogs() error {
 		if !ok {
 			continue
 		}
-		holders := 0
+		holders, members := 0, 0
 		for i, l := range logs {
+			if s.nodes[i].removed {
+				continue
+			}
+			members++
 			if idx <= snaps[i] {
 				holders++ // in its snapshot
 			} else if le, ok := l[idx]; ok && le.Term == e.Term && bytes.Equal(le.Data, e.Data) {
 				holders++
 			}
 		}
-		if holders < len(s.nodes)/2+1 {
+		if holders < members/2+1 {
 			return fmt.Errorf("seed %d: committed entry %d (term %d) survives on only %d of %d nodes",
-				s.cfg.Seed, idx, e.Term, holders, len(s.nodes))
+				s.cfg.Seed, idx, e.Term, holders, members)
 		}
 	}
 	return nil

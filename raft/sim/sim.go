@@ -93,6 +93,10 @@ type node struct {
 	lastTerm    uint64       // term of the last applied entry
 	incarnation int
 	connected   bool
+	// initVoters and initLearners are the configuration the node was created with (its
+	// storage may hold later ones); removed marks a node taken out of the cluster.
+	initVoters, initLearners []uint64
+	removed                  bool
 }
 
 // Sim is a simulated cluster. It is not safe for concurrent use.
@@ -135,7 +139,7 @@ func New(cfg Config) (*Sim, error) {
 		s.peers = append(s.peers, uint64(i))
 	}
 	for _, id := range s.peers {
-		n := &node{id: id, connected: true}
+		n := &node{id: id, connected: true, initVoters: slices.Clone(s.peers)}
 		s.nodes = append(s.nodes, n)
 		if err := s.boot(n); err != nil {
 			return nil, err
@@ -188,7 +192,7 @@ func (s *Sim) boot(n *node) error {
 		return err
 	}
 	r, err := raft.New(raft.Config{
-		ID: n.id, Peers: s.peers, HardState: hs, Entries: ents, Snapshot: snap, SnapshotChunk: s.cfg.SnapshotChunk,
+		ID: n.id, Peers: n.initVoters, Learners: n.initLearners, HardState: hs, Entries: ents, Snapshot: snap, SnapshotChunk: s.cfg.SnapshotChunk,
 		ElectionTick: s.cfg.ElectionTick, HeartbeatTick: s.cfg.HeartbeatTick,
 		TickInterval: s.cfg.TickInterval,
 		PreVote:      s.cfg.PreVote, CheckQuorum: s.cfg.CheckQuorum,
@@ -301,7 +305,9 @@ func (s *Sim) process(n *node) {
 			result := ""
 			var res kv.Result
 			var err error
-			if len(e.Data) > 0 {
+			if raft.IsConfChange(e.Data) {
+				result = "conf"
+			} else if len(e.Data) > 0 {
 				res, err = n.kv.Apply(e.Data)
 				if err != nil {
 					result = "error: " + err.Error()
@@ -332,13 +338,13 @@ func (s *Sim) maybeSnapshot(n *node) {
 	if applied < st.SnapIndex+uint64(s.cfg.SnapshotEvery) || applied == 0 {
 		return
 	}
-	snap := raft.Snapshot{Meta: raft.SnapshotMeta{Index: applied, Term: n.lastTerm}, Data: n.kv.Snapshot()}
-	if err := n.store.SaveSnapshot(snap); err != nil {
-		s.check.fail(s, "node %d storage: %v", n.id, err)
+	snap, err := n.r.Compact(raft.Snapshot{Meta: raft.SnapshotMeta{Index: applied, Term: n.lastTerm}, Data: n.kv.Snapshot()})
+	if err != nil {
+		s.check.fail(s, "node %d: %v", n.id, err)
 		return
 	}
-	if err := n.r.Compact(snap); err != nil {
-		s.check.fail(s, "node %d: %v", n.id, err)
+	if err := n.store.SaveSnapshot(snap); err != nil {
+		s.check.fail(s, "node %d storage: %v", n.id, err)
 	}
 }
 
@@ -518,6 +524,84 @@ func (s *Sim) Campaign(id uint64) error {
 	return nil
 }
 
+// AddServer adds a brand-new node (empty storage) to the cluster the way the dissertation
+// does (4.2.1): as a learner first; once it has caught up with the leader's log it is promoted
+// to voter. It returns the new node's id.
+func (s *Sim) AddServer(limit time.Duration) (uint64, error) {
+	l, err := s.StableLeader(limit)
+	if err != nil {
+		return 0, err
+	}
+	id := uint64(len(s.nodes) + 1)
+	n := &node{id: id, connected: true, initVoters: s.Status(l).Voters, initLearners: []uint64{id}}
+	s.nodes = append(s.nodes, n)
+	s.peers = append(s.peers, id)
+	if err := s.boot(n); err != nil {
+		return 0, err
+	}
+	if err := s.changeConf(raft.ConfChange{Type: raft.ConfAddLearner, Node: id}, limit); err != nil {
+		return id, err
+	}
+	// Catch up: the learner's log reaches the leader's commit index.
+	if !s.RunUntil(func() bool {
+		l, ok := s.Leader()
+		return ok && s.Status(id).Commit >= s.Status(l).Commit
+	}, limit) {
+		return id, fmt.Errorf("sim: learner %d did not catch up within %v", id, limit)
+	}
+	return id, s.changeConf(raft.ConfChange{Type: raft.ConfPromote, Node: id}, limit)
+}
+
+// RemoveServer takes a node out of the cluster (the leader too) and stops it once the
+// removal is committed.
+func (s *Sim) RemoveServer(id uint64, limit time.Duration) error {
+	n, err := s.node(id)
+	if err != nil {
+		return err
+	}
+	if err := s.changeConf(raft.ConfChange{Type: raft.ConfRemove, Node: id}, limit); err != nil {
+		return err
+	}
+	n.removed = true
+	s.peers = slices.DeleteFunc(s.peers, func(x uint64) bool { return x == id })
+	if n.r != nil {
+		return s.Crash(id)
+	}
+	return nil
+}
+
+// changeConf proposes a membership change at the leader and runs until it is committed,
+// retrying while an earlier change is pending or leadership moves.
+func (s *Sim) changeConf(cc raft.ConfChange, limit time.Duration) error {
+	deadline := s.now + limit
+	for s.now < deadline {
+		l, err := s.StableLeader(deadline - s.now)
+		if err != nil {
+			return err
+		}
+		idx, err := s.Propose(l, string(cc.Encode()))
+		if err != nil {
+			if errors.Is(err, raft.ErrConfPending) || errors.Is(err, raft.ErrTransferring) {
+				s.RunFor(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		term := s.Status(l).Term
+		if s.RunUntil(func() bool {
+			for _, n := range s.nodes {
+				if n.r != nil && appliedAt(n, idx, term) {
+					return true // applied somewhere: committed
+				}
+			}
+			return false
+		}, min(2*time.Second, max(deadline-s.now, 0))) {
+			return nil
+		}
+	}
+	return fmt.Errorf("sim: %s %d not committed within %v", cc.Type, cc.Node, limit)
+}
+
 // ClientOp submits a key-value command at node id as a client would: it writes an invoke
 // event, and a return event with the answer when that node applies the command. Commands get
 // sessions, so the history can be checked for linearizability.
@@ -676,7 +760,7 @@ func (s *Sim) StableLeader(limit time.Duration) (uint64, error) {
 				agree++
 			}
 		}
-		if agree >= len(s.nodes)/2+1 {
+		if agree >= len(st.Voters)/2+1 {
 			lead = l
 			return true
 		}

@@ -257,13 +257,16 @@ func TestSnapshotCompactsTheLog(t *testing.T) {
 		if err := s.Save(raft.HardState{Term: 2, Vote: 1, Commit: 8}, append(ents(1, 1, 1, 1, 1, 1), ents(6, 2, 2, 2, 2, 2)...)); err != nil {
 			t.Fatal(err)
 		}
-		snap := raft.Snapshot{Meta: raft.SnapshotMeta{Index: 6, Term: 2}, Data: []byte("state at 6")}
+		snap := raft.Snapshot{Meta: raft.SnapshotMeta{Index: 6, Term: 2, Voters: []uint64{1, 2, 3}, Learners: []uint64{4}}, Data: []byte("state at 6")}
 		if err := s.SaveSnapshot(snap); err != nil {
 			t.Fatal(err)
 		}
 		for round := 0; round < 2; round++ {
 			got, err := s.Snapshot()
-			if err != nil || got == nil || got.Meta != snap.Meta || string(got.Data) != "state at 6" {
+			if err == nil && got != nil && (!reflect.DeepEqual(got.Meta.Voters, []uint64{1, 2, 3}) || !reflect.DeepEqual(got.Meta.Learners, []uint64{4})) {
+				t.Fatalf("round %d: the snapshot lost its configuration: %+v", round, got.Meta)
+			}
+			if err != nil || got == nil || got.Meta.Index != 6 || got.Meta.Term != 2 || string(got.Data) != "state at 6" {
 				t.Fatalf("round %d: snapshot %+v %v", round, got, err)
 			}
 			hs, es, err := s.Load()

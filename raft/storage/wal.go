@@ -478,6 +478,12 @@ func writeSnapshot(path string, s raft.Snapshot) error {
 	b := []byte(snapMagic)
 	b = binary.AppendUvarint(b, s.Meta.Index)
 	b = binary.AppendUvarint(b, s.Meta.Term)
+	for _, ids := range [][]uint64{s.Meta.Voters, s.Meta.Learners} {
+		b = binary.AppendUvarint(b, uint64(len(ids)))
+		for _, id := range ids {
+			b = binary.AppendUvarint(b, id)
+		}
+	}
 	b = binary.AppendUvarint(b, uint64(len(s.Data)))
 	b = append(b, s.Data...)
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
@@ -502,13 +508,39 @@ func readSnapshot(path string) (*raft.Snapshot, error) {
 		return nil, bad("snapshot checksum mismatch")
 	}
 	p := body[len(snapMagic):]
-	idx, n1 := binary.Uvarint(p)
-	term, n2 := binary.Uvarint(p[max(n1, 0):])
-	size, n3 := binary.Uvarint(p[max(n1, 0)+max(n2, 0):])
-	if n1 <= 0 || n2 <= 0 || n3 <= 0 || uint64(len(p)-n1-n2-n3) != size {
+	next := func() (uint64, bool) {
+		v, n := binary.Uvarint(p)
+		if n <= 0 {
+			return 0, false
+		}
+		p = p[n:]
+		return v, true
+	}
+	var meta raft.SnapshotMeta
+	var ok1, ok2 bool
+	meta.Index, ok1 = next()
+	meta.Term, ok2 = next()
+	if !ok1 || !ok2 {
 		return nil, bad("malformed snapshot header")
 	}
-	return &raft.Snapshot{Meta: raft.SnapshotMeta{Index: idx, Term: term}, Data: bytes.Clone(p[n1+n2+n3:])}, nil
+	for _, ids := range []*[]uint64{&meta.Voters, &meta.Learners} {
+		n, ok := next()
+		if !ok || n > uint64(len(p)) {
+			return nil, bad("malformed snapshot configuration")
+		}
+		for i := uint64(0); i < n; i++ {
+			id, ok := next()
+			if !ok {
+				return nil, bad("malformed snapshot configuration")
+			}
+			*ids = append(*ids, id)
+		}
+	}
+	size, ok := next()
+	if !ok || uint64(len(p)) != size {
+		return nil, bad("malformed snapshot header")
+	}
+	return &raft.Snapshot{Meta: meta, Data: bytes.Clone(p)}, nil
 }
 
 // writeFileAtomic replaces path with data: a crash leaves either the old or the new file.

@@ -47,6 +47,12 @@ func Marshal(m raft.Message) []byte {
 	b = append(b, flags)
 	b = binary.AppendUvarint(b, uint64(len(m.Data)))
 	b = append(b, m.Data...)
+	for _, ids := range [][]uint64{m.Voters, m.Learners} {
+		b = binary.AppendUvarint(b, uint64(len(ids)))
+		for _, id := range ids {
+			b = binary.AppendUvarint(b, id)
+		}
+	}
 	b = binary.AppendUvarint(b, uint64(len(m.Entries)))
 	for _, e := range m.Entries {
 		b = binary.AppendUvarint(b, e.Index)
@@ -101,6 +107,22 @@ func Unmarshal(b []byte) (raft.Message, error) {
 		m.Data = append([]byte(nil), b[:dl]...)
 	}
 	b = b[dl:]
+	for _, ids := range []*[]uint64{&m.Voters, &m.Learners} {
+		n, err := next()
+		if err != nil {
+			return m, err
+		}
+		if n > uint64(len(b)) {
+			return m, errShort
+		}
+		for i := uint64(0); i < n; i++ {
+			id, err := next()
+			if err != nil {
+				return m, err
+			}
+			*ids = append(*ids, id)
+		}
+	}
 	count, err := next()
 	if err != nil {
 		return m, err

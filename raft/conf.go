@@ -1,0 +1,197 @@
+package raft
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Membership changes, one server at a time (Raft dissertation 4.1): a new server joins as a
+// learner (it receives the log but neither votes nor counts towards commits), is promoted to
+// voter once it has caught up, and any server can be removed. A configuration takes effect as
+// soon as its entry is appended, committed or not, and a leader accepts no second change until
+// the first is committed.
+
+// ConfChangeType is the kind of a membership change.
+type ConfChangeType uint8
+
+// Membership changes.
+const (
+	ConfAddLearner ConfChangeType = iota + 1
+	ConfPromote
+	ConfRemove
+)
+
+// String is the action as event lines write it.
+func (t ConfChangeType) String() string {
+	switch t {
+	case ConfAddLearner:
+		return "add_learner"
+	case ConfPromote:
+		return "promote"
+	case ConfRemove:
+		return "remove"
+	}
+	return "conf(" + strconv.Itoa(int(t)) + ")"
+}
+
+// ConfChange is one membership change.
+type ConfChange struct {
+	Type ConfChangeType
+	Node uint64
+}
+
+// confPrefix marks configuration entries; no state machine command starts with a NUL byte.
+const confPrefix = "\x00conf "
+
+// Encode renders the change as the data of a log entry.
+func (cc ConfChange) Encode() []byte {
+	return []byte(confPrefix + cc.Type.String() + " " + strconv.FormatUint(cc.Node, 10))
+}
+
+// DecodeConfChange reads a configuration entry's data; ok is false for any other entry.
+func DecodeConfChange(data []byte) (ConfChange, bool) {
+	if !bytes.HasPrefix(data, []byte(confPrefix)) {
+		return ConfChange{}, false
+	}
+	action, node, _ := strings.Cut(string(data[len(confPrefix):]), " ")
+	id, err := strconv.ParseUint(node, 10, 64)
+	if err != nil || id == None {
+		return ConfChange{}, false
+	}
+	for _, t := range []ConfChangeType{ConfAddLearner, ConfPromote, ConfRemove} {
+		if t.String() == action {
+			return ConfChange{Type: t, Node: id}, true
+		}
+	}
+	return ConfChange{}, false
+}
+
+// IsConfChange reports whether an entry's data is a membership change (which the state
+// machine must skip).
+func IsConfChange(data []byte) bool { return bytes.HasPrefix(data, []byte(confPrefix)) }
+
+// ErrConfPending is returned by Propose for a membership change while an earlier one is not
+// yet committed.
+var ErrConfPending = errors.New("raft: a membership change is still uncommitted; retry after it commits")
+
+// membership is a configuration: voters and learners, each sorted.
+type membership struct {
+	voters, learners []uint64
+}
+
+func (m membership) clone() membership {
+	return membership{voters: slices.Clone(m.voters), learners: slices.Clone(m.learners)}
+}
+
+func (m membership) isVoter(id uint64) bool   { return slices.Contains(m.voters, id) }
+func (m membership) isLearner(id uint64) bool { return slices.Contains(m.learners, id) }
+func (m membership) isMember(id uint64) bool  { return m.isVoter(id) || m.isLearner(id) }
+
+// members returns voters and learners.
+func (m membership) members() []uint64 { return append(slices.Clone(m.voters), m.learners...) }
+
+// check says whether cc can apply to m.
+func (m membership) check(cc ConfChange) error {
+	switch cc.Type {
+	case ConfAddLearner:
+		if m.isMember(cc.Node) {
+			return fmt.Errorf("raft: node %d is already a member", cc.Node)
+		}
+	case ConfPromote:
+		if !m.isLearner(cc.Node) {
+			return fmt.Errorf("raft: node %d is not a learner", cc.Node)
+		}
+	case ConfRemove:
+		if !m.isMember(cc.Node) {
+			return fmt.Errorf("raft: node %d is not a member", cc.Node)
+		}
+		if m.isVoter(cc.Node) && len(m.voters) == 1 {
+			return errors.New("raft: cannot remove the last voter")
+		}
+	default:
+		return fmt.Errorf("raft: unknown membership change %d", cc.Type)
+	}
+	return nil
+}
+
+// apply returns m changed by cc (which check accepted).
+func (m membership) apply(cc ConfChange) membership {
+	out := m.clone()
+	del := func(s []uint64) []uint64 { return slices.DeleteFunc(s, func(x uint64) bool { return x == cc.Node }) }
+	switch cc.Type {
+	case ConfAddLearner:
+		out.learners = append(out.learners, cc.Node)
+		slices.Sort(out.learners)
+	case ConfPromote:
+		out.learners = del(out.learners)
+		out.voters = append(out.voters, cc.Node)
+		slices.Sort(out.voters)
+	case ConfRemove:
+		out.voters, out.learners = del(out.voters), del(out.learners)
+	}
+	return out
+}
+
+// confAt computes the configuration in effect after index idx: the base (the snapshot's, or
+// the initial one) changed by every configuration entry in the log up to idx.
+func (r *Raft) confAt(idx uint64) membership {
+	m := r.baseConf.clone()
+	for _, e := range r.log.slice(r.log.snapIndex+1, idx, 0) {
+		if cc, ok := DecodeConfChange(e.Data); ok && m.check(cc) == nil {
+			m = m.apply(cc)
+		}
+	}
+	return m
+}
+
+// setConf installs a configuration, keeping a leader's progress in step with it.
+func (r *Raft) setConf(m membership) {
+	r.conf = m
+	r.peers = m.voters
+	if r.role != Leader {
+		return
+	}
+	for _, id := range m.members() {
+		if _, ok := r.progress[id]; !ok {
+			r.progress[id] = &progress{next: r.log.lastIndex() + 1}
+		}
+	}
+	for id := range r.progress {
+		if !m.isMember(id) {
+			delete(r.progress, id)
+		}
+	}
+}
+
+// observeConf applies the configuration entries among newly appended entries: a
+// configuration takes effect when appended.
+func (r *Raft) observeConf(ents []Entry) {
+	for _, e := range ents {
+		cc, ok := DecodeConfChange(e.Data)
+		if !ok || r.conf.check(cc) != nil {
+			continue
+		}
+		r.setConf(r.conf.apply(cc))
+		r.pendingConf = e.Index
+		if r.tr.On() {
+			r.tr.Emit("conf", cc.Type.String()+" "+ID(cc.Node), r.term, r.role, slog.String("action", cc.Type.String()),
+				slog.String("peer", ID(cc.Node)), slog.String("voters", joinIDs(r.conf.voters)),
+				slog.String("learners", joinIDs(r.conf.learners)), slog.Uint64("index", e.Index), slog.String("phase", "appended"))
+		}
+	}
+}
+
+// lastConfIndex returns the index of the newest configuration entry in the log (0: none).
+func (r *Raft) lastConfIndex() uint64 {
+	for i := len(r.log.entries) - 1; i >= 0; i-- {
+		if IsConfChange(r.log.entries[i].Data) {
+			return r.log.entries[i].Index
+		}
+	}
+	return 0
+}
