@@ -80,6 +80,9 @@ transfer 1
 transfer 2
 set w 4
 read w
+add
+remove 1
+set v 5
 get x
 nonsense
 sleep 100ms
@@ -90,7 +93,7 @@ sleep 100ms
 	if code != exitFailed || !strings.Contains(errOut, "1 commands") {
 		t.Fatalf("exit %d (want 1: one bad command): %s", code, errOut)
 	}
-	for _, want := range []string{"> set x 1\nok", "node 1: crashed", "x = 1", `unknown command "nonsense"`, "> transfer 1\nleader 1", "> transfer 2\nleader 2", "> read w\nw = 4 (read index"} {
+	for _, want := range []string{"> set x 1\nok", "node 1: crashed", "x = 1", `unknown command "nonsense"`, "> transfer 1\nleader 1", "> transfer 2\nleader 2", "> read w\nw = 4 (read index", "> add\nnode 4 added; voters 1,2,3,4", "> remove 1\nnode 1 removed; voters 2,3,4"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -103,7 +106,7 @@ sleep 100ms
 	for _, e := range tests[0].Events {
 		kinds[e.Kind]++
 	}
-	for _, k := range []string{"crash", "restart", "partition", "heal", "state", "commit", "apply", "persist", "invoke", "return", "transfer"} {
+	for _, k := range []string{"crash", "restart", "partition", "heal", "state", "commit", "apply", "persist", "invoke", "return", "transfer", "conf"} {
 		if kinds[k] == 0 {
 			t.Errorf("capture has no %s event", k)
 		}

@@ -43,6 +43,7 @@ const liveHelp = `commands:
   partition 1,2|3,4,5 | heal            split the network into groups, or heal it
   crash N | restart N                   kill node N without a clean shutdown, or restart it from disk
   transfer N                            hand leadership to node N
+  add | remove N                        start a new node and add it (learner, then voter), or remove node N
   sleep DURATION                        wait (scripts), e.g. sleep 500ms
   wait-leader [LIMIT]                   wait until one leader is agreed (default 10s)
   help | quit`
@@ -373,8 +374,28 @@ func (con *console) exec(ctx context.Context, line string) (string, error) {
 			return "", err
 		}
 		return fmt.Sprintf("leader %d, term %d", id, c.Node(id).Status().Term), nil
-	case "add", "remove":
-		return "", fmt.Errorf("%s: membership changes are not implemented yet", cmd)
+	case "add":
+		if len(args) != 0 {
+			return "", errors.New("usage: add (starts a new node and adds it to the cluster)")
+		}
+		tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		id, err := c.AddServer(tctx)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("node %d added; voters %s", id, joinUint(c.Peers())), nil
+	case "remove":
+		id, err := con.id(args, "remove N")
+		if err != nil {
+			return "", err
+		}
+		tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := c.RemoveServer(tctx, id); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("node %d removed; voters %s", id, joinUint(c.Peers())), nil
 	case "help":
 		return liveHelp, nil
 	}
@@ -385,3 +406,11 @@ func (con *console) exec(ctx context.Context, line string) (string, error) {
 // many distinct values, so that two followers rarely time out together and split the vote
 // (with 10ms ticks and timeouts of 150-300ms, one failover in fifteen needed a second round).
 const raftTick = time.Millisecond
+
+func joinUint(ids []uint64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatUint(id, 10)
+	}
+	return strings.Join(s, ",")
+}

@@ -56,6 +56,9 @@ type member struct {
 	// lastTerm is the term a crashed node had, so that its harness events (restart) report
 	// the term it will come back with rather than 0.
 	lastTerm uint64
+	// initVoters and initLearners are the configuration the node was created with.
+	initVoters, initLearners []uint64
+	removed                  bool
 }
 
 // Cluster is a running cluster. Its methods are safe for concurrent use.
@@ -82,7 +85,9 @@ func Start(opts Options) (*Cluster, error) {
 	c.net = transport.NewMem(c.links)
 	for i := 1; i <= opts.Nodes; i++ {
 		c.peers = append(c.peers, uint64(i))
-		c.members[uint64(i)] = &member{id: uint64(i)}
+	}
+	for _, id := range c.peers {
+		c.members[id] = &member{id: id, initVoters: slices.Clone(c.peers)}
 	}
 	if opts.TCP {
 		// Bind every listener first, so that each node knows every address when it starts.
@@ -110,8 +115,12 @@ func Start(opts Options) (*Cluster, error) {
 	return c, nil
 }
 
-// Peers returns the node ids.
-func (c *Cluster) Peers() []uint64 { return slices.Clone(c.peers) }
+// Peers returns the ids of the voting members.
+func (c *Cluster) Peers() []uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.peers)
+}
 
 // Addr returns a node's TCP address ("" on the in-memory network).
 func (c *Cluster) Addr(id uint64) string {
@@ -152,7 +161,7 @@ func (c *Cluster) boot(m *member) error {
 	if m.tcp != nil {
 		sender = m.tcp
 	}
-	n, err := node.Start(node.Config{ID: m.id, Peers: c.peers, Storage: m.store, Sender: sender,
+	n, err := node.Start(node.Config{ID: m.id, Peers: m.initVoters, Learners: m.initLearners, Storage: m.store, Sender: sender,
 		TickInterval: c.opts.TickInterval, ElectionTick: c.opts.ElectionTick, HeartbeatTick: c.opts.HeartbeatTick,
 		PreVote: c.opts.PreVote, CheckQuorum: c.opts.CheckQuorum, SnapshotEvery: c.opts.SnapshotEvery, Handler: c.opts.Handler})
 	if err != nil {
@@ -292,8 +301,119 @@ func (c *Cluster) Restart(id uint64) error {
 	if m.node != nil {
 		return fmt.Errorf("node %d is running", id)
 	}
+	if m.removed {
+		return fmt.Errorf("node %d was removed from the cluster", id)
+	}
 	c.emit(id, "restart", "restarts")
 	return c.boot(m)
+}
+
+// AddServer starts a brand-new node (empty storage) and adds it to the cluster: as a learner
+// first, promoted to voter once it has caught up (dissertation 4.2.1). It returns its id.
+func (c *Cluster) AddServer(ctx context.Context) (uint64, error) {
+	l, err := c.Leader(ctx)
+	if err != nil {
+		return 0, err
+	}
+	leader := c.Node(l)
+	if leader == nil {
+		return 0, fmt.Errorf("leader %d went down", l)
+	}
+	c.mu.Lock()
+	id := uint64(len(c.members) + 1)
+	m := &member{id: id, initVoters: leader.Status().Voters, initLearners: []uint64{id}}
+	c.members[id] = m
+	if c.opts.TCP {
+		t, err := transport.ListenTCP(transport.TCPConfig{ID: id, ClusterID: c.opts.ClusterID,
+			Listen: "127.0.0.1:0", Links: c.links, Handler: c.opts.Handler})
+		if err != nil {
+			delete(c.members, id)
+			c.mu.Unlock()
+			return 0, err
+		}
+		m.tcp, m.addr = t, t.Addr()
+		for _, o := range c.members {
+			if o.tcp != nil {
+				o.tcp.SetPeer(id, m.addr)
+				m.tcp.SetPeer(o.id, o.addr)
+			}
+		}
+	}
+	err = c.boot(m)
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	if err := c.changeConf(ctx, raft.ConfChange{Type: raft.ConfAddLearner, Node: id}); err != nil {
+		return id, err
+	}
+	for { // catch up
+		l, err := c.Leader(ctx)
+		if err != nil {
+			return id, err
+		}
+		ln, nn := c.Node(l), c.Node(id)
+		if ln != nil && nn != nil && nn.Status().Commit >= ln.Status().Commit {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return id, fmt.Errorf("node %d did not catch up: %w", id, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err := c.changeConf(ctx, raft.ConfChange{Type: raft.ConfPromote, Node: id}); err != nil {
+		return id, err
+	}
+	c.mu.Lock()
+	c.peers = append(c.peers, id)
+	c.mu.Unlock()
+	return id, nil
+}
+
+// RemoveServer takes a node (the leader too) out of the cluster and stops it once the removal
+// is committed.
+func (c *Cluster) RemoveServer(ctx context.Context, id uint64) error {
+	c.mu.Lock()
+	_, err := c.member(id)
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := c.changeConf(ctx, raft.ConfChange{Type: raft.ConfRemove, Node: id}); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.members[id]
+	m.removed = true
+	c.peers = slices.DeleteFunc(c.peers, func(x uint64) bool { return x == id })
+	c.net.Attach(id, nil)
+	if m.tcp != nil {
+		m.tcp.Close()
+		m.tcp = nil
+	}
+	if m.node != nil {
+		err := m.node.Stop()
+		m.node = nil
+		return err
+	}
+	return nil
+}
+
+// changeConf commits a membership change through the leader, retrying while another change
+// is pending or leadership moves.
+func (c *Cluster) changeConf(ctx context.Context, cc raft.ConfChange) error {
+	for {
+		_, _, err := c.submit(ctx, string(cc.Encode()))
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s %d: %w", cc.Type, cc.Node, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // Transfer asks the agreed leader to hand its leadership to node to, and waits until to
@@ -334,8 +454,7 @@ func (c *Cluster) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var errs []error
-	for _, id := range c.peers {
-		m := c.members[id]
+	for _, m := range c.members {
 		if m.tcp != nil {
 			m.tcp.Close()
 			m.tcp = nil
@@ -366,7 +485,10 @@ func (c *Cluster) Leader(ctx context.Context) (uint64, error) {
 func (c *Cluster) agreedLeader() (uint64, bool) {
 	var lead, term uint64
 	sts := make(map[uint64]raft.Status)
-	for _, id := range c.peers {
+	c.mu.Lock()
+	voters := slices.Clone(c.peers)
+	c.mu.Unlock()
+	for _, id := range voters {
 		n := c.Node(id)
 		if n == nil || !c.links.Connected(id) {
 			continue
@@ -386,7 +508,7 @@ func (c *Cluster) agreedLeader() (uint64, bool) {
 			agree++
 		}
 	}
-	return lead, agree >= len(c.peers)/2+1
+	return lead, agree >= len(voters)/2+1
 }
 
 // Submit applies a command through whichever node leads, as a client would: it starts at the
@@ -488,7 +610,7 @@ func (c *Cluster) CheckAgreement() (uint64, error) {
 		commit uint64
 	}
 	var logs []nodeLog
-	for _, id := range c.peers {
+	for _, id := range c.Peers() {
 		n := c.Node(id)
 		if n == nil {
 			continue

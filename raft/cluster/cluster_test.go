@@ -303,3 +303,64 @@ func TestSnapshotsOverTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAddAndRemoveServers grows a TCP cluster by a brand-new node while a client writes, then
+// removes a follower and the leader.
+func TestAddAndRemoveServers(t *testing.T) {
+	c, _ := start(t, Options{Nodes: 3, TCP: true, Dir: t.TempDir(), SnapshotEvery: 25})
+	for i := 0; i < 60; i++ {
+		submit(t, c, fmt.Sprintf("set m%d %d", i, i))
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // load while the server joins
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			c.Submit(ctx, fmt.Sprintf("set load %d", i))
+			cancel()
+		}
+	}()
+	id, err := c.AddServer(ctxT(t, 10*time.Second))
+	close(stop)
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Peers(); len(got) != 4 {
+		t.Fatalf("voters after adding %d: %v", id, got)
+	}
+	waitValue(t, c, "m59", "59") // the new node has it too
+	l, _ := c.Leader(ctxT(t, 5*time.Second))
+	var f uint64
+	for _, p := range c.Peers() {
+		if p != l && p != id {
+			f = p
+			break
+		}
+	}
+	if err := c.RemoveServer(ctxT(t, 10*time.Second), f); err != nil {
+		t.Fatal(err)
+	}
+	submit(t, c, "set after_follower 1")
+	if err := c.RemoveServer(ctxT(t, 10*time.Second), l); err != nil {
+		t.Fatal(err)
+	}
+	l2, err := c.Leader(ctxT(t, 5*time.Second))
+	if err != nil || l2 == l {
+		t.Fatalf("leader after removing %d: %d %v", l, l2, err)
+	}
+	submit(t, c, "set after_leader 1")
+	waitValue(t, c, "after_leader", "1")
+	if c.Running(l) || c.Running(f) || len(c.Peers()) != 2 {
+		t.Fatalf("removed nodes still run, or voters wrong: %v", c.Peers())
+	}
+	if _, err := c.CheckAgreement(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -24,10 +24,13 @@ type Sender interface {
 
 // Config configures a node.
 type Config struct {
-	ID      uint64
-	Peers   []uint64
-	Storage storage.Storage
-	Sender  Sender
+	ID    uint64
+	Peers []uint64
+	// Learners are the non-voting members at start (a node added to a running cluster
+	// starts as one; see raft.Config).
+	Learners []uint64
+	Storage  storage.Storage
+	Sender   Sender
 	// TickInterval is the real duration of a Raft tick (default 10ms); with the default
 	// ElectionTick 15 and HeartbeatTick 5 elections start after 150-300ms and heartbeats go
 	// every 50ms.
@@ -179,7 +182,7 @@ func Start(cfg Config) (*Node, error) {
 		tracer.Emit("corrupt", fmt.Sprintf("storage had a torn tail (%s): cut %d bytes at offset %d", rep.Reason, rep.Dropped, rep.Offset),
 			hs.Term, raft.Follower, slog.Int64("offset", rep.Offset), slog.String("action", "truncated"))
 	}
-	r, err := raft.New(raft.Config{ID: cfg.ID, Peers: cfg.Peers, HardState: hs, Entries: ents, Snapshot: snap,
+	r, err := raft.New(raft.Config{ID: cfg.ID, Peers: cfg.Peers, Learners: cfg.Learners, HardState: hs, Entries: ents, Snapshot: snap,
 		ElectionTick: cfg.ElectionTick, HeartbeatTick: cfg.HeartbeatTick, TickInterval: cfg.TickInterval,
 		PreVote: cfg.PreVote, CheckQuorum: cfg.CheckQuorum, Tracer: tracer})
 	if err != nil {
@@ -540,7 +543,10 @@ func (n *Node) apply(r *raft.Raft, e raft.Entry, waiting map[uint64]pending) {
 	var res kv.Result
 	var err error
 	result := ""
-	if len(e.Data) > 0 {
+	switch {
+	case raft.IsConfChange(e.Data):
+		result = "conf" // membership is the core's business, not the state machine's
+	case len(e.Data) > 0:
 		n.mu.Lock()
 		res, err = n.kv.Apply(e.Data)
 		n.mu.Unlock()
