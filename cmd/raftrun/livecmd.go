@@ -80,6 +80,7 @@ func liveCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	snapEvery := fs.Int("snapshot-every", 1000, "snapshot the state machine and compact the log every `n` applied entries (0: never)")
 	jsonOut := fs.Bool("json", false, "write the JSON-lines form of the events")
 	viz := fs.Bool("viz", false, "print the timing table of the captured log at exit")
+	tui := fs.Bool("tui", false, "show the event lines live in raftviz's timeline while --script runs (q quits and stops the cluster)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
@@ -98,6 +99,10 @@ func liveCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	tick := raftTick
 	if *heartbeat < tick || *election < 2**heartbeat {
 		fmt.Fprintf(stderr, "raftrun live: need heartbeat >= %v and election timeout >= 2 x heartbeat\n", tick)
+		return exitUsage
+	}
+	if *tui && *script == "" {
+		fmt.Fprintln(stderr, "raftrun live: --tui needs --script (the timeline takes the terminal the prompt would use)")
 		return exitUsage
 	}
 	var in io.Reader = stdin
@@ -145,7 +150,24 @@ func liveCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		}
 	}
 	con := &console{c: c, out: stdout}
-	failures := con.loop(ctx, in, interactive)
+	var failures int
+	if *tui {
+		// The script runs behind the timeline; its own output is kept for after.
+		var out lockedBuffer
+		con.out = &out
+		done := make(chan int, 1)
+		go func() { done <- con.loop(ctx, in, false) }()
+		if err := openTimeline(ctx, *logPath, true, stdout); err != nil {
+			fmt.Fprintf(stderr, "raftrun live: %v\n", err)
+		}
+		select {
+		case failures = <-done:
+		default: // the user quit before the script ended
+		}
+		io.Copy(stdout, &out)
+	} else {
+		failures = con.loop(ctx, in, interactive)
+	}
 	if err := c.Close(); err != nil {
 		fmt.Fprintf(stderr, "raftrun live: shutting down: %v\n", err)
 	}
@@ -413,4 +435,29 @@ func joinUint(ids []uint64) string {
 		s[i] = strconv.FormatUint(id, 10)
 	}
 	return strings.Join(s, ",")
+}
+
+// lockedBuffer collects a console's output while the timeline owns the terminal.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  []byte
+	r  int
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b = append(l.b, p...)
+	return len(p), nil
+}
+
+func (l *lockedBuffer) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.r >= len(l.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, l.b[l.r:])
+	l.r += n
+	return n, nil
 }

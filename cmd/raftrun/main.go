@@ -99,6 +99,8 @@ func testCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.StringVar(&o.RunsDir, "runs", "runs", "`directory` for the captured logs")
 	fs.DurationVar(&o.Timeout, "timeout", 0, "fail a run that takes longer than `d` (default: go test's 10m)")
 	fs.BoolVar(&viz, "viz", false, "print the timing tables of the first failing run's failed tests")
+	var tui bool
+	fs.BoolVar(&tui, "tui", false, "open the first failing run's log in raftviz's timeline")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
@@ -134,6 +136,16 @@ func testCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	failed := report(stdout, o, runs)
 	if viz && failed > 0 {
 		showFailures(stdout, stderr, runs)
+	}
+	if tui && failed > 0 {
+		for _, r := range runs {
+			if r.Status != parse.StatusPass && r.Log != "" {
+				if err := openTimeline(ctx, r.Log, false, stdout); err != nil {
+					fmt.Fprintf(stderr, "raftrun test: %v\n", err)
+				}
+				break
+			}
+		}
 	}
 	switch {
 	case interrupted:

@@ -119,6 +119,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"client", "--peers", "1=127.0.0.1:1", "frob", "x"}, "unknown operation"},
 		{[]string{"live", "-n", "0"}, "out of range"},
 		{[]string{"live", "--heartbeat", "500us"}, "need heartbeat"},
+		{[]string{"live", "--tui"}, "--tui needs --script"},
 	}
 	for _, c := range cases {
 		code, _, errOut := runCmd(context.Background(), c.args...)

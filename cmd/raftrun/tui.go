@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/mattn/go-isatty"
+
+	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/render/timeline"
+)
+
+// openTimeline shows a captured log in raftviz's timeline: following it as it grows (a live
+// cluster) or loading it (a finished test run). It needs a terminal.
+func openTimeline(ctx context.Context, path string, follow bool, stdout io.Writer) error {
+	f, ok := stdout.(*os.File)
+	if !ok || !isatty.IsTerminal(f.Fd()) {
+		return errors.New("--tui needs a terminal on stdout")
+	}
+	_, noColor := os.LookupEnv("NO_COLOR")
+	opts := timeline.Options{NoColor: noColor, Follow: follow, Loading: !follow}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p := tea.NewProgram(timeline.New(nil, opts), tea.WithAltScreen(), tea.WithMouseCellMotion(),
+		tea.WithOutput(stdout), tea.WithInputTTY(), tea.WithContext(ctx))
+	errc := make(chan error, 1)
+	go func() {
+		popts := parse.Options{ImplicitName: path}
+		if follow {
+			errc <- timeline.FollowFile(ctx, path, popts, 0, p.Send)
+			return
+		}
+		in, err := os.Open(path)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer in.Close()
+		errc <- timeline.Load(ctx, in, popts, nil, p.Send)
+	}()
+	_, err := p.Run()
+	cancel()
+	if lerr := <-errc; lerr != nil && ctx.Err() == nil {
+		return fmt.Errorf("reading %s: %w", path, lerr)
+	}
+	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		return err
+	}
+	return nil
+}
