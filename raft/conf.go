@@ -79,6 +79,11 @@ func IsConfChange(data []byte) bool { return bytes.HasPrefix(data, []byte(confPr
 // yet committed.
 var ErrConfPending = errors.New("raft: a membership change is still uncommitted; retry after it commits")
 
+// ErrLearnerBehind is returned by Propose for a promotion while the learner has not yet
+// caught up with the leader's commit index: promoting it earlier would leave the cluster
+// waiting for a voter that cannot vote usefully (dissertation 4.2.1).
+var ErrLearnerBehind = errors.New("raft: the learner has not caught up yet; retry")
+
 // membership is a configuration: voters and learners, each sorted.
 type membership struct {
 	voters, learners []uint64

@@ -633,6 +633,9 @@ func (r *Raft) Propose(data []byte) (uint64, error) {
 		if err := r.conf.check(cc); err != nil {
 			return 0, err
 		}
+		if pr := r.progress[cc.Node]; cc.Type == ConfPromote && (pr == nil || pr.match < r.log.committed) {
+			return 0, ErrLearnerBehind
+		}
 	} else if IsConfChange(data) {
 		return 0, fmt.Errorf("raft: malformed membership change %q", data)
 	}

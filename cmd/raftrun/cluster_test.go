@@ -232,3 +232,77 @@ func TestThreeProcessesSurviveKill(t *testing.T) {
 		t.Fatalf("merged logs: %d tests, %v", len(tests), err)
 	}
 }
+
+// TestProcessJoinsAndLeaves adds a fourth process (empty data directory, started with --join)
+// to a running three-process cluster, then removes two of the originals, the leader among
+// them if it is: the data lives on in the two that remain.
+func TestProcessJoinsAndLeaves(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds raftrun and runs processes")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "raftrun")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	addrs := freePorts(t, 4)
+	all := map[uint64]string{1: addrs[0], 2: addrs[1], 3: addrs[2], 4: addrs[3]}
+	var procs []*exec.Cmd
+	t.Cleanup(func() {
+		for _, p := range procs {
+			p.Process.Signal(syscall.SIGKILL)
+			p.Wait()
+		}
+	})
+	start := func(id uint64, join bool, peerIDs ...uint64) {
+		var others []string
+		for _, p := range peerIDs {
+			others = append(others, fmt.Sprintf("%d=%s", p, all[p]))
+		}
+		args := []string{"node", "--id", fmt.Sprint(id), "--listen", all[id], "--peers", strings.Join(others, ","),
+			"--data", filepath.Join(dir, fmt.Sprint("n", id)), "--log", filepath.Join(dir, fmt.Sprintf("n%d.log", id)),
+			"--election-timeout", "150ms", "--heartbeat", "30ms"}
+		if join {
+			args = append(args, "--join")
+		}
+		cmd := exec.Command(bin, args...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs = append(procs, cmd)
+	}
+	start(1, false, 2, 3)
+	start(2, false, 1, 3)
+	start(3, false, 1, 2)
+	original := map[uint64]string{1: all[1], 2: all[2], 3: all[3]}
+	ctx := context.Background()
+	if r, _, err := Request(ctx, original, 1, "set before 1", 15*time.Second); err != nil || r.Status != transport.ReplyOK {
+		t.Fatalf("set: %v %+v", err, r)
+	}
+	start(4, true, 1, 2, 3)
+	client := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		peers := fmt.Sprintf("1=%s,2=%s,3=%s,4=%s", all[1], all[2], all[3], all[4])
+		code := run(ctx, append([]string{"client", "--peers", peers, "--timeout", "15s"}, args...), strings.NewReader(""), &out, &errOut)
+		if code != exitOK {
+			t.Fatalf("client %v: exit %d: %s", args, code, errOut.String())
+		}
+		return out.String()
+	}
+	if out := client("add", "4"); !strings.Contains(out, "promote 4") {
+		t.Fatalf("add 4: %s", out)
+	}
+	client("remove", "1")
+	client("remove", "2")
+	client("set", "after", "2")
+	if out := client("get", "before"); !strings.Contains(out, "value=1") {
+		t.Fatalf("get before: %s", out)
+	}
+	// Nodes 3 and 4 are the cluster now: a majority of two needs node 4.
+	rest := map[uint64]string{3: all[3], 4: all[4]}
+	r, by, err := Request(ctx, rest, 1, "get after", 15*time.Second)
+	if err != nil || !strings.HasPrefix(r.Text, "value=2") || (by != 3 && by != 4) {
+		t.Fatalf("get after from {3,4}: %v %+v (node %d)", err, r, by)
+	}
+}

@@ -70,6 +70,8 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	election := fs.Duration("election-timeout", 300*time.Millisecond, "minimum election `timeout`")
 	heartbeat := fs.Duration("heartbeat", 100*time.Millisecond, "heartbeat `interval`")
 	slow := fs.Duration("slow-rpc", 0, "warn (a slow event) when an RPC round trip exceeds `d`")
+	join := fs.Bool("join", false, "join a running cluster as a new server: start as a learner (then: raftrun client --peers ... add ID)")
+	advertise := fs.String("advertise", "", "`address` other nodes dial to reach this one (default: --listen)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
@@ -127,18 +129,27 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
 		return exitFailed
 	}
-	tcp, err := transport.ListenTCP(transport.TCPConfig{ID: *id, ClusterID: *clusterID, Listen: *listen, Peers: peers, Handler: h})
+	adv := *advertise
+	if adv == "" {
+		adv = *listen
+	}
+	tcp, err := transport.ListenTCP(transport.TCPConfig{ID: *id, ClusterID: *clusterID, Listen: *listen, Advertise: adv, Peers: peers, Handler: h})
 	if err != nil {
 		store.Close()
 		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
 		return exitUsage
 	}
-	ids := []uint64{*id}
+	var ids, learners []uint64
+	if *join {
+		learners = []uint64{*id} // the others are the voters; this node waits to be added
+	} else {
+		ids = append(ids, *id)
+	}
 	for p := range peers {
 		ids = append(ids, p)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	n, err := node.Start(node.Config{ID: *id, Peers: ids, Storage: store, Sender: tcp, TickInterval: tick,
+	n, err := node.Start(node.Config{ID: *id, Peers: ids, Learners: learners, Storage: store, Sender: tcp, TickInterval: tick,
 		ElectionTick: int(*election / tick), HeartbeatTick: int(*heartbeat / tick), Handler: h, SlowRPC: *slow,
 		PreVote: *preVote, CheckQuorum: *checkQuorum, SnapshotEvery: *snapEvery})
 	if err != nil {
@@ -167,8 +178,12 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return exitFailed
 }
 
-// answer runs a client's command on the node.
+// answer runs a client's command on the node: a key-value command, or a membership change
+// ("conf add_learner 4", "conf promote 4", "conf remove 4").
 func answer(ctx context.Context, n *node.Node, cmd []byte) transport.Reply {
+	if rest, ok := strings.CutPrefix(string(cmd), "conf "); ok {
+		return answerConf(ctx, n, rest)
+	}
 	kc, err := kv.Parse(string(cmd))
 	if err != nil {
 		return transport.Reply{Status: transport.ReplyError, Text: err.Error()}
@@ -194,12 +209,45 @@ func answer(ctx context.Context, n *node.Node, cmd []byte) transport.Reply {
 	return transport.Reply{Status: transport.ReplyOK, Leader: n.ID(), Text: text}
 }
 
+func answerConf(ctx context.Context, n *node.Node, text string) transport.Reply {
+	action, idText, _ := strings.Cut(strings.TrimSpace(text), " ")
+	id, err := strconv.ParseUint(idText, 10, 64)
+	var cc raft.ConfChange
+	switch action {
+	case "add_learner":
+		cc.Type = raft.ConfAddLearner
+	case "promote":
+		cc.Type = raft.ConfPromote
+	case "remove":
+		cc.Type = raft.ConfRemove
+	default:
+		err = fmt.Errorf("unknown membership change %q (add_learner, promote, remove)", action)
+	}
+	if err != nil || id == 0 {
+		return transport.Reply{Status: transport.ReplyError, Text: fmt.Sprintf("bad membership change %q", text)}
+	}
+	cc.Node = id
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	res, err := n.Submit(ctx, cc.Encode())
+	var nl *node.NotLeaderError
+	switch {
+	case errors.As(err, &nl):
+		return transport.Reply{Status: transport.ReplyNotLeader, Leader: nl.Leader}
+	case err != nil:
+		return transport.Reply{Status: transport.ReplyError, Text: err.Error()}
+	}
+	return transport.Reply{Status: transport.ReplyOK, Leader: n.ID(), Text: fmt.Sprintf("%s %d index=%d", action, id, res.Index)}
+}
+
 const clientUsage = `usage: raftrun client --peers ID=HOST:PORT,... COMMAND
 
 Sends one command (set KEY VALUE, get KEY, del KEY) to a cluster of raftrun nodes, following
-redirects to the leader and retrying until --timeout.
+redirects to the leader and retrying until --timeout. Membership: "add ID" adds a node started
+with raftrun node --join (as a learner, promoted once it has caught up), "remove ID" removes one.
 
   raftrun client --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 set x 1
+  raftrun client --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 add 4
 
 Flags:
 `
@@ -224,6 +272,9 @@ func clientCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil || len(peers) == 0 {
 		fmt.Fprintf(stderr, "raftrun client: --peers is required: ID=HOST:PORT,... %v\n", err)
 		return exitUsage
+	}
+	if args := fs.Args(); len(args) > 0 && (args[0] == "add" || args[0] == "remove") {
+		return clientConf(ctx, peers, *clusterID, *timeout, args, stdout, stderr)
 	}
 	kc, err := kv.Parse(strings.Join(fs.Args(), " "))
 	if err != nil {
@@ -303,4 +354,31 @@ func pause(ctx context.Context, try int) {
 	case <-time.After(time.Duration(min(try+1, 10)) * 20 * time.Millisecond):
 	case <-ctx.Done():
 	}
+}
+
+// clientConf adds or removes a server: add is add_learner, then promote once the leader
+// accepts it (it refuses while the learner is behind).
+func clientConf(ctx context.Context, peers map[uint64]string, clusterID uint64, timeout time.Duration, args []string, stdout, stderr io.Writer) int {
+	if len(args) != 2 {
+		fmt.Fprintf(stderr, "raftrun client: usage: %s ID\n", args[0])
+		return exitUsage
+	}
+	id, err := strconv.ParseUint(args[1], 10, 64)
+	if err != nil || id == 0 {
+		fmt.Fprintf(stderr, "raftrun client: bad node id %q\n", args[1])
+		return exitUsage
+	}
+	steps := []string{"remove"}
+	if args[0] == "add" {
+		steps = []string{"add_learner", "promote"}
+	}
+	for _, step := range steps {
+		reply, by, err := Request(ctx, peers, clusterID, "conf "+step+" "+args[1], timeout)
+		if err != nil {
+			fmt.Fprintf(stderr, "raftrun client: %s %d: %v\n", step, id, err)
+			return exitFailed
+		}
+		fmt.Fprintf(stdout, "%s (node %d)\n", reply.Text, by)
+	}
+	return exitOK
 }

@@ -140,6 +140,10 @@ func TestSubmitToFollowerRedirects(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := l%3 + 1
+	// Leader returns once a majority follows; wait for this follower to hear of it too.
+	for deadline := time.Now().Add(5 * time.Second); c.Node(f).Status().Lead != l && time.Now().Before(deadline); {
+		time.Sleep(2 * time.Millisecond)
+	}
 	_, err = c.Node(f).Submit(ctxT(t, time.Second), []byte("set a 1"))
 	var nl *node.NotLeaderError
 	if !errors.As(err, &nl) {

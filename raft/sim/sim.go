@@ -581,7 +581,7 @@ func (s *Sim) changeConf(cc raft.ConfChange, limit time.Duration) error {
 		}
 		idx, err := s.Propose(l, string(cc.Encode()))
 		if err != nil {
-			if errors.Is(err, raft.ErrConfPending) || errors.Is(err, raft.ErrTransferring) {
+			if errors.Is(err, raft.ErrConfPending) || errors.Is(err, raft.ErrTransferring) || errors.Is(err, raft.ErrLearnerBehind) {
 				s.RunFor(10 * time.Millisecond)
 				continue
 			}

@@ -29,6 +29,10 @@ type TCPConfig struct {
 	ClusterID uint64
 	// Listen is the address to accept peers on ("host:port"; port 0 picks one).
 	Listen string
+	// Advertise is the address other nodes should dial to reach this one; it travels in the
+	// connection hello, so that nodes learn a new member's address when it first connects.
+	// Default: the listener's address.
+	Advertise string
 	// Peers maps the other nodes' ids to their addresses; SetPeer can add them later.
 	Peers map[uint64]string
 	// Links, when set, lets a harness cut this node off (checked on send and receive).
@@ -87,6 +91,9 @@ func ListenTCP(cfg TCPConfig) (*TCP, error) {
 	}
 	t := &TCP{cfg: cfg, ln: ln, peers: make(map[uint64]*peer), inbound: make(map[net.Conn]struct{}),
 		stop: make(chan struct{}), tracer: raft.NewTracer(cfg.Handler, raft.ID(cfg.ID), nil)}
+	if t.cfg.Advertise == "" {
+		t.cfg.Advertise = ln.Addr().String()
+	}
 	for id, addr := range cfg.Peers {
 		t.SetPeer(id, addr)
 	}
@@ -167,7 +174,19 @@ func (t *TCP) hello() []byte {
 	p := []byte(helloMagic)
 	p = binary.AppendUvarint(p, t.cfg.ClusterID)
 	p = binary.AppendUvarint(p, t.cfg.ID)
+	p = binary.AppendUvarint(p, uint64(len(t.cfg.Advertise)))
+	p = append(p, t.cfg.Advertise...)
 	return appendFrame(nil, frameHello, p)
+}
+
+// PeerAddr returns the address the transport dials for a peer ("" when unknown).
+func (t *TCP) PeerAddr(id uint64) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p, ok := t.peers[id]; ok {
+		return p.addr
+	}
+	return ""
 }
 
 // sendLoop owns the connection to one peer: it dials on demand, writes queued frames, and on
@@ -183,6 +202,16 @@ func (t *TCP) sendLoop(p *peer) {
 	backoff := 20 * time.Millisecond
 	var retryAt time.Time
 	var batch []byte
+	// Connect at once, so that the peer learns this node's address from the hello even
+	// before there is anything to send (a learner joining a cluster sends nothing at first).
+	if c, err := net.DialTimeout("tcp", p.addr, t.cfg.DialTimeout); err == nil {
+		c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
+		if _, err := c.Write(t.hello()); err == nil {
+			conn = c
+		} else {
+			c.Close()
+		}
+	}
 	for {
 		var frame []byte
 		select {
@@ -267,7 +296,11 @@ func (t *TCP) readLoop(c net.Conn) {
 	if err != nil || kind != frameHello {
 		return
 	}
-	from, err := t.checkHello(payload)
+	from, addr, err := t.checkHello(payload)
+	if err == nil && addr != "" && t.PeerAddr(from) == "" {
+		// A node we did not know (a server being added) told us where it listens.
+		t.SetPeer(from, addr)
+	}
 	if err != nil {
 		if t.tracer.On() {
 			t.tracer.Emit("drop", "refuses connection from "+c.RemoteAddr().String()+": "+err.Error(), 0, raft.Follower,
@@ -302,23 +335,29 @@ func (t *TCP) readLoop(c net.Conn) {
 	}
 }
 
-func (t *TCP) checkHello(p []byte) (uint64, error) {
+func (t *TCP) checkHello(p []byte) (uint64, string, error) {
 	if len(p) < len(helloMagic) || string(p[:len(helloMagic)]) != helloMagic {
-		return 0, errors.New("not a raftviz peer")
+		return 0, "", errors.New("not a raftviz peer")
 	}
 	p = p[len(helloMagic):]
 	cluster, n := binary.Uvarint(p)
 	if n <= 0 {
-		return 0, errors.New("bad hello")
+		return 0, "", errors.New("bad hello")
 	}
-	from, m := binary.Uvarint(p[n:])
+	p = p[n:]
+	from, m := binary.Uvarint(p)
 	if m <= 0 {
-		return 0, errors.New("bad hello")
+		return 0, "", errors.New("bad hello")
+	}
+	p = p[m:]
+	var addr string
+	if l, k := binary.Uvarint(p); k > 0 && l <= uint64(len(p)-k) {
+		addr = string(p[k : k+int(l)])
 	}
 	if cluster != t.cfg.ClusterID {
-		return 0, fmt.Errorf("%w: cluster id %d, want %d", errOtherCluster, cluster, t.cfg.ClusterID)
+		return 0, "", fmt.Errorf("%w: cluster id %d, want %d", errOtherCluster, cluster, t.cfg.ClusterID)
 	}
-	return from, nil
+	return from, addr, nil
 }
 
 var errTooLarge = errors.New("frame over the size limit")
