@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -39,15 +38,8 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	tickFlag := fs.Duration("tick", raftTick, "Raft tick `interval` (timeouts are whole ticks)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load phase to `file`")
 	dataDir := fs.String("data", "", "`directory` for the write-ahead logs (default: a temporary one; put it on the disk to measure)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fmt.Fprint(stdout, benchUsage)
-			fs.PrintDefaults()
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "raftrun bench: %v (raftrun bench -h lists the flags)\n", err)
-		return exitUsage
+	if code, ok := parseCommandFlags(fs, args, benchUsage, "", stdout, stderr); !ok {
+		return code
 	}
 	tick := *tickFlag
 	switch {

@@ -81,16 +81,8 @@ func liveCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	jsonOut := fs.Bool("json", false, "write the JSON-lines form of the events")
 	viz := fs.Bool("viz", false, "print the timing table of the captured log at exit")
 	tui := fs.Bool("tui", false, "show the event lines live in raftviz's timeline while --script runs (q quits and stops the cluster)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fmt.Fprint(stdout, liveUsage)
-			fs.PrintDefaults()
-			fmt.Fprintln(stdout, "\n"+liveHelp)
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "raftrun live: %v (raftrun live -h lists the flags)\n", err)
-		return exitUsage
+	if code, ok := parseCommandFlags(fs, args, liveUsage, liveHelp, stdout, stderr); !ok {
+		return code
 	}
 	if *n < 1 || *n > 99 {
 		fmt.Fprintf(stderr, "raftrun live: -n %d out of range (1 to 99)\n", *n)

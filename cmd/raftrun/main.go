@@ -214,3 +214,25 @@ func showFailures(stdout, stderr io.Writer, runs []testrun.Run) {
 func fmtDur(d time.Duration) string {
 	return fmt.Sprintf("%.3fs", d.Seconds())
 }
+
+// parseCommandFlags parses a subcommand's flags. On -h it prints usage (and after it the flags
+// and the trailer, if any) to stdout; on an error it says so on stderr in one line. ok is
+// false when the command must end now with code.
+func parseCommandFlags(fs *flag.FlagSet, args []string, usage, trailer string, stdout, stderr io.Writer) (code int, ok bool) {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(stdout)
+		fmt.Fprint(stdout, usage)
+		fs.PrintDefaults()
+		if trailer != "" {
+			fmt.Fprintln(stdout, "\n"+trailer)
+		}
+		return exitOK, false
+	}
+	fmt.Fprintf(stderr, "%s: %v (%s -h lists the flags)\n", fs.Name(), err, fs.Name())
+	return exitUsage, false
+}

@@ -72,15 +72,8 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	slow := fs.Duration("slow-rpc", 0, "warn (a slow event) when an RPC round trip exceeds `d`")
 	join := fs.Bool("join", false, "join a running cluster as a new server: start as a learner (then: raftrun client --peers ... add ID)")
 	advertise := fs.String("advertise", "", "`address` other nodes dial to reach this one (default: --listen)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fmt.Fprint(stdout, nodeUsage)
-			fs.PrintDefaults()
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "raftrun node: %v (raftrun node -h lists the flags)\n", err)
-		return exitUsage
+	if code, ok := parseCommandFlags(fs, args, nodeUsage, "", stdout, stderr); !ok {
+		return code
 	}
 	peers, err := parsePeers(*peersFlag)
 	switch {
@@ -258,15 +251,8 @@ func clientCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	peersFlag := fs.String("peers", "", "the cluster's nodes: `ID=HOST:PORT,...`")
 	clusterID := fs.Uint64("cluster-id", 1, "cluster `id`")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after `d`")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fmt.Fprint(stdout, clientUsage)
-			fs.PrintDefaults()
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "raftrun client: %v (raftrun client -h lists the flags)\n", err)
-		return exitUsage
+	if code, ok := parseCommandFlags(fs, args, clientUsage, "", stdout, stderr); !ok {
+		return code
 	}
 	peers, err := parsePeers(*peersFlag)
 	if err != nil || len(peers) == 0 {

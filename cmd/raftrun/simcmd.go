@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -39,15 +38,8 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	jsonOut := fs.Bool("json", false, "write the JSON-lines form of the events")
 	preVote := fs.Bool("prevote", false, "nodes use pre-vote and check-quorum")
 	snapEvery := fs.Int("snapshot-every", 0, "nodes snapshot and compact their logs every `n` applied entries (0: never)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fmt.Fprint(stdout, simUsage)
-			fs.PrintDefaults()
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "raftrun sim: %v (raftrun sim -h lists the flags)\n", err)
-		return exitUsage
+	if code, ok := parseCommandFlags(fs, args, simUsage, "", stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "raftrun sim: unexpected argument %q\n", fs.Arg(0))
