@@ -442,27 +442,27 @@ func (r *Raft) preCampaign() {
 }
 
 func (r *Raft) tallyPreVotes() bool {
-	granted := 0
-	for id, g := range r.votes {
-		if g && r.conf.isVoter(id) {
-			granted++
-		}
-	}
-	if granted < r.quorum() {
+	if r.grantedVotes() < r.quorum() {
 		return false
 	}
 	r.campaign("prevote_won", false)
 	return true
 }
 
-// tallyVotes makes the candidate leader when a majority granted its vote.
-func (r *Raft) tallyVotes() bool {
+// grantedVotes counts the (pre-)votes granted by voters of the current configuration.
+func (r *Raft) grantedVotes() int {
 	granted := 0
 	for id, g := range r.votes {
 		if g && r.conf.isVoter(id) {
 			granted++
 		}
 	}
+	return granted
+}
+
+// tallyVotes makes the candidate leader when a majority granted its vote.
+func (r *Raft) tallyVotes() bool {
+	granted := r.grantedVotes()
 	if granted < r.quorum() {
 		return false
 	}

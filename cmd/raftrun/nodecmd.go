@@ -184,12 +184,8 @@ func answer(ctx context.Context, n *node.Node, cmd []byte) transport.Reply {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	res, err := n.Submit(ctx, kc.Encode())
-	var nl *node.NotLeaderError
-	switch {
-	case errors.As(err, &nl):
-		return transport.Reply{Status: transport.ReplyNotLeader, Leader: nl.Leader}
-	case err != nil:
-		return transport.Reply{Status: transport.ReplyError, Text: err.Error()}
+	if err != nil {
+		return errorReply(err)
 	}
 	text := fmt.Sprintf("index=%d", res.Index)
 	if kc.Op == kv.OpGet {
@@ -200,6 +196,15 @@ func answer(ctx context.Context, n *node.Node, cmd []byte) transport.Reply {
 		}
 	}
 	return transport.Reply{Status: transport.ReplyOK, Leader: n.ID(), Text: text}
+}
+
+// errorReply turns a failed Submit into a reply: a redirect to the leader, or the error.
+func errorReply(err error) transport.Reply {
+	var nl *node.NotLeaderError
+	if errors.As(err, &nl) {
+		return transport.Reply{Status: transport.ReplyNotLeader, Leader: nl.Leader}
+	}
+	return transport.Reply{Status: transport.ReplyError, Text: err.Error()}
 }
 
 func answerConf(ctx context.Context, n *node.Node, text string) transport.Reply {
@@ -223,12 +228,8 @@ func answerConf(ctx context.Context, n *node.Node, text string) transport.Reply 
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	res, err := n.Submit(ctx, cc.Encode())
-	var nl *node.NotLeaderError
-	switch {
-	case errors.As(err, &nl):
-		return transport.Reply{Status: transport.ReplyNotLeader, Leader: nl.Leader}
-	case err != nil:
-		return transport.Reply{Status: transport.ReplyError, Text: err.Error()}
+	if err != nil {
+		return errorReply(err)
 	}
 	return transport.Reply{Status: transport.ReplyOK, Leader: n.ID(), Text: fmt.Sprintf("%s %d index=%d", action, id, res.Index)}
 }
