@@ -58,6 +58,7 @@ var ErrStopped = errors.New("node: stopped")
 // it believes leads (raft.None when it does not know), so that a client can retry there.
 type NotLeaderError struct{ Leader uint64 }
 
+// Error says who leads, when known.
 func (e *NotLeaderError) Error() string {
 	if e.Leader == raft.None {
 		return "not the leader; leader unknown"

@@ -45,6 +45,7 @@ type CorruptError struct {
 	Reason string
 }
 
+// Error names the file, the offset and what is wrong.
 func (e *CorruptError) Error() string {
 	return fmt.Sprintf("storage: %s is corrupt at offset %d (%s); refusing to start, as dropping it would lose data", e.Path, e.Offset, e.Reason)
 }
