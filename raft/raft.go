@@ -1099,6 +1099,17 @@ func (r *Raft) handleAppend(m Message) {
 				r.tr.Emit("conflict", "log conflicts at "+strconv.FormatUint(ents[0].Index, 10), r.term, r.role,
 					slog.Uint64("index", ents[0].Index), slog.Uint64("conflict_term", t), slog.Uint64("leader_term", ents[0].Term))
 			}
+			if ents[0].Index <= r.log.committed {
+				// Never happens with a correct leader: a committed entry cannot differ.
+				// Refuse the message rather than destroy committed data.
+				if r.tr.On() {
+					r.tr.Emit("drop", "refuses AppendEntries that would overwrite committed entry "+strconv.FormatUint(ents[0].Index, 10),
+						r.term, r.role, slog.String("rpc", m.RPC.String()), slog.String("type", m.Type.String()),
+						slog.String("from", ID(m.From)), slog.String("to", ID(m.To)), slog.String("reason", "overwrites_committed"))
+				}
+				r.send(reply)
+				return
+			}
 			r.truncate(ents[0].Index)
 			break
 		}
@@ -1119,11 +1130,8 @@ func (r *Raft) handleAppend(m Message) {
 	r.send(reply)
 }
 
+// truncate deletes the log from index from on; handleAppend never passes a committed index.
 func (r *Raft) truncate(from uint64) {
-	if from <= r.log.committed {
-		// Never happens with a correct leader; refusing keeps a bug from destroying data.
-		panic(fmt.Sprintf("raft: node %d asked to delete committed entry %d (commit %d)", r.id, from, r.log.committed))
-	}
 	last := r.log.lastIndex()
 	r.log.truncateFrom(from)
 	if r.pendingConf >= from {
