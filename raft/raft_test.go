@@ -429,3 +429,36 @@ func BenchmarkReplicate(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestRefusesToOverwriteCommitted hands a follower an AppendEntries (from a buggy or hostile
+// leader) whose entry contradicts a committed one: the follower keeps its log and says no.
+func TestRefusesToOverwriteCommitted(t *testing.T) {
+	nw := newNetwork(t, 3, nil)
+	nw.campaign(1)
+	nw.deliver(nil)
+	nw.propose(1, "set a 1")
+	nw.deliver(nil)
+	before := nw.nodes[2].Entries(1)
+	st := nw.nodes[2].Status()
+	bad := raft.Message{Type: raft.MsgApp, From: 1, To: 2, Term: st.Term, PrevIndex: 0, PrevTerm: 0, Commit: st.Commit,
+		Entries: []raft.Entry{{Index: 1, Term: st.Term + 5, Data: []byte("set a evil")}}}
+	if err := nw.nodes[2].Step(bad); err != nil {
+		t.Fatal(err)
+	}
+	nw.process(2)
+	if got := nw.nodes[2].Entries(1); len(got) != len(before) || string(got[1].Data) != "set a 1" {
+		t.Fatalf("log changed: %v", got)
+	}
+	var reply *raft.Message
+	for i := range nw.queue {
+		if nw.queue[i].Type == raft.MsgAppResp && nw.queue[i].From == 2 {
+			reply = &nw.queue[i]
+		}
+	}
+	if reply == nil || reply.Success {
+		t.Fatalf("reply: %+v", reply)
+	}
+	if !strings.Contains(nw.trace.String(), "reason=overwrites_committed") {
+		t.Fatal("no drop event")
+	}
+}
