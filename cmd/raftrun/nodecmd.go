@@ -126,7 +126,7 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if adv == "" {
 		adv = *listen
 	}
-	tcp, err := transport.ListenTCP(transport.TCPConfig{ID: *id, ClusterID: *clusterID, Listen: *listen, Advertise: adv, Peers: peers, Handler: h})
+	tcp, err := transport.ListenTCP(transport.TCPConfig{ID: *id, ClusterID: *clusterID, Listen: *listen, Advertise: adv, Announce: *join, Peers: peers, Handler: h})
 	if err != nil {
 		store.Close()
 		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
