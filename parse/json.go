@@ -161,19 +161,89 @@ func (p *Parser) jsonEvent(b []byte) (Event, bool) {
 		return Event{}, false
 	}
 	if _, ok := m[eventline.KindKey]; ok {
-		return p.structuredJSON(m, order)
+		e, ok := p.structuredJSON(m, order)
+		p.lockBuiltin(&e)
+		return e, ok
 	}
 	if isEtcdTrace(m) {
-		return p.etcdTrace(m, nil)
+		return p.traceEvent(m, nil)
 	}
 	// A logger record wrapping a trace event: take the time from the wrapper.
 	keys := sortedKeys(m)
 	for _, k := range keys {
 		if inner, ok := m[k].(map[string]any); ok && isEtcdTrace(inner) {
-			return p.etcdTrace(inner, m)
+			return p.traceEvent(inner, m)
 		}
 	}
-	return Event{}, false
+	return p.loggerRecord(m, order)
+}
+
+func (p *Parser) traceEvent(m, wrapper map[string]any) (Event, bool) {
+	e, ok := p.etcdTrace(m, wrapper)
+	p.lockBuiltin(&e)
+	p.applyFacts(&e, p.dialect.trace)
+	return e, ok
+}
+
+// loggerRecord reads a structured logger's JSON record (zap, zerolog, logrus, log/slog) that names
+// its node in one of the json profile's node keys; records without one are not events.
+func (p *Parser) loggerRecord(m map[string]any, order []string) (Event, bool) {
+	pr := p.dialect.json
+	if a := p.dialect.active; a != nil && a.Builtin == "json" {
+		pr = a
+	}
+	nodeKeys, msgKeys, timeKeys, levelKeys := pr.JSONKeys()
+	node, nodeKey := "", ""
+	for _, k := range nodeKeys {
+		if v, ok := m[k]; ok {
+			switch v.(type) {
+			case string, json.Number:
+				node, nodeKey = scalar(v), k
+			}
+			if node != "" {
+				break
+			}
+		}
+	}
+	if node == "" {
+		return Event{}, false
+	}
+	skip := map[string]bool{nodeKey: true}
+	e := Event{Syntax: SyntaxProfile, Node: p.nodeName(pr, node)}
+	for _, k := range msgKeys {
+		if s, ok := m[k].(string); ok {
+			e.Msg, skip[k] = cleanText([]byte(s)), true
+			break
+		}
+	}
+	e.Time = -1
+	for _, k := range timeKeys {
+		if v, ok := m[k]; ok {
+			p.setJSONTime(&e, v)
+			skip[k] = true
+			break
+		}
+	}
+	if e.Time == -1 {
+		e.Time, e.Flags = p.lastTime, p.lastFlags&(FlagTime|FlagDate)
+	}
+	for _, k := range levelKeys {
+		if _, ok := m[k]; ok {
+			skip[k] = true
+		}
+	}
+	for _, k := range order {
+		if !skip[k] {
+			e.Fields = flatten(e.Fields, k, m[k])
+		}
+	}
+	d := &p.dialect
+	if !d.locked {
+		d.locked, d.active = true, pr
+		p.sum.Profile = pr.Name
+	}
+	p.applyFacts(&e, pr)
+	return e, true
 }
 
 // decodeOrdered decodes a JSON object and also returns its keys in the order written, so that
@@ -242,7 +312,19 @@ func (p *Parser) setJSONTime(e *Event, v any) {
 		}
 	case json.Number:
 		if f, err := t.Float64(); err == nil && f > 0 {
-			e.Time, e.Flags = int64(f*1e9), e.Flags|FlagTime|FlagDate
+			// Seconds (zap's ts), or milli-, micro- or nanoseconds (zerolog's options), told
+			// apart by size: any of them is a date after 2001.
+			switch {
+			case f > 1e17:
+				e.Time = int64(f)
+			case f > 1e14:
+				e.Time = int64(f * 1e3)
+			case f > 1e11:
+				e.Time = int64(f * 1e6)
+			default:
+				e.Time = int64(f * 1e9)
+			}
+			e.Flags |= FlagTime | FlagDate
 			return
 		}
 	}
@@ -262,6 +344,7 @@ func (p *Parser) etcdTrace(m, wrapper map[string]any) (Event, bool) {
 	name, _ := m["name"].(string)
 	e.Kind = p.intern([]byte(name))
 	e.Node = p.intern([]byte(scalar(m["nid"])))
+	e.Fields = append(e.Fields, eventline.Field{Key: "trace", Value: e.Kind})
 	var tv any
 	if wrapper != nil {
 		if v, ok := wrapper["ts"]; ok {

@@ -2,6 +2,7 @@ package parse
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/raftviz/raftviz/parse/eventline"
@@ -41,7 +42,11 @@ const (
 	SyntaxText                        // docs/FORMAT.md text form: classic prefix plus " | ev=" fields
 	SyntaxJSON                        // docs/FORMAT.md JSON-lines form
 	SyntaxEtcdTrace                   // etcd-io/raft TracingEvent NDJSON
+	SyntaxProfile                     // read by a profile's line regexp, or a JSON logger record
 )
+
+// NumSyntax is one more than the largest Syntax, for arrays indexed by it.
+const NumSyntax = int(SyntaxProfile) + 1
 
 // String names the syntax for summaries.
 func (s Syntax) String() string {
@@ -54,6 +59,8 @@ func (s Syntax) String() string {
 		return "structured-json"
 	case SyntaxEtcdTrace:
 		return "etcd-trace"
+	case SyntaxProfile:
+		return "profile"
 	}
 	return "unknown"
 }
@@ -71,6 +78,11 @@ const (
 	// FlagASCII: Msg is printable ASCII, so its display width is its length. Set by the parser,
 	// which checks anyway; renderers use it to skip measuring. Without it, they measure.
 	FlagASCII
+	// FlagInferred: Kind and Fields were read from the message's wording by a profile's fact
+	// rules, not written by the node as structured fields.
+	FlagInferred
+	// FlagOffset: Time counts from the start of the run (a dslogs stamp), not from midnight.
+	FlagOffset
 )
 
 // Event is one understood debug line: something a node did at a time.
@@ -78,7 +90,7 @@ type Event struct {
 	Time   int64  // see FlagTime and FlagDate
 	Node   string // node id from [ID] or the JSON node field; eventline.ClusterNode for the cluster
 	Msg    string // the human message, ANSI codes and control characters removed
-	Kind   string // the ev field of structured lines; "" for classic lines
+	Kind   string // the ev field of structured lines, or the kind a profile read from the wording; "" when none
 	Fields []eventline.Field
 	Line   int32 // 1-based line number in its input
 	File   int16 // index of the input file (0 for a single input)
@@ -103,13 +115,8 @@ func (e *Event) FieldInt(key string) (int64, bool) {
 func (e *Event) HasTime() bool { return e.Flags&FlagTime != 0 }
 
 // IsFault reports whether the event is a crash, restart, disconnect, reconnect, partition or heal,
-// either as a structured kind or, for classic lines, by its wording.
-func (e *Event) IsFault() bool {
-	if e.Kind != "" {
-		return eventline.IsFault(e.Kind)
-	}
-	return classicFault(e.Msg)
-}
+// as the node wrote it or as its profile read it from the wording.
+func (e *Event) IsFault() bool { return eventline.IsFault(e.Kind) }
 
 // FormatTime renders the event time as HH:MM:SS.uuuuuu (or #N for untimed events); with relative
 // set it renders the offset from start as +S.uuuuuu seconds.
@@ -162,12 +169,38 @@ func appendFrac6(dst []byte, us int64) []byte {
 	return append(dst, b[:]...)
 }
 
+// OtherKind says what a line that is not an event is.
+type OtherKind uint8
+
+// Kinds of other lines. The test's own words (OtherTestLog, OtherCrash, OtherFailure) are what a
+// user who pipes a failing run in wants to see: tables print them under the test.
+const (
+	OtherText    OtherKind = iota // not understood
+	OtherBlank                    // an empty line
+	OtherTestLog                  // t.Log/t.Error output ("raft_test.go:647: found 5 ..."), tester lines
+	OtherCrash                    // a panic, a timeout, and the goroutine trace under them
+	OtherFailure                  // a failure message by the profile's rules ("config.go:609: ...")
+	OtherHarness                  // a line of the test harness that states no event ("Test (2A): ...")
+)
+
 // OtherLine is a line of a test's output that is not an event: t.Log output, test framework
 // chatter, panics. Nothing is dropped: these are kept and counted.
 type OtherLine struct {
 	Text string
 	Line int32
 	File int16
+	Kind OtherKind
+}
+
+// IsOutput reports whether the line is the test's own output (an assertion, a panic, a failure
+// message), as opposed to a line raftviz did not understand.
+func (o *OtherLine) IsOutput() bool {
+	return o.Kind == OtherTestLog || o.Kind == OtherCrash || o.Kind == OtherFailure
+}
+
+// Alias is a short name raftviz gave a long node id (hashicorp's "server-<uuid>").
+type Alias struct {
+	Short, Full string
 }
 
 // Test is one run of one test (or subtest) with everything it printed.
@@ -186,6 +219,47 @@ type Test struct {
 	// Flushed counts events a consumer already took out of Events (a huge test written in
 	// parts); the parser itself never sets it, but it keeps such a test from being discarded.
 	Flushed int
+	// Profile names the log dialect the test's first event was read with (hashicorp, etcd, ...).
+	Profile string
+	// Aliases maps the short node names shown to the ids in the log, in order of appearance.
+	Aliases []Alias
+	// Panicked: the test's output holds a panic or a timeout; it is FAIL even without --- FAIL.
+	Panicked bool
+}
+
+// Output returns the test's own output lines (assertions, panics, failure messages), in order.
+func (t *Test) Output() []OtherLine {
+	var out []OtherLine
+	for i := range t.Other {
+		if t.Other[i].IsOutput() {
+			out = append(out, t.Other[i])
+		}
+	}
+	return out
+}
+
+// Reason is a one-line reason for a failed or unknown test: the panic, or its first output line.
+func (t *Test) Reason() string {
+	// A failure message by the profile's rules first, then a panic, then the first line the
+	// test printed itself.
+	var panicked, first string
+	for i := range t.Other {
+		o := &t.Other[i]
+		text := strings.TrimSpace(o.Text)
+		switch {
+		case o.Kind == OtherFailure:
+			return text
+		case o.Kind == OtherCrash && panicked == "" &&
+			(strings.HasPrefix(text, "panic: ") || strings.HasPrefix(text, "*** Test killed")):
+			panicked = text
+		case o.Kind == OtherTestLog && first == "" && text != "":
+			first = text
+		}
+	}
+	if panicked != "" {
+		return panicked
+	}
+	return first
 }
 
 // Nodes returns the ids of the nodes that have events in the test, in natural order (numbers
@@ -246,47 +320,4 @@ func (t *Test) ID() string {
 		return t.Name + "#" + strconv.Itoa(t.Attempt)
 	}
 	return t.Name
-}
-
-// classicFault recognises fault wording in free-text classic lines ("crash", "disconnect",
-// "reconnect", "partition", "restart", in any case). It runs for every row of every table, so it
-// is one pass over the first 200 bytes without allocating.
-func classicFault(msg string) bool {
-	if len(msg) > 200 {
-		msg = msg[:200]
-	}
-	for i := 0; i+5 <= len(msg); i++ {
-		switch msg[i] | 0x20 {
-		case 'c':
-			if hasFoldPrefix(msg[i:], "crash") {
-				return true
-			}
-		case 'd':
-			if hasFoldPrefix(msg[i:], "disconnect") {
-				return true
-			}
-		case 'r':
-			if hasFoldPrefix(msg[i:], "reconnect") || hasFoldPrefix(msg[i:], "restart") {
-				return true
-			}
-		case 'p':
-			if hasFoldPrefix(msg[i:], "partition") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// hasFoldPrefix reports whether s starts with the lower-case ASCII word, ignoring case.
-func hasFoldPrefix(s, word string) bool {
-	if len(s) < len(word) {
-		return false
-	}
-	for j := 0; j < len(word); j++ {
-		if s[j]|0x20 != word[j] {
-			return false
-		}
-	}
-	return true
 }

@@ -3,6 +3,7 @@ package parse
 import (
 	"bytes"
 	"fmt"
+	"github.com/raftviz/raftviz/parse/profile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -130,8 +131,12 @@ func TestGoTestJSON(t *testing.T) {
 func TestTimeoutAndPanic(t *testing.T) {
 	tests, sum := readFixture(t, "gotest_timeout.log", Options{})
 	m := byID(tests)
-	if h := m["TestHang"]; h == nil || h.Status != StatusUnknown || len(h.Events) != 1 {
+	// A timeout is a failure even though go test printed no --- FAIL line for it.
+	if h := m["TestHang"]; h == nil || h.Status != StatusFail || !h.Panicked || len(h.Events) != 1 {
 		t.Fatalf("TestHang after a timeout = %+v", h)
+	}
+	if r := m["TestHang"].Reason(); r != "panic: test timed out after 1s" {
+		t.Errorf("reason = %q", r)
 	}
 	if !strings.HasPrefix(m["TestHang"].Other[0].Text, "panic: test timed out") {
 		t.Errorf("timeout panic not kept with the test: %q", m["TestHang"].Other[0].Text)
@@ -347,10 +352,28 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// Real captures of other libraries (testdata/fixtures), cut to their first lines.
+	for _, name := range []string{"hashicorp_v.log", "etcd_v.log", "etcd_trace_v.log", "dslogs_fail.log", "dslogs_panic.log"} {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", "fixtures", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		if ls := bytes.SplitAfter(b, []byte("\n")); len(ls) > 40 {
+			b = bytes.Join(ls[:40], nil)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("{\"level\":\"info\",\"ts\":1.7e9,\"raft_id\":\"2\",\"msg\":\"became leader\",\"term\":3}\n{\"node\":{}}\n"))
 	f.Add([]byte("\x1b[31m12:00:00.1 [1] x | ev=\"\n=== CONT\n--- PASS: \n"))
 	f.Add([]byte("{\"ev\":1}\n{\"name\":\"x\",\"nid\":{}}\n\r\n\xff"))
+	builtins := profile.Builtins()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := NewParser(Options{Format: FormatGoTest})
+		opts := Options{Format: FormatGoTest}
+		if len(data)%2 == 1 {
+			// Half the inputs are read with a forced profile, so every profile's path is fuzzed.
+			opts.Profile = builtins[len(data)/2%len(builtins)]
+		}
+		p := NewParser(opts)
 		var tests []*Test
 		if err := Scan(bytes.NewReader(data), p, ScanOptions{Emit: func(x *Test) error { tests = append(tests, x); return nil }}); err != nil {
 			t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"bytes"
 	"strings"
 	"time"
+
+	"github.com/raftviz/raftviz/parse/profile"
 )
 
 // Format is the framing of the input: how lines are grouped into tests.
@@ -60,6 +62,9 @@ type Options struct {
 	ImplicitName string
 	// File is stored in every Event and OtherLine, to tell merged inputs apart.
 	File int16
+	// Profile, when set, is the log dialect to read the input with (--profile); otherwise it is
+	// detected from the input's first lines among the built-in profiles.
+	Profile *profile.Profile
 }
 
 // ImplicitTestName is the default name of the test that holds lines outside any test.
@@ -74,15 +79,17 @@ type PackageResult struct {
 
 // Summary counts what a parse saw.
 type Summary struct {
-	Format        Format // the detected (or forced) format
-	Lines         int    // input lines
-	Events        int    // lines understood as events
-	NotUnderstood int    // lines that are neither events nor go test framing
-	Ambiguous     int    // events whose test attribution is uncertain (parallel tests)
-	LongLines     int    // lines cut at MaxLineBytes
-	Framing       int    // go test's own lines (=== RUN, --- PASS, ok, PASS, ...)
-	BySyntax      [5]int // events per Syntax
-	Packages      []PackageResult
+	Format        Format         // the detected (or forced) format
+	Lines         int            // input lines
+	Events        int            // lines understood as events
+	NotUnderstood int            // lines that are neither events nor go test framing
+	Ambiguous     int            // events whose test attribution is uncertain (parallel tests)
+	LongLines     int            // lines cut at MaxLineBytes
+	Framing       int            // go test's own lines (=== RUN, --- PASS, ok, PASS, ...)
+	BySyntax      [NumSyntax]int // events per Syntax
+	// Profile names the log dialect detected (or forced); "" when no line was an event.
+	Profile  string
+	Packages []PackageResult
 	// Final is the last overall PASS/FAIL line of the input, StatusUnknown when there was none.
 	Final Status
 }
@@ -114,6 +121,9 @@ type testState struct {
 	// ended: the test has certainly stopped printing (a sibling started after it, or its parent
 	// reported), but go test prints its result line later.
 	ended bool
+	// marked: the test was started by a profile's test marker, not by go test's === RUN.
+	marked  bool
+	aliases map[string]string // long node id key -> short name
 }
 
 // Parser turns lines into tests. It is not safe for concurrent use.
@@ -135,6 +145,12 @@ type Parser struct {
 	leftover  []OtherLine
 	crashing  bool // inside a panic's goroutine dump
 	lastSize  int  // events of the last completed test
+	dialect   dialect
+	lastTime  int64 // time of the last event, for lines that carry none
+	lastFlags uint8
+	// lastDone is the test whose result line came last: go test without -v prints a failed
+	// test's messages indented under its "--- FAIL" line.
+	lastDone *Test
 }
 
 // NewParser returns a parser for one input.
@@ -150,6 +166,7 @@ func NewParser(opts Options) *Parser {
 		attempts: make(map[string]int),
 		nodes:    make(map[string]string),
 		json:     jsonState{partial: make(map[string][]byte)},
+		dialect:  newDialect(opts.Profile),
 	}
 }
 
@@ -196,33 +213,80 @@ func (p *Parser) textLine(line []byte, framing bool) {
 		p.crashing = false
 		return
 	}
+	indented := len(line) > 0 && (line[0] == ' ' || line[0] == '\t')
+	crash := framing && (p.crashing || isCrashText(line))
+	if !indented && !crash {
+		p.lastDone = nil
+	}
+	if p.profileTest(line) {
+		return
+	}
+	if e, ok := p.profileEvent(line); ok {
+		p.event(p.target(), e)
+		return
+	}
+	// A forced profile with its own line regexp is the whole truth about the input: lines it does
+	// not match are not read by the built-in syntaxes (whose shapes it may overlap).
+	forcedRegexp := p.dialect.forced && p.dialect.active.Builtin == ""
 	var le lineEvent
-	if parseEventLine(line, &le) {
-		p.event(p.target(), p.toEvent(&le))
+	if !forcedRegexp && parseEventLine(line, &le) {
+		e := p.toEvent(&le)
+		p.lockBuiltin(&e)
+		p.applyFacts(&e, p.dialect.classic)
+		p.event(p.target(), e)
 		return
 	}
 	t := bytes.TrimLeft(line, " \t")
-	if len(t) > 0 && t[0] == '{' {
+	if len(t) > 0 && t[0] == '{' && !forcedRegexp {
 		if e, ok := p.jsonEvent(t); ok {
 			p.event(p.target(), e)
 			return
 		}
 	}
+	if e, ok := p.harnessLine(line); ok {
+		p.event(p.target(), e)
+		return
+	}
+	target := p.target()
+	if p.lastDone != nil && p.current == nil {
+		// "--- FAIL: TestX" then its indented messages (go test without -v), or its panic.
+		if ts := p.doneState(p.lastDone); ts != nil {
+			target = ts
+		}
+	}
+	if crash {
+		// A panic or a timeout: the test that was running has no result line; it is FAIL all
+		// the same. The text, goroutine dumps included, is kept with the test.
+		p.crashing = true // goroutine dumps follow until go test's next line
+		if bytes.HasPrefix(line, []byte("panic: ")) || bytes.HasPrefix(line, []byte("*** Test killed")) {
+			target.t.Panicked = true
+		}
+		p.otherKind(target, line, OtherCrash)
+		return
+	}
+	if pr := p.dialect.active; pr != nil && pr.IsFailure(line) {
+		p.otherKind(target, line, OtherFailure)
+		return
+	}
 	if len(t) < len(line) {
 		if _, ok := skipSourcePrefix(t); ok {
 			// t.Log output: the test's own words, understood as such, kept as an other line.
-			p.other(p.target(), line)
+			p.otherKind(target, line, OtherTestLog)
 			return
 		}
 	}
-	if framing && (p.crashing || isCrashText(line)) {
-		// A panic or a timeout: the test that was running has no result line and stays UNKNOWN
-		// (go test prints --- FAIL itself for an ordinary panic). The text is kept with the test.
-		p.crashing = true // goroutine dumps follow until go test's next line
-		p.other(p.target(), line)
-		return
+	p.notUnderstood(target, line)
+}
+
+// doneState wraps a completed test that has not been handed out yet, so lines can still be added
+// to it; nil when it has been.
+func (p *Parser) doneState(t *Test) *testState {
+	for _, d := range p.done {
+		if d == t {
+			return &testState{t: t}
+		}
 	}
-	p.notUnderstood(p.target(), line)
+	return nil
 }
 
 // target is the test that output is attributed to now: the one go test named last.
@@ -238,6 +302,12 @@ func (p *Parser) target() *testState {
 
 func (p *Parser) event(ts *testState, e Event) {
 	e.Line, e.File = p.lineNo, p.opts.File
+	if e.Flags&FlagTime != 0 {
+		p.lastTime, p.lastFlags = e.Time, e.Flags
+	}
+	if ts.t.Profile == "" {
+		ts.t.Profile = p.dialect.name(e.Syntax)
+	}
 	if p.ambiguous && !ts.t.Implicit {
 		e.Flags |= FlagAmbiguous
 		ts.t.Ambiguous++
@@ -249,7 +319,15 @@ func (p *Parser) event(ts *testState, e Event) {
 }
 
 func (p *Parser) other(ts *testState, line []byte) {
-	ts.t.Other = append(ts.t.Other, OtherLine{Text: cleanText(line), Line: p.lineNo, File: p.opts.File})
+	kind := OtherText
+	if len(bytes.TrimSpace(line)) == 0 {
+		kind = OtherBlank
+	}
+	p.otherKind(ts, line, kind)
+}
+
+func (p *Parser) otherKind(ts *testState, line []byte, kind OtherKind) {
+	ts.t.Other = append(ts.t.Other, OtherLine{Text: cleanText(line), Line: p.lineNo, File: p.opts.File, Kind: kind})
 }
 
 func (p *Parser) notUnderstood(ts *testState, line []byte) {
@@ -377,15 +455,27 @@ func (p *Parser) result(rest []byte) bool {
 		rest = rest[:i]
 	}
 	ts := p.running[string(rest)]
+	if ts == nil && p.current != nil && p.current.marked {
+		// The result of a test a profile's marker started (the 6.824 tester's "Test (2B): ..."):
+		// go test names it by its function, which is the name -run selects by.
+		ts = p.current
+		delete(p.running, ts.t.Name)
+		ts.t.Name = string(rest)
+		p.running[ts.t.Name] = ts
+	}
 	if ts == nil {
 		return false // a result for a test this input never started: keep the line
 	}
 	p.complete(ts, st, elapsed)
+	p.lastDone = ts.t
 	return true
 }
 
 // complete finishes a test and queues it for Completed.
 func (p *Parser) complete(ts *testState, st Status, elapsed time.Duration) {
+	if st == StatusUnknown && ts.t.Panicked {
+		st = StatusFail // a panic or a timeout is a failure even when go test printed no --- FAIL
+	}
 	ts.t.Status, ts.t.Elapsed = st, elapsed
 	delete(p.running, ts.t.Name)
 	for i, o := range p.order {
@@ -514,6 +604,17 @@ func (p *Parser) Summary() Summary { return p.sum }
 // Leftover returns lines outside every test that did not make a test of their own (a go test
 // preamble such as "Seed: 42"), after Finish.
 func (p *Parser) Leftover() []OtherLine { return p.leftover }
+
+// internString is intern for a string.
+func (p *Parser) internString(s string) string {
+	if v, ok := p.nodes[s]; ok {
+		return v
+	}
+	if len(p.nodes) < 4096 {
+		p.nodes[s] = s
+	}
+	return s
+}
 
 // intern returns a shared string for a node id or kind: a run has few distinct ones, and sharing
 // them saves an allocation per event.

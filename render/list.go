@@ -20,26 +20,41 @@ type ListEntry struct {
 	Duration  time.Duration
 	Other     int
 	Ambiguous int
+	Profile   string
+	Reason    string // why a FAIL or UNKNOWN test failed, in one line
 }
 
 // Entry summarises a test for List.
 func Entry(t *parse.Test) ListEntry {
-	return ListEntry{Status: t.Status, ID: t.ID(), Nodes: t.Nodes(), Events: len(t.Events),
-		Duration: t.Duration(), Other: countNotUnderstood(t), Ambiguous: t.Ambiguous}
+	e := ListEntry{Status: t.Status, ID: t.ID(), Nodes: t.Nodes(), Events: len(t.Events),
+		Duration: t.Duration(), Other: countNotUnderstood(t), Ambiguous: t.Ambiguous, Profile: t.Profile}
+	if t.Status != parse.StatusPass && t.Status != parse.StatusSkip {
+		e.Reason = t.Reason()
+		if len(e.Reason) > 100 {
+			e.Reason = e.Reason[:97] + "..."
+		}
+	}
+	return e
 }
 
-// List writes one line per test: status, name, node count and ids, events, duration, lines that
-// were not events, and events whose test attribution is ambiguous.
+// List writes one line per test: status, name, the log dialect it was read with, node count and
+// ids, events, duration, lines that were not events, events whose test attribution is ambiguous,
+// and for a test that did not pass, the one-line reason (its panic or first output line).
 func List(w io.Writer, entries []ListEntry) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STATUS\tTEST\tNODES\tEVENTS\tDURATION\tOTHER\tAMBIGUOUS")
+	fmt.Fprintln(tw, "STATUS\tTEST\tPROFILE\tNODES\tEVENTS\tDURATION\tOTHER\tAMBIGUOUS\tREASON")
 	for _, e := range entries {
 		ids := strings.Join(e.Nodes, ",")
 		if len(ids) > 40 {
 			ids = ids[:37] + "..."
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d [%s]\t%d\t%.3fs\t%d\t%d\n", e.Status, e.ID, len(e.Nodes), ids,
-			e.Events, e.Duration.Seconds(), e.Other, e.Ambiguous)
+		prof := e.Profile
+		if prof == "" {
+			prof = "-"
+		}
+		line := fmt.Sprintf("%s\t%s\t%s\t%d [%s]\t%d\t%.3fs\t%d\t%d\t%s", e.Status, e.ID, prof, len(e.Nodes), ids,
+			e.Events, e.Duration.Seconds(), e.Other, e.Ambiguous, e.Reason)
+		fmt.Fprintln(tw, strings.TrimRight(line, "\t "))
 	}
 	return tw.Flush()
 }

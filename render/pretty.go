@@ -12,6 +12,9 @@ import (
 // writePretty renders Markdown, HTML or CSV with go-pretty. Messages are not wrapped: these formats
 // are read by programs and browsers that lay text out themselves.
 func writePretty(w io.Writer, opts *Options, nodes []string, events []parse.Event, start int64) error {
+	if opts.Format == FormatCSV {
+		return nil // one long table over every test: see writeCSV
+	}
 	tw := table.NewWriter()
 	tw.SetOutputMirror(nil)
 	tw.Style().Format.Header = text.FormatDefault // node ids are case-sensitive
@@ -47,9 +50,33 @@ func writePretty(w io.Writer, opts *Options, nodes []string, events []parse.Even
 		out = tw.RenderMarkdown()
 	case FormatHTML:
 		out = tw.RenderHTML()
-	default:
-		out = tw.RenderCSV()
 	}
 	_, err := io.WriteString(w, out+"\n")
+	return err
+}
+
+// writeCSV writes a test's events as rows of one long table, test,time,node,kind,message,fields,
+// so that a file of many tests (with different nodes) is one table a program can load. The test's
+// own output lines (assertions, panics) follow as rows of kind "output". header is false after
+// the first test.
+func writeCSV(w io.Writer, opts *Options, t *parse.Test, events []parse.Event, start int64, header bool) error {
+	tw := table.NewWriter()
+	tw.SetOutputMirror(nil)
+	tw.Style().Format.Header = text.FormatDefault
+	if header {
+		tw.AppendHeader(table.Row{"test", "time", "node", "kind", "message", "fields"})
+	}
+	id := t.ID()
+	for i := range events {
+		e := &events[i]
+		tw.AppendRow(table.Row{id, e.FormatTime(start, opts.Relative), e.Node, e.Kind, e.Msg, fieldsText(e)})
+	}
+	for _, o := range t.Output() {
+		tw.AppendRow(table.Row{id, "", "", "output", o.Text, ""})
+	}
+	if tw.Length() == 0 {
+		return nil
+	}
+	_, err := io.WriteString(w, tw.RenderCSV()+"\n")
 	return err
 }

@@ -198,10 +198,11 @@ func StatusLine(t *parse.Test, nodes []string, entries int) string {
 	return sb.String()
 }
 
+// countNotUnderstood counts the lines of a test that were neither events nor its own output.
 func countNotUnderstood(t *parse.Test) int {
 	n := 0
 	for _, o := range t.Other {
-		if strings.TrimSpace(o.Text) != "" {
+		if o.Kind == parse.OtherText && strings.TrimSpace(o.Text) != "" {
 			n++
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"strings"
 
 	"github.com/raftviz/raftviz/parse"
 )
@@ -76,15 +77,71 @@ func (w *Writer) table(t *parse.Test, events []parse.Event, start int64, label s
 		}
 		err = writePretty(w.w, &w.opts, nodes, events, start)
 	case FormatCSV:
-		if w.tables > 0 {
-			if _, err = io.WriteString(w.w, "\n"); err != nil {
-				return err
-			}
-		}
-		err = writePretty(w.w, &w.opts, nodes, events, start)
+		err = writeCSV(w.w, &w.opts, t, events, start, w.tables == 0)
+	}
+	if err == nil && !running {
+		err = w.output(t)
 	}
 	w.tables++
 	return err
+}
+
+// output writes, under a test's table, its aliases and its own output (assertion messages,
+// panics and their goroutine traces), verbatim: what a user piping a failing run in looks for.
+func (w *Writer) output(t *parse.Test) error {
+	out := t.Output()
+	if len(out) == 0 && len(t.Aliases) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	switch w.opts.Format {
+	case FormatCSV:
+		return nil // output rows are part of the CSV table
+	case FormatHTML:
+		if len(t.Aliases) > 0 {
+			b.WriteString("<p>nodes: " + html.EscapeString(aliasLegend(t)) + "</p>\n")
+		}
+		if len(out) > 0 {
+			fmt.Fprintf(&b, "<p>test output (%d lines):</p>\n<pre>", len(out))
+			for _, o := range out {
+				b.WriteString(html.EscapeString(o.Text) + "\n")
+			}
+			b.WriteString("</pre>\n")
+		}
+	case FormatMarkdown:
+		if len(t.Aliases) > 0 {
+			b.WriteString("nodes: " + aliasLegend(t) + "\n\n")
+		}
+		if len(out) > 0 {
+			fmt.Fprintf(&b, "test output (%d lines):\n\n```\n", len(out))
+			for _, o := range out {
+				b.WriteString(o.Text + "\n")
+			}
+			b.WriteString("```\n\n")
+		}
+	default:
+		if len(t.Aliases) > 0 {
+			b.WriteString("nodes: " + aliasLegend(t) + "\n")
+		}
+		if len(out) > 0 {
+			fmt.Fprintf(&b, "test output (%d lines):\n", len(out))
+			for _, o := range out {
+				b.WriteString("    " + o.Text + "\n")
+			}
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w.w, b.String())
+	return err
+}
+
+// aliasLegend is "s1=server-0a0d4c68-... s2=...".
+func aliasLegend(t *parse.Test) string {
+	parts := make([]string, len(t.Aliases))
+	for i, a := range t.Aliases {
+		parts[i] = a.Short + "=" + a.Full
+	}
+	return strings.Join(parts, " ")
 }
 
 // Finish writes the overall result line (and closes the HTML document).

@@ -72,6 +72,8 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	slow := fs.Duration("slow", 100*time.Millisecond, "flag RPC round trips longer than `d`")
 	out := fs.String("o", "", "write the report to `file`")
 	linHTML := fs.String("lin-html", "", "write porcupine's visualization of each test's client history to `file` (test number appended when several)")
+	var pf profileFlags
+	pf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
@@ -87,6 +89,11 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 		return exitUsage
 	}
 	matcher, err := parse.NewMatcher(*runRe)
+	if err != nil {
+		fmt.Fprintf(stderr, "raftviz analyze: %v\n", err)
+		return exitUsage
+	}
+	prof, err := pf.resolve()
 	if err != nil {
 		fmt.Fprintf(stderr, "raftviz analyze: %v\n", err)
 		return exitUsage
@@ -130,7 +137,7 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 		}
 		r := analyze.Test(t, o)
 		analyzed++
-		violations += len(r.Violations)
+		violations += r.Failures()
 		if *format == "json" {
 			reports = append(reports, r)
 		} else {
@@ -140,11 +147,11 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	}
 	if len(inputs) == 1 {
 		// One input streams test by test: memory holds one test at a time.
-		p := parse.NewParser(parse.Options{ImplicitName: inputs[0].Name})
+		p := parse.NewParser(parse.Options{ImplicitName: inputs[0].Name, Profile: prof})
 		err = parse.Scan(&ctxReader{ctx: ctx, r: inputs[0].Reader}, p, parse.ScanOptions{Emit: emit})
 	} else {
 		var tests []*parse.Test
-		tests, _, err = parse.ReadInputs(inputs, parse.Options{})
+		tests, _, err = parse.ReadInputs(inputs, parse.Options{Profile: prof})
 		for _, t := range tests {
 			if err == nil {
 				err = emit(t)
@@ -408,16 +415,13 @@ func writeSummary(w io.Writer, t *parse.Test) {
 		fmt.Fprintf(w, "summary: commit latency p50 %s p99 %s max %s (%d commands)\n",
 			time.Duration(r.Commit.P50*1e9), time.Duration(r.Commit.P99*1e9), time.Duration(r.Commit.Max*1e9), r.Commit.Count)
 	}
-	if len(r.Violations) == 0 {
-		note := ""
-		if len(r.Skipped) > 0 {
-			note = fmt.Sprintf(" (%d checks need structured fields)", len(r.Skipped))
-		}
-		fmt.Fprintf(w, "summary: safety: no violation found%s\n\n", note)
-		return
-	}
+	fmt.Fprintf(w, "summary: safety: %s\n", r.Verdict())
 	for _, v := range r.Violations {
-		fmt.Fprintf(w, "summary: VIOLATION %s: %s\n", v.Check, v.Detail)
+		label := "VIOLATION"
+		if v.Warning {
+			label = "WARNING"
+		}
+		fmt.Fprintf(w, "summary: %s %s: %s\n", label, v.Check, v.Detail)
 	}
 	fmt.Fprintln(w)
 }

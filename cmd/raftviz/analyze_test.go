@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -82,5 +83,64 @@ func TestSummaryUnderTables(t *testing.T) {
 	code, out, _ = runCLI(t, goodRun, "--compact")
 	if code != exitOK || strings.Contains(out, "summary:") {
 		t.Fatalf("a summary without --summary:\n%s", out)
+	}
+}
+
+// TestAnalyzeCaptures pins analyze's report on each profile's real capture (text and JSON), and
+// checks that every doctored copy (one injected violation, testdata/fixtures/doctor.py) exits 1
+// while the captures themselves exit 0.
+func TestAnalyzeCaptures(t *testing.T) {
+	for _, name := range []string{"hashicorp_v", "etcd_v", "etcd_trace_v", "dslogs_fail"} {
+		code, out, errOut := runCLI(t, "", "analyze", fx+name+".log")
+		checkGolden(t, "analyze_"+name, "exit: "+strconv.Itoa(code)+"\n--- stderr\n"+errOut+"--- stdout\n"+out)
+		if code != exitOK {
+			t.Errorf("%s: exit %d", name, code)
+		}
+	}
+	code, out, _ := runCLI(t, "", "analyze", "--format", "json", "-run", "TestTraceFailover", fx+"etcd_trace_v.log")
+	checkGolden(t, "analyze_etcd_trace_json", out)
+	var doc struct {
+		Tests []struct {
+			Terms []struct {
+				Term   uint64
+				Leader string
+			}
+			Checks []struct{ Name, Status, Why string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != exitOK || len(doc.Tests) != 1 {
+		t.Fatalf("json: exit %d %v", code, err)
+	}
+	statuses := map[string]int{}
+	for _, c := range doc.Tests[0].Checks {
+		statuses[c.Status]++
+		if c.Status == "not_checked" && c.Why == "" {
+			t.Errorf("check %q not checked without a reason", c.Name)
+		}
+	}
+	if statuses["passed"] == 0 || statuses["not_checked"] == 0 || len(doc.Tests[0].Terms) != 2 {
+		t.Errorf("checks %v terms %+v", statuses, doc.Tests[0].Terms)
+	}
+	for _, c := range []struct{ file, check string }{
+		{"hashicorp_two_leaders.log", "one leader per term"},
+		{"etcd_term_back.log", "a node's term never decreases"},
+		{"etcd_trace_two_leaders.log", "one leader per term"},
+		{"dslogs_two_leaders.log", "one leader per term"},
+	} {
+		code, out, _ := runCLI(t, "", "analyze", fx+c.file)
+		if code != exitTestsFailed || !strings.Contains(out, "VIOLATION "+c.check) {
+			t.Errorf("%s: exit %d, want a violation of %q\n%s", c.file, code, c.check, out)
+		}
+	}
+}
+
+// TestClassicTermGoingBack: classic lines state terms in their wording, and a node that says
+// "Becomes Follower with term=1" after term 3 broke a rule.
+func TestClassicTermGoingBack(t *testing.T) {
+	log := "10:00:00.000001 [0] Becomes Candidate (currentTerm=3); log=[]\n" +
+		"10:00:00.000002 [0] Becomes Follower with term=1; log=[]\n"
+	code, out, _ := runCLI(t, log, "analyze")
+	if code != exitTestsFailed || !strings.Contains(out, "node 0 went from term 3 back to 1") {
+		t.Fatalf("exit %d\n%s", code, out)
 	}
 }

@@ -26,8 +26,14 @@ import (
 	"syscall"
 
 	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/profile"
 	"github.com/raftviz/raftviz/render"
 )
+
+// parseOptions are the parser options every reading of the input uses.
+func (c *config) parseOptions(implicitName string) parse.Options {
+	return parse.Options{Format: c.inFormat, ImplicitName: implicitName, Profile: c.profile}
+}
 
 // Exit codes.
 const (
@@ -68,6 +74,8 @@ type config struct {
 	files     []string
 	matcher   *parse.Matcher
 	inFormat  parse.Format
+	prof      profileFlags
+	profile   *profile.Profile // forced by --profile or --node-re; nil: detect
 	renderOpt render.Options
 }
 
@@ -117,6 +125,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.tui, "tui", false, "open the interactive timeline (default on a terminal for inputs of 2 MiB and more; --tui=false never)")
 	fs.BoolVar(&c.summary, "summary", false, "write a short analysis (leaders per term, commit latency, safety checks) under each table")
 	fs.BoolVar(&c.follow, "follow", false, "open the timeline on a growing file (or stdin) and show events as they arrive")
+	c.prof.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			help()
@@ -135,6 +144,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	var err error
 	if c.matcher, err = parse.NewMatcher(c.run); err != nil {
+		return nil, err
+	}
+	if c.profile, err = c.prof.resolve(); err != nil {
 		return nil, err
 	}
 	var ok bool
@@ -276,7 +288,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 func tables(c *config, inputs []parse.Input, out io.Writer) (parse.Status, parse.Summary, error) {
 	w := render.NewWriter(out, c.renderOpt)
 	if len(inputs) > 1 {
-		tests, sum, err := parse.ReadInputs(inputs, parse.Options{Format: c.inFormat})
+		tests, sum, err := parse.ReadInputs(inputs, c.parseOptions(""))
 		if err != nil {
 			return parse.StatusUnknown, sum, err
 		}
@@ -294,7 +306,7 @@ func tables(c *config, inputs []parse.Input, out io.Writer) (parse.Status, parse
 		return st, sum, w.Finish(st)
 	}
 
-	p := parse.NewParser(parse.Options{Format: c.inFormat})
+	p := parse.NewParser(c.parseOptions(""))
 	var failed bool
 	parts := make(map[*parse.Test]int)    // parts already written of a huge test
 	starts := make(map[*parse.Test]int64) // first event time of a test written in parts
@@ -367,7 +379,7 @@ func list(c *config, inputs []parse.Input, out io.Writer) (parse.Status, parse.S
 	}
 	var sum parse.Summary
 	if len(inputs) > 1 {
-		tests, s, err := parse.ReadInputs(inputs, parse.Options{Format: c.inFormat})
+		tests, s, err := parse.ReadInputs(inputs, c.parseOptions(""))
 		if err != nil {
 			return parse.StatusUnknown, s, err
 		}
@@ -376,7 +388,7 @@ func list(c *config, inputs []parse.Input, out io.Writer) (parse.Status, parse.S
 		}
 		sum = s
 	} else {
-		p := parse.NewParser(parse.Options{Format: c.inFormat})
+		p := parse.NewParser(c.parseOptions(""))
 		if err := parse.Scan(inputs[0].Reader, p, parse.ScanOptions{Emit: add}); err != nil {
 			return parse.StatusUnknown, p.Summary(), err
 		}

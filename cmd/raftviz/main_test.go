@@ -21,6 +21,8 @@ func TestMain(m *testing.M) {
 
 const td = "../../testdata/"
 
+const fx = td + "fixtures/"
+
 // runCLI runs the command and returns its exit code, stdout and stderr.
 func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
@@ -58,6 +60,17 @@ func TestGolden(t *testing.T) {
 		{"merged_nodes", []string{"--compact", td + "node1.log", td + "node2.log"}},
 		{"broken", []string{"--compact", td + "broken.log"}},
 		{"force_plain", []string{"--format", "plain", "--list", td + "gotest_v.log"}},
+		// Real captures of other libraries, read by their profiles (testdata/fixtures/capture.sh).
+		{"hashicorp_list", []string{"--list", fx + "hashicorp_v.log"}},
+		{"hashicorp_table", []string{"-run", "TestRaft_SnapshotRestore", "--compact", "--wrap", "50", fx + "hashicorp_v.log"}},
+		{"etcd_list", []string{"--list", fx + "etcd_v.log"}},
+		{"etcd_table", []string{"-run", "TestCampaignWhileLeader", "--compact", "--fields", fx + "etcd_v.log"}},
+		{"etcd_trace_list", []string{"--list", fx + "etcd_trace_v.log"}},
+		{"dslogs_list", []string{"--list", "--fail-exit", fx + "dslogs_fail.log"}},
+		{"dslogs_panic_table", []string{"--compact", "--wrap", "40", "--grep", "Leader", fx + "dslogs_panic.log"}},
+		{"dslogs_csv", []string{"--table", "csv", "--grep", "Leader", fx + "dslogs_fail.log"}},
+		{"custom_node_re", []string{"--list", "--node-re", `\] (?P<node>server-[0-9a-f]{4})`, fx + "hashicorp_v.log"}},
+		{"bad_profile", []string{"--profile", td + "fixtures/capture.sh", td + "gotest_v.log"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -67,7 +67,7 @@ func runTUI(ctx context.Context, c *config, inputs []parse.Input, stdin io.Reade
 	opts := tuiOptions(c)
 	var model *timeline.Model
 	if len(inputs) > 1 {
-		all, sum, err := parse.ReadInputs(inputs, parse.Options{Format: c.inFormat})
+		all, sum, err := parse.ReadInputs(inputs, c.parseOptions(""))
 		if err != nil {
 			fmt.Fprintf(stderr, "raftviz: %v\n", pathError(err))
 			return exitUsage
@@ -91,7 +91,7 @@ func runTUI(ctx context.Context, c *config, inputs []parse.Input, stdin io.Reade
 		if name := inputs[0].Name; name != "-" {
 			// A file can be read again: keep only the test on screen in memory.
 			opts.Reload = func(test string, attempt int) (*parse.Test, error) {
-				return reloadTest(name, c.inFormat, test, attempt)
+				return reloadTest(name, c.parseOptions(name), test, attempt)
 			}
 		}
 		model = timeline.New(nil, opts)
@@ -102,7 +102,7 @@ func runTUI(ctx context.Context, c *config, inputs []parse.Input, stdin io.Reade
 	errc := make(chan error, 1)
 	if len(inputs) == 1 {
 		go func() {
-			errc <- timeline.Load(ctx, inputs[0].Reader, parse.Options{Format: c.inFormat, ImplicitName: inputs[0].Name},
+			errc <- timeline.Load(ctx, inputs[0].Reader, c.parseOptions(inputs[0].Name),
 				c.matcher.Match, p.Send)
 		}()
 	} else {
@@ -124,14 +124,14 @@ func runTUI(ctx context.Context, c *config, inputs []parse.Input, stdin io.Reade
 var errFound = errors.New("found")
 
 // reloadTest reads one test (by name and attempt) from a log file again.
-func reloadTest(path string, format parse.Format, name string, attempt int) (*parse.Test, error) {
+func reloadTest(path string, opts parse.Options, name string, attempt int) (*parse.Test, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	var found *parse.Test
-	err = parse.Scan(f, parse.NewParser(parse.Options{Format: format, ImplicitName: path}), parse.ScanOptions{
+	err = parse.Scan(f, parse.NewParser(opts), parse.ScanOptions{
 		Emit: func(t *parse.Test) error {
 			if t.Name == name && t.Attempt == attempt {
 				found = t
@@ -173,7 +173,7 @@ func runFollow(ctx context.Context, c *config, stdin io.Reader, stdout, stderr i
 	p := tea.NewProgram(timeline.New(nil, tuiOptions(c)), append(programOptions(stdin, stdout), tea.WithContext(ctx))...)
 	errc := make(chan error, 1)
 	go func() {
-		opts := parse.Options{Format: c.inFormat, ImplicitName: name}
+		opts := c.parseOptions(name)
 		if name == "-" {
 			errc <- timeline.FollowReader(ctx, stdin, opts, 0, p.Send)
 		} else {

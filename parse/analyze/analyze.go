@@ -48,6 +48,9 @@ type Term struct {
 	// Candidates is how many nodes campaigned in the term (more than one: a contested election).
 	Candidates int     `json:"candidates"`
 	Election   float64 `json:"election_seconds,omitempty"` // first candidate to leader
+	// Instance numbers the clusters of a test that builds several (fresh instances of the same
+	// ids); 0 when there is one.
+	Instance int `json:"instance,omitempty"`
 }
 
 // Latency summarises durations, in seconds.
@@ -101,6 +104,25 @@ type Violation struct {
 	Check  string `json:"check"`
 	Detail string `json:"detail"`
 	Events []Ref  `json:"events"`
+	// Warning: an event of the proof was printed while several tests ran in parallel, so it may
+	// belong to another test; Reason says so. A warning does not fail raftviz analyze.
+	Warning bool   `json:"warning,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Check statuses.
+const (
+	Passed     = "passed"
+	Violated   = "violated"
+	NotChecked = "not_checked"
+)
+
+// CheckResult says whether one safety check ran on a test and what it found; Why explains a
+// not_checked (which facts the log lacks) or counts what a passed check looked at.
+type CheckResult struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Why    string `json:"why,omitempty"`
 }
 
 // Report is the analysis of one test.
@@ -115,8 +137,13 @@ type Report struct {
 	RPCs       []RPCStats  `json:"rpcs,omitempty"`
 	Slow       []Ref       `json:"slow_rpcs,omitempty"` // the slowest few
 	Violations []Violation `json:"violations"`
-	// Skipped names the checks that could not run for lack of fields (classic lines).
-	Skipped []string `json:"skipped,omitempty"`
+	// Checks lists every safety check with passed, violated or not_checked: a check the log
+	// gave no facts for is never reported as passed.
+	Checks []CheckResult `json:"checks"`
+	// Notes are things the analysis could not do that are not checks (a visualization error).
+	Notes []string `json:"notes,omitempty"`
+	// Output is the test's own output, verbatim: assertion messages, panics, failure lines.
+	Output []string `json:"output,omitempty"`
 	// Linearizable is the check of the client operations, when the log has any.
 	Linearizable *Linearizability `json:"linearizable,omitempty"`
 }
@@ -141,6 +168,7 @@ type sentReq struct {
 
 // nodeState is what the analysis tracks per node while walking the events.
 type nodeState struct {
+	termKnown               bool // false until the node states a term (again, after a fresh instance)
 	term, commit, lastIndex uint64
 	termEv, commitEv        int
 	role                    string
@@ -160,11 +188,15 @@ func Test(t *parse.Test, opts Options) Report {
 	if t.Attempt > 1 {
 		r.Test += "#" + strconv.Itoa(t.Attempt)
 	}
+	for _, o := range t.Output() {
+		r.Output = append(r.Output, o.Text)
+	}
 	ev := t.Events
 	var start int64
 	if len(ev) > 0 {
 		start = ev[0].Time
 	}
+	instances := map[string]int{} // fresh instances of each node id so far
 	ref := func(i int) Ref {
 		e := &ev[i]
 		return Ref{Time: e.FormatTime(start, false), Node: e.Node, Line: e.Line, File: e.File, Msg: e.Msg}
@@ -174,21 +206,24 @@ func Test(t *parse.Test, opts Options) Report {
 		for _, i := range idx {
 			if i >= 0 {
 				v.Events = append(v.Events, ref(i))
+				if ev[i].Flags&parse.FlagAmbiguous != 0 && !v.Warning {
+					v.Warning = true
+					v.Reason = fmt.Sprintf("line %d was printed while other tests ran in parallel; it may belong to another test", ev[i].Line)
+				}
+				if k := instances[ev[i].Node]; k > 1 && !v.Warning {
+					// etcd-io/raft's table tests create many instances with the same id up
+					// front and run them one after another without a line saying which.
+					v.Warning = true
+					v.Reason = fmt.Sprintf("the test created %d instances of node %s; the log does not say which one printed line %d",
+						k, ev[i].Node, ev[i].Line)
+				}
 			}
 		}
 		r.Violations = append(r.Violations, v)
 	}
-
-	structured := false
-	for i := range ev {
-		if ev[i].Kind != "" {
-			structured = true
-			break
-		}
-	}
-	if !structured {
-		r.Skipped = []string{CheckTermMonotonic, CheckLeaderAppend, CheckSameApply, CheckCommitForward, CheckLeaderComplete,
-			"commit latency", "RPC round trips", "heartbeat gaps"}
+	// What the log states, per check: a check runs only on the facts it needs.
+	var seen struct {
+		leaders, leadersWithTerm, terms, truncates, roles, applies, commits, lastIndex int
 	}
 
 	nodes := map[string]*nodeState{}
@@ -208,7 +243,12 @@ func Test(t *parse.Test, opts Options) Report {
 		votes                        int
 		wonAt                        int
 	}
+	// Terms are kept per instance of the cluster: a fresh instance of a node already seen
+	// (etcd-io/raft's table tests build many clusters with the same ids in one test) starts a new
+	// one, so that term 1 of one cluster is not compared with term 1 of the next.
 	terms := map[uint64]*termInfo{}
+	var epochs []map[uint64]*termInfo
+	inEpoch := map[string]bool{}
 	termOf := func(t uint64, i int) *termInfo {
 		ti, ok := terms[t]
 		if !ok {
@@ -250,21 +290,35 @@ func Test(t *parse.Test, opts Options) Report {
 		if e.Kind != eventline.KindInvoke && e.Kind != eventline.KindReturn {
 			n.server = true
 		}
-		if term, ok := e.Term(); ok && structured {
-			if term < n.term {
+		if e.FreshInstance() {
+			instances[e.Node]++
+			if inEpoch[e.Node] {
+				epochs = append(epochs, terms)
+				terms = map[uint64]*termInfo{}
+				clear(inEpoch)
+				for _, o := range nodes {
+					o.leading = 0
+				}
+			}
+			inEpoch[e.Node] = true
+			n.termKnown, n.term, n.termEv, n.role, n.leading = false, 0, -1, "", 0
+			n.commit, n.commitEv, n.lastIndex = 0, -1, 0
+			continue
+		}
+		inEpoch[e.Node] = true
+		if term, ok := e.Term(); ok {
+			seen.terms++
+			if n.termKnown && term < n.term {
 				violate(CheckTermMonotonic, fmt.Sprintf("node %s went from term %d back to %d", e.Node, n.term, term), n.termEv, i)
 			}
-			if term > n.term {
-				n.stats.TermChanges++
+			if !n.termKnown || term > n.term {
+				if n.termKnown {
+					n.stats.TermChanges++
+				}
+				n.term, n.termEv, n.termKnown = term, i, true
+			} else if term == n.term {
+				n.termEv = i
 			}
-			if term >= n.term {
-				n.term, n.termEv = term, i
-			}
-			termOf(term, i)
-		} else if ok && term > n.term {
-			// Classic lines name terms in many ways; only a rising term is taken as the node's.
-			n.term = term
-			n.stats.TermChanges++
 			termOf(term, i)
 		}
 		if n.leading != 0 {
@@ -280,6 +334,7 @@ func Test(t *parse.Test, opts Options) Report {
 		}
 		if st, ok := e.Field("state"); ok {
 			n.role = st
+			seen.roles++
 		}
 		campaign := e.BecameCandidate()
 		if e.Kind == eventline.KindTerm {
@@ -296,10 +351,15 @@ func Test(t *parse.Test, opts Options) Report {
 			}
 		}
 		if e.BecameLeader() {
+			seen.leaders++
 			term, ok := e.Term()
 			if !ok {
+				if !n.termKnown {
+					continue // a leader of an unknown term proves nothing
+				}
 				term = n.term
 			}
+			seen.leadersWithTerm++
 			ti := termOf(term, i)
 			switch {
 			case ti.leader == "":
@@ -311,7 +371,7 @@ func Test(t *parse.Test, opts Options) Report {
 			case ti.leader != e.Node:
 				violate(CheckOneLeader, fmt.Sprintf("term %d has two leaders: %s and %s", term, ti.leader, e.Node), ti.leaderEv, i)
 			}
-			if structured && n.lastIndex < maxCommitted {
+			if seen.lastIndex > 0 && n.lastIndex < maxCommitted {
 				violate(CheckLeaderComplete, fmt.Sprintf("node %s became leader of term %d with %d entries, but index %d was committed",
 					e.Node, term, n.lastIndex, maxCommitted), maxCommittedEv, i)
 			}
@@ -339,6 +399,7 @@ func Test(t *parse.Test, opts Options) Report {
 		case eventline.KindAppend:
 			if v, ok := e.FieldInt("last"); ok {
 				n.lastIndex = uint64(v)
+				seen.lastIndex++
 			}
 		case eventline.KindSnapshot:
 			if a, _ := e.Field("action"); a == "installed" || a == "loaded" {
@@ -347,6 +408,7 @@ func Test(t *parse.Test, opts Options) Report {
 				}
 			}
 		case eventline.KindTruncate:
+			seen.truncates++
 			idx, _ := e.FieldInt("index")
 			if n.role == "leader" {
 				violate(CheckLeaderAppend, fmt.Sprintf("leader %s deleted its entries from index %d", e.Node, idx), i)
@@ -360,7 +422,11 @@ func Test(t *parse.Test, opts Options) Report {
 				proposed[uint64(v)] = proposal{e.Time, term}
 			}
 		case eventline.KindCommit:
-			c, _ := e.FieldInt("commit")
+			c, ok := e.FieldInt("commit")
+			if !ok {
+				break
+			}
+			seen.commits++
 			if uint64(c) < n.commit {
 				violate(CheckCommitForward, fmt.Sprintf("node %s's commit index went from %d back to %d", e.Node, n.commit, c), n.commitEv, i)
 			}
@@ -381,7 +447,11 @@ func Test(t *parse.Test, opts Options) Report {
 				maxCommitted, maxCommittedEv = uint64(c), i
 			}
 		case eventline.KindApply:
-			idx, _ := e.FieldInt("index")
+			idx, ok := e.FieldInt("index")
+			if !ok {
+				break
+			}
+			seen.applies++
 			et, _ := e.FieldInt("eterm")
 			cmd, _ := e.Field("cmd")
 			n.stats.Applies++
@@ -450,33 +520,39 @@ func Test(t *parse.Test, opts Options) Report {
 		}
 	}
 
-	// Terms, in order, with how long each leader led.
-	var termNums []uint64
-	for t := range terms {
-		termNums = append(termNums, t)
-	}
-	slices.Sort(termNums)
+	// Terms, in order, with how long each leader led; instance by instance.
+	epochs = append(epochs, terms)
 	var end int64
 	if len(ev) > 0 {
 		end = ev[len(ev)-1].Time
 	}
-	for _, tn := range termNums {
-		ti := terms[tn]
-		if tn == 0 && ti.leader == "" && len(ti.candidates) == 0 {
-			continue // the term every node starts in
+	for inst, terms := range epochs {
+		var termNums []uint64
+		for t := range terms {
+			termNums = append(termNums, t)
 		}
-		out := Term{Term: tn, Leader: ti.leader, Start: ref(ti.firstEv).Time, Votes: ti.votes, Candidates: len(ti.candidates)}
-		if ti.leaderEv >= 0 {
-			until := end
-			if ti.endAt != 0 {
-				until = ti.endAt
+		slices.Sort(termNums)
+		for _, tn := range termNums {
+			ti := terms[tn]
+			if tn == 0 && ti.leader == "" && len(ti.candidates) == 0 {
+				continue // the term every node starts in
 			}
-			out.Led = time.Duration(until - ev[ti.leaderEv].Time).Seconds()
-			if ti.firstCand >= 0 {
-				out.Election = time.Duration(ev[ti.leaderEv].Time - ev[ti.firstCand].Time).Seconds()
+			out := Term{Term: tn, Leader: ti.leader, Start: ref(ti.firstEv).Time, Votes: ti.votes, Candidates: len(ti.candidates)}
+			if len(epochs) > 1 {
+				out.Instance = inst + 1
 			}
+			if ti.leaderEv >= 0 {
+				until := end
+				if ti.endAt != 0 {
+					until = ti.endAt
+				}
+				out.Led = time.Duration(until - ev[ti.leaderEv].Time).Seconds()
+				if ti.firstCand >= 0 {
+					out.Election = time.Duration(ev[ti.leaderEv].Time - ev[ti.firstCand].Time).Seconds()
+				}
+			}
+			r.Terms = append(r.Terms, out)
 		}
-		r.Terms = append(r.Terms, out)
 	}
 	for _, id := range t.Nodes() {
 		if n, ok := nodes[id]; ok && n.server {
@@ -513,10 +589,15 @@ func Test(t *parse.Test, opts Options) Report {
 				violate(CheckLinearizable, fmt.Sprintf("no order of the %d client operations explains what the clients saw", lin.Operations))
 			}
 			if err != nil {
-				r.Skipped = append(r.Skipped, "linearizability visualization: "+err.Error())
+				r.Notes = append(r.Notes, "linearizability visualization: "+err.Error())
 			}
 		}
 	}
+	r.Checks = checkResults(&r, checkFacts{
+		leaders: seen.leaders, leadersWithTerm: seen.leadersWithTerm, terms: seen.terms, truncates: seen.truncates,
+		roles: seen.roles, applies: seen.applies, commits: seen.commits, lastIndex: seen.lastIndex,
+		nodes: len(nodes), lin: r.Linearizable != nil, linSkipped: opts.NoLinearizability,
+	})
 	sort.Slice(slow, func(a, b int) bool { return slow[a].d > slow[b].d })
 	for _, s := range slow[:min(len(slow), 5)] {
 		rf := ref(s.ref)
@@ -528,4 +609,46 @@ func Test(t *parse.Test, opts Options) Report {
 
 func isReply(typ string) bool {
 	return len(typ) > 5 && typ[len(typ)-5:] == "Reply"
+}
+
+// checkFacts counts what a test's events state, for deciding which checks could run.
+type checkFacts struct {
+	leaders, leadersWithTerm, terms, truncates, roles, applies, commits, lastIndex, nodes int
+	lin, linSkipped                                                                       bool
+}
+
+// checkResults turns the violations and the facts seen into one result per check.
+func checkResults(r *Report, f checkFacts) []CheckResult {
+	violated := map[string]bool{}
+	for _, v := range r.Violations {
+		violated[v.Check] = true
+	}
+	res := func(name string, ran bool, why, notWhy string) CheckResult {
+		switch {
+		case violated[name]:
+			return CheckResult{Name: name, Status: Violated}
+		case ran:
+			return CheckResult{Name: name, Status: Passed, Why: why}
+		}
+		return CheckResult{Name: name, Status: NotChecked, Why: notWhy}
+	}
+	out := []CheckResult{
+		res(CheckOneLeader, f.leadersWithTerm > 0,
+			fmt.Sprintf("%d leader elections with a known term", f.leadersWithTerm),
+			map[bool]string{true: "leader events state no term", false: "no event states that a node became leader"}[f.leaders > 0]),
+		res(CheckTermMonotonic, f.terms > 0, fmt.Sprintf("%d events state their node's term", f.terms),
+			"no event states its node's term"),
+		res(CheckLeaderAppend, f.truncates > 0 && f.roles > 0, fmt.Sprintf("%d log truncations", f.truncates),
+			"the log states no truncations with the node's role"),
+		res(CheckSameApply, f.applies > 0, fmt.Sprintf("%d applied entries", f.applies), "no event states an applied index"),
+		res(CheckCommitForward, f.commits > 0, fmt.Sprintf("%d commit index changes", f.commits), "no event states a commit index"),
+		res(CheckLeaderComplete, f.lastIndex > 0 && (f.commits > 0 || f.applies > 0), "",
+			"the log states no log lengths, or no commits"),
+	}
+	linWhy := "no client operations (invoke/return events) in the log"
+	if f.linSkipped {
+		linWhy = "not run here"
+	}
+	out = append(out, res(CheckLinearizable, f.lin && !f.linSkipped, "", linWhy))
+	return out
 }

@@ -104,14 +104,31 @@ func WriteText(w io.Writer, r Report) {
 	if l := r.Linearizable; l != nil {
 		fmt.Fprintf(w, "linearizability (porcupine): %s, %d client operations (%d without an answer)\n", l.Result, l.Operations, l.Pending)
 	}
-	if len(r.Skipped) > 0 {
-		fmt.Fprintf(w, "not checked (the log has no structured fields): %s\n", strings.Join(r.Skipped, "; "))
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
 	}
-	if len(r.Violations) == 0 {
-		fmt.Fprintln(w, "safety: no violation found")
+	fmt.Fprintln(w, "checks:")
+	for _, c := range r.Checks {
+		status := strings.ReplaceAll(c.Status, "_", " ")
+		if c.Why != "" {
+			fmt.Fprintf(w, "  %-11s  %s (%s)\n", status, c.Name, c.Why)
+		} else {
+			fmt.Fprintf(w, "  %-11s  %s\n", status, c.Name)
+		}
+	}
+	fmt.Fprintf(w, "safety: %s\n", r.Verdict())
+	if len(r.Output) > 0 {
+		fmt.Fprintf(w, "test output (%d lines):\n", len(r.Output))
+		for _, o := range r.Output {
+			fmt.Fprintf(w, "    %s\n", o)
+		}
 	}
 	for _, v := range r.Violations {
-		fmt.Fprintf(w, "VIOLATION %s: %s\n", v.Check, v.Detail)
+		label := "VIOLATION"
+		if v.Warning {
+			label = "WARNING (uncertain attribution: " + v.Reason + ")"
+		}
+		fmt.Fprintf(w, "%s %s: %s\n", label, v.Check, v.Detail)
 		for _, e := range v.Events {
 			fmt.Fprintf(w, "    %s [%s] %s (line %d)\n", e.Time, e.Node, e.Msg, e.Line)
 		}
@@ -119,11 +136,48 @@ func WriteText(w io.Writer, r Report) {
 	fmt.Fprintln(w)
 }
 
+// Failures counts the violations that are certain (not warnings).
+func (r *Report) Failures() int {
+	n := 0
+	for _, v := range r.Violations {
+		if !v.Warning {
+			n++
+		}
+	}
+	return n
+}
+
+// Verdict is one line on the checks: violations, or how many checks ran and how many could not.
+func (r *Report) Verdict() string {
+	ran, not := 0, 0
+	for _, c := range r.Checks {
+		if c.Status == NotChecked {
+			not++
+		} else {
+			ran++
+		}
+	}
+	if f := r.Failures(); f > 0 {
+		return fmt.Sprintf("%d violations", f)
+	}
+	if ran == 0 {
+		return fmt.Sprintf("nothing checked: the log states none of the facts the %d checks need", not)
+	}
+	s := fmt.Sprintf("no violation in the %d checks that ran", ran)
+	if not > 0 {
+		s += fmt.Sprintf("; %d not checked", not)
+	}
+	if w := len(r.Violations); w > 0 {
+		s += fmt.Sprintf("; %d warnings", w)
+	}
+	return s
+}
+
 // WriteJSON writes reports as one JSON document: {"tests": [...], "violations": N}.
 func WriteJSON(w io.Writer, reports []Report) error {
 	n := 0
 	for _, r := range reports {
-		n += len(r.Violations)
+		n += r.Failures()
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

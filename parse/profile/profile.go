@@ -1,0 +1,569 @@
+// Package profile describes, as data, how to read one Raft library's log lines: where the time, the
+// node and the message are, and which wordings state Raft facts (a role change, a term, a vote, a
+// commit, an apply, a fault). raftviz's built-in profiles (hashicorp/raft, etcd-io/raft, 6.824
+// "dslogs", JSON loggers, its own event lines) are profile files embedded in the binary; a user
+// writes one for their own implementation without touching Go code. docs/PROFILES.md documents
+// the file format.
+//
+// The package knows nothing of tests or tables: it turns one line into a Record, and one message
+// into facts. Package parse drives it.
+package profile
+
+import (
+	"bufio"
+	"bytes"
+	"embed"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/raftviz/raftviz/parse/eventline"
+)
+
+// Line syntaxes a profile can name with "line builtin:NAME" instead of a regexp: shapes that
+// raftviz reads with hand-written scanners, because they are the hot path or are not line
+// regular (JSON).
+const (
+	BuiltinClassic   = "classic"    // HH:MM:SS.uuuuuu [ID] message, with the raftviz " | ev=" fields
+	BuiltinEtcdTrace = "etcd-trace" // etcd-io/raft TracingEvent NDJSON
+	BuiltinJSON      = "json"       // one JSON record per line from zap, zerolog, logrus, log/slog
+)
+
+// Profile is one log dialect. The zero value is not useful; build one with Parse or Builtin.
+type Profile struct {
+	// Name is what --profile and --list call it.
+	Name string
+	// Description is one line for people.
+	Description string
+	// Source is the file it came from ("builtin" for embedded profiles).
+	Source string
+	// Builtin names a hand-written line scanner (BuiltinClassic, ...); "" when Line is a regexp.
+	Builtin string
+
+	detect     *regexp.Regexp
+	line       *regexp.Regexp
+	groups     lineGroups
+	timeLayout string
+	timeUnit   time.Duration // "time offset UNIT": the time group counts UNITs since the start
+	alias      *regexp.Regexp
+	aliasAs    string
+	harness    []*regexp.Regexp
+	harnessN   []*regexp.Regexp // node values that are the harness, not a server
+	facts      []*rule
+	testStart  *regexp.Regexp
+	testPass   *regexp.Regexp
+	testFail   *regexp.Regexp
+	failure    []*regexp.Regexp
+	jsonNode   []string
+	jsonMsg    []string
+	jsonTime   []string
+	jsonLevel  []string
+	nodeFields map[string]bool
+}
+
+type lineGroups struct {
+	time, node, msg, level int
+	extra                  []namedGroup // other named groups: kept as fields
+}
+
+type namedGroup struct {
+	name  string
+	index int
+}
+
+// Record is what a profile read from one line.
+type Record struct {
+	// Time: Unix nanoseconds when HasDate; nanoseconds since midnight (HasTime, !HasDate) or since
+	// the start of the run (Offset); meaningless when !HasTime.
+	Time    int64
+	HasTime bool
+	HasDate bool
+	Offset  bool // Time counts from the start of the run (dslogs), not from midnight
+	Node    string
+	Msg     string
+	Level   string
+	Fields  []eventline.Field
+	Harness bool // a line of the test harness, not of a server
+}
+
+// Fact is what a profile read from a message: an event kind from docs/FORMAT.md ("" when the rule
+// states only fields, such as a term), fields, and the node the fact is about when the message
+// names it (a harness line "Disconnect 2" is about node 2).
+type Fact struct {
+	Kind   string
+	Fields []eventline.Field
+	Node   string
+}
+
+// Detect reports whether a line is in this profile's dialect, for choosing a profile by itself.
+// Built-in line syntaxes have no detect rule: package parse recognises them by scanning.
+func (p *Profile) Detect(line []byte) bool {
+	return p.detect != nil && p.detect.Match(line)
+}
+
+// HasDetect reports whether the profile can be chosen automatically.
+func (p *Profile) HasDetect() bool { return p.detect != nil }
+
+// ParseLine reads one line with the profile's line regexp. It returns false for lines of other
+// shapes (and always for built-in line syntaxes, which package parse scans itself).
+func (p *Profile) ParseLine(line []byte) (Record, bool) {
+	if p.line == nil {
+		return Record{}, false
+	}
+	m := p.line.FindSubmatchIndex(line)
+	if m == nil {
+		return Record{}, false
+	}
+	group := func(i int) []byte {
+		if i <= 0 || m[2*i] < 0 {
+			return nil
+		}
+		return line[m[2*i]:m[2*i+1]]
+	}
+	var r Record
+	if ts := group(p.groups.time); len(ts) > 0 {
+		if !p.parseTime(ts, &r) {
+			return Record{}, false
+		}
+	}
+	r.Node = string(group(p.groups.node))
+	r.Msg = string(group(p.groups.msg))
+	r.Level = string(group(p.groups.level))
+	for _, g := range p.groups.extra {
+		if v := group(g.index); v != nil {
+			r.Fields = append(r.Fields, eventline.Field{Key: g.name, Value: string(v)})
+		}
+	}
+	if r.Node != "" && matchAny(p.harnessN, r.Node) {
+		r.Harness = true
+	} else if matchAnyBytes(p.harness, line) {
+		r.Harness = true
+	}
+	return r, true
+}
+
+func (p *Profile) parseTime(ts []byte, r *Record) bool {
+	if p.timeUnit > 0 {
+		n, err := strconv.ParseInt(string(ts), 10, 64)
+		if err != nil {
+			return false
+		}
+		r.Time, r.HasTime, r.Offset = n*int64(p.timeUnit), true, true
+		return true
+	}
+	if p.timeLayout == "" {
+		return true
+	}
+	t, err := time.Parse(p.timeLayout, string(ts))
+	if err != nil {
+		return false
+	}
+	r.HasTime = true
+	if t.Year() == 0 { // a layout without a date: a time of day
+		r.Time = int64(t.Hour())*3600e9 + int64(t.Minute())*60e9 + int64(t.Second())*1e9 + int64(t.Nanosecond())
+		return true
+	}
+	if !strings.ContainsAny(p.timeLayout, "Z-07") { // no zone in the stamp: the reader's zone
+		t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.Local)
+	}
+	r.Time, r.HasDate = t.UnixNano(), true
+	return true
+}
+
+// IsHarnessLine reports whether a line that is not a server's event line (t.Log output, the
+// tester's prints) is the harness speaking, as the profile's harness rules say.
+func (p *Profile) IsHarnessLine(line []byte) bool { return matchAnyBytes(p.harness, line) }
+
+// Facts applies the profile's fact rules to a message. The first rule with a kind that matches
+// (in file order) gives the kind, its fields and the node; then every field-only rule
+// ("fact - : ...") adds the fields that are not set yet, reading only the text outside what the
+// kind rule matched: in "Applying index 1 term 2", a term rule must not take the entry's term
+// for the node's.
+func (p *Profile) Facts(msg string) (Fact, bool) {
+	var out Fact
+	found := false
+	rest := msg
+	for _, r := range p.facts {
+		if r.kind == "" {
+			continue
+		}
+		f, lo, hi, ok := r.match(msg)
+		if !ok {
+			continue
+		}
+		out, found = f, true
+		rest = msg[:lo] + " " + msg[hi:]
+		break
+	}
+	for _, r := range p.facts {
+		if r.kind != "" {
+			continue
+		}
+		f, _, _, ok := r.match(rest)
+		if !ok {
+			continue
+		}
+		found = true
+		for _, fl := range f.Fields {
+			if !hasKey(out.Fields, fl.Key) {
+				out.Fields = append(out.Fields, fl)
+			}
+		}
+	}
+	return out, found
+}
+
+func hasKey(fs []eventline.Field, k string) bool {
+	for i := range fs {
+		if fs[i].Key == k {
+			return true
+		}
+	}
+	return false
+}
+
+// HasFacts reports whether the profile has fact rules at all.
+func (p *Profile) HasFacts() bool { return len(p.facts) > 0 }
+
+// IsNodeField reports whether a field names a node (candidate, from, to, leader, ...), so that
+// package parse shows it by the same alias as the node column.
+func (p *Profile) IsNodeField(key string) bool { return p.nodeFields[key] }
+
+// Alias returns the stable key of a long node id (the UUID inside "server-<uuid>" and "<uuid>")
+// and the prefix for its short name, and false when the profile shortens no ids or this one.
+func (p *Profile) Alias(node string) (key, prefix string, ok bool) {
+	if p.alias == nil {
+		return "", "", false
+	}
+	m := p.alias.FindStringSubmatch(node)
+	if m == nil {
+		return "", "", false
+	}
+	key = m[0]
+	if len(m) > 1 && m[1] != "" {
+		key = m[1]
+	}
+	return key, p.aliasAs, true
+}
+
+// TestStart reads a line that begins a test in a log without go test's === RUN lines (the 6.824
+// tester's "Test (2A): initial election ..."), and returns the test's name.
+func (p *Profile) TestStart(line []byte) (string, bool) {
+	if p.testStart == nil {
+		return "", false
+	}
+	m := p.testStart.FindSubmatch(line)
+	if m == nil {
+		return "", false
+	}
+	// The test is named by its named groups joined by spaces ("2A initial election"), or by the
+	// whole match when there are none.
+	var parts []string
+	for i, n := range p.testStart.SubexpNames() {
+		if n != "" && m[i] != nil && len(bytes.TrimSpace(m[i])) > 0 {
+			parts = append(parts, string(bytes.TrimSpace(m[i])))
+		}
+	}
+	if len(parts) == 0 {
+		return strings.TrimSpace(string(m[0])), true
+	}
+	return strings.Join(parts, " "), true
+}
+
+// TestResult reads a line that ends such a test: +1 passed, -1 failed, 0 not a result line.
+func (p *Profile) TestResult(line []byte) int {
+	switch {
+	case p.testPass != nil && p.testPass.Match(line):
+		return 1
+	case p.testFail != nil && p.testFail.Match(line):
+		return -1
+	}
+	return 0
+}
+
+// IsFailure reports whether a line that is not an event is a failure message of the test (an
+// assertion, an apply error) by the profile's failure rules.
+func (p *Profile) IsFailure(line []byte) bool { return matchAnyBytes(p.failure, line) }
+
+// JSONKeys returns the keys a JSON-record profile reads the node, message, time and level from, in
+// order of preference.
+func (p *Profile) JSONKeys() (node, msg, tm, level []string) {
+	return p.jsonNode, p.jsonMsg, p.jsonTime, p.jsonLevel
+}
+
+func matchAny(res []*regexp.Regexp, s string) bool {
+	for _, re := range res {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchAnyBytes(res []*regexp.Regexp, b []byte) bool {
+	for _, re := range res {
+		if re.Match(b) {
+			return true
+		}
+	}
+	return false
+}
+
+// Error is a mistake in a profile file, with its place.
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("profile %s:%d: %s", e.File, e.Line, e.Msg) }
+
+// Parse reads a profile file. Every mistake is an *Error naming the file and line.
+func Parse(r io.Reader, file string) (*Profile, error) {
+	p := &Profile{Source: file, nodeFields: map[string]bool{}}
+	for _, k := range []string{"candidate", "from", "to", "leader", "peer", "voter"} {
+		p.nodeFields[k] = true
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	n := 0
+	fail := func(format string, args ...any) error {
+		return &Error{File: file, Line: n, Msg: fmt.Sprintf(format, args...)}
+	}
+	compile := func(expr string) (*regexp.Regexp, error) {
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			return nil, fail("bad regexp %q: %v", expr, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		}
+		return re, nil
+	}
+	for sc.Scan() {
+		n++
+		text := strings.TrimRight(sc.Text(), " \t\r")
+		trimmed := strings.TrimLeft(text, " \t")
+		if trimmed == "" || trimmed[0] == '#' {
+			continue
+		}
+		key, val, _ := strings.Cut(trimmed, " ")
+		val = strings.TrimLeft(val, " \t")
+		if val == "" {
+			return nil, fail("%s needs a value", key)
+		}
+		var err error
+		switch key {
+		case "name":
+			p.Name = val
+		case "description":
+			p.Description = val
+		case "detect":
+			p.detect, err = compile(val)
+		case "line":
+			if b, ok := strings.CutPrefix(val, "builtin:"); ok {
+				switch b {
+				case BuiltinClassic, BuiltinEtcdTrace, BuiltinJSON:
+					p.Builtin = b
+				default:
+					return nil, fail("unknown builtin line syntax %q (want %s, %s or %s)", b, BuiltinClassic, BuiltinEtcdTrace, BuiltinJSON)
+				}
+				continue
+			}
+			if p.line, err = compile(val); err == nil {
+				err = p.setGroups(fail)
+			}
+		case "time":
+			if u, ok := strings.CutPrefix(val, "offset "); ok {
+				if p.timeUnit, err = time.ParseDuration(strings.TrimSpace(u)); err != nil || p.timeUnit <= 0 {
+					return nil, fail("time offset needs a positive unit such as 100us or 1ms, not %q", u)
+				}
+				continue
+			}
+			p.timeLayout = val
+		case "alias":
+			pattern, as, ok := strings.Cut(val, " as ")
+			if !ok {
+				return nil, fail(`alias wants "REGEXP as PREFIX"`)
+			}
+			p.aliasAs = strings.TrimSpace(as)
+			p.alias, err = compile(strings.TrimSpace(pattern))
+		case "harness":
+			var re *regexp.Regexp
+			if expr, ok := strings.CutPrefix(val, "node "); ok {
+				if re, err = compile(expr); err == nil {
+					p.harnessN = append(p.harnessN, re)
+				}
+			} else if re, err = compile(val); err == nil {
+				p.harness = append(p.harness, re)
+			}
+		case "fact":
+			var r *rule
+			if r, err = parseRule(val, fail, compile); err == nil {
+				p.facts = append(p.facts, r)
+			}
+		case "test-start":
+			p.testStart, err = compile(val)
+		case "test-pass":
+			p.testPass, err = compile(val)
+		case "test-fail":
+			p.testFail, err = compile(val)
+		case "failure":
+			var re *regexp.Regexp
+			if re, err = compile(val); err == nil {
+				p.failure = append(p.failure, re)
+			}
+		case "node-fields":
+			for _, f := range strings.Fields(val) {
+				p.nodeFields[f] = true
+			}
+		case "json-node":
+			p.jsonNode = strings.Fields(val)
+		case "json-msg":
+			p.jsonMsg = strings.Fields(val)
+		case "json-time":
+			p.jsonTime = strings.Fields(val)
+		case "json-level":
+			p.jsonLevel = strings.Fields(val)
+		default:
+			return nil, fail("unknown directive %q", key)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, &Error{File: file, Line: n, Msg: err.Error()}
+	}
+	if p.Name == "" {
+		return nil, &Error{File: file, Line: n, Msg: "no name line"}
+	}
+	if p.line == nil && p.Builtin == "" {
+		return nil, &Error{File: file, Line: n, Msg: "no line rule (a regexp with (?P<msg>...), or builtin:classic|etcd-trace|json)"}
+	}
+	return p, nil
+}
+
+// setGroups finds the special named groups of the line regexp.
+func (p *Profile) setGroups(fail func(string, ...any) error) error {
+	g := lineGroups{}
+	for i, name := range p.line.SubexpNames() {
+		switch name {
+		case "":
+		case "time":
+			g.time = i
+		case "node":
+			g.node = i
+		case "msg":
+			g.msg = i
+		case "level":
+			g.level = i
+		default:
+			g.extra = append(g.extra, namedGroup{name, i})
+		}
+	}
+	if g.msg == 0 {
+		return fail("the line regexp needs a (?P<msg>...) group")
+	}
+	p.groups = g
+	return nil
+}
+
+//go:embed builtin/*.profile
+var builtinFS embed.FS
+
+var builtins []*Profile
+
+func init() {
+	entries, err := builtinFS.ReadDir("builtin")
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range entries {
+		b, err := builtinFS.ReadFile(path.Join("builtin", e.Name()))
+		if err != nil {
+			panic(err)
+		}
+		p, err := Parse(bytes.NewReader(b), "builtin/"+e.Name())
+		if err != nil {
+			panic(err) // a test parses every built-in profile; this cannot happen in a release
+		}
+		p.Source = "builtin"
+		builtins = append(builtins, p)
+	}
+	// Detection tries the most specific dialects first: ReadDir sorts by file name, and the
+	// files are named NN-name.profile for that.
+}
+
+// Builtins returns the embedded profiles in detection order.
+func Builtins() []*Profile { return builtins }
+
+// Lookup finds a built-in profile by name.
+func Lookup(name string) (*Profile, bool) {
+	for _, p := range builtins {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// Load returns the built-in profile of that name or, failing that, reads the file.
+func Load(nameOrFile string) (*Profile, error) {
+	if p, ok := Lookup(nameOrFile); ok {
+		return p, nil
+	}
+	f, err := os.Open(nameOrFile)
+	if err != nil {
+		if os.IsNotExist(err) && !strings.ContainsAny(nameOrFile, "/.") {
+			return nil, fmt.Errorf("unknown profile %q (built in: %s; or a profile file)", nameOrFile, strings.Join(Names(), ", "))
+		}
+		return nil, err
+	}
+	defer f.Close()
+	return Parse(f, nameOrFile)
+}
+
+// Names lists the built-in profiles.
+func Names() []string {
+	out := make([]string, len(builtins))
+	for i, p := range builtins {
+		out[i] = p.Name
+	}
+	return out
+}
+
+// Custom builds a profile from the quick flags --node-re and --time-layout: nodeRe finds the node
+// in a line with a (?P<node>...) group, and may have (?P<time>...) (read with timeLayout, a Go time
+// layout) and (?P<msg>...) (without one, the message is the rest of the line after the match).
+// The facts are those of facts (the generic wording of the classic profile) when not nil.
+func Custom(nodeRe, timeLayout string, facts *Profile) (*Profile, error) {
+	re, err := regexp.Compile(nodeRe)
+	if err != nil {
+		return nil, fmt.Errorf("--node-re: %v", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+	}
+	if re.SubexpIndex("node") < 0 {
+		return nil, fmt.Errorf("--node-re %q has no (?P<node>...) group", nodeRe)
+	}
+	if timeLayout != "" && re.SubexpIndex("time") < 0 {
+		return nil, fmt.Errorf("--time-layout needs a (?P<time>...) group in --node-re")
+	}
+	expr := nodeRe
+	if re.SubexpIndex("msg") < 0 {
+		expr = "(?:" + nodeRe + `)[\s:\]>|-]*(?P<msg>.*)$`
+	}
+	p := &Profile{Name: "custom", Description: "--node-re " + nodeRe, Source: "flags", nodeFields: map[string]bool{}}
+	if p.line, err = regexp.Compile(expr); err != nil {
+		return nil, fmt.Errorf("--node-re: %v", err)
+	}
+	if err := p.setGroups(func(f string, a ...any) error { return fmt.Errorf(f, a...) }); err != nil {
+		return nil, err
+	}
+	p.timeLayout = timeLayout
+	if facts != nil {
+		p.facts, p.nodeFields = facts.facts, facts.nodeFields
+	}
+	return p, nil
+}

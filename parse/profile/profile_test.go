@@ -1,0 +1,116 @@
+package profile
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestBuiltinsParseAndAreOrdered(t *testing.T) {
+	names := Names()
+	want := []string{"hashicorp", "etcd", "dslogs", "etcd-trace", "json", "classic"}
+	if strings.Join(names, ",") != strings.Join(want, ",") {
+		t.Fatalf("built-in profiles %v, want %v (detection order)", names, want)
+	}
+	for _, p := range Builtins() {
+		if p.Description == "" || p.Source != "builtin" {
+			t.Errorf("%s: description %q source %q", p.Name, p.Description, p.Source)
+		}
+	}
+}
+
+func TestParseErrorsNameTheLine(t *testing.T) {
+	cases := map[string]string{
+		"name x\nline ^(?P<msg>[\n":                       "x.profile:2: bad regexp",
+		"name x\nline ^(?P<m>.*)$\n":                      "needs a (?P<msg>...) group",
+		"line ^(?P<msg>.*)$\n":                            "no name line",
+		"name x\n":                                        "no line rule",
+		"name x\nline builtin:yaml\n":                     "unknown builtin line syntax",
+		"name x\nline builtin:classic\nfoo 1":             "unknown directive \"foo\"",
+		"name x\nline builtin:classic\nfact state : (\n":  "x.profile:3: bad regexp",
+		"name x\nline builtin:classic\nfact state (x)\n":  "fact wants",
+		"name x\nline builtin:classic\ntime offset -1s\n": "positive unit",
+	}
+	for text, want := range cases {
+		_, err := Parse(strings.NewReader(text), "x.profile")
+		var pe *Error
+		if err == nil || !errors.As(err, &pe) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: error %v, want one line with %q", text, err, want)
+		}
+	}
+}
+
+func TestFactsKindThenFieldsOutsideTheMatch(t *testing.T) {
+	p, err := Parse(strings.NewReader(`name t
+line builtin:classic
+fact apply : (?i)applying index (?P<index>\d+) term (?P<eterm>\d+)
+fact state state=leader : (?i)becomes leader
+fact - : (?i)\bterm (?P<term>\d+)
+fact - : \bT(?P<term>\d+)\b
+`), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The apply rule took "term 2": the node's term is not read from the entry's.
+	f, ok := p.Facts("Applying index 1 term 2 cmd x")
+	if !ok || f.Kind != "apply" || field(f, "eterm") != "2" || field(f, "term") != "" {
+		t.Errorf("apply: %+v", f)
+	}
+	f, ok = p.Facts("Becomes Leader at T7")
+	if !ok || f.Kind != "state" || field(f, "state") != "leader" || field(f, "term") != "7" {
+		t.Errorf("leader: %+v", f)
+	}
+	// The first field-only rule that sets a key wins.
+	f, _ = p.Facts("term 3 then T9")
+	if f.Kind != "" || field(f, "term") != "3" {
+		t.Errorf("fields only: %+v", f)
+	}
+	if _, ok := p.Facts("nothing here"); ok {
+		t.Error("a message without facts matched")
+	}
+}
+
+func field(f Fact, k string) string {
+	for _, x := range f.Fields {
+		if x.Key == k {
+			return x.Value
+		}
+	}
+	return ""
+}
+
+func TestRequiredLiteral(t *testing.T) {
+	cases := []struct {
+		expr string
+		lit  string
+		fold bool
+	}{
+		{`^became leader at term (?P<term>\d+)`, "became leader at term ", false},
+		{`(?i)\b(?:becom\w*|became)\W+leader`, "leader", true},
+		{`(?:crash|killed)`, "", false}, // an alternation has no single literal
+		{`\bT(\d+)`, "", false},         // too short to be worth it
+	}
+	for _, c := range cases {
+		lit, fold := requiredLiteral(c.expr)
+		if lit != c.lit || fold != c.fold {
+			t.Errorf("%s: %q %v, want %q %v", c.expr, lit, fold, c.lit, c.fold)
+		}
+	}
+}
+
+func TestCustomFromFlags(t *testing.T) {
+	classic, _ := Lookup("classic")
+	p, err := Custom(`node=(?P<node>\w+)`, "", classic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := p.ParseLine([]byte("12:00 node=n3 became leader term=4"))
+	if !ok || r.Node != "n3" || r.Msg != "became leader term=4" {
+		t.Fatalf("%+v %v", r, ok)
+	}
+	for _, bad := range [][2]string{{`(`, ""}, {`node=\w+`, ""}, {`(?P<node>\w+)`, "2006"}} {
+		if _, err := Custom(bad[0], bad[1], classic); err == nil || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q %q: error %v", bad[0], bad[1], err)
+		}
+	}
+}

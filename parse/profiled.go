@@ -1,0 +1,263 @@
+package parse
+
+import (
+	"bytes"
+	"strconv"
+
+	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/parse/profile"
+)
+
+// This file connects the parser to log profiles (package profile): choosing the profile of an
+// input, reading lines with it, and applying its fact rules to every event, whatever syntax the
+// event came in.
+
+// dialect is the parser's profile state for one input.
+type dialect struct {
+	active  *profile.Profile   // the profile lines are read with: forced, or detected
+	forced  bool               // --profile: never detect
+	locked  bool               // the input's dialect is decided
+	detect  []*profile.Profile // candidates with a detect rule, most specific first
+	classic *profile.Profile   // facts for lines of the built-in classic syntax
+	raftviz bool               // the classic syntax's lines carry raftviz fields
+	trace   *profile.Profile   // facts for etcd trace events
+	json    *profile.Profile   // keys and facts for JSON logger records
+}
+
+func newDialect(forced *profile.Profile) dialect {
+	d := dialect{active: forced, forced: forced != nil, locked: forced != nil}
+	for _, p := range profile.Builtins() {
+		if p.HasDetect() {
+			d.detect = append(d.detect, p)
+		}
+		switch p.Builtin {
+		case profile.BuiltinClassic:
+			d.classic = p
+		case profile.BuiltinEtcdTrace:
+			d.trace = p
+		case profile.BuiltinJSON:
+			d.json = p
+		}
+	}
+	if forced != nil {
+		// A forced profile's facts serve its own built-in syntax too.
+		switch forced.Builtin {
+		case profile.BuiltinClassic:
+			d.classic = forced
+		case profile.BuiltinEtcdTrace:
+			d.trace = forced
+		case profile.BuiltinJSON:
+			d.json = forced
+		}
+	}
+	return d
+}
+
+// ProfileName is the name reported for the dialect: the profile, or "raftviz" for classic lines
+// that carry event-line fields.
+func (d *dialect) name(syntax Syntax) string {
+	switch syntax {
+	case SyntaxText, SyntaxJSON:
+		return "raftviz"
+	case SyntaxClassic:
+		return d.classic.Name
+	case SyntaxEtcdTrace:
+		return d.trace.Name
+	}
+	if d.active != nil {
+		return d.active.Name
+	}
+	return d.json.Name
+}
+
+// profileEvent reads a line with the active profile's line regexp or, while the input's dialect
+// is not decided, with the first profile whose detect rule matches it.
+func (p *Parser) profileEvent(line []byte) (Event, bool) {
+	d := &p.dialect
+	if d.active != nil && d.active.Builtin == "" {
+		if r, ok := d.active.ParseLine(line); ok {
+			return p.recordEvent(d.active, &r), true
+		}
+	}
+	if d.locked {
+		return Event{}, false
+	}
+	for _, pr := range d.detect {
+		if !pr.Detect(line) {
+			continue
+		}
+		if r, ok := pr.ParseLine(line); ok {
+			d.active, d.locked = pr, true
+			p.sum.Profile = pr.Name
+			return p.recordEvent(pr, &r), true
+		}
+	}
+	return Event{}, false
+}
+
+// lockBuiltin decides the input's dialect on the first line read by a built-in syntax.
+func (p *Parser) lockBuiltin(e *Event) {
+	d := &p.dialect
+	if d.locked {
+		return
+	}
+	d.locked = true
+	p.sum.Profile = d.name(e.Syntax)
+}
+
+// recordEvent turns what a profile read into an Event, with the profile's facts.
+func (p *Parser) recordEvent(pr *profile.Profile, r *profile.Record) Event {
+	e := Event{Syntax: SyntaxProfile}
+	switch {
+	case r.HasDate:
+		e.Time, e.Flags = r.Time, FlagTime|FlagDate
+	case r.Offset:
+		e.Time, e.Flags = r.Time, FlagTime|FlagOffset
+	case r.HasTime:
+		e.Time, e.Flags = p.clock.adjust(r.Time), FlagTime
+	case p.lastFlags&FlagTime != 0:
+		// No time in the line: keep the previous line's, so it sorts where it was written.
+		e.Time, e.Flags = p.lastTime, p.lastFlags&(FlagTime|FlagDate|FlagOffset)
+	default:
+		e.Time = int64(p.lineNo) // untimed: numbered in input order
+	}
+	var ascii bool
+	if e.Msg, ascii = cleanTextASCII([]byte(r.Msg)); ascii {
+		e.Flags |= FlagASCII
+	}
+	e.Node = eventline.ClusterNode
+	if r.Node != "" && !r.Harness {
+		e.Node = p.nodeName(pr, r.Node)
+	}
+	e.Fields = r.Fields
+	if r.Level != "" {
+		e.Fields = append(e.Fields, eventline.Field{Key: "level", Value: r.Level})
+	}
+	p.applyFacts(&e, pr)
+	return e
+}
+
+// applyFacts reads the facts of an event that states none itself.
+func (p *Parser) applyFacts(e *Event, pr *profile.Profile) {
+	if pr == nil || !pr.HasFacts() || e.Kind != "" && e.Syntax != SyntaxEtcdTrace {
+		return
+	}
+	f, ok := pr.Facts(e.Msg)
+	if !ok {
+		return
+	}
+	e.Flags |= FlagInferred
+	if f.Kind != "" {
+		e.Kind = p.internString(f.Kind)
+	}
+	for _, fl := range f.Fields {
+		if pr.IsNodeField(fl.Key) {
+			fl.Value = p.nodeName(pr, fl.Value)
+		}
+		e.Fields = setField(e.Fields, fl)
+	}
+	if f.Node != "" {
+		// "Disconnect 2" said by the harness is about node 2: the fault is drawn on its column.
+		e.Node = p.nodeName(pr, f.Node)
+	}
+}
+
+// setField sets a field, replacing one of the same key (a fact refines what the line carried).
+func setField(fs []eventline.Field, f eventline.Field) []eventline.Field {
+	for i := range fs {
+		if fs[i].Key == f.Key {
+			fs[i].Value = f.Value
+			return fs
+		}
+	}
+	return append(fs, f)
+}
+
+// nodeName returns the name a node id is shown by: the id itself, or a short alias of a long id
+// (s1, s2, ... in order of appearance in the test), remembered in the test's legend.
+func (p *Parser) nodeName(pr *profile.Profile, id string) string {
+	key, prefix, ok := pr.Alias(id)
+	if !ok {
+		return p.intern([]byte(id))
+	}
+	ts := p.target()
+	if ts.aliases == nil {
+		ts.aliases = map[string]string{}
+	}
+	if short, ok := ts.aliases[key]; ok {
+		return short
+	}
+	short := prefix + strconv.Itoa(len(ts.aliases)+1)
+	ts.aliases[key] = short
+	full := id
+	ts.t.Aliases = append(ts.t.Aliases, Alias{Short: short, Full: full})
+	return p.internString(short)
+}
+
+// harnessLine reads a line that is not a server's event line but the harness speaking (t.Log
+// output such as "raft_test.go:375: [INFO] Disconnecting Node at ..."): an event of the cluster
+// lane, or of the node it names, at the time of the line before it.
+func (p *Parser) harnessLine(line []byte) (Event, bool) {
+	pr := p.dialect.active
+	if pr == nil || !pr.IsHarnessLine(line) {
+		return Event{}, false
+	}
+	e := Event{Syntax: SyntaxProfile, Node: eventline.ClusterNode, Time: p.lastTime,
+		Flags: p.lastFlags & (FlagTime | FlagDate | FlagOffset)}
+	text := bytes.TrimLeft(line, " \t")
+	if rest, ok := skipSourcePrefix(text); ok {
+		text = rest
+	}
+	e.Msg = cleanText(text)
+	p.applyFacts(&e, pr)
+	return e, true
+}
+
+// profileTest handles a profile's test markers in a log without go test's === RUN lines (the
+// 6.824 tester's "Test (2A): ..." and "  ... Passed --"). It reports whether the line was one.
+func (p *Parser) profileTest(line []byte) bool {
+	pr := p.dialect.active
+	if pr == nil && !p.dialect.locked {
+		// The tester speaks before any server does: its marker decides the dialect.
+		for _, c := range p.dialect.detect {
+			if _, ok := c.TestStart(line); ok {
+				pr = c
+				p.dialect.active, p.dialect.locked = c, true
+				p.sum.Profile = c.Name
+				break
+			}
+		}
+	}
+	if pr == nil {
+		return false
+	}
+	if name, ok := pr.TestStart(line); ok {
+		if p.current != nil && !p.current.marked {
+			// Inside a test go test named: the tester's line is the harness talking.
+			p.otherKind(p.current, line, OtherHarness)
+			return true
+		}
+		if p.current != nil {
+			p.complete(p.current, StatusUnknown, 0)
+		}
+		ts := p.run(name)
+		ts.marked = true
+		p.otherKind(ts, line, OtherHarness)
+		return true
+	}
+	switch pr.TestResult(line) {
+	case 1:
+		if p.current != nil && p.current.marked {
+			p.otherKind(p.current, line, OtherHarness)
+			p.complete(p.current, StatusPass, 0)
+			return true
+		}
+	case -1:
+		if p.current != nil && p.current.marked {
+			p.otherKind(p.current, line, OtherHarness)
+			p.complete(p.current, StatusFail, 0)
+			return true
+		}
+	}
+	return false
+}
