@@ -2,6 +2,8 @@ package parse
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -38,6 +40,28 @@ func BenchmarkParse(b *testing.B) {
 		err := Scan(bytes.NewReader(in), p, ScanOptions{Emit: func(t *Test) error { n += len(t.Events); return nil }})
 		if err != nil || n == 0 {
 			b.Fatal(err, n)
+		}
+	}
+}
+
+// BenchmarkParseProfile measures the profile-driven (regexp) path: the real hashicorp/raft
+// capture of testdata/fixtures, repeated to about 36 MB, detected and read with its profile's
+// line regexp and fact rules.
+func BenchmarkParseProfile(b *testing.B) {
+	one, err := os.ReadFile(filepath.Join("..", "testdata", "fixtures", "hashicorp_v.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := bytes.Repeat(one, 250)
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := NewParser(Options{})
+		n := 0
+		err := Scan(bytes.NewReader(in), p, ScanOptions{Emit: func(t *Test) error { n += len(t.Events); return nil }})
+		if err != nil || n == 0 || p.Summary().Profile != "hashicorp" {
+			b.Fatal(err, n, p.Summary().Profile)
 		}
 	}
 }

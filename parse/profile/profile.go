@@ -188,23 +188,26 @@ func (p *Profile) Facts(msg string) (Fact, bool) {
 	var out Fact
 	found := false
 	rest := msg
+	lower := toLower(msg)
+	restLower := lower
 	for _, r := range p.facts {
 		if r.kind == "" {
 			continue
 		}
-		f, lo, hi, ok := r.match(msg)
+		f, lo, hi, ok := r.match(msg, lower)
 		if !ok {
 			continue
 		}
 		out, found = f, true
 		rest = msg[:lo] + " " + msg[hi:]
+		restLower = lower[:lo] + " " + lower[hi:]
 		break
 	}
 	for _, r := range p.facts {
 		if r.kind != "" {
 			continue
 		}
-		f, _, _, ok := r.match(rest)
+		f, _, _, ok := r.match(rest, restLower)
 		if !ok {
 			continue
 		}

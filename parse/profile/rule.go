@@ -20,6 +20,45 @@ type rule struct {
 	// it, and strings.Index is far cheaper than running the regexp.
 	lit  string
 	fold bool
+	// anyOf are further sets of strings of which every match contains at least one each (the
+	// alternatives of "(?:becom|convert|elected)"), checked after lit.
+	anyOf []literalSet
+}
+
+type literalSet struct {
+	alts []string
+	fold bool
+}
+
+func (ls literalSet) in(msg, lower string) bool {
+	if ls.fold {
+		msg = lower
+	}
+	for _, a := range ls.alts {
+		if strings.Contains(msg, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// toLower is strings.ToLower for ASCII letters only (the literals are ASCII); a message with no
+// upper-case letter is returned as it is, without allocating.
+func toLower(s string) string {
+	i := 0
+	for i < len(s) && (s[i] < 'A' || s[i] > 'Z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if 'A' <= b[i] && b[i] <= 'Z' {
+			b[i] += 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // parseRule reads "KIND [key=value ...] : REGEXP"; KIND "-" states only fields.
@@ -50,17 +89,24 @@ func parseRule(val string, fail func(string, ...any) error, compile func(string)
 	r.re, r.names = re, re.SubexpNames()
 	r.node = re.SubexpIndex("node")
 	r.lit, r.fold = requiredLiteral(re.String())
+	r.anyOf = requiredAlternatives(re.String())
 	return r, nil
 }
 
-// match applies the rule to a message and returns the fact and the span the regexp matched.
-func (r *rule) match(msg string) (f Fact, lo, hi int, ok bool) {
+// match applies the rule to a message and returns the fact and the span the regexp matched. lower
+// is the message in ASCII lower case, for the case-insensitive literal checks.
+func (r *rule) match(msg, lower string) (f Fact, lo, hi int, ok bool) {
 	if r.lit != "" {
+		in := msg
 		if r.fold {
-			if indexFold(msg, r.lit) < 0 {
-				return Fact{}, 0, 0, false
-			}
-		} else if !strings.Contains(msg, r.lit) {
+			in = lower
+		}
+		if !strings.Contains(in, r.lit) {
+			return Fact{}, 0, 0, false
+		}
+	}
+	for _, set := range r.anyOf {
+		if !set.in(msg, lower) {
 			return Fact{}, 0, 0, false
 		}
 	}
@@ -149,14 +195,51 @@ func isASCII(s string) bool {
 	return true
 }
 
-// indexFold is strings.Index ignoring ASCII case; sub is lower case.
-func indexFold(s, sub string) int {
-	n := len(sub)
-	c0 := sub[0]
-	for i := 0; i+n <= len(s); i++ {
-		if s[i]|0x20 == c0|0x20 && strings.EqualFold(s[i:i+n], sub) {
-			return i
+// requiredAlternatives finds, among the top-level parts of expr, alternations whose every branch
+// begins with a literal: every match contains one of those literals.
+func requiredAlternatives(expr string) []literalSet {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	re = re.Simplify()
+	parts := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		parts = re.Sub
+	}
+	var out []literalSet
+	for _, p := range parts {
+		for p.Op == syntax.OpCapture {
+			p = p.Sub[0]
+		}
+		if p.Op != syntax.OpAlternate {
+			continue
+		}
+		set := literalSet{}
+		ok := true
+		for i, b := range p.Sub {
+			if b.Op == syntax.OpConcat && len(b.Sub) > 0 {
+				b = b.Sub[0]
+			}
+			if b.Op != syntax.OpLiteral || !isASCII(string(b.Rune)) {
+				ok = false
+				break
+			}
+			fold := b.Flags&syntax.FoldCase != 0
+			if i > 0 && fold != set.fold {
+				ok = false
+				break
+			}
+			set.fold = fold
+			lit := string(b.Rune)
+			if fold {
+				lit = strings.ToLower(lit)
+			}
+			set.alts = append(set.alts, lit)
+		}
+		if ok && len(set.alts) > 0 {
+			out = append(out, set)
 		}
 	}
-	return -1
+	return out
 }

@@ -14,4 +14,5 @@ fact state state=leader    : (?i)\b(?:becom\w*|became|convert\w*\s+to|is\s+now|t
 fact state state=candidate : (?i)\b(?:becom\w*|became|convert\w*\s+to|is\s+now|transition\w*\s+to)\W+(?:a\s+|the\s+)*candidate
 fact state state=follower  : (?i)\b(?:becom\w*|became|convert\w*\s+to|is\s+now|transition\w*\s+to|step\w*\s+down\s+to)\W+(?:a\s+|the\s+)*follower
 # The node's own term: "currentTerm=3", "term=3" (a message dump's "Term:3" is not it).
-fact -          : \b(?:currentT|t)erm\s*=\s*(?P<term>\d+)
+fact -          : \bcurrentTerm\s*=\s*(?P<term>\d+)
+fact -          : \bterm\s*=\s*(?P<term>\d+)
