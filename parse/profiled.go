@@ -26,8 +26,13 @@ type dialect struct {
 
 func newDialect(forced *profile.Profile) dialect {
 	d := dialect{active: forced, forced: forced != nil, locked: forced != nil}
-	for _, p := range profile.Builtins() {
-		if p.HasDetect() {
+	all := profile.Builtins()
+	if forced != nil {
+		// Last, so that a forced profile's facts serve its own built-in syntax.
+		all = append(all[:len(all):len(all)], forced)
+	}
+	for _, p := range all {
+		if p.HasDetect() && p != forced {
 			d.detect = append(d.detect, p)
 		}
 		switch p.Builtin {
@@ -39,21 +44,10 @@ func newDialect(forced *profile.Profile) dialect {
 			d.json = p
 		}
 	}
-	if forced != nil {
-		// A forced profile's facts serve its own built-in syntax too.
-		switch forced.Builtin {
-		case profile.BuiltinClassic:
-			d.classic = forced
-		case profile.BuiltinEtcdTrace:
-			d.trace = forced
-		case profile.BuiltinJSON:
-			d.json = forced
-		}
-	}
 	return d
 }
 
-// ProfileName is the name reported for the dialect: the profile, or "raftviz" for classic lines
+// name is the name reported for the dialect: the profile, or "raftviz" for classic lines
 // that carry event-line fields.
 func (d *dialect) name(syntax Syntax) string {
 	switch syntax {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/fortytw2/leaktest"
 
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/parse/eventline"
@@ -39,6 +39,8 @@ func (b *syncBuffer) String() string {
 }
 
 func start(t *testing.T, opts Options) (*Cluster, *syncBuffer) {
+	// leaktest snapshots the goroutines now; the cleanup waits for every new one to end.
+	leaked := leaktest.Check(t)
 	t.Helper()
 	var lines syncBuffer
 	opts.Handler = eventline.NewTextHandler(&lines, nil)
@@ -59,7 +61,7 @@ func start(t *testing.T, opts Options) (*Cluster, *syncBuffer) {
 				t.Logf("event lines: %s", path)
 			}
 		}
-		goleak.VerifyNone(t)
+		leaked()
 	})
 	return c, &lines
 }

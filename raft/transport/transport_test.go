@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/fortytw2/leaktest"
 
 	"github.com/raftviz/raftviz/parse/eventline"
 	"github.com/raftviz/raftviz/raft"
@@ -87,6 +87,8 @@ func waitCount(t *testing.T, c *collector, n int) {
 }
 
 func pair(t *testing.T, cluster1, cluster2 uint64, links *Links, log *lockedBuffer) (*TCP, *TCP, *collector) {
+	// leaktest snapshots the goroutines now; the cleanup waits for every new one to end.
+	leaked := leaktest.Check(t)
 	t.Helper()
 	var h = eventline.NewTextHandler(log, nil)
 	a, err := ListenTCP(TCPConfig{ID: 1, ClusterID: cluster1, Listen: "127.0.0.1:0", Links: links})
@@ -106,7 +108,7 @@ func pair(t *testing.T, cluster1, cluster2 uint64, links *Links, log *lockedBuff
 	t.Cleanup(func() {
 		a.Close()
 		b.Close()
-		goleak.VerifyNone(t)
+		leaked()
 	})
 	return a, b, got
 }
