@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/mattn/go-isatty"
 
 	"github.com/raftviz/raftviz/parse"
@@ -25,8 +25,8 @@ func openTimeline(ctx context.Context, path string, follow bool, stdout io.Write
 	opts := timeline.Options{NoColor: noColor, Follow: follow, Loading: !follow}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p := tea.NewProgram(timeline.New(nil, opts), tea.WithAltScreen(), tea.WithMouseCellMotion(),
-		tea.WithOutput(stdout), tea.WithInputTTY(), tea.WithContext(ctx))
+	// Keys come from the terminal (bubbletea opens the TTY when stdin is not one).
+	p := tea.NewProgram(timeline.New(nil, opts), tea.WithOutput(stdout), tea.WithContext(ctx))
 	errc := make(chan error, 1)
 	go func() {
 		popts := parse.Options{ImplicitName: path}

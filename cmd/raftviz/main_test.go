@@ -15,6 +15,10 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 func TestMain(m *testing.M) {
+	if os.Getenv(mainEnv) == "1" {
+		main() // a test started this binary as raftviz itself (startOnMutePTY)
+		return
+	}
 	time.Local = time.UTC // JSON and dated times render in the local zone
 	os.Exit(m.Run())
 }

@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/render/timeline"
@@ -47,13 +47,12 @@ func tuiOptions(c *config) timeline.Options {
 }
 
 func programOptions(stdin io.Reader, stdout io.Writer) []tea.ProgramOption {
-	opts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithOutput(stdout)}
+	opts := []tea.ProgramOption{tea.WithOutput(stdout)}
 	if isTerminal(stdin) {
 		opts = append(opts, tea.WithInput(stdin))
-	} else {
-		// The log comes through stdin; keys come from the terminal itself.
-		opts = append(opts, tea.WithInputTTY())
 	}
+	// Otherwise the log comes through stdin, and bubbletea reads keys from the terminal
+	// itself (it opens the TTY when stdin is not one).
 	return opts
 }
 

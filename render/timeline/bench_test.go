@@ -3,7 +3,7 @@ package timeline
 import (
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/raftviz/raftviz/parse"
 )
@@ -34,7 +34,7 @@ func BenchmarkNew(b *testing.B) {
 	for b.Loop() {
 		m := New([]*parse.Test{t}, Options{})
 		m.Update(tea.WindowSizeMsg{Width: 160, Height: 50})
-		_ = m.View()
+		_ = m.screen()
 	}
 }
 
@@ -51,7 +51,7 @@ func BenchmarkKeyUpdateView(b *testing.B) {
 			for b.Loop() {
 				m.cursor, m.top = mid, mid
 				m.Update(keyMsg(k))
-				_ = m.View()
+				_ = m.screen()
 				if k == "z" {
 					m.Update(keyMsg("z")) // unfold again for the next round
 				}

@@ -6,10 +6,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/table"
-	"github.com/charmbracelet/bubbles/viewport"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/table"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
 )
 
 // keyMap is the timeline's key bindings; bubbles/help renders them.
@@ -31,7 +31,7 @@ func defaultKeys() keyMap {
 		Up:           b("↑/k", "up", "up", "k"),
 		Down:         b("↓/j", "down", "down", "j"),
 		PageUp:       b("pgup", "page up", "pgup", "ctrl+b", "b"),
-		PageDown:     b("pgdn", "page down", "pgdown", "ctrl+f", " "),
+		PageDown:     b("pgdn", "page down", "pgdown", "ctrl+f", "space"),
 		Home:         b("g", "first", "g", "home"),
 		End:          b("G", "last", "G", "end"),
 		Left:         b("←/h", "columns left", "left", "h"),
@@ -95,7 +95,7 @@ func (m *Model) openPicker() {
 	m.mode = modePicker
 }
 
-func (m *Model) updatePicker(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m *Model) updatePicker(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch msg.String() {
 	case "esc", "q", "t":
 		m.mode = modeTable
@@ -138,14 +138,14 @@ func (m *Model) openFilter() {
 	m.mode = modeFilter
 }
 
-func (m *Model) updateFilter(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m *Model) updateFilter(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	f := &m.filter
 	switch msg.String() {
 	case "up", "k":
 		f.cursor = max(f.cursor-1, 0)
 	case "down", "j":
 		f.cursor = min(f.cursor+1, len(f.items)-1)
-	case " ", "x":
+	case "space", "x":
 		if f.cursor < len(f.items) {
 			f.items[f.cursor].on = !f.items[f.cursor].on
 		}
@@ -260,12 +260,12 @@ func (m *Model) openDetail() {
 			fmt.Fprintf(&b, "  %s  [%s] %s\n", r.FormatTime(start, false), r.Node, r.Msg)
 		}
 	}
-	m.detail = viewport.New(m.width, max(m.height-2, 1))
+	m.detail = viewport.New(viewport.WithWidth(m.width), viewport.WithHeight(max(m.height-2, 1)))
 	m.detail.SetContent(b.String())
 	m.mode = modeDetail
 }
 
-func (m *Model) updateDetail(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m *Model) updateDetail(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch msg.String() {
 	case "esc", "q", "enter":
 		m.mode = modeTable

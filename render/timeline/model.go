@@ -11,12 +11,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/table"
-	"github.com/charmbracelet/bubbles/textinput"
-	"github.com/charmbracelet/bubbles/viewport"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/table"
+	"charm.land/bubbles/v2/textinput"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/raftviz/raftviz/parse"
 )
@@ -284,8 +284,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
-		m.help.Width = msg.Width
-		m.detail.Width, m.detail.Height = msg.Width, max(msg.Height-2, 1)
+		m.help.SetWidth(msg.Width)
+		m.detail.SetWidth(msg.Width)
+		m.detail.SetHeight(max(msg.Height-2, 1))
 		m.picker.SetWidth(msg.Width)
 		m.picker.SetHeight(max(msg.Height-3, 3))
 		m.clamp()
@@ -293,17 +294,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case AppendMsg:
 		m.append(msg)
 		return m, nil
-	case tea.MouseMsg:
-		if m.mode == modeTable && msg.Action == tea.MouseActionPress {
+	case tea.MouseWheelMsg:
+		if m.mode == modeTable {
 			switch msg.Button {
-			case tea.MouseButtonWheelUp:
+			case tea.MouseWheelUp:
 				m.move(-3)
-			case tea.MouseButtonWheelDown:
+			case tea.MouseWheelDown:
 				m.move(3)
 			}
 		}
 		return m, nil
-	case tea.KeyMsg:
+	case tea.KeyPressMsg:
 		switch m.mode {
 		case modeSearch:
 			return m.updateSearch(msg)
@@ -319,7 +320,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-func (m *Model) updateTable(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
 	m.status = ""
 	page := m.bodyHeight()
@@ -404,9 +405,9 @@ func (m *Model) updateTable(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-func (m *Model) updateSearch(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	switch msg.Type {
-	case tea.KeyEnter:
+func (m *Model) updateSearch(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch msg.String() {
+	case "enter":
 		m.query = strings.TrimSpace(m.search.Value())
 		m.mode = modeTable
 		m.search.Blur()
@@ -414,7 +415,7 @@ func (m *Model) updateSearch(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.find(m.query, 1)
 		}
 		return m, nil
-	case tea.KeyEsc:
+	case "esc":
 		m.mode = modeTable
 		m.search.Blur()
 		return m, nil

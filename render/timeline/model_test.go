@@ -12,21 +12,15 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/x/exp/teatest"
-	"github.com/muesli/termenv"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/parse/eventline"
 	"github.com/raftviz/raftviz/raft/sim"
 )
-
-func init() {
-	// Deterministic output, and no terminal queries in tests.
-	lipgloss.SetColorProfile(termenv.Ascii)
-	lipgloss.SetHasDarkBackground(true)
-}
 
 // simTests runs a seeded simulation with a crash and a partition and parses its event lines:
 // a real run of this project's Raft, byte for byte the same every time.
@@ -57,18 +51,26 @@ func simTests(t testing.TB) []*parse.Test {
 	return tests
 }
 
-func keyMsg(s string) tea.KeyMsg {
+// plain is the screen as a person reads it: lipgloss v2 always writes styles, and the program
+// lowers them to what the terminal supports, so tests read the text without them.
+func plain(m *Model) string { return ansi.Strip(m.screen()) }
+
+// keyMsg is the key press a terminal sends for s: a named key or one character.
+func keyMsg(s string) tea.KeyPressMsg {
 	switch s {
 	case "enter":
-		return tea.KeyMsg{Type: tea.KeyEnter}
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
 	case "esc":
-		return tea.KeyMsg{Type: tea.KeyEsc}
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
 	case "pgdown":
-		return tea.KeyMsg{Type: tea.KeyPgDown}
+		return tea.KeyPressMsg{Code: tea.KeyPgDown}
 	case "down":
-		return tea.KeyMsg{Type: tea.KeyDown}
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "space":
+		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
 	}
-	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
+	r := []rune(s)[0]
+	return tea.KeyPressMsg{Code: r, Text: s}
 }
 
 func newModel(t testing.TB, tests []*parse.Test, w, h int) *Model {
@@ -110,7 +112,7 @@ func TestScrolling(t *testing.T) {
 		t.Fatalf("after g cursor %d top %d", m.cursor, m.top)
 	}
 	// The screen shows the rows from top, one line each, and exactly fits the terminal.
-	v := m.View()
+	v := plain(m)
 	lines := strings.Split(v, "\n")
 	if len(lines) > 20 {
 		t.Fatalf("view has %d lines for a 20-line terminal", len(lines))
@@ -118,7 +120,7 @@ func TestScrolling(t *testing.T) {
 	if !strings.Contains(v, "starts") || !strings.Contains(lines[0], "TestSim") {
 		t.Fatalf("first screen:\n%s", v)
 	}
-	m.Update(tea.MouseMsg{Action: tea.MouseActionPress, Button: tea.MouseButtonWheelDown})
+	m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
 	if m.cursor != 3 {
 		t.Fatalf("wheel down: cursor %d", m.cursor)
 	}
@@ -128,7 +130,7 @@ func TestSearch(t *testing.T) {
 	m := newModel(t, simTests(t), 120, 20)
 	press(m, "/")
 	for _, r := range "set b 2" {
-		m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		m.Update(keyMsg(string(r)))
 	}
 	press(m, "enter")
 	e := m.Cursor()
@@ -146,10 +148,10 @@ func TestSearch(t *testing.T) {
 	}
 	press(m, "/")
 	for _, r := range "no such text" {
-		m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		m.Update(keyMsg(string(r)))
 	}
 	press(m, "enter")
-	if m.cursor != first || !strings.Contains(m.View(), "no next match") {
+	if m.cursor != first || !strings.Contains(plain(m), "no next match") {
 		t.Fatalf("a failed search moved the cursor or said nothing")
 	}
 }
@@ -164,7 +166,7 @@ func TestJumps(t *testing.T) {
 	if e := m.Cursor(); e == nil || !e.IsFault() || e.Kind != "crash" {
 		t.Fatalf("x landed on %+v", e)
 	}
-	if !strings.Contains(m.View(), "✗") {
+	if !strings.Contains(plain(m), "✗") {
 		t.Fatal("the fault lane does not show the crashed node")
 	}
 	press(m, "c")
@@ -173,8 +175,8 @@ func TestJumps(t *testing.T) {
 	}
 	// The header names the leader of the term at the cursor.
 	c := m.ix.at(int(m.rows[m.cursor].idx))
-	if c.leader == "" || !strings.Contains(m.View(), "leader "+c.leader) {
-		t.Fatalf("header lacks the leader %q:\n%s", c.leader, strings.SplitN(m.View(), "\n", 2)[0])
+	if c.leader == "" || !strings.Contains(plain(m), "leader "+c.leader) {
+		t.Fatalf("header lacks the leader %q:\n%s", c.leader, strings.SplitN(plain(m), "\n", 2)[0])
 	}
 }
 
@@ -185,11 +187,11 @@ func TestPickerSwitchesTests(t *testing.T) {
 	}
 	m := newModel(t, tests, 120, 20)
 	press(m, "t")
-	if !strings.Contains(m.View(), tests[1].Name) || !strings.Contains(m.View(), tests[1].Status.String()) {
-		t.Fatalf("picker:\n%s", m.View())
+	if !strings.Contains(plain(m), tests[1].Name) || !strings.Contains(plain(m), tests[1].Status.String()) {
+		t.Fatalf("picker:\n%s", plain(m))
 	}
 	press(m, "down", "enter")
-	if m.Test() != tests[1] || !strings.Contains(m.View(), tests[1].Name) {
+	if m.Test() != tests[1] || !strings.Contains(plain(m), tests[1].Name) {
 		t.Fatalf("picked %q, want %q", m.Test().Name, tests[1].Name)
 	}
 	press(m, "t", "esc")
@@ -200,13 +202,13 @@ func TestPickerSwitchesTests(t *testing.T) {
 
 func TestFilterHidesNode(t *testing.T) {
 	m := newModel(t, simTests(t), 160, 20)
-	header := strings.Split(m.View(), "\n")[1]
+	header := strings.Split(plain(m), "\n")[1]
 	if !strings.Contains(header, "2 ") {
 		t.Fatalf("header lacks node 2: %q", header)
 	}
 	before := len(m.rows)
 	press(m, "f", "j", " ", "enter") // the second item is node 2
-	header = strings.Split(m.View(), "\n")[1]
+	header = strings.Split(plain(m), "\n")[1]
 	for _, f := range strings.Fields(header) {
 		if f == "2" {
 			t.Fatalf("node 2 still has a column: %q", header)
@@ -256,7 +258,7 @@ func TestDetailShowsRPC(t *testing.T) {
 	m := newModel(t, simTests(t), 140, 40)
 	m.find("RequestVote", 1)
 	press(m, "enter")
-	v := m.View()
+	v := plain(m)
 	if !strings.Contains(v, "rpc") || !strings.Contains(v, "other events") || !strings.Contains(v, "receives RequestVote") {
 		t.Fatalf("detail pane:\n%s", v)
 	}
@@ -277,7 +279,7 @@ func TestNarrowTerminalScrollsColumns(t *testing.T) {
 	if nodes2[0] == nodes[0] {
 		t.Fatal("l did not scroll the columns")
 	}
-	for _, line := range strings.Split(m.View(), "\n") {
+	for _, line := range strings.Split(plain(m), "\n") {
 		if w := lipgloss.Width(line); w > 60 {
 			t.Fatalf("line of width %d in a 60-column terminal: %q", w, line)
 		}
@@ -291,7 +293,7 @@ func TestResize(t *testing.T) {
 	if m.bodyHeight() != h+20 {
 		t.Fatalf("body %d rows after growing by 20 (was %d)", m.bodyHeight(), h)
 	}
-	if got := len(strings.Split(m.View(), "\n")); got > 40 {
+	if got := len(strings.Split(plain(m), "\n")); got > 40 {
 		t.Fatalf("view has %d lines", got)
 	}
 }
@@ -373,16 +375,16 @@ func TestAnalysisFlagsAreMarked(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := newModel(t, tests, 120, 20)
-	if len(m.flagged) != 2 || !strings.Contains(m.View(), "2 flagged") || !strings.Contains(m.View(), "‼") {
-		t.Fatalf("flags %v, view:\n%s", m.flagged, m.View())
+	if len(m.flagged) != 2 || !strings.Contains(plain(m), "2 flagged") || !strings.Contains(plain(m), "‼") {
+		t.Fatalf("flags %v, view:\n%s", m.flagged, plain(m))
 	}
 	press(m, "v")
 	if m.Cursor() == nil || m.Cursor().Line != 3 {
 		t.Fatalf("v went to %+v", m.Cursor())
 	}
 	press(m, "enter")
-	if !strings.Contains(m.View(), "VIOLATION one leader per term") {
-		t.Fatalf("detail lacks the violation:\n%s", m.View())
+	if !strings.Contains(plain(m), "VIOLATION one leader per term") {
+		t.Fatalf("detail lacks the violation:\n%s", plain(m))
 	}
 }
 
@@ -416,8 +418,8 @@ func TestReloadKeepsOneTestInMemory(t *testing.T) {
 		}
 	}
 	press(m, "t")
-	if !strings.Contains(m.View(), strconv.Itoa(len(tests[1].Events))) {
-		t.Fatalf("the picker lost the event count of a dropped test:\n%s", m.View())
+	if !strings.Contains(plain(m), strconv.Itoa(len(tests[1].Events))) {
+		t.Fatalf("the picker lost the event count of a dropped test:\n%s", plain(m))
 	}
 	press(m, "down", "enter")
 	if reloads != 1 || len(m.Test().Events) != len(tests[1].Events) || len(m.tests[0].Events) != 0 {

@@ -5,7 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/raftviz/raftviz/parse"
@@ -94,8 +95,16 @@ func (m *Model) layout() (nodes []string, colW, laneW int) {
 	return rest, colW, laneW
 }
 
-// View implements tea.Model.
-func (m *Model) View() string {
+// View implements tea.Model: the screen in the alternate buffer, with mouse wheel reports.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.screen())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	return v
+}
+
+// screen draws the current mode's screen as text.
+func (m *Model) screen() string {
 	switch m.mode {
 	case modePicker:
 		return m.st.title.Render("Pick a test (enter: show, esc: back)") + "\n" + m.picker.View()

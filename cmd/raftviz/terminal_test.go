@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fortytw2/leaktest"
+	"golang.org/x/sys/unix"
+)
+
+// mainEnv makes the test binary run raftviz's main instead of the tests (see TestMain), so a
+// test can start the real program on a pseudo-terminal.
+const mainEnv = "RAFTVIZ_TEST_RUN_MAIN"
+
+// mutePTY is a pseudo-terminal that never answers the program's questions, like screen, Emacs
+// shells and many CI terminals. The program runs on its slave side with it as the controlling
+// terminal; everything it writes is collected from the master side.
+type mutePTY struct {
+	master *os.File
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	out    bytes.Buffer
+	done   chan struct{}
+	once   sync.Once
+	exited chan error // the program's exit (Wait), once it has exited
+}
+
+func startOnMutePTY(t *testing.T, args ...string) *mutePTY {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slave.Close()
+	if err := unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 30, Col: 100}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), mainEnv+"=1", "TERM=xterm-256color")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &mutePTY{master: master, cmd: cmd, done: make(chan struct{}), exited: make(chan error, 1)}
+	go func() { p.exited <- cmd.Wait() }()
+	go func() {
+		defer close(p.done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			p.mu.Lock()
+			p.out.Write(buf[:n])
+			p.mu.Unlock()
+			if err != nil {
+				return // EIO once the program and its terminal are gone
+			}
+		}
+	}()
+	t.Cleanup(p.close)
+	return p
+}
+
+// close kills the program if it still runs and waits for both goroutines to end.
+func (p *mutePTY) close() {
+	p.once.Do(func() {
+		_ = p.cmd.Process.Kill()
+		p.exited <- <-p.exited // put it back for a later wait
+		p.master.Close()
+		<-p.done
+	})
+}
+
+// wait reports whether the program exited within d, and how.
+func (p *mutePTY) wait(d time.Duration) (exited bool, err error) {
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+		return true, err
+	case <-time.After(d):
+		return false, nil
+	}
+}
+
+func (p *mutePTY) output() []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return bytes.Clone(p.out.Bytes())
+}
+
+// waitFor polls the output until it contains re or the deadline passes.
+func (p *mutePTY) waitFor(re *regexp.Regexp, within time.Duration) bool {
+	for end := time.Now().Add(within); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if re.Match(p.output()) {
+			return true
+		}
+	}
+	return false
+}
+
+// colourQuery is what a program writes to ask the terminal for its colours (OSC 10/11) or the
+// cursor position (DSR); where nothing answers, a program that waits for the answer stalls.
+var colourQuery = regexp.MustCompile(`\x1b\]1[01];\?|\x1b\[6n`)
+
+// TestTablesNeverQueryTheTerminal: the table commands print without asking the terminal
+// anything. (bubbletea v1 asked for the background colour when the package was loaded, so
+// every command of the binary waited 5 s on such terminals.)
+func TestTablesNeverQueryTheTerminal(t *testing.T) {
+	defer leaktest.Check(t)()
+	for _, args := range [][]string{{td + "classic_go_test_v.log"}, {"--list", td + "classic_go_test_v.log"}} {
+		p := startOnMutePTY(t, args...)
+		exited, err := p.wait(3 * time.Second)
+		p.close()
+		if !exited || err != nil {
+			t.Fatalf("raftviz %v on a terminal that never answers: exited %v (%v) within 3 s; wrote %q", args, exited, err, p.output())
+		}
+		if !bytes.Contains(p.output(), []byte("TestElection")) {
+			t.Errorf("raftviz %v wrote no table: %q", args, p.output())
+		}
+		if q := colourQuery.Find(p.output()); q != nil {
+			t.Errorf("raftviz %v asked the terminal %q", args, q)
+		}
+	}
+}
+
+// TestTimelineDoesNotWaitForTheTerminal: the timeline's first screen comes at once on a
+// terminal that never answers, and q quits.
+func TestTimelineDoesNotWaitForTheTerminal(t *testing.T) {
+	defer leaktest.Check(t)()
+	p := startOnMutePTY(t, "--tui", td+"classic_go_test_v.log")
+	defer p.close()
+	if !p.waitFor(regexp.MustCompile(`row 1/`), 2*time.Second) {
+		t.Fatalf("no first screen within 2 s; wrote %q", p.output())
+	}
+	if _, err := p.master.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	if exited, err := p.wait(5 * time.Second); !exited || err != nil {
+		t.Fatalf("q did not quit the timeline: exited %v, %v", exited, err)
+	}
+}
