@@ -62,7 +62,8 @@ type Options struct {
 	Fields bool
 	// Nodes, when set, keeps only these node columns (and cluster-wide events).
 	Nodes []string
-	// Grep, when set, keeps only events whose message or fields contain it.
+	// Grep, when set, keeps only events whose message, kind or fields contain it: ignoring case
+	// unless it has a capital letter (smart case, as in less and ripgrep).
 	Grep string
 }
 
@@ -76,13 +77,19 @@ func (o *Options) Filter(events []parse.Event) []parse.Event {
 	for _, n := range o.Nodes {
 		keep[n] = true
 	}
+	contains := strings.Contains
+	grep := o.Grep
+	if grep == strings.ToLower(grep) {
+		grep = strings.ToLower(grep)
+		contains = func(s, sub string) bool { return strings.Contains(strings.ToLower(s), sub) }
+	}
 	out := make([]parse.Event, 0, len(events))
 	for i := range events {
 		e := &events[i]
 		if len(keep) > 0 && !keep[e.Node] && !(e.Node == "*" && e.IsFault()) {
 			continue
 		}
-		if o.Grep != "" && !strings.Contains(e.Msg, o.Grep) && !fieldsContain(e, o.Grep) {
+		if grep != "" && !contains(e.Msg, grep) && !fieldsContain(e, grep, contains) {
 			continue
 		}
 		out = append(out, *e)
@@ -90,12 +97,12 @@ func (o *Options) Filter(events []parse.Event) []parse.Event {
 	return out
 }
 
-func fieldsContain(e *parse.Event, s string) bool {
-	if strings.Contains(e.Kind, s) {
+func fieldsContain(e *parse.Event, s string, contains func(s, sub string) bool) bool {
+	if contains(e.Kind, s) {
 		return true
 	}
 	for _, f := range e.Fields {
-		if strings.Contains(f.Value, s) || strings.Contains(f.Key+"="+f.Value, s) {
+		if contains(f.Value, s) || contains(f.Key+"="+f.Value, s) {
 			return true
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,30 @@ import (
 func TestMain(m *testing.M) {
 	time.Local = time.UTC
 	os.Exit(m.Run())
+}
+
+// classicCut is the classic tables' wrapping written the obvious way, as the reference for
+// hardWrap: a new line starts whenever the next rune would pass width columns, wherever that is
+// (spaces are kept, also at a line's start). It is not go-pretty's text.WrapHard, which joins
+// words by single spaces and drops a space that would start a line: the classic tables
+// (testdata/classic_timing_table.txt: "state" / " = Leader") keep it.
+func classicCut(s string, width int) []string {
+	if width <= 0 {
+		return []string{s}
+	}
+	var lines []string
+	var line []rune
+	w := 0
+	for _, r := range s {
+		rw := text.RuneWidth(r)
+		if w+rw > width && len(line) > 0 {
+			lines = append(lines, string(line))
+			line, w = line[:0], 0
+		}
+		line = append(line, r)
+		w += rw
+	}
+	return append(lines, string(line))
 }
 
 // prettyReference renders a table the slow way, with go-pretty, from the same cells the fast
@@ -44,7 +69,7 @@ func prettyReference(opts Options, nodes []string, events []parse.Event) string 
 	}
 	tw.AppendHeader(header)
 	cell := func(s string) string {
-		lines := hardWrap(nil, s, opts.Wrap)
+		lines := classicCut(s, opts.Wrap)
 		if !opts.Compact {
 			lines = append(lines, "")
 		}
@@ -89,6 +114,76 @@ func randomEvents(r *rand.Rand, n int, nodes []string) []parse.Event {
 		}
 	}
 	return ev
+}
+
+// TestHardWrapMatchesClassicCut compares the wrapping of the fast path with the reference cut on
+// random strings of ASCII words, runs of spaces, wide and accented runes, at random widths.
+func TestHardWrapMatchesClassicCut(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	pieces := []string{"vote", "AppendEntries", " ", "  ", "term=3", "日本語", "é", "x", "[::]:1234", "a long message that wraps"}
+	for i := 0; i < 2000; i++ {
+		var sb strings.Builder
+		for j := r.IntN(10); j >= 0; j-- {
+			sb.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		s, w := sb.String(), r.IntN(32)
+		got, want := hardWrap(nil, s, w), classicCut(s, w)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("hardWrap(%q, %d) = %q, want %q", s, w, got, want)
+		}
+		if ww := wrappedWidth(s, w); ww != maxWidth(want) {
+			t.Fatalf("wrappedWidth(%q, %d) = %d, want %d", s, w, ww, maxWidth(want))
+		}
+	}
+}
+
+func maxWidth(lines []string) int {
+	w := 0
+	for _, l := range lines {
+		w = max(w, text.StringWidthWithoutEscSequences(l))
+	}
+	return w
+}
+
+// TestColourOnlyAddsCodes: with colour on, a table is the same table with every non-empty cell
+// line of a node or fault column wrapped in its event's colour, and nothing else changes.
+func TestColourOnlyAddsCodes(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	codes := regexp.MustCompile(`\x1b\[[0-9;]*m`)
+	for i := 0; i < 60; i++ {
+		opts := Options{Wrap: []int{0, 7, 30}[i%3], Compact: i%2 == 0, Relative: i%4 == 1}
+		if i%5 == 0 {
+			opts.Format = FormatASCII
+		}
+		nodes := []string{"0", "1", "2", "n10"}[:1+r.IntN(4)]
+		events := randomEvents(r, 1+r.IntN(40), nodes)
+		tt := parse.Test{Events: events}
+		cols := opts.columns(events)
+		start, _ := tt.Start()
+		var plain, colour bytes.Buffer
+		if err := newTextTable(&opts, cols, events, start).write(&plain, events); err != nil {
+			t.Fatal(err)
+		}
+		copts := opts
+		copts.Color = true
+		if err := newTextTable(&copts, cols, events, start).write(&colour, events); err != nil {
+			t.Fatal(err)
+		}
+		if got := codes.ReplaceAllString(colour.String(), ""); got != plain.String() {
+			t.Fatalf("case %d: colour changed the table beyond its codes:\n%s\n---\n%s", i, got, plain.String())
+		}
+		// Every coloured span is one cell line: opened, text, closed, inside one column.
+		for _, line := range strings.Split(colour.String(), "\n") {
+			for _, span := range regexp.MustCompile(`\x1b\[[0-9;]+m([^\x1b]*)\x1b\[0m`).FindAllStringSubmatch(line, -1) {
+				if span[1] == "" || strings.ContainsAny(span[1], "│|") {
+					t.Fatalf("case %d: colour span %q is not one cell's text in %q", i, span[1], line)
+				}
+			}
+			if n := len(codes.FindAllString(line, -1)); n%2 != 0 {
+				t.Fatalf("case %d: unbalanced colour codes in %q", i, line)
+			}
+		}
+	}
 }
 
 func TestFastRendererMatchesGoPretty(t *testing.T) {
@@ -186,6 +281,14 @@ func TestFilter(t *testing.T) {
 	o = Options{Grep: "commit"}
 	if got := o.Filter(ev); len(got) != 1 || got[0].Node != "2" {
 		t.Errorf("grep by kind kept %v", got)
+	}
+	// Smart case: lower case matches any case; a capital makes the search exact.
+	ev = append(ev, parse.Event{Node: "1", Msg: "Becomes Leader"}, parse.Event{Node: "1", Msg: "x", Fields: []eventline.Field{{Key: "state", Value: "LEADER"}}})
+	for grep, want := range map[string]int{"leader": 3, "Leader": 1, "LEADER": 1, "state=leader": 1, "State": 0} {
+		o = Options{Grep: grep}
+		if got := o.Filter(ev); len(got) != want {
+			t.Errorf("--grep %q kept %d events, want %d: %v", grep, len(got), want, got)
+		}
 	}
 }
 

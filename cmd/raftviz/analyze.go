@@ -26,7 +26,7 @@ Raft's safety properties from the events alone. Exits 1 when a violation is foun
 so it can gate CI.
 
   raftviz analyze run.log
-  go test -v ./raft/ 2>&1 | raftviz analyze --format json
+  go test -v ./raft/ 2>&1 | raftviz analyze --json
 
 Flags:
 `
@@ -64,11 +64,20 @@ func openInputs(files []string, stdin io.Reader) ([]parse.Input, func(), error) 
 	return inputs, done, nil
 }
 
+func inputNames(inputs []parse.Input) []string {
+	names := make([]string, len(inputs))
+	for i, in := range inputs {
+		names[i] = in.Name
+	}
+	return names
+}
+
 func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("raftviz analyze", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	runRe := fs.String("run", "", "only tests matching `regexp`, as go test -run selects them")
-	format := fs.String("format", "text", "report `format`: text or json")
+	jsonOut := fs.Bool("json", false, "write the report as JSON")
+	format := fs.String("format", "auto", "input `format`, as for raftviz: auto, gotest, json (go test -json), plain; text and json (report formats) are kept as the old spelling of --json")
 	slow := fs.Duration("slow", 100*time.Millisecond, "flag RPC round trips longer than `d`")
 	out := fs.String("o", "", "write the report to `file`")
 	linHTML := fs.String("lin-html", "", "write porcupine's visualization of each test's client history to `file` (test number appended when several)")
@@ -84,9 +93,19 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 		fmt.Fprintf(stderr, "raftviz analyze: %v (raftviz analyze -h lists the flags)\n", err)
 		return exitUsage
 	}
-	if *format != "text" && *format != "json" {
-		fmt.Fprintf(stderr, "raftviz analyze: unknown --format %q (want text or json)\n", *format)
-		return exitUsage
+	// --format once chose the report format; "text" and "json" keep meaning that. Input in
+	// go test -json form is detected without it.
+	inFormat := parse.FormatAuto
+	switch *format {
+	case "text":
+	case "json":
+		*jsonOut = true
+	default:
+		var ok bool
+		if inFormat, ok = parse.ParseFormat(*format); !ok {
+			fmt.Fprintf(stderr, "raftviz analyze: unknown --format %q (want auto, gotest or plain; --json for a JSON report)\n", *format)
+			return exitUsage
+		}
 	}
 	matcher, err := parse.NewMatcher(*runRe)
 	if err != nil {
@@ -117,7 +136,7 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	bw := bufio.NewWriterSize(w, 64<<10)
 	defer bw.Flush()
 	opts := analyze.Options{SlowRPC: *slow}
-	htmlN := 0
+	htmlN, lines := 0, 0
 	var reports []analyze.Report
 	violations, analyzed := 0, 0
 	emit := func(t *parse.Test) error {
@@ -138,7 +157,7 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 		r := analyze.Test(t, o)
 		analyzed++
 		violations += r.Failures()
-		if *format == "json" {
+		if *jsonOut {
 			reports = append(reports, r)
 		} else {
 			analyze.WriteText(bw, r)
@@ -147,11 +166,14 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	}
 	if len(inputs) == 1 {
 		// One input streams test by test: memory holds one test at a time.
-		p := parse.NewParser(parse.Options{ImplicitName: inputs[0].Name, Profile: prof})
+		p := parse.NewParser(parse.Options{Format: inFormat, ImplicitName: inputs[0].Name, Profile: prof})
 		err = parse.Scan(&ctxReader{ctx: ctx, r: inputs[0].Reader}, p, parse.ScanOptions{Emit: emit})
+		lines = p.Summary().Lines
 	} else {
 		var tests []*parse.Test
-		tests, _, err = parse.ReadInputs(inputs, parse.Options{Profile: prof})
+		var sum parse.Summary
+		tests, sum, err = parse.ReadInputs(inputs, parse.Options{Format: inFormat, Profile: prof})
+		lines = sum.Lines
 		for _, t := range tests {
 			if err == nil {
 				err = emit(t)
@@ -165,8 +187,11 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	case err != nil:
 		fmt.Fprintf(stderr, "raftviz analyze: %v\n", pathError(err))
 		return exitUsage
+	case lines == 0:
+		fmt.Fprintf(stderr, "raftviz analyze: no input: %s\n", emptyInputs(inputNames(inputs)))
+		return exitUsage
 	}
-	if *format == "json" {
+	if *jsonOut {
 		if err := analyze.WriteJSON(bw, reports); err != nil {
 			fmt.Fprintf(stderr, "raftviz analyze: %v\n", err)
 			return exitUsage
@@ -217,9 +242,12 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitUsage
 	}
 	read := func(path string) (map[string]*parse.Test, []string, error) {
-		tests, _, err := parse.ReadFiles([]string{path}, parse.Options{ImplicitName: "(log)"})
+		tests, sum, err := parse.ReadFiles([]string{path}, parse.Options{ImplicitName: "(log)"})
 		if err != nil {
 			return nil, nil, pathError(err)
+		}
+		if sum.Lines == 0 {
+			return nil, nil, fmt.Errorf("no input: %s", emptyInputs([]string{path}))
 		}
 		byName := map[string]*parse.Test{}
 		var order []string

@@ -97,7 +97,7 @@ func TestAnalyzeCaptures(t *testing.T) {
 			t.Errorf("%s: exit %d", name, code)
 		}
 	}
-	code, out, _ := runCLI(t, "", "analyze", "--format", "json", "-run", "TestTraceFailover", fx+"etcd_trace_v.log")
+	code, out, _ := runCLI(t, "", "analyze", "--json", "-run", "TestTraceFailover", fx+"etcd_trace_v.log")
 	checkGolden(t, "analyze_etcd_trace_json", out)
 	var doc struct {
 		Tests []struct {

@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -111,9 +112,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.output, "o", "", "write tables to `file` instead of stdout")
 	fs.StringVar(&c.color, "color", "auto", "colour cells by event kind: `auto|always|never` (auto: only on a terminal, never with NO_COLOR)")
 	fs.StringVar(&c.nodes, "nodes", "", "only these node columns, comma-separated `ids` (e.g. 0,2)")
-	fs.StringVar(&c.grep, "grep", "", "only events whose message or fields contain `text`")
+	fs.StringVar(&c.grep, "grep", "", "only events whose message or fields contain `text` (any case unless it has a capital)")
 	fs.BoolVar(&c.list, "list", false, "list tests (status, nodes, events, duration, other lines) instead of drawing tables")
-	fs.BoolVar(&c.failExit, "fail-exit", false, "exit 1 when the input's tests failed")
+	fs.BoolVar(&c.failExit, "fail-exit", false, "exit 1 when a selected test failed (with no -run: any test or package)")
 	fs.StringVar(&c.format, "format", "auto", "input `format`: auto, gotest (go test -v or a plain log), json (go test -json), plain (no test markers)")
 	fs.StringVar(&c.table, "table", "text", "table `style`: text (box drawing), ascii, markdown, html, csv")
 	fs.IntVar(&c.wrap, "wrap", render.DefaultWrap, "wrap messages at `width` columns; 0 disables wrapping")
@@ -254,10 +255,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 	var status parse.Status
 	var sum parse.Summary
+	sel := newSelection(c)
 	if c.list {
-		status, sum, err = list(c, inputs, bw)
+		status, sum, err = list(c, sel, inputs, bw)
 	} else {
-		status, sum, err = tables(c, inputs, bw)
+		status, sum, err = tables(c, sel, inputs, bw)
+	}
+	empty := err == nil && ctx.Err() == nil && sum.Lines == 0
+	if empty {
+		bw.Reset(io.Discard) // no table of nothing: only the one-line error
 	}
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
@@ -266,10 +272,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if cerr := file.Close(); err == nil {
 			err = cerr
 		}
+		if empty {
+			os.Remove(c.output)
+		}
+	}
+	if empty {
+		fmt.Fprintf(stderr, "raftviz: no input: %s\n", emptyInputs(c.files))
+		return exitUsage
 	}
 	if !c.quiet {
 		reportUnderstood(stderr, &sum)
 	}
+	sel.warn(stderr)
+	status = sel.status(status)
 	switch {
 	case ctx.Err() != nil:
 		fmt.Fprintln(stderr, "raftviz: interrupted")
@@ -283,9 +298,84 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return exitOK
 }
 
+// selection counts what -run and --nodes selected, so that a selection of nothing is said,
+// and --fail-exit looks at the selected tests only.
+type selection struct {
+	c               *config
+	tests, selected int
+	failed          bool // a selected test failed
+	nodes           map[string]bool
+}
+
+func newSelection(c *config) *selection { return &selection{c: c, nodes: map[string]bool{}} }
+
+// test counts t and reports whether -run selects it.
+func (s *selection) test(t *parse.Test) bool {
+	s.tests++
+	if !s.c.matcher.Match(t.Name) {
+		return false
+	}
+	s.selected++
+	if t.Status == parse.StatusFail {
+		s.failed = true
+	}
+	s.sawNodes(t.Events)
+	return true
+}
+
+// sawNodes notes the nodes of a selected test's events (also of a part written early).
+func (s *selection) sawNodes(events []parse.Event) {
+	if len(s.c.renderOpt.Nodes) == 0 {
+		return
+	}
+	for i := range events {
+		s.nodes[events[i].Node] = true
+	}
+}
+
+// status is the result --fail-exit looks at: the run's (package failures too) when every test
+// is selected, else only the selected tests'.
+func (s *selection) status(overall parse.Status) parse.Status {
+	if s.c.run == "" {
+		return overall
+	}
+	if s.failed {
+		return parse.StatusFail
+	}
+	return parse.StatusPass
+}
+
+// warn says on stderr when -run or --nodes selected nothing.
+func (s *selection) warn(stderr io.Writer) {
+	if s.c.run != "" && s.tests > 0 && s.selected == 0 {
+		fmt.Fprintf(stderr, "raftviz: -run %q matches none of the %d tests (raftviz --list shows them)\n", s.c.run, s.tests)
+		return
+	}
+	if s.selected == 0 {
+		return
+	}
+	var missing []string
+	for _, n := range s.c.renderOpt.Nodes {
+		if !s.nodes[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		have := make([]string, 0, len(s.nodes))
+		for n := range s.nodes {
+			if n != "*" {
+				have = append(have, n)
+			}
+		}
+		sort.Strings(have)
+		fmt.Fprintf(stderr, "raftviz: --nodes: no node %s in the selected tests (their nodes: %s)\n",
+			strings.Join(missing, ","), strings.Join(have, ","))
+	}
+}
+
 // tables streams tables for a single input (test by test, in bounded memory), or merges several
 // inputs by time first.
-func tables(c *config, inputs []parse.Input, out io.Writer) (parse.Status, parse.Summary, error) {
+func tables(c *config, sel *selection, inputs []parse.Input, out io.Writer) (parse.Status, parse.Summary, error) {
 	w := render.NewWriter(out, c.renderOpt)
 	if len(inputs) > 1 {
 		tests, sum, err := parse.ReadInputs(inputs, c.parseOptions(""))
@@ -293,7 +383,7 @@ func tables(c *config, inputs []parse.Input, out io.Writer) (parse.Status, parse
 			return parse.StatusUnknown, sum, err
 		}
 		for _, t := range tests {
-			if c.matcher.Match(t.Name) {
+			if sel.test(t) {
 				if err := w.Test(t); err != nil {
 					return parse.StatusUnknown, sum, err
 				}
@@ -314,7 +404,7 @@ func tables(c *config, inputs []parse.Input, out io.Writer) (parse.Status, parse
 		if t.Status == parse.StatusFail {
 			failed = true
 		}
-		if !c.matcher.Match(t.Name) {
+		if !sel.test(t) {
 			return nil
 		}
 		if n := parts[t]; n > 0 {
@@ -346,6 +436,7 @@ func tables(c *config, inputs []parse.Input, out io.Writer) (parse.Status, parse
 				starts[t], _ = t.Start()
 			}
 			parts[t]++
+			sel.sawNodes(t.Events)
 			if err := w.Part(t, t.Events, starts[t], parts[t], false); err != nil {
 				return err
 			}
@@ -365,14 +456,14 @@ func tables(c *config, inputs []parse.Input, out io.Writer) (parse.Status, parse
 
 // list prints one line per test. A single input is streamed: only a summary of each test is
 // kept, so listing a huge log takes little memory.
-func list(c *config, inputs []parse.Input, out io.Writer) (parse.Status, parse.Summary, error) {
+func list(c *config, sel *selection, inputs []parse.Input, out io.Writer) (parse.Status, parse.Summary, error) {
 	var entries []render.ListEntry
 	failed := false
 	add := func(t *parse.Test) error {
 		if t.Status == parse.StatusFail {
 			failed = true
 		}
-		if c.matcher.Match(t.Name) {
+		if sel.test(t) {
 			entries = append(entries, render.Entry(t))
 		}
 		return nil
@@ -404,6 +495,21 @@ func overall(sum *parse.Summary, anyFailed bool) parse.Status {
 		return parse.StatusFail
 	}
 	return sum.Status(nil)
+}
+
+// emptyInputs names the inputs that held nothing, for the "no input" error.
+func emptyInputs(files []string) string {
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f
+		if f == "-" {
+			names[i] = "stdin"
+		}
+	}
+	if len(names) == 1 {
+		return names[0] + " is empty"
+	}
+	return strings.Join(names, ", ") + " are empty"
 }
 
 // reportUnderstood writes the one-line account of lines that were not events or test framing.

@@ -172,6 +172,59 @@ func TestFailExit(t *testing.T) {
 	if code, _, _ := runCLI(t, "", "--fail-exit", td+"classic_go_test_v.log"); code != exitOK {
 		t.Errorf("passing tests with --fail-exit: exit %d, want 0", code)
 	}
+	// Only the selected tests count: TestPar passed although TestSeq failed.
+	if code, _, errOut := runCLI(t, "", "--fail-exit", "-run", "TestPar", td+"gotest_v.log"); code != exitOK {
+		t.Errorf("--fail-exit -run TestPar (which passed): exit %d, want 0; %s", code, errOut)
+	}
+	if code, _, _ := runCLI(t, "", "--fail-exit", "--list", "-run", "TestSeq", td+"gotest_v.log"); code != exitTestsFailed {
+		t.Errorf("--fail-exit --list -run TestSeq (which failed): exit %d, want 1", code)
+	}
+}
+
+// TestSelectionOfNothingIsSaid: -run matching no test, or --nodes naming no node of the selected
+// tests, prints empty tables silently no more.
+func TestSelectionOfNothingIsSaid(t *testing.T) {
+	_, _, errOut := runCLI(t, "", "--quiet", "-run", "TestNoSuch", td+"classic_go_test_v.log")
+	if errOut != "raftviz: -run \"TestNoSuch\" matches none of the 1 tests (raftviz --list shows them)\n" {
+		t.Errorf("-run matching nothing: stderr %q", errOut)
+	}
+	_, _, errOut = runCLI(t, "", "--quiet", "--nodes", "0,7", td+"classic_go_test_v.log")
+	if errOut != "raftviz: --nodes: no node 7 in the selected tests (their nodes: 0,1,2)\n" {
+		t.Errorf("--nodes naming a missing node: stderr %q", errOut)
+	}
+	if _, _, errOut = runCLI(t, "", "--quiet", "--nodes", "0,2", "-run", "TestElection", td+"classic_go_test_v.log"); errOut != "" {
+		t.Errorf("a selection that matches: stderr %q", errOut)
+	}
+}
+
+// TestEmptyInputIsNoInput: every command says "no input" the same way and exits 2; no table of
+// nothing, and no empty output file, is left behind.
+func TestEmptyInputIsNoInput(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "empty.log")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	outFile := filepath.Join(t.TempDir(), "out.txt")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{empty}, "raftviz: no input: " + empty + " is empty\n"},
+		{[]string{"--list", empty}, "raftviz: no input: " + empty + " is empty\n"},
+		{[]string{"-o", outFile, empty}, "raftviz: no input: " + empty + " is empty\n"},
+		{[]string{"-"}, "raftviz: no input: stdin is empty\n"},
+		{[]string{"analyze", empty}, "raftviz analyze: no input: " + empty + " is empty\n"},
+		{[]string{"analyze", "--json"}, "raftviz analyze: no input: stdin is empty\n"},
+		{[]string{"diff", empty, td + "classic_go_test_v.log"}, "raftviz diff: no input: " + empty + " is empty\n"},
+	} {
+		code, out, errOut := runCLI(t, "", c.args...)
+		if code != exitUsage || out != "" || errOut != c.want {
+			t.Errorf("raftviz %v: exit %d, stdout %q, stderr %q; want exit 2, %q", c.args, code, out, errOut, c.want)
+		}
+	}
+	if _, err := os.Stat(outFile); !os.IsNotExist(err) {
+		t.Errorf("-o on empty input left %s behind (%v)", outFile, err)
+	}
 }
 
 func TestOutputFile(t *testing.T) {
