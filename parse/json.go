@@ -80,8 +80,7 @@ func (p *Parser) jsonLine(line []byte) {
 			elapsed = time.Duration(*ev.Elapsed * float64(time.Second))
 		}
 		if ev.Test == "" {
-			p.sum.Packages = append(p.sum.Packages, PackageResult{Name: ev.Package, Status: st, Elapsed: elapsed})
-			p.closeOpen(ev.Package)
+			p.endPackage(PackageResult{Name: ev.Package, Status: st, Elapsed: elapsed})
 			return
 		}
 		if ts := p.running[ev.Test]; ts != nil {

@@ -30,6 +30,21 @@ func NewMatcher(pattern string) (*Matcher, error) {
 	return m, nil
 }
 
+// MatchTest reports whether a test is selected by its name, or by its package-qualified name
+// (raft.TestElection) when its package is known.
+func (m *Matcher) MatchTest(t *Test) bool {
+	return m.Match(t.Name) || t.Package != "" && m.Match(t.QualifiedName())
+}
+
+// NamesPackage reports whether the pattern selects by package (raft\.TestElection): a dot
+// before a test function's name, which no Go test name contains. The input's tests must then
+// carry their package before they are matched (Options.HoldForPackage).
+func (m *Matcher) NamesPackage() bool {
+	return m != nil && len(m.levels) > 0 && packagePattern.MatchString(m.levels[0].String())
+}
+
+var packagePattern = regexp.MustCompile(`\\\.|[\w\])]\.\^?\(?(Test|Benchmark|Example|Fuzz)`)
+
 // Match reports whether a test name is selected.
 func (m *Matcher) Match(name string) bool {
 	if m == nil || len(m.levels) == 0 {

@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -312,6 +313,15 @@ func (t *Test) Duration() time.Duration {
 		found = true
 	}
 	return time.Duration(hi - lo)
+}
+
+// QualifiedName is the name prefixed with the last element of its package's import path
+// (raft.TestElection), or the bare name when the package is not known.
+func (t *Test) QualifiedName() string {
+	if t.Package == "" {
+		return t.Name
+	}
+	return path.Base(t.Package) + "." + t.Name
 }
 
 // ID is the name with the attempt number when the test ran more than once: TestA#2.

@@ -65,6 +65,11 @@ type Options struct {
 	// Profile, when set, is the log dialect to read the input with (--profile); otherwise it is
 	// detected from the input's first lines among the built-in profiles.
 	Profile *profile.Profile
+	// HoldForPackage keeps completed tests from Completed until their package is known. go test
+	// -v names a package only in its final ok/FAIL line, after its tests; a caller that selects
+	// tests by package (-run 'raft\.TestElection') needs it, and pays with holding one
+	// package's tests. go test -json names the package on every line: nothing is held there.
+	HoldForPackage bool
 }
 
 // ImplicitTestName is the default name of the test that holds lines outside any test.
@@ -128,26 +133,31 @@ type testState struct {
 
 // Parser turns lines into tests. It is not safe for concurrent use.
 type Parser struct {
-	opts      Options
-	format    Format
-	sum       Summary
-	running   map[string]*testState // by test name
-	order     []*testState          // running tests in start order
-	attempts  map[string]int        // runs seen per test name, for -count repeats
-	current   *testState            // the test go test named last
-	implicit  *testState
-	done      []*Test
-	ambiguous bool // several tests are printing at once
-	clock     dayClock
-	nodes     map[string]string // interned node ids and kinds
-	json      jsonState
-	lineNo    int32
-	leftover  []OtherLine
-	crashing  bool // inside a panic's goroutine dump
-	lastSize  int  // events of the last completed test
-	dialect   dialect
-	lastTime  int64 // time of the last event, for lines that carry none
-	lastFlags uint8
+	opts     Options
+	format   Format
+	sum      Summary
+	running  map[string]*testState // by test name
+	order    []*testState          // running tests in start order
+	attempts map[string]int        // runs seen per test name in this package, for -count repeats
+	started  int                   // tests started in the whole input
+	// unpackaged are the completed tests whose package is not known yet (go test -v names it
+	// after them): the package line names them, also when they were handed out already.
+	unpackaged []*Test
+	finished   bool
+	current    *testState // the test go test named last
+	implicit   *testState
+	done       []*Test
+	ambiguous  bool // several tests are printing at once
+	clock      dayClock
+	nodes      map[string]string // interned node ids and kinds
+	json       jsonState
+	lineNo     int32
+	leftover   []OtherLine
+	crashing   bool // inside a panic's goroutine dump
+	lastSize   int  // events of the last completed test
+	dialect    dialect
+	lastTime   int64 // time of the last event, for lines that carry none
+	lastFlags  uint8
 	// lastDone is the test whose result line came last: go test without -v prints a failed
 	// test's messages indented under its "--- FAIL" line.
 	lastDone *Test
@@ -411,6 +421,7 @@ func (p *Parser) run(name string) *testState {
 		}
 	}
 	p.attempts[name]++
+	p.started++
 	// Size the event slice like the last test's: tests of a suite are alike, and growing a slice
 	// of a hundred thousand events by doubling costs a quarter of the parse.
 	ts := &testState{t: &Test{Name: name, Attempt: p.attempts[name], Events: make([]Event, 0, min(max(p.lastSize, 16), 1<<16))}}
@@ -490,6 +501,9 @@ func (p *Parser) complete(ts *testState, st Status, elapsed time.Duration) {
 		p.current = p.running[parentName(ts.t.Name)]
 	}
 	p.done = append(p.done, ts.t)
+	if ts.t.Package == "" {
+		p.unpackaged = append(p.unpackaged, ts.t)
+	}
 	p.lastSize = len(ts.t.Events)
 	p.updateAmbiguity()
 }
@@ -507,9 +521,20 @@ func (p *Parser) packageLine(rest []byte, st Status) bool {
 			pr.Elapsed = d
 		}
 	}
+	p.endPackage(pr)
+	return true
+}
+
+// endPackage records a package's result: its tests, also those completed earlier, get its name,
+// and test names count attempts afresh (the next package's TestElection is not a rerun).
+func (p *Parser) endPackage(pr PackageResult) {
 	p.sum.Packages = append(p.sum.Packages, pr)
 	p.closeOpen(pr.Name)
-	return true
+	for _, t := range p.unpackaged {
+		t.Package = pr.Name
+	}
+	p.unpackaged = p.unpackaged[:0]
+	clear(p.attempts)
 }
 
 // closeOpen completes every running test as UNKNOWN, in start order.
@@ -564,8 +589,19 @@ func parentName(name string) string {
 // Completed returns the tests that finished since the last call, in the order they finished, and
 // hands them to the caller: the parser keeps no reference.
 func (p *Parser) Completed() []*Test {
-	d := p.done
-	p.done = nil
+	if !p.opts.HoldForPackage || p.finished {
+		d := p.done
+		p.done = nil
+		return d
+	}
+	// Hand out the tests whose package is known, in order; the first that waits holds back
+	// the rest, so the order of completion is kept.
+	n := 0
+	for n < len(p.done) && p.done[n].Package != "" {
+		n++
+	}
+	d := append([]*Test(nil), p.done[:n]...)
+	p.done = append(p.done[:0], p.done[n:]...)
 	return d
 }
 
@@ -587,10 +623,11 @@ func (p *Parser) Running() []*Test {
 func (p *Parser) Finish() {
 	p.json.flush(p)
 	p.closeOpen("")
+	p.finished = true
 	if p.implicit != nil {
 		it := p.implicit.t
 		p.implicit = nil
-		if len(it.Events) > 0 || it.Flushed > 0 || (len(it.Other) > 0 && p.sum.Final == StatusUnknown && len(p.sum.Packages) == 0 && len(p.attempts) == 0) {
+		if len(it.Events) > 0 || it.Flushed > 0 || (len(it.Other) > 0 && p.sum.Final == StatusUnknown && len(p.sum.Packages) == 0 && p.started == 0) {
 			p.done = append(p.done, it)
 		} else {
 			p.leftover = append(p.leftover, it.Other...)

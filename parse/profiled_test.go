@@ -2,8 +2,11 @@ package parse
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -172,5 +175,64 @@ func TestSlogJSONRecords(t *testing.T) {
 	}
 	if e := &ts.Events[0]; !e.HasTime() || e.Flags&FlagDate == 0 || !e.BecameCandidate() {
 		t.Errorf("first event %+v", e)
+	}
+}
+
+// TestPackagesOfGoTestAll: go test ./... over two packages that both have TestElection. The
+// second is not a rerun (attempt 1 in its package), and every test carries its package, in -v
+// output (named only by the package's last line) and in -json, streamed or held for it.
+func TestPackagesOfGoTestAll(t *testing.T) {
+	for _, file := range []string{"multipkg_v.log", "multipkg_json.jsonl"} {
+		for _, hold := range []bool{false, true} {
+			f, err := os.Open("../testdata/fixtures/" + file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := NewParser(Options{HoldForPackage: hold})
+			var got []string
+			var emitted []*Test
+			err = Scan(f, p, ScanOptions{Emit: func(t *Test) error {
+				if hold && t.Package == "" {
+					return fmt.Errorf("%s handed out before its package was known", t.Name)
+				}
+				emitted = append(emitted, t)
+				return nil
+			}})
+			f.Close()
+			if err != nil {
+				t.Fatalf("%s hold=%v: %v", file, hold, err)
+			}
+			for _, tt := range emitted {
+				got = append(got, fmt.Sprintf("%s#%d", tt.QualifiedName(), tt.Attempt))
+			}
+			sort.Strings(got) // go test ran the packages in either order
+			want := "kv.TestElection#1 kv.TestOnlyIn_kv#1 raft.TestElection#1 raft.TestOnlyIn_raft#1"
+			if strings.Join(got, " ") != want {
+				t.Errorf("%s hold=%v: tests %v, want %s", file, hold, got, want)
+			}
+			m, _ := NewMatcher(`raft\.TestElection`)
+			var selected []string
+			for _, tt := range emitted {
+				if m.MatchTest(tt) {
+					selected = append(selected, tt.QualifiedName())
+				}
+			}
+			if !m.NamesPackage() || strings.Join(selected, " ") != "raft.TestElection" {
+				t.Errorf("%s: -run raft\\.TestElection selected %v", file, selected)
+			}
+		}
+	}
+}
+
+func TestNamesPackage(t *testing.T) {
+	for pattern, want := range map[string]bool{`raft\.TestElection`: true, `raft.TestElection`: true, `raft.(TestA|TestB)`: true,
+		`TestElection`: false, `Test.*Election`: false, `^TestA$/sub`: false, ``: false} {
+		m, err := NewMatcher(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.NamesPackage() != want {
+			t.Errorf("NewMatcher(%q).NamesPackage() = %v, want %v", pattern, !want, want)
+		}
 	}
 }

@@ -37,6 +37,24 @@ func Entry(t *parse.Test) ListEntry {
 	return e
 }
 
+// QualifyRepeated names the tests of entries by package (raft.TestElection) where one name
+// occurs in several packages of the run: tests[i] is the test of entries[i], whose package may
+// have become known only after its entry was made (go test -v names it last).
+func QualifyRepeated(entries []ListEntry, tests []*parse.Test) {
+	pkgs := map[string]map[string]bool{}
+	for _, t := range tests {
+		if pkgs[t.Name] == nil {
+			pkgs[t.Name] = map[string]bool{}
+		}
+		pkgs[t.Name][t.Package] = true
+	}
+	for i, t := range tests {
+		if len(pkgs[t.Name]) > 1 && t.Package != "" {
+			entries[i].ID = t.QualifiedName() + strings.TrimPrefix(entries[i].ID, t.Name)
+		}
+	}
+}
+
 // List writes one line per test: status, name, the log dialect it was read with, node count and
 // ids, events, duration, lines that were not events, events whose test attribution is ambiguous,
 // and for a test that did not pass, the one-line reason (its panic or first output line).

@@ -140,10 +140,11 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	var reports []analyze.Report
 	violations, analyzed := 0, 0
 	emit := func(t *parse.Test) error {
+		defer releaseEvents(t) // the report is what is kept
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if !matcher.Match(t.Name) || len(t.Events) == 0 {
+		if !matcher.MatchTest(t) || len(t.Events) == 0 {
 			return nil
 		}
 		o := opts
@@ -166,13 +167,13 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	}
 	if len(inputs) == 1 {
 		// One input streams test by test: memory holds one test at a time.
-		p := parse.NewParser(parse.Options{Format: inFormat, ImplicitName: inputs[0].Name, Profile: prof})
+		p := parse.NewParser(parse.Options{Format: inFormat, ImplicitName: inputs[0].Name, Profile: prof, HoldForPackage: matcher.NamesPackage()})
 		err = parse.Scan(&ctxReader{ctx: ctx, r: inputs[0].Reader}, p, parse.ScanOptions{Emit: emit})
 		lines = p.Summary().Lines
 	} else {
 		var tests []*parse.Test
 		var sum parse.Summary
-		tests, sum, err = parse.ReadInputs(inputs, parse.Options{Format: inFormat, Profile: prof})
+		tests, sum, err = parse.ReadInputs(inputs, parse.Options{Format: inFormat, Profile: prof, HoldForPackage: matcher.NamesPackage()})
 		lines = sum.Lines
 		for _, t := range tests {
 			if err == nil {
@@ -256,7 +257,7 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			if t.Attempt > 1 {
 				name += "#" + strconv.Itoa(t.Attempt)
 			}
-			if matcher.Match(t.Name) && len(t.Events) > 0 {
+			if matcher.MatchTest(t) && len(t.Events) > 0 {
 				byName[name] = t
 				order = append(order, name)
 			}

@@ -33,7 +33,8 @@ import (
 
 // parseOptions are the parser options every reading of the input uses.
 func (c *config) parseOptions(implicitName string) parse.Options {
-	return parse.Options{Format: c.inFormat, ImplicitName: implicitName, Profile: c.profile}
+	return parse.Options{Format: c.inFormat, ImplicitName: implicitName, Profile: c.profile,
+		HoldForPackage: c.matcher.NamesPackage()}
 }
 
 // Exit codes.
@@ -312,7 +313,7 @@ func newSelection(c *config) *selection { return &selection{c: c, nodes: map[str
 // test counts t and reports whether -run selects it.
 func (s *selection) test(t *parse.Test) bool {
 	s.tests++
-	if !s.c.matcher.Match(t.Name) {
+	if !s.c.matcher.MatchTest(t) {
 		return false
 	}
 	s.selected++
@@ -400,7 +401,7 @@ func tables(c *config, sel *selection, inputs []parse.Input, out io.Writer) (par
 	var failed bool
 	parts := make(map[*parse.Test]int)    // parts already written of a huge test
 	starts := make(map[*parse.Test]int64) // first event time of a test written in parts
-	emit := func(t *parse.Test) error {
+	write := func(t *parse.Test) error {
 		if t.Status == parse.StatusFail {
 			failed = true
 		}
@@ -427,9 +428,14 @@ func tables(c *config, sel *selection, inputs []parse.Input, out io.Writer) (par
 		}
 		return nil
 	}
+	emit := func(t *parse.Test) error {
+		err := write(t)
+		releaseEvents(t)
+		return err
+	}
 	batch := func() error {
 		for _, t := range p.Running() {
-			if len(t.Events) < c.chunk || !c.matcher.Match(t.Name) {
+			if len(t.Events) < c.chunk || !c.matcher.MatchTest(t) {
 				continue
 			}
 			if _, ok := starts[t]; !ok {
@@ -458,6 +464,7 @@ func tables(c *config, sel *selection, inputs []parse.Input, out io.Writer) (par
 // kept, so listing a huge log takes little memory.
 func list(c *config, sel *selection, inputs []parse.Input, out io.Writer) (parse.Status, parse.Summary, error) {
 	var entries []render.ListEntry
+	var listed []*parse.Test // their events let go: the package, known later, is what is kept
 	failed := false
 	add := func(t *parse.Test) error {
 		if t.Status == parse.StatusFail {
@@ -465,7 +472,9 @@ func list(c *config, sel *selection, inputs []parse.Input, out io.Writer) (parse
 		}
 		if sel.test(t) {
 			entries = append(entries, render.Entry(t))
+			listed = append(listed, t)
 		}
+		releaseEvents(t)
 		return nil
 	}
 	var sum parse.Summary
@@ -486,8 +495,14 @@ func list(c *config, sel *selection, inputs []parse.Input, out io.Writer) (parse
 		sum = p.Summary()
 	}
 	st := overall(&sum, failed)
+	render.QualifyRepeated(entries, listed)
 	return st, sum, render.List(out, entries)
 }
+
+// releaseEvents lets a handled test's events and output go. The parser may still hold the test
+// itself until go test names its package (its ok/FAIL line comes after the package's tests), so
+// without this a single-package log would stay in memory whole.
+func releaseEvents(t *parse.Test) { t.Events, t.Other = nil, nil }
 
 // overall is the run's result: FAIL when any test or package failed or the input says so.
 func overall(sum *parse.Summary, anyFailed bool) parse.Status {

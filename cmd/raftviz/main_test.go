@@ -303,3 +303,27 @@ func TestHugePlainLogIsWrittenInParts(t *testing.T) {
 		t.Errorf("%d rows written, want %d", rows, n)
 	}
 }
+
+// TestPackageQualifiedTests: go test ./... over two packages with a TestElection each. --list
+// names them by package, and -run selects one by package, in -v and -json input, for tables,
+// the list and analyze.
+func TestPackageQualifiedTests(t *testing.T) {
+	for _, in := range []string{fx + "multipkg_v.log", fx + "multipkg_json.jsonl"} {
+		_, out, _ := runCLI(t, "", "--list", in)
+		if !strings.Contains(out, "kv.TestElection ") || !strings.Contains(out, "raft.TestElection ") || strings.Contains(out, "#2") {
+			t.Errorf("%s: --list does not tell the packages' TestElection apart:\n%s", in, out)
+		}
+		_, out, _ = runCLI(t, "", "--quiet", "--wrap", "0", "-run", `raft\.TestElection`, in)
+		if !strings.Contains(out, "in package raft") || strings.Contains(out, "in package kv") || strings.Contains(out, "TestOnlyIn") {
+			t.Errorf("%s: -run raft\\.TestElection drew:\n%s", in, out)
+		}
+		_, out, _ = runCLI(t, "", "--list", "-run", `kv\.`, in)
+		if !strings.Contains(out, "TestOnlyIn_kv") || strings.Contains(out, "raft") {
+			t.Errorf("%s: --list -run kv\\. listed:\n%s", in, out)
+		}
+		code, out, _ := runCLI(t, "", "analyze", "-run", `raft\.TestElection`, in)
+		if code != exitOK || !strings.Contains(out, "1 tests analysed") {
+			t.Errorf("%s: analyze -run raft\\.TestElection: exit %d\n%s", in, code, out)
+		}
+	}
+}
