@@ -64,6 +64,19 @@ func (t *Tracer) Emit(kind, msg string, term uint64, role Role, attrs ...slog.At
 	_ = t.h.Handle(context.Background(), r)
 }
 
+// EmitStateless writes an event of the node from a part that does not know its Raft state (the
+// transport, storage checks before the node starts): it carries no term and no state, because
+// a made-up term=0 reads as the node's term going back.
+func (t *Tracer) EmitStateless(kind, msg string, attrs ...slog.Attr) {
+	if t == nil {
+		return
+	}
+	r := slog.NewRecord(t.now(), slog.LevelDebug, msg, 0)
+	r.AddAttrs(slog.String(eventline.NodeKey, t.node), slog.String(eventline.KindKey, kind))
+	r.AddAttrs(attrs...)
+	_ = t.h.Handle(context.Background(), r)
+}
+
 // EmitCluster writes an event of the whole cluster ([*]), such as a partition.
 func EmitCluster(h slog.Handler, now time.Time, kind, msg string, attrs ...slog.Attr) {
 	if h == nil {

@@ -116,8 +116,8 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err != nil {
 		var ce *storage.CorruptError
 		if errors.As(err, &ce) {
-			raft.NewTracer(h, raft.ID(*id), nil).Emit("corrupt", "storage is corrupt, refusing to start: "+ce.Reason,
-				0, raft.Dead, slog.Int64("offset", ce.Offset), slog.String("action", "fatal"))
+			raft.NewTracer(h, raft.ID(*id), nil).EmitStateless("corrupt", "storage is corrupt, refusing to start: "+ce.Reason,
+				slog.Int64("offset", ce.Offset), slog.String("action", "fatal"))
 		}
 		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
 		return exitFailed

@@ -177,6 +177,11 @@ type nodeState struct {
 	server                  bool   // the node wrote more than client events
 	hbLeader                string
 	stats                   NodeStats
+	// active: the node wrote an event since it last started; down: its last word was a crash
+	// or stop; restarted: a restart event came before its start. A start of an active node
+	// that is not down is a process that died without a word (kill -9) and came back: merged
+	// per-node logs of separate processes show only that.
+	active, down, restarted bool
 }
 
 // Test analyses one test.
@@ -382,8 +387,25 @@ func Test(t *parse.Test, opts Options) Report {
 			n.commit, n.lastHB = 0, 0 // volatile state is lost
 		case eventline.KindRestart:
 			n.stats.Restarts++
+			n.restarted, n.down = true, false
 		case eventline.KindStart:
+			switch {
+			case n.restarted: // counted at its restart event
+			case n.down:
+				n.stats.Restarts++
+			case n.active:
+				n.stats.Crashes++
+				n.stats.Restarts++
+			}
 			n.commit, n.lastHB = 0, 0
+			n.active, n.down, n.restarted = false, false, false
+		}
+		switch e.Kind {
+		case eventline.KindCrash, eventline.KindStop:
+			n.down = true
+		case eventline.KindStart, eventline.KindRestart:
+		default:
+			n.active = true
 		}
 		if e.Kind == "" {
 			continue

@@ -221,3 +221,31 @@ func TestLinearizability(t *testing.T) {
 		t.Fatalf("no visualization: %v", err)
 	}
 }
+
+// TestProcessRestartsInMergedLogs: per-node logs of separate processes show a kill -9 only as
+// the node starting again; a logged stop or crash before a start is not counted twice.
+func TestProcessRestartsInMergedLogs(t *testing.T) {
+	tt := parseText(t, `00:00:01.000000 [1] starts | ev=start term=0 state=follower last_index=0 commit=0
+00:00:01.100000 [1] term 0 -> 1 | ev=term term=1 state=follower prev=0 reason=campaign
+00:00:02.000000 [1] starts | ev=start term=1 state=follower last_index=0 commit=0
+00:00:02.100000 [1] becomes candidate | ev=state term=2 state=candidate prev=follower reason=timeout
+00:00:03.000000 [1] starts | ev=start term=2 state=follower last_index=0 commit=0
+00:00:01.000000 [2] starts | ev=start term=0 state=follower last_index=0 commit=0
+00:00:01.500000 [2] stops | ev=stop term=1 state=dead
+00:00:02.000000 [2] starts | ev=start term=1 state=follower last_index=0 commit=0
+00:00:01.000000 [3] starts | ev=start term=0 state=follower last_index=0 commit=0
+00:00:01.500000 [3] crashes | ev=crash term=1 state=dead
+00:00:01.600000 [3] restarts | ev=restart term=1 state=follower
+00:00:01.600000 [3] starts | ev=start term=1 state=follower last_index=0 commit=0
+`)
+	r := Test(tt, Options{})
+	want := map[string][2]int{"1": {2, 2}, "2": {0, 1}, "3": {1, 1}}
+	if len(r.Nodes) != len(want) {
+		t.Fatalf("nodes %+v", r.Nodes)
+	}
+	for _, n := range r.Nodes {
+		if w := want[n.Node]; n.Crashes != w[0] || n.Restarts != w[1] {
+			t.Errorf("node %s: crashes %d restarts %d, want %d %d", n.Node, n.Crashes, n.Restarts, w[0], w[1])
+		}
+	}
+}

@@ -210,7 +210,7 @@ func (n *Node) Step(m raft.Message) {
 	case <-n.done:
 	default:
 		if n.tracer.On() {
-			n.tracer.Emit("drop", "inbox full, drops "+m.Type.String()+" from "+raft.ID(m.From), 0, raft.Follower,
+			n.tracer.EmitStateless("drop", "inbox full, drops "+m.Type.String()+" from "+raft.ID(m.From),
 				slog.String("rpc", m.RPC.String()), slog.String("type", m.Type.String()),
 				slog.String("from", raft.ID(m.From)), slog.String("to", raft.ID(m.To)), slog.String("reason", "inbox_full"))
 		}

@@ -162,7 +162,7 @@ func (t *TCP) Send(m raft.Message) {
 
 func (t *TCP) drop(m raft.Message, reason string) {
 	if t.tracer.On() {
-		t.tracer.Emit("drop", "transport drops "+m.Type.String()+" to "+raft.ID(m.To)+": "+reason, 0, raft.Follower,
+		t.tracer.EmitStateless("drop", "transport drops "+m.Type.String()+" to "+raft.ID(m.To)+": "+reason,
 			slog.String("rpc", m.RPC.String()), slog.String("type", m.Type.String()),
 			slog.String("from", raft.ID(m.From)), slog.String("to", raft.ID(m.To)), slog.String("reason", reason))
 	}
@@ -311,7 +311,7 @@ func (t *TCP) readLoop(c net.Conn) {
 	}
 	if err != nil {
 		if t.tracer.On() {
-			t.tracer.Emit("drop", "refuses connection from "+c.RemoteAddr().String()+": "+err.Error(), 0, raft.Follower,
+			t.tracer.EmitStateless("drop", "refuses connection from "+c.RemoteAddr().String()+": "+err.Error(),
 				slog.String("from", c.RemoteAddr().String()), slog.String("reason", "cluster_id"))
 		}
 		return
@@ -324,7 +324,7 @@ func (t *TCP) readLoop(c net.Conn) {
 		kind, buf, err = t.readFrame(r, buf)
 		if err != nil {
 			if err != io.EOF && t.tracer.On() && errors.Is(err, errTooLarge) {
-				t.tracer.Emit("drop", "closes connection from "+raft.ID(from)+": "+err.Error(), 0, raft.Follower,
+				t.tracer.EmitStateless("drop", "closes connection from "+raft.ID(from)+": "+err.Error(),
 					slog.String("from", raft.ID(from)), slog.String("reason", "too_large"))
 			}
 			return

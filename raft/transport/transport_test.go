@@ -215,3 +215,33 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestDropsStateNoTerm: the transport does not know its node's term, so its drop events say
+// none. (They said term=0 state=follower, which raftviz analyze read as the term going back.)
+func TestDropsStateNoTerm(t *testing.T) {
+	defer leaktest.Check(t)()
+	var out lockedBuffer
+	tr, err := ListenTCP(TCPConfig{ID: 1, ClusterID: 7, Listen: "127.0.0.1:0", QueueSize: 1,
+		Peers: map[uint64]string{2: "127.0.0.1:1"}, Handler: eventline.NewTextHandler(&out, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		tr.Send(raft.Message{Type: raft.MsgApp, From: 1, To: 2, Term: 3})
+	}
+	tr.Close()
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	drops := 0
+	for _, l := range lines {
+		if !strings.Contains(l, "ev=drop") {
+			continue
+		}
+		drops++
+		if strings.Contains(l, " term=") || strings.Contains(l, " state=") {
+			t.Fatalf("a transport drop states a Raft state it does not know: %s", l)
+		}
+	}
+	if drops == 0 {
+		t.Fatalf("no queue_full drop among:\n%s", out.String())
+	}
+}
