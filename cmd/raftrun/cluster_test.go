@@ -194,6 +194,14 @@ func TestThreeProcessesSurviveKill(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		leader = write(fmt.Sprint("k", i), fmt.Sprint(i))
 	}
+	// A second process on a data directory in use refuses to start, in one line (it used to
+	// run and interleave its WAL records with the first one's).
+	extra := freePorts(t, 1)[0]
+	second := exec.Command(bin, "node", "--id", fmt.Sprint(leader), "--listen", extra, "--peers", "9=127.0.0.1:1",
+		"--data", filepath.Join(dir, fmt.Sprint("n", leader)), "--log", filepath.Join(dir, "second.log"))
+	if out, err := second.CombinedOutput(); err == nil || !strings.Contains(string(out), "used by another process") || strings.Count(string(out), "\n") != 1 {
+		t.Fatalf("a second node on a data directory in use: %v, %q", err, out)
+	}
 	kill(leader)
 	for i := 10; i < 20; i++ {
 		write(fmt.Sprint("k", i), fmt.Sprint(i))
@@ -230,6 +238,17 @@ func TestThreeProcessesSurviveKill(t *testing.T) {
 	tests, _, err := parse.ReadFiles(logs, parse.Options{})
 	if err != nil || len(tests) != 1 || len(tests[0].Nodes()) != 3 {
 		t.Fatalf("merged logs: %d tests, %v", len(tests), err)
+	}
+	// The kill -9s show only as nodes starting again; analysis counts them.
+	r := analyze.Test(tests[0], analyze.Options{})
+	for _, n := range r.Nodes {
+		want := 1
+		if n.Node == fmt.Sprint(leader) {
+			want = 2
+		}
+		if n.Crashes != want || n.Restarts != want {
+			t.Errorf("node %s: %d crashes, %d restarts in the merged logs; want %d", n.Node, n.Crashes, n.Restarts, want)
+		}
 	}
 }
 

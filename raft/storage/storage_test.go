@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/raftviz/raftviz/raft"
@@ -308,10 +309,10 @@ func TestCrashBetweenSnapshotAndLogRewrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
 	if _, es, _ := w.Load(); !reflect.DeepEqual(es, ents(4, 1)) {
 		t.Fatalf("entries after the snapshot: %v", es)
 	}
+	w.Close()
 	if err := os.WriteFile(filepath.Join(dir, snapName), []byte("RAFTSNP1 garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -319,4 +320,24 @@ func TestCrashBetweenSnapshotAndLogRewrite(t *testing.T) {
 	if _, err := OpenWAL(dir); !errors.As(err, &ce) {
 		t.Fatalf("a damaged snapshot: %v", err)
 	}
+}
+
+// TestDataDirectoryIsLocked: a second open of a data directory in use fails with ErrLocked
+// (a second process on the same --data interleaved its records with the first's); closing
+// releases it.
+func TestDataDirectoryIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	w, err := OpenWAL(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenWAL(dir); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Fatalf("second open of a directory in use: %v", err)
+	}
+	w.Close()
+	w, err = OpenWAL(dir)
+	if err != nil {
+		t.Fatalf("open after close: %v", err)
+	}
+	w.Close()
 }

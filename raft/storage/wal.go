@@ -63,6 +63,7 @@ type WAL struct {
 	mu   sync.Mutex
 	path string
 	f    *os.File
+	lock *os.File // the data directory's flock (nil where there is none)
 	hs   raft.HardState
 	// entries is the log as replayed; it is handed to the first Load and then dropped, so that
 	// a running node does not keep a second copy of its log in memory. last is the last
@@ -84,20 +85,27 @@ func OpenWAL(dir string) (*WAL, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
 	path := filepath.Join(dir, walName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
+		closeLock(lock)
 		return nil, fmt.Errorf("storage: %w", err)
 	}
-	w := &WAL{path: path, f: f}
+	w := &WAL{path: path, f: f, lock: lock}
 	snap, err := readSnapshot(filepath.Join(dir, snapName))
 	if err != nil {
 		f.Close()
+		closeLock(lock)
 		return nil, err
 	}
 	w.snap = snap
 	if err := w.replay(); err != nil {
 		f.Close()
+		closeLock(lock)
 		return nil, err
 	}
 	w.last = w.base() + uint64(len(w.entries))
@@ -576,7 +584,18 @@ func (w *WAL) Close() error {
 		return nil
 	}
 	w.closed = true
-	return w.f.Close()
+	err := w.f.Close()
+	closeLock(w.lock)
+	return err
+}
+
+// ErrLocked is returned by OpenWAL when another process holds the data directory.
+var ErrLocked = errors.New("storage: data directory in use")
+
+func closeLock(f *os.File) {
+	if f != nil {
+		f.Close() // closing the descriptor releases the flock
+	}
 }
 
 func syncDir(dir string) error {
