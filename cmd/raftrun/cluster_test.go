@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/fortytw2/leaktest"
 	"net"
 	"os"
 	"os/exec"
@@ -55,11 +56,54 @@ func TestSimBadFlags(t *testing.T) {
 		{"sim", "--nodes", "0"},
 		{"sim", "--script", "/does/not/exist"},
 		{"sim", "extra"},
+		{"sim", "--steps", "-5"},
+		{"sim", "--snapshot-every", "-1"},
+		{"client", "--peers", "1=127.0.0.1:1", "--timeout", "0", "get", "x"},
+		{"node", "--id", "1", "--listen", "127.0.0.1:0", "--data", "d", "extra"},
+		{"node", "--id", "1", "--listen", "127.0.0.1:0", "--data", "d", "--snapshot-every", "-1"},
 	} {
 		code, _, errOut := runCmd(context.Background(), args...)
 		if code != exitUsage || strings.Count(errOut, "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line", args, code, errOut)
 		}
+	}
+}
+
+// TestSimOneNode: a one-node simulation with every fault runs (a partition of one node used to
+// panic) and elects its node.
+func TestSimOneNode(t *testing.T) {
+	defer leaktest.Check(t)()
+	code, _, errOut := runCmd(context.Background(), "sim", "--nodes", "1", "--steps", "300", "--faults", "partition,crash,drop")
+	if code != exitOK || !strings.Contains(errOut, "safety checks passed") {
+		t.Fatalf("sim --nodes 1: exit %d, %s", code, errOut)
+	}
+}
+
+// TestNodeStartFailuresLeaveNothing: a node that cannot bind its port creates no data
+// directory, and one whose event log cannot be written refuses to run (it used to run and lose
+// every line).
+func TestNodeStartFailuresLeaveNothing(t *testing.T) {
+	defer leaktest.Check(t)()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	data := filepath.Join(t.TempDir(), "data")
+	code, _, errOut := runCmd(context.Background(), "node", "--id", "1", "--listen", busy.Addr().String(), "--peers", "2=127.0.0.1:1", "--data", data)
+	if code == exitOK || !strings.Contains(errOut, "address already in use") {
+		t.Errorf("node on a busy port: exit %d, %q", code, errOut)
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("node that could not bind created %s (%v)", data, err)
+	}
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full here")
+	}
+	code, _, errOut = runCmd(context.Background(), "node", "--id", "1", "--listen", "127.0.0.1:0", "--peers", "2=127.0.0.1:1",
+		"--data", data, "--log", "/dev/full")
+	if code != exitFailed || !strings.Contains(errOut, "cannot write event lines to /dev/full") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("node logging to /dev/full: exit %d, %q", code, errOut)
 	}
 }
 

@@ -50,8 +50,9 @@ const liveHelp = `commands:
 
 // lockedWriter serialises event lines written by many nodes' goroutines.
 type lockedWriter struct {
-	mu sync.Mutex
-	w  *bufio.Writer
+	mu  sync.Mutex
+	w   *bufio.Writer
+	err error // the first write error: event lines are being lost
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
@@ -62,7 +63,17 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 		// Flush per line: the file is followed live (raftviz --follow, tail -f).
 		err = l.w.Flush()
 	}
+	if err != nil && l.err == nil {
+		l.err = err
+	}
 	return n, err
+}
+
+// Err returns the first error writing the event lines (nil: none lost).
+func (l *lockedWriter) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
 }
 
 func liveCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -134,6 +145,11 @@ func liveCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if err != nil {
 		fmt.Fprintf(stderr, "raftrun live: %v\n", err)
 		return exitUsage
+	}
+	if err := lw.Err(); err != nil {
+		c.Close()
+		fmt.Fprintf(stderr, "raftrun live: cannot write event lines to %s: %v\n", *logPath, err)
+		return exitFailed
 	}
 	fmt.Fprintf(stdout, "cluster of %d nodes started; event lines go to %s\n", *n, *logPath)
 	if !*mem {

@@ -77,6 +77,12 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	peers, err := parsePeers(*peersFlag)
 	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "raftrun node: unexpected argument %q (flags come as --name value)\n", fs.Arg(0))
+		return exitUsage
+	case *snapEvery < 0:
+		fmt.Fprintf(stderr, "raftrun node: --snapshot-every must be 0 (never) or more, not %d\n", *snapEvery)
+		return exitUsage
 	case err != nil:
 		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
 		return exitUsage
@@ -92,15 +98,27 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "raftrun node: need heartbeat >= %v and election timeout >= 2 x heartbeat\n", tick)
 		return exitUsage
 	}
+	// Bind first: a node that cannot listen must not have created or locked its data directory.
+	adv := *advertise
+	if adv == "" {
+		adv = *listen
+	}
+	tcp, err := transport.ListenTCP(transport.TCPConfig{ID: *id, ClusterID: *clusterID, Listen: *listen, Advertise: adv, Announce: *join, Peers: peers})
+	if err != nil {
+		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
+		return exitUsage
+	}
 	var logw io.Writer = stderr
+	var lw *lockedWriter
 	if *logPath != "" {
 		f, err := os.OpenFile(*logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
+			tcp.Close()
 			fmt.Fprintf(stderr, "raftrun node: %v\n", err)
 			return exitUsage
 		}
 		defer f.Close()
-		lw := &lockedWriter{w: bufio.NewWriter(f)}
+		lw = &lockedWriter{w: bufio.NewWriter(f)}
 		defer func() {
 			lw.mu.Lock()
 			lw.w.Flush()
@@ -112,8 +130,10 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if *jsonOut {
 		h = eventline.NewJSONHandler(logw, nil)
 	}
+	tcp.SetHandler(h)
 	store, err := storage.OpenWAL(*data)
 	if err != nil {
+		tcp.Close()
 		var ce *storage.CorruptError
 		if errors.As(err, &ce) {
 			raft.NewTracer(h, raft.ID(*id), nil).EmitStateless("corrupt", "storage is corrupt, refusing to start: "+ce.Reason,
@@ -121,16 +141,6 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
 		return exitFailed
-	}
-	adv := *advertise
-	if adv == "" {
-		adv = *listen
-	}
-	tcp, err := transport.ListenTCP(transport.TCPConfig{ID: *id, ClusterID: *clusterID, Listen: *listen, Advertise: adv, Announce: *join, Peers: peers, Handler: h})
-	if err != nil {
-		store.Close()
-		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
-		return exitUsage
 	}
 	var ids, learners []uint64
 	if *join {
@@ -149,6 +159,14 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		tcp.Close()
 		store.Close()
 		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
+		return exitFailed
+	}
+	if lw != nil && lw.Err() != nil {
+		// Its first event lines are lost already: a node whose log nobody can read is not
+		// what was asked for.
+		tcp.Close()
+		n.Stop()
+		fmt.Fprintf(stderr, "raftrun node: cannot write event lines to %s: %v\n", *logPath, lw.Err())
 		return exitFailed
 	}
 	tcp.ServeClients(func(ctx context.Context, cmd []byte) transport.Reply {
@@ -255,6 +273,10 @@ func clientCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if code, ok := parseCommandFlags(fs, args, clientUsage, "", stdout, stderr); !ok {
 		return code
 	}
+	if *timeout <= 0 {
+		fmt.Fprintf(stderr, "raftrun client: --timeout must be positive, not %v\n", *timeout)
+		return exitUsage
+	}
 	peers, err := parsePeers(*peersFlag)
 	if err != nil || len(peers) == 0 {
 		fmt.Fprintf(stderr, "raftrun client: --peers is required: ID=HOST:PORT,... %v\n", err)
@@ -323,6 +345,9 @@ func Request(ctx context.Context, peers map[uint64]string, clusterID uint64, cmd
 	}
 	if last == nil {
 		last = ctx.Err()
+	}
+	if last == nil {
+		return transport.Reply{}, 0, fmt.Errorf("no answer within %v: no node was tried", timeout)
 	}
 	return transport.Reply{}, 0, fmt.Errorf("no answer within %v: %w", timeout, last)
 }

@@ -64,6 +64,14 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "raftrun sim: --nodes %d out of range (1 to 99)\n", *nodes)
 		return exitUsage
 	}
+	if *steps < 1 {
+		fmt.Fprintf(stderr, "raftrun sim: --steps must be at least 1, not %d\n", *steps)
+		return exitUsage
+	}
+	if *snapEvery < 0 {
+		fmt.Fprintf(stderr, "raftrun sim: --snapshot-every must be 0 (never) or more, not %d\n", *snapEvery)
+		return exitUsage
+	}
 	cfg := sim.Config{Nodes: *nodes, Seed: *seed, PreVote: *preVote, CheckQuorum: *preVote, SnapshotEvery: *snapEvery}
 	var f sim.Faults
 	for _, name := range strings.Split(*faults, ",") {

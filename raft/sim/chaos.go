@@ -70,6 +70,9 @@ func (s *Sim) Chaos(steps int, f Faults) error {
 }
 
 func (s *Sim) randomPartition() {
+	if len(s.peers) < 2 {
+		return // one node: nothing to cut apart
+	}
 	ids := slices.Clone(s.peers)
 	s.rand.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
 	cut := 1 + s.rand.IntN(len(ids)-1)

@@ -104,6 +104,12 @@ func ListenTCP(cfg TCPConfig) (*TCP, error) {
 	return t, nil
 }
 
+// SetHandler sets where the transport writes its drop events (the event log may be opened only
+// after the port is bound). Call it before Serve and before any Send.
+func (t *TCP) SetHandler(h slog.Handler) {
+	t.tracer = raft.NewTracer(h, raft.ID(t.cfg.ID), nil)
+}
+
 // Addr returns the address the transport listens on.
 func (t *TCP) Addr() string { return t.ln.Addr().String() }
 
