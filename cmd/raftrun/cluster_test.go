@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/fortytw2/leaktest"
 	"net"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fortytw2/leaktest"
 
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/parse/analyze"
