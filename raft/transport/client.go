@@ -68,7 +68,7 @@ func (t *TCP) ServeClients(h ClientHandler) {
 }
 
 // serveClient runs one client connection after its hello.
-func (t *TCP) serveClient(c net.Conn, r *bufio.Reader, payload []byte) {
+func (t *TCP) serveClient(c net.Conn, fr *frameReader, payload []byte) {
 	if len(payload) < len(clientMagic) || string(payload[:len(clientMagic)]) != clientMagic {
 		return
 	}
@@ -85,19 +85,15 @@ func (t *TCP) serveClient(c net.Conn, r *bufio.Reader, payload []byte) {
 			Text: fmt.Sprintf("wrong cluster id %d (this is cluster %d)", cluster, t.cfg.ClusterID)}.marshal()))
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		<-t.stop
-		cancel()
-	}()
-	var buf []byte
+	// Requests in flight end with the transport (no goroutine per connection waits for it: one
+	// did, and every client connection left one behind until the node stopped).
+	ctx := t.ctx
 	for {
-		kind, b, err := t.readFrame(r, buf)
+		c.SetReadDeadline(time.Now().Add(t.cfg.IdleTimeout))
+		kind, b, err := fr.read(t.cfg.MaxMessageSize)
 		if err != nil || kind != frameRequest {
 			return
 		}
-		buf = b
 		reply := h(ctx, b)
 		c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
 		if _, err := c.Write(appendFrame(nil, frameReply, reply.marshal())); err != nil {

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/raftviz/raftviz/raft"
@@ -47,6 +49,18 @@ type TCPConfig struct {
 	MaxMessageSize int
 	// QueueSize bounds the messages waiting for one peer (default 1024); more are dropped.
 	QueueSize int
+	// Listener, when set, is used instead of listening on Listen.
+	Listener net.Listener
+	// MaxConns bounds the inbound connections (peers and clients; default 1024): more are
+	// closed at once.
+	MaxConns int
+	// HelloTimeout bounds the wait for a connection's first frame (default 5s), and
+	// IdleTimeout the silence on a connection after it (default 2m): a connection that sends
+	// nothing is closed. Peers send heartbeats, and a closed connection is redialled.
+	HelloTimeout, IdleTimeout time.Duration
+	// MaxBufferedBytes bounds the memory all inbound connections may hold for frames being
+	// read (default 256 MiB); a connection whose frame would pass it is closed.
+	MaxBufferedBytes int64
 	// Handler receives drop events (another cluster, oversized frames); nil writes none.
 	Handler slog.Handler
 }
@@ -66,7 +80,15 @@ type TCP struct {
 	closed  bool
 	wg      sync.WaitGroup
 	stop    chan struct{}
+	// ctx ends when the transport closes: client requests in flight are cancelled with it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// buffered is the memory held by inbound frame buffers, against MaxBufferedBytes.
+	buffered atomic.Int64
 }
+
+// maxHelloSize bounds a connection's first frame: nothing is buffered for a stranger beyond it.
+const maxHelloSize = 1024
 
 type peer struct {
 	id    uint64
@@ -89,12 +111,28 @@ func ListenTCP(cfg TCPConfig) (*TCP, error) {
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = 1024
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("transport: %w", err)
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 1024
+	}
+	if cfg.HelloTimeout <= 0 {
+		cfg.HelloTimeout = 5 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 2 * time.Minute
+	}
+	if cfg.MaxBufferedBytes <= 0 {
+		cfg.MaxBufferedBytes = 256 << 20
+	}
+	ln := cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return nil, fmt.Errorf("transport: %w", err)
+		}
 	}
 	t := &TCP{cfg: cfg, ln: ln, peers: make(map[uint64]*peer), inbound: make(map[net.Conn]struct{}),
 		stop: make(chan struct{}), tracer: raft.NewTracer(cfg.Handler, raft.ID(cfg.ID), nil)}
+	t.ctx, t.cancel = context.WithCancel(context.Background())
 	if t.cfg.Advertise == "" {
 		t.cfg.Advertise = ln.Addr().String()
 	}
@@ -271,18 +309,50 @@ func (t *TCP) sendLoop(p *peer) {
 	}
 }
 
+// acceptLoop accepts connections until the transport closes. An accept error (out of file
+// descriptors, say) is logged and retried with back-off: returning would leave a node that
+// never answers again.
 func (t *TCP) acceptLoop() {
 	defer t.wg.Done()
+	var backoff time.Duration
 	for {
 		c, err := t.ln.Accept()
 		if err != nil {
-			return // closed
+			select {
+			case <-t.stop:
+				return
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			if t.tracer.On() {
+				t.tracer.EmitStateless("drop", fmt.Sprintf("cannot accept connections: %v; retrying in %v", err, backoff),
+					slog.String("reason", "accept_error"))
+			}
+			select {
+			case <-time.After(backoff):
+			case <-t.stop:
+				return
+			}
+			continue
 		}
+		backoff = 0
 		t.mu.Lock()
 		if t.closed {
 			t.mu.Unlock()
 			c.Close()
 			return
+		}
+		if len(t.inbound) >= t.cfg.MaxConns {
+			t.mu.Unlock()
+			c.Close()
+			if t.tracer.On() {
+				t.tracer.EmitStateless("drop", "refuses connection from "+c.RemoteAddr().String()+": too many connections",
+					slog.String("from", c.RemoteAddr().String()), slog.String("reason", "too_many_connections"))
+			}
+			continue
 		}
 		t.inbound[c] = struct{}{}
 		t.wg.Add(1)
@@ -302,9 +372,14 @@ func (t *TCP) readLoop(c net.Conn) {
 		t.mu.Unlock()
 	}()
 	r := bufio.NewReaderSize(c, 64<<10)
-	kind, payload, err := t.readFrame(r, nil)
+	// The first frame says who connects; until then nothing grows beyond maxHelloSize, and a
+	// connection that says nothing is closed after HelloTimeout.
+	c.SetReadDeadline(time.Now().Add(t.cfg.HelloTimeout))
+	fr := frameReader{t: t, r: r}
+	defer fr.release()
+	kind, payload, err := fr.read(maxHelloSize)
 	if err == nil && kind == frameClientHello {
-		t.serveClient(c, r, payload)
+		t.serveClient(c, &fr, payload)
 		return
 	}
 	if err != nil || kind != frameHello {
@@ -325,13 +400,17 @@ func (t *TCP) readLoop(c net.Conn) {
 	t.mu.Lock()
 	recv := t.recv
 	t.mu.Unlock()
-	var buf []byte
 	for {
-		kind, buf, err = t.readFrame(r, buf)
+		c.SetReadDeadline(time.Now().Add(t.cfg.IdleTimeout))
+		kind, buf, err := fr.read(t.cfg.MaxMessageSize)
 		if err != nil {
-			if err != io.EOF && t.tracer.On() && errors.Is(err, errTooLarge) {
+			if t.tracer.On() && (errors.Is(err, errTooLarge) || errors.Is(err, errOverBudget)) {
+				reason := "too_large"
+				if errors.Is(err, errOverBudget) {
+					reason = "memory"
+				}
 				t.tracer.EmitStateless("drop", "closes connection from "+raft.ID(from)+": "+err.Error(),
-					slog.String("from", raft.ID(from)), slog.String("reason", "too_large"))
+					slog.String("from", raft.ID(from)), slog.String("reason", reason))
 			}
 			return
 		}
@@ -374,25 +453,50 @@ func (t *TCP) checkHello(p []byte) (uint64, string, error) {
 	return from, addr, nil
 }
 
-var errTooLarge = errors.New("frame over the size limit")
+var (
+	errTooLarge   = errors.New("frame over the size limit")
+	errOverBudget = errors.New("frame over the transport's memory budget")
+)
 
-func (t *TCP) readFrame(r *bufio.Reader, buf []byte) (byte, []byte, error) {
+// frameReader reads the frames of one inbound connection into a buffer it reuses. The buffer
+// is charged to the transport's MaxBufferedBytes, so that many connections announcing large
+// frames cannot take more memory than that between them.
+type frameReader struct {
+	t   *TCP
+	r   *bufio.Reader
+	buf []byte
+}
+
+// read returns the next frame's kind and payload (valid until the next read); limit bounds the
+// frame's size.
+func (f *frameReader) read(limit int) (byte, []byte, error) {
 	var hdr [5]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+	if _, err := io.ReadFull(f.r, hdr[:]); err != nil {
 		return 0, nil, err
 	}
 	n := int(binary.BigEndian.Uint32(hdr[:4]))
-	if n < 1 || n > t.cfg.MaxMessageSize {
+	if n < 1 || n > limit {
 		return 0, nil, fmt.Errorf("%w: %d bytes", errTooLarge, n)
 	}
-	if cap(buf) < n-1 {
-		buf = make([]byte, n-1)
+	if cap(f.buf) < n-1 {
+		grow := int64(n - 1 - cap(f.buf))
+		if f.t.buffered.Add(grow) > f.t.cfg.MaxBufferedBytes {
+			f.t.buffered.Add(-grow)
+			return 0, nil, fmt.Errorf("%w: %d bytes", errOverBudget, n)
+		}
+		f.buf = make([]byte, n-1)
 	}
-	buf = buf[:n-1]
-	if _, err := io.ReadFull(r, buf); err != nil {
+	f.buf = f.buf[:n-1]
+	if _, err := io.ReadFull(f.r, f.buf); err != nil {
 		return 0, nil, err
 	}
-	return hdr[4], buf, nil
+	return hdr[4], f.buf, nil
+}
+
+// release gives the buffer's memory back to the budget when the connection ends.
+func (f *frameReader) release() {
+	f.t.buffered.Add(-int64(cap(f.buf)))
+	f.buf = nil
 }
 
 // Close stops the transport: the listener, every connection and every goroutine.
@@ -404,6 +508,7 @@ func (t *TCP) Close() error {
 	}
 	t.closed = true
 	close(t.stop)
+	t.cancel()
 	err := t.ln.Close()
 	for c := range t.inbound {
 		c.Close()
