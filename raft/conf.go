@@ -75,8 +75,17 @@ func DecodeConfChange(data []byte) (ConfChange, bool) {
 // machine must skip).
 func IsConfChange(data []byte) bool { return bytes.HasPrefix(data, []byte(confPrefix)) }
 
-// ErrConfPending is returned by Propose for a membership change while an earlier one is not
-// yet committed.
+// ErrRefused marks a membership change that can never succeed as asked (retrying is useless);
+// ErrAlreadyMember and ErrNotMember are the common cases, and wrap it.
+var ErrRefused = errors.New("raft: membership change refused")
+
+// ErrAlreadyMember refuses adding a node that is already a voter or learner.
+var ErrAlreadyMember = fmt.Errorf("%w: already a member", ErrRefused)
+
+// ErrNotMember refuses removing a node that is not a member.
+var ErrNotMember = fmt.Errorf("%w: not a member", ErrRefused)
+
+// ErrConfPending is returned by Propose while an earlier membership change is uncommitted.
 var ErrConfPending = errors.New("raft: a membership change is still uncommitted; retry after it commits")
 
 // ErrLearnerBehind is returned by Propose for a promotion while the learner has not yet
@@ -105,21 +114,21 @@ func (m membership) check(cc ConfChange) error {
 	switch cc.Type {
 	case ConfAddLearner:
 		if m.isMember(cc.Node) {
-			return fmt.Errorf("raft: node %d is already a member", cc.Node)
+			return fmt.Errorf("%w: node %d", ErrAlreadyMember, cc.Node)
 		}
 	case ConfPromote:
 		if !m.isLearner(cc.Node) {
-			return fmt.Errorf("raft: node %d is not a learner", cc.Node)
+			return fmt.Errorf("%w: node %d is not a learner", ErrRefused, cc.Node)
 		}
 	case ConfRemove:
 		if !m.isMember(cc.Node) {
-			return fmt.Errorf("raft: node %d is not a member", cc.Node)
+			return fmt.Errorf("%w: node %d", ErrNotMember, cc.Node)
 		}
 		if m.isVoter(cc.Node) && len(m.voters) == 1 {
-			return errors.New("raft: cannot remove the last voter")
+			return fmt.Errorf("%w: cannot remove the last voter", ErrRefused)
 		}
 	default:
-		return fmt.Errorf("raft: unknown membership change %d", cc.Type)
+		return fmt.Errorf("%w: unknown membership change %d", ErrRefused, cc.Type)
 	}
 	return nil
 }

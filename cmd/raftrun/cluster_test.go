@@ -239,6 +239,19 @@ func TestThreeProcessesSurviveKill(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		leader = write(fmt.Sprint("k", i), fmt.Sprint(i))
 	}
+	// A refused membership change says why, at once, and is not retried: it used to come back
+	// as "node N is not the leader" (from the leader itself) after thousands of connections.
+	var peerList []string
+	for id, a := range peers {
+		peerList = append(peerList, fmt.Sprintf("%d=%s", id, a))
+	}
+	for _, c := range []struct{ args, want string }{{"remove 9", "not a member"}, {"add 2", "already a member"}} {
+		began := time.Now()
+		code, _, errOut := runCmd(ctx, append([]string{"client", "--peers", strings.Join(peerList, ",")}, strings.Fields(c.args)...)...)
+		if code != exitFailed || !strings.Contains(errOut, c.want) || strings.Contains(errOut, "not the leader") || time.Since(began) > 5*time.Second {
+			t.Errorf("client %s: exit %d after %v, %q; want a prompt refusal saying %q", c.args, code, time.Since(began), errOut, c.want)
+		}
+	}
 	// A second process on a data directory in use refuses to start, in one line (it used to
 	// run and interleave its WAL records with the first one's).
 	extra := freePorts(t, 1)[0]
@@ -252,6 +265,17 @@ func TestThreeProcessesSurviveKill(t *testing.T) {
 		write(fmt.Sprint("k", i), fmt.Sprint(i))
 	}
 	start(leader)
+	// Wait for its start line: a process killed before it writes one leaves no trace for the
+	// analysis below to count.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		b, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("n%d.log", leader)))
+		if strings.Count(string(b), "ev=start ") == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node %d wrote no start line after its restart", leader)
+		}
+	}
 	for i := 20; i < 30; i++ {
 		write(fmt.Sprint("k", i), fmt.Sprint(i))
 	}

@@ -197,7 +197,7 @@ func answer(ctx context.Context, n *node.Node, cmd []byte) transport.Reply {
 	}
 	kc, err := kv.Parse(string(cmd))
 	if err != nil {
-		return transport.Reply{Status: transport.ReplyError, Text: err.Error()}
+		return transport.Reply{Status: transport.ReplyRefused, Text: err.Error()}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -216,11 +216,16 @@ func answer(ctx context.Context, n *node.Node, cmd []byte) transport.Reply {
 	return transport.Reply{Status: transport.ReplyOK, Leader: n.ID(), Text: text}
 }
 
-// errorReply turns a failed Submit into a reply: a redirect to the leader, or the error.
+// errorReply turns a failed Submit into a reply that keeps the error's meaning: a redirect to
+// the leader; a refusal that no retry can change (already a member, not a member); or an error
+// worth retrying (a transfer or membership change under way, leadership lost, a timeout).
 func errorReply(err error) transport.Reply {
 	var nl *node.NotLeaderError
-	if errors.As(err, &nl) {
+	switch {
+	case errors.As(err, &nl):
 		return transport.Reply{Status: transport.ReplyNotLeader, Leader: nl.Leader}
+	case errors.Is(err, raft.ErrRefused):
+		return transport.Reply{Status: transport.ReplyRefused, Text: err.Error()}
 	}
 	return transport.Reply{Status: transport.ReplyError, Text: err.Error()}
 }
@@ -240,7 +245,7 @@ func answerConf(ctx context.Context, n *node.Node, text string) transport.Reply 
 		err = fmt.Errorf("unknown membership change %q (add_learner, promote, remove)", action)
 	}
 	if err != nil || id == 0 {
-		return transport.Reply{Status: transport.ReplyError, Text: fmt.Sprintf("bad membership change %q", text)}
+		return transport.Reply{Status: transport.ReplyRefused, Text: fmt.Sprintf("bad membership change %q", text)}
 	}
 	cc.Node = id
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -316,6 +321,7 @@ func Request(ctx context.Context, peers map[uint64]string, clusterID uint64, cmd
 	deadline := time.Now().Add(timeout)
 	var last error
 	next := ids[0]
+	redirects := 0
 	for try := 0; time.Now().Before(deadline) && ctx.Err() == nil; try++ {
 		target := next
 		next = ids[(indexOf(ids, target)+1)%len(ids)]
@@ -332,11 +338,22 @@ func Request(ctx context.Context, peers map[uint64]string, clusterID uint64, cmd
 			last = fmt.Errorf("node %d: %w", target, err)
 		case reply.Status == transport.ReplyOK:
 			return reply, target, nil
+		case reply.Status == transport.ReplyRefused:
+			return reply, target, fmt.Errorf("node %d refuses: %s", target, reply.Text)
 		case reply.Status == transport.ReplyNotLeader:
-			last = fmt.Errorf("node %d is not the leader", target)
-			if _, ok := peers[reply.Leader]; ok {
+			last = fmt.Errorf("node %d is not the leader (it knows no leader yet)", target)
+			if _, ok := peers[reply.Leader]; ok && reply.Leader != target {
+				last = fmt.Errorf("node %d is not the leader; node %d is", target, reply.Leader)
 				next = reply.Leader
-				continue // redirect at once
+				if redirects++; redirects <= len(peers) {
+					continue // redirect at once, a few times; then back off
+				}
+				redirects = 0
+			} else if ok {
+				last = fmt.Errorf("node %d is not the leader", target)
+			} else if reply.Leader != 0 {
+				// A leader missing from --peers: a node that joined later. Say so.
+				last = fmt.Errorf("node %d is not the leader; node %d is, which --peers does not list", target, reply.Leader)
 			}
 		default:
 			last = fmt.Errorf("node %d: %s", target, reply.Text)
@@ -361,9 +378,13 @@ func indexOf(ids []uint64, id uint64) int {
 	return 0
 }
 
+// pause waits before the next try, exponentially longer (10 ms doubling to 1 s, with jitter so
+// that many clients do not retry in step).
 func pause(ctx context.Context, try int) {
+	d := min(10*time.Millisecond<<min(try, 7), time.Second)
+	d = d/2 + rand.N(d/2+1)
 	select {
-	case <-time.After(time.Duration(min(try+1, 10)) * 20 * time.Millisecond):
+	case <-time.After(d):
 	case <-ctx.Done():
 	}
 }

@@ -409,7 +409,9 @@ func (c *Cluster) changeConf(ctx context.Context, cc raft.ConfChange) error {
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil {
+		// Only what a retry can change is retried (no leader yet, a change or transfer under
+		// way, a learner catching up); a refusal is final.
+		if ctx.Err() != nil || errors.Is(err, raft.ErrRefused) {
 			return fmt.Errorf("%s %d: %w", cc.Type, cc.Node, err)
 		}
 		time.Sleep(5 * time.Millisecond)

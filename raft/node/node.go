@@ -442,8 +442,14 @@ func (n *Node) step(r *raft.Raft, m raft.Message) {
 
 func (n *Node) propose(r *raft.Raft, p proposal, waiting map[uint64]pending) {
 	idx, err := r.Propose(p.cmd)
-	if err != nil {
+	if errors.Is(err, raft.ErrNotLeader) {
 		p.reply <- proposalResult{err: &NotLeaderError{Leader: r.Status().Lead}}
+		return
+	}
+	if err != nil {
+		// The leader refuses (a transfer under way, a membership change pending or refused):
+		// the error keeps its meaning; it is not a redirect to this very node.
+		p.reply <- proposalResult{err: err}
 		return
 	}
 	waiting[idx] = pending{term: r.Status().Term, reply: p.reply}

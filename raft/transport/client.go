@@ -29,6 +29,7 @@ const (
 	ReplyOK        ReplyStatus = 1 // Text is the result
 	ReplyNotLeader ReplyStatus = 2 // Leader is the node to try (0: unknown)
 	ReplyError     ReplyStatus = 3 // Text says what went wrong; the request may be retried
+	ReplyRefused   ReplyStatus = 4 // Text says why the request can never succeed as asked: do not retry
 )
 
 // Reply is a node's answer to a client request.
@@ -50,7 +51,7 @@ func unmarshalReply(b []byte) (Reply, error) {
 	}
 	r := Reply{Status: ReplyStatus(b[0])}
 	leader, n := binary.Uvarint(b[1:])
-	if n <= 0 || r.Status < ReplyOK || r.Status > ReplyError {
+	if n <= 0 || r.Status < ReplyOK || r.Status > ReplyRefused {
 		return Reply{}, errors.New("transport: malformed reply")
 	}
 	r.Leader, r.Text = leader, string(b[1+n:])
