@@ -252,6 +252,24 @@ func TestThreeProcessesSurviveKill(t *testing.T) {
 			t.Errorf("client %s: exit %d after %v, %q; want a prompt refusal saying %q", c.args, code, time.Since(began), errOut, c.want)
 		}
 	}
+	// raftrun client opens a session through the log for each call; a command in a session
+	// the cluster does not hold is refused, never answered with a silent ok (a random session
+	// id that collided with another client's used to be taken for its retry).
+	for _, v := range []string{"1", "2"} {
+		if code, out, errOut := runCmd(ctx, "client", "--peers", strings.Join(peerList, ","), "set", "q", v); code != exitOK {
+			t.Fatalf("client set q %s: exit %d %s %s", v, code, out, errOut)
+		}
+	}
+	if r, _, err := Request(ctx, peers, 1, "get q", 5*time.Second); err != nil || !strings.HasPrefix(r.Text, "value=2 ") {
+		t.Fatalf("get q after two clients' sets: %v %q", err, r.Text)
+	}
+	code, _, errOut := runCmd(ctx, "client", "--peers", strings.Join(peerList, ","), "@s424242:1", "set", "z", "1")
+	if code != exitFailed || !strings.Contains(errOut, "unknown client session") {
+		t.Errorf("a command in an unknown session: exit %d, %q", code, errOut)
+	}
+	if r, _, err := Request(ctx, peers, 1, "get z", 5*time.Second); err != nil || !strings.HasPrefix(r.Text, "not_found") {
+		t.Errorf("get z after a refused command: %v %q", err, r.Text)
+	}
 	// A second process on a data directory in use refuses to start, in one line (it used to
 	// run and interleave its WAL records with the first one's).
 	extra := freePorts(t, 1)[0]

@@ -206,6 +206,9 @@ func answer(ctx context.Context, n *node.Node, cmd []byte) transport.Reply {
 		return errorReply(err)
 	}
 	text := fmt.Sprintf("index=%d", res.Index)
+	if kc.Op == kv.OpRegister {
+		text = "session=" + res.Value + " " + text
+	}
 	if kc.Op == kv.OpGet {
 		if res.Found {
 			text = "value=" + res.Value + " " + text
@@ -224,7 +227,7 @@ func errorReply(err error) transport.Reply {
 	switch {
 	case errors.As(err, &nl):
 		return transport.Reply{Status: transport.ReplyNotLeader, Leader: nl.Leader}
-	case errors.Is(err, raft.ErrRefused):
+	case errors.Is(err, raft.ErrRefused), errors.Is(err, kv.ErrUnknownSession), errors.Is(err, kv.ErrBadCommand):
 		return transport.Reply{Status: transport.ReplyRefused, Text: err.Error()}
 	}
 	return transport.Reply{Status: transport.ReplyError, Text: err.Error()}
@@ -295,9 +298,21 @@ func clientCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "raftrun client: %v\n", err)
 		return exitUsage
 	}
-	if kc.Client == "" {
-		// A session of its own, so that the retries below apply the command once.
-		kc.Client, kc.Seq = fmt.Sprintf("cli%08x", rand.Uint32()), 1
+	if kc.Client == "" && kc.Op != kv.OpRegister {
+		// A session of its own, registered through the log (so no other client can hold the
+		// same one), so that the retries below apply the command once.
+		reply, _, err := Request(ctx, peers, *clusterID, "register", *timeout)
+		if err != nil {
+			fmt.Fprintf(stderr, "raftrun client: opening a session: %v\n", err)
+			return exitFailed
+		}
+		first, _, _ := strings.Cut(reply.Text, " ")
+		name, ok := strings.CutPrefix(first, "session=")
+		if !ok {
+			fmt.Fprintf(stderr, "raftrun client: opening a session: unexpected answer %q\n", reply.Text)
+			return exitFailed
+		}
+		kc.Client, kc.Seq = name, 1
 	}
 	cmd := string(kc.Encode())
 	reply, by, err := Request(ctx, peers, *clusterID, cmd, *timeout)

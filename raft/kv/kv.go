@@ -12,6 +12,15 @@
 // command (same client, same or lower number) from that memory instead of applying it again,
 // so a client that resends after a timeout has its command applied once (Raft dissertation
 // 6.3).
+//
+// A client gets its session from the log: "register" applied at index N opens session "sN",
+// unique because log indexes are. A command in a registered session that the store does not
+// hold (never registered, or expired) fails with ErrUnknownSession and changes nothing: a
+// client never takes a dropped command for a success. Other session names are for harnesses
+// that own their names (the simulator's clients); they open implicitly.
+//
+// The table is bounded: when it holds MaxSessions, registering another expires the one least
+// recently used (by log index: the same on every node, with no clock involved).
 package kv
 
 import (
@@ -30,7 +39,16 @@ const (
 	OpSet Op = "set"
 	OpGet Op = "get"
 	OpDel Op = "del"
+	// OpRegister opens a client session; its Result.Value is the session's name.
+	OpRegister Op = "register"
 )
+
+// MaxSessions bounds the session table (see the package comment).
+const MaxSessions = 4096
+
+// ErrUnknownSession is the result of a command in a registered session the store does not hold:
+// it expired, or was never registered. The command was not applied; the client registers again.
+var ErrUnknownSession = errors.New("unknown client session (expired or never registered): register again")
 
 // Command is one operation on the store.
 type Command struct {
@@ -53,6 +71,9 @@ func (c Command) Encode() []byte {
 		b = append(b, ' ')
 	}
 	b = append(b, c.Op...)
+	if c.Op == OpRegister {
+		return b
+	}
 	b = append(b, ' ')
 	b = append(b, c.Key...)
 	if c.Op == OpSet {
@@ -99,6 +120,11 @@ func parseOp(text string) (Command, error) {
 			return Command{}, fmt.Errorf("%w: %s needs exactly one key: %s KEY", ErrBadCommand, op, op)
 		}
 		return Command{Op: Op(op), Key: key}, nil
+	case OpRegister:
+		if rest != "" {
+			return Command{}, fmt.Errorf("%w: register takes no arguments", ErrBadCommand)
+		}
+		return Command{Op: OpRegister}, nil
 	case "":
 		return Command{}, fmt.Errorf("%w: empty command", ErrBadCommand)
 	}
@@ -131,14 +157,16 @@ type Store struct {
 type session struct {
 	seq    uint64
 	result Result
+	last   uint64 // log index of the session's last command (its register, at first)
 }
 
 // New returns an empty store.
 func New() *Store { return &Store{data: make(map[string]string), sessions: make(map[string]session)} }
 
-// Apply executes one log entry's command. An entry that is not a valid command (the leader's
-// no-op, or garbage) changes nothing and reports an error, the same on every node.
-func (s *Store) Apply(data []byte) (Result, error) {
+// Apply executes one log entry's command, the entry at index (sessions are named and aged by
+// log index). An entry that is not a valid command (the leader's no-op, or garbage) changes
+// nothing and reports an error, the same on every node.
+func (s *Store) Apply(index uint64, data []byte) (Result, error) {
 	if len(data) == 0 {
 		return Result{}, nil
 	}
@@ -146,12 +174,28 @@ func (s *Store) Apply(data []byte) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if c.Op == OpRegister {
+		if c.Client != "" {
+			return Result{}, fmt.Errorf("%w: register opens a session; it runs in none", ErrBadCommand)
+		}
+		name := "s" + strconv.FormatUint(index, 10)
+		s.expire()
+		s.sessions[name] = session{last: index}
+		return Result{Value: name, Found: true}, nil
+	}
 	if c.Client != "" {
-		if last, ok := s.sessions[c.Client]; ok && c.Seq <= last.seq {
+		last, ok := s.sessions[c.Client]
+		if ok && c.Seq <= last.seq {
 			// A retry of a command already applied: answer as the first time, change nothing.
 			res := last.result
 			res.Duplicate = true
 			return res, nil
+		}
+		if !ok && registered(c.Client) {
+			return Result{}, fmt.Errorf("session %s: %w", c.Client, ErrUnknownSession)
+		}
+		if !ok {
+			s.expire()
 		}
 	}
 	old, found := s.data[c.Key]
@@ -163,10 +207,37 @@ func (s *Store) Apply(data []byte) (Result, error) {
 	}
 	res := Result{Value: old, Found: found}
 	if c.Client != "" {
-		s.sessions[c.Client] = session{seq: c.Seq, result: res}
+		s.sessions[c.Client] = session{seq: c.Seq, result: res, last: index}
 	}
 	return res, nil
 }
+
+// registered reports whether a session name is one register gives ("s" and a log index).
+func registered(name string) bool {
+	if len(name) < 2 || name[0] != 's' {
+		return false
+	}
+	_, err := strconv.ParseUint(name[1:], 10, 64)
+	return err == nil
+}
+
+// expire makes room for one more session when the table is full: the session least recently
+// used goes (the smallest last index; names break ties), the same choice on every node.
+func (s *Store) expire() {
+	for len(s.sessions) >= MaxSessions {
+		var oldest string
+		var at uint64
+		for name, ss := range s.sessions {
+			if oldest == "" || ss.last < at || ss.last == at && name < oldest {
+				oldest, at = name, ss.last
+			}
+		}
+		delete(s.sessions, oldest)
+	}
+}
+
+// Sessions returns the number of client sessions held.
+func (s *Store) Sessions() int { return len(s.sessions) }
 
 // snapshotForm is the store's snapshot encoding (JSON: maps are written in key order, so the
 // same state always gives the same bytes).
@@ -179,13 +250,14 @@ type sessionForm struct {
 	Seq   uint64 `json:"seq"`
 	Value string `json:"value,omitempty"`
 	Found bool   `json:"found,omitempty"`
+	Last  uint64 `json:"last,omitempty"`
 }
 
 // Snapshot encodes the whole store, sessions included.
 func (s *Store) Snapshot() []byte {
 	f := snapshotForm{Data: s.data, Sessions: make(map[string]sessionForm, len(s.sessions))}
 	for c, ss := range s.sessions {
-		f.Sessions[c] = sessionForm{Seq: ss.seq, Value: ss.result.Value, Found: ss.result.Found}
+		f.Sessions[c] = sessionForm{Seq: ss.seq, Value: ss.result.Value, Found: ss.result.Found, Last: ss.last}
 	}
 	b, err := json.Marshal(f)
 	if err != nil {
@@ -206,7 +278,7 @@ func (s *Store) Restore(data []byte) error {
 	}
 	s.sessions = make(map[string]session, len(f.Sessions))
 	for c, ss := range f.Sessions {
-		s.sessions[c] = session{seq: ss.Seq, result: Result{Value: ss.Value, Found: ss.Found}}
+		s.sessions[c] = session{seq: ss.Seq, result: Result{Value: ss.Value, Found: ss.Found}, last: ss.Last}
 	}
 	return nil
 }

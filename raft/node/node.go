@@ -555,7 +555,7 @@ func (n *Node) apply(r *raft.Raft, e raft.Entry, waiting map[uint64]pending) {
 		result = "conf" // membership is the core's business, not the state machine's
 	case len(e.Data) > 0:
 		n.mu.Lock()
-		res, err = n.kv.Apply(e.Data)
+		res, err = n.kv.Apply(e.Index, e.Data)
 		n.mu.Unlock()
 		result = res.String()
 		if err != nil {

@@ -308,7 +308,7 @@ func (s *Sim) process(n *node) {
 			if raft.IsConfChange(e.Data) {
 				result = "conf"
 			} else if len(e.Data) > 0 {
-				res, err = n.kv.Apply(e.Data)
+				res, err = n.kv.Apply(e.Index, e.Data)
 				if err != nil {
 					result = "error: " + err.Error()
 				} else {
