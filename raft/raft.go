@@ -1171,6 +1171,19 @@ func (r *Raft) handleAppendResp(m Message) {
 		}
 		return
 	}
+	if m.ConflictTerm == 0 && m.ConflictIndex > 0 && m.ConflictIndex <= pr.match {
+		// The follower's log ends below what it acknowledged: it lost its data (a wiped
+		// disk). Sending from the remembered match would be refused forever; start again from
+		// where its log ends. (It can no longer count towards commits it had counted for:
+		// match only goes down here.)
+		if r.tr.On() {
+			r.tr.Emit("conflict", fmt.Sprintf("node %d's log ends at %d, below the %d it acknowledged: resending from there", m.From, m.ConflictIndex-1, pr.match),
+				r.term, r.role, slog.Uint64("index", m.ConflictIndex-1), slog.String("peer", ID(m.From)), slog.String("reason", "follower_lost_entries"))
+		}
+		pr.match, pr.next = m.ConflictIndex-1, m.ConflictIndex
+		r.sendAppend(m.From)
+		return
+	}
 	next := m.ConflictIndex
 	if m.ConflictTerm != 0 {
 		if i := r.log.lastIndexOfTerm(m.ConflictTerm); i != 0 {
