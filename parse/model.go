@@ -324,6 +324,10 @@ func (t *Test) QualifiedName() string {
 	return path.Base(t.Package) + "." + t.Name
 }
 
+// Key identifies a test within a run: its package, name and attempt. (Two packages of go test
+// ./... may each have a TestElection #1.)
+func (t *Test) Key() string { return t.Package + "\x00" + t.ID() }
+
 // ID is the name with the attempt number when the test ran more than once: TestA#2.
 func (t *Test) ID() string {
 	if t.Attempt > 1 {

@@ -587,7 +587,9 @@ func parentName(name string) string {
 }
 
 // Completed returns the tests that finished since the last call, in the order they finished, and
-// hands them to the caller: the parser keeps no reference.
+// hands them to the caller. Until go test names their package (its ok/FAIL line), the parser
+// still holds the Test itself to set Package; a caller that is done with a test's events lets
+// them go (Events = nil), and nothing else of them stays.
 func (p *Parser) Completed() []*Test {
 	if !p.opts.HoldForPackage || p.finished {
 		d := p.done

@@ -187,13 +187,13 @@ func addSummary(a, b Summary, first bool) Summary {
 	return a
 }
 
-// mergeTests joins the tests of several files by ID, keeping first-appearance order.
+// mergeTests joins the tests of several files by Key, keeping first-appearance order.
 func mergeTests(files [][]*Test) []*Test {
 	var order []*Test
 	byID := make(map[string][]*Test)
 	for _, tests := range files {
 		for _, t := range tests {
-			id := t.ID()
+			id := t.Key()
 			if _, ok := byID[id]; !ok {
 				order = append(order, t)
 			}
@@ -202,7 +202,7 @@ func mergeTests(files [][]*Test) []*Test {
 	}
 	out := make([]*Test, 0, len(order))
 	for _, first := range order {
-		parts := byID[first.ID()]
+		parts := byID[first.Key()]
 		if len(parts) == 1 {
 			out = append(out, first)
 			continue

@@ -250,10 +250,19 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		if sum.Lines == 0 {
 			return nil, nil, fmt.Errorf("no input: %s", emptyInputs([]string{path}))
 		}
+		// A test is named as --list names it: by package only where the log holds several
+		// (go test ./...), so that two runs of one package line up with or without it.
+		pkgs := map[string]bool{}
+		for _, t := range tests {
+			pkgs[t.Package] = true
+		}
 		byName := map[string]*parse.Test{}
 		var order []string
 		for _, t := range tests {
 			name := t.Name
+			if len(pkgs) > 1 {
+				name = t.QualifiedName()
+			}
 			if t.Attempt > 1 {
 				name += "#" + strconv.Itoa(t.Attempt)
 			}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/raftviz/raftviz/parse"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -325,5 +327,25 @@ func TestPackageQualifiedTests(t *testing.T) {
 		if code != exitOK || !strings.Contains(out, "1 tests analysed") {
 			t.Errorf("%s: analyze -run raft\\.TestElection: exit %d\n%s", in, code, out)
 		}
+	}
+}
+
+// TestPackagesKeepTestsApart: two packages' TestElection #1 are two tests everywhere a test is
+// looked up by identity: merging inputs, reading one again for the timeline, and diff.
+func TestPackagesKeepTestsApart(t *testing.T) {
+	tests, _, err := parse.ReadFiles([]string{fx + "multipkg_v.log"}, parse.Options{})
+	if err != nil || len(tests) != 4 {
+		t.Fatalf("go test ./... over two packages read as %d tests (%v): the packages' TestElection were merged", len(tests), err)
+	}
+	for _, want := range tests {
+		got, err := reloadTest(fx+"multipkg_v.log", parse.Options{}, want)
+		if err != nil || got.Key() != want.Key() || len(got.Events) != len(want.Events) ||
+			len(got.Events) > 0 && got.Events[len(got.Events)-1].Msg != want.Events[len(want.Events)-1].Msg {
+			t.Fatalf("reloading %s gave %v (%v)", want.QualifiedName(), got, err)
+		}
+	}
+	code, out, _ := runCLI(t, "", "diff", fx+"multipkg_v.log", fx+"multipkg_json.jsonl")
+	if code != exitOK || !strings.Contains(out, "kv.TestElection") || !strings.Contains(out, "raft.TestElection") {
+		t.Errorf("diff of the -v and -json runs: exit %d\n%s", code, out)
 	}
 }

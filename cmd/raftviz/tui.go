@@ -89,8 +89,8 @@ func runTUI(ctx context.Context, c *config, inputs []parse.Input, stdin io.Reade
 		opts.Loading = true
 		if name := inputs[0].Name; name != "-" {
 			// A file can be read again: keep only the test on screen in memory.
-			opts.Reload = func(test string, attempt int) (*parse.Test, error) {
-				return reloadTest(name, c.parseOptions(name), test, attempt)
+			opts.Reload = func(want *parse.Test) (*parse.Test, error) {
+				return reloadTest(name, c.parseOptions(name), want)
 			}
 		}
 		model = timeline.New(nil, opts)
@@ -102,7 +102,7 @@ func runTUI(ctx context.Context, c *config, inputs []parse.Input, stdin io.Reade
 	if len(inputs) == 1 {
 		go func() {
 			errc <- timeline.Load(ctx, inputs[0].Reader, c.parseOptions(inputs[0].Name),
-				c.matcher.Match, p.Send)
+				c.matcher.MatchTest, p.Send)
 		}()
 	} else {
 		errc <- nil
@@ -122,17 +122,21 @@ func runTUI(ctx context.Context, c *config, inputs []parse.Input, stdin io.Reade
 
 var errFound = errors.New("found")
 
-// reloadTest reads one test (by name and attempt) from a log file again.
-func reloadTest(path string, opts parse.Options, name string, attempt int) (*parse.Test, error) {
+// reloadTest reads one test (by package, name and attempt: parse.Test.Key) from a log file
+// again.
+func reloadTest(path string, opts parse.Options, want *parse.Test) (*parse.Test, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if want.Package != "" {
+		opts.HoldForPackage = true // go test -v names the package after the test
+	}
 	var found *parse.Test
 	err = parse.Scan(f, parse.NewParser(opts), parse.ScanOptions{
 		Emit: func(t *parse.Test) error {
-			if t.Name == name && t.Attempt == attempt {
+			if t.Key() == want.Key() {
 				found = t
 				return errFound
 			}
@@ -142,7 +146,7 @@ func reloadTest(path string, opts parse.Options, name string, attempt int) (*par
 		return found, nil
 	}
 	if err == nil {
-		err = fmt.Errorf("%s has no test %s any more", path, name)
+		err = fmt.Errorf("%s has no test %s any more", path, want.QualifiedName())
 	}
 	return nil, err
 }

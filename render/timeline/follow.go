@@ -16,7 +16,7 @@ import (
 // tracker turns a parser's growing tests into AppendMsgs carrying only what is new.
 type tracker struct {
 	p      *parse.Parser
-	match  func(name string) bool // nil: every test
+	match  func(*parse.Test) bool // nil: every test
 	opts   parse.Options
 	keys   map[*parse.Test]int
 	sent   map[*parse.Test]int
@@ -39,7 +39,7 @@ func (tr *tracker) line(b []byte) { tr.p.Line(b) }
 func (tr *tracker) collect() []Update {
 	var ups []Update
 	take := func(t *parse.Test, done bool) {
-		if tr.match != nil && !tr.match(t.Name) {
+		if tr.match != nil && !tr.match(t) {
 			return
 		}
 		k, ok := tr.keys[t]
@@ -56,7 +56,7 @@ func (tr *tracker) collect() []Update {
 			} else {
 				evs = append([]parse.Event(nil), t.Events[n:]...)
 			}
-			ups = append(ups, Update{Key: k, Name: t.Name, Attempt: t.Attempt, Status: t.Status, Events: evs, Complete: done})
+			ups = append(ups, Update{Key: k, Name: t.Name, Attempt: t.Attempt, Package: t.Package, Status: t.Status, Events: evs, Complete: done})
 			tr.sent[t], tr.status[t] = len(t.Events), t.Status
 		}
 		if done { // the parser lets go of finished tests; so do we
@@ -140,7 +140,7 @@ func FollowFile(ctx context.Context, path string, opts parse.Options, poll time.
 // Load parses r as fast as it can, sending what it has parsed to send about every 50ms (so the
 // first test is on screen long before a big log is read), and a final AppendMsg with Done set.
 // Only tests for which match returns true (nil: all) are sent.
-func Load(ctx context.Context, r io.Reader, opts parse.Options, match func(string) bool, send func(tea.Msg)) error {
+func Load(ctx context.Context, r io.Reader, opts parse.Options, match func(*parse.Test) bool, send func(tea.Msg)) error {
 	tr := newTracker(opts)
 	tr.match = match
 	last := time.Now()

@@ -32,7 +32,7 @@ type Options struct {
 	// Reload, when set, lets the timeline keep only the test on screen in memory: a finished
 	// test is reduced to its summary and read again (by name and attempt) when picked, so a
 	// log of many tests costs the memory of its biggest.
-	Reload func(name string, attempt int) (*parse.Test, error)
+	Reload func(want *parse.Test) (*parse.Test, error)
 }
 
 type mode uint8
@@ -131,7 +131,7 @@ func (m *Model) selectTest(i int) {
 	}
 	if sum, ok := m.dropped[m.tests[i]]; ok {
 		t := m.tests[i]
-		nt, err := m.opts.Reload(t.Name, t.Attempt)
+		nt, err := m.opts.Reload(t)
 		if err != nil || nt == nil {
 			m.status = fmt.Sprintf("cannot read %s again: %v", t.Name, err)
 		} else {
@@ -526,6 +526,7 @@ type Update struct {
 	Key     int // identifies the test across updates
 	Name    string
 	Attempt int
+	Package string // when known
 	Status  parse.Status
 	Events  []parse.Event
 	// Complete says the test has finished: no more events will come.
@@ -548,7 +549,7 @@ func (m *Model) append(msg AppendMsg) {
 	for _, u := range msg.Updates {
 		ti, ok := m.keyOf[u.Key]
 		if !ok {
-			t := &parse.Test{Name: u.Name, Status: u.Status, Attempt: u.Attempt}
+			t := &parse.Test{Name: u.Name, Status: u.Status, Attempt: u.Attempt, Package: u.Package}
 			if len(m.tests) == 1 && m.tests[0].Implicit && len(m.tests[0].Events) == 0 && m.tests[0].Name == "(no events yet)" {
 				m.tests[0] = t
 				ti = 0
@@ -563,6 +564,9 @@ func (m *Model) append(msg AppendMsg) {
 		}
 		t := m.tests[ti]
 		t.Status = u.Status
+		if u.Package != "" {
+			t.Package = u.Package
+		}
 		first := len(t.Events)
 		if first == 0 {
 			t.Events = u.Events // the sender hands the slice over

@@ -401,9 +401,9 @@ func TestReloadKeepsOneTestInMemory(t *testing.T) {
 		byName[tt.Name] = tt
 	}
 	reloads := 0
-	m := New(nil, Options{NoColor: true, Loading: true, Reload: func(name string, attempt int) (*parse.Test, error) {
+	m := New(nil, Options{NoColor: true, Loading: true, Reload: func(want *parse.Test) (*parse.Test, error) {
 		reloads++
-		return byName[name], nil
+		return byName[want.Name], nil
 	}})
 	m.Update(tea.WindowSizeMsg{Width: 120, Height: 20})
 	var ups []Update
