@@ -80,6 +80,21 @@ type PackageResult struct {
 	Name    string
 	Status  Status
 	Elapsed time.Duration
+	// Completed is the number of tests the input had completed when the package ended: the
+	// package's own tests are those completed after the previous package's.
+	Completed int
+}
+
+// PackageOf returns the package of the n-th test completed in the input (0-based, in the order
+// Completed hands them out), "" when no package line names it. go test -v names a package only
+// after its tests; this tells a caller that handed them on already.
+func (s *Summary) PackageOf(n int) string {
+	for _, pr := range s.Packages {
+		if n < pr.Completed {
+			return pr.Name
+		}
+	}
+	return ""
 }
 
 // Summary counts what a parse saw.
@@ -140,10 +155,11 @@ type Parser struct {
 	order    []*testState          // running tests in start order
 	attempts map[string]int        // runs seen per test name in this package, for -count repeats
 	started  int                   // tests started in the whole input
-	// unpackaged are the completed tests whose package is not known yet (go test -v names it
-	// after them): the package line names them, also when they were handed out already.
-	unpackaged []*Test
-	finished   bool
+	// completed counts the tests completed in the whole input: a package line records it, so
+	// that tests handed out before go test -v named their package can be told it later
+	// (Summary.PackageOf) without the parser holding on to them.
+	completed int
+	finished  bool
 	current    *testState // the test go test named last
 	implicit   *testState
 	done       []*Test
@@ -501,9 +517,7 @@ func (p *Parser) complete(ts *testState, st Status, elapsed time.Duration) {
 		p.current = p.running[parentName(ts.t.Name)]
 	}
 	p.done = append(p.done, ts.t)
-	if ts.t.Package == "" {
-		p.unpackaged = append(p.unpackaged, ts.t)
-	}
+	p.completed++
 	p.lastSize = len(ts.t.Events)
 	p.updateAmbiguity()
 }
@@ -525,15 +539,18 @@ func (p *Parser) packageLine(rest []byte, st Status) bool {
 	return true
 }
 
-// endPackage records a package's result: its tests, also those completed earlier, get its name,
-// and test names count attempts afresh (the next package's TestElection is not a rerun).
+// endPackage records a package's result: the tests not handed out yet get its name (those handed
+// out already are named by Summary.PackageOf), and test names count attempts afresh (the next
+// package's TestElection is not a rerun).
 func (p *Parser) endPackage(pr PackageResult) {
-	p.sum.Packages = append(p.sum.Packages, pr)
 	p.closeOpen(pr.Name)
-	for _, t := range p.unpackaged {
-		t.Package = pr.Name
+	for _, t := range p.done {
+		if t.Package == "" {
+			t.Package = pr.Name
+		}
 	}
-	p.unpackaged = p.unpackaged[:0]
+	pr.Completed = p.completed
+	p.sum.Packages = append(p.sum.Packages, pr)
 	clear(p.attempts)
 }
 
@@ -587,9 +604,8 @@ func parentName(name string) string {
 }
 
 // Completed returns the tests that finished since the last call, in the order they finished, and
-// hands them to the caller. Until go test names their package (its ok/FAIL line), the parser
-// still holds the Test itself to set Package; a caller that is done with a test's events lets
-// them go (Events = nil), and nothing else of them stays.
+// hands them to the caller: the parser keeps no reference. (Their Package may be unknown yet in
+// go test -v output: see Summary.PackageOf and Options.HoldForPackage.)
 func (p *Parser) Completed() []*Test {
 	if !p.opts.HoldForPackage || p.finished {
 		d := p.done

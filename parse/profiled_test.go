@@ -202,6 +202,14 @@ func TestPackagesOfGoTestAll(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s hold=%v: %v", file, hold, err)
 			}
+			// Streamed without holding, a -v test is handed out before its package line:
+			// the summary names its package afterwards.
+			sum := p.Summary()
+			for i, tt := range emitted {
+				if tt.Package == "" {
+					tt.Package = sum.PackageOf(i)
+				}
+			}
 			for _, tt := range emitted {
 				got = append(got, fmt.Sprintf("%s#%d", tt.QualifiedName(), tt.Attempt))
 			}

@@ -118,7 +118,13 @@ func Read(r io.Reader, opts Options) ([]*Test, Summary, error) {
 	p := NewParser(opts)
 	var tests []*Test
 	err := Scan(r, p, ScanOptions{Emit: func(t *Test) error { tests = append(tests, t); return nil }})
-	return tests, p.Summary(), err
+	sum := p.Summary()
+	for i, t := range tests {
+		if t.Package == "" {
+			t.Package = sum.PackageOf(i) // go test -v named it after the test was handed out
+		}
+	}
+	return tests, sum, err
 }
 
 // ReadFiles parses every path ("-" is stdin) and merges them: tests with the same name and attempt

@@ -15,6 +15,8 @@ import (
 type ListEntry struct {
 	Status    parse.Status
 	ID        string
+	Name      string // the test's name and package (ID is what List shows)
+	Package   string
 	Nodes     []string
 	Events    int
 	Duration  time.Duration
@@ -26,7 +28,7 @@ type ListEntry struct {
 
 // Entry summarises a test for List.
 func Entry(t *parse.Test) ListEntry {
-	e := ListEntry{Status: t.Status, ID: t.ID(), Nodes: t.Nodes(), Events: len(t.Events),
+	e := ListEntry{Status: t.Status, ID: t.ID(), Name: t.Name, Package: t.Package, Nodes: t.Nodes(), Events: len(t.Events),
 		Duration: t.Duration(), Other: countNotUnderstood(t), Ambiguous: t.Ambiguous, Profile: t.Profile}
 	if t.Status != parse.StatusPass && t.Status != parse.StatusSkip {
 		e.Reason = t.Reason()
@@ -37,20 +39,20 @@ func Entry(t *parse.Test) ListEntry {
 	return e
 }
 
-// QualifyRepeated names the tests of entries by package (raft.TestElection) where one name
-// occurs in several packages of the run: tests[i] is the test of entries[i], whose package may
-// have become known only after its entry was made (go test -v names it last).
-func QualifyRepeated(entries []ListEntry, tests []*parse.Test) {
+// QualifyRepeated names entries by package (raft.TestElection) where one test name occurs in
+// several packages of the run.
+func QualifyRepeated(entries []ListEntry) {
 	pkgs := map[string]map[string]bool{}
-	for _, t := range tests {
-		if pkgs[t.Name] == nil {
-			pkgs[t.Name] = map[string]bool{}
+	for _, e := range entries {
+		if pkgs[e.Name] == nil {
+			pkgs[e.Name] = map[string]bool{}
 		}
-		pkgs[t.Name][t.Package] = true
+		pkgs[e.Name][e.Package] = true
 	}
-	for i, t := range tests {
-		if len(pkgs[t.Name]) > 1 && t.Package != "" {
-			entries[i].ID = t.QualifiedName() + strings.TrimPrefix(entries[i].ID, t.Name)
+	for i, e := range entries {
+		if len(pkgs[e.Name]) > 1 && e.Package != "" {
+			t := parse.Test{Name: e.Name, Package: e.Package}
+			entries[i].ID = t.QualifiedName() + strings.TrimPrefix(e.ID, e.Name)
 		}
 	}
 }

@@ -140,7 +140,6 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	var reports []analyze.Report
 	violations, analyzed := 0, 0
 	emit := func(t *parse.Test) error {
-		defer releaseEvents(t) // the report is what is kept
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

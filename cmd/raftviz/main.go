@@ -428,11 +428,6 @@ func tables(c *config, sel *selection, inputs []parse.Input, out io.Writer) (par
 		}
 		return nil
 	}
-	emit := func(t *parse.Test) error {
-		err := write(t)
-		releaseEvents(t)
-		return err
-	}
 	batch := func() error {
 		for _, t := range p.Running() {
 			if len(t.Events) < c.chunk || !c.matcher.MatchTest(t) {
@@ -451,7 +446,7 @@ func tables(c *config, sel *selection, inputs []parse.Input, out io.Writer) (par
 		}
 		return nil
 	}
-	err := parse.Scan(inputs[0].Reader, p, parse.ScanOptions{Emit: emit, Batch: batch})
+	err := parse.Scan(inputs[0].Reader, p, parse.ScanOptions{Emit: write, Batch: batch})
 	sum := p.Summary()
 	st := overall(&sum, failed)
 	if err != nil {
@@ -464,7 +459,8 @@ func tables(c *config, sel *selection, inputs []parse.Input, out io.Writer) (par
 // kept, so listing a huge log takes little memory.
 func list(c *config, sel *selection, inputs []parse.Input, out io.Writer) (parse.Status, parse.Summary, error) {
 	var entries []render.ListEntry
-	var listed []*parse.Test // their events let go: the package, known later, is what is kept
+	var seqs []int // of each entry: its test's place in the input (for Summary.PackageOf)
+	seq := 0
 	failed := false
 	add := func(t *parse.Test) error {
 		if t.Status == parse.StatusFail {
@@ -472,9 +468,9 @@ func list(c *config, sel *selection, inputs []parse.Input, out io.Writer) (parse
 		}
 		if sel.test(t) {
 			entries = append(entries, render.Entry(t))
-			listed = append(listed, t)
+			seqs = append(seqs, seq)
 		}
-		releaseEvents(t)
+		seq++
 		return nil
 	}
 	var sum parse.Summary
@@ -495,14 +491,16 @@ func list(c *config, sel *selection, inputs []parse.Input, out io.Writer) (parse
 		sum = p.Summary()
 	}
 	st := overall(&sum, failed)
-	render.QualifyRepeated(entries, listed)
+	if len(inputs) == 1 {
+		for i := range entries {
+			if entries[i].Package == "" {
+				entries[i].Package = sum.PackageOf(seqs[i])
+			}
+		}
+	}
+	render.QualifyRepeated(entries)
 	return st, sum, render.List(out, entries)
 }
-
-// releaseEvents lets a handled test's events and output go. The parser may still hold the test
-// itself until go test names its package (its ok/FAIL line comes after the package's tests), so
-// without this a single-package log would stay in memory whole.
-func releaseEvents(t *parse.Test) { t.Events, t.Other = nil, nil }
 
 // overall is the run's result: FAIL when any test or package failed or the input says so.
 func overall(sum *parse.Summary, anyFailed bool) parse.Status {
