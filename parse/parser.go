@@ -160,20 +160,20 @@ type Parser struct {
 	// (Summary.PackageOf) without the parser holding on to them.
 	completed int
 	finished  bool
-	current    *testState // the test go test named last
-	implicit   *testState
-	done       []*Test
-	ambiguous  bool // several tests are printing at once
-	clock      dayClock
-	nodes      map[string]string // interned node ids and kinds
-	json       jsonState
-	lineNo     int32
-	leftover   []OtherLine
-	crashing   bool // inside a panic's goroutine dump
-	lastSize   int  // events of the last completed test
-	dialect    dialect
-	lastTime   int64 // time of the last event, for lines that carry none
-	lastFlags  uint8
+	current   *testState // the test go test named last
+	implicit  *testState
+	done      []*Test
+	ambiguous bool // several tests are printing at once
+	clock     dayClock
+	nodes     map[string]string // interned node ids and kinds
+	json      jsonState
+	lineNo    int32
+	leftover  []OtherLine
+	crashing  bool // inside a panic's goroutine dump
+	lastSize  int  // events of the last completed test
+	dialect   dialect
+	lastTime  int64 // time of the last event, for lines that carry none
+	lastFlags uint8
 	// lastDone is the test whose result line came last: go test without -v prints a failed
 	// test's messages indented under its "--- FAIL" line.
 	lastDone *Test
