@@ -356,19 +356,19 @@ func Request(ctx context.Context, peers map[uint64]string, clusterID uint64, cmd
 		case reply.Status == transport.ReplyRefused:
 			return reply, target, fmt.Errorf("node %d refuses: %s", target, reply.Text)
 		case reply.Status == transport.ReplyNotLeader:
-			last = fmt.Errorf("node %d is not the leader (it knows no leader yet)", target)
-			if _, ok := peers[reply.Leader]; ok && reply.Leader != target {
+			_, listed := peers[reply.Leader]
+			switch {
+			case reply.Leader == 0 || reply.Leader == target:
+				last = fmt.Errorf("node %d is not the leader and knows none yet", target)
+			case !listed: // a node that joined later
+				last = fmt.Errorf("node %d is not the leader; node %d is, which --peers does not list", target, reply.Leader)
+			default:
 				last = fmt.Errorf("node %d is not the leader; node %d is", target, reply.Leader)
 				next = reply.Leader
 				if redirects++; redirects <= len(peers) {
 					continue // redirect at once, a few times; then back off
 				}
 				redirects = 0
-			} else if ok {
-				last = fmt.Errorf("node %d is not the leader", target)
-			} else if reply.Leader != 0 {
-				// A leader missing from --peers: a node that joined later. Say so.
-				last = fmt.Errorf("node %d is not the leader; node %d is, which --peers does not list", target, reply.Leader)
 			}
 		default:
 			last = fmt.Errorf("node %d: %s", target, reply.Text)
