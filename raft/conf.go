@@ -75,15 +75,33 @@ func DecodeConfChange(data []byte) (ConfChange, bool) {
 // machine must skip).
 func IsConfChange(data []byte) bool { return bytes.HasPrefix(data, []byte(confPrefix)) }
 
-// ErrRefused marks a membership change that can never succeed as asked (retrying is useless);
-// ErrAlreadyMember and ErrNotMember are the common cases, and wrap it.
+// ErrRefused matches (errors.Is) every membership change that can never succeed as asked:
+// retrying is useless. ErrAlreadyMember and ErrNotMember match the common cases.
 var ErrRefused = errors.New("raft: membership change refused")
 
-// ErrAlreadyMember refuses adding a node that is already a voter or learner.
-var ErrAlreadyMember = fmt.Errorf("%w: already a member", ErrRefused)
+// ErrAlreadyMember matches the refusal to add a node that is already a voter or learner.
+var ErrAlreadyMember = errors.New("raft: already a member")
 
-// ErrNotMember refuses removing a node that is not a member.
-var ErrNotMember = fmt.Errorf("%w: not a member", ErrRefused)
+// ErrNotMember matches the refusal to remove a node that is not a member.
+var ErrNotMember = errors.New("raft: not a member")
+
+// refusal is a refused membership change: its message says what was refused, and it matches
+// ErrRefused and its own kind.
+type refusal struct {
+	msg  string
+	kind error // ErrAlreadyMember, ErrNotMember, or nil
+}
+
+func refused(kind error, format string, args ...any) error {
+	return &refusal{msg: "raft: " + fmt.Sprintf(format, args...), kind: kind}
+}
+
+func (e *refusal) Error() string { return e.msg }
+
+// Is makes errors.Is match ErrRefused and the refusal's kind.
+func (e *refusal) Is(target error) bool {
+	return target == ErrRefused || e.kind != nil && target == e.kind
+}
 
 // ErrConfPending is returned by Propose while an earlier membership change is uncommitted.
 var ErrConfPending = errors.New("raft: a membership change is still uncommitted; retry after it commits")
@@ -114,21 +132,21 @@ func (m membership) check(cc ConfChange) error {
 	switch cc.Type {
 	case ConfAddLearner:
 		if m.isMember(cc.Node) {
-			return fmt.Errorf("%w: node %d", ErrAlreadyMember, cc.Node)
+			return refused(ErrAlreadyMember, "node %d is already a member", cc.Node)
 		}
 	case ConfPromote:
 		if !m.isLearner(cc.Node) {
-			return fmt.Errorf("%w: node %d is not a learner", ErrRefused, cc.Node)
+			return refused(nil, "node %d is not a learner", cc.Node)
 		}
 	case ConfRemove:
 		if !m.isMember(cc.Node) {
-			return fmt.Errorf("%w: node %d", ErrNotMember, cc.Node)
+			return refused(ErrNotMember, "node %d is not a member", cc.Node)
 		}
 		if m.isVoter(cc.Node) && len(m.voters) == 1 {
-			return fmt.Errorf("%w: cannot remove the last voter", ErrRefused)
+			return refused(nil, "cannot remove the last voter")
 		}
 	default:
-		return fmt.Errorf("%w: unknown membership change %d", ErrRefused, cc.Type)
+		return refused(nil, "unknown membership change %d", cc.Type)
 	}
 	return nil
 }

@@ -637,7 +637,7 @@ func (r *Raft) Propose(data []byte) (uint64, error) {
 			return 0, ErrLearnerBehind
 		}
 	} else if IsConfChange(data) {
-		return 0, fmt.Errorf("%w: malformed membership change %q", ErrRefused, data)
+		return 0, refused(nil, "malformed membership change %q", data)
 	}
 	e := r.appendAsLeader(Entry{Data: data})
 	if r.tr.On() {

@@ -2,6 +2,7 @@ package raft_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -486,5 +487,33 @@ func TestWipedFollowerCatchesUp(t *testing.T) {
 	}
 	if !strings.Contains(nw.trace.String(), "reason=follower_lost_entries") {
 		t.Error("the leader did not say it reset the follower's progress")
+	}
+}
+
+// TestRefusedMembershipChanges: a membership change that can never succeed says what was
+// refused and matches ErrRefused (and its kind), so that callers do not retry it.
+func TestRefusedMembershipChanges(t *testing.T) {
+	nw := newNetwork(t, 3, nil)
+	nw.campaign(1)
+	nw.deliver(nil)
+	for _, c := range []struct {
+		cc   raft.ConfChange
+		kind error
+		msg  string
+	}{
+		{raft.ConfChange{Type: raft.ConfAddLearner, Node: 2}, raft.ErrAlreadyMember, "raft: node 2 is already a member"},
+		{raft.ConfChange{Type: raft.ConfRemove, Node: 9}, raft.ErrNotMember, "raft: node 9 is not a member"},
+		{raft.ConfChange{Type: raft.ConfPromote, Node: 9}, raft.ErrRefused, "raft: node 9 is not a learner"},
+	} {
+		_, err := nw.nodes[1].Propose(c.cc.Encode())
+		if !errors.Is(err, raft.ErrRefused) || !errors.Is(err, c.kind) || err.Error() != c.msg {
+			t.Errorf("%v %d: %v", c.cc.Type, c.cc.Node, err)
+		}
+	}
+	if _, err := nw.nodes[1].Propose(raft.ConfChange{Type: raft.ConfAddLearner, Node: 4}.Encode()); err != nil {
+		t.Fatalf("a valid change: %v", err)
+	}
+	if _, err := nw.nodes[1].Propose(raft.ConfChange{Type: raft.ConfAddLearner, Node: 5}.Encode()); errors.Is(err, raft.ErrRefused) || !errors.Is(err, raft.ErrConfPending) {
+		t.Errorf("a change while one is pending must be retryable, not refused: %v", err)
 	}
 }
