@@ -2,8 +2,11 @@ package parse
 
 import (
 	"bytes"
+	"context"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -40,11 +43,11 @@ func benchScan(b *testing.B, in []byte, profile string) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		p := NewParser(Options{})
+		src := NewSource([]Input{{Name: "bench", Reader: bytes.NewReader(in)}}, Options{})
 		n := 0
-		err := Scan(bytes.NewReader(in), p, ScanOptions{Emit: func(t *Test) error { n += len(t.Events); return nil }})
-		if err != nil || n == 0 || p.Summary().Profile != profile {
-			b.Fatal(err, n, p.Summary().Profile)
+		err := src.Scan(context.Background(), ScanOptions{Emit: func(t *Test) error { n += len(t.Events); return nil }})
+		if sum := src.Summary(); err != nil || n == 0 || sum.Profile != profile {
+			b.Fatal(err, n, sum.Profile)
 		}
 	}
 }
@@ -58,4 +61,37 @@ func BenchmarkParseProfile(b *testing.B) {
 		b.Fatal(err)
 	}
 	benchScan(b, bytes.Repeat(one, 250), "hashicorp")
+}
+
+// BenchmarkMergeNodeLogs measures the streamed merge: three per-node logs (300k classic lines in
+// all) read as one timeline, the consumer taking events as they stream.
+func BenchmarkMergeNodeLogs(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var logs [][]byte
+	size := 0
+	for i := 1; i <= 3; i++ {
+		logs = append(logs, nodeLog(r, strconv.Itoa(i), 100000, 2000))
+		size += len(logs[i-1])
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for b.Loop() {
+		inputs := make([]Input, len(logs))
+		for i, l := range logs {
+			inputs[i] = Input{Name: strconv.Itoa(i), Reader: bytes.NewReader(l)}
+		}
+		n := 0
+		take := func(t *Test) { n += len(t.Events); t.Flushed += len(t.Events); t.Events = t.Events[:0] }
+		err := NewSource(inputs, Options{}).Scan(context.Background(), ScanOptions{
+			Emit: func(t *Test) error { take(t); return nil },
+			Batch: func(running []*Test) error {
+				for _, t := range running {
+					take(t)
+				}
+				return nil
+			}})
+		if err != nil || n != 300000 {
+			b.Fatal(err, n)
+		}
+	}
 }

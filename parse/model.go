@@ -263,23 +263,60 @@ func (t *Test) Reason() string {
 	return first
 }
 
-// Nodes returns the ids of the nodes that have events in the test, in natural order (numbers
-// numerically, "n2" before "n10"). The cluster pseudo-node is left out.
-func (t *Test) Nodes() []string {
-	seen := make(map[string]struct{}, 8)
-	var ids []string
-	for i := range t.Events {
-		n := t.Events[i].Node
-		if n == eventline.ClusterNode {
+// Tally is what a test's events amount to (how many, which nodes, what time span), for a
+// consumer that lets the events go as they stream: Add each part, in any order.
+type Tally struct {
+	Events int
+	nodes  map[string]struct{}
+	ids    []string
+	lo, hi int64
+	timed  bool
+}
+
+// Add counts events.
+func (tl *Tally) Add(events []Event) {
+	tl.Events += len(events)
+	for i := range events {
+		e := &events[i]
+		if e.Node != eventline.ClusterNode {
+			if tl.nodes == nil {
+				tl.nodes = make(map[string]struct{}, 8)
+			}
+			if _, ok := tl.nodes[e.Node]; !ok {
+				tl.nodes[e.Node] = struct{}{}
+				tl.ids = append(tl.ids, e.Node)
+			}
+		}
+		if e.Flags&FlagTime == 0 {
 			continue
 		}
-		if _, ok := seen[n]; !ok {
-			seen[n] = struct{}{}
-			ids = append(ids, n)
+		if !tl.timed || e.Time < tl.lo {
+			tl.lo = e.Time
 		}
+		if !tl.timed || e.Time > tl.hi {
+			tl.hi = e.Time
+		}
+		tl.timed = true
 	}
+}
+
+// Nodes returns the ids of the nodes that had events, in natural order (numbers numerically,
+// "n2" before "n10"). The cluster pseudo-node is left out.
+func (tl *Tally) Nodes() []string {
+	ids := append([]string(nil), tl.ids...)
 	SortNodes(ids)
 	return ids
+}
+
+// Span is the time from the earliest timed event to the latest.
+func (tl *Tally) Span() time.Duration { return time.Duration(tl.hi - tl.lo) }
+
+// Nodes returns the ids of the nodes that have events in the test, in natural order. The
+// cluster pseudo-node is left out.
+func (t *Test) Nodes() []string {
+	var tl Tally
+	tl.Add(t.Events)
+	return tl.Nodes()
 }
 
 // Start returns the time of the test's first timed event and false when it has none.
@@ -294,25 +331,17 @@ func (t *Test) Start() (int64, bool) {
 
 // Duration is the elapsed time from the result line or, without one, the span of its events.
 func (t *Test) Duration() time.Duration {
+	var tl Tally
+	tl.Add(t.Events)
+	return t.DurationOf(&tl)
+}
+
+// DurationOf is Duration for a test whose events were counted in tl as they streamed.
+func (t *Test) DurationOf(tl *Tally) time.Duration {
 	if t.Elapsed > 0 {
 		return t.Elapsed
 	}
-	var lo, hi int64
-	found := false
-	for i := range t.Events {
-		e := &t.Events[i]
-		if e.Flags&FlagTime == 0 {
-			continue
-		}
-		if !found || e.Time < lo {
-			lo = e.Time
-		}
-		if !found || e.Time > hi {
-			hi = e.Time
-		}
-		found = true
-	}
-	return time.Duration(hi - lo)
+	return tl.Span()
 }
 
 // QualifiedName is the name prefixed with the last element of its package's import path

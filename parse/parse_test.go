@@ -2,6 +2,7 @@ package parse
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"github.com/raftviz/raftviz/parse/profile"
 	"os"
@@ -373,13 +374,13 @@ func FuzzParse(f *testing.F) {
 			// Half the inputs are read with a forced profile, so every profile's path is fuzzed.
 			opts.Profile = builtins[len(data)/2%len(builtins)]
 		}
-		p := NewParser(opts)
+		src := NewSource([]Input{{Name: "fuzz", Reader: bytes.NewReader(data)}}, opts)
 		var tests []*Test
-		if err := Scan(bytes.NewReader(data), p, ScanOptions{Emit: func(x *Test) error { tests = append(tests, x); return nil }}); err != nil {
+		if err := src.Scan(context.Background(), ScanOptions{Emit: func(x *Test) error { tests = append(tests, x); return nil }}); err != nil {
 			t.Fatal(err)
 		}
-		sum := p.Summary()
-		kept := len(p.Leftover())
+		sum := src.Summary()
+		kept := len(src.Leftover())
 		for _, x := range tests {
 			kept += len(x.Events) + len(x.Other)
 		}

@@ -2,6 +2,7 @@ package parse
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -188,10 +189,10 @@ func TestPackagesOfGoTestAll(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := NewParser(Options{HoldForPackage: hold})
+			src := NewSource([]Input{{Name: file, Reader: f}}, Options{HoldForPackage: hold})
 			var got []string
 			var emitted []*Test
-			err = Scan(f, p, ScanOptions{Emit: func(t *Test) error {
+			err = src.Scan(context.Background(), ScanOptions{Emit: func(t *Test) error {
 				if hold && t.Package == "" {
 					return fmt.Errorf("%s handed out before its package was known", t.Name)
 				}
@@ -204,10 +205,9 @@ func TestPackagesOfGoTestAll(t *testing.T) {
 			}
 			// Streamed without holding, a -v test is handed out before its package line:
 			// the summary names its package afterwards.
-			sum := p.Summary()
 			for i, tt := range emitted {
 				if tt.Package == "" {
-					tt.Package = sum.PackageOf(i)
+					tt.Package = src.PackageOf(i)
 				}
 			}
 			for _, tt := range emitted {

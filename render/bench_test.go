@@ -3,6 +3,7 @@ package render
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"regexp"
 	"sort"
@@ -42,8 +43,8 @@ func BenchmarkRenderLog(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		bw := bufio.NewWriterSize(io.Discard, 256<<10)
 		w := NewWriter(bw, Options{Wrap: DefaultWrap})
-		p := parse.NewParser(parse.Options{})
-		if err := parse.Scan(bytes.NewReader(in), p, parse.ScanOptions{Emit: w.Test}); err != nil {
+		src := parse.NewSource([]parse.Input{{Name: "bench", Reader: bytes.NewReader(in)}}, parse.Options{})
+		if err := src.Scan(context.Background(), parse.ScanOptions{Emit: w.Test}); err != nil {
 			b.Fatal(err)
 		}
 		if err := w.Finish(parse.StatusFail); err != nil {

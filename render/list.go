@@ -27,9 +27,9 @@ type ListEntry struct {
 }
 
 // Entry summarises a test for List.
-func Entry(t *parse.Test) ListEntry {
-	e := ListEntry{Status: t.Status, ID: t.ID(), Name: t.Name, Package: t.Package, Nodes: t.Nodes(), Events: len(t.Events),
-		Duration: t.Duration(), Other: countNotUnderstood(t), Ambiguous: t.Ambiguous, Profile: t.Profile}
+func Entry(t *parse.Test, tl *parse.Tally) ListEntry {
+	e := ListEntry{Status: t.Status, ID: t.ID(), Name: t.Name, Package: t.Package, Nodes: tl.Nodes(), Events: tl.Events,
+		Duration: t.DurationOf(tl), Other: countNotUnderstood(t), Ambiguous: t.Ambiguous, Profile: t.Profile}
 	if t.Status != parse.StatusPass && t.Status != parse.StatusSkip {
 		e.Reason = t.Reason()
 		if len(e.Reason) > 100 {

@@ -30,17 +30,19 @@ func openTimeline(ctx context.Context, path string, follow bool, stdout io.Write
 	errc := make(chan error, 1)
 	go func() {
 		popts := parse.Options{ImplicitName: path}
+		var src *parse.Source
+		var err error
 		if follow {
-			errc <- timeline.FollowFile(ctx, path, popts, 0, p.Send)
-			return
+			src, err = parse.OpenFollow(path, nil, 0, popts)
+		} else {
+			src, err = parse.Open([]string{path}, nil, popts)
 		}
-		in, err := os.Open(path)
 		if err != nil {
 			errc <- err
 			return
 		}
-		defer in.Close()
-		errc <- timeline.Load(ctx, in, popts, nil, p.Send)
+		defer src.Close()
+		errc <- timeline.Feed(ctx, src, nil, p.Send)
 	}()
 	_, err := p.Run()
 	cancel()

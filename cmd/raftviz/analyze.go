@@ -31,47 +31,6 @@ so it can gate CI.
 Flags:
 `
 
-// openInputs opens the named files (stdin for "-" or none).
-func openInputs(files []string, stdin io.Reader) ([]parse.Input, func(), error) {
-	if len(files) == 0 {
-		files = []string{"-"}
-	}
-	var closers []io.Closer
-	done := func() {
-		for _, c := range closers {
-			c.Close()
-		}
-	}
-	inputs := make([]parse.Input, len(files))
-	for i, name := range files {
-		inputs[i].Name = name
-		if name == "-" {
-			if isTerminal(stdin) {
-				done()
-				return nil, nil, errors.New("no input: pipe go test output in or name a file")
-			}
-			inputs[i].Reader = stdin
-			continue
-		}
-		f, err := os.Open(name)
-		if err != nil {
-			done()
-			return nil, nil, pathError(err)
-		}
-		closers = append(closers, f)
-		inputs[i].Reader = bufio.NewReaderSize(f, 1<<20)
-	}
-	return inputs, done, nil
-}
-
-func inputNames(inputs []parse.Input) []string {
-	names := make([]string, len(inputs))
-	for i, in := range inputs {
-		names[i] = in.Name
-	}
-	return names
-}
-
 func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("raftviz analyze", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -117,12 +76,27 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 		fmt.Fprintf(stderr, "raftviz analyze: %v\n", err)
 		return exitUsage
 	}
-	inputs, done, err := openInputs(fs.Args(), stdin)
+	files := fs.Args()
+	if len(files) == 0 {
+		files = []string{"-"}
+	}
+	for _, f := range files {
+		if f == "-" && isTerminal(stdin) {
+			fmt.Fprintln(stderr, "raftviz analyze: no input: pipe go test output in or name a file")
+			return exitUsage
+		}
+	}
+	implicit := "" // one log's lines outside tests are named after the file
+	if len(files) == 1 {
+		implicit = files[0]
+	}
+	src, err := parse.Open(files, stdin, parse.Options{Format: inFormat, ImplicitName: implicit, Profile: prof,
+		HoldForPackage: matcher.NamesPackage()})
 	if err != nil {
 		fmt.Fprintf(stderr, "raftviz analyze: %v\n", err)
 		return exitUsage
 	}
-	defer done()
+	defer src.Close()
 	w := stdout
 	if *out != "" {
 		f, err := os.Create(*out)
@@ -136,25 +110,42 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	bw := bufio.NewWriterSize(w, 64<<10)
 	defer bw.Flush()
 	opts := analyze.Options{SlowRPC: *slow}
-	htmlN, lines := 0, 0
+	htmlN := 0
 	var reports []analyze.Report
 	violations, analyzed := 0, 0
-	emit := func(t *parse.Test) error {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	// Tests are analysed as they stream, part by part: a test of millions of events is never
+	// whole in memory. A pattern that names a package waits for the test to end (go test -v
+	// names the package last).
+	analyzers := map[*parse.Test]*analyze.Analyzer{}
+	feed := func(t *parse.Test) *analyze.Analyzer {
+		a := analyzers[t]
+		if a == nil {
+			if len(t.Events) == 0 || !matcher.MatchTest(t) {
+				return nil
+			}
+			o := opts
+			if *linHTML != "" {
+				htmlN++
+				o.LinHTML = *linHTML
+				if htmlN > 1 {
+					o.LinHTML = strings.TrimSuffix(*linHTML, ".html") + "-" + strconv.Itoa(htmlN) + ".html"
+				}
+			}
+			a = analyze.NewAnalyzer(o)
+			analyzers[t] = a
 		}
-		if !matcher.MatchTest(t) || len(t.Events) == 0 {
+		a.Add(t.Events)
+		t.Flushed += len(t.Events)
+		t.Events = t.Events[:0]
+		return a
+	}
+	emit := func(t *parse.Test) error {
+		a := feed(t)
+		delete(analyzers, t)
+		if a == nil {
 			return nil
 		}
-		o := opts
-		if *linHTML != "" {
-			htmlN++
-			o.LinHTML = *linHTML
-			if htmlN > 1 {
-				o.LinHTML = strings.TrimSuffix(*linHTML, ".html") + "-" + strconv.Itoa(htmlN) + ".html"
-			}
-		}
-		r := analyze.Test(t, o)
+		r := a.Report(t)
 		analyzed++
 		violations += r.Failures()
 		if *jsonOut {
@@ -164,22 +155,18 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 		}
 		return nil
 	}
-	if len(inputs) == 1 {
-		// One input streams test by test: memory holds one test at a time.
-		p := parse.NewParser(parse.Options{Format: inFormat, ImplicitName: inputs[0].Name, Profile: prof, HoldForPackage: matcher.NamesPackage()})
-		err = parse.Scan(&ctxReader{ctx: ctx, r: inputs[0].Reader}, p, parse.ScanOptions{Emit: emit})
-		lines = p.Summary().Lines
-	} else {
-		var tests []*parse.Test
-		var sum parse.Summary
-		tests, sum, err = parse.ReadInputs(inputs, parse.Options{Format: inFormat, Profile: prof, HoldForPackage: matcher.NamesPackage()})
-		lines = sum.Lines
-		for _, t := range tests {
-			if err == nil {
-				err = emit(t)
-			}
+	batch := func(running []*parse.Test) error {
+		if matcher.NamesPackage() {
+			return nil
 		}
+		for _, t := range running {
+			feed(t)
+		}
+		return nil
 	}
+	err = src.Scan(ctx, parse.ScanOptions{Emit: emit, Batch: batch})
+	sum := src.Summary()
+	lines := sum.Lines
 	switch {
 	case ctx.Err() != nil:
 		fmt.Fprintln(stderr, "raftviz analyze: interrupted")
@@ -188,7 +175,7 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 		fmt.Fprintf(stderr, "raftviz analyze: %v\n", pathError(err))
 		return exitUsage
 	case lines == 0:
-		fmt.Fprintf(stderr, "raftviz analyze: no input: %s\n", emptyInputs(inputNames(inputs)))
+		fmt.Fprintf(stderr, "raftviz analyze: no input: %s\n", emptyInputs(files))
 		return exitUsage
 	}
 	if *jsonOut {

@@ -32,8 +32,8 @@ import (
 )
 
 // parseOptions are the parser options every reading of the input uses.
-func (c *config) parseOptions(implicitName string) parse.Options {
-	return parse.Options{Format: c.inFormat, ImplicitName: implicitName, Profile: c.profile,
+func (c *config) parseOptions() parse.Options {
+	return parse.Options{Format: c.inFormat, ImplicitName: c.implicit, Profile: c.profile,
 		HoldForPackage: c.matcher.NamesPackage()}
 }
 
@@ -74,6 +74,7 @@ type config struct {
 	follow    bool
 	summary   bool
 	files     []string
+	implicit  string // the name of the test of lines outside tests ("" for the default)
 	matcher   *parse.Matcher
 	inFormat  parse.Format
 	prof      profileFlags
@@ -123,7 +124,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.compact, "compact", false, "no blank line under each cell and no rule between rows")
 	fs.BoolVar(&c.fields, "fields", false, "append structured fields (ev=... term=...) to messages")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not report lines that were not understood on stderr")
-	fs.IntVar(&c.chunk, "chunk", 100000, "write a test's table in parts of `n` events when it is bigger (bounds memory)")
+	fs.IntVar(&c.chunk, "chunk", 50000, "write a test's table in parts of `n` events when it is bigger (bounds memory)")
 	fs.BoolVar(&c.tui, "tui", false, "open the interactive timeline (default on a terminal for inputs of 2 MiB and more; --tui=false never)")
 	fs.BoolVar(&c.summary, "summary", false, "write a short analysis (leaders per term, commit latency, safety checks) under each table")
 	fs.BoolVar(&c.follow, "follow", false, "open the timeline on a growing file (or stdin) and show events as they arrive")
@@ -215,31 +216,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return exitUsage
 		}
 	}
-	// Open every input first, so a typo in the third file name fails before anything is written.
-	inputs := make([]parse.Input, len(c.files))
-	for i, name := range c.files {
-		inputs[i].Name = name
-		if name == "-" {
-			inputs[i].Reader = stdin
-			continue
-		}
-		f, err := os.Open(name)
-		if err != nil {
-			fmt.Fprintf(stderr, "raftviz: %v\n", pathError(err))
-			return exitUsage
-		}
-		defer f.Close()
-		if st, err := f.Stat(); err == nil && st.IsDir() {
-			fmt.Fprintf(stderr, "raftviz: %s is a directory, not a log file\n", name)
-			return exitUsage
-		}
-		inputs[i].Reader = f
+	// Every input is opened first, so a typo in the third file name fails before anything is
+	// written.
+	tui := wantTUI(c, stdout)
+	if tui && len(c.files) == 1 {
+		c.implicit = c.files[0] // the timeline names a plain log's test after its file
 	}
-	for i := range inputs {
-		inputs[i].Reader = &ctxReader{ctx: ctx, r: inputs[i].Reader}
+	src, err := parse.Open(c.files, stdin, c.parseOptions())
+	if err != nil {
+		fmt.Fprintf(stderr, "raftviz: %v\n", err)
+		return exitUsage
 	}
-	if wantTUI(c, stdout) {
-		return runTUI(ctx, c, inputs, stdin, stdout, stderr)
+	defer src.Close()
+	if tui {
+		return runTUI(ctx, c, src, stdin, stdout, stderr)
 	}
 
 	out := stdout
@@ -258,9 +248,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var sum parse.Summary
 	sel := newSelection(c)
 	if c.list {
-		status, sum, err = list(c, sel, inputs, bw)
+		status, sum, err = list(ctx, c, sel, src, bw)
 	} else {
-		status, sum, err = tables(c, sel, inputs, bw)
+		status, sum, err = tables(ctx, c, sel, src, bw)
 	}
 	empty := err == nil && ctx.Err() == nil && sum.Lines == 0
 	if empty {
@@ -374,30 +364,10 @@ func (s *selection) warn(stderr io.Writer) {
 	}
 }
 
-// tables streams tables for a single input (test by test, in bounded memory), or merges several
-// inputs by time first.
-func tables(c *config, sel *selection, inputs []parse.Input, out io.Writer) (parse.Status, parse.Summary, error) {
+// tables streams tables test by test, in memory bounded by --chunk events of a test: a huge
+// test is written in parts as it streams.
+func tables(ctx context.Context, c *config, sel *selection, src *parse.Source, out io.Writer) (parse.Status, parse.Summary, error) {
 	w := render.NewWriter(out, c.renderOpt)
-	if len(inputs) > 1 {
-		tests, sum, err := parse.ReadInputs(inputs, c.parseOptions(""))
-		if err != nil {
-			return parse.StatusUnknown, sum, err
-		}
-		for _, t := range tests {
-			if sel.test(t) {
-				if err := w.Test(t); err != nil {
-					return parse.StatusUnknown, sum, err
-				}
-				if c.summary {
-					writeSummary(out, t)
-				}
-			}
-		}
-		st := sum.Status(tests)
-		return st, sum, w.Finish(st)
-	}
-
-	p := parse.NewParser(c.parseOptions(""))
 	var failed bool
 	parts := make(map[*parse.Test]int)    // parts already written of a huge test
 	starts := make(map[*parse.Test]int64) // first event time of a test written in parts
@@ -428,8 +398,8 @@ func tables(c *config, sel *selection, inputs []parse.Input, out io.Writer) (par
 		}
 		return nil
 	}
-	batch := func() error {
-		for _, t := range p.Running() {
+	batch := func(running []*parse.Test) error {
+		for _, t := range running {
 			if len(t.Events) < c.chunk || !c.matcher.MatchTest(t) {
 				continue
 			}
@@ -446,8 +416,8 @@ func tables(c *config, sel *selection, inputs []parse.Input, out io.Writer) (par
 		}
 		return nil
 	}
-	err := parse.Scan(inputs[0].Reader, p, parse.ScanOptions{Emit: write, Batch: batch})
-	sum := p.Summary()
+	err := src.Scan(ctx, parse.ScanOptions{Emit: write, Batch: batch})
+	sum := src.Summary()
 	st := overall(&sum, failed)
 	if err != nil {
 		return st, sum, err
@@ -455,47 +425,52 @@ func tables(c *config, sel *selection, inputs []parse.Input, out io.Writer) (par
 	return st, sum, w.Finish(st)
 }
 
-// list prints one line per test. A single input is streamed: only a summary of each test is
+// list prints one line per test. Tests stream: only a tally of each running test's events is
 // kept, so listing a huge log takes little memory.
-func list(c *config, sel *selection, inputs []parse.Input, out io.Writer) (parse.Status, parse.Summary, error) {
+func list(ctx context.Context, c *config, sel *selection, src *parse.Source, out io.Writer) (parse.Status, parse.Summary, error) {
 	var entries []render.ListEntry
-	var seqs []int // of each entry: its test's place in the input (for Summary.PackageOf)
+	var seqs []int // of each entry: its test's place in the input (for PackageOf)
 	seq := 0
 	failed := false
+	tallies := map[*parse.Test]*parse.Tally{}
+	tally := func(t *parse.Test) *parse.Tally {
+		tl := tallies[t]
+		if tl == nil {
+			tl = &parse.Tally{}
+			tallies[t] = tl
+		}
+		tl.Add(t.Events)
+		t.Flushed += len(t.Events)
+		t.Events = t.Events[:0]
+		return tl
+	}
 	add := func(t *parse.Test) error {
+		tl := tally(t)
+		delete(tallies, t)
 		if t.Status == parse.StatusFail {
 			failed = true
 		}
 		if sel.test(t) {
-			entries = append(entries, render.Entry(t))
+			entries = append(entries, render.Entry(t, tl))
 			seqs = append(seqs, seq)
 		}
 		seq++
 		return nil
 	}
-	var sum parse.Summary
-	if len(inputs) > 1 {
-		tests, s, err := parse.ReadInputs(inputs, c.parseOptions(""))
-		if err != nil {
-			return parse.StatusUnknown, s, err
+	batch := func(running []*parse.Test) error {
+		for _, t := range running {
+			tally(t)
 		}
-		for _, t := range tests {
-			_ = add(t)
-		}
-		sum = s
-	} else {
-		p := parse.NewParser(c.parseOptions(""))
-		if err := parse.Scan(inputs[0].Reader, p, parse.ScanOptions{Emit: add}); err != nil {
-			return parse.StatusUnknown, p.Summary(), err
-		}
-		sum = p.Summary()
+		return nil
 	}
+	if err := src.Scan(ctx, parse.ScanOptions{Emit: add, Batch: batch}); err != nil {
+		return parse.StatusUnknown, src.Summary(), err
+	}
+	sum := src.Summary()
 	st := overall(&sum, failed)
-	if len(inputs) == 1 {
-		for i := range entries {
-			if entries[i].Package == "" {
-				entries[i].Package = sum.PackageOf(seqs[i])
-			}
+	for i := range entries {
+		if entries[i].Package == "" {
+			entries[i].Package = src.PackageOf(seqs[i])
 		}
 	}
 	render.QualifyRepeated(entries)
@@ -545,20 +520,6 @@ func reportUnderstood(stderr io.Writer, s *parse.Summary) {
 		parts = append(parts, fmt.Sprintf("%d lines over %d MiB cut", s.LongLines, parse.MaxLineBytes>>20))
 	}
 	fmt.Fprintf(stderr, "raftviz: %s\n", strings.Join(parts, "; "))
-}
-
-// ctxReader stops reading when the context is cancelled (Ctrl-C), so output written so far is
-// flushed and the command exits 130 instead of dying mid-write.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r *ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
 }
 
 // pathError shortens *os.PathError messages to "open x: no such file or directory".

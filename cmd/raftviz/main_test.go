@@ -338,7 +338,7 @@ func TestPackagesKeepTestsApart(t *testing.T) {
 		t.Fatalf("go test ./... over two packages read as %d tests (%v): the packages' TestElection were merged", len(tests), err)
 	}
 	for _, want := range tests {
-		got, err := reloadTest(fx+"multipkg_v.log", parse.Options{}, want)
+		got, err := reloadTest([]string{fx + "multipkg_v.log"}, parse.Options{}, want)
 		if err != nil || got.Key() != want.Key() || len(got.Events) != len(want.Events) ||
 			len(got.Events) > 0 && got.Events[len(got.Events)-1].Msg != want.Events[len(want.Events)-1].Msg {
 			t.Fatalf("reloading %s gave %v (%v)", want.QualifiedName(), got, err)

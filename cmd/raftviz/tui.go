@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -56,57 +58,26 @@ func programOptions(stdin io.Reader, stdout io.Writer) []tea.ProgramOption {
 	return opts
 }
 
-// runTUI opens the timeline. A single input is parsed in the background while the first test
-// is already on screen; several inputs are merged by time first.
-func runTUI(ctx context.Context, c *config, inputs []parse.Input, stdin io.Reader, stdout, stderr io.Writer) int {
+// runTUI opens the timeline. The input is parsed in the background while the first test is
+// already on screen (several inputs merged by time as they stream).
+func runTUI(ctx context.Context, c *config, src *parse.Source, stdin io.Reader, stdout, stderr io.Writer) int {
 	if !isTerminal(stdout) {
 		fmt.Fprintln(stderr, "raftviz: the timeline needs a terminal on stdout (use -o for tables in a file)")
 		return exitUsage
 	}
 	opts := tuiOptions(c)
-	var model *timeline.Model
-	if len(inputs) > 1 {
-		all, sum, err := parse.ReadInputs(inputs, c.parseOptions(""))
-		if err != nil {
-			fmt.Fprintf(stderr, "raftviz: %v\n", pathError(err))
-			return exitUsage
+	opts.Loading = true
+	if !slices.Contains(c.files, "-") {
+		// Files can be read again: keep only the test on screen in memory.
+		opts.Reload = func(want *parse.Test) (*parse.Test, error) {
+			return reloadTest(c.files, c.parseOptions(), want)
 		}
-		var tests []*parse.Test
-		for _, t := range all {
-			if c.matcher.Match(t.Name) && len(t.Events) > 0 {
-				tests = append(tests, t)
-			}
-		}
-		if len(tests) == 0 {
-			fmt.Fprintln(stderr, "raftviz: no test with events to show")
-			if !c.quiet {
-				reportUnderstood(stderr, &sum)
-			}
-			return exitUsage
-		}
-		model = timeline.New(tests, opts)
-	} else {
-		opts.Loading = true
-		if name := inputs[0].Name; name != "-" {
-			// A file can be read again: keep only the test on screen in memory.
-			opts.Reload = func(want *parse.Test) (*parse.Test, error) {
-				return reloadTest(name, c.parseOptions(name), want)
-			}
-		}
-		model = timeline.New(nil, opts)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p := tea.NewProgram(model, append(programOptions(stdin, stdout), tea.WithContext(ctx))...)
+	p := tea.NewProgram(timeline.New(nil, opts), append(programOptions(stdin, stdout), tea.WithContext(ctx))...)
 	errc := make(chan error, 1)
-	if len(inputs) == 1 {
-		go func() {
-			errc <- timeline.Load(ctx, inputs[0].Reader, c.parseOptions(inputs[0].Name),
-				c.matcher.MatchTest, p.Send)
-		}()
-	} else {
-		errc <- nil
-	}
+	go func() { errc <- timeline.Feed(ctx, src, c.matcher.MatchTest, p.Send) }()
 	_, err := p.Run()
 	cancel()
 	if lerr := <-errc; lerr != nil && ctx.Err() == nil {
@@ -122,19 +93,19 @@ func runTUI(ctx context.Context, c *config, inputs []parse.Input, stdin io.Reade
 
 var errFound = errors.New("found")
 
-// reloadTest reads one test (by package, name and attempt: parse.Test.Key) from a log file
+// reloadTest reads one test (by package, name and attempt: parse.Test.Key) from the log files
 // again.
-func reloadTest(path string, opts parse.Options, want *parse.Test) (*parse.Test, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+func reloadTest(files []string, opts parse.Options, want *parse.Test) (*parse.Test, error) {
 	if want.Package != "" {
 		opts.HoldForPackage = true // go test -v names the package after the test
 	}
+	src, err := parse.Open(files, nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
 	var found *parse.Test
-	err = parse.Scan(f, parse.NewParser(opts), parse.ScanOptions{
+	err = src.Scan(context.Background(), parse.ScanOptions{
 		Emit: func(t *parse.Test) error {
 			if t.Key() == want.Key() {
 				found = t
@@ -146,7 +117,7 @@ func reloadTest(path string, opts parse.Options, want *parse.Test) (*parse.Test,
 		return found, nil
 	}
 	if err == nil {
-		err = fmt.Errorf("%s has no test %s any more", path, want.QualifiedName())
+		err = fmt.Errorf("%s has no test %s any more", strings.Join(files, ", "), want.QualifiedName())
 	}
 	return nil, err
 }
@@ -165,25 +136,19 @@ func runFollow(ctx context.Context, c *config, stdin io.Reader, stdout, stderr i
 	if len(c.files) == 1 {
 		name = c.files[0]
 	}
-	if name != "-" {
-		if _, err := os.Stat(name); err != nil {
-			fmt.Fprintf(stderr, "raftviz: %v\n", pathError(err))
-			return exitUsage
-		}
+	c.implicit = name
+	src, err := parse.OpenFollow(name, stdin, 0, c.parseOptions())
+	if err != nil {
+		fmt.Fprintf(stderr, "raftviz: %v\n", err)
+		return exitUsage
 	}
+	defer src.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := tea.NewProgram(timeline.New(nil, tuiOptions(c)), append(programOptions(stdin, stdout), tea.WithContext(ctx))...)
 	errc := make(chan error, 1)
-	go func() {
-		opts := c.parseOptions(name)
-		if name == "-" {
-			errc <- timeline.FollowReader(ctx, stdin, opts, 0, p.Send)
-		} else {
-			errc <- timeline.FollowFile(ctx, name, opts, 0, p.Send)
-		}
-	}()
-	_, err := p.Run()
+	go func() { errc <- timeline.Feed(ctx, src, nil, p.Send) }()
+	_, err = p.Run()
 	cancel()
 	if ferr := <-errc; ferr != nil {
 		fmt.Fprintf(stderr, "raftviz: following %s: %v\n", name, pathError(ferr))

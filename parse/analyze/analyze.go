@@ -161,16 +161,32 @@ const (
 
 type rpcKey struct{ typ, from, to string }
 
+// evRef is what the analysis keeps of an event it may cite later: enough for a Ref, without
+// holding the event (a streamed test lets its events go).
+type evRef struct {
+	time  int64
+	node  string
+	msg   string
+	line  int32
+	file  int16
+	flags uint8
+	set   bool
+}
+
+func refOf(e *parse.Event) evRef {
+	return evRef{time: e.Time, node: e.Node, msg: e.Msg, line: e.Line, file: e.File, flags: e.Flags, set: true}
+}
+
 type sentReq struct {
 	at  int64
-	ref int
+	ref evRef
 }
 
 // nodeState is what the analysis tracks per node while walking the events.
 type nodeState struct {
 	termKnown               bool // false until the node states a term (again, after a fresh instance)
 	term, commit, lastIndex uint64
-	termEv, commitEv        int
+	termEv, commitEv        evRef
 	role                    string
 	lastHB                  int64  // last AppendEntries received from a leader (0: none yet)
 	leading                 uint64 // the term this node leads (0: none)
@@ -184,370 +200,424 @@ type nodeState struct {
 	active, down, restarted bool
 }
 
-// Test analyses one test.
-func Test(t *parse.Test, opts Options) Report {
+type termInfo struct {
+	leader            string
+	leaderEv, firstEv evRef
+	firstCand         evRef
+	endAt             int64 // when the leader stopped leading (0: it led to the end)
+	candidates        map[string]bool
+	votes             int
+}
+
+type applied struct {
+	term uint64
+	cmd  string
+	ev   evRef
+}
+
+type proposal struct {
+	at   int64
+	term uint64
+}
+
+type slowRef struct {
+	d   time.Duration
+	ref evRef
+}
+
+// Analyzer analyses one test whose events arrive in parts (a streamed test that is never whole
+// in memory): Add each part in order, then Report. It keeps per-node, per-term and per-index
+// facts, not events.
+type Analyzer struct {
+	opts      Options
+	events    int
+	start     int64
+	end       int64
+	started   bool
+	instances map[string]int // fresh instances of each node id so far
+	// What the log states, per check: a check runs only on the facts it needs.
+	seen struct {
+		leaders, leadersWithTerm, terms, truncates, roles, applies, commits, lastIndex int
+	}
+	nodes     map[string]*nodeState
+	nodeOrder []string
+	// Terms are kept per instance of the cluster: a fresh instance of a node already seen
+	// (etcd-io/raft's table tests build many clusters with the same ids in one test) starts a
+	// new one, so that term 1 of one cluster is not compared with term 1 of the next.
+	terms          map[uint64]*termInfo
+	epochs         []map[uint64]*termInfo
+	inEpoch        map[string]bool
+	applies        map[uint64]applied
+	maxCommitted   uint64
+	maxCommittedEv evRef
+	proposed       map[uint64]proposal // index -> when the leader proposed it, in which term
+	commitLat      []time.Duration
+	applyLat       []time.Duration
+	leaderCommit   map[string]uint64 // leader node -> commit index already measured
+	rpcs           map[rpcKey]*RPCStats
+	rtts           map[rpcKey][]time.Duration
+	inflight       map[string]sentReq // rpc id + type -> request send
+	slow           []slowRef
+	violations     []Violation
+	history        historyBuilder
+}
+
+// NewAnalyzer starts the analysis of one test.
+func NewAnalyzer(opts Options) *Analyzer {
 	if opts.SlowRPC <= 0 {
 		opts.SlowRPC = 100 * time.Millisecond
 	}
-	r := Report{Test: t.Name, Status: t.Status.String(), Events: len(t.Events), Violations: []Violation{}}
+	return &Analyzer{opts: opts, instances: map[string]int{}, nodes: map[string]*nodeState{},
+		terms: map[uint64]*termInfo{}, inEpoch: map[string]bool{}, applies: map[uint64]applied{},
+		proposed: map[uint64]proposal{}, leaderCommit: map[string]uint64{}, rpcs: map[rpcKey]*RPCStats{},
+		rtts: map[rpcKey][]time.Duration{}, inflight: map[string]sentReq{}, history: newHistoryBuilder()}
+}
+
+// Test analyses one test.
+func Test(t *parse.Test, opts Options) Report {
+	a := NewAnalyzer(opts)
+	a.Add(t.Events)
+	return a.Report(t)
+}
+
+func (a *Analyzer) ref(r evRef) Ref {
+	at := parse.Event{Time: r.time, Flags: r.flags}
+	return Ref{Time: at.FormatTime(a.start, false), Node: r.node, Line: r.line, File: r.file, Msg: r.msg}
+}
+
+func (a *Analyzer) violate(check, detail string, refs ...evRef) {
+	v := Violation{Check: check, Detail: detail}
+	for _, r := range refs {
+		if !r.set {
+			continue
+		}
+		v.Events = append(v.Events, a.ref(r))
+		if r.flags&parse.FlagAmbiguous != 0 && !v.Warning {
+			v.Warning = true
+			v.Reason = fmt.Sprintf("line %d was printed while other tests ran in parallel; it may belong to another test", r.line)
+		}
+		if k := a.instances[r.node]; k > 1 && !v.Warning {
+			// etcd-io/raft's table tests create many instances with the same id up front and
+			// run them one after another without a line saying which.
+			v.Warning = true
+			v.Reason = fmt.Sprintf("the test created %d instances of node %s; the log does not say which one printed line %d",
+				k, r.node, r.line)
+		}
+	}
+	a.violations = append(a.violations, v)
+}
+
+func (a *Analyzer) node(id string) *nodeState {
+	n, ok := a.nodes[id]
+	if !ok {
+		n = &nodeState{stats: NodeStats{Node: id}}
+		a.nodes[id] = n
+		a.nodeOrder = append(a.nodeOrder, id)
+	}
+	return n
+}
+
+func (a *Analyzer) termOf(t uint64, e *parse.Event) *termInfo {
+	ti, ok := a.terms[t]
+	if !ok {
+		ti = &termInfo{firstEv: refOf(e), candidates: map[string]bool{}}
+		a.terms[t] = ti
+	}
+	return ti
+}
+
+// Add analyses the next events of the test, in order.
+func (a *Analyzer) Add(events []parse.Event) {
+	for i := range events {
+		a.event(&events[i])
+	}
+}
+
+func (a *Analyzer) event(e *parse.Event) {
+	if !a.started {
+		a.start, a.started = e.Time, true
+	}
+	a.events++
+	a.end = e.Time
+	a.history.add(e)
+	if e.Node == eventline.ClusterNode {
+		return
+	}
+	n := a.node(e.Node)
+	if e.Kind != eventline.KindInvoke && e.Kind != eventline.KindReturn {
+		n.server = true
+	}
+	if e.FreshInstance() {
+		a.instances[e.Node]++
+		if a.inEpoch[e.Node] {
+			a.epochs = append(a.epochs, a.terms)
+			a.terms = map[uint64]*termInfo{}
+			clear(a.inEpoch)
+			for _, o := range a.nodes {
+				o.leading = 0
+			}
+		}
+		a.inEpoch[e.Node] = true
+		n.termKnown, n.term, n.termEv, n.role, n.leading = false, 0, evRef{}, "", 0
+		n.commit, n.commitEv, n.lastIndex = 0, evRef{}, 0
+		return
+	}
+	a.inEpoch[e.Node] = true
+	if term, ok := e.Term(); ok {
+		a.seen.terms++
+		if n.termKnown && term < n.term {
+			a.violate(CheckTermMonotonic, fmt.Sprintf("node %s went from term %d back to %d", e.Node, n.term, term), n.termEv, refOf(e))
+		}
+		if !n.termKnown || term > n.term {
+			if n.termKnown {
+				n.stats.TermChanges++
+			}
+			n.term, n.termEv, n.termKnown = term, refOf(e), true
+		} else if term == n.term {
+			n.termEv = refOf(e)
+		}
+		a.termOf(term, e)
+	}
+	if n.leading != 0 {
+		// Leadership ends with a new term, another role, or a crash.
+		t, _ := e.Term()
+		st, hasState := e.Field("state")
+		if t > n.leading || (hasState && st != "leader") || e.FaultKind() == eventline.KindCrash {
+			if ti := a.terms[n.leading]; ti != nil && ti.endAt == 0 {
+				ti.endAt = e.Time
+			}
+			n.leading = 0
+		}
+	}
+	if st, ok := e.Field("state"); ok {
+		n.role = st
+		a.seen.roles++
+	}
+	campaign := e.BecameCandidate()
+	if e.Kind == eventline.KindTerm {
+		reason, _ := e.Field("reason")
+		campaign = campaign || reason == "campaign"
+	}
+	if campaign {
+		if term, ok := e.Term(); ok {
+			ti := a.termOf(term, e)
+			ti.candidates[e.Node] = true
+			if !ti.firstCand.set {
+				ti.firstCand = refOf(e)
+			}
+		}
+	}
+	if e.BecameLeader() {
+		a.seen.leaders++
+		term, ok := e.Term()
+		if !ok {
+			if !n.termKnown {
+				return // a leader of an unknown term proves nothing
+			}
+			term = n.term
+		}
+		a.seen.leadersWithTerm++
+		ti := a.termOf(term, e)
+		switch {
+		case ti.leader == "":
+			ti.leader, ti.leaderEv = e.Node, refOf(e)
+			n.leading = term
+			if v, ok := e.FieldInt("votes"); ok {
+				ti.votes = int(v)
+			}
+		case ti.leader != e.Node:
+			a.violate(CheckOneLeader, fmt.Sprintf("term %d has two leaders: %s and %s", term, ti.leader, e.Node), ti.leaderEv, refOf(e))
+		}
+		if a.seen.lastIndex > 0 && n.lastIndex < a.maxCommitted {
+			a.violate(CheckLeaderComplete, fmt.Sprintf("node %s became leader of term %d with %d entries, but index %d was committed",
+				e.Node, term, n.lastIndex, a.maxCommitted), a.maxCommittedEv, refOf(e))
+		}
+	}
+	switch e.FaultKind() {
+	case eventline.KindCrash:
+		n.stats.Crashes++
+		n.commit, n.lastHB = 0, 0 // volatile state is lost
+	case eventline.KindRestart:
+		n.stats.Restarts++
+		n.restarted, n.down = true, false
+	case eventline.KindStart:
+		switch {
+		case n.restarted: // counted at its restart event
+		case n.down:
+			n.stats.Restarts++
+		case n.active:
+			n.stats.Crashes++
+			n.stats.Restarts++
+		}
+		n.commit, n.lastHB = 0, 0
+		n.active, n.down, n.restarted = false, false, false
+	}
+	switch e.Kind {
+	case eventline.KindCrash, eventline.KindStop:
+		n.down = true
+	case eventline.KindStart, eventline.KindRestart:
+	default:
+		n.active = true
+	}
+	if e.Kind != "" {
+		a.kindEvent(e, n)
+	}
+}
+
+// kindEvent reads the facts of an event of a known kind (docs/FORMAT.md).
+func (a *Analyzer) kindEvent(e *parse.Event, n *nodeState) {
+	switch e.Kind {
+	case eventline.KindStart:
+		if v, ok := e.FieldInt("last_index"); ok {
+			n.lastIndex = uint64(v)
+		}
+		if v, ok := e.FieldInt("commit"); ok {
+			n.commit = uint64(v)
+		}
+	case eventline.KindAppend:
+		if v, ok := e.FieldInt("last"); ok {
+			n.lastIndex = uint64(v)
+			a.seen.lastIndex++
+		}
+	case eventline.KindSnapshot:
+		if act, _ := e.Field("action"); act == "installed" || act == "loaded" {
+			if v, ok := e.FieldInt("index"); ok && uint64(v) > n.lastIndex {
+				n.lastIndex = uint64(v)
+			}
+		}
+	case eventline.KindTruncate:
+		a.seen.truncates++
+		idx, _ := e.FieldInt("index")
+		if n.role == "leader" {
+			a.violate(CheckLeaderAppend, fmt.Sprintf("leader %s deleted its entries from index %d", e.Node, idx), refOf(e))
+		}
+		if idx > 0 {
+			n.lastIndex = uint64(idx) - 1
+		}
+	case eventline.KindPropose:
+		if v, ok := e.FieldInt("index"); ok {
+			term, _ := e.Term()
+			a.proposed[uint64(v)] = proposal{e.Time, term}
+		}
+	case eventline.KindCommit:
+		c, ok := e.FieldInt("commit")
+		if !ok {
+			break
+		}
+		a.seen.commits++
+		if uint64(c) < n.commit {
+			a.violate(CheckCommitForward, fmt.Sprintf("node %s's commit index went from %d back to %d", e.Node, n.commit, c), n.commitEv, refOf(e))
+		}
+		n.commit, n.commitEv = uint64(c), refOf(e)
+		n.stats.Commits++
+		if n.role == "leader" {
+			// Only the proposing leader's own commits count: an entry that a later leader
+			// commits after a failover measures the failover, not replication.
+			term, _ := e.Term()
+			for idx := a.leaderCommit[e.Node] + 1; idx <= uint64(c); idx++ {
+				if p, ok := a.proposed[idx]; ok && p.term == term {
+					a.commitLat = append(a.commitLat, time.Duration(e.Time-p.at))
+				}
+			}
+			a.leaderCommit[e.Node] = max(a.leaderCommit[e.Node], uint64(c))
+		}
+		if uint64(c) > a.maxCommitted {
+			a.maxCommitted, a.maxCommittedEv = uint64(c), refOf(e)
+		}
+	case eventline.KindApply:
+		idx, ok := e.FieldInt("index")
+		if !ok {
+			break
+		}
+		a.seen.applies++
+		et, _ := e.FieldInt("eterm")
+		cmd, _ := e.Field("cmd")
+		n.stats.Applies++
+		n.stats.LastApplied = uint64(idx)
+		if prev, ok := a.applies[uint64(idx)]; ok {
+			if prev.term != uint64(et) || prev.cmd != cmd {
+				a.violate(CheckSameApply, fmt.Sprintf("index %d: node %s applied %q (term %d), node %s applied %q (term %d)",
+					idx, prev.ev.node, prev.cmd, prev.term, e.Node, cmd, et), prev.ev, refOf(e))
+			}
+		} else {
+			a.applies[uint64(idx)] = applied{term: uint64(et), cmd: cmd, ev: refOf(e)}
+		}
+		if uint64(idx) > a.maxCommitted {
+			a.maxCommitted, a.maxCommittedEv = uint64(idx), refOf(e)
+		}
+		if n.role == "leader" {
+			if p, ok := a.proposed[uint64(idx)]; ok && p.term == uint64(et) {
+				a.applyLat = append(a.applyLat, time.Duration(e.Time-p.at))
+				delete(a.proposed, uint64(idx))
+			}
+		}
+	case eventline.KindSend, eventline.KindRecv:
+		a.rpcEvent(e, n)
+	}
+}
+
+// rpcEvent counts a message and measures round trips and heartbeat gaps.
+func (a *Analyzer) rpcEvent(e *parse.Event, n *nodeState) {
+	typ, _ := e.Field("type")
+	rpc, _ := e.Field("rpc")
+	var k rpcKey
+	if e.Kind == eventline.KindSend {
+		to, _ := e.Field("to")
+		k = rpcKey{typ, e.Node, to}
+	} else {
+		from, _ := e.Field("from")
+		k = rpcKey{typ, from, e.Node}
+	}
+	s, ok := a.rpcs[k]
+	if !ok {
+		s = &RPCStats{Type: typ, From: k.from, To: k.to}
+		a.rpcs[k] = s
+	}
+	if e.Kind == eventline.KindSend {
+		s.Sent++
+		if rpc != "" && !isReply(typ) {
+			a.inflight[rpc+" "+typ] = sentReq{at: e.Time, ref: refOf(e)}
+		}
+		return
+	}
+	s.Received++
+	if rpc != "" && isReply(typ) {
+		req := typ[:len(typ)-len("Reply")]
+		if sr, ok := a.inflight[rpc+" "+req]; ok {
+			delete(a.inflight, rpc+" "+req)
+			d := time.Duration(e.Time - sr.at)
+			rk := rpcKey{req, e.Node, k.from}
+			a.rtts[rk] = append(a.rtts[rk], d)
+			if d > a.opts.SlowRPC {
+				a.slow = append(a.slow, slowRef{d, refOf(e)})
+			}
+		}
+	}
+	if typ == "AppendEntries" && n.role != "leader" {
+		from := k.from
+		if n.lastHB != 0 && n.hbLeader == from {
+			gap := time.Duration(e.Time - n.lastHB).Seconds()
+			n.stats.MaxHeartbeatGap = max(n.stats.MaxHeartbeatGap, gap)
+		}
+		n.lastHB, n.hbLeader = e.Time, from
+	}
+}
+
+// Report ends the analysis: t gives the test's name, status and output (its Events are not read
+// again; they may have been let go).
+func (a *Analyzer) Report(t *parse.Test) Report {
+	r := Report{Test: t.Name, Status: t.Status.String(), Events: a.events, Violations: a.violations}
+	if r.Violations == nil {
+		r.Violations = []Violation{}
+	}
 	if t.Attempt > 1 {
 		r.Test += "#" + strconv.Itoa(t.Attempt)
 	}
 	for _, o := range t.Output() {
 		r.Output = append(r.Output, o.Text)
 	}
-	ev := t.Events
-	var start int64
-	if len(ev) > 0 {
-		start = ev[0].Time
-	}
-	instances := map[string]int{} // fresh instances of each node id so far
-	ref := func(i int) Ref {
-		e := &ev[i]
-		return Ref{Time: e.FormatTime(start, false), Node: e.Node, Line: e.Line, File: e.File, Msg: e.Msg}
-	}
-	violate := func(check, detail string, idx ...int) {
-		v := Violation{Check: check, Detail: detail}
-		for _, i := range idx {
-			if i >= 0 {
-				v.Events = append(v.Events, ref(i))
-				if ev[i].Flags&parse.FlagAmbiguous != 0 && !v.Warning {
-					v.Warning = true
-					v.Reason = fmt.Sprintf("line %d was printed while other tests ran in parallel; it may belong to another test", ev[i].Line)
-				}
-				if k := instances[ev[i].Node]; k > 1 && !v.Warning {
-					// etcd-io/raft's table tests create many instances with the same id up
-					// front and run them one after another without a line saying which.
-					v.Warning = true
-					v.Reason = fmt.Sprintf("the test created %d instances of node %s; the log does not say which one printed line %d",
-						k, ev[i].Node, ev[i].Line)
-				}
-			}
-		}
-		r.Violations = append(r.Violations, v)
-	}
-	// What the log states, per check: a check runs only on the facts it needs.
-	var seen struct {
-		leaders, leadersWithTerm, terms, truncates, roles, applies, commits, lastIndex int
-	}
-
-	nodes := map[string]*nodeState{}
-	node := func(id string) *nodeState {
-		n, ok := nodes[id]
-		if !ok {
-			n = &nodeState{termEv: -1, commitEv: -1, stats: NodeStats{Node: id}}
-			nodes[id] = n
-		}
-		return n
-	}
-	type termInfo struct {
-		leader                       string
-		leaderEv, firstEv, firstCand int
-		endAt                        int64 // when the leader stopped leading (0: it led to the end)
-		candidates                   map[string]bool
-		votes                        int
-		wonAt                        int
-	}
-	// Terms are kept per instance of the cluster: a fresh instance of a node already seen
-	// (etcd-io/raft's table tests build many clusters with the same ids in one test) starts a new
-	// one, so that term 1 of one cluster is not compared with term 1 of the next.
-	terms := map[uint64]*termInfo{}
-	var epochs []map[uint64]*termInfo
-	inEpoch := map[string]bool{}
-	termOf := func(t uint64, i int) *termInfo {
-		ti, ok := terms[t]
-		if !ok {
-			ti = &termInfo{leaderEv: -1, firstEv: i, firstCand: -1, wonAt: -1, candidates: map[string]bool{}}
-			terms[t] = ti
-		}
-		return ti
-	}
-	type applied struct {
-		term uint64
-		cmd  string
-		ev   int
-	}
-	applies := map[uint64]applied{}
-	var maxCommitted uint64
-	maxCommittedEv := -1
-	type proposal struct {
-		at   int64
-		term uint64
-	}
-	proposed := map[uint64]proposal{} // index -> when the leader proposed it, in which term
-	var commitLat, applyLat []time.Duration
-	leaderCommit := map[string]uint64{} // leader node -> commit index already measured
-	rpcs := map[rpcKey]*RPCStats{}
-	rtts := map[rpcKey][]time.Duration{}
-	inflight := map[string]sentReq{} // rpc id + type -> request send
-	type slowRef struct {
-		d   time.Duration
-		ref int
-	}
-	var slow []slowRef
-
-	for i := range ev {
-		e := &ev[i]
-		if e.Node == eventline.ClusterNode {
-			continue
-		}
-		n := node(e.Node)
-		if e.Kind != eventline.KindInvoke && e.Kind != eventline.KindReturn {
-			n.server = true
-		}
-		if e.FreshInstance() {
-			instances[e.Node]++
-			if inEpoch[e.Node] {
-				epochs = append(epochs, terms)
-				terms = map[uint64]*termInfo{}
-				clear(inEpoch)
-				for _, o := range nodes {
-					o.leading = 0
-				}
-			}
-			inEpoch[e.Node] = true
-			n.termKnown, n.term, n.termEv, n.role, n.leading = false, 0, -1, "", 0
-			n.commit, n.commitEv, n.lastIndex = 0, -1, 0
-			continue
-		}
-		inEpoch[e.Node] = true
-		if term, ok := e.Term(); ok {
-			seen.terms++
-			if n.termKnown && term < n.term {
-				violate(CheckTermMonotonic, fmt.Sprintf("node %s went from term %d back to %d", e.Node, n.term, term), n.termEv, i)
-			}
-			if !n.termKnown || term > n.term {
-				if n.termKnown {
-					n.stats.TermChanges++
-				}
-				n.term, n.termEv, n.termKnown = term, i, true
-			} else if term == n.term {
-				n.termEv = i
-			}
-			termOf(term, i)
-		}
-		if n.leading != 0 {
-			// Leadership ends with a new term, another role, or a crash.
-			t, _ := e.Term()
-			st, hasState := e.Field("state")
-			if t > n.leading || (hasState && st != "leader") || e.FaultKind() == eventline.KindCrash {
-				if ti := terms[n.leading]; ti != nil && ti.endAt == 0 {
-					ti.endAt = e.Time
-				}
-				n.leading = 0
-			}
-		}
-		if st, ok := e.Field("state"); ok {
-			n.role = st
-			seen.roles++
-		}
-		campaign := e.BecameCandidate()
-		if e.Kind == eventline.KindTerm {
-			reason, _ := e.Field("reason")
-			campaign = campaign || reason == "campaign"
-		}
-		if campaign {
-			if term, ok := e.Term(); ok {
-				ti := termOf(term, i)
-				ti.candidates[e.Node] = true
-				if ti.firstCand < 0 {
-					ti.firstCand = i
-				}
-			}
-		}
-		if e.BecameLeader() {
-			seen.leaders++
-			term, ok := e.Term()
-			if !ok {
-				if !n.termKnown {
-					continue // a leader of an unknown term proves nothing
-				}
-				term = n.term
-			}
-			seen.leadersWithTerm++
-			ti := termOf(term, i)
-			switch {
-			case ti.leader == "":
-				ti.leader, ti.leaderEv, ti.wonAt = e.Node, i, i
-				n.leading = term
-				if v, ok := e.FieldInt("votes"); ok {
-					ti.votes = int(v)
-				}
-			case ti.leader != e.Node:
-				violate(CheckOneLeader, fmt.Sprintf("term %d has two leaders: %s and %s", term, ti.leader, e.Node), ti.leaderEv, i)
-			}
-			if seen.lastIndex > 0 && n.lastIndex < maxCommitted {
-				violate(CheckLeaderComplete, fmt.Sprintf("node %s became leader of term %d with %d entries, but index %d was committed",
-					e.Node, term, n.lastIndex, maxCommitted), maxCommittedEv, i)
-			}
-		}
-		switch e.FaultKind() {
-		case eventline.KindCrash:
-			n.stats.Crashes++
-			n.commit, n.lastHB = 0, 0 // volatile state is lost
-		case eventline.KindRestart:
-			n.stats.Restarts++
-			n.restarted, n.down = true, false
-		case eventline.KindStart:
-			switch {
-			case n.restarted: // counted at its restart event
-			case n.down:
-				n.stats.Restarts++
-			case n.active:
-				n.stats.Crashes++
-				n.stats.Restarts++
-			}
-			n.commit, n.lastHB = 0, 0
-			n.active, n.down, n.restarted = false, false, false
-		}
-		switch e.Kind {
-		case eventline.KindCrash, eventline.KindStop:
-			n.down = true
-		case eventline.KindStart, eventline.KindRestart:
-		default:
-			n.active = true
-		}
-		if e.Kind == "" {
-			continue
-		}
-		switch e.Kind {
-		case eventline.KindStart:
-			if v, ok := e.FieldInt("last_index"); ok {
-				n.lastIndex = uint64(v)
-			}
-			if v, ok := e.FieldInt("commit"); ok {
-				n.commit = uint64(v)
-			}
-		case eventline.KindAppend:
-			if v, ok := e.FieldInt("last"); ok {
-				n.lastIndex = uint64(v)
-				seen.lastIndex++
-			}
-		case eventline.KindSnapshot:
-			if a, _ := e.Field("action"); a == "installed" || a == "loaded" {
-				if v, ok := e.FieldInt("index"); ok && uint64(v) > n.lastIndex {
-					n.lastIndex = uint64(v)
-				}
-			}
-		case eventline.KindTruncate:
-			seen.truncates++
-			idx, _ := e.FieldInt("index")
-			if n.role == "leader" {
-				violate(CheckLeaderAppend, fmt.Sprintf("leader %s deleted its entries from index %d", e.Node, idx), i)
-			}
-			if idx > 0 {
-				n.lastIndex = uint64(idx) - 1
-			}
-		case eventline.KindPropose:
-			if v, ok := e.FieldInt("index"); ok {
-				term, _ := e.Term()
-				proposed[uint64(v)] = proposal{e.Time, term}
-			}
-		case eventline.KindCommit:
-			c, ok := e.FieldInt("commit")
-			if !ok {
-				break
-			}
-			seen.commits++
-			if uint64(c) < n.commit {
-				violate(CheckCommitForward, fmt.Sprintf("node %s's commit index went from %d back to %d", e.Node, n.commit, c), n.commitEv, i)
-			}
-			n.commit, n.commitEv = uint64(c), i
-			n.stats.Commits++
-			if n.role == "leader" {
-				// Only the proposing leader's own commits count: an entry that a later leader
-				// commits after a failover measures the failover, not replication.
-				term, _ := e.Term()
-				for idx := leaderCommit[e.Node] + 1; idx <= uint64(c); idx++ {
-					if p, ok := proposed[idx]; ok && p.term == term {
-						commitLat = append(commitLat, time.Duration(e.Time-p.at))
-					}
-				}
-				leaderCommit[e.Node] = max(leaderCommit[e.Node], uint64(c))
-			}
-			if uint64(c) > maxCommitted {
-				maxCommitted, maxCommittedEv = uint64(c), i
-			}
-		case eventline.KindApply:
-			idx, ok := e.FieldInt("index")
-			if !ok {
-				break
-			}
-			seen.applies++
-			et, _ := e.FieldInt("eterm")
-			cmd, _ := e.Field("cmd")
-			n.stats.Applies++
-			n.stats.LastApplied = uint64(idx)
-			if prev, ok := applies[uint64(idx)]; ok {
-				if prev.term != uint64(et) || prev.cmd != cmd {
-					violate(CheckSameApply, fmt.Sprintf("index %d: node %s applied %q (term %d), node %s applied %q (term %d)",
-						idx, ev[prev.ev].Node, prev.cmd, prev.term, e.Node, cmd, et), prev.ev, i)
-				}
-			} else {
-				applies[uint64(idx)] = applied{term: uint64(et), cmd: cmd, ev: i}
-			}
-			if uint64(idx) > maxCommitted {
-				maxCommitted, maxCommittedEv = uint64(idx), i
-			}
-			if n.role == "leader" {
-				if p, ok := proposed[uint64(idx)]; ok && p.term == uint64(et) {
-					applyLat = append(applyLat, time.Duration(e.Time-p.at))
-					delete(proposed, uint64(idx))
-				}
-			}
-		case eventline.KindSend, eventline.KindRecv:
-			typ, _ := e.Field("type")
-			rpc, _ := e.Field("rpc")
-			var k rpcKey
-			if e.Kind == eventline.KindSend {
-				to, _ := e.Field("to")
-				k = rpcKey{typ, e.Node, to}
-			} else {
-				from, _ := e.Field("from")
-				k = rpcKey{typ, from, e.Node}
-			}
-			s, ok := rpcs[k]
-			if !ok {
-				s = &RPCStats{Type: typ, From: k.from, To: k.to}
-				rpcs[k] = s
-			}
-			if e.Kind == eventline.KindSend {
-				s.Sent++
-				if rpc != "" && !isReply(typ) {
-					inflight[rpc+" "+typ] = sentReq{at: e.Time, ref: i}
-				}
-			} else {
-				s.Received++
-				if rpc != "" && isReply(typ) {
-					req := typ[:len(typ)-len("Reply")]
-					if sr, ok := inflight[rpc+" "+req]; ok {
-						delete(inflight, rpc+" "+req)
-						d := time.Duration(e.Time - sr.at)
-						rk := rpcKey{req, e.Node, k.from}
-						rtts[rk] = append(rtts[rk], d)
-						if d > opts.SlowRPC {
-							slow = append(slow, slowRef{d, i})
-						}
-					}
-				}
-				if typ == "AppendEntries" && n.role != "leader" {
-					from := k.from
-					if n.lastHB != 0 && n.hbLeader == from {
-						gap := time.Duration(e.Time - n.lastHB).Seconds()
-						n.stats.MaxHeartbeatGap = max(n.stats.MaxHeartbeatGap, gap)
-					}
-					n.lastHB, n.hbLeader = e.Time, from
-				}
-			}
-		}
-	}
-
 	// Terms, in order, with how long each leader led; instance by instance.
-	epochs = append(epochs, terms)
-	var end int64
-	if len(ev) > 0 {
-		end = ev[len(ev)-1].Time
-	}
+	epochs := append(a.epochs, a.terms)
 	for inst, terms := range epochs {
 		var termNums []uint64
 		for t := range terms {
@@ -559,56 +629,60 @@ func Test(t *parse.Test, opts Options) Report {
 			if tn == 0 && ti.leader == "" && len(ti.candidates) == 0 {
 				continue // the term every node starts in
 			}
-			out := Term{Term: tn, Leader: ti.leader, Start: ref(ti.firstEv).Time, Votes: ti.votes, Candidates: len(ti.candidates)}
+			out := Term{Term: tn, Leader: ti.leader, Start: a.ref(ti.firstEv).Time, Votes: ti.votes, Candidates: len(ti.candidates)}
 			if len(epochs) > 1 {
 				out.Instance = inst + 1
 			}
-			if ti.leaderEv >= 0 {
-				until := end
+			if ti.leaderEv.set {
+				until := a.end
 				if ti.endAt != 0 {
 					until = ti.endAt
 				}
-				out.Led = time.Duration(until - ev[ti.leaderEv].Time).Seconds()
-				if ti.firstCand >= 0 {
-					out.Election = time.Duration(ev[ti.leaderEv].Time - ev[ti.firstCand].Time).Seconds()
+				out.Led = time.Duration(until - ti.leaderEv.time).Seconds()
+				if ti.firstCand.set {
+					out.Election = time.Duration(ti.leaderEv.time - ti.firstCand.time).Seconds()
 				}
 			}
 			r.Terms = append(r.Terms, out)
 		}
 	}
-	for _, id := range t.Nodes() {
-		if n, ok := nodes[id]; ok && n.server {
+	ids := append([]string(nil), a.nodeOrder...)
+	parse.SortNodes(ids)
+	for _, id := range ids {
+		if n := a.nodes[id]; n.server {
 			r.Nodes = append(r.Nodes, n.stats)
 		}
 	}
-	r.Commit, r.Apply = summarize(commitLat), summarize(applyLat)
-	for k, s := range rpcs {
-		s.RoundTrip = summarize(rtts[k])
-		for _, d := range rtts[k] {
-			if d > opts.SlowRPC {
+	r.Commit, r.Apply = summarize(a.commitLat), summarize(a.applyLat)
+	for k, s := range a.rpcs {
+		s.RoundTrip = summarize(a.rtts[k])
+		for _, d := range a.rtts[k] {
+			if d > a.opts.SlowRPC {
 				s.Slow++
 			}
 		}
 		r.RPCs = append(r.RPCs, *s)
 	}
-	sort.Slice(r.RPCs, func(a, b int) bool {
-		x, y := r.RPCs[a], r.RPCs[b]
-		if x.Type != y.Type {
-			return x.Type < y.Type
+	sort.Slice(r.RPCs, func(x, y int) bool {
+		p, q := r.RPCs[x], r.RPCs[y]
+		if p.Type != q.Type {
+			return p.Type < q.Type
 		}
-		if x.From != y.From {
-			return parse.NodeLess(x.From, y.From)
+		if p.From != q.From {
+			return parse.NodeLess(p.From, q.From)
 		}
-		return parse.NodeLess(x.To, y.To)
+		return parse.NodeLess(p.To, q.To)
 	})
+	opts := a.opts
 	if opts.LinTimeout <= 0 {
 		opts.LinTimeout = 10 * time.Second
 	}
 	if !opts.NoLinearizability {
-		if lin, err := CheckHistory(t, opts.LinTimeout, opts.LinHTML); lin != nil {
+		if lin, err := a.history.check(opts.LinTimeout, opts.LinHTML); lin != nil {
 			r.Linearizable = lin
 			if lin.Result == string(porcupine.Illegal) {
-				violate(CheckLinearizable, fmt.Sprintf("no order of the %d client operations explains what the clients saw", lin.Operations))
+				r.Violations = append(r.Violations, Violation{Check: CheckLinearizable,
+					Detail: fmt.Sprintf("no order of the %d client operations explains what the clients saw", lin.Operations)})
 			}
 			if err != nil {
 				r.Notes = append(r.Notes, "linearizability visualization: "+err.Error())
@@ -616,13 +690,13 @@ func Test(t *parse.Test, opts Options) Report {
 		}
 	}
 	r.Checks = checkResults(&r, checkFacts{
-		leaders: seen.leaders, leadersWithTerm: seen.leadersWithTerm, terms: seen.terms, truncates: seen.truncates,
-		roles: seen.roles, applies: seen.applies, commits: seen.commits, lastIndex: seen.lastIndex,
-		nodes: len(nodes), lin: r.Linearizable != nil, linSkipped: opts.NoLinearizability,
+		leaders: a.seen.leaders, leadersWithTerm: a.seen.leadersWithTerm, terms: a.seen.terms, truncates: a.seen.truncates,
+		roles: a.seen.roles, applies: a.seen.applies, commits: a.seen.commits, lastIndex: a.seen.lastIndex,
+		nodes: len(a.nodes), lin: r.Linearizable != nil, linSkipped: opts.NoLinearizability,
 	})
-	sort.Slice(slow, func(a, b int) bool { return slow[a].d > slow[b].d })
-	for _, s := range slow[:min(len(slow), 5)] {
-		rf := ref(s.ref)
+	sort.Slice(a.slow, func(x, y int) bool { return a.slow[x].d > a.slow[y].d })
+	for _, s := range a.slow[:min(len(a.slow), 5)] {
+		rf := a.ref(s.ref)
 		rf.Msg += " (round trip " + s.d.Round(time.Microsecond).String() + ")"
 		r.Slow = append(r.Slow, rf)
 	}

@@ -2,7 +2,10 @@ package analyze
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -184,9 +187,9 @@ func BenchmarkAnalyzeBigLog(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		p := parse.NewParser(parse.Options{})
 		n := 0
-		err = parse.Scan(f, p, parse.ScanOptions{Emit: func(t *parse.Test) error {
+		src := parse.NewSource([]parse.Input{{Name: path, Reader: f}}, parse.Options{})
+		err = src.Scan(context.Background(), parse.ScanOptions{Emit: func(t *parse.Test) error {
 			n += len(Test(t, Options{}).Violations)
 			return nil
 		}})
@@ -247,5 +250,46 @@ func TestProcessRestartsInMergedLogs(t *testing.T) {
 		if w := want[n.Node]; n.Crashes != w[0] || n.Restarts != w[1] {
 			t.Errorf("node %s: crashes %d restarts %d, want %d %d", n.Node, n.Crashes, n.Restarts, w[0], w[1])
 		}
+	}
+}
+
+// TestStreamedAnalysisEqualsWhole: a test analysed in parts as it streams (the events let go
+// after each part) reports exactly what the analysis of the whole test reports, for every
+// fixture, doctored ones with violations included.
+func TestStreamedAnalysisEqualsWhole(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/fixtures/*.log")
+	more, _ := filepath.Glob("../../testdata/*.log")
+	files = append(files, more...)
+	if len(files) < 10 {
+		t.Fatalf("only %d fixtures found", len(files))
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	violations := 0
+	for _, f := range files {
+		tests, _, err := parse.ReadFiles([]string{f}, parse.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range tests {
+			whole := Test(x, Options{})
+			a := NewAnalyzer(Options{})
+			for rest := x.Events; len(rest) > 0; {
+				n := min(len(rest), 1+r.IntN(50))
+				part := append([]parse.Event(nil), rest[:n]...)
+				a.Add(part)
+				clear(part) // the analyzer must not keep events
+				rest = rest[n:]
+			}
+			streamed := a.Report(x)
+			w, _ := json.Marshal(whole)
+			s, _ := json.Marshal(streamed)
+			if !bytes.Equal(w, s) {
+				t.Fatalf("%s %s: streamed analysis differs\nwhole    %s\nstreamed %s", f, x.Name, w, s)
+			}
+			violations += len(whole.Violations)
+		}
+	}
+	if violations == 0 {
+		t.Fatal("no fixture had a violation: the references to events were not compared")
 	}
 }

@@ -92,68 +92,80 @@ var kvModel = porcupine.Model{
 	},
 }
 
-// history collects the client operations of a test.
-func history(t *parse.Test) ([]porcupine.Operation, int) {
-	type pendingOp struct {
-		in   kvInput
-		call int64
-		cl   string
+type pendingOp struct {
+	in   kvInput
+	call int64
+	cl   string
+}
+
+// historyBuilder collects the client operations of a test from its invoke and return events, as
+// they stream past.
+type historyBuilder struct {
+	open    map[string]pendingOp
+	clients map[string]int
+	ops     []porcupine.Operation
+	pending int
+}
+
+func newHistoryBuilder() historyBuilder {
+	return historyBuilder{open: map[string]pendingOp{}, clients: map[string]int{}}
+}
+
+func (h *historyBuilder) clientID(c string) int {
+	id, ok := h.clients[c]
+	if !ok {
+		id = len(h.clients)
+		h.clients[c] = id
 	}
-	open := map[string]pendingOp{}
-	clients := map[string]int{}
-	clientID := func(c string) int {
-		id, ok := clients[c]
+	return id
+}
+
+func (h *historyBuilder) add(e *parse.Event) {
+	switch e.Kind {
+	case eventline.KindInvoke:
+		cl, _ := e.Field("client")
+		id, _ := e.Field("op_id")
+		op, _ := e.Field("op")
+		key, _ := e.Field("key")
+		val, _ := e.Field("value")
+		h.open[cl+"/"+id] = pendingOp{in: kvInput{op: op, key: key, value: val}, call: e.Time, cl: cl}
+	case eventline.KindReturn:
+		cl, _ := e.Field("client")
+		id, _ := e.Field("op_id")
+		p, ok := h.open[cl+"/"+id]
 		if !ok {
-			id = len(clients)
-			clients[c] = id
+			return
 		}
-		return id
-	}
-	var ops []porcupine.Operation
-	pending := 0
-	for i := range t.Events {
-		e := &t.Events[i]
-		switch e.Kind {
-		case eventline.KindInvoke:
-			cl, _ := e.Field("client")
-			id, _ := e.Field("op_id")
-			op, _ := e.Field("op")
-			key, _ := e.Field("key")
-			val, _ := e.Field("value")
-			open[cl+"/"+id] = pendingOp{in: kvInput{op: op, key: key, value: val}, call: e.Time, cl: cl}
-		case eventline.KindReturn:
-			cl, _ := e.Field("client")
-			id, _ := e.Field("op_id")
-			p, ok := open[cl+"/"+id]
-			if !ok {
-				continue
-			}
-			delete(open, cl+"/"+id)
-			okv, _ := e.Field("ok")
-			if okv != "true" {
-				// A failed request may still have taken effect: it stays open to the end.
-				ops = append(ops, porcupine.Operation{ClientId: clientID(p.cl), Input: p.in, Call: p.call,
-					Output: kvOutput{unknown: true}, Return: math.MaxInt64})
-				pending++
-				continue
-			}
-			val, found := e.Field("value")
-			ops = append(ops, porcupine.Operation{ClientId: clientID(p.cl), Input: p.in, Call: p.call,
-				Output: kvOutput{value: val, found: found}, Return: e.Time})
+		delete(h.open, cl+"/"+id)
+		okv, _ := e.Field("ok")
+		if okv != "true" {
+			// A failed request may still have taken effect: it stays open to the end.
+			h.ops = append(h.ops, porcupine.Operation{ClientId: h.clientID(p.cl), Input: p.in, Call: p.call,
+				Output: kvOutput{unknown: true}, Return: math.MaxInt64})
+			h.pending++
+			return
 		}
+		val, found := e.Field("value")
+		h.ops = append(h.ops, porcupine.Operation{ClientId: h.clientID(p.cl), Input: p.in, Call: p.call,
+			Output: kvOutput{value: val, found: found}, Return: e.Time})
 	}
-	for _, p := range open {
-		ops = append(ops, porcupine.Operation{ClientId: clientID(p.cl), Input: p.in, Call: p.call,
+}
+
+// history returns the operations, those never answered open to the end.
+func (h *historyBuilder) history() ([]porcupine.Operation, int) {
+	ops, pending := h.ops, h.pending
+	for _, p := range h.open {
+		ops = append(ops, porcupine.Operation{ClientId: h.clientID(p.cl), Input: p.in, Call: p.call,
 			Output: kvOutput{unknown: true}, Return: math.MaxInt64})
 		pending++
 	}
 	return ops, pending
 }
 
-// CheckHistory checks a test's client history. It returns nil when the test has no
-// client operations. With htmlPath set, porcupine's visualization is written there.
-func CheckHistory(t *parse.Test, timeout time.Duration, htmlPath string) (*Linearizability, error) {
-	ops, pending := history(t)
+// check runs porcupine on the history; nil when there are no client operations. With htmlPath
+// set, porcupine's visualization is written there.
+func (h *historyBuilder) check(timeout time.Duration, htmlPath string) (*Linearizability, error) {
+	ops, pending := h.history()
 	if len(ops) == 0 {
 		return nil, nil
 	}
@@ -165,4 +177,14 @@ func CheckHistory(t *parse.Test, timeout time.Duration, htmlPath string) (*Linea
 		}
 	}
 	return l, nil
+}
+
+// CheckHistory checks a test's client history. It returns nil when the test has no
+// client operations. With htmlPath set, porcupine's visualization is written there.
+func CheckHistory(t *parse.Test, timeout time.Duration, htmlPath string) (*Linearizability, error) {
+	h := newHistoryBuilder()
+	for i := range t.Events {
+		h.add(&t.Events[i])
+	}
+	return h.check(timeout, htmlPath)
 }

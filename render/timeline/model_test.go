@@ -329,7 +329,13 @@ func TestFollowFile(t *testing.T) {
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 20))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go FollowFile(ctx, path, parse.Options{ImplicitName: "live"}, 10*time.Millisecond, tm.Send)
+	src, err := parse.OpenFollow(path, nil, 10*time.Millisecond, parse.Options{ImplicitName: "live"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	fed := make(chan error, 1)
+	go func() { fed <- Feed(ctx, src, nil, tm.Send) }()
 	waitFor := func(s string) {
 		t.Helper()
 		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(s)) },
@@ -346,6 +352,10 @@ func TestFollowFile(t *testing.T) {
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
 	if got := final.Test().Events; len(got) != 1 || got[0].Node != "3" {
 		t.Fatalf("after truncation the view holds %d events", len(got))
+	}
+	cancel()
+	if err := <-fed; err != nil {
+		t.Fatalf("following ended with %v", err)
 	}
 }
 

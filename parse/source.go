@@ -1,0 +1,630 @@
+package parse
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+)
+
+// MergeWindow is how far back in time an input may still write after a later line, for the
+// streamed merge of several inputs: an event is passed on once every other input has read past
+// its time by this much. Per-node logs of one machine agree to well within it; clocks of
+// different machines that disagree by more are merged slightly out of order, never lost.
+const MergeWindow = int64(500 * time.Millisecond)
+
+// Source is the one way raftviz reads its input: it opens the files (or stdin), gives each its
+// own Parser (so each input's log dialect is detected on its own), and hands out tests as they
+// complete. Several inputs, such as the per-node logs of one cluster, are merged by time as a
+// stream (a k-way merge with a reorder window of MergeWindow): tests with the same Key in
+// several inputs become one test, and memory holds only what the slowest input has not yet
+// caught up with. Every command and the timeline read through a Source.
+type Source struct {
+	inputs  []*sourceInput
+	closers []io.Closer
+	// merge state, for several inputs
+	byKey   map[string]*mergedTest
+	byPart  map[*Test]*mergedTest
+	running []*mergedTest // in start order
+}
+
+// sourceInput is one input of a Source.
+type sourceInput struct {
+	name  string
+	lines *lineReader
+	p     *Parser
+	eof   bool
+	// waiting: a followed input has nothing more for now; replaced: its file was truncated or
+	// replaced and is read again from the start
+	waiting, replaced bool
+	timed             bool  // an event with a time was read
+	maxTime           int64 // the latest event time read
+	err               error
+}
+
+// Input is one source for NewSource.
+type Input struct {
+	Name   string    // shown in errors; "-" for standard input
+	Reader io.Reader // when nil, Name is opened as a file
+}
+
+// Open opens the named files ("-" is stdin; no names means stdin) for a Source. A missing file
+// or a directory is an error before anything is read, so a typo in the third name fails first.
+func Open(names []string, stdin io.Reader, opts Options) (*Source, error) {
+	if len(names) == 0 {
+		names = []string{"-"}
+	}
+	inputs := make([]Input, len(names))
+	var closers []io.Closer
+	for i, name := range names {
+		inputs[i].Name = name
+		if name == "-" {
+			inputs[i].Reader = stdin
+			continue
+		}
+		f, err := os.Open(name)
+		if err == nil {
+			var st os.FileInfo
+			if st, err = f.Stat(); err == nil && st.IsDir() {
+				err = fmt.Errorf("%s is a directory, not a log file", name)
+			}
+			if err != nil {
+				f.Close()
+			}
+		}
+		if err != nil {
+			for _, c := range closers {
+				c.Close()
+			}
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = fmt.Errorf("%s %s: %v", pe.Op, pe.Path, pe.Err)
+			}
+			return nil, err
+		}
+		closers = append(closers, f)
+		inputs[i].Reader = f
+	}
+	s := NewSource(inputs, opts)
+	s.closers = closers
+	return s, nil
+}
+
+// NewSource reads the given inputs (an Input with no Reader is opened when the Source is
+// scanned). Each input gets opts with File set to its position.
+func NewSource(inputs []Input, opts Options) *Source {
+	s := &Source{byKey: map[string]*mergedTest{}, byPart: map[*Test]*mergedTest{}}
+	for i, in := range inputs {
+		o := opts
+		o.File = int16(i)
+		s.inputs = append(s.inputs, &sourceInput{name: in.Name, p: NewParser(o), lines: newLineReader(in.Reader)})
+	}
+	return s
+}
+
+// Names are the inputs' names, in order.
+func (s *Source) Names() []string {
+	names := make([]string, len(s.inputs))
+	for i, in := range s.inputs {
+		names[i] = in.name
+	}
+	return names
+}
+
+// Close closes the files Open opened.
+func (s *Source) Close() error {
+	var err error
+	for _, c := range s.closers {
+		if cerr := c.Close(); err == nil {
+			err = cerr
+		}
+	}
+	s.closers = nil
+	return err
+}
+
+// Summary is what the inputs held, counted together.
+func (s *Source) Summary() Summary {
+	var total Summary
+	for i, in := range s.inputs {
+		total = addSummary(total, in.p.Summary(), i == 0)
+	}
+	return total
+}
+
+// Leftover is every input's lines outside any test that made no test of their own (Parser.Leftover),
+// after a scan.
+func (s *Source) Leftover() []OtherLine {
+	var out []OtherLine
+	for _, in := range s.inputs {
+		out = append(out, in.p.Leftover()...)
+	}
+	return out
+}
+
+// PackageOf is Summary.PackageOf for a single input: the package of the n-th test handed out,
+// named by go test -v after the test. Merged inputs name packages only as their tests complete.
+func (s *Source) PackageOf(n int) string {
+	if len(s.inputs) != 1 {
+		return ""
+	}
+	sum := s.inputs[0].p.Summary()
+	return sum.PackageOf(n)
+}
+
+// ScanOptions are the callbacks of a scan.
+type ScanOptions struct {
+	// Emit receives each test as it completes, in the order tests complete. A non-nil error
+	// stops the scan and is returned.
+	Emit func(*Test) error
+	// Batch, when set, is called after every chunk of input (about a megabyte or 16k lines) with
+	// the tests still running, in start order. Their Events hold what arrived since the consumer
+	// last took them: a consumer that keeps no test whole (a huge test written in parts, counted
+	// or analysed as it streams) takes them, sets Events to Events[:0] and adds their number to
+	// Flushed, and receives only the rest in Emit.
+	Batch func(running []*Test) error
+	// Idle, when set, is called when a followed input (OpenFollow) has nothing more for now,
+	// after Batch: a place to show what arrived without waiting for more.
+	Idle func() error
+	// Reset, when set, is called when a followed file was truncated or replaced: what was
+	// handed out so far is void, and the file is read again from its start.
+	Reset func() error
+}
+
+// Scan reads every input to its end and hands out the tests. It stops early when ctx ends
+// (returning ctx's error) or a callback fails. A followed input (OpenFollow) has no end: Scan
+// returns when ctx ends, or when a followed stdin is closed.
+func (s *Source) Scan(ctx context.Context, opts ScanOptions) error {
+	for _, in := range s.inputs {
+		if in.lines.r == nil {
+			f, err := os.Open(in.name)
+			if err != nil {
+				return err
+			}
+			s.closers = append(s.closers, f)
+			in.lines.reset(f)
+		}
+	}
+	if len(s.inputs) == 1 {
+		return s.scanOne(ctx, s.inputs[0], opts)
+	}
+	return s.scanMerged(ctx, opts)
+}
+
+// scanOne streams a single input straight from its parser: no merge, no copy.
+func (s *Source) scanOne(ctx context.Context, in *sourceInput, opts ScanOptions) error {
+	flush := func() error {
+		if opts.Emit != nil {
+			for _, t := range in.p.Completed() {
+				if err := opts.Emit(t); err != nil {
+					return err
+				}
+			}
+		}
+		if opts.Batch != nil {
+			return opts.Batch(in.p.Running())
+		}
+		return nil
+	}
+	for !in.eof {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.feed(in, readBufSize)
+		if in.replaced {
+			in.p = NewParser(in.p.opts)
+			in.lines.reset(in.lines.r)
+			if opts.Reset != nil {
+				if err := opts.Reset(); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if in.err != nil {
+			return fmt.Errorf("read %s: %w", in.name, in.err)
+		}
+		if in.waiting {
+			if opts.Idle != nil {
+				if err := opts.Idle(); err != nil {
+					return err
+				}
+			}
+			if err := in.lines.r.(follower).wait(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// mergeStep is how much of one input the merge reads before it looks at the others: small, so
+// that the inputs stay close in time and little waits in the queues.
+const mergeStep = readBufSize / 8
+
+// feed parses about budget bytes of the input (and finishes its parser at the end). A followed
+// input that has nothing more for now sets in.waiting; one that was replaced, in.replaced.
+func (s *Source) feed(in *sourceInput, budget int) {
+	in.waiting, in.replaced = false, false
+	for budget > 0 {
+		line, err := in.lines.next()
+		switch {
+		case errors.Is(err, errWait):
+			in.waiting = true
+			return
+		case errors.Is(err, errReplaced):
+			in.replaced = true
+			return
+		case err != nil:
+			if !errors.Is(err, io.EOF) {
+				in.err = err
+			}
+			in.eof = true
+			in.p.Finish()
+			return
+		}
+		if in.lines.cut > 0 {
+			in.p.sum.LongLines++
+		}
+		in.p.Line(line)
+		budget -= len(line) + 1 + batchLineCost
+	}
+}
+
+// mergedTest is one test of the merged output, made of the same test (by Key) in several inputs.
+type mergedTest struct {
+	t       *Test
+	parts   []*Test      // per input: its part of the test; nil when the input has not started it
+	done    []bool       // per input: its part completed
+	queue   []eventQueue // per input: events read but not yet merged
+	last    int64        // the latest event time of any part
+	timed   bool         // some part had a timed event
+	emitted bool
+}
+
+// eventQueue is a FIFO of events that reuses its array.
+type eventQueue struct {
+	ev   []Event
+	head int
+}
+
+func (q *eventQueue) len() int        { return len(q.ev) - q.head }
+func (q *eventQueue) peek() *Event    { return &q.ev[q.head] }
+func (q *eventQueue) push(e ...Event) { q.ev = append(q.ev, e...) }
+func (q *eventQueue) pop() Event {
+	e := q.ev[q.head]
+	q.ev[q.head] = Event{}
+	q.head++
+	if q.head == len(q.ev) {
+		q.ev, q.head = q.ev[:0], 0
+	} else if q.head > 4096 && q.head > len(q.ev)/2 {
+		n := copy(q.ev, q.ev[q.head:])
+		clear(q.ev[n:])
+		q.ev, q.head = q.ev[:n], 0
+	}
+	return e
+}
+
+// scanMerged reads several inputs in step, always feeding the one that is furthest behind in
+// time, and merges their tests as a stream.
+func (s *Source) scanMerged(ctx context.Context, opts ScanOptions) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		in := s.behind()
+		if in == nil {
+			break
+		}
+		s.feed(in, mergeStep)
+		if in.err != nil {
+			return fmt.Errorf("read %s: %w", in.name, in.err)
+		}
+		s.collect(in)
+		if err := s.release(opts.Emit); err != nil {
+			return err
+		}
+		if opts.Batch != nil {
+			running := make([]*Test, 0, len(s.running))
+			for _, m := range s.running {
+				running = append(running, m.t)
+			}
+			if err := opts.Batch(running); err != nil {
+				return err
+			}
+		}
+	}
+	return s.release(opts.Emit)
+}
+
+// behind is the unfinished input whose latest event is earliest (inputs with no timed event yet
+// first), nil when all are read.
+func (s *Source) behind() *sourceInput {
+	var best *sourceInput
+	for _, in := range s.inputs {
+		if in.eof {
+			continue
+		}
+		if best == nil || (!in.timed && best.timed) || (in.timed == best.timed && in.maxTime < best.maxTime) {
+			best = in
+		}
+	}
+	return best
+}
+
+// collect moves what the input's parser produced since the last call into the merge queues.
+func (s *Source) collect(in *sourceInput) {
+	i := int(in.p.opts.File)
+	for _, t := range in.p.Completed() {
+		s.take(i, in, t, true)
+	}
+	for _, t := range in.p.Running() {
+		s.take(i, in, t, false)
+	}
+}
+
+func (s *Source) take(i int, in *sourceInput, t *Test, done bool) {
+	m := s.byPart[t]
+	if m == nil {
+		if t.Implicit && !done && len(t.Events) == 0 {
+			return // lines outside tests, so far with no event: may never become a test
+		}
+		key := t.Key()
+		if m = s.byKey[key]; m == nil || m.parts[i] != nil {
+			m = &mergedTest{t: &Test{Name: t.Name, Package: t.Package, Attempt: t.Attempt, Implicit: t.Implicit,
+				Profile: t.Profile, Aliases: t.Aliases},
+				parts: make([]*Test, len(s.inputs)), done: make([]bool, len(s.inputs)),
+				queue: make([]eventQueue, len(s.inputs))}
+			s.byKey[key] = m
+			s.running = append(s.running, m)
+		}
+		m.parts[i] = t
+		s.byPart[t] = m
+	}
+	for k := range t.Events {
+		e := &t.Events[k]
+		if e.Flags&FlagTime == 0 {
+			continue
+		}
+		if !in.timed || e.Time > in.maxTime {
+			in.maxTime, in.timed = e.Time, true
+		}
+		if !m.timed || e.Time > m.last {
+			m.last, m.timed = e.Time, true
+		}
+	}
+	m.queue[i].push(t.Events...)
+	t.Flushed += len(t.Events)
+	t.Events = t.Events[:0]
+	if m.t.Profile == "" {
+		m.t.Profile = t.Profile
+	}
+	if len(t.Aliases) > len(m.t.Aliases) && m.parts[0] == nil {
+		m.t.Aliases = t.Aliases
+	}
+	if done {
+		m.done[i] = true
+		delete(s.byPart, t)
+	}
+}
+
+// release merges every running test's queued events as far as is safe, and hands out the tests
+// that are complete in every input.
+func (s *Source) release(emit func(*Test) error) error {
+	kept := s.running[:0]
+	var complete []*mergedTest
+	for _, m := range s.running {
+		s.mergeQueued(m)
+		if s.complete(m) {
+			complete = append(complete, m)
+		} else {
+			kept = append(kept, m)
+		}
+	}
+	clear(s.running[len(kept):])
+	s.running = kept
+	for _, m := range complete {
+		s.finish(m)
+		if emit != nil {
+			if err := emit(m.t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// mergeQueued moves queued events into m.t.Events in time order while no input can still write
+// an earlier one. Ties go to the earlier input; an input's own order is never changed.
+func (s *Source) mergeQueued(m *mergedTest) {
+	for {
+		best := -1
+		for i := range m.queue {
+			if m.queue[i].len() > 0 && (best < 0 || m.queue[i].peek().Time < m.queue[best].peek().Time) {
+				best = i
+			}
+		}
+		if best < 0 || !s.safe(m, best, m.queue[best].peek().Time) {
+			return
+		}
+		m.t.Events = append(m.t.Events, m.queue[best].pop())
+	}
+}
+
+// safe reports whether no input other than from can still produce an event of m earlier than t.
+func (s *Source) safe(m *mergedTest, from int, t int64) bool {
+	for j, in := range s.inputs {
+		if j == from || m.queue[j].len() > 0 || m.done[j] || in.eof {
+			continue
+		}
+		if !in.timed || in.maxTime-MergeWindow < t {
+			return false
+		}
+	}
+	return true
+}
+
+// complete reports whether m can be handed out: every input has finished its part, or ended,
+// or (never having started it) has read well past m's last event.
+func (s *Source) complete(m *mergedTest) bool {
+	for j, in := range s.inputs {
+		if m.queue[j].len() > 0 {
+			return false
+		}
+		if m.done[j] || in.eof {
+			continue
+		}
+		if m.parts[j] != nil || !m.timed || !in.timed || in.maxTime-MergeWindow <= m.last {
+			return false
+		}
+	}
+	return true
+}
+
+// finish fills in a complete merged test from its parts, as they ended.
+func (s *Source) finish(m *mergedTest) {
+	t := m.t
+	if s.byKey[t.Key()] == m {
+		delete(s.byKey, t.Key())
+	}
+	first := true
+	for i, p := range m.parts {
+		if p == nil {
+			continue
+		}
+		delete(s.byPart, p)
+		m.parts[i] = nil
+		t.Other = append(t.Other, p.Other...)
+		t.Ambiguous += p.Ambiguous
+		t.Panicked = t.Panicked || p.Panicked
+		if first || p.Status == StatusFail || t.Status == StatusUnknown {
+			t.Status = p.Status
+		}
+		first = false
+		t.Elapsed = max(t.Elapsed, p.Elapsed)
+		if t.Package == "" {
+			t.Package = p.Package
+		}
+	}
+}
+
+// ReadAll scans the source and returns every test, named by package where go test -v named it
+// after the fact.
+func (s *Source) ReadAll(ctx context.Context) ([]*Test, Summary, error) {
+	var tests []*Test
+	err := s.Scan(ctx, ScanOptions{Emit: func(t *Test) error { tests = append(tests, t); return nil }})
+	for i, t := range tests {
+		if t.Package == "" {
+			t.Package = s.PackageOf(i)
+		}
+	}
+	return tests, s.Summary(), err
+}
+
+// Read parses one input completely.
+func Read(r io.Reader, opts Options) ([]*Test, Summary, error) {
+	return NewSource([]Input{{Name: "input", Reader: r}}, opts).ReadAll(context.Background())
+}
+
+// ReadFiles parses every path ("-" is stdin) and merges them as a Source does.
+func ReadFiles(paths []string, opts Options) ([]*Test, Summary, error) {
+	s, err := Open(paths, os.Stdin, opts)
+	if err != nil {
+		return nil, Summary{}, err
+	}
+	defer s.Close()
+	return s.ReadAll(context.Background())
+}
+
+// lineReader splits a reader into lines, cutting a line longer than MaxLineBytes.
+type lineReader struct {
+	r    io.Reader
+	br   *bufio.Reader
+	long []byte // a line longer than the read buffer, being assembled
+	cut  int    // bytes dropped from the line last returned
+	err  error  // to return after the last line
+	// partial: long holds the start of a line whose rest a followed input has not written yet
+	partial bool
+}
+
+func newLineReader(r io.Reader) *lineReader {
+	lr := &lineReader{}
+	if r != nil {
+		lr.reset(r)
+	}
+	return lr
+}
+
+func (lr *lineReader) reset(r io.Reader) {
+	lr.r = r
+	lr.br = bufio.NewReaderSize(r, readBufSize)
+	lr.long, lr.cut, lr.err, lr.partial = lr.long[:0], 0, nil, false
+}
+
+// next returns the next line without its newline (valid until the next call), or the error that
+// ended the input (io.EOF at its end) once every line has been returned. A followed input's
+// errWait and errReplaced come through at once; after errWait the line read so far is kept and
+// completed by later calls, after errReplaced it is dropped (reset).
+func (lr *lineReader) next() ([]byte, error) {
+	if lr.err != nil {
+		return nil, lr.err
+	}
+	if !lr.partial {
+		lr.long, lr.cut = lr.long[:0], 0
+		if cap(lr.long) > 4*readBufSize {
+			lr.long = nil // do not keep a huge buffer for one freak line
+		}
+	}
+	lr.partial = false
+	for {
+		chunk, err := lr.br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) || errors.Is(err, errWait) {
+			if room := MaxLineBytes - len(lr.long); room > 0 {
+				if len(chunk) > room {
+					lr.cut += len(chunk) - room
+					chunk = chunk[:room]
+				}
+				lr.long = append(lr.long, chunk...)
+			} else {
+				lr.cut += len(chunk)
+			}
+			if errors.Is(err, errWait) {
+				lr.partial = true
+				return nil, err
+			}
+			continue
+		}
+		if errors.Is(err, errReplaced) {
+			return nil, err
+		}
+		line := chunk
+		if len(lr.long) > 0 || lr.cut > 0 {
+			if room := MaxLineBytes - len(lr.long); len(chunk) > room {
+				lr.cut += len(chunk) - room
+				chunk = chunk[:max(room, 0)]
+			}
+			lr.long = append(lr.long, chunk...)
+			line = lr.long
+		}
+		if n := len(line); n > 0 && line[n-1] == '\n' {
+			line = line[:n-1]
+		}
+		if lr.cut > 0 {
+			line = append(line, " …["+strconv.Itoa(lr.cut)+" bytes cut]"...)
+		}
+		if err != nil {
+			lr.err = err
+			if len(line) == 0 && lr.cut == 0 {
+				return nil, err
+			}
+		}
+		return line, nil
+	}
+}

@@ -1,0 +1,98 @@
+package timeline
+
+import (
+	"context"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/raftviz/raftviz/parse"
+)
+
+// tracker turns the tests a Source hands out into Updates carrying only what is new. It takes
+// the events it sends out of the tests (the model keeps them), so nothing is held twice.
+type tracker struct {
+	match  func(*parse.Test) bool // nil: every test
+	keys   map[*parse.Test]int
+	status map[*parse.Test]parse.Status
+	next   int
+	ups    []Update
+}
+
+func newTracker(match func(*parse.Test) bool) *tracker {
+	return &tracker{match: match, keys: map[*parse.Test]int{}, status: map[*parse.Test]parse.Status{}}
+}
+
+// take queues what is new in t: its events so far, a status change, or the test itself.
+func (tr *tracker) take(t *parse.Test, done bool) {
+	if !done && t.Implicit && len(t.Events) == 0 {
+		return // lines outside tests, no event yet: may never become a test
+	}
+	if tr.match != nil && !tr.match(t) {
+		return
+	}
+	k, ok := tr.keys[t]
+	if !ok {
+		tr.next++
+		k = tr.next
+		tr.keys[t] = k
+	}
+	if len(t.Events) > 0 || tr.status[t] != t.Status || !ok || done {
+		evs := t.Events
+		t.Flushed += len(evs)
+		t.Events = nil // the model owns evs now
+		tr.ups = append(tr.ups, Update{Key: k, Name: t.Name, Attempt: t.Attempt, Package: t.Package,
+			Status: t.Status, Events: evs, Complete: done})
+		tr.status[t] = t.Status
+	}
+	if done {
+		delete(tr.keys, t)
+		delete(tr.status, t)
+	}
+}
+
+// flush returns the queued updates.
+func (tr *tracker) flush() []Update {
+	ups := tr.ups
+	tr.ups = nil
+	return ups
+}
+
+// Feed reads src and sends what it parses to send (a tea.Program's Send): while it reads, about
+// every 50ms, so the first test is on screen long before a big log is read; for a followed input
+// also whenever it has nothing new; a Reset when a followed file was truncated or replaced; and
+// a final AppendMsg with Done set. Only tests for which match returns true (nil: all) are sent.
+// It returns src's error; a followed input ends without one when ctx ends.
+func Feed(ctx context.Context, src *parse.Source, match func(*parse.Test) bool, send func(tea.Msg)) error {
+	tr := newTracker(match)
+	last := time.Now()
+	sendNew := func() {
+		if ups := tr.flush(); len(ups) > 0 {
+			send(AppendMsg{Updates: ups})
+		}
+		last = time.Now()
+	}
+	err := src.Scan(ctx, parse.ScanOptions{
+		Emit: func(t *parse.Test) error { tr.take(t, true); return nil },
+		Batch: func(running []*parse.Test) error {
+			for _, t := range running {
+				tr.take(t, false)
+			}
+			if time.Since(last) >= 50*time.Millisecond {
+				sendNew()
+			}
+			return nil
+		},
+		Idle: func() error { sendNew(); return nil },
+		Reset: func() error {
+			*tr = *newTracker(match)
+			send(AppendMsg{Reset: true})
+			return nil
+		},
+	})
+	if ctx.Err() != nil && err == ctx.Err() {
+		err = nil // the view was closed
+	}
+	send(AppendMsg{Updates: tr.flush(), Done: true})
+	return err
+}
