@@ -17,10 +17,15 @@ type tracker struct {
 	status map[*parse.Test]parse.Status
 	next   int
 	ups    []Update
+	// seq counts the tests handed out; unnamed are those sent before go test -v named their
+	// package (it does in the package's last line), by their place in the input.
+	seq     int
+	unnamed map[int]Update
 }
 
 func newTracker(match func(*parse.Test) bool) *tracker {
-	return &tracker{match: match, keys: map[*parse.Test]int{}, status: map[*parse.Test]parse.Status{}}
+	return &tracker{match: match, keys: map[*parse.Test]int{}, status: map[*parse.Test]parse.Status{},
+		unnamed: map[int]Update{}}
 }
 
 // take queues what is new in t: its events so far, a status change, or the test itself.
@@ -46,8 +51,22 @@ func (tr *tracker) take(t *parse.Test, done bool) {
 		tr.status[t] = t.Status
 	}
 	if done {
+		if t.Package == "" {
+			tr.unnamed[tr.seq] = Update{Key: k, Name: t.Name, Attempt: t.Attempt, Status: t.Status, Complete: true}
+		}
 		delete(tr.keys, t)
 		delete(tr.status, t)
+	}
+}
+
+// name sends the packages that go test -v named since, so that a test is told apart from the
+// same-named test of another package (and read again as itself).
+func (tr *tracker) name(src *parse.Source) {
+	for seq, u := range tr.unnamed {
+		if u.Package = src.PackageOf(seq); u.Package != "" {
+			tr.ups = append(tr.ups, u)
+			delete(tr.unnamed, seq)
+		}
 	}
 }
 
@@ -73,11 +92,16 @@ func Feed(ctx context.Context, src *parse.Source, match func(*parse.Test) bool, 
 		last = time.Now()
 	}
 	err := src.Scan(ctx, parse.ScanOptions{
-		Emit: func(t *parse.Test) error { tr.take(t, true); return nil },
+		Emit: func(t *parse.Test) error {
+			tr.take(t, true)
+			tr.seq++
+			return nil
+		},
 		Batch: func(running []*parse.Test) error {
 			for _, t := range running {
 				tr.take(t, false)
 			}
+			tr.name(src)
 			if time.Since(last) >= 50*time.Millisecond {
 				sendNew()
 			}
@@ -90,6 +114,7 @@ func Feed(ctx context.Context, src *parse.Source, match func(*parse.Test) bool, 
 			return nil
 		},
 	})
+	tr.name(src)
 	if ctx.Err() != nil && err == ctx.Err() {
 		err = nil // the view was closed
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -434,5 +435,31 @@ func TestReloadKeepsOneTestInMemory(t *testing.T) {
 	press(m, "down", "enter")
 	if reloads != 1 || len(m.Test().Events) != len(tests[1].Events) || len(m.tests[0].Events) != 0 {
 		t.Fatalf("after picking: %d reloads, %d events shown, first test keeps %d", reloads, len(m.Test().Events), len(m.tests[0].Events))
+	}
+}
+
+// TestFeedNamesPackagesLate: go test -v names a package only after its tests; the timeline
+// learns it then, so the two packages' TestElection are told apart (and read again as
+// themselves).
+func TestFeedNamesPackagesLate(t *testing.T) {
+	log, err := os.ReadFile("../../testdata/fixtures/multipkg_v.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Blank lines before each package's ok line make the parser hand the tests out first.
+	log = bytes.ReplaceAll(log, []byte("\nok  \t"), append(bytes.Repeat([]byte("\n"), 40000), "ok  \t"...))
+	src := parse.NewSource([]parse.Input{{Name: "multipkg", Reader: bytes.NewReader(log)}}, parse.Options{})
+	m := New(nil, Options{NoColor: true, Loading: true})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 20})
+	if err := Feed(context.Background(), src, nil, func(msg tea.Msg) { m.Update(msg) }); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, x := range m.tests {
+		got = append(got, x.QualifiedName())
+	}
+	sort.Strings(got)
+	if want := "kv.TestElection kv.TestOnlyIn_kv raft.TestElection raft.TestOnlyIn_raft"; strings.Join(got, " ") != want {
+		t.Fatalf("tests %v, want %s", got, want)
 	}
 }
