@@ -71,6 +71,66 @@ func DecodeConfChange(data []byte) (ConfChange, bool) {
 	return ConfChange{}, false
 }
 
+// confSetPrefix marks the entry that states a whole configuration: the first entry of a
+// cluster's log (Bootstrap), like hashicorp/raft's BootstrapCluster.
+const confSetPrefix = confPrefix + "set "
+
+// EncodeConfiguration renders a whole configuration as the data of a log entry.
+func EncodeConfiguration(voters, learners []uint64) []byte {
+	return []byte(confSetPrefix + "voters=" + joinIDs(sortedIDs(voters)) + " learners=" + joinIDs(sortedIDs(learners)))
+}
+
+// DecodeConfiguration reads an entry written by EncodeConfiguration; ok is false for any other.
+func DecodeConfiguration(data []byte) (voters, learners []uint64, ok bool) {
+	rest, found := bytes.CutPrefix(data, []byte(confSetPrefix))
+	if !found {
+		return nil, nil, false
+	}
+	v, l, _ := strings.Cut(string(rest), " ")
+	vs, ok1 := strings.CutPrefix(v, "voters=")
+	ls, ok2 := strings.CutPrefix(l, "learners=")
+	if !ok1 || !ok2 {
+		return nil, nil, false
+	}
+	if voters, ok1 = parseIDs(vs); !ok1 || len(voters) == 0 {
+		return nil, nil, false
+	}
+	if learners, ok2 = parseIDs(ls); !ok2 {
+		return nil, nil, false
+	}
+	return voters, learners, true
+}
+
+func sortedIDs(ids []uint64) []uint64 {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// parseIDs reads joinIDs' "1,2,3" ("none" or "" is no id).
+func parseIDs(s string) ([]uint64, bool) {
+	if s == "" || s == "none" {
+		return nil, true
+	}
+	var ids []uint64
+	for _, f := range strings.Split(s, ",") {
+		id, err := strconv.ParseUint(f, 10, 64)
+		if err != nil || id == None {
+			return nil, false
+		}
+		ids = append(ids, id)
+	}
+	return sortedIDs(ids), true
+}
+
+// Bootstrap returns the first entry of a new cluster's log, stating its configuration, and the
+// hard state that goes with it (term 1: as if a leader of term 1 had replicated the entry to
+// every server). Every server of the new cluster must start with the same one; a server that
+// joins later starts with an empty log and learns the configuration from the leader.
+func Bootstrap(voters, learners []uint64) (HardState, Entry) {
+	return HardState{Term: 1}, Entry{Index: 1, Term: 1, Data: EncodeConfiguration(voters, learners)}
+}
+
 // IsConfChange reports whether an entry's data is a membership change (which the state
 // machine must skip).
 func IsConfChange(data []byte) bool { return bytes.HasPrefix(data, []byte(confPrefix)) }
@@ -170,11 +230,14 @@ func (m membership) apply(cc ConfChange) membership {
 }
 
 // confAt computes the configuration in effect after index idx: the base (the snapshot's, or
-// the initial one) changed by every configuration entry in the log up to idx.
+// the initial one) replaced by a whole configuration entry and changed by every configuration
+// change in the log up to idx.
 func (r *Raft) confAt(idx uint64) membership {
 	m := r.baseConf.clone()
 	for _, e := range r.log.slice(r.log.snapIndex+1, idx, 0) {
-		if cc, ok := DecodeConfChange(e.Data); ok && m.check(cc) == nil {
+		if v, l, ok := DecodeConfiguration(e.Data); ok {
+			m = membership{voters: v, learners: l}
+		} else if cc, ok := DecodeConfChange(e.Data); ok && m.check(cc) == nil {
 			m = m.apply(cc)
 		}
 	}
@@ -204,6 +267,16 @@ func (r *Raft) setConf(m membership) {
 // configuration takes effect when appended.
 func (r *Raft) observeConf(ents []Entry) {
 	for _, e := range ents {
+		if v, l, ok := DecodeConfiguration(e.Data); ok {
+			r.setConf(membership{voters: v, learners: l})
+			r.pendingConf = e.Index
+			if r.tr.On() {
+				r.tr.Emit("conf", "configuration "+joinIDs(v), r.term, r.role, slog.String("action", "set"),
+					slog.String("voters", joinIDs(r.conf.voters)), slog.String("learners", joinIDs(r.conf.learners)),
+					slog.Uint64("index", e.Index), slog.String("phase", "appended"))
+			}
+			continue
+		}
 		cc, ok := DecodeConfChange(e.Data)
 		if !ok || r.conf.check(cc) != nil {
 			continue

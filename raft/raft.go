@@ -162,9 +162,6 @@ func New(cfg Config) (*Raft, error) {
 	if cfg.ID == None {
 		return nil, errors.New("raft: node id 0 is reserved")
 	}
-	if !slices.Contains(cfg.Peers, cfg.ID) && !slices.Contains(cfg.Learners, cfg.ID) {
-		return nil, fmt.Errorf("raft: node %d is not among its peers %v or learners %v", cfg.ID, cfg.Peers, cfg.Learners)
-	}
 	var base SnapshotMeta
 	if cfg.Snapshot != nil {
 		base = cfg.Snapshot.Meta
@@ -176,6 +173,20 @@ func New(cfg Config) (*Raft, error) {
 		if i > 0 && e.Term < cfg.Entries[i-1].Term {
 			return nil, fmt.Errorf("raft: stored entry %d has term %d after term %d", e.Index, e.Term, cfg.Entries[i-1].Term)
 		}
+	}
+	// The configuration is the log's (its first entry, Bootstrap) or the snapshot's when they
+	// state one; Peers and Learners only stand in for a log that does not (a node started
+	// before configurations were logged, the simulator). A node with none at all joins: it
+	// waits for a leader to send it the log.
+	logged := cfg.Snapshot != nil && len(cfg.Snapshot.Meta.Voters) > 0
+	for _, e := range cfg.Entries {
+		if _, _, ok := DecodeConfiguration(e.Data); ok {
+			logged = true
+			break
+		}
+	}
+	if !logged && len(cfg.Peers)+len(cfg.Learners) > 0 && !slices.Contains(cfg.Peers, cfg.ID) && !slices.Contains(cfg.Learners, cfg.ID) {
+		return nil, fmt.Errorf("raft: node %d is not among its peers %v or learners %v", cfg.ID, cfg.Peers, cfg.Learners)
 	}
 	if cfg.ElectionTick <= 0 {
 		cfg.ElectionTick = 10
@@ -1223,10 +1234,11 @@ func (r *Raft) maybeCommit() {
 	// than a heartbeat later, so that they apply one round trip after the leader.
 	r.commitChanged = true
 	if r.pendingConf != 0 && r.pendingConf <= n {
+		idx := r.pendingConf
 		r.pendingConf = 0
 		if r.tr.On() {
 			r.tr.Emit("conf", "configuration committed", r.term, r.role, slog.String("phase", "committed"),
-				slog.Uint64("index", r.pendingConf), slog.String("voters", joinIDs(r.conf.voters)),
+				slog.Uint64("index", idx), slog.String("voters", joinIDs(r.conf.voters)),
 				slog.String("learners", joinIDs(r.conf.learners)))
 		}
 		if !r.conf.isVoter(r.id) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -515,5 +516,60 @@ func TestRefusedMembershipChanges(t *testing.T) {
 	}
 	if _, err := nw.nodes[1].Propose(raft.ConfChange{Type: raft.ConfAddLearner, Node: 5}.Encode()); errors.Is(err, raft.ErrRefused) || !errors.Is(err, raft.ErrConfPending) {
 		t.Errorf("a change while one is pending must be retryable, not refused: %v", err)
+	}
+}
+
+// TestJoiningNodeLearnsConfigurationFromTheLog: the configuration lives in the log (its first
+// entry, raft.Bootstrap), so a node that joins with no configuration of its own, knowing one
+// member at most, learns all the voters from the leader, and a restart reads them back from its
+// log: it can never believe in a smaller cluster and win an election with too few votes.
+func TestJoiningNodeLearnsConfigurationFromTheLog(t *testing.T) {
+	nw := newNetwork(t, 5, nil)
+	nw.cfg = func(c *raft.Config) { c.Peers = nil } // from here on, only logs state configurations
+	for _, id := range nw.peers {
+		nw.crash(id)
+		nw.stores[id] = storage.NewMemory()
+		hs, e := raft.Bootstrap(nw.peers, nil)
+		if err := nw.stores[id].Save(hs, []raft.Entry{e}); err != nil {
+			t.Fatal(err)
+		}
+		nw.start(id)
+	}
+	if v := nw.nodes[3].Status().Voters; !slices.Equal(v, []uint64{1, 2, 3, 4, 5}) {
+		t.Fatalf("a bootstrapped node's voters: %v", v)
+	}
+	nw.stores[6] = storage.NewMemory()
+	nw.start(6) // joining: an empty log, no configuration
+	nw.tick(6, 100)
+	if st := nw.nodes[6].Status(); st.Role != raft.Follower || st.Term != 0 {
+		t.Fatalf("a node with no configuration campaigned: %+v", st)
+	}
+	nw.campaign(1)
+	nw.deliver(nil)
+	nw.propose(1, string(raft.ConfChange{Type: raft.ConfAddLearner, Node: 6}.Encode()))
+	nw.deliver(nil)
+	nw.tick(1, 1)
+	nw.deliver(nil)
+	nw.propose(1, string(raft.ConfChange{Type: raft.ConfPromote, Node: 6}.Encode()))
+	nw.deliver(nil)
+	want := []uint64{1, 2, 3, 4, 5, 6}
+	if v := nw.nodes[6].Status().Voters; !slices.Equal(v, want) {
+		t.Fatalf("the joined node's voters: %v, want %v", v, want)
+	}
+	nw.crash(6)
+	nw.start(6)
+	if v := nw.nodes[6].Status().Voters; !slices.Equal(v, want) {
+		t.Fatalf("after a restart the joined node's voters: %v, want %v", v, want)
+	}
+	// With 2..5 down, node 6 and node 1 are 2 of 6 voters: no election can be won.
+	for _, id := range []uint64{1, 2, 3, 4, 5} {
+		nw.crash(id)
+	}
+	for i := 0; i < 10; i++ {
+		nw.tick(6, 30)
+		nw.deliver(nil)
+	}
+	if st := nw.nodes[6].Status(); st.Role == raft.Leader {
+		t.Fatalf("node 6 became leader of term %d with at most 2 of 6 votes", st.Term)
 	}
 }

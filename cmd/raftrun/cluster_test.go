@@ -412,3 +412,86 @@ func TestProcessJoinsAndLeaves(t *testing.T) {
 		t.Fatalf("get after from {3,4}: %v %+v (node %d)", err, r, by)
 	}
 }
+
+// TestJoinKnowingOneMemberLosesNothing (issue: a join with a partial --peers list lost an
+// acknowledged write): node 6 joins a cluster of five knowing only node 1. It must learn the
+// whole configuration from the log, so that with nodes 2..5 down it and node 1 (2 of 6 voters)
+// can never elect a leader or acknowledge a write.
+func TestJoinKnowingOneMemberLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds raftrun and runs processes")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "raftrun")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	addrs := freePorts(t, 6)
+	all := map[uint64]string{}
+	for i, a := range addrs {
+		all[uint64(i+1)] = a
+	}
+	procs := map[uint64]*exec.Cmd{}
+	t.Cleanup(func() {
+		for _, p := range procs {
+			p.Process.Signal(syscall.SIGKILL)
+			p.Wait()
+		}
+	})
+	start := func(id uint64, join bool, peerIDs ...uint64) {
+		var others []string
+		for _, p := range peerIDs {
+			others = append(others, fmt.Sprintf("%d=%s", p, all[p]))
+		}
+		args := []string{"node", "--id", fmt.Sprint(id), "--listen", all[id], "--peers", strings.Join(others, ","),
+			"--data", filepath.Join(dir, fmt.Sprint("n", id)), "--log", filepath.Join(dir, fmt.Sprintf("n%d.log", id)),
+			"--election-timeout", "150ms", "--heartbeat", "30ms"}
+		if join {
+			args = append(args, "--join")
+		}
+		cmd := exec.Command(bin, args...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs[id] = cmd
+	}
+	for id := uint64(1); id <= 5; id++ {
+		var others []uint64
+		for p := uint64(1); p <= 5; p++ {
+			if p != id {
+				others = append(others, p)
+			}
+		}
+		start(id, false, others...)
+	}
+	ctx := context.Background()
+	five := map[uint64]string{1: all[1], 2: all[2], 3: all[3], 4: all[4], 5: all[5]}
+	if r, _, err := Request(ctx, five, 1, "set before 1", 15*time.Second); err != nil || r.Status != transport.ReplyOK {
+		t.Fatalf("set: %v %+v", err, r)
+	}
+	start(6, true, 1)
+	var out, errOut bytes.Buffer
+	peers := fmt.Sprintf("1=%s,2=%s,3=%s,4=%s,5=%s", all[1], all[2], all[3], all[4], all[5])
+	if code := run(ctx, []string{"client", "--peers", peers, "--timeout", "15s", "add", "6"}, strings.NewReader(""), &out, &errOut); code != exitOK {
+		t.Fatalf("add 6: exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	for id := uint64(2); id <= 5; id++ {
+		procs[id].Process.Signal(syscall.SIGKILL)
+		procs[id].Wait()
+		delete(procs, id)
+	}
+	two := map[uint64]string{1: all[1], 6: all[6]}
+	r, by, err := Request(ctx, two, 1, "set x 1", 4*time.Second)
+	if err == nil && r.Status == transport.ReplyOK {
+		t.Fatalf("nodes 1 and 6, 2 of 6 voters, acknowledged a write (node %d: %s)", by, r.Text)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "n6.log"))
+	if !bytes.Contains(b, []byte("voters=1,2,3,4,5,6")) {
+		t.Fatalf("node 6 never learnt the six voters:\n%s", lastLines(b, 20))
+	}
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}

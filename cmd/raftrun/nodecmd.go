@@ -142,17 +142,18 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
 		return exitFailed
 	}
-	var ids, learners []uint64
-	if *join {
-		learners = []uint64{*id} // the others are the voters; this node waits to be added
-	} else {
+	// A new cluster's first start writes its configuration (this node and --peers) into the
+	// log; every later start takes it from there, so the flags give only addresses. A joining
+	// node has none: it learns the configuration from the leader, once it is added.
+	var ids []uint64
+	if !*join {
 		ids = append(ids, *id)
+		for p := range peers {
+			ids = append(ids, p)
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	}
-	for p := range peers {
-		ids = append(ids, p)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	n, err := node.Start(node.Config{ID: *id, Peers: ids, Learners: learners, Storage: store, Sender: tcp, TickInterval: tick,
+	n, err := node.Start(node.Config{ID: *id, Peers: ids, Bootstrap: !*join, Storage: store, Sender: tcp, TickInterval: tick,
 		ElectionTick: int(*election / tick), HeartbeatTick: int(*heartbeat / tick), Handler: h, SlowRPC: *slow,
 		PreVote: *preVote, CheckQuorum: *checkQuorum, SnapshotEvery: *snapEvery})
 	if err != nil {

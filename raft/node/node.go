@@ -24,11 +24,16 @@ type Sender interface {
 
 // Config configures a node.
 type Config struct {
-	ID    uint64
-	Peers []uint64
-	// Learners are the non-voting members at start (a node added to a running cluster
-	// starts as one; see raft.Config).
+	ID uint64
+	// Peers and Learners are the configuration of a new cluster: with Bootstrap, a node whose
+	// storage is empty writes them as its log's first entry (raft.Bootstrap); every later start
+	// takes the configuration from the log. Without Bootstrap and with an empty log they stand
+	// in for one (as raft.Config says); a node that joins a running cluster leaves them empty
+	// and learns the configuration from the leader.
+	Peers    []uint64
 	Learners []uint64
+	// Bootstrap writes the configuration into an empty log at start, before anything else.
+	Bootstrap bool
 	Storage  storage.Storage
 	Sender   Sender
 	// TickInterval is the real duration of a Raft tick (default 10ms); with the default
@@ -170,6 +175,13 @@ func Start(cfg Config) (*Node, error) {
 	snap, err := cfg.Storage.Snapshot()
 	if err != nil {
 		return nil, fmt.Errorf("node %d: loading snapshot: %w", cfg.ID, err)
+	}
+	if cfg.Bootstrap && hs == (raft.HardState{}) && len(ents) == 0 && snap == nil {
+		bhs, first := raft.Bootstrap(cfg.Peers, cfg.Learners)
+		if err := cfg.Storage.Save(bhs, []raft.Entry{first}); err != nil {
+			return nil, fmt.Errorf("node %d: writing the first configuration: %w", cfg.ID, err)
+		}
+		hs, ents = bhs, []raft.Entry{first}
 	}
 	store := kv.New()
 	if snap != nil {

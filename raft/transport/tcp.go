@@ -88,13 +88,15 @@ type TCP struct {
 }
 
 // maxHelloSize bounds a connection's first frame: nothing is buffered for a stranger beyond it.
-const maxHelloSize = 1024
+// It holds the sender's address book (about 100 peers of 30-byte addresses).
+const maxHelloSize = 4096
 
 type peer struct {
 	id    uint64
 	addr  string
 	queue chan []byte
 	done  chan struct{} // closed when the peer is replaced
+	greet bool          // connect at once (see setPeer)
 }
 
 // ListenTCP binds the transport's listener. Call Serve to start accepting.
@@ -152,7 +154,12 @@ func (t *TCP) SetHandler(h slog.Handler) {
 func (t *TCP) Addr() string { return t.ln.Addr().String() }
 
 // SetPeer sets (or changes) a peer's address and starts its sender.
-func (t *TCP) SetPeer(id uint64, addr string) {
+func (t *TCP) SetPeer(id uint64, addr string) { t.setPeer(id, addr, false) }
+
+// setPeer is SetPeer; greet connects at once, so that a peer learnt from a hello (a server
+// joining) gets this node's hello and address book back, and announces itself to the members
+// it learns of.
+func (t *TCP) setPeer(id uint64, addr string, greet bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed || id == t.cfg.ID {
@@ -164,7 +171,7 @@ func (t *TCP) SetPeer(id uint64, addr string) {
 		}
 		close(p.done) // its sender exits; a new one dials the new address
 	}
-	p := &peer{id: id, addr: addr, queue: make(chan []byte, t.cfg.QueueSize), done: make(chan struct{})}
+	p := &peer{id: id, addr: addr, queue: make(chan []byte, t.cfg.QueueSize), done: make(chan struct{}), greet: greet}
 	t.peers[id] = p
 	t.wg.Add(1)
 	go t.sendLoop(p)
@@ -218,13 +225,39 @@ func appendFrame(dst []byte, kind byte, payload []byte) []byte {
 	return append(dst, payload...)
 }
 
+// hello is a connection's first frame: magic | cluster id | sender id | its address | the
+// addresses of the peers it knows (count, then id | address each). The address book lets a
+// server that joins knowing one member learn where the others are from the first member that
+// connects to it.
 func (t *TCP) hello() []byte {
 	p := []byte(helloMagic)
 	p = binary.AppendUvarint(p, t.cfg.ClusterID)
 	p = binary.AppendUvarint(p, t.cfg.ID)
-	p = binary.AppendUvarint(p, uint64(len(t.cfg.Advertise)))
-	p = append(p, t.cfg.Advertise...)
+	p = appendString(p, t.cfg.Advertise)
+	t.mu.Lock()
+	book := make([]*peer, 0, len(t.peers))
+	for _, pr := range t.peers {
+		book = append(book, pr)
+	}
+	t.mu.Unlock()
+	var entries []byte
+	n := 0
+	for _, pr := range book {
+		if len(p)+len(entries)+len(pr.addr)+32 > maxHelloSize-16 {
+			break
+		}
+		entries = binary.AppendUvarint(entries, pr.id)
+		entries = appendString(entries, pr.addr)
+		n++
+	}
+	p = binary.AppendUvarint(p, uint64(n))
+	p = append(p, entries...)
 	return appendFrame(nil, frameHello, p)
+}
+
+func appendString(p []byte, s string) []byte {
+	p = binary.AppendUvarint(p, uint64(len(s)))
+	return append(p, s...)
 }
 
 // PeerAddr returns the address the transport dials for a peer ("" when unknown).
@@ -254,7 +287,7 @@ func (t *TCP) sendLoop(p *peer) {
 	// even before there is anything to send (a learner joining a cluster sends nothing at
 	// first). It is off otherwise: measured with raftrun bench, connecting eagerly on every
 	// restart made failovers slower (p50 230 -> 300 ms), for reasons not yet understood.
-	if t.cfg.Announce {
+	if t.cfg.Announce || p.greet {
 		if c, err := net.DialTimeout("tcp", p.addr, t.cfg.DialTimeout); err == nil {
 			c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
 			if _, err := c.Write(t.hello()); err == nil {
@@ -385,10 +418,13 @@ func (t *TCP) readLoop(c net.Conn) {
 	if err != nil || kind != frameHello {
 		return
 	}
-	from, addr, err := t.checkHello(payload)
-	if err == nil && addr != "" && t.PeerAddr(from) == "" {
-		// A node we did not know (a server being added) told us where it listens.
-		t.SetPeer(from, addr)
+	from, book, err := t.checkHello(payload)
+	for id, addr := range book {
+		if addr != "" && id != t.cfg.ID && t.PeerAddr(id) == "" {
+			// A node we did not know (a server being added) told us where it listens, or a
+			// member told a joining server where the others are. Known addresses stay.
+			t.setPeer(id, addr, true)
+		}
 	}
 	if err != nil {
 		if t.tracer.On() {
@@ -428,29 +464,54 @@ func (t *TCP) readLoop(c net.Conn) {
 	}
 }
 
-func (t *TCP) checkHello(p []byte) (uint64, string, error) {
+// checkHello reads a hello: the sender and its address book (its own address included).
+func (t *TCP) checkHello(p []byte) (uint64, map[uint64]string, error) {
 	if len(p) < len(helloMagic) || string(p[:len(helloMagic)]) != helloMagic {
-		return 0, "", errors.New("not a raftviz peer")
+		return 0, nil, errors.New("not a raftviz peer")
 	}
 	p = p[len(helloMagic):]
-	cluster, n := binary.Uvarint(p)
-	if n <= 0 {
-		return 0, "", errors.New("bad hello")
+	uvarint := func() (uint64, bool) {
+		v, n := binary.Uvarint(p)
+		if n <= 0 {
+			return 0, false
+		}
+		p = p[n:]
+		return v, true
 	}
-	p = p[n:]
-	from, m := binary.Uvarint(p)
-	if m <= 0 {
-		return 0, "", errors.New("bad hello")
+	str := func() (string, bool) {
+		l, ok := uvarint()
+		if !ok || l > uint64(len(p)) {
+			return "", false
+		}
+		s := string(p[:l])
+		p = p[l:]
+		return s, true
 	}
-	p = p[m:]
-	var addr string
-	if l, k := binary.Uvarint(p); k > 0 && l <= uint64(len(p)-k) {
-		addr = string(p[k : k+int(l)])
+	cluster, ok1 := uvarint()
+	from, ok2 := uvarint()
+	if !ok1 || !ok2 {
+		return 0, nil, errors.New("bad hello")
 	}
 	if cluster != t.cfg.ClusterID {
-		return 0, "", fmt.Errorf("%w: cluster id %d, want %d", errOtherCluster, cluster, t.cfg.ClusterID)
+		return 0, nil, fmt.Errorf("%w: cluster id %d, want %d", errOtherCluster, cluster, t.cfg.ClusterID)
 	}
-	return from, addr, nil
+	book := map[uint64]string{}
+	if addr, ok := str(); ok {
+		book[from] = addr
+	}
+	// The address book (absent in the hellos of older versions).
+	n, _ := uvarint()
+	for i := uint64(0); i < n; i++ {
+		id, ok := uvarint()
+		addr, ok2 := str()
+		if !ok || !ok2 {
+			break
+		}
+		if _, dup := book[id]; !dup {
+			book[id] = addr
+		}
+	}
+	return from, book, nil
 }
 
 var (

@@ -245,3 +245,36 @@ func TestDropsStateNoTerm(t *testing.T) {
 		t.Fatalf("no queue_full drop among:\n%s", out.String())
 	}
 }
+
+// TestJoiningServerLearnsAddresses: a server that joins knowing one member learns where the
+// others are from that member's hello (its address book); addresses it knows are kept.
+func TestJoiningServerLearnsAddresses(t *testing.T) {
+	defer leaktest.Check(t)()
+	a, err := ListenTCP(TCPConfig{ID: 1, Listen: "127.0.0.1:0", Peers: map[uint64]string{2: "127.0.0.1:7002", 3: "127.0.0.1:7003"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	d, err := ListenTCP(TCPConfig{ID: 4, Listen: "127.0.0.1:0", Announce: true,
+		Peers: map[uint64]string{1: a.Addr(), 3: "127.0.0.1:9999"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var ca, cd collector
+	a.Serve(&ca)
+	d.Serve(&cd)
+	// d announces itself to a; a learns d's address and writes to it with its own hello.
+	deadline := time.Now().Add(5 * time.Second)
+	for a.PeerAddr(4) == "" && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	a.Send(raft.Message{Type: raft.MsgApp, From: 1, To: 4, Term: 1})
+	waitCount(t, &cd, 1)
+	if got := d.PeerAddr(2); got != "127.0.0.1:7002" {
+		t.Errorf("the joining server's address of node 2: %q", got)
+	}
+	if got := d.PeerAddr(3); got != "127.0.0.1:9999" {
+		t.Errorf("an address the joining server knew was replaced: node 3 at %q", got)
+	}
+}
