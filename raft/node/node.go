@@ -34,8 +34,8 @@ type Config struct {
 	Learners []uint64
 	// Bootstrap writes the configuration into an empty log at start, before anything else.
 	Bootstrap bool
-	Storage  storage.Storage
-	Sender   Sender
+	Storage   storage.Storage
+	Sender    Sender
 	// TickInterval is the real duration of a Raft tick (default 10ms); with the default
 	// ElectionTick 15 and HeartbeatTick 5 elections start after 150-300ms and heartbeats go
 	// every 50ms.
