@@ -495,3 +495,95 @@ func lastLines(b []byte, n int) string {
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
+
+// TestWipedNodeIsRefused: a node whose data directory was wiped comes back as another
+// incarnation; its peers refuse it (it may have forgotten a vote it cast, and voting again could
+// elect two leaders in one term) and it stops, saying what to do. Removed and started again with
+// --join, it is a member again with everything.
+func TestWipedNodeIsRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds raftrun and runs processes")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "raftrun")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	addrs := freePorts(t, 3)
+	all := map[uint64]string{1: addrs[0], 2: addrs[1], 3: addrs[2]}
+	procs := map[uint64]*exec.Cmd{}
+	stderrs := map[uint64]*bytes.Buffer{}
+	t.Cleanup(func() {
+		for _, p := range procs {
+			p.Process.Signal(syscall.SIGKILL)
+			p.Wait()
+		}
+	})
+	start := func(id uint64, join bool) *exec.Cmd {
+		var others []string
+		for p, a := range all {
+			if p != id {
+				others = append(others, fmt.Sprintf("%d=%s", p, a))
+			}
+		}
+		args := []string{"node", "--id", fmt.Sprint(id), "--listen", all[id], "--peers", strings.Join(others, ","),
+			"--data", filepath.Join(dir, fmt.Sprint("n", id)), "--log", filepath.Join(dir, fmt.Sprintf("n%d.log", id)),
+			"--election-timeout", "150ms", "--heartbeat", "30ms"}
+		if join {
+			args = append(args, "--join")
+		}
+		cmd := exec.Command(bin, args...)
+		stderrs[id] = &bytes.Buffer{}
+		cmd.Stderr = stderrs[id]
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs[id] = cmd
+		return cmd
+	}
+	for id := uint64(1); id <= 3; id++ {
+		start(id, false)
+	}
+	ctx := context.Background()
+	if r, _, err := Request(ctx, all, 1, "set x 1", 15*time.Second); err != nil || r.Status != transport.ReplyOK {
+		t.Fatalf("set: %v %+v", err, r)
+	}
+	procs[3].Process.Signal(syscall.SIGKILL)
+	procs[3].Wait()
+	if err := os.RemoveAll(filepath.Join(dir, "n3")); err != nil {
+		t.Fatal(err)
+	}
+	wiped := start(3, false) // the same command line, an empty directory
+	exited := make(chan error, 1)
+	go func() { exited <- wiped.Wait() }()
+	select {
+	case err := <-exited:
+		delete(procs, 3)
+		if err == nil || !strings.Contains(stderrs[3].String(), "came back with other data") {
+			t.Fatalf("the wiped node ended with %v: %s", err, stderrs[3].String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the wiped node ran on: its peers took it for the member they knew")
+	}
+	client := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		peers := fmt.Sprintf("1=%s,2=%s", all[1], all[2])
+		if code := run(ctx, append([]string{"client", "--peers", peers, "--timeout", "15s"}, args...), strings.NewReader(""), &out, &errOut); code != exitOK {
+			t.Fatalf("client %v: exit %d: %s", args, code, errOut.String())
+		}
+		return out.String()
+	}
+	client("remove", "3")
+	os.RemoveAll(filepath.Join(dir, "n3"))
+	start(3, true)
+	client("add", "3")
+	// Nodes 1 and 3 are a majority of three: x must be there.
+	procs[2].Process.Signal(syscall.SIGKILL)
+	procs[2].Wait()
+	delete(procs, 2)
+	r, _, err := Request(ctx, map[uint64]string{1: all[1], 3: all[3]}, 1, "get x", 15*time.Second)
+	if err != nil || !strings.HasPrefix(r.Text, "value=1") {
+		t.Fatalf("get x from nodes 1 and 3: %v %+v", err, r)
+	}
+}

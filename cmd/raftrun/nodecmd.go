@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -103,7 +104,17 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if adv == "" {
 		adv = *listen
 	}
-	tcp, err := transport.ListenTCP(transport.TCPConfig{ID: *id, ClusterID: *clusterID, Listen: *listen, Advertise: adv, Announce: *join, Peers: peers})
+	// A peer that refuses this node (it knew another copy of its data) ends it: running on would
+	// only be ignored, and the operator must remove the node and add it again.
+	refused := make(chan string, 1)
+	onRefused := func(peer uint64, reason string) {
+		select {
+		case refused <- fmt.Sprintf("node %d refuses this node: %s", peer, reason):
+		default:
+		}
+	}
+	tcp, err := transport.ListenTCP(transport.TCPConfig{ID: *id, ClusterID: *clusterID, Listen: *listen, Advertise: adv,
+		Announce: *join, Peers: peers, OnRefused: onRefused})
 	if err != nil {
 		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
 		return exitUsage
@@ -142,6 +153,18 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
 		return exitFailed
 	}
+	// The data's incarnation travels in every hello; the peers' are checked against the book.
+	inc, err := storage.Incarnation(*data)
+	var book *storage.PeerBook
+	if err == nil {
+		book, err = storage.OpenPeerBook(*data)
+	}
+	if err != nil {
+		tcp.Close()
+		store.Close()
+		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
+		return exitFailed
+	}
 	// A new cluster's first start writes its configuration (this node and --peers) into the
 	// log; every later start takes it from there, so the flags give only addresses. A joining
 	// node has none: it learns the configuration from the leader, once it is added.
@@ -170,14 +193,26 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "raftrun node: cannot write event lines to %s: %v\n", *logPath, lw.Err())
 		return exitFailed
 	}
+	tcp.SetIdentity(inc, func(peer, peerInc uint64) error {
+		st := n.Status()
+		return book.Check(peer, peerInc, slices.Contains(st.Voters, peer) || slices.Contains(st.Learners, peer))
+	})
 	tcp.ServeClients(func(ctx context.Context, cmd []byte) transport.Reply {
 		return answer(ctx, n, cmd)
 	})
 	tcp.Serve(n)
 	fmt.Fprintf(stdout, "node %d listening on %s\n", *id, tcp.Addr())
+	var refusal string
 	select {
 	case <-ctx.Done():
 	case <-n.Done():
+	case refusal = <-refused:
+	}
+	if refusal != "" {
+		tcp.Close()
+		n.Stop()
+		fmt.Fprintf(stderr, "raftrun node: %s\n", refusal)
+		return exitFailed
 	}
 	tcp.Close()
 	if err := n.Stop(); err != nil {

@@ -341,3 +341,45 @@ func TestDataDirectoryIsLocked(t *testing.T) {
 	}
 	w.Close()
 }
+
+// TestIncarnationAndPeerBook: a directory keeps its incarnation; a wiped one gets another; the
+// peer book refuses a member that comes back with other data, durably, and takes a removed one
+// back as new.
+func TestIncarnationAndPeerBook(t *testing.T) {
+	dir := t.TempDir()
+	a, err := Incarnation(dir)
+	if err != nil || a == 0 {
+		t.Fatal(a, err)
+	}
+	if again, _ := Incarnation(dir); again != a {
+		t.Fatalf("incarnation changed from %x to %x", a, again)
+	}
+	other, _ := Incarnation(t.TempDir())
+	if other == a {
+		t.Fatal("two directories drew the same incarnation")
+	}
+	book, err := OpenPeerBook(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := book.Check(3, a, true); err != nil {
+		t.Fatalf("first contact: %v", err)
+	}
+	book, _ = OpenPeerBook(dir) // after a restart
+	if err := book.Check(3, a, true); err != nil {
+		t.Fatalf("the same incarnation: %v", err)
+	}
+	if err := book.Check(3, other, true); !errors.Is(err, ErrLostState) || !strings.Contains(err.Error(), "raftrun client remove 3") {
+		t.Fatalf("a member with other data: %v", err)
+	}
+	if err := book.Check(3, 0, true); err != nil {
+		t.Fatalf("a peer that sends no incarnation: %v", err)
+	}
+	if err := book.Check(3, other, false); err != nil {
+		t.Fatalf("a removed node coming back as new: %v", err)
+	}
+	book, _ = OpenPeerBook(dir)
+	if err := book.Check(3, a, true); !errors.Is(err, ErrLostState) {
+		t.Fatalf("the book forgot the new incarnation: %v", err)
+	}
+}

@@ -22,7 +22,10 @@ import (
 const (
 	frameHello   = 1
 	frameMessage = 2
-	helloMagic   = "RVZ1"
+	// frameRefuse is the only frame a node writes back on a peer's connection: why it refuses
+	// the peer (Admit), before it closes the connection.
+	frameRefuse = 6
+	helloMagic  = "RVZ1"
 )
 
 // TCPConfig configures a TCP transport.
@@ -63,6 +66,8 @@ type TCPConfig struct {
 	MaxBufferedBytes int64
 	// Handler receives drop events (another cluster, oversized frames); nil writes none.
 	Handler slog.Handler
+	// OnRefused, when set, is told when a peer refused this node's connection, and why.
+	OnRefused func(peer uint64, reason string)
 }
 
 // TCP is a transport over TCP connections: one outgoing connection per peer, redialled with
@@ -85,6 +90,21 @@ type TCP struct {
 	cancel context.CancelFunc
 	// buffered is the memory held by inbound frame buffers, against MaxBufferedBytes.
 	buffered atomic.Int64
+	// incarnation and admit: see SetIdentity.
+	incarnation atomic.Uint64
+	admit       func(peer, incarnation uint64) error
+}
+
+// SetIdentity sets this node's incarnation (storage.Incarnation), which travels in every hello
+// so that peers can tell a node that lost its data from the one they knew, and admit, which
+// decides on every peer's hello whether to take its messages: an error refuses the connection
+// and is sent to the peer as the reason (TCPConfig.OnRefused). Call it before Serve; hellos
+// sent before it carry no incarnation.
+func (t *TCP) SetIdentity(incarnation uint64, admit func(peer, incarnation uint64) error) {
+	t.incarnation.Store(incarnation)
+	t.mu.Lock()
+	t.admit = admit
+	t.mu.Unlock()
 }
 
 // maxHelloSize bounds a connection's first frame: nothing is buffered for a stranger beyond it.
@@ -252,6 +272,7 @@ func (t *TCP) hello() []byte {
 	}
 	p = binary.AppendUvarint(p, uint64(n))
 	p = append(p, entries...)
+	p = binary.AppendUvarint(p, t.incarnation.Load())
 	return appendFrame(nil, frameHello, p)
 }
 
@@ -292,6 +313,7 @@ func (t *TCP) sendLoop(p *peer) {
 			c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
 			if _, err := c.Write(t.hello()); err == nil {
 				conn = c
+				t.watchRefusal(p.id, c)
 			} else {
 				c.Close()
 			}
@@ -322,6 +344,7 @@ func (t *TCP) sendLoop(p *peer) {
 				continue
 			}
 			conn, backoff = c, 20*time.Millisecond
+			t.watchRefusal(p.id, c)
 		}
 		// Write what else is already queued in the same system call: under load the queue
 		// holds many frames, and one write per frame would cost more than the fsyncs.
@@ -340,6 +363,24 @@ func (t *TCP) sendLoop(p *peer) {
 			conn = nil
 		}
 	}
+}
+
+// watchRefusal reads the one frame a peer may write back on this node's connection, a refusal,
+// and reports it. The goroutine ends when the connection closes (the sender closes it on any
+// error and when it stops).
+func (t *TCP) watchRefusal(peer uint64, c net.Conn) {
+	if t.cfg.OnRefused == nil {
+		return
+	}
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		fr := frameReader{t: t, r: bufio.NewReaderSize(c, 512)}
+		defer fr.release()
+		if kind, payload, err := fr.read(maxHelloSize); err == nil && kind == frameRefuse {
+			t.cfg.OnRefused(peer, string(payload))
+		}
+	}()
 }
 
 // acceptLoop accepts connections until the transport closes. An accept error (out of file
@@ -418,7 +459,21 @@ func (t *TCP) readLoop(c net.Conn) {
 	if err != nil || kind != frameHello {
 		return
 	}
-	from, book, err := t.checkHello(payload)
+	from, book, inc, err := t.checkHello(payload)
+	t.mu.Lock()
+	admit := t.admit
+	t.mu.Unlock()
+	if err == nil && admit != nil {
+		if aerr := admit(from, inc); aerr != nil {
+			if t.tracer.On() {
+				t.tracer.EmitStateless("drop", "refuses node "+raft.ID(from)+": "+aerr.Error(),
+					slog.String("from", raft.ID(from)), slog.String("reason", "refused"))
+			}
+			c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
+			c.Write(appendFrame(nil, frameRefuse, []byte(aerr.Error())))
+			return
+		}
+	}
 	for id, addr := range book {
 		if addr != "" && id != t.cfg.ID && t.PeerAddr(id) == "" {
 			// A node we did not know (a server being added) told us where it listens, or a
@@ -464,10 +519,11 @@ func (t *TCP) readLoop(c net.Conn) {
 	}
 }
 
-// checkHello reads a hello: the sender and its address book (its own address included).
-func (t *TCP) checkHello(p []byte) (uint64, map[uint64]string, error) {
+// checkHello reads a hello: the sender, its address book (its own address included) and its
+// incarnation (0 when the hello has none).
+func (t *TCP) checkHello(p []byte) (uint64, map[uint64]string, uint64, error) {
 	if len(p) < len(helloMagic) || string(p[:len(helloMagic)]) != helloMagic {
-		return 0, nil, errors.New("not a raftviz peer")
+		return 0, nil, 0, errors.New("not a raftviz peer")
 	}
 	p = p[len(helloMagic):]
 	uvarint := func() (uint64, bool) {
@@ -490,16 +546,16 @@ func (t *TCP) checkHello(p []byte) (uint64, map[uint64]string, error) {
 	cluster, ok1 := uvarint()
 	from, ok2 := uvarint()
 	if !ok1 || !ok2 {
-		return 0, nil, errors.New("bad hello")
+		return 0, nil, 0, errors.New("bad hello")
 	}
 	if cluster != t.cfg.ClusterID {
-		return 0, nil, fmt.Errorf("%w: cluster id %d, want %d", errOtherCluster, cluster, t.cfg.ClusterID)
+		return 0, nil, 0, fmt.Errorf("%w: cluster id %d, want %d", errOtherCluster, cluster, t.cfg.ClusterID)
 	}
 	book := map[uint64]string{}
 	if addr, ok := str(); ok {
 		book[from] = addr
 	}
-	// The address book (absent in the hellos of older versions).
+	// The address book and the incarnation (absent in the hellos of older versions).
 	n, _ := uvarint()
 	for i := uint64(0); i < n; i++ {
 		id, ok := uvarint()
@@ -511,7 +567,8 @@ func (t *TCP) checkHello(p []byte) (uint64, map[uint64]string, error) {
 			book[id] = addr
 		}
 	}
-	return from, book, nil
+	inc, _ := uvarint()
+	return from, book, inc, nil
 }
 
 var (
