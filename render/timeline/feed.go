@@ -46,8 +46,11 @@ func (tr *tracker) take(t *parse.Test, done bool) {
 		evs := t.Events
 		t.Flushed += len(evs)
 		t.Events = nil // the model owns evs now
-		tr.ups = append(tr.ups, Update{Key: k, Name: t.Name, Attempt: t.Attempt, Package: t.Package,
-			Status: t.Status, Events: evs, Complete: done})
+		u := Update{Key: k, Name: t.Name, Attempt: t.Attempt, Package: t.Package, Status: t.Status, Events: evs, Complete: done}
+		if done {
+			u.Other = t.Other
+		}
+		tr.ups = append(tr.ups, u)
 		tr.status[t] = t.Status
 	}
 	if done {

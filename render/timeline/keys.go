@@ -19,7 +19,7 @@ type keyMap struct {
 	NextElection, PrevElection                         key.Binding
 	NextCommit, PrevCommit, NextFault, PrevFault       key.Binding
 	NextFlag, PrevFlag                                 key.Binding
-	Follow, Fold, Scale, Tests, Filter, Detail         key.Binding
+	Follow, Fold, Scale, Tests, Filter, Detail, Output key.Binding
 	Help, Quit                                         key.Binding
 }
 
@@ -53,6 +53,7 @@ func defaultKeys() keyMap {
 		Tests:        b("t", "tests", "t"),
 		Filter:       b("f", "filter", "f"),
 		Detail:       b("enter", "detail", "enter"),
+		Output:       b("!", "test output (failures)", "!"),
 		Help:         b("?", "help", "?"),
 		Quit:         b("q", "quit", "q", "ctrl+c"),
 	}
@@ -69,7 +70,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right},
 		{k.Search, k.Next, k.Prev, k.NextElection, k.PrevElection, k.NextCommit, k.PrevCommit, k.NextFault},
 		{k.PrevFault, k.NextFlag, k.PrevFlag, k.Follow, k.Fold, k.Scale, k.Tests, k.Filter},
-		{k.Detail, k.Quit},
+		{k.Detail, k.Output, k.Quit},
 	}
 }
 
@@ -260,9 +261,34 @@ func (m *Model) openDetail() {
 			fmt.Fprintf(&b, "  %s  [%s] %s\n", r.FormatTime(start, false), r.Node, r.Msg)
 		}
 	}
+	m.showPane("Event detail", b.String())
+}
+
+// showPane shows text in the scrollable pane (the event detail, the test's output).
+func (m *Model) showPane(title, text string) {
 	m.detail = viewport.New(viewport.WithWidth(m.width), viewport.WithHeight(max(m.height-2, 1)))
-	m.detail.SetContent(b.String())
+	m.detail.SetContent(text)
+	m.paneTitle = title
 	m.mode = modeDetail
+}
+
+// showOutput shows the test's own output: its assertion messages, panics and failure lines,
+// verbatim (what a user piping a failing run wants to see first). It reports whether there was
+// any.
+func (m *Model) showOutput() bool {
+	t := m.Test()
+	out := t.Output()
+	if len(out) == 0 {
+		m.status = "this test printed nothing of its own"
+		return false
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s\n\n", t.QualifiedName(), t.Status)
+	for _, o := range out {
+		fmt.Fprintf(&b, "%6d  %s\n", o.Line, o.Text)
+	}
+	m.showPane("Test output", b.String())
+	return true
 }
 
 func (m *Model) updateDetail(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {

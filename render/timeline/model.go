@@ -71,10 +71,13 @@ type Model struct {
 	search        textinput.Model
 	picker        table.Model
 	detail        viewport.Model
-	filter        filterState
-	st            styles
-	keyOf         map[int]int // follow mode: Update.Key -> index in tests
-	loading       bool
+	paneTitle     string
+	// outputShown: FAIL tests whose output the timeline opened on by itself (once each)
+	outputShown map[*parse.Test]bool
+	filter      filterState
+	st          styles
+	keyOf       map[int]int // follow mode: Update.Key -> index in tests
+	loading     bool
 	// flagged maps events that raftviz analyze flags (safety violations, slow round trips)
 	// to what it says of them; nil until analysed.
 	flagged map[int32]string
@@ -149,6 +152,21 @@ func (m *Model) selectTest(i int) {
 	m.hidden, m.hideKind = map[string]bool{}, map[string]bool{}
 	m.cursor, m.top, m.hscroll = 0, 0, 0
 	m.rebuild()
+	m.openOnFailure()
+}
+
+// openOnFailure opens a failed test on its own output (once): the failure is what a user
+// looks for first.
+func (m *Model) openOnFailure() {
+	t := m.Test()
+	if t.Status != parse.StatusFail || m.outputShown[t] || m.mode != modeTable || len(t.Output()) == 0 {
+		return
+	}
+	if m.outputShown == nil {
+		m.outputShown = map[*parse.Test]bool{}
+	}
+	m.outputShown[t] = true
+	m.showOutput()
 }
 
 // rebuild recomputes the rows after a change of test, filter, folding or spacing, keeping the
@@ -327,6 +345,8 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch {
 	case key.Matches(msg, k.Quit):
 		return m, tea.Quit
+	case key.Matches(msg, k.Output):
+		m.showOutput()
 	case key.Matches(msg, k.Down):
 		m.move(1)
 	case key.Matches(msg, k.Up):
@@ -531,6 +551,8 @@ type Update struct {
 	Events  []parse.Event
 	// Complete says the test has finished: no more events will come.
 	Complete bool
+	// Other are the test's lines that are not events (its output among them), when complete.
+	Other []parse.OtherLine
 }
 
 func (m *Model) append(msg AppendMsg) {
@@ -567,6 +589,9 @@ func (m *Model) append(msg AppendMsg) {
 		if u.Package != "" {
 			t.Package = u.Package
 		}
+		if len(u.Other) > 0 {
+			t.Other = u.Other
+		}
 		first := len(t.Events)
 		if first == 0 {
 			t.Events = u.Events // the sender hands the slice over
@@ -592,6 +617,7 @@ func (m *Model) append(msg AppendMsg) {
 			m.ix.observe(t, i, nil)
 		}
 	}
+	defer m.openOnFailure()
 	if !changed {
 		return
 	}

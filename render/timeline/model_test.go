@@ -463,3 +463,44 @@ func TestFeedNamesPackagesLate(t *testing.T) {
 		t.Fatalf("tests %v, want %s", got, want)
 	}
 }
+
+// TestFailedTestOpensOnItsOutput: a FAIL test opens on its own output (the tester's message),
+// once; esc goes to the table, and ! shows the output again.
+func TestFailedTestOpensOnItsOutput(t *testing.T) {
+	src, err := parse.Open([]string{"../../testdata/fixtures/dslogs_fail.log"}, nil, parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	m := New(nil, Options{NoColor: true, Loading: true})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 20})
+	if err := Feed(context.Background(), src, nil, func(msg tea.Msg) { m.Update(msg) }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plain(m), "Test output") {
+		t.Fatalf("the passing first test opened on its output:\n%s", plain(m))
+	}
+	var failed int
+	for i, x := range m.tests {
+		if x.Status == parse.StatusFail {
+			failed = i
+		}
+	}
+	m.selectTest(failed)
+	if s := plain(m); !strings.Contains(s, "Test output") || !strings.Contains(s, "one(3657) failed to reach agreement") {
+		t.Fatalf("the FAIL test did not open on its output:\n%s", s)
+	}
+	press(m, "esc")
+	if strings.Contains(plain(m), "Test output") {
+		t.Fatal("esc did not go back to the table")
+	}
+	m.selectTest(0)
+	m.selectTest(failed)
+	if strings.Contains(plain(m), "Test output") {
+		t.Fatal("the output opened again by itself on a second visit")
+	}
+	press(m, "!")
+	if !strings.Contains(plain(m), "failed to reach agreement") {
+		t.Fatalf("! did not show the output:\n%s", plain(m))
+	}
+}

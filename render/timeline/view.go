@@ -111,7 +111,7 @@ func (m *Model) screen() string {
 	case modeFilter:
 		return m.filterView()
 	case modeDetail:
-		return m.st.title.Render("Event detail (esc: back, j/k: scroll)") + "\n" + m.detail.View()
+		return m.st.title.Render(m.paneTitle+" (esc: back, j/k: scroll)") + "\n" + m.detail.View()
 	}
 	var b strings.Builder
 	b.Grow(m.width * (m.height + 1))
