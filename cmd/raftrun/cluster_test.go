@@ -180,49 +180,121 @@ func freePorts(t *testing.T, n int) []string {
 	return addrs
 }
 
+// procCluster runs raftrun node processes for one test: a binary built into the test's
+// directory, one data directory and event log per node, SIGKILL for whatever still runs at the
+// end.
+type procCluster struct {
+	t      *testing.T
+	dir    string
+	bin    string
+	addrs  map[uint64]string
+	procs  map[uint64]*exec.Cmd
+	stderr map[uint64]*bytes.Buffer
+}
+
+func newProcCluster(t *testing.T, n int) *procCluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds raftrun and runs processes")
+	}
+	c := &procCluster{t: t, dir: t.TempDir(), addrs: map[uint64]string{}, procs: map[uint64]*exec.Cmd{},
+		stderr: map[uint64]*bytes.Buffer{}}
+	c.bin = filepath.Join(c.dir, "raftrun")
+	if out, err := exec.Command("go", "build", "-o", c.bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for i, a := range freePorts(t, n) {
+		c.addrs[uint64(i+1)] = a
+	}
+	t.Cleanup(func() {
+		for id := range c.procs {
+			c.kill(id)
+		}
+	})
+	return c
+}
+
+// start runs node id, knowing the nodes peerIDs (none given: every other node), with --join
+// when join is set.
+func (c *procCluster) start(id uint64, join bool, peerIDs ...uint64) *exec.Cmd {
+	c.t.Helper()
+	if len(peerIDs) == 0 {
+		for p := range c.addrs {
+			if p != id {
+				peerIDs = append(peerIDs, p)
+			}
+		}
+	}
+	var others []string
+	for _, p := range peerIDs {
+		others = append(others, fmt.Sprintf("%d=%s", p, c.addrs[p]))
+	}
+	args := []string{"node", "--id", fmt.Sprint(id), "--listen", c.addrs[id], "--peers", strings.Join(others, ","),
+		"--data", c.data(id), "--log", c.logPath(id), "--election-timeout", "150ms", "--heartbeat", "30ms"}
+	if join {
+		args = append(args, "--join")
+	}
+	cmd := exec.Command(c.bin, args...)
+	c.stderr[id] = &bytes.Buffer{}
+	cmd.Stderr = c.stderr[id]
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	c.procs[id] = cmd
+	return cmd
+}
+
+func (c *procCluster) data(id uint64) string { return filepath.Join(c.dir, fmt.Sprint("n", id)) }
+func (c *procCluster) logPath(id uint64) string {
+	return filepath.Join(c.dir, fmt.Sprintf("n%d.log", id))
+}
+
+// kill sends SIGKILL to node id and waits for it.
+func (c *procCluster) kill(id uint64) {
+	c.procs[id].Process.Signal(syscall.SIGKILL)
+	c.procs[id].Wait()
+	delete(c.procs, id)
+}
+
+// peers maps the given ids (none: all) to their addresses.
+func (c *procCluster) peers(ids ...uint64) map[uint64]string {
+	if len(ids) == 0 {
+		return c.addrs
+	}
+	m := map[uint64]string{}
+	for _, id := range ids {
+		m[id] = c.addrs[id]
+	}
+	return m
+}
+
+// peerFlag is the --peers value naming the given ids (none: all).
+func (c *procCluster) peerFlag(ids ...uint64) string {
+	var list []string
+	for id, a := range c.peers(ids...) {
+		list = append(list, fmt.Sprintf("%d=%s", id, a))
+	}
+	return strings.Join(list, ",")
+}
+
+// client runs raftrun client against the given nodes and fails the test unless it succeeds.
+func (c *procCluster) client(ids []uint64, args ...string) string {
+	c.t.Helper()
+	code, out, errOut := runCmd(context.Background(), append([]string{"client", "--peers", c.peerFlag(ids...), "--timeout", "15s"}, args...)...)
+	if code != exitOK {
+		c.t.Fatalf("client %v: exit %d: %s %s", args, code, out, errOut)
+	}
+	return out
+}
+
 // TestThreeProcessesSurviveKill runs a cluster of three raftrun node processes, SIGKILLs the
 // leader, then all of them, restarting from their data directories: no write the cluster
 // acknowledged may be lost.
 func TestThreeProcessesSurviveKill(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds raftrun and runs processes")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "raftrun")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	addrs := freePorts(t, 3)
-	peers := map[uint64]string{1: addrs[0], 2: addrs[1], 3: addrs[2]}
-	procs := map[uint64]*exec.Cmd{}
-	start := func(id uint64) {
-		var others []string
-		for p, a := range peers {
-			if p != id {
-				others = append(others, fmt.Sprintf("%d=%s", p, a))
-			}
-		}
-		cmd := exec.Command(bin, "node", "--id", fmt.Sprint(id), "--listen", peers[id],
-			"--peers", strings.Join(others, ","), "--data", filepath.Join(dir, fmt.Sprint("n", id)),
-			"--log", filepath.Join(dir, fmt.Sprintf("n%d.log", id)),
-			"--election-timeout", "150ms", "--heartbeat", "30ms")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		procs[id] = cmd
-	}
-	kill := func(id uint64) {
-		procs[id].Process.Signal(syscall.SIGKILL)
-		procs[id].Wait()
-		delete(procs, id)
-	}
-	t.Cleanup(func() {
-		for id := range procs {
-			kill(id)
-		}
-	})
+	c := newProcCluster(t, 3)
+	dir, peers := c.dir, c.peers()
 	for id := range peers {
-		start(id)
+		c.start(id, false)
 	}
 	acked := map[string]string{}
 	ctx := context.Background()
@@ -241,29 +313,25 @@ func TestThreeProcessesSurviveKill(t *testing.T) {
 	}
 	// A refused membership change says why, at once, and is not retried: it used to come back
 	// as "node N is not the leader" (from the leader itself) after thousands of connections.
-	var peerList []string
-	for id, a := range peers {
-		peerList = append(peerList, fmt.Sprintf("%d=%s", id, a))
-	}
-	for _, c := range []struct{ args, want string }{{"remove 9", "not a member"}, {"add 2", "already a member"}} {
+	for _, tc := range []struct{ args, want string }{{"remove 9", "not a member"}, {"add 2", "already a member"}} {
 		began := time.Now()
-		code, _, errOut := runCmd(ctx, append([]string{"client", "--peers", strings.Join(peerList, ",")}, strings.Fields(c.args)...)...)
-		if code != exitFailed || !strings.Contains(errOut, c.want) || strings.Contains(errOut, "not the leader") || time.Since(began) > 5*time.Second {
-			t.Errorf("client %s: exit %d after %v, %q; want a prompt refusal saying %q", c.args, code, time.Since(began), errOut, c.want)
+		code, _, errOut := runCmd(ctx, append([]string{"client", "--peers", c.peerFlag()}, strings.Fields(tc.args)...)...)
+		if code != exitFailed || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "not the leader") || time.Since(began) > 5*time.Second {
+			t.Errorf("client %s: exit %d after %v, %q; want a prompt refusal saying %q", tc.args, code, time.Since(began), errOut, tc.want)
 		}
 	}
 	// raftrun client opens a session through the log for each call; a command in a session
 	// the cluster does not hold is refused, never answered with a silent ok (a random session
 	// id that collided with another client's used to be taken for its retry).
 	for _, v := range []string{"1", "2"} {
-		if code, out, errOut := runCmd(ctx, "client", "--peers", strings.Join(peerList, ","), "set", "q", v); code != exitOK {
+		if code, out, errOut := runCmd(ctx, "client", "--peers", c.peerFlag(), "set", "q", v); code != exitOK {
 			t.Fatalf("client set q %s: exit %d %s %s", v, code, out, errOut)
 		}
 	}
 	if r, _, err := Request(ctx, peers, 1, "get q", 5*time.Second); err != nil || !strings.HasPrefix(r.Text, "value=2 ") {
 		t.Fatalf("get q after two clients' sets: %v %q", err, r.Text)
 	}
-	code, _, errOut := runCmd(ctx, "client", "--peers", strings.Join(peerList, ","), "@s424242:1", "set", "z", "1")
+	code, _, errOut := runCmd(ctx, "client", "--peers", c.peerFlag(), "@s424242:1", "set", "z", "1")
 	if code != exitFailed || !strings.Contains(errOut, "unknown client session") {
 		t.Errorf("a command in an unknown session: exit %d, %q", code, errOut)
 	}
@@ -273,16 +341,16 @@ func TestThreeProcessesSurviveKill(t *testing.T) {
 	// A second process on a data directory in use refuses to start, in one line (it used to
 	// run and interleave its WAL records with the first one's).
 	extra := freePorts(t, 1)[0]
-	second := exec.Command(bin, "node", "--id", fmt.Sprint(leader), "--listen", extra, "--peers", "9=127.0.0.1:1",
+	second := exec.Command(c.bin, "node", "--id", fmt.Sprint(leader), "--listen", extra, "--peers", "9=127.0.0.1:1",
 		"--data", filepath.Join(dir, fmt.Sprint("n", leader)), "--log", filepath.Join(dir, "second.log"))
 	if out, err := second.CombinedOutput(); err == nil || !strings.Contains(string(out), "used by another process") || strings.Count(string(out), "\n") != 1 {
 		t.Fatalf("a second node on a data directory in use: %v, %q", err, out)
 	}
-	kill(leader)
+	c.kill(leader)
 	for i := 10; i < 20; i++ {
 		write(fmt.Sprint("k", i), fmt.Sprint(i))
 	}
-	start(leader)
+	c.start(leader, false)
 	// Wait for its start line: a process killed before it writes one leaves no trace for the
 	// analysis below to count.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
@@ -298,10 +366,10 @@ func TestThreeProcessesSurviveKill(t *testing.T) {
 		write(fmt.Sprint("k", i), fmt.Sprint(i))
 	}
 	for id := range peers {
-		kill(id)
+		c.kill(id)
 	}
 	for id := range peers {
-		start(id)
+		c.start(id, false)
 	}
 	for k, v := range acked {
 		r, _, err := Request(ctx, peers, 1, "get "+k, 15*time.Second)
@@ -310,12 +378,12 @@ func TestThreeProcessesSurviveKill(t *testing.T) {
 		}
 	}
 	// A clean stop on SIGTERM exits 0.
-	for id, p := range procs {
+	for id, p := range c.procs {
 		p.Process.Signal(syscall.SIGTERM)
 		if err := p.Wait(); err != nil {
 			t.Errorf("node %d on SIGTERM: %v", id, err)
 		}
-		delete(procs, id)
+		delete(c.procs, id)
 	}
 	// raftviz merges the three per-process logs into one timeline.
 	var logs []string
@@ -343,71 +411,26 @@ func TestThreeProcessesSurviveKill(t *testing.T) {
 // to a running three-process cluster, then removes two of the originals, the leader among
 // them if it is: the data lives on in the two that remain.
 func TestProcessJoinsAndLeaves(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds raftrun and runs processes")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "raftrun")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	addrs := freePorts(t, 4)
-	all := map[uint64]string{1: addrs[0], 2: addrs[1], 3: addrs[2], 4: addrs[3]}
-	var procs []*exec.Cmd
-	t.Cleanup(func() {
-		for _, p := range procs {
-			p.Process.Signal(syscall.SIGKILL)
-			p.Wait()
-		}
-	})
-	start := func(id uint64, join bool, peerIDs ...uint64) {
-		var others []string
-		for _, p := range peerIDs {
-			others = append(others, fmt.Sprintf("%d=%s", p, all[p]))
-		}
-		args := []string{"node", "--id", fmt.Sprint(id), "--listen", all[id], "--peers", strings.Join(others, ","),
-			"--data", filepath.Join(dir, fmt.Sprint("n", id)), "--log", filepath.Join(dir, fmt.Sprintf("n%d.log", id)),
-			"--election-timeout", "150ms", "--heartbeat", "30ms"}
-		if join {
-			args = append(args, "--join")
-		}
-		cmd := exec.Command(bin, args...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		procs = append(procs, cmd)
-	}
-	start(1, false, 2, 3)
-	start(2, false, 1, 3)
-	start(3, false, 1, 2)
-	original := map[uint64]string{1: all[1], 2: all[2], 3: all[3]}
+	c := newProcCluster(t, 4)
+	c.start(1, false, 2, 3)
+	c.start(2, false, 1, 3)
+	c.start(3, false, 1, 2)
 	ctx := context.Background()
-	if r, _, err := Request(ctx, original, 1, "set before 1", 15*time.Second); err != nil || r.Status != transport.ReplyOK {
+	if r, _, err := Request(ctx, c.peers(1, 2, 3), 1, "set before 1", 15*time.Second); err != nil || r.Status != transport.ReplyOK {
 		t.Fatalf("set: %v %+v", err, r)
 	}
-	start(4, true, 1, 2, 3)
-	client := func(args ...string) string {
-		t.Helper()
-		var out, errOut bytes.Buffer
-		peers := fmt.Sprintf("1=%s,2=%s,3=%s,4=%s", all[1], all[2], all[3], all[4])
-		code := run(ctx, append([]string{"client", "--peers", peers, "--timeout", "15s"}, args...), strings.NewReader(""), &out, &errOut)
-		if code != exitOK {
-			t.Fatalf("client %v: exit %d: %s", args, code, errOut.String())
-		}
-		return out.String()
-	}
-	if out := client("add", "4"); !strings.Contains(out, "promote 4") {
+	c.start(4, true, 1, 2, 3)
+	if out := c.client(nil, "add", "4"); !strings.Contains(out, "promote 4") {
 		t.Fatalf("add 4: %s", out)
 	}
-	client("remove", "1")
-	client("remove", "2")
-	client("set", "after", "2")
-	if out := client("get", "before"); !strings.Contains(out, "value=1") {
+	c.client(nil, "remove", "1")
+	c.client(nil, "remove", "2")
+	c.client(nil, "set", "after", "2")
+	if out := c.client(nil, "get", "before"); !strings.Contains(out, "value=1") {
 		t.Fatalf("get before: %s", out)
 	}
 	// Nodes 3 and 4 are the cluster now: a majority of two needs node 4.
-	rest := map[uint64]string{3: all[3], 4: all[4]}
-	r, by, err := Request(ctx, rest, 1, "get after", 15*time.Second)
+	r, by, err := Request(ctx, c.peers(3, 4), 1, "get after", 15*time.Second)
 	if err != nil || !strings.HasPrefix(r.Text, "value=2") || (by != 3 && by != 4) {
 		t.Fatalf("get after from {3,4}: %v %+v (node %d)", err, r, by)
 	}
@@ -418,43 +441,7 @@ func TestProcessJoinsAndLeaves(t *testing.T) {
 // whole configuration from the log, so that with nodes 2..5 down it and node 1 (2 of 6 voters)
 // can never elect a leader or acknowledge a write.
 func TestJoinKnowingOneMemberLosesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds raftrun and runs processes")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "raftrun")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	addrs := freePorts(t, 6)
-	all := map[uint64]string{}
-	for i, a := range addrs {
-		all[uint64(i+1)] = a
-	}
-	procs := map[uint64]*exec.Cmd{}
-	t.Cleanup(func() {
-		for _, p := range procs {
-			p.Process.Signal(syscall.SIGKILL)
-			p.Wait()
-		}
-	})
-	start := func(id uint64, join bool, peerIDs ...uint64) {
-		var others []string
-		for _, p := range peerIDs {
-			others = append(others, fmt.Sprintf("%d=%s", p, all[p]))
-		}
-		args := []string{"node", "--id", fmt.Sprint(id), "--listen", all[id], "--peers", strings.Join(others, ","),
-			"--data", filepath.Join(dir, fmt.Sprint("n", id)), "--log", filepath.Join(dir, fmt.Sprintf("n%d.log", id)),
-			"--election-timeout", "150ms", "--heartbeat", "30ms"}
-		if join {
-			args = append(args, "--join")
-		}
-		cmd := exec.Command(bin, args...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		procs[id] = cmd
-	}
+	c := newProcCluster(t, 6)
 	for id := uint64(1); id <= 5; id++ {
 		var others []uint64
 		for p := uint64(1); p <= 5; p++ {
@@ -462,30 +449,22 @@ func TestJoinKnowingOneMemberLosesNothing(t *testing.T) {
 				others = append(others, p)
 			}
 		}
-		start(id, false, others...)
+		c.start(id, false, others...)
 	}
-	ctx := context.Background()
-	five := map[uint64]string{1: all[1], 2: all[2], 3: all[3], 4: all[4], 5: all[5]}
-	if r, _, err := Request(ctx, five, 1, "set before 1", 15*time.Second); err != nil || r.Status != transport.ReplyOK {
+	five := []uint64{1, 2, 3, 4, 5}
+	if r, _, err := Request(context.Background(), c.peers(five...), 1, "set before 1", 15*time.Second); err != nil || r.Status != transport.ReplyOK {
 		t.Fatalf("set: %v %+v", err, r)
 	}
-	start(6, true, 1)
-	var out, errOut bytes.Buffer
-	peers := fmt.Sprintf("1=%s,2=%s,3=%s,4=%s,5=%s", all[1], all[2], all[3], all[4], all[5])
-	if code := run(ctx, []string{"client", "--peers", peers, "--timeout", "15s", "add", "6"}, strings.NewReader(""), &out, &errOut); code != exitOK {
-		t.Fatalf("add 6: exit %d: %s %s", code, out.String(), errOut.String())
-	}
+	c.start(6, true, 1)
+	c.client(five, "add", "6")
 	for id := uint64(2); id <= 5; id++ {
-		procs[id].Process.Signal(syscall.SIGKILL)
-		procs[id].Wait()
-		delete(procs, id)
+		c.kill(id)
 	}
-	two := map[uint64]string{1: all[1], 6: all[6]}
-	r, by, err := Request(ctx, two, 1, "set x 1", 4*time.Second)
+	r, by, err := Request(context.Background(), c.peers(1, 6), 1, "set x 1", 4*time.Second)
 	if err == nil && r.Status == transport.ReplyOK {
 		t.Fatalf("nodes 1 and 6, 2 of 6 voters, acknowledged a write (node %d: %s)", by, r.Text)
 	}
-	b, _ := os.ReadFile(filepath.Join(dir, "n6.log"))
+	b, _ := os.ReadFile(c.logPath(6))
 	if !bytes.Contains(b, []byte("voters=1,2,3,4,5,6")) {
 		t.Fatalf("node 6 never learnt the six voters:\n%s", lastLines(b, 20))
 	}
@@ -501,88 +480,37 @@ func lastLines(b []byte, n int) string {
 // elect two leaders in one term) and it stops, saying what to do. Removed and started again with
 // --join, it is a member again with everything.
 func TestWipedNodeIsRefused(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds raftrun and runs processes")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "raftrun")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	addrs := freePorts(t, 3)
-	all := map[uint64]string{1: addrs[0], 2: addrs[1], 3: addrs[2]}
-	procs := map[uint64]*exec.Cmd{}
-	stderrs := map[uint64]*bytes.Buffer{}
-	t.Cleanup(func() {
-		for _, p := range procs {
-			p.Process.Signal(syscall.SIGKILL)
-			p.Wait()
-		}
-	})
-	start := func(id uint64, join bool) *exec.Cmd {
-		var others []string
-		for p, a := range all {
-			if p != id {
-				others = append(others, fmt.Sprintf("%d=%s", p, a))
-			}
-		}
-		args := []string{"node", "--id", fmt.Sprint(id), "--listen", all[id], "--peers", strings.Join(others, ","),
-			"--data", filepath.Join(dir, fmt.Sprint("n", id)), "--log", filepath.Join(dir, fmt.Sprintf("n%d.log", id)),
-			"--election-timeout", "150ms", "--heartbeat", "30ms"}
-		if join {
-			args = append(args, "--join")
-		}
-		cmd := exec.Command(bin, args...)
-		stderrs[id] = &bytes.Buffer{}
-		cmd.Stderr = stderrs[id]
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		procs[id] = cmd
-		return cmd
-	}
+	c := newProcCluster(t, 3)
 	for id := uint64(1); id <= 3; id++ {
-		start(id, false)
+		c.start(id, false)
 	}
 	ctx := context.Background()
-	if r, _, err := Request(ctx, all, 1, "set x 1", 15*time.Second); err != nil || r.Status != transport.ReplyOK {
+	if r, _, err := Request(ctx, c.peers(), 1, "set x 1", 15*time.Second); err != nil || r.Status != transport.ReplyOK {
 		t.Fatalf("set: %v %+v", err, r)
 	}
-	procs[3].Process.Signal(syscall.SIGKILL)
-	procs[3].Wait()
-	if err := os.RemoveAll(filepath.Join(dir, "n3")); err != nil {
+	c.kill(3)
+	if err := os.RemoveAll(c.data(3)); err != nil {
 		t.Fatal(err)
 	}
-	wiped := start(3, false) // the same command line, an empty directory
+	wiped := c.start(3, false) // the same command line, an empty directory
 	exited := make(chan error, 1)
 	go func() { exited <- wiped.Wait() }()
 	select {
 	case err := <-exited:
-		delete(procs, 3)
-		if err == nil || !strings.Contains(stderrs[3].String(), "came back with other data") {
-			t.Fatalf("the wiped node ended with %v: %s", err, stderrs[3].String())
+		delete(c.procs, 3)
+		if msg := c.stderr[3].String(); err == nil || !strings.Contains(msg, "came back with other data") || strings.Count(msg, "\n") != 1 {
+			t.Fatalf("the wiped node ended with %v, saying %q; want one line", err, msg)
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("the wiped node ran on: its peers took it for the member they knew")
 	}
-	client := func(args ...string) string {
-		t.Helper()
-		var out, errOut bytes.Buffer
-		peers := fmt.Sprintf("1=%s,2=%s", all[1], all[2])
-		if code := run(ctx, append([]string{"client", "--peers", peers, "--timeout", "15s"}, args...), strings.NewReader(""), &out, &errOut); code != exitOK {
-			t.Fatalf("client %v: exit %d: %s", args, code, errOut.String())
-		}
-		return out.String()
-	}
-	client("remove", "3")
-	os.RemoveAll(filepath.Join(dir, "n3"))
-	start(3, true)
-	client("add", "3")
+	c.client([]uint64{1, 2}, "remove", "3")
+	os.RemoveAll(c.data(3))
+	c.start(3, true)
+	c.client([]uint64{1, 2}, "add", "3")
 	// Nodes 1 and 3 are a majority of three: x must be there.
-	procs[2].Process.Signal(syscall.SIGKILL)
-	procs[2].Wait()
-	delete(procs, 2)
-	r, _, err := Request(ctx, map[uint64]string{1: all[1], 3: all[3]}, 1, "get x", 15*time.Second)
+	c.kill(2)
+	r, _, err := Request(ctx, c.peers(1, 3), 1, "get x", 15*time.Second)
 	if err != nil || !strings.HasPrefix(r.Text, "value=1") {
 		t.Fatalf("get x from nodes 1 and 3: %v %+v", err, r)
 	}
