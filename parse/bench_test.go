@@ -81,7 +81,7 @@ func BenchmarkMergeNodeLogs(b *testing.B) {
 			inputs[i] = Input{Name: strconv.Itoa(i), Reader: bytes.NewReader(l)}
 		}
 		n := 0
-		take := func(t *Test) { n += len(t.Events); t.Flushed += len(t.Events); t.Events = t.Events[:0] }
+		take := func(t *Test) { n += len(t.Events); t.Consumed() }
 		err := NewSource(inputs, Options{}).Scan(context.Background(), ScanOptions{
 			Emit: func(t *Test) error { take(t); return nil },
 			Batch: func(running []*Test) error {

@@ -228,6 +228,14 @@ type Test struct {
 	Panicked bool
 }
 
+// Consumed says the caller has used the events in Events and keeps none of them (a part written,
+// counted or analysed as the test streams): they are counted in Flushed and the array is reused
+// for the events that follow.
+func (t *Test) Consumed() {
+	t.Flushed += len(t.Events)
+	t.Events = t.Events[:0]
+}
+
 // Output returns the test's own output lines (assertions, panics, failure messages), in order.
 func (t *Test) Output() []OtherLine {
 	var out []OtherLine

@@ -164,8 +164,8 @@ type ScanOptions struct {
 	// Batch, when set, is called after every chunk of input (about a megabyte or 16k lines) with
 	// the tests still running, in start order. Their Events hold what arrived since the consumer
 	// last took them: a consumer that keeps no test whole (a huge test written in parts, counted
-	// or analysed as it streams) takes them, sets Events to Events[:0] and adds their number to
-	// Flushed, and receives only the rest in Emit.
+	// or analysed as it streams) uses them and calls Test.Consumed, and receives only the rest
+	// in Emit.
 	Batch func(running []*Test) error
 	// Idle, when set, is called when a followed input (OpenFollow) has nothing more for now,
 	// after Batch: a place to show what arrived without waiting for more.
@@ -401,8 +401,7 @@ func (s *Source) take(i int, in *sourceInput, t *Test, done bool) {
 		}
 	}
 	m.queue[i].push(t.Events...)
-	t.Flushed += len(t.Events)
-	t.Events = t.Events[:0]
+	t.Consumed()
 	if m.t.Profile == "" {
 		m.t.Profile = t.Profile
 	}

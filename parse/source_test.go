@@ -87,8 +87,7 @@ func TestStreamedMergeEqualsWholeMerge(t *testing.T) {
 				opts.Batch = func(running []*Test) error {
 					for _, x := range running {
 						got = append(got, x.Events...)
-						x.Flushed += len(x.Events)
-						x.Events = x.Events[:0]
+						x.Consumed()
 					}
 					return nil
 				}
@@ -146,8 +145,7 @@ func TestStreamedMergeHoldsLittle(t *testing.T) {
 			peak = max(peak, held)
 			for _, x := range running {
 				seen += len(x.Events)
-				x.Flushed += len(x.Events)
-				x.Events = x.Events[:0]
+				x.Consumed()
 			}
 			return nil
 		}})
@@ -225,8 +223,7 @@ func TestFollowPipe(t *testing.T) {
 					for _, e := range x.Events {
 						got = append(got, e.Msg)
 					}
-					x.Flushed += len(x.Events)
-					x.Events = x.Events[:0]
+					x.Consumed()
 				}
 				return nil
 			},

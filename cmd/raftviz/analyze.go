@@ -135,8 +135,7 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 			analyzers[t] = a
 		}
 		a.Add(t.Events)
-		t.Flushed += len(t.Events)
-		t.Events = t.Events[:0]
+		t.Consumed()
 		return a
 	}
 	emit := func(t *parse.Test) error {

@@ -411,8 +411,7 @@ func tables(ctx context.Context, c *config, sel *selection, src *parse.Source, o
 			if err := w.Part(t, t.Events, starts[t], parts[t], false); err != nil {
 				return err
 			}
-			t.Flushed += len(t.Events)
-			t.Events = t.Events[:0] // written: memory stays bounded by --chunk
+			t.Consumed() // written: memory stays bounded by --chunk
 		}
 		return nil
 	}
@@ -440,8 +439,7 @@ func list(ctx context.Context, c *config, sel *selection, src *parse.Source, out
 			tallies[t] = tl
 		}
 		tl.Add(t.Events)
-		t.Flushed += len(t.Events)
-		t.Events = t.Events[:0]
+		t.Consumed()
 		return tl
 	}
 	add := func(t *parse.Test) error {
