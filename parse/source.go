@@ -48,8 +48,8 @@ type sourceInput struct {
 
 // Input is one source for NewSource.
 type Input struct {
-	Name   string    // shown in errors; "-" for standard input
-	Reader io.Reader // when nil, Name is opened as a file
+	Name   string // shown in errors; "-" for standard input
+	Reader io.Reader
 }
 
 // Open opens the named files ("-" is stdin; no names means stdin) for a Source. A missing file
@@ -94,8 +94,8 @@ func Open(names []string, stdin io.Reader, opts Options) (*Source, error) {
 	return s, nil
 }
 
-// NewSource reads the given inputs (an Input with no Reader is opened when the Source is
-// scanned). Each input gets opts with File set to its position.
+// NewSource reads the given inputs (Open opens files for it). Each input gets opts with File
+// set to its position.
 func NewSource(inputs []Input, opts Options) *Source {
 	s := &Source{byKey: map[string]*mergedTest{}, byPart: map[*Test]*mergedTest{}}
 	for i, in := range inputs {
@@ -179,16 +179,6 @@ type ScanOptions struct {
 // (returning ctx's error) or a callback fails. A followed input (OpenFollow) has no end: Scan
 // returns when ctx ends, or when a followed stdin is closed.
 func (s *Source) Scan(ctx context.Context, opts ScanOptions) error {
-	for _, in := range s.inputs {
-		if in.lines.r == nil {
-			f, err := os.Open(in.name)
-			if err != nil {
-				return err
-			}
-			s.closers = append(s.closers, f)
-			in.lines.reset(f)
-		}
-	}
 	if len(s.inputs) == 1 {
 		return s.scanOne(ctx, s.inputs[0], opts)
 	}
@@ -229,7 +219,7 @@ func (s *Source) scanOne(ctx context.Context, in *sourceInput, opts ScanOptions)
 			return err
 		}
 		if in.err != nil {
-			return fmt.Errorf("read %s: %w", in.name, in.err)
+			return in.readError()
 		}
 		if in.waiting {
 			if opts.Idle != nil {
@@ -248,6 +238,15 @@ func (s *Source) scanOne(ctx context.Context, in *sourceInput, opts ScanOptions)
 // mergeStep is how much of one input the merge reads before it looks at the others: small, so
 // that the inputs stay close in time and little waits in the queues.
 const mergeStep = readBufSize / 8
+
+// readError says which input could not be read.
+func (in *sourceInput) readError() error {
+	name := in.name
+	if name == "-" {
+		name = "stdin"
+	}
+	return fmt.Errorf("read %s: %w", name, in.err)
+}
 
 // feed parses about budget bytes of the input (and finishes its parser at the end). A followed
 // input that has nothing more for now sets in.waiting; one that was replaced, in.replaced.
@@ -280,13 +279,13 @@ func (s *Source) feed(in *sourceInput, budget int) {
 
 // mergedTest is one test of the merged output, made of the same test (by Key) in several inputs.
 type mergedTest struct {
-	t       *Test
-	parts   []*Test      // per input: its part of the test; nil when the input has not started it
-	done    []bool       // per input: its part completed
-	queue   []eventQueue // per input: events read but not yet merged
-	last    int64        // the latest event time of any part
-	timed   bool         // some part had a timed event
-	emitted bool
+	t     *Test
+	parts []*Test      // per input: its part of the test; nil when the input has not started it
+	done  []bool       // per input: its part completed
+	queue []eventQueue // per input: events read but not yet merged
+	first int          // the input that started the test first
+	last  int64        // the latest event time of any part
+	timed bool         // some part had a timed event
 }
 
 // eventQueue is a FIFO of events that reuses its array.
@@ -325,7 +324,7 @@ func (s *Source) scanMerged(ctx context.Context, opts ScanOptions) error {
 		}
 		s.feed(in, mergeStep)
 		if in.err != nil {
-			return fmt.Errorf("read %s: %w", in.name, in.err)
+			return in.readError()
 		}
 		s.collect(in)
 		if err := s.release(opts.Emit); err != nil {
@@ -379,7 +378,7 @@ func (s *Source) take(i int, in *sourceInput, t *Test, done bool) {
 		key := t.Key()
 		if m = s.byKey[key]; m == nil || m.parts[i] != nil {
 			m = &mergedTest{t: &Test{Name: t.Name, Package: t.Package, Attempt: t.Attempt, Implicit: t.Implicit,
-				Profile: t.Profile, Aliases: t.Aliases},
+				Profile: t.Profile}, first: i,
 				parts: make([]*Test, len(s.inputs)), done: make([]bool, len(s.inputs)),
 				queue: make([]eventQueue, len(s.inputs))}
 			s.byKey[key] = m
@@ -405,7 +404,9 @@ func (s *Source) take(i int, in *sourceInput, t *Test, done bool) {
 	if m.t.Profile == "" {
 		m.t.Profile = t.Profile
 	}
-	if len(t.Aliases) > len(m.t.Aliases) && m.parts[0] == nil {
+	if i == m.first {
+		// Aliases are per input; the first input's name the columns (ids of different
+		// inputs can collide: a known limit of merging hashicorp per-node logs).
 		m.t.Aliases = t.Aliases
 	}
 	if done {
@@ -555,9 +556,7 @@ type lineReader struct {
 
 func newLineReader(r io.Reader) *lineReader {
 	lr := &lineReader{}
-	if r != nil {
-		lr.reset(r)
-	}
+	lr.reset(r)
 	return lr
 }
 
