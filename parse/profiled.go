@@ -22,6 +22,15 @@ type dialect struct {
 	raftviz bool               // the classic syntax's lines carry raftviz fields
 	trace   *profile.Profile   // facts for etcd trace events
 	json    *profile.Profile   // keys and facts for JSON logger records
+	// aliases caches what a profile's alias rule says of a node id: ids repeat on every line,
+	// and the rule is a regexp.
+	aliases   map[string]aliasOf
+	aliasesOf *profile.Profile
+}
+
+type aliasOf struct {
+	key, prefix string
+	ok          bool
 }
 
 func newDialect(forced *profile.Profile) dialect {
@@ -116,7 +125,7 @@ func (p *Parser) recordEvent(pr *profile.Profile, r *profile.Record) Event {
 		e.Time = int64(p.lineNo) // untimed: numbered in input order
 	}
 	var ascii bool
-	if e.Msg, ascii = cleanTextASCII([]byte(r.Msg)); ascii {
+	if e.Msg, ascii = cleanTextASCII(r.Msg); ascii {
 		e.Flags |= FlagASCII
 	}
 	e.Node = eventline.ClusterNode
@@ -170,7 +179,16 @@ func setField(fs []eventline.Field, f eventline.Field) []eventline.Field {
 // nodeName returns the name a node id is shown by: the id itself, or a short alias of a long id
 // (s1, s2, ... in order of appearance in the test), remembered in the test's legend.
 func (p *Parser) nodeName(pr *profile.Profile, id string) string {
-	key, prefix, ok := pr.Alias(id)
+	d := &p.dialect
+	if d.aliasesOf != pr || len(d.aliases) > 4096 {
+		d.aliases, d.aliasesOf = map[string]aliasOf{}, pr
+	}
+	a, seen := d.aliases[id]
+	if !seen {
+		a.key, a.prefix, a.ok = pr.Alias(id)
+		d.aliases[id] = a
+	}
+	key, prefix, ok := a.key, a.prefix, a.ok
 	if !ok {
 		return p.intern([]byte(id))
 	}

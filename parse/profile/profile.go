@@ -45,20 +45,21 @@ type Profile struct {
 	// Builtin names a hand-written line scanner (BuiltinClassic, ...); "" when Line is a regexp.
 	Builtin string
 
-	detect     *regexp.Regexp
-	line       *regexp.Regexp
+	detect     *lineRegexp
+	line       *lineRegexp
 	groups     lineGroups
 	timeLayout string
 	timeUnit   time.Duration // "time offset UNIT": the time group counts UNITs since the start
 	alias      *regexp.Regexp
 	aliasAs    string
-	harness    []*regexp.Regexp
-	harnessN   []*regexp.Regexp // node values that are the harness, not a server
+	harness    []*lineRegexp
+	harnessN   []*lineRegexp // node values that are the harness, not a server
 	facts      []*rule
+	folds      *foldIndex // the facts' case-insensitive literals
 	testStart  *regexp.Regexp
 	testPass   *regexp.Regexp
 	testFail   *regexp.Regexp
-	failure    []*regexp.Regexp
+	failure    []*lineRegexp
 	jsonNode   []string
 	jsonMsg    []string
 	jsonTime   []string
@@ -85,7 +86,7 @@ type Record struct {
 	HasDate bool
 	Offset  bool // Time counts from the start of the run (dslogs), not from midnight
 	Node    string
-	Msg     string
+	Msg     []byte // a slice of the line read: valid only as long as the line is
 	Level   string
 	Fields  []eventline.Field
 	Harness bool // a line of the test harness, not of a server
@@ -132,7 +133,7 @@ func (p *Profile) ParseLine(line []byte) (Record, bool) {
 		}
 	}
 	r.Node = string(group(p.groups.node))
-	r.Msg = string(group(p.groups.msg))
+	r.Msg = group(p.groups.msg)
 	r.Level = string(group(p.groups.level))
 	for _, g := range p.groups.extra {
 		if v := group(g.index); v != nil {
@@ -188,26 +189,25 @@ func (p *Profile) Facts(msg string) (Fact, bool) {
 	var out Fact
 	found := false
 	rest := msg
-	lower := toLower(msg)
-	restLower := lower
+	m := message{s: msg, folds: p.folds}
 	for _, r := range p.facts {
 		if r.kind == "" {
 			continue
 		}
-		f, lo, hi, ok := r.match(msg, lower)
+		f, lo, hi, ok := r.match(&m)
 		if !ok {
 			continue
 		}
 		out, found = f, true
 		rest = msg[:lo] + " " + msg[hi:]
-		restLower = lower[:lo] + " " + lower[hi:]
+		m = message{s: rest, folds: p.folds}
 		break
 	}
 	for _, r := range p.facts {
 		if r.kind != "" {
 			continue
 		}
-		f, _, _, ok := r.match(rest, restLower)
+		f, _, _, ok := r.match(&m)
 		if !ok {
 			continue
 		}
@@ -299,7 +299,7 @@ func (p *Profile) JSONKeys() (node, msg, tm, level []string) {
 	return p.jsonNode, p.jsonMsg, p.jsonTime, p.jsonLevel
 }
 
-func matchAny(res []*regexp.Regexp, s string) bool {
+func matchAny(res []*lineRegexp, s string) bool {
 	for _, re := range res {
 		if re.MatchString(s) {
 			return true
@@ -308,7 +308,7 @@ func matchAny(res []*regexp.Regexp, s string) bool {
 	return false
 }
 
-func matchAnyBytes(res []*regexp.Regexp, b []byte) bool {
+func matchAnyBytes(res []*lineRegexp, b []byte) bool {
 	for _, re := range res {
 		if re.Match(b) {
 			return true
@@ -345,6 +345,13 @@ func Parse(r io.Reader, file string) (*Profile, error) {
 		}
 		return re, nil
 	}
+	compileLine := func(expr string) (*lineRegexp, error) {
+		re, err := compile(expr)
+		if err != nil {
+			return nil, err
+		}
+		return newLineRegexp(re), nil
+	}
 	for sc.Scan() {
 		n++
 		text := strings.TrimRight(sc.Text(), " \t\r")
@@ -364,7 +371,7 @@ func Parse(r io.Reader, file string) (*Profile, error) {
 		case "description":
 			p.Description = val
 		case "detect":
-			p.detect, err = compile(val)
+			p.detect, err = compileLine(val)
 		case "line":
 			if b, ok := strings.CutPrefix(val, "builtin:"); ok {
 				switch b {
@@ -375,7 +382,7 @@ func Parse(r io.Reader, file string) (*Profile, error) {
 				}
 				continue
 			}
-			if p.line, err = compile(val); err == nil {
+			if p.line, err = compileLine(val); err == nil {
 				err = p.setGroups(fail)
 			}
 		case "time":
@@ -394,12 +401,12 @@ func Parse(r io.Reader, file string) (*Profile, error) {
 			p.aliasAs = strings.TrimSpace(as)
 			p.alias, err = compile(strings.TrimSpace(pattern))
 		case "harness":
-			var re *regexp.Regexp
+			var re *lineRegexp
 			if expr, ok := strings.CutPrefix(val, "node "); ok {
-				if re, err = compile(expr); err == nil {
+				if re, err = compileLine(expr); err == nil {
 					p.harnessN = append(p.harnessN, re)
 				}
-			} else if re, err = compile(val); err == nil {
+			} else if re, err = compileLine(val); err == nil {
 				p.harness = append(p.harness, re)
 			}
 		case "fact":
@@ -414,8 +421,8 @@ func Parse(r io.Reader, file string) (*Profile, error) {
 		case "test-fail":
 			p.testFail, err = compile(val)
 		case "failure":
-			var re *regexp.Regexp
-			if re, err = compile(val); err == nil {
+			var re *lineRegexp
+			if re, err = compileLine(val); err == nil {
 				p.failure = append(p.failure, re)
 			}
 		case "node-fields":
@@ -446,13 +453,14 @@ func Parse(r io.Reader, file string) (*Profile, error) {
 	if p.line == nil && p.Builtin == "" {
 		return nil, &Error{File: file, Line: n, Msg: "no line rule (a regexp with (?P<msg>...), or builtin:classic|etcd-trace|json)"}
 	}
+	p.folds = indexFolds(p.facts)
 	return p, nil
 }
 
 // setGroups finds the special named groups of the line regexp.
 func (p *Profile) setGroups(fail func(string, ...any) error) error {
 	g := lineGroups{}
-	for i, name := range p.line.SubexpNames() {
+	for i, name := range p.line.re.SubexpNames() {
 		switch name {
 		case "":
 		case "time":
@@ -558,15 +566,17 @@ func Custom(nodeRe, timeLayout string, facts *Profile) (*Profile, error) {
 		expr = "(?:" + nodeRe + `)[\s:\]>|-]*(?P<msg>.*)$`
 	}
 	p := &Profile{Name: "custom", Description: "--node-re " + nodeRe, Source: "flags", nodeFields: map[string]bool{}}
-	if p.line, err = regexp.Compile(expr); err != nil {
+	lre, err := regexp.Compile(expr)
+	if err != nil {
 		return nil, fmt.Errorf("--node-re: %v", err)
 	}
+	p.line = newLineRegexp(lre)
 	if err := p.setGroups(func(f string, a ...any) error { return fmt.Errorf(f, a...) }); err != nil {
 		return nil, err
 	}
 	p.timeLayout = timeLayout
 	if facts != nil {
-		p.facts, p.nodeFields = facts.facts, facts.nodeFields
+		p.facts, p.folds, p.nodeFields = facts.facts, facts.folds, facts.nodeFields
 	}
 	return p, nil
 }

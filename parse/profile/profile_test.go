@@ -105,7 +105,7 @@ func TestCustomFromFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, ok := p.ParseLine([]byte("12:00 node=n3 became leader term=4"))
-	if !ok || r.Node != "n3" || r.Msg != "became leader term=4" {
+	if !ok || r.Node != "n3" || string(r.Msg) != "became leader term=4" {
 		t.Fatalf("%+v %v", r, ok)
 	}
 	for _, bad := range [][2]string{{`(`, ""}, {`node=\w+`, ""}, {`(?P<node>\w+)`, "2006"}} {

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/raftviz/raftviz/parse/eventline"
 )
@@ -13,13 +14,17 @@ import (
 type rule struct {
 	kind   string
 	consts []eventline.Field
-	re     *regexp.Regexp
+	re     *lineRegexp
 	names  []string // subexpression names, by index
 	node   int      // index of a (?P<node>...) group: the fact is about that node
+	// prefix is a literal every match begins with, at the start of the message ("^vote granted"):
+	// a comparison of a few bytes rules out nearly every message.
+	prefix string
 	// lit is a string every match contains (fold: in any case). Most messages do not contain
 	// it, and strings.Index is far cheaper than running the regexp.
-	lit  string
-	fold bool
+	lit    string
+	fold   bool
+	litBit int // lit's place in the profile's foldIndex, or -1
 	// anyOf are further sets of strings of which every match contains at least one each (the
 	// alternatives of "(?:becom|convert|elected)"), checked after lit.
 	anyOf []literalSet
@@ -27,38 +32,197 @@ type rule struct {
 
 type literalSet struct {
 	alts []string
+	bits []int // each alternative's place in the profile's foldIndex, or -1
 	fold bool
 }
 
-func (ls literalSet) in(msg, lower string) bool {
-	if ls.fold {
-		msg = lower
-	}
-	for _, a := range ls.alts {
-		if strings.Contains(msg, a) {
+func (ls literalSet) in(msg *message) bool {
+	for i, a := range ls.alts {
+		if msg.contains(a, ls.fold, ls.bits[i]) {
 			return true
 		}
 	}
 	return false
 }
 
-// toLower is strings.ToLower for ASCII letters only (the literals are ASCII); a message with no
-// upper-case letter is returned as it is, without allocating.
-func toLower(s string) string {
-	i := 0
-	for i < len(s) && (s[i] < 'A' || s[i] > 'Z') {
-		i++
+// message is a message being matched. The profile's case-insensitive literals are looked for
+// all at once, in one pass, when a rule first asks (most messages contain none of them).
+type message struct {
+	s       string
+	folds   *foldIndex
+	found   uint64
+	scanned bool
+	high    bool // a byte >= 0x80: (?i)k matches the Kelvin sign, so the regexp must decide
+}
+
+// contains reports whether the message may contain lit (lower case when fold); bit is lit's
+// place in the foldIndex, or -1.
+func (m *message) contains(lit string, fold bool, bit int) bool {
+	if !fold {
+		return strings.Contains(m.s, lit)
 	}
-	if i == len(s) {
-		return s
+	if bit < 0 || m.folds == nil {
+		return indexFold(m.s, lit) >= 0 || !isASCII(m.s)
 	}
-	b := []byte(s)
-	for ; i < len(b); i++ {
-		if 'A' <= b[i] && b[i] <= 'Z' {
-			b[i] += 'a' - 'A'
+	if !m.scanned {
+		m.found, m.high = m.folds.scan(m.s)
+		m.scanned = true
+	}
+	return m.high || m.found&(1<<bit) != 0
+}
+
+// foldIndex finds which of up to 64 ASCII literals a text contains, ignoring case, in one pass
+// (an Aho-Corasick automaton over lower-case ASCII).
+type foldIndex struct {
+	lits []string
+	// trans[state+c] for a state's offset (a multiple of 128) and a lower-case ASCII byte c is
+	// the next state's offset, plus 1 when literals end there (out[offset/128] says which).
+	trans []uint32
+	out   []uint64
+}
+
+// bit returns lit's place in the index, adding it, or -1 when the index is full.
+func (x *foldIndex) bit(lit string) int {
+	for i, l := range x.lits {
+		if l == lit {
+			return i
 		}
 	}
-	return string(b)
+	if len(x.lits) == 64 {
+		return -1
+	}
+	x.lits = append(x.lits, lit)
+	return len(x.lits) - 1
+}
+
+// build makes the automaton of the literals added.
+func (x *foldIndex) build() {
+	next := [][128]int{{}}
+	x.out = []uint64{0}
+	// The trie: state 0 is the root; 0 in next means "no edge" until the links are made.
+	for i, lit := range x.lits {
+		st := 0
+		for j := 0; j < len(lit); j++ {
+			c := lit[j]
+			if next[st][c] == 0 {
+				next = append(next, [128]int{})
+				x.out = append(x.out, 0)
+				next[st][c] = len(next) - 1
+			}
+			st = next[st][c]
+		}
+		x.out[st] |= 1 << i
+	}
+	// Breadth first: a missing edge goes where the longest proper suffix's edge goes.
+	fail := make([]int, len(next))
+	queue := []int{}
+	for c := 0; c < 128; c++ {
+		if s := next[0][c]; s != 0 {
+			queue = append(queue, s)
+		}
+	}
+	for len(queue) > 0 {
+		st := queue[0]
+		queue = queue[1:]
+		x.out[st] |= x.out[fail[st]]
+		for c := 0; c < 128; c++ {
+			s := next[st][c]
+			if s == 0 {
+				next[st][c] = next[fail[st]][c]
+				continue
+			}
+			fail[s] = next[fail[st]][c]
+			queue = append(queue, s)
+		}
+	}
+	x.trans = make([]uint32, 128*len(next))
+	for st := range next {
+		for c, to := range next[st] {
+			e := uint32(to * 128)
+			if x.out[to] != 0 {
+				e |= 1
+			}
+			x.trans[st*128+c] = e
+		}
+	}
+}
+
+// lowerASCIITable maps a byte to its lower case; bytes >= 0x80 to 0 (scan reports them).
+var lowerASCIITable = func() (t [256]byte) {
+	for c := 0; c < 128; c++ {
+		t[c] = lowerByte(byte(c))
+	}
+	return t
+}()
+
+// scan returns the literals s contains, and whether s has a byte >= 0x80 (then the answer is
+// not used: see message).
+func (x *foldIndex) scan(s string) (found uint64, high bool) {
+	if len(x.trans) == 0 {
+		return 0, !isASCII(s)
+	}
+	st, any := uint32(0), byte(0)
+	trans := x.trans
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		any |= c
+		e := trans[st+uint32(lowerASCIITable[c])]
+		st = e &^ 127
+		if e&1 != 0 {
+			found |= x.out[st/128]
+		}
+	}
+	return found, any >= utf8.RuneSelf
+}
+
+// indexFold is the index of lit (ASCII, lower case) in s, ignoring ASCII case, or -1.
+func indexFold(s, lit string) int {
+	if len(lit) == 0 {
+		return 0
+	}
+	first := lit[0]
+	for i := 0; i+len(lit) <= len(s); i++ {
+		if lowerByte(s[i]) != first {
+			continue
+		}
+		j := 1
+		for j < len(lit) && lowerByte(s[i+j]) == lit[j] {
+			j++
+		}
+		if j == len(lit) {
+			return i
+		}
+	}
+	return -1
+}
+
+func lowerByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// indexFolds puts the case-insensitive literals of the rules in one foldIndex.
+func indexFolds(rules []*rule) *foldIndex {
+	x := &foldIndex{}
+	for _, r := range rules {
+		if r.lit != "" && r.fold {
+			r.litBit = x.bit(r.lit)
+		}
+		for _, set := range r.anyOf {
+			if set.fold {
+				for j, a := range set.alts {
+					set.bits[j] = x.bit(a)
+				}
+			}
+		}
+	}
+	if len(x.lits) == 0 {
+		return nil
+	}
+	x.build()
+	return x
 }
 
 // parseRule reads "KIND [key=value ...] : REGEXP"; KIND "-" states only fields.
@@ -86,35 +250,42 @@ func parseRule(val string, fail func(string, ...any) error, compile func(string)
 	if err != nil {
 		return nil, err
 	}
-	r.re, r.names = re, re.SubexpNames()
+	r.re, r.names = newLineRegexp(re), re.SubexpNames()
 	r.node = re.SubexpIndex("node")
+	r.prefix = anchoredPrefix(re.String())
 	r.lit, r.fold = requiredLiteral(re.String())
+	if r.lit == r.prefix && !r.fold {
+		r.lit = "" // the prefix check says it already
+	}
 	r.anyOf = requiredAlternatives(re.String())
+	r.litBit = -1
+	for i := range r.anyOf {
+		r.anyOf[i].bits = make([]int, len(r.anyOf[i].alts))
+		for j := range r.anyOf[i].bits {
+			r.anyOf[i].bits[j] = -1
+		}
+	}
 	return r, nil
 }
 
-// match applies the rule to a message and returns the fact and the span the regexp matched. lower
-// is the message in ASCII lower case, for the case-insensitive literal checks.
-func (r *rule) match(msg, lower string) (f Fact, lo, hi int, ok bool) {
-	if r.lit != "" {
-		in := msg
-		if r.fold {
-			in = lower
-		}
-		if !strings.Contains(in, r.lit) {
-			return Fact{}, 0, 0, false
-		}
+// match applies the rule to a message and returns the fact and the span the regexp matched.
+func (r *rule) match(msg *message) (f Fact, lo, hi int, ok bool) {
+	if !strings.HasPrefix(msg.s, r.prefix) {
+		return Fact{}, 0, 0, false
+	}
+	if r.lit != "" && !msg.contains(r.lit, r.fold, r.litBit) {
+		return Fact{}, 0, 0, false
 	}
 	for _, set := range r.anyOf {
-		if !set.in(msg, lower) {
+		if !set.in(msg) {
 			return Fact{}, 0, 0, false
 		}
 	}
-	m := r.re.FindStringSubmatchIndex(msg)
+	m := r.re.FindStringSubmatchIndex(msg.s)
 	if m == nil {
 		return Fact{}, 0, 0, false
 	}
-	f = r.fact(msg, m)
+	f = r.fact(msg.s, m)
 	return f, m[0], m[1], true
 }
 
@@ -184,6 +355,19 @@ func requiredLiteral(expr string) (string, bool) {
 		best = strings.ToLower(best)
 	}
 	return best, fold
+}
+
+// anchoredPrefix returns the literal a match must begin with when expr is anchored at the
+// start ("^vote granted: from=..." gives "vote granted: from="), or "".
+func anchoredPrefix(expr string) string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil || re.Op != syntax.OpConcat || len(re.Sub) < 2 || re.Sub[0].Op != syntax.OpBeginText {
+		return ""
+	}
+	if lit := re.Sub[1]; lit.Op == syntax.OpLiteral && lit.Flags&syntax.FoldCase == 0 {
+		return string(lit.Rune)
+	}
+	return ""
 }
 
 func isASCII(s string) bool {
