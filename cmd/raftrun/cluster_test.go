@@ -210,8 +210,24 @@ func newProcCluster(t *testing.T, n int) *procCluster {
 		for id := range c.procs {
 			c.kill(id)
 		}
+		if t.Failed() {
+			c.logTails(60)
+		}
 	})
 	return c
+}
+
+// logTails logs the last lines of every node's event log and stderr, to tell from a failed
+// run's output what the cluster did.
+func (c *procCluster) logTails(n int) {
+	for id := range c.addrs {
+		b, _ := os.ReadFile(c.logPath(id))
+		lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+		if len(lines) > n {
+			lines = lines[len(lines)-n:]
+		}
+		c.t.Logf("node %d, last %d event lines:\n%s\nstderr: %s", id, len(lines), strings.Join(lines, "\n"), c.stderr[id])
+	}
 }
 
 // start runs node id, knowing the nodes peerIDs (none given: every other node), with --join
