@@ -90,7 +90,7 @@ func TestSummaryUnderTables(t *testing.T) {
 // checks that every doctored copy (one injected violation, testdata/fixtures/doctor.py) exits 1
 // while the captures themselves exit 0.
 func TestAnalyzeCaptures(t *testing.T) {
-	for _, name := range []string{"hashicorp_v", "etcd_v", "etcd_trace_v", "dslogs_fail"} {
+	for _, name := range []string{"hashicorp_v", "etcd_v", "etcd_trace_v", "dslogs_fail", "jsonlog_v"} {
 		code, out, errOut := runCLI(t, "", "analyze", fx+name+".log")
 		checkGolden(t, "analyze_"+name, "exit: "+strconv.Itoa(code)+"\n--- stderr\n"+errOut+"--- stdout\n"+out)
 		if code != exitOK {
@@ -126,6 +126,8 @@ func TestAnalyzeCaptures(t *testing.T) {
 		{"etcd_term_back.log", "a node's term never decreases"},
 		{"etcd_trace_two_leaders.log", "one leader per term"},
 		{"dslogs_two_leaders.log", "one leader per term"},
+		{"jsonlog_two_leaders.log", "one leader per term"},
+		{"jsonlog_term_back.log", "a node's term never decreases"},
 	} {
 		code, out, _ := runCLI(t, "", "analyze", fx+c.file)
 		if code != exitTestsFailed || !strings.Contains(out, "VIOLATION "+c.check) {

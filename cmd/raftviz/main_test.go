@@ -75,6 +75,8 @@ func TestGolden(t *testing.T) {
 		{"dslogs_list", []string{"--list", "--fail-exit", fx + "dslogs_fail.log"}},
 		{"dslogs_panic_table", []string{"--compact", "--wrap", "40", "--grep", "Leader", fx + "dslogs_panic.log"}},
 		{"dslogs_csv", []string{"--table", "csv", "--grep", "Leader", fx + "dslogs_fail.log"}},
+		{"jsonlog_list", []string{"--list", fx + "jsonlog_v.log"}},
+		{"jsonlog_table", []string{"-run", "TestLogrus", "--compact", "--wrap", "50", fx + "jsonlog_v.log"}},
 		{"custom_node_re", []string{"--list", "--node-re", `\] (?P<node>server-[0-9a-f]{4})`, fx + "hashicorp_v.log"}},
 		{"bad_profile", []string{"--profile", td + "fixtures/capture.sh", td + "gotest_v.log"}},
 	}
