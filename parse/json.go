@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/parse/profile"
 )
 
 // test2json is one event of a go test -json stream.
@@ -305,6 +306,10 @@ func (p *Parser) structuredJSON(m map[string]any, order []string) (Event, bool) 
 func (p *Parser) setJSONTime(e *Event, v any) {
 	switch t := v.(type) {
 	case string:
+		if ns, ok := profile.UnixNanoRFC3339(t); ok {
+			e.Time, e.Flags = ns, e.Flags|FlagTime|FlagDate
+			return
+		}
 		if tt, err := time.Parse(time.RFC3339Nano, t); err == nil {
 			e.Time, e.Flags = tt.UnixNano(), e.Flags|FlagTime|FlagDate
 			return

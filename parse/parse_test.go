@@ -354,7 +354,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(b)
 	}
 	// Real captures of other libraries (testdata/fixtures), cut to their first lines.
-	for _, name := range []string{"hashicorp_v.log", "etcd_v.log", "etcd_trace_v.log", "dslogs_fail.log", "dslogs_panic.log"} {
+	for _, name := range []string{"hashicorp_v.log", "etcd_v.log", "etcd_trace_v.log", "dslogs_fail.log", "dslogs_panic.log", "jsonlog_v.log"} {
 		b, err := os.ReadFile(filepath.Join("..", "testdata", "fixtures", name))
 		if err != nil {
 			f.Fatal(err)

@@ -96,6 +96,11 @@ func TestAnalyzeCaptures(t *testing.T) {
 		if code != exitOK {
 			t.Errorf("%s: exit %d", name, code)
 		}
+		code, out, _ = runCLI(t, "", "analyze", "--json", fx+name+".log")
+		if code != exitOK || !json.Valid([]byte(out)) {
+			t.Errorf("%s --json: exit %d, valid JSON %v", name, code, json.Valid([]byte(out)))
+		}
+		checkGolden(t, "analyze_"+name+"_json", out)
 	}
 	code, out, _ := runCLI(t, "", "analyze", "--json", "-run", "TestTraceFailover", fx+"etcd_trace_v.log")
 	checkGolden(t, "analyze_etcd_trace_json", out)

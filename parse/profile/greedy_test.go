@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // randomRegexp builds an anchored regexp over a small alphabet, with the constructs log profiles
@@ -171,5 +173,61 @@ func TestFoldIndexFindsEveryLiteral(t *testing.T) {
 	}
 	if _, high := (&foldIndex{}).scan("é"); !high {
 		t.Fatal("a non-ASCII text must be left to the regexp")
+	}
+}
+
+// TestRFC3339MatchesTimeParse checks the hand-written stamp reader against time.Parse on random
+// stamps, valid and broken: the same instant, or no answer (time.Parse then decides).
+func TestRFC3339MatchesTimeParse(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	num := func(n, max int) string {
+		v := r.IntN(max + 1)
+		s := strconv.Itoa(v)
+		for len(s) < n {
+			s = "0" + s
+		}
+		return s
+	}
+	zones := []string{"Z", "+01:00", "-07:30", "+0530", "-1200", "+23:59", "+24:00", "Z ", "", "+1:00"}
+	agreed := 0
+	for i := 0; i < 200000; i++ {
+		s := num(4, 9999) + "-" + num(2, 13) + "-" + num(2, 32) + "T" + num(2, 24) + ":" + num(2, 60) + ":" + num(2, 60)
+		if frac := r.IntN(12); frac > 0 {
+			s += "." + num(frac, 999999999)[:frac]
+		}
+		s += zones[r.IntN(len(zones))]
+		if r.IntN(20) == 0 { // a broken byte anywhere
+			b := []byte(s)
+			b[r.IntN(len(b))] = "x-:T.9"[r.IntN(6)]
+			s = string(b)
+		}
+		layout := time.RFC3339Nano
+		if !strings.Contains(s[min(len(s), 19):], ":") {
+			layout = "2006-01-02T15:04:05.999999999Z0700"
+		}
+		want, err := time.Parse(layout, s)
+		got, ok := UnixNanoRFC3339(s)
+		if ok && (err != nil || got != want.UnixNano()) {
+			t.Fatalf("%q: got %d, time.Parse says %v (%v)", s, got, want.UnixNano(), err)
+		}
+		if ok {
+			agreed++
+		}
+		if !ok && err == nil {
+			t.Fatalf("%q: not read, time.Parse reads %v", s, want)
+		}
+	}
+	if agreed < 10000 {
+		t.Fatalf("only %d stamps read", agreed)
+	}
+	for _, l := range []string{time.RFC3339, time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700"} {
+		if !isRFC3339Layout(l) {
+			t.Errorf("%q not taken for RFC 3339", l)
+		}
+	}
+	for _, l := range []string{"2006-01-02T15:04:05.000Z07:00", "2006/01/02 15:04:05", time.Kitchen} {
+		if isRFC3339Layout(l) {
+			t.Errorf("%q taken for RFC 3339", l)
+		}
 	}
 }

@@ -49,6 +49,7 @@ type Profile struct {
 	line       *lineRegexp
 	groups     lineGroups
 	timeLayout string
+	rfc3339    bool          // timeLayout is read by UnixNanoRFC3339
 	timeUnit   time.Duration // "time offset UNIT": the time group counts UNITs since the start
 	alias      *regexp.Regexp
 	aliasAs    string
@@ -159,6 +160,12 @@ func (p *Profile) parseTime(ts []byte, r *Record) bool {
 	}
 	if p.timeLayout == "" {
 		return true
+	}
+	if p.rfc3339 {
+		if ns, ok := UnixNanoRFC3339(string(ts)); ok {
+			r.Time, r.HasTime, r.HasDate = ns, true, true
+			return true
+		}
 	}
 	t, err := time.Parse(p.timeLayout, string(ts))
 	if err != nil {
@@ -392,7 +399,7 @@ func Parse(r io.Reader, file string) (*Profile, error) {
 				}
 				continue
 			}
-			p.timeLayout = val
+			p.timeLayout, p.rfc3339 = val, isRFC3339Layout(val)
 		case "alias":
 			pattern, as, ok := strings.Cut(val, " as ")
 			if !ok {
@@ -574,7 +581,7 @@ func Custom(nodeRe, timeLayout string, facts *Profile) (*Profile, error) {
 	if err := p.setGroups(func(f string, a ...any) error { return fmt.Errorf(f, a...) }); err != nil {
 		return nil, err
 	}
-	p.timeLayout = timeLayout
+	p.timeLayout, p.rfc3339 = timeLayout, isRFC3339Layout(timeLayout)
 	if facts != nil {
 		p.facts, p.folds, p.nodeFields = facts.facts, facts.folds, facts.nodeFields
 	}
