@@ -126,5 +126,10 @@ func TestUsageErrors(t *testing.T) {
 		if code != exitUsage || !strings.Contains(errOut, c.want) || strings.Count(errOut, "\n") > 12 {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
 		}
+		// A refused command line creates nothing (here: the default runs directory).
+		if _, err := os.Stat("runs"); err == nil {
+			os.Remove("runs")
+			t.Errorf("%v created the runs directory", c.args)
+		}
 	}
 }

@@ -86,9 +86,6 @@ func Execute(ctx context.Context, opts Options) ([]Run, error) {
 	if opts.RunsDir == "" {
 		opts.RunsDir = "runs"
 	}
-	if err := os.MkdirAll(opts.RunsDir, 0o755); err != nil {
-		return nil, err
-	}
 	// A directory is built from inside it, so a package outside the current module works too.
 	workDir, pkgArg := "", opts.Package
 	st, statErr := os.Stat(opts.Package)
@@ -122,6 +119,10 @@ func Execute(ctx context.Context, opts Options) ([]Run, error) {
 	}
 	if _, err := os.Stat(exe); err != nil {
 		return nil, fmt.Errorf("package %s has no tests", opts.Package)
+	}
+	// Only now: a mistyped package or pattern leaves nothing behind.
+	if err := os.MkdirAll(opts.RunsDir, 0o755); err != nil {
+		return nil, err
 	}
 
 	runs := make([]Run, opts.Count)
