@@ -46,6 +46,19 @@ func (e *Event) FreshInstance() bool {
 	return v == "true"
 }
 
+// NewServer reports whether a start event is a server that joins a running cluster with empty
+// storage: no configuration yet (peers stated, and empty) and an empty log. A node whose data
+// directory was wiped comes back this way, added again as a new server; its term starts from 0
+// again, which is not its old self's term going back.
+func (e *Event) NewServer() bool {
+	if e.Kind != eventline.KindStart {
+		return false
+	}
+	peers, ok := e.Field("peers")
+	last, _ := e.FieldInt("last_index")
+	return ok && peers == "" && last == 0
+}
+
 // FaultKind maps an event to the fault kind it reports (crash, restart, disconnect, reconnect,
 // partition, heal, start, stop), or "" for none.
 func (e *Event) FaultKind() string {

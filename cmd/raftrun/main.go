@@ -5,6 +5,7 @@
 //	raftrun sim --seed 7 --steps 20000 -o sim.log
 //	raftrun node --id 1 --listen :7001 --peers 2=:7002,3=:7003 --data n1
 //	raftrun client --peers 1=:7001,2=:7002,3=:7003 set x 1
+//	raftrun soak --cycles 100
 //
 // raftrun test builds a package's test binary once, runs it many times in parallel with debug
 // output switched on (RAFT_DEBUG=1), keeps the complete log of every failing run and ends with a
@@ -49,6 +50,7 @@ Commands:
   node    run one Raft node as its own process (clusters across processes and machines)
   client  send set/get/del to a cluster of raftrun nodes
   bench   measure writes/s, commit latency and failover time of the Raft core
+  soak    kill, pause, wipe and reconfigure node processes under client load; check the history
 
 Run 'raftrun <command> -h' for the command's flags.
 `
@@ -78,6 +80,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return clientCommand(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCommand(ctx, args[1:], stdout, stderr)
+	case "soak":
+		return soakCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK

@@ -113,15 +113,10 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	htmlN := 0
 	var reports []analyze.Report
 	violations, analyzed := 0, 0
-	// Tests are analysed as they stream, part by part: a test of millions of events is never
-	// whole in memory. A pattern that names a package waits for the test to end (go test -v
-	// names the package last).
-	analyzers := map[*parse.Test]*analyze.Analyzer{}
-	feed := func(t *parse.Test) *analyze.Analyzer {
-		a := analyzers[t]
-		if a == nil {
-			if len(t.Events) == 0 || !matcher.MatchTest(t) {
-				return nil
+	err = analyze.Stream(ctx, src, analyze.StreamOptions{
+		Select: func(t *parse.Test) (analyze.Options, bool) {
+			if !matcher.MatchTest(t) {
+				return analyze.Options{}, false
 			}
 			o := opts
 			if *linHTML != "" {
@@ -131,39 +126,22 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 					o.LinHTML = strings.TrimSuffix(*linHTML, ".html") + "-" + strconv.Itoa(htmlN) + ".html"
 				}
 			}
-			a = analyze.NewAnalyzer(o)
-			analyzers[t] = a
-		}
-		a.Add(t.Events)
-		t.Consumed()
-		return a
-	}
-	emit := func(t *parse.Test) error {
-		a := feed(t)
-		delete(analyzers, t)
-		if a == nil {
+			return o, true
+		},
+		// A pattern that names a package waits for the test to end (go test -v names the
+		// package last).
+		Whole: matcher.NamesPackage(),
+		Report: func(r analyze.Report) error {
+			analyzed++
+			violations += r.Failures()
+			if *jsonOut {
+				reports = append(reports, r)
+			} else {
+				analyze.WriteText(bw, r)
+			}
 			return nil
-		}
-		r := a.Report(t)
-		analyzed++
-		violations += r.Failures()
-		if *jsonOut {
-			reports = append(reports, r)
-		} else {
-			analyze.WriteText(bw, r)
-		}
-		return nil
-	}
-	batch := func(running []*parse.Test) error {
-		if matcher.NamesPackage() {
-			return nil
-		}
-		for _, t := range running {
-			feed(t)
-		}
-		return nil
-	}
-	err = src.Scan(ctx, parse.ScanOptions{Emit: emit, Batch: batch})
+		},
+	})
 	sum := src.Summary()
 	lines := sum.Lines
 	switch {

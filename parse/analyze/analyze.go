@@ -363,6 +363,12 @@ func (a *Analyzer) event(e *parse.Event) {
 		return
 	}
 	a.inEpoch[e.Node] = true
+	if e.NewServer() {
+		// The same id, another server: what the old one stated is not its past. The cluster's
+		// terms go on (no new epoch).
+		n.termKnown, n.term, n.termEv, n.role, n.leading = false, 0, evRef{}, "", 0
+		n.commit, n.commitEv, n.lastIndex = 0, evRef{}, 0
+	}
 	if term, ok := e.Term(); ok {
 		a.seen.terms++
 		if n.termKnown && term < n.term {

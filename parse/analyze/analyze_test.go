@@ -253,6 +253,25 @@ func TestProcessRestartsInMergedLogs(t *testing.T) {
 	}
 }
 
+// TestWipedNodeRejoinsAtTermZero: a node whose data directory was wiped starts again with no
+// configuration and an empty log, as a new server: its term 0 is not a term going back. A node
+// that comes back at term 0 with its configuration (storage that lost its state) still is.
+func TestWipedNodeRejoinsAtTermZero(t *testing.T) {
+	run := func(peers string) Report {
+		return Test(parseText(t, `00:00:01.000000 [2] starts | ev=start term=1 state=follower peers=1,2,3 last_index=1 commit=0
+00:00:01.100000 [2] becomes candidate | ev=state term=5 state=candidate prev=follower reason=timeout
+00:00:02.000000 [2] starts | ev=start term=0 state=follower peers=`+peers+` last_index=0 commit=0
+00:00:02.100000 [2] appends entries | ev=append term=6 state=follower first=1 last=9 entries=9 from=1
+`), Options{})
+	}
+	if r := run(`""`); r.Failures() != 0 {
+		t.Fatalf("a new server reported: %+v", r.Violations)
+	}
+	if r := run("1,2,3"); r.Failures() != 1 || r.Violations[0].Check != CheckTermMonotonic {
+		t.Fatalf("a node that lost its term: %+v", r.Violations)
+	}
+}
+
 // TestStreamedAnalysisEqualsWhole: a test analysed in parts as it streams (the events let go
 // after each part) reports exactly what the analysis of the whole test reports, for every
 // fixture, doctored ones with violations included.
