@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/raft"
+	"github.com/raftviz/raftviz/raft/storage"
 )
 
 func fixtureDir(t *testing.T) string {
@@ -131,5 +134,31 @@ func TestUsageErrors(t *testing.T) {
 			os.Remove("runs")
 			t.Errorf("%v created the runs directory", c.args)
 		}
+	}
+}
+
+// TestRejoinedLearnerIsAdmitted: a server wiped, removed and added again is a learner with a new
+// incarnation; a peer whose book still has the old one must take its hello (before, it refused
+// it when the learner was added before the hello came, and the new server stopped). A voter
+// with other data is still refused.
+func TestRejoinedLearnerIsAdmitted(t *testing.T) {
+	book, err := storage.OpenPeerBook(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := book.Check(3, 0xa, true); err != nil {
+		t.Fatal(err)
+	}
+	admit := admitter(book, func() raft.Status { return raft.Status{Voters: []uint64{1, 2, 3}} })
+	if err := admit(3, 0xb); !errors.Is(err, storage.ErrLostState) {
+		t.Fatalf("a voter with other data: %v", err)
+	}
+	admit = admitter(book, func() raft.Status { return raft.Status{Voters: []uint64{1, 2}, Learners: []uint64{3}} })
+	if err := admit(3, 0xc); err != nil {
+		t.Fatalf("the re-added learner: %v", err)
+	}
+	admit = admitter(book, func() raft.Status { return raft.Status{Voters: []uint64{1, 2, 3}} })
+	if err := admit(3, 0xc); err != nil {
+		t.Fatalf("the promoted server, known by its new incarnation: %v", err)
 	}
 }

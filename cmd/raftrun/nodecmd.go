@@ -193,10 +193,7 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "raftrun node: cannot write event lines to %s: %v\n", *logPath, lw.Err())
 		return exitFailed
 	}
-	tcp.SetIdentity(inc, func(peer, peerInc uint64) error {
-		st := n.Status()
-		return book.Check(peer, peerInc, slices.Contains(st.Voters, peer) || slices.Contains(st.Learners, peer))
-	})
+	tcp.SetIdentity(inc, admitter(book, n.Status))
 	tcp.ServeClients(func(ctx context.Context, cmd []byte) transport.Reply {
 		return answer(ctx, n, cmd)
 	})
@@ -227,6 +224,16 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 
 // answer runs a client's command on the node: a key-value command, or a membership change
 // ("conf add_learner 4", "conf promote 4", "conf remove 4").
+// admitter decides which peers' hellos to take: only a voter with other data than the book
+// knows is refused (it may have forgotten a vote). A server that was removed and added again
+// after losing its data is a learner until it caught up, and whether its first hello reaches
+// this node before or after the learner is added is a matter of timing.
+func admitter(book *storage.PeerBook, status func() raft.Status) func(peer, inc uint64) error {
+	return func(peer, inc uint64) error {
+		return book.Check(peer, inc, slices.Contains(status().Voters, peer))
+	}
+}
+
 func answer(ctx context.Context, n *node.Node, cmd []byte) transport.Reply {
 	if rest, ok := strings.CutPrefix(string(cmd), "conf "); ok {
 		return answerConf(ctx, n, rest)

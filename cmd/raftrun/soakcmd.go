@@ -135,8 +135,12 @@ func newSoak(exe, dir string, n int, stderr io.Writer) (*soak, error) {
 	return s, nil
 }
 
-func (s *soak) logPath(id uint64) string { return filepath.Join(s.dir, "node"+strconv.FormatUint(id, 10)+".log") }
-func (s *soak) dataDir(id uint64) string { return filepath.Join(s.dir, "data"+strconv.FormatUint(id, 10)) }
+func (s *soak) logPath(id uint64) string {
+	return filepath.Join(s.dir, "node"+strconv.FormatUint(id, 10)+".log")
+}
+func (s *soak) dataDir(id uint64) string {
+	return filepath.Join(s.dir, "data"+strconv.FormatUint(id, 10))
+}
 
 // start runs node id knowing the given peers; join starts it as a new server.
 func (s *soak) start(id uint64, join bool, peers []uint64) error {
@@ -474,16 +478,15 @@ func (s *soak) join(ctx context.Context, id uint64) error {
 
 // remove takes a server out of the cluster and stops it.
 func (s *soak) remove(ctx context.Context, id uint64) error {
-	s.mu.Lock()
-	delete(s.members, id) // clients stop asking it
-	s.mu.Unlock()
+	// Asked of every member, the one removed included: it may be the leader.
 	if err := s.conf(ctx, "remove "+strconv.FormatUint(id, 10)); err != nil {
 		return fmt.Errorf("removing node %d: %w", id, err)
 	}
-	s.kill(id)
 	s.mu.Lock()
+	delete(s.members, id) // clients stop asking it
 	s.counts["remove"]++
 	s.mu.Unlock()
+	s.kill(id)
 	return nil
 }
 

@@ -101,11 +101,11 @@ func OpenPeerBook(dir string) (*PeerBook, error) {
 }
 
 // Check decides whether to take messages from peer, which says it is incarnation inc: yes when
-// the book knows no other incarnation of it (and it is noted), or when the peer is not a member
-// of the configuration any more (removed, it may come back as a new server; its new
-// incarnation replaces the old). A member that comes back with other data is refused with an
-// error matching ErrLostState. An incarnation of 0 (a peer that sends none) is not checked.
-func (b *PeerBook) Check(peer, inc uint64, member bool) error {
+// the book knows no other incarnation of it (and it is noted), or when the peer is not a voter
+// (removed, or added again as a learner: a new server; its new incarnation replaces the old).
+// A voter that comes back with other data is refused with an error matching ErrLostState. An
+// incarnation of 0 (a peer that sends none) is not checked.
+func (b *PeerBook) Check(peer, inc uint64, voter bool) error {
 	if inc == 0 {
 		return nil
 	}
@@ -115,7 +115,7 @@ func (b *PeerBook) Check(peer, inc uint64, member bool) error {
 	switch {
 	case ok && old == inc:
 		return nil
-	case ok && member:
+	case ok && voter:
 		return &lostStateError{peer: peer}
 	}
 	b.known[peer] = inc
