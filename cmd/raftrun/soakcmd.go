@@ -267,18 +267,23 @@ func (s *soak) run(ctx context.Context, plan soakPlan, stdout io.Writer) int {
 	failed := ""
 	for cycle := 0; cycle < plan.cycles && ctx.Err() == nil && failed == ""; cycle++ {
 		var err error
+		done := ""
 		switch cycle {
 		case joinAt:
-			err = s.join(ctx, 4)
+			err, done = s.join(ctx, 4), "join"
 		case removeAt:
-			err = s.remove(ctx, 4)
+			err, done = s.remove(ctx, 4), "remove"
 		case wipeAt:
-			err = s.wipeAndReadd(ctx, r)
+			err, done = s.wipeAndReadd(ctx, r), "wipe and re-add"
 		default:
-			err = s.fault(ctx, r)
+			err = s.fault(ctx, r) // counts its own kind
 		}
 		if err != nil {
 			failed = fmt.Sprintf("cycle %d: %v", cycle, err)
+		} else if done != "" {
+			s.mu.Lock()
+			s.counts[done]++
+			s.mu.Unlock()
 		}
 		if (cycle+1)%10 == 0 {
 			fmt.Fprintf(s.stderr, "raftrun soak: %d of %d cycles, %v\n", cycle+1, plan.cycles, time.Since(began).Round(time.Second))
@@ -337,10 +342,12 @@ func (s *soak) client(ctx context.Context, h slog.Handler, c, keys int, seed uin
 	session := ""
 	for session == "" && ctx.Err() == nil {
 		reply, _, err := Request(ctx, s.peers(), 1, string(kv.Command{Op: kv.OpRegister}.Encode()), 5*time.Second)
-		if err == nil {
-			first, _, _ := strings.Cut(reply.Text, " ")
-			session = strings.TrimPrefix(first, "session=")
+		if err != nil {
+			pause(ctx, 5) // a refusal comes back at once: do not spin
+			continue
 		}
+		first, _, _ := strings.Cut(reply.Text, " ")
+		session = strings.TrimPrefix(first, "session=")
 	}
 	name := "c" + strconv.Itoa(c+1)
 	for seq := uint64(1); ctx.Err() == nil; seq++ {
@@ -471,7 +478,6 @@ func (s *soak) join(ctx context.Context, id uint64) error {
 	}
 	s.mu.Lock()
 	s.members[id] = true
-	s.counts["join"]++
 	s.mu.Unlock()
 	return nil
 }
@@ -484,7 +490,6 @@ func (s *soak) remove(ctx context.Context, id uint64) error {
 	}
 	s.mu.Lock()
 	delete(s.members, id) // clients stop asking it
-	s.counts["remove"]++
 	s.mu.Unlock()
 	s.kill(id)
 	return nil
@@ -514,15 +519,7 @@ func (s *soak) wipeAndReadd(ctx context.Context, r *rand.Rand) error {
 	if err := os.RemoveAll(s.dataDir(id)); err != nil {
 		return err
 	}
-	if err := s.join(ctx, id); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.counts["join"]--
-	s.counts["remove"]--
-	s.counts["wipe and re-add"]++
-	s.mu.Unlock()
-	return nil
+	return s.join(ctx, id)
 }
 
 func faultSummary(counts map[string]int) string {
