@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -310,5 +311,40 @@ func TestStreamedAnalysisEqualsWhole(t *testing.T) {
 	}
 	if violations == 0 {
 		t.Fatal("no fixture had a violation: the references to events were not compared")
+	}
+}
+
+// TestStreamMatchesTest: Stream over a source reports, for every test, what Test reports on the
+// whole test, whether tests are analysed as they stream or only once complete; tests Select
+// leaves out are not reported.
+func TestStreamMatchesTest(t *testing.T) {
+	for _, f := range []string{"../../testdata/fixtures/etcd_v.log", "../../testdata/fixtures/jsonlog_v.log", "../../testdata/gotest_v.log"} {
+		tests, _, err := parse.ReadFiles([]string{f}, parse.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, x := range tests {
+			if len(x.Events) > 0 && x.Name != tests[0].Name {
+				b, _ := json.Marshal(Test(x, Options{}))
+				want = append(want, string(b))
+			}
+		}
+		for _, whole := range []bool{false, true} {
+			src, err := parse.Open([]string{f}, nil, parse.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			err = Stream(context.Background(), src, StreamOptions{
+				Select: func(x *parse.Test) (Options, bool) { return Options{}, x.Name != tests[0].Name },
+				Whole:  whole,
+				Report: func(r Report) error { b, _ := json.Marshal(r); got = append(got, string(b)); return nil },
+			})
+			src.Close()
+			if err != nil || !slices.Equal(got, want) || len(want) == 0 {
+				t.Fatalf("%s (whole %v): %v, %d reports, want %d", f, whole, err, len(got), len(want))
+			}
+		}
 	}
 }
