@@ -186,13 +186,20 @@ type sentReq struct {
 type nodeState struct {
 	termKnown               bool // false until the node states a term (again, after a fresh instance)
 	term, commit, lastIndex uint64
-	termEv, commitEv        evRef
-	role                    string
-	lastHB                  int64  // last AppendEntries received from a leader (0: none yet)
-	leading                 uint64 // the term this node leads (0: none)
-	server                  bool   // the node wrote more than client events
-	hbLeader                string
-	stats                   NodeStats
+	// durable is the highest term the node's start and persist events said is on disk
+	// (durableEv where); a restart may come back below the term it stated last (one it had not
+	// made durable), never below this.
+	durable   uint64
+	durableEv evRef
+	// rebooting: the node crashed, stopped or was restarted and has not stated a term since.
+	rebooting        bool
+	termEv, commitEv evRef
+	role             string
+	lastHB           int64  // last AppendEntries received from a leader (0: none yet)
+	leading          uint64 // the term this node leads (0: none)
+	server           bool   // the node wrote more than client events
+	hbLeader         string
+	stats            NodeStats
 	// active: the node wrote an event since it last started; down: its last word was a crash
 	// or stop; restarted: a restart event came before its start. A start of an active node
 	// that is not down is a process that died without a word (kill -9) and came back: merged
@@ -360,6 +367,7 @@ func (a *Analyzer) event(e *parse.Event) {
 		a.inEpoch[e.Node] = true
 		n.termKnown, n.term, n.termEv, n.role, n.leading = false, 0, evRef{}, "", 0
 		n.commit, n.commitEv, n.lastIndex = 0, evRef{}, 0
+		n.durable, n.durableEv = 0, evRef{}
 		return
 	}
 	a.inEpoch[e.Node] = true
@@ -368,11 +376,31 @@ func (a *Analyzer) event(e *parse.Event) {
 		// terms go on (no new epoch).
 		n.termKnown, n.term, n.termEv, n.role, n.leading = false, 0, evRef{}, "", 0
 		n.commit, n.commitEv, n.lastIndex = 0, evRef{}, 0
+		n.durable, n.durableEv = 0, evRef{}
 	}
 	if term, ok := e.Term(); ok {
 		a.seen.terms++
-		if n.termKnown && term < n.term {
+		reboot := e.Kind != eventline.KindCrash && e.Kind != eventline.KindStop && e.Kind != eventline.KindRestart
+		rebooting := n.rebooting && reboot
+		if reboot {
+			n.rebooting = false
+		}
+		switch {
+		case rebooting && n.durableEv.set && n.termKnown && term < n.term:
+			// A node that writes persist events says what reached its disk: a crash may
+			// take back a term it had not made durable yet (a candidate asks for votes
+			// while its fsync runs; nothing it promised depended on it), never one it had.
+			if term < n.durable {
+				a.violate(CheckTermMonotonic, fmt.Sprintf("node %s restarted at term %d, below the term %d it had made durable", e.Node, term, n.durable), n.durableEv, refOf(e))
+			}
+			n.term, n.termEv = term, refOf(e)
+		case n.termKnown && term < n.term:
 			a.violate(CheckTermMonotonic, fmt.Sprintf("node %s went from term %d back to %d", e.Node, n.term, term), n.termEv, refOf(e))
+			n.term, n.termEv = term, refOf(e) // one violation, not one per later event
+		}
+		// A start states what its disk holds; a persist what just reached it.
+		if (e.Kind == eventline.KindPersist || e.Kind == eventline.KindStart) && term >= n.durable {
+			n.durable, n.durableEv = term, refOf(e)
 		}
 		if !n.termKnown || term > n.term {
 			if n.termKnown {
@@ -457,6 +485,10 @@ func (a *Analyzer) event(e *parse.Event) {
 		}
 		n.commit, n.lastHB = 0, 0
 		n.active, n.down, n.restarted = false, false, false
+	}
+	switch e.Kind {
+	case eventline.KindCrash, eventline.KindStop, eventline.KindRestart:
+		n.rebooting = true
 	}
 	switch e.Kind {
 	case eventline.KindCrash, eventline.KindStop:

@@ -12,8 +12,10 @@ import (
 // Faults selects what Chaos does to the cluster besides proposing commands. Message loss,
 // duplication and reordering are properties of the network (Config.DropRate and friends).
 type Faults struct {
-	Partition  bool // split the network into random groups, and heal it
-	Crash      bool // crash random nodes and restart them from storage
+	Partition bool // split the network into random groups, and heal it
+	// Crash crashes random nodes and restarts them from storage: half of the crashes come
+	// between two events, half in the middle of the node's I/O (CrashDuringIO).
+	Crash      bool
 	Disconnect bool // cut single nodes off and reconnect them
 }
 
@@ -49,7 +51,12 @@ func (s *Sim) Chaos(steps int, f Faults) error {
 		case x < 62 && f.Crash:
 			alive := s.running()
 			if len(alive) > 1 {
-				_ = s.Crash(alive[s.rand.IntN(len(alive))])
+				id := alive[s.rand.IntN(len(alive))]
+				if s.rand.IntN(2) == 0 {
+					_ = s.Crash(id)
+				} else {
+					_ = s.CrashDuringIO(id, 1+s.rand.IntN(8))
+				}
 			}
 		case x < 72 && f.Crash:
 			if down := s.down(); len(down) > 0 {
@@ -110,11 +117,13 @@ func (s *Sim) Settle(limit time.Duration) error {
 	if s.group != nil {
 		s.Heal()
 	}
+	s.cfg.Disk = DiskFaults{}
 	for _, n := range s.nodes {
+		n.crashIn = 0
 		if !n.connected {
 			_ = s.Reconnect(n.id)
 		}
-		if n.r == nil && !n.removed {
+		if n.d == nil && !n.removed {
 			if err := s.Restart(n.id); err != nil {
 				return err
 			}

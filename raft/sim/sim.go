@@ -1,8 +1,10 @@
-// Package sim runs a Raft cluster in one goroutine on a virtual clock and a simulated network,
-// so that a run is fully determined by its seed: same seed, same event lines, byte for byte.
-// The network can lose, delay, duplicate and reorder messages; nodes can be disconnected,
-// partitioned, crashed (losing everything but their storage) and restarted. A checker watches
-// the safety properties of Raft (Figure 3 of the paper) at every step.
+// Package sim runs a Raft cluster in one goroutine on a virtual clock, a simulated network and
+// simulated disks, so that a run is fully determined by its seed: same seed, same event lines,
+// byte for byte. Each node is the production driver (raft/node.Driver), the code a live node
+// runs. The network can lose, delay, duplicate and reorder messages; nodes can be
+// disconnected, partitioned, crashed (losing everything but what their disk made durable) and
+// restarted, between events or in the middle of their I/O. A checker watches the safety
+// properties of Raft (Figure 3 of the paper) at every step.
 package sim
 
 import (
@@ -18,6 +20,7 @@ import (
 
 	"github.com/raftviz/raftviz/raft"
 	"github.com/raftviz/raftviz/raft/kv"
+	raftnode "github.com/raftviz/raftviz/raft/node"
 	"github.com/raftviz/raftviz/raft/storage"
 )
 
@@ -53,9 +56,11 @@ type Config struct {
 	SnapshotChunk int
 	// PreVote and CheckQuorum switch on raft.Config's options of those names on every node.
 	PreVote, CheckQuorum bool
-	// Storage opens a node's storage, at start and at every restart; nil keeps each node's
-	// state in memory (which survives simulated crashes, as a disk would).
+	// Storage opens a node's storage, at start and at every restart; nil gives each node a
+	// simulated disk (see Disk), which survives crashes as a disk would.
 	Storage func(id uint64) (storage.Storage, error)
+	// Disk sets the failures of the simulated disks.
+	Disk DiskFaults
 }
 
 func (c *Config) defaults() {
@@ -85,14 +90,17 @@ func (c *Config) defaults() {
 // node is one simulated server: its durable storage outlives crashes, everything else does not.
 type node struct {
 	id          uint64
-	r           *raft.Raft // nil while crashed
+	d           *raftnode.Driver // nil while crashed
+	r           *raft.Raft       // d's core
 	store       storage.Storage
-	kv          *kv.Store
+	disk        *disk        // store, when it is the simulated disk
 	applied     []raft.Entry // entries applied by the current incarnation, after appliedBase
 	appliedBase uint64       // the index of the snapshot its state machine started from
-	lastTerm    uint64       // term of the last applied entry
 	incarnation int
 	connected   bool
+	// crashIn, when positive, crashes the node at its crashIn-th I/O step from now (see
+	// CrashDuringIO).
+	crashIn int
 	// initVoters and initLearners are the configuration the node was created with (its
 	// storage may hold later ones); removed marks a node taken out of the cluster.
 	initVoters, initLearners []uint64
@@ -111,20 +119,7 @@ type Sim struct {
 	peers []uint64
 	group map[uint64]int // partition group of each node; nil: no partition
 	check checker
-	// ops are client operations awaiting their answer, by the node that took them and the
-	// index it gave them (see ClientOp).
-	ops   map[uint64]map[uint64]*clientOp
-	opSeq uint64
-}
-
-// clientOp is a client request in flight: it is answered when the node that accepted it
-// applies it at that index in that term. If the node loses the entry, the client never hears
-// back (its invoke stays open, which a linearizability checker treats as "may have happened").
-type clientOp struct {
-	cmd   kv.Command
-	id    string
-	index uint64
-	term  uint64
+	opSeq uint64 // client operations so far (their ids and session numbers)
 }
 
 // New starts a cluster of cfg.Nodes fresh nodes.
@@ -178,41 +173,41 @@ func (s *Sim) boot(n *node) error {
 			return fmt.Errorf("sim: node %d storage: %w", n.id, err)
 		}
 		n.store = st
-	case n.store == nil:
-		n.store = storage.NewMemory()
+	case n.disk == nil:
+		n.disk = &disk{s: s, n: n, durable: storage.NewMemory()}
+		n.store = n.disk
 	default:
-		n.store.(*storage.Memory).Reopen()
+		if err := n.disk.reopen(); err != nil {
+			s.emitCorrupt(n, err)
+			return err
+		}
 	}
-	hs, ents, err := n.store.Load()
-	if err != nil {
-		return err
-	}
-	snap, err := n.store.Snapshot()
-	if err != nil {
-		return err
-	}
-	r, err := raft.New(raft.Config{
-		ID: n.id, Peers: n.initVoters, Learners: n.initLearners, HardState: hs, Entries: ents, Snapshot: snap, SnapshotChunk: s.cfg.SnapshotChunk,
-		ElectionTick: s.cfg.ElectionTick, HeartbeatTick: s.cfg.HeartbeatTick,
-		TickInterval: s.cfg.TickInterval,
-		PreVote:      s.cfg.PreVote, CheckQuorum: s.cfg.CheckQuorum,
+	d, err := raftnode.NewDriver(raftnode.Config{
+		ID: n.id, Peers: n.initVoters, Learners: n.initLearners, Storage: n.store, Sender: simSender{s},
+		TickInterval: s.cfg.TickInterval, ElectionTick: s.cfg.ElectionTick, HeartbeatTick: s.cfg.HeartbeatTick,
+		PreVote: s.cfg.PreVote, CheckQuorum: s.cfg.CheckQuorum, SnapshotEvery: s.cfg.SnapshotEvery, SnapshotChunk: s.cfg.SnapshotChunk,
 		// Each incarnation draws from its own stream, derived from the run's seed.
 		Rand:    rand.New(rand.NewPCG(s.rand.Uint64(), n.id)),
 		RPCBase: uint64(n.incarnation)*100000 + 1,
-		Tracer:  raft.NewTracer(s.cfg.Handler, raft.ID(n.id), s.clock),
+		Handler: s.cfg.Handler,
+		Clock:   simClock{s},
+		Hooks: raftnode.Hooks{
+			Applied: func(e raft.Entry) {
+				s.check.apply(s, n, e)
+				n.applied = append(n.applied, e)
+				s.io(n)
+			},
+			Restored: func(meta raft.SnapshotMeta) {
+				s.check.restore(s, n, meta)
+				n.applied, n.appliedBase = nil, meta.Index
+			},
+		},
 	})
 	if err != nil {
 		return err
 	}
-	n.r = r
-	n.kv = kv.New()
-	n.applied, n.appliedBase, n.lastTerm = nil, 0, 0
-	if snap != nil {
-		if err := n.kv.Restore(snap.Data); err != nil {
-			return err
-		}
-		n.appliedBase, n.lastTerm = snap.Meta.Index, snap.Meta.Term
-	}
+	n.d, n.r = d, d.Raft()
+	n.applied, n.appliedBase = nil, d.Applied()
 	n.incarnation++
 	// Nodes tick out of phase, as real machines' timers do.
 	s.schedule(time.Duration(s.rand.Int64N(int64(s.cfg.TickInterval)))+1, event{kind: evTick, to: n.id, inc: n.incarnation})
@@ -252,15 +247,14 @@ func (s *Sim) handle(ev event) {
 	n := s.nodes[ev.to-1]
 	switch ev.kind {
 	case evTick:
-		if n.r == nil || ev.inc != n.incarnation {
+		if n.d == nil || ev.inc != n.incarnation {
 			return // the node crashed; its timer died with it
 		}
-		n.r.Tick()
-		s.process(n)
+		s.drive(n, func(d *raftnode.Driver) error { d.Tick(); return nil })
 		s.schedule(s.cfg.TickInterval, ev)
 	case evDeliver:
 		m := ev.msg
-		if n.r == nil {
+		if n.d == nil {
 			s.drop(m, "crashed")
 			return
 		}
@@ -268,84 +262,72 @@ func (s *Sim) handle(ev event) {
 			s.drop(m, "partition")
 			return
 		}
-		if err := n.r.Step(m); err != nil {
-			s.check.fail(s, "node %d rejected a message: %v", n.id, err)
-		}
-		s.process(n)
+		s.drive(n, func(d *raftnode.Driver) error {
+			if err := d.Step(m); err != nil {
+				s.check.fail(s, "node %d rejected a message: %v", n.id, err)
+			}
+			return nil
+		})
 	}
 }
 
-// process carries out a node's Ready cycles: persist, send, apply.
-func (s *Sim) process(n *node) {
-	for n.r.HasReady() {
-		rd := n.r.Ready()
-		if rd.Snapshot != nil {
-			// A snapshot from the leader: keep it, and start the state machine from it.
-			if err := n.store.SaveSnapshot(*rd.Snapshot); err != nil {
-				s.check.fail(s, "node %d storage: %v", n.id, err)
-				return
-			}
-			if err := n.kv.Restore(rd.Snapshot.Data); err != nil {
-				s.check.fail(s, "node %d: %v", n.id, err)
-				return
-			}
-			s.check.restore(s, n, rd.Snapshot.Meta)
-			n.applied, n.appliedBase, n.lastTerm = nil, rd.Snapshot.Meta.Index, rd.Snapshot.Meta.Term
-		}
-		if err := n.store.Save(rd.HardState, rd.Entries); err != nil {
-			s.check.fail(s, "node %d storage: %v", n.id, err)
+// crashSignal unwinds a driver that the simulator crashes in the middle of its I/O.
+type crashSignal struct{ step string }
+
+// drive runs f on a node's driver and then its Ready cycles (persist, send, apply), as the
+// live node's loop does after every input. A crash planted at one of its I/O steps (see
+// CrashDuringIO) stops it there; a failed fsync stops it for good (until a restart). It
+// returns f's error.
+func (s *Sim) drive(n *node, f func(d *raftnode.Driver) error) (err error) {
+	defer func() {
+		p := recover()
+		if p == nil {
 			return
 		}
-		n.r.TracePersist(rd, 0)
-		for _, m := range rd.Messages {
-			n.r.TraceSend(m)
-			s.send(m)
+		cs, ok := p.(crashSignal)
+		if !ok {
+			panic(p)
 		}
-		for _, e := range rd.Committed {
-			result := ""
-			var res kv.Result
-			var err error
-			if raft.IsConfChange(e.Data) {
-				result = "conf"
-			} else if len(e.Data) > 0 {
-				res, err = n.kv.Apply(e.Index, e.Data)
-				if err != nil {
-					result = "error: " + err.Error()
-				} else {
-					result = res.String()
-				}
-			}
-			n.r.TraceApply(e, result)
-			s.answer(n, e, res, err)
-			s.check.apply(s, n, e)
-			n.applied = append(n.applied, e)
-			n.lastTerm = e.Term
-		}
-		n.r.Advance(rd)
+		s.crash(n, "crashes "+cs.step)
+	}()
+	if err = f(n.d); err != nil {
+		return err
 	}
-	s.maybeSnapshot(n)
+	if rerr := n.d.Ready(); rerr != nil {
+		n.d.Fail(rerr)
+		s.halt(n)
+		return nil
+	}
 	s.check.observe(s, n)
+	return nil
 }
 
-// maybeSnapshot snapshots a node's state machine when enough entries were applied since its
-// last snapshot.
-func (s *Sim) maybeSnapshot(n *node) {
-	if s.cfg.SnapshotEvery <= 0 || n.r == nil {
+// io is a node's I/O step (a send, a write, an fsync, an apply): the place a planted crash
+// happens.
+func (s *Sim) io(n *node, step ...string) {
+	if n.crashIn <= 0 {
 		return
 	}
-	st := n.r.Status()
-	applied := n.appliedBase + uint64(len(n.applied))
-	if applied < st.SnapIndex+uint64(s.cfg.SnapshotEvery) || applied == 0 {
-		return
+	n.crashIn--
+	if n.crashIn == 0 {
+		what := "in the middle of its work"
+		if len(step) > 0 {
+			what = step[0]
+		}
+		panic(crashSignal{what})
 	}
-	snap, err := n.r.Compact(raft.Snapshot{Meta: raft.SnapshotMeta{Index: applied, Term: n.lastTerm}, Data: n.kv.Snapshot()})
-	if err != nil {
-		s.check.fail(s, "node %d: %v", n.id, err)
-		return
-	}
-	if err := n.store.SaveSnapshot(snap); err != nil {
-		s.check.fail(s, "node %d storage: %v", n.id, err)
-	}
+}
+
+type simClock struct{ s *Sim }
+
+func (c simClock) Now() time.Time { return c.s.clock() }
+
+// simSender puts a driver's messages on the simulated network; each send is an I/O step.
+type simSender struct{ s *Sim }
+
+func (ss simSender) Send(m raft.Message) {
+	ss.s.send(m)
+	ss.s.io(ss.s.nodes[m.From-1], "after sending "+m.Type.String()+" to "+raft.ID(m.To))
 }
 
 // send puts a message on the simulated network.
@@ -402,32 +384,63 @@ func (s *Sim) emitNode(n *node, kind, msg string) {
 	if s.cfg.Handler == nil {
 		return
 	}
-	term, role := uint64(0), raft.Dead
-	if n.r != nil {
-		st := n.r.Status()
-		term, role = st.Term, st.Role
-	} else if hs, _, err := n.store.Load(); err == nil {
-		term = hs.Term
+	tr := raft.NewTracer(s.cfg.Handler, raft.ID(n.id), s.clock)
+	if n.d == nil {
+		// A node that is down has no term in memory; its disk's is not what it would say.
+		tr.EmitStateless(kind, msg, slog.String("state", raft.Dead.String()))
+		return
 	}
-	raft.NewTracer(s.cfg.Handler, raft.ID(n.id), s.clock).Emit(kind, msg, term, role)
+	st := n.d.Status()
+	if kind == "crash" {
+		st.Role = raft.Dead // with the term it had in memory
+	}
+	tr.Emit(kind, msg, st.Term, st.Role)
 }
 
-// Crash stops a node without a clean shutdown: it loses everything but its storage, and
-// messages to it are lost until it restarts.
+// Crash stops a node without a clean shutdown: it loses everything but what its disk made
+// durable, and messages to it are lost until it restarts.
 func (s *Sim) Crash(id uint64) error {
 	n, err := s.node(id)
 	if err != nil {
 		return err
 	}
-	if n.r == nil {
+	if n.d == nil {
 		return fmt.Errorf("sim: node %d is already down", id)
 	}
-	n.r = nil
-	delete(s.ops, id) // its clients never hear back
-	// Close stands for the process dying: whatever Save completed is on disk, nothing else.
-	_ = n.store.Close()
-	s.emitNode(n, "crash", "crashes")
+	s.crash(n, "crashes")
 	return nil
+}
+
+// CrashDuringIO plants a crash in a running node: it dies at its k-th I/O step from now (a
+// send, a write, an fsync, an apply), in the middle of whatever it is doing then, rather
+// than between two events.
+func (s *Sim) CrashDuringIO(id uint64, k int) error {
+	n, err := s.node(id)
+	if err != nil {
+		return err
+	}
+	if n.d == nil {
+		return fmt.Errorf("sim: node %d is down", id)
+	}
+	n.crashIn = max(k, 1)
+	return nil
+}
+
+// crash takes a node down: the driver and everything in memory are gone; the disk keeps
+// what it made durable, and of a write it had not synced, maybe a part (see disk).
+func (s *Sim) crash(n *node, msg string) {
+	s.emitNode(n, "crash", msg)
+	s.halt(n)
+}
+
+// halt marks a node as stopped (its driver already stopped, or killed).
+func (s *Sim) halt(n *node) {
+	n.d, n.r, n.crashIn = nil, nil, 0
+	if n.disk != nil {
+		n.disk.crash()
+	} else {
+		_ = n.store.Close()
+	}
 }
 
 // Restart boots a crashed node from its storage.
@@ -436,7 +449,7 @@ func (s *Sim) Restart(id uint64) error {
 	if err != nil {
 		return err
 	}
-	if n.r != nil {
+	if n.d != nil {
 		return fmt.Errorf("sim: node %d is running", id)
 	}
 	s.emitNode(n, "restart", "restarts")
@@ -502,11 +515,14 @@ func (s *Sim) Propose(id uint64, cmd string) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if n.r == nil {
+	if n.d == nil {
 		return 0, fmt.Errorf("sim: node %d is down", id)
 	}
-	idx, err := n.r.Propose([]byte(cmd))
-	s.process(n)
+	var idx uint64
+	err = s.drive(n, func(d *raftnode.Driver) (err error) {
+		idx, err = d.Propose([]byte(cmd), func(raftnode.Result, error) {})
+		return err
+	})
 	return idx, err
 }
 
@@ -516,12 +532,10 @@ func (s *Sim) Campaign(id uint64) error {
 	if err != nil {
 		return err
 	}
-	if n.r == nil {
+	if n.d == nil {
 		return fmt.Errorf("sim: node %d is down", id)
 	}
-	n.r.Campaign()
-	s.process(n)
-	return nil
+	return s.drive(n, func(d *raftnode.Driver) error { d.Raft().Campaign(); return nil })
 }
 
 // AddServer adds a brand-new node (empty storage) to the cluster the way the dissertation
@@ -604,50 +618,35 @@ func (s *Sim) changeConf(cc raft.ConfChange, limit time.Duration) error {
 
 // ClientOp submits a key-value command at node id as a client would: it writes an invoke
 // event, and a return event with the answer when that node applies the command. Commands get
-// sessions, so the history can be checked for linearizability.
+// sessions, so the history can be checked for linearizability. If the node loses the entry
+// (or crashes), the client never hears back: its invoke stays open, which a linearizability
+// checker treats as "may have happened".
 func (s *Sim) ClientOp(id uint64, client string, c kv.Command) error {
 	n, err := s.node(id)
-	if err != nil || n.r == nil {
+	if err != nil || n.d == nil {
 		return fmt.Errorf("sim: node %d is down", id)
 	}
 	s.opSeq++
 	c.Client, c.Seq = client, s.opSeq
-	op := &clientOp{cmd: c, id: strconv.FormatUint(s.opSeq, 10)}
-	if s.cfg.Handler != nil {
-		kv.EmitInvoke(s.cfg.Handler, s.clock(), client, op.id, c)
+	opID := strconv.FormatUint(s.opSeq, 10)
+	h := s.cfg.Handler
+	if h != nil {
+		kv.EmitInvoke(h, s.clock(), client, opID, c)
 	}
-	idx, err := n.r.Propose(c.Encode())
-	if err != nil {
-		if s.cfg.Handler != nil {
-			kv.EmitReturn(s.cfg.Handler, s.clock(), client, op.id, c, kv.Result{}, err)
-		}
+	err = s.drive(n, func(d *raftnode.Driver) error {
+		_, err := d.Propose(c.Encode(), func(res raftnode.Result, err error) {
+			// A command the session took for a retry gets no answer either: the client
+			// never hears back.
+			if err == nil && !res.Duplicate && h != nil {
+				kv.EmitReturn(h, s.clock(), client, opID, c, res.Result, nil)
+			}
+		})
 		return err
+	})
+	if err != nil && h != nil {
+		kv.EmitReturn(h, s.clock(), client, opID, c, kv.Result{}, err)
 	}
-	op.index, op.term = idx, n.r.Status().Term
-	if s.ops == nil {
-		s.ops = map[uint64]map[uint64]*clientOp{}
-	}
-	if s.ops[id] == nil {
-		s.ops[id] = map[uint64]*clientOp{}
-	}
-	s.ops[id][idx] = op
-	s.process(n)
-	return nil
-}
-
-// answer completes the client operation a node took at e's index, if any.
-func (s *Sim) answer(n *node, e raft.Entry, res kv.Result, err error) {
-	op := s.ops[n.id][e.Index]
-	if op == nil {
-		return
-	}
-	delete(s.ops[n.id], e.Index)
-	// A replaced entry, or a command the session took for a retry, gets no answer: the
-	// client never hears back, and the checker treats the operation as "may have happened".
-	if e.Term != op.term || err != nil || res.Duplicate || s.cfg.Handler == nil {
-		return
-	}
-	kv.EmitReturn(s.cfg.Handler, s.clock(), op.cmd.Client, op.id, op.cmd, res, nil)
+	return err
 }
 
 // Transfer asks the current leader to hand its leadership to node to.
@@ -659,18 +658,13 @@ func (s *Sim) Transfer(to uint64) error {
 	if !ok {
 		return errors.New("sim: no leader to transfer from")
 	}
-	n := s.nodes[l-1]
-	if err := n.r.TransferLeadership(to); err != nil {
-		return err
-	}
-	s.process(n)
-	return nil
+	return s.drive(s.nodes[l-1], func(d *raftnode.Driver) error { return d.Raft().TransferLeadership(to) })
 }
 
 // Alive reports whether a node is running.
 func (s *Sim) Alive(id uint64) bool {
 	n, err := s.node(id)
-	return err == nil && n.r != nil
+	return err == nil && n.d != nil
 }
 
 // Connected reports whether a node is on the network.
@@ -694,7 +688,11 @@ func (s *Sim) Log(id uint64) []raft.Entry {
 	if err != nil {
 		return nil
 	}
-	if n.r == nil {
+	if n.d == nil {
+		if n.disk != nil {
+			_, ents, _ := n.disk.durable.Load()
+			return ents
+		}
 		_, ents, _ := n.store.Load()
 		return ents
 	}
@@ -713,10 +711,10 @@ func (s *Sim) Applied(id uint64) []raft.Entry {
 // Get reads a key from a node's state machine.
 func (s *Sim) Get(id uint64, key string) (string, bool) {
 	n, err := s.node(id)
-	if err != nil || n.r == nil {
+	if err != nil || n.d == nil {
 		return "", false
 	}
-	return n.kv.Get(key)
+	return n.d.Get(key)
 }
 
 // Leader returns the leader a client could use: a running, connected node that believes it is

@@ -46,16 +46,20 @@ func newSimLog(t *testing.T, cfg Config) (*Sim, *bytes.Buffer) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if !t.Failed() {
-			return
-		}
-		name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
-		path := filepath.Join(os.TempDir(), fmt.Sprintf("raftsim-%s-seed%d.log", name, cfg.Seed))
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err == nil {
-			t.Logf("event lines of the failed run: %s (view with: raftviz %s)", path, path)
+		if t.Failed() {
+			keepLog(t, buf, cfg.Seed)
 		}
 	})
 	return s, buf
+}
+
+// keepLog writes the event lines of a failed run where raftviz can show them after the test.
+func keepLog(t *testing.T, buf *bytes.Buffer, seed uint64) {
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("raftsim-%s-seed%d.log", name, seed))
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err == nil {
+		t.Logf("event lines of the failed run: %s (view with: raftviz %s)", path, path)
+	}
 }
 
 // checkLinearizable checks the client history in a run's event lines with porcupine.
@@ -456,5 +460,34 @@ func TestSameSeedSameLines(t *testing.T) {
 	}
 	if len(a) < 10000 {
 		t.Fatalf("only %d bytes of event lines", len(a))
+	}
+}
+
+// TestMixed runs the mixed randomized run (every feature and fault at once, crashes inside
+// I/O and a faulty disk included) and checks each seed three ways: the simulator's checker,
+// porcupine on the client history, and raftviz's analysis of the event lines, which must find
+// no violation where the simulator found none.
+func TestMixed(t *testing.T) {
+	for seed := 1; seed <= *seeds; seed++ {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			buf := new(bytes.Buffer)
+			s, err := Mixed(uint64(seed), *simSteps, eventline.NewTextHandler(buf, nil))
+			if err != nil {
+				keepLog(t, buf, uint64(seed))
+				t.Fatal(err)
+			}
+			if s.CommittedCount() < 10 {
+				t.Fatalf("only %d entries committed: the run made no progress", s.CommittedCount())
+			}
+			tests, _, err := parse.Read(bytes.NewReader(buf.Bytes()), parse.Options{})
+			if err != nil || len(tests) != 1 {
+				t.Fatalf("parse the run: %d tests, %v", len(tests), err)
+			}
+			rep := analyze.Test(tests[0], analyze.Options{})
+			if len(rep.Violations) > 0 || rep.Linearizable == nil || rep.Linearizable.Result != "Ok" {
+				keepLog(t, buf, uint64(seed))
+				t.Fatalf("raftviz analyze disagrees with the simulator: %+v, linearizable %+v", rep.Violations, rep.Linearizable)
+			}
+		})
 	}
 }
