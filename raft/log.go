@@ -114,6 +114,9 @@ func (l *raftLog) unstable() []Entry {
 // find in its own storage after a crash.
 func (l *raftLog) nextApply() []Entry {
 	hi := min(l.committed, l.stabled)
+	if Mutated(MutApplyBeforeCommit) {
+		hi = l.stabled
+	}
 	if hi <= l.applied {
 		return nil
 	}

@@ -310,7 +310,12 @@ func (r *Raft) Entries(lo uint64) []Entry {
 	return slices.Clone(r.log.slice(lo, r.log.lastIndex(), 0))
 }
 
-func (r *Raft) quorum() int { return len(r.peers)/2 + 1 }
+func (r *Raft) quorum() int {
+	if Mutated(MutQuorumOffByOne) {
+		return max(len(r.peers)/2, 1)
+	}
+	return len(r.peers)/2 + 1
+}
 
 func (r *Raft) resetElectionTimeout() {
 	r.electionElapsed = 0
@@ -460,15 +465,26 @@ func (r *Raft) tallyPreVotes() bool {
 	return true
 }
 
-// grantedVotes counts the (pre-)votes granted by voters of the current configuration.
+// grantedVotes counts the (pre-)votes granted by voters of the current configuration. A
+// candidate's own vote counts only once it is durable (Advance recounts then): a node that
+// crashed before its fsync comes back without having voted, and may vote for another
+// candidate in the same term. (A pre-vote promises nothing and needs no disk.)
 func (r *Raft) grantedVotes() int {
 	granted := 0
 	for id, g := range r.votes {
-		if g && r.conf.isVoter(id) {
-			granted++
+		if !g || !r.conf.isVoter(id) {
+			continue
 		}
+		if id == r.id && r.role == Candidate && !r.ownVoteDurable() && !Mutated(MutCountNonDurableVote) {
+			continue
+		}
+		granted++
 	}
 	return granted
+}
+
+func (r *Raft) ownVoteDurable() bool {
+	return r.prevHS.Term == r.term && r.prevHS.Vote == r.id
 }
 
 // tallyVotes makes the candidate leader when a majority granted its vote.
@@ -482,15 +498,16 @@ func (r *Raft) tallyVotes() bool {
 }
 
 func (r *Raft) becomeFollower(term, lead uint64, reason string, from uint64) {
+	// The new term first: every event after a message of a higher term is in that term.
+	if term > r.term {
+		r.setTerm(term, reason, from)
+	}
 	if r.transferee != None {
 		if from == r.transferee {
 			r.endTransfer("done")
 		} else {
 			r.endTransfer("abort")
 		}
-	}
-	if term > r.term {
-		r.setTerm(term, reason, from)
 	}
 	wasFollower := r.role == Follower
 	// Reads waiting for confirmation can never be confirmed by a node that no longer leads;
@@ -528,8 +545,11 @@ func (r *Raft) becomeLeader(votes int) {
 	}
 	// A new leader commits entries of earlier terms only by committing one of its own term
 	// (paper 5.4.2); appending a no-op right away makes that happen without waiting for a
-	// client (dissertation 6.4).
-	r.appendAsLeader(Entry{})
+	// client (dissertation 6.4). (The seeded Figure 8 bug leaves it out, as the paper's
+	// figure does.)
+	if !Mutated(MutCommitOldTerm) {
+		r.appendAsLeader(Entry{})
+	}
 	r.broadcastAppend(true)
 }
 
@@ -914,6 +934,7 @@ func (r *Raft) Step(m Message) error {
 		r.recentActive[m.From] = true
 	}
 	switch {
+	case m.Term > r.term && m.Type.IsResponse() && Mutated(MutNoStepDownOnReply):
 	case m.Term > r.term:
 		isVote := m.Type == MsgVote || m.Type == MsgPreVote
 		if isVote && !m.Force && r.checkQuorum && r.lead != None && r.electionElapsed < r.electionTick {
@@ -943,6 +964,7 @@ func (r *Raft) Step(m Message) error {
 			}
 			r.becomeFollower(m.Term, lead, "higher_term", m.From)
 		}
+	case m.Term < r.term && m.Type == MsgApp && Mutated(MutAcceptStaleAppend):
 	case m.Term < r.term:
 		// A stale request is answered with our term, so that its sender steps down; a stale
 		// reply is dropped.
@@ -1025,7 +1047,7 @@ func (r *Raft) handleVote(m Message) {
 	case r.role == Leader:
 		reason = "already_voted" // a leader voted for itself in this term
 	}
-	if reason == "ok" && !r.log.isUpToDate(m.LastIndex, m.LastTerm) {
+	if reason == "ok" && !r.log.isUpToDate(m.LastIndex, m.LastTerm) && !Mutated(MutVoteIgnoresLog) {
 		reason = "stale_log"
 	}
 	granted := reason == "ok"
@@ -1125,6 +1147,11 @@ func (r *Raft) handleAppend(m Message) {
 			break
 		}
 		ents = ents[1:]
+	}
+	if Mutated(MutTruncateOnHeartbeat) && len(ents) == 0 {
+		if end := m.PrevIndex + uint64(len(m.Entries)); end < r.log.lastIndex() {
+			r.truncate(end + 1)
+		}
 	}
 	if len(ents) > 0 {
 		r.log.appendEntries(ents...)
@@ -1226,7 +1253,7 @@ func (r *Raft) maybeCommit() {
 	if n <= r.log.committed {
 		return
 	}
-	if t, _ := r.log.term(n); t != r.term {
+	if t, _ := r.log.term(n); t != r.term && !Mutated(MutCommitOldTerm) {
 		return
 	}
 	r.commitTo(n)
@@ -1314,6 +1341,9 @@ func (r *Raft) Ready() Ready {
 	// relearns it from the leader); it rides along when term, vote or entries are written.
 	if r.termOrVoteChanged() || len(rd.Entries) > 0 || rd.Snapshot != nil {
 		rd.HardState = r.hardState()
+		if Mutated(MutVoteNotPersisted) {
+			rd.HardState.Vote = r.prevHS.Vote // what is on disk stays; the new vote is never written
+		}
 	}
 	r.msgs = nil
 	return rd
@@ -1324,6 +1354,9 @@ func (r *Raft) Ready() Ready {
 func (r *Raft) Advance(rd Ready) {
 	if !rd.HardState.IsEmpty() {
 		r.prevHS = rd.HardState
+		if Mutated(MutVoteNotPersisted) {
+			r.prevHS.Vote = r.vote
+		}
 	}
 	if rd.Snapshot != nil && r.pendingSnap == rd.Snapshot {
 		r.pendingSnap = nil
@@ -1338,8 +1371,11 @@ func (r *Raft) Advance(rd Ready) {
 	if n := len(rd.Committed); n > 0 {
 		r.log.applied = max(r.log.applied, rd.Committed[n-1].Index)
 	}
-	if r.role == Leader {
+	switch r.role {
+	case Leader:
 		r.maybeCommit() // the leader's own persist may complete a majority
+	case Candidate:
+		r.tallyVotes() // its own vote may now be durable
 	}
 }
 
@@ -1407,7 +1443,12 @@ func (r *Raft) TracePersist(rd Ready, sync time.Duration) {
 	if !r.tr.On() || (rd.HardState.IsEmpty() && len(rd.Entries) == 0) {
 		return
 	}
-	attrs := []slog.Attr{slog.Uint64("last_index", r.log.lastIndex()), idAttr("vote", r.vote),
+	// The vote is the one written (the hard state of rd), or else the one already on disk.
+	vote := r.prevHS.Vote
+	if !rd.HardState.IsEmpty() {
+		vote = rd.HardState.Vote
+	}
+	attrs := []slog.Attr{slog.Uint64("last_index", r.log.lastIndex()), idAttr("vote", vote),
 		slog.Int("entries", len(rd.Entries))}
 	if sync > 0 {
 		attrs = append(attrs, slog.Duration("sync", sync))

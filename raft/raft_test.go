@@ -573,3 +573,30 @@ func TestJoiningNodeLearnsConfigurationFromTheLog(t *testing.T) {
 		t.Fatalf("node 6 became leader of term %d with at most 2 of 6 votes", st.Term)
 	}
 }
+
+// TestCandidateCountsOwnVoteOnlyWhenDurable steps a granted vote into a candidate whose own
+// vote is not on disk yet (a driver that handled replies while its fsync ran would do this):
+// the candidate must not win until Advance says its vote is durable. Counting it earlier lets
+// a candidate that crashes before the fsync win the term and then, restarted without its vote,
+// vote for another candidate in the same term.
+func TestCandidateCountsOwnVoteOnlyWhenDurable(t *testing.T) {
+	r, err := raft.New(raft.Config{ID: 1, Peers: []uint64{1, 2, 3}, ElectionTick: 10, HeartbeatTick: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Campaign()
+	rd := r.Ready() // term 1's vote for itself, to be persisted; requests may already be out
+	if rd.HardState.Term != 1 || rd.HardState.Vote != 1 {
+		t.Fatalf("Ready's hard state %+v, want term 1 vote 1", rd.HardState)
+	}
+	if err := r.Step(raft.Message{Type: raft.MsgVoteResp, From: 2, To: 1, Term: 1, Granted: true}); err != nil {
+		t.Fatal(err)
+	}
+	if st := r.Status(); st.Role == raft.Leader && !raft.Mutated(raft.MutCountNonDurableVote) {
+		t.Fatal("the candidate won with a vote of its own that is not on disk")
+	}
+	r.Advance(rd)
+	if st := r.Status(); st.Role != raft.Leader {
+		t.Fatalf("after Advance the candidate has 2 of 3 durable votes but is %s", st.Role)
+	}
+}

@@ -193,6 +193,7 @@ type nodeState struct {
 	durableEv evRef
 	// rebooting: the node crashed, stopped or was restarted and has not stated a term since.
 	rebooting        bool
+	rules            ruleState
 	termEv, commitEv evRef
 	role             string
 	lastHB           int64  // last AppendEntries received from a leader (0: none yet)
@@ -245,6 +246,7 @@ type Analyzer struct {
 	// What the log states, per check: a check runs only on the facts it needs.
 	seen struct {
 		leaders, leadersWithTerm, terms, truncates, roles, applies, commits, lastIndex int
+		mterms, persists, acks                                                         int
 	}
 	nodes     map[string]*nodeState
 	nodeOrder []string
@@ -368,6 +370,7 @@ func (a *Analyzer) event(e *parse.Event) {
 		n.termKnown, n.term, n.termEv, n.role, n.leading = false, 0, evRef{}, "", 0
 		n.commit, n.commitEv, n.lastIndex = 0, evRef{}, 0
 		n.durable, n.durableEv = 0, evRef{}
+		n.rules.reset()
 		return
 	}
 	a.inEpoch[e.Node] = true
@@ -377,7 +380,10 @@ func (a *Analyzer) event(e *parse.Event) {
 		n.termKnown, n.term, n.termEv, n.role, n.leading = false, 0, evRef{}, "", 0
 		n.commit, n.commitEv, n.lastIndex = 0, evRef{}, 0
 		n.durable, n.durableEv = 0, evRef{}
+		n.rules.reset()
 	}
+	term, hasTerm := e.Term()
+	a.protocolRules(e, n, term, hasTerm)
 	if term, ok := e.Term(); ok {
 		a.seen.terms++
 		reboot := e.Kind != eventline.KindCrash && e.Kind != eventline.KindStop && e.Kind != eventline.KindRestart
@@ -731,6 +737,7 @@ func (a *Analyzer) Report(t *parse.Test) Report {
 		leaders: a.seen.leaders, leadersWithTerm: a.seen.leadersWithTerm, terms: a.seen.terms, truncates: a.seen.truncates,
 		roles: a.seen.roles, applies: a.seen.applies, commits: a.seen.commits, lastIndex: a.seen.lastIndex,
 		nodes: len(a.nodes), lin: r.Linearizable != nil, linSkipped: opts.NoLinearizability,
+		mterms: a.seen.mterms, persists: a.seen.persists, acks: a.seen.acks,
 	})
 	sort.Slice(a.slow, func(x, y int) bool { return a.slow[x].d > a.slow[y].d })
 	for _, s := range a.slow[:min(len(a.slow), 5)] {
@@ -748,6 +755,7 @@ func isReply(typ string) bool {
 // checkFacts counts what a test's events state, for deciding which checks could run.
 type checkFacts struct {
 	leaders, leadersWithTerm, terms, truncates, roles, applies, commits, lastIndex, nodes int
+	mterms, persists, acks                                                                int
 	lin, linSkipped                                                                       bool
 }
 
@@ -778,6 +786,11 @@ func checkResults(r *Report, f checkFacts) []CheckResult {
 		res(CheckCommitForward, f.commits > 0, fmt.Sprintf("%d commit index changes", f.commits), "no event states a commit index"),
 		res(CheckLeaderComplete, f.lastIndex > 0 && (f.commits > 0 || f.applies > 0), "",
 			"the log states no log lengths, or no commits"),
+		res(CheckAdoptsTerm, f.mterms > 0, fmt.Sprintf("%d received messages state their term", f.mterms),
+			"no received message states its term (mterm)"),
+		res(CheckStaleAppend, f.mterms > 0, "", "no received message states its term (mterm)"),
+		res(CheckDurableAck, f.persists > 0 && f.acks > 0, fmt.Sprintf("%d acknowledgements", f.acks),
+			"the log states no persists, or no acknowledgements"),
 	}
 	linWhy := "no client operations (invoke/return events) in the log"
 	if f.linSkipped {

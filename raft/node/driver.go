@@ -232,8 +232,9 @@ func (d *Driver) Ready() error {
 	r := d.r
 	for r.HasReady() {
 		rd := r.Ready()
+		early := raft.Mutated(raft.MutReplyBeforeFsync)
 		for _, m := range rd.Messages {
-			if !m.Type.IsResponse() {
+			if !m.Type.IsResponse() || early {
 				d.send(m)
 			}
 		}
@@ -261,7 +262,7 @@ func (d *Driver) Ready() error {
 			r.TracePersist(rd, d.clock.Now().Sub(start))
 		}
 		for _, m := range rd.Messages {
-			if m.Type.IsResponse() {
+			if m.Type.IsResponse() && !early {
 				d.send(m)
 			}
 		}

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -33,9 +34,55 @@ func (c *checker) init() {
 	c.committed = make(map[uint64]raft.Entry)
 }
 
+// ErrViolation marks the errors that are safety violations (as opposed to a cluster that did
+// not recover in time).
+var ErrViolation = errors.New("safety violation")
+
 func (c *checker) fail(s *Sim, format string, args ...any) {
 	if c.err == nil {
-		c.err = fmt.Errorf("seed %d, step %d, at %v: %s", s.cfg.Seed, s.steps, s.now, fmt.Sprintf(format, args...))
+		c.err = fmt.Errorf("%w: seed %d, step %d, at %v: %s", ErrViolation, s.cfg.Seed, s.steps, s.now, fmt.Sprintf(format, args...))
+	}
+}
+
+// adopted checks Figure 2's rule for all servers: a node that handles a message of a higher
+// term takes that term (and steps down). Vote requests are exempt: a pre-vote never changes a
+// term, and with check-quorum a node that hears from a live leader ignores a vote request.
+func (c *checker) adopted(s *Sim, n *node, m raft.Message, before raft.Status) {
+	if n.d == nil {
+		return
+	}
+	st := n.d.Status()
+	if m.Type == raft.MsgApp && m.Term < before.Term && (st.LastIndex != before.LastIndex || st.LastTerm != before.LastTerm) {
+		c.fail(s, "node %d in term %d changed its log for an AppendEntries of term %d", n.id, before.Term, m.Term)
+	}
+	if m.Term <= before.Term || m.Type == raft.MsgVote || m.Type == raft.MsgPreVote || m.Type == raft.MsgPreVoteResp {
+		return
+	}
+	if st.Term < m.Term {
+		c.fail(s, "node %d handled %s of term %d and stayed in term %d", n.id, m.Type, m.Term, st.Term)
+	}
+}
+
+// promise checks a reply as it leaves: what it promises (a vote, stored entries) must be on
+// the node's disk already, or a crash could take back a promise the receiver relies on.
+func (c *checker) promise(s *Sim, n *node, m raft.Message) {
+	if n.disk == nil || !m.Type.IsResponse() {
+		return
+	}
+	hs, ents, _ := n.disk.durable.Load()
+	switch {
+	case m.Type == raft.MsgVoteResp && m.Granted:
+		if hs.Term != m.Term || hs.Vote != m.To {
+			c.fail(s, "node %d granted its vote to %d in term %d while its disk held term %d, vote %d", n.id, m.To, m.Term, hs.Term, hs.Vote)
+		}
+	case m.Type == raft.MsgAppResp && m.Success:
+		last := uint64(len(ents))
+		if snap, _ := n.disk.durable.Snapshot(); snap != nil {
+			last += snap.Meta.Index
+		}
+		if m.Match > last {
+			c.fail(s, "node %d acknowledged index %d to %d while its disk held entries up to %d", n.id, m.Match, m.To, last)
+		}
 	}
 }
 

@@ -32,12 +32,16 @@ import (
 type Script struct {
 	sim   *Sim
 	buf   bytes.Buffer
+	all   bytes.Buffer    // every event line, whatever trace says
 	kinds map[string]bool // nil: all
 	off   bool
 }
 
 // NewScript returns a runner with no cluster; the first command is usually nodes.
 func NewScript() *Script { return &Script{} }
+
+// Events returns every event line the script's clusters wrote so far, whatever trace selected.
+func (sc *Script) Events() []byte { return sc.all.Bytes() }
 
 // Sim returns the current cluster (nil before nodes).
 func (sc *Script) Sim() *Sim { return sc.sim }
@@ -263,7 +267,7 @@ func (sc *Script) nodes(args []string) error {
 	if err != nil || n < 1 || n > 99 {
 		return fmt.Errorf("bad node count %q (1 to 99)", args[0])
 	}
-	cfg := Config{Nodes: n, Handler: eventline.NewTextHandler(&sc.buf, nil)}
+	cfg := Config{Nodes: n, Handler: eventline.NewTextHandler(io.MultiWriter(&sc.buf, &sc.all), nil)}
 	for _, a := range args[1:] {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok {

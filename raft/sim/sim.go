@@ -263,9 +263,11 @@ func (s *Sim) handle(ev event) {
 			return
 		}
 		s.drive(n, func(d *raftnode.Driver) error {
+			before := d.Status()
 			if err := d.Step(m); err != nil {
 				s.check.fail(s, "node %d rejected a message: %v", n.id, err)
 			}
+			s.check.adopted(s, n, m, before)
 			return nil
 		})
 	}
@@ -326,6 +328,7 @@ func (c simClock) Now() time.Time { return c.s.clock() }
 type simSender struct{ s *Sim }
 
 func (ss simSender) Send(m raft.Message) {
+	ss.s.check.promise(ss.s, ss.s.nodes[m.From-1], m)
 	ss.s.send(m)
 	ss.s.io(ss.s.nodes[m.From-1], "after sending "+m.Type.String()+" to "+raft.ID(m.To))
 }
@@ -642,6 +645,34 @@ func (s *Sim) ClientOp(id uint64, client string, c kv.Command) error {
 			}
 		})
 		return err
+	})
+	if err != nil && h != nil {
+		kv.EmitReturn(h, s.clock(), client, opID, c, kv.Result{}, err)
+	}
+	return err
+}
+
+// ClientRead reads a key linearizably at node id without a log entry (ReadIndex), as a client
+// would: an invoke event, and a return event with the value once the leader has confirmed its
+// leadership and applied what was committed when the read arrived.
+func (s *Sim) ClientRead(id uint64, client, key string) error {
+	n, err := s.node(id)
+	if err != nil || n.d == nil {
+		return fmt.Errorf("sim: node %d is down", id)
+	}
+	s.opSeq++
+	opID := strconv.FormatUint(s.opSeq, 10)
+	c := kv.Command{Op: kv.OpGet, Key: key}
+	h := s.cfg.Handler
+	if h != nil {
+		kv.EmitInvoke(h, s.clock(), client, opID, c)
+	}
+	err = s.drive(n, func(d *raftnode.Driver) error {
+		return d.Read(key, func(value string, found bool, _ uint64, err error) {
+			if err == nil && h != nil {
+				kv.EmitReturn(h, s.clock(), client, opID, c, kv.Result{Value: value, Found: found}, nil)
+			}
+		})
 	})
 	if err != nil && h != nil {
 		kv.EmitReturn(h, s.clock(), client, opID, c, kv.Result{}, err)

@@ -1,0 +1,166 @@
+//go:build raftmutation
+
+package sim
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/analyze"
+	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/raft"
+)
+
+var mutationSeeds = flag.Int("mutation-seeds", 200, "seeds to try per seeded bug before calling it missed")
+
+// unreachable are seeded bugs that the node driver's order makes harmless, so that no run can
+// catch them; a unit test of the core shows each (see the table in docs/RELIABILITY.md).
+var unreachable = map[raft.Mutation]string{
+	raft.MutCountNonDurableVote: "TestCandidateCountsOwnVoteOnlyWhenDurable: the driver steps no reply before its fsync",
+}
+
+// TestMutationsAreCaught seeds each classic Raft bug in turn (go test -tags raftmutation) and
+// runs the mixed randomized simulation until a run shows it: the simulator's checker or
+// porcupine on the client history must catch it within -mutation-seeds seeds, and raftviz's
+// analysis of that run's event lines must find a violation too. -v prints the table of
+// docs/RELIABILITY.md.
+func TestMutationsAreCaught(t *testing.T) {
+	var table strings.Builder
+	table.WriteString("| seeded bug | caught in (scenario, or random seed) | simulator | raftviz analyze |\n| --- | --- | --- | --- |\n")
+	for _, m := range raft.Mutations() {
+		t.Run(strings.ReplaceAll(m.String(), " ", "_"), func(t *testing.T) {
+			raft.SetMutation(m)
+			defer raft.SetMutation(raft.NoMutation)
+			if why, ok := unreachable[m]; ok {
+				fmt.Fprintf(&table, "| %s | not reachable | | %s |\n", m, why)
+				return
+			}
+			// The scenarios first (a bug one of them shows is caught at once), then seeds.
+			scenarios, _ := filepath.Glob(filepath.Join("testdata", "scenarios", "*.txt"))
+			for try := 0; try < len(scenarios)+*mutationSeeds; try++ {
+				buf := new(bytes.Buffer)
+				var simSaw, where string
+				if try < len(scenarios) {
+					_, events, err := runScenario(scenarios[try])
+					buf.Write(events)
+					if errors.Is(err, ErrViolation) {
+						simSaw = "checker: " + lastPart(err.Error())
+					}
+					where = "scenario " + filepath.Base(scenarios[try])
+				} else {
+					seed := uint64(try - len(scenarios) + 1)
+					simSaw = runMutated(seed, buf)
+					where = strconv.FormatUint(seed, 10)
+				}
+				if simSaw == "" {
+					continue
+				}
+				tests, _, err := parse.Read(bytes.NewReader(buf.Bytes()), parse.Options{})
+				if err != nil || len(tests) != 1 {
+					t.Fatalf("parse the run: %d tests, %v", len(tests), err)
+				}
+				rep := analyze.Test(tests[0], analyze.Options{})
+				var checks []string
+				for _, v := range rep.Violations {
+					if !slices.Contains(checks, v.Check) {
+						checks = append(checks, v.Check)
+					}
+				}
+				slices.Sort(checks)
+				if len(checks) == 0 {
+					keepLog(t, buf, uint64(try))
+					t.Fatalf("%s: the simulator caught %q (%s) but raftviz analyze found nothing", where, m, simSaw)
+				}
+				fmt.Fprintf(&table, "| %s | %s | %s | %s |\n", m, where, simSaw, strings.Join(checks, "; "))
+				return
+			}
+			t.Errorf("%q was not caught in %d seeds", m, *mutationSeeds)
+			fmt.Fprintf(&table, "| %s | not caught in %d | | |\n", m, *mutationSeeds)
+		})
+	}
+	t.Log("\n" + table.String())
+}
+
+// runMutated runs one seed of the mixed simulation and says what caught the seeded bug
+// ("" if nothing did): the checker's first words, porcupine, or a panic of the core.
+func runMutated(seed uint64, buf *bytes.Buffer) (caught string) {
+	defer func() {
+		if p := recover(); p != nil {
+			caught = fmt.Sprintf("the node panicked (%v)", p)
+		}
+	}()
+	_, err := Mixed(seed, 4000, eventline.NewTextHandler(buf, nil))
+	if errors.Is(err, ErrViolation) {
+		return "checker: " + lastPart(err.Error())
+	}
+	tests, _, perr := parse.Read(bytes.NewReader(buf.Bytes()), parse.Options{})
+	if perr != nil || len(tests) != 1 {
+		return ""
+	}
+	if lin, _ := analyze.CheckHistory(tests[0], 0, ""); lin != nil && lin.Result != "Ok" {
+		return "porcupine: " + lin.Result
+	}
+	return ""
+}
+
+// TestMutationScenario runs one scenario (-scenario) under one seeded bug (-mutation, its
+// number) and prints what it wrote: for writing scenarios that show a bug.
+func TestMutationScenario(t *testing.T) {
+	if *scenarioPath == "" {
+		t.Skip("no -scenario")
+	}
+	raft.SetMutation(raft.Mutation(*mutationNo))
+	defer raft.SetMutation(raft.NoMutation)
+	out, _, err := runScenario(*scenarioPath)
+	t.Logf("%s\nerror: %v", out, err)
+}
+
+var (
+	scenarioPath = flag.String("scenario", "", "scenario file for TestMutationScenario")
+	mutationNo   = flag.Int("mutation", 0, "seeded bug for TestMutationScenario")
+)
+
+// lastPart is a checker error without its "seed, step, at" prefix.
+func lastPart(msg string) string {
+	if _, rest, ok := strings.Cut(msg, ", at "); ok {
+		if _, what, ok := strings.Cut(rest, ": "); ok {
+			return what
+		}
+	}
+	return msg
+}
+
+// runScenario runs a scenario file and returns its output and every event line it caused.
+func runScenario(path string) (string, []byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", nil, err
+	}
+	defer f.Close()
+	cmds, _, err := Commands(f)
+	if err != nil {
+		return "", nil, err
+	}
+	sc := NewScript()
+	var out strings.Builder
+	for _, line := range cmds {
+		o, err := sc.Exec(line)
+		out.WriteString(line + "\n" + o)
+		if err != nil {
+			break
+		}
+	}
+	if sc.Sim() != nil && sc.Sim().Violation() != nil {
+		return out.String(), sc.Events(), sc.Sim().Violation()
+	}
+	return out.String(), sc.Events(), nil
+}
