@@ -186,12 +186,9 @@ type sentReq struct {
 type nodeState struct {
 	termKnown               bool // false until the node states a term (again, after a fresh instance)
 	term, commit, lastIndex uint64
-	// durable is the highest term the node's start and persist events said is on disk
-	// (durableEv where); a restart may come back below the term it stated last (one it had not
-	// made durable), never below this.
-	durable   uint64
-	durableEv evRef
 	// rebooting: the node crashed, stopped or was restarted and has not stated a term since.
+	// A restart may come back below the term it stated last (one it had not made durable),
+	// never below the term its disk holds (rules.diskTerm).
 	rebooting        bool
 	rules            ruleState
 	termEv, commitEv evRef
@@ -342,6 +339,14 @@ func (a *Analyzer) Add(events []parse.Event) {
 	}
 }
 
+// forget drops what a node stated before it became another server (a fresh instance of the
+// id, or a new server with empty storage).
+func (n *nodeState) forget() {
+	n.termKnown, n.term, n.termEv, n.role, n.leading = false, 0, evRef{}, "", 0
+	n.commit, n.commitEv, n.lastIndex = 0, evRef{}, 0
+	n.rules.reset()
+}
+
 func (a *Analyzer) event(e *parse.Event) {
 	if !a.started {
 		a.start, a.started = e.Time, true
@@ -367,46 +372,35 @@ func (a *Analyzer) event(e *parse.Event) {
 			}
 		}
 		a.inEpoch[e.Node] = true
-		n.termKnown, n.term, n.termEv, n.role, n.leading = false, 0, evRef{}, "", 0
-		n.commit, n.commitEv, n.lastIndex = 0, evRef{}, 0
-		n.durable, n.durableEv = 0, evRef{}
-		n.rules.reset()
+		n.forget()
 		return
 	}
 	a.inEpoch[e.Node] = true
 	if e.NewServer() {
 		// The same id, another server: what the old one stated is not its past. The cluster's
 		// terms go on (no new epoch).
-		n.termKnown, n.term, n.termEv, n.role, n.leading = false, 0, evRef{}, "", 0
-		n.commit, n.commitEv, n.lastIndex = 0, evRef{}, 0
-		n.durable, n.durableEv = 0, evRef{}
-		n.rules.reset()
+		n.forget()
 	}
 	term, hasTerm := e.Term()
-	a.protocolRules(e, n, term, hasTerm)
-	if term, ok := e.Term(); ok {
+	if hasTerm {
 		a.seen.terms++
-		reboot := e.Kind != eventline.KindCrash && e.Kind != eventline.KindStop && e.Kind != eventline.KindRestart
-		rebooting := n.rebooting && reboot
-		if reboot {
+		fault := e.Kind == eventline.KindCrash || e.Kind == eventline.KindStop || e.Kind == eventline.KindRestart
+		rebooting := n.rebooting && !fault
+		if !fault {
 			n.rebooting = false
 		}
 		switch {
-		case rebooting && n.durableEv.set && n.termKnown && term < n.term:
-			// A node that writes persist events says what reached its disk: a crash may
-			// take back a term it had not made durable yet (a candidate asks for votes
-			// while its fsync runs; nothing it promised depended on it), never one it had.
-			if term < n.durable {
-				a.violate(CheckTermMonotonic, fmt.Sprintf("node %s restarted at term %d, below the term %d it had made durable", e.Node, term, n.durable), n.durableEv, refOf(e))
+		case rebooting && n.rules.diskKnown && n.termKnown && term < n.term:
+			// A node that writes start and persist events says what reached its disk: a
+			// crash may take back a term it had not made durable yet (a candidate asks for
+			// votes while its fsync runs; nothing it promised depended on it), never one it had.
+			if term < n.rules.diskTerm {
+				a.violate(CheckTermMonotonic, fmt.Sprintf("node %s restarted at term %d, below the term %d it had made durable", e.Node, term, n.rules.diskTerm), n.rules.diskEv, refOf(e))
 			}
 			n.term, n.termEv = term, refOf(e)
 		case n.termKnown && term < n.term:
 			a.violate(CheckTermMonotonic, fmt.Sprintf("node %s went from term %d back to %d", e.Node, n.term, term), n.termEv, refOf(e))
 			n.term, n.termEv = term, refOf(e) // one violation, not one per later event
-		}
-		// A start states what its disk holds; a persist what just reached it.
-		if (e.Kind == eventline.KindPersist || e.Kind == eventline.KindStart) && term >= n.durable {
-			n.durable, n.durableEv = term, refOf(e)
 		}
 		if !n.termKnown || term > n.term {
 			if n.termKnown {
@@ -418,6 +412,8 @@ func (a *Analyzer) event(e *parse.Event) {
 		}
 		a.termOf(term, e)
 	}
+	// After the term check, which compares a start with what the disk held before it.
+	a.protocolRules(e, n, term, hasTerm)
 	if n.leading != 0 {
 		// Leadership ends with a new term, another role, or a crash.
 		t, _ := e.Term()

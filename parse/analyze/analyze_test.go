@@ -348,3 +348,24 @@ func TestStreamMatchesTest(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartBelowStatedTermButNotBelowDisk: a node that wrote persist events may come back
+// from a crash below the term it stated last (a campaign whose fsync the crash cut), never
+// below the term its disk held.
+func TestRestartBelowStatedTermButNotBelowDisk(t *testing.T) {
+	run := func(restartTerm string) Report {
+		return Test(parseText(t, `00:00:01.000000 [2] starts | ev=start term=1 state=follower peers=1,2,3 last_index=1 commit=0 vote=none
+00:00:01.050000 [2] persists term 4 | ev=persist term=4 state=follower last_index=1 vote=none entries=0
+00:00:01.100000 [2] becomes candidate | ev=state term=5 state=candidate prev=follower reason=timeout
+00:00:01.100000 [2] crashes after sending RequestVote to 1 | ev=crash term=5 state=dead
+00:00:02.000000 [2] restarts | ev=restart state=dead
+00:00:02.000000 [2] starts | ev=start term=`+restartTerm+` state=follower peers=1,2,3 last_index=1 commit=0 vote=none
+`), Options{})
+	}
+	if r := run("4"); r.Failures() != 0 {
+		t.Fatalf("a term that never reached the disk, taken back by a crash: %+v", r.Violations)
+	}
+	if r := run("3"); r.Failures() != 1 || r.Violations[0].Check != CheckTermMonotonic {
+		t.Fatalf("a restart below the term on disk: %+v", r.Violations)
+	}
+}

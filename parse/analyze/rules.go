@@ -49,15 +49,11 @@ func (a *Analyzer) protocolRules(e *parse.Event, n *nodeState, term uint64, hasT
 		rs.mustAdopt = 0
 	}
 	switch e.Kind {
-	case eventline.KindStart:
-		rs.diskKnown, rs.diskEv = true, refOf(e)
-		if v, ok := e.FieldInt("last_index"); ok {
-			rs.diskLast = uint64(v)
+	case eventline.KindStart, eventline.KindPersist:
+		// A start states what its disk holds; a persist what just reached it.
+		if e.Kind == eventline.KindPersist {
+			a.seen.persists++
 		}
-		rs.diskTerm = term
-		rs.diskVote, _ = e.Field("vote")
-	case eventline.KindPersist:
-		a.seen.persists++
 		rs.diskKnown, rs.diskEv = true, refOf(e)
 		if v, ok := e.FieldInt("last_index"); ok {
 			rs.diskLast = uint64(v)

@@ -37,17 +37,16 @@ func (s *Sim) Chaos(steps int, f Faults) error {
 			if l, ok := s.Leader(); ok {
 				cmd++
 				c := kv.Command{Op: kv.OpSet, Key: "k" + strconv.Itoa(cmd%5), Value: strconv.Itoa(cmd)}
-				client := "c" + strconv.Itoa(cmd%3)
 				switch s.rand.IntN(6) {
 				case 0, 1:
 					c = kv.Command{Op: kv.OpGet, Key: c.Key}
 				case 2:
-					// A read without a log entry (ReadIndex), by a client of its own: a
-					// client waits for each answer, and a read may never get one.
+					// A read without a log entry (ReadIndex), under readers r0..r2: they
+					// have no sessions, unlike the log clients.
 					_ = s.ClientRead(l, "r"+strconv.Itoa(cmd%3), c.Key)
 					continue
 				}
-				_ = s.ClientOp(l, client, c)
+				_ = s.ClientOp(l, "c"+strconv.Itoa(cmd%3), c)
 			}
 		case x < 45 && f.Partition:
 			s.randomPartition()

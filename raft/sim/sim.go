@@ -195,7 +195,7 @@ func (s *Sim) boot(n *node) error {
 			Applied: func(e raft.Entry) {
 				s.check.apply(s, n, e)
 				n.applied = append(n.applied, e)
-				s.io(n)
+				s.io(n, "after applying index "+strconv.FormatUint(e.Index, 10))
 			},
 			Restored: func(meta raft.SnapshotMeta) {
 				s.check.restore(s, n, meta)
@@ -306,17 +306,13 @@ func (s *Sim) drive(n *node, f func(d *raftnode.Driver) error) (err error) {
 
 // io is a node's I/O step (a send, a write, an fsync, an apply): the place a planted crash
 // happens.
-func (s *Sim) io(n *node, step ...string) {
+func (s *Sim) io(n *node, step string) {
 	if n.crashIn <= 0 {
 		return
 	}
 	n.crashIn--
 	if n.crashIn == 0 {
-		what := "in the middle of its work"
-		if len(step) > 0 {
-			what = step[0]
-		}
-		panic(crashSignal{what})
+		panic(crashSignal{step})
 	}
 }
 
