@@ -250,22 +250,25 @@ type Analyzer struct {
 	// Terms are kept per instance of the cluster: a fresh instance of a node already seen
 	// (etcd-io/raft's table tests build many clusters with the same ids in one test) starts a
 	// new one, so that term 1 of one cluster is not compared with term 1 of the next.
-	terms          map[uint64]*termInfo
-	epochs         []map[uint64]*termInfo
-	inEpoch        map[string]bool
-	applies        map[uint64]applied
-	maxCommitted   uint64
-	maxCommittedEv evRef
-	proposed       map[uint64]proposal // index -> when the leader proposed it, in which term
-	commitLat      []time.Duration
-	applyLat       []time.Duration
-	leaderCommit   map[string]uint64 // leader node -> commit index already measured
-	rpcs           map[rpcKey]*RPCStats
-	rtts           map[rpcKey][]time.Duration
-	inflight       map[string]sentReq // rpc id + type -> request send
-	slow           []slowRef
-	violations     []Violation
-	history        historyBuilder
+	terms   map[uint64]*termInfo
+	epochs  []map[uint64]*termInfo
+	inEpoch map[string]bool
+	applies map[uint64]applied
+	// committed says how far the log was committed, and in which term that was known: a
+	// staircase of (index, term) with both rising, for leader completeness, which binds the
+	// leaders of later terms only (a leader of an older term elected late by a minority that
+	// had not heard of the newer one need not hold what the newer term committed).
+	committed    []commitMark
+	proposed     map[uint64]proposal // index -> when the leader proposed it, in which term
+	commitLat    []time.Duration
+	applyLat     []time.Duration
+	leaderCommit map[string]uint64 // leader node -> commit index already measured
+	rpcs         map[rpcKey]*RPCStats
+	rtts         map[rpcKey][]time.Duration
+	inflight     map[string]sentReq // rpc id + type -> request send
+	slow         []slowRef
+	violations   []Violation
+	history      historyBuilder
 }
 
 // NewAnalyzer starts the analysis of one test.
@@ -337,6 +340,62 @@ func (a *Analyzer) Add(events []parse.Event) {
 	for i := range events {
 		a.event(&events[i])
 	}
+}
+
+type commitMark struct {
+	index, term uint64 // term 0: not stated (binds every leader)
+	ev          evRef
+}
+
+// markCommitted notes that index is committed, as the event's node knows in its term. The
+// marks stay a staircase: a mark with a higher index known in no later term makes another
+// redundant.
+func (a *Analyzer) markCommitted(index uint64, e *parse.Event) {
+	term := uint64(0)
+	if t, ok := e.Term(); ok {
+		term = t
+	}
+	mark := commitMark{index: index, term: term, ev: refOf(e)}
+	if k := len(a.committed); k == 0 || (term >= a.committed[k-1].term && index > a.committed[k-1].index) {
+		// The usual case, commits in order: one comparison per commit event.
+		if k > 0 && a.committed[k-1].term == term {
+			a.committed[k-1] = mark
+		} else {
+			a.committed = append(a.committed, mark)
+		}
+		return
+	}
+	for _, m := range a.committed {
+		if m.term <= term && m.index >= index {
+			return
+		}
+	}
+	kept := a.committed[:0]
+	at := -1
+	for _, m := range a.committed {
+		if m.term >= term && m.index <= index {
+			continue
+		}
+		if at < 0 && m.term > term {
+			at = len(kept)
+		}
+		kept = append(kept, m)
+	}
+	if at < 0 {
+		a.committed = append(kept, mark)
+	} else {
+		a.committed = slices.Insert(kept, at, mark)
+	}
+}
+
+// committedBefore returns the highest commit known in a term before term.
+func (a *Analyzer) committedBefore(term uint64) (commitMark, bool) {
+	for k := len(a.committed) - 1; k >= 0; k-- {
+		if a.committed[k].term < term {
+			return a.committed[k], true
+		}
+	}
+	return commitMark{}, false
 }
 
 // forget drops what a node stated before it became another server (a fresh instance of the
@@ -464,9 +523,9 @@ func (a *Analyzer) event(e *parse.Event) {
 		case ti.leader != e.Node:
 			a.violate(CheckOneLeader, fmt.Sprintf("term %d has two leaders: %s and %s", term, ti.leader, e.Node), ti.leaderEv, refOf(e))
 		}
-		if a.seen.lastIndex > 0 && n.lastIndex < a.maxCommitted {
-			a.violate(CheckLeaderComplete, fmt.Sprintf("node %s became leader of term %d with %d entries, but index %d was committed",
-				e.Node, term, n.lastIndex, a.maxCommitted), a.maxCommittedEv, refOf(e))
+		if m, ok := a.committedBefore(term); ok && a.seen.lastIndex > 0 && n.lastIndex < m.index {
+			a.violate(CheckLeaderComplete, fmt.Sprintf("node %s became leader of term %d with %d entries, but index %d was committed in term %d",
+				e.Node, term, n.lastIndex, m.index, m.term), m.ev, refOf(e))
 		}
 	}
 	switch e.FaultKind() {
@@ -561,9 +620,7 @@ func (a *Analyzer) kindEvent(e *parse.Event, n *nodeState) {
 			}
 			a.leaderCommit[e.Node] = max(a.leaderCommit[e.Node], uint64(c))
 		}
-		if uint64(c) > a.maxCommitted {
-			a.maxCommitted, a.maxCommittedEv = uint64(c), refOf(e)
-		}
+		a.markCommitted(uint64(c), e)
 	case eventline.KindApply:
 		idx, ok := e.FieldInt("index")
 		if !ok {
@@ -582,9 +639,7 @@ func (a *Analyzer) kindEvent(e *parse.Event, n *nodeState) {
 		} else {
 			a.applies[uint64(idx)] = applied{term: uint64(et), cmd: cmd, ev: refOf(e)}
 		}
-		if uint64(idx) > a.maxCommitted {
-			a.maxCommitted, a.maxCommittedEv = uint64(idx), refOf(e)
-		}
+		a.markCommitted(uint64(idx), e)
 		if n.role == "leader" {
 			if p, ok := a.proposed[uint64(idx)]; ok && p.term == uint64(et) {
 				a.applyLat = append(a.applyLat, time.Duration(e.Time-p.at))

@@ -24,14 +24,20 @@ type checker struct {
 	leaders   map[uint64]uint64     // term -> leader
 	terms     map[uint64]uint64     // node -> highest term seen
 	committed map[uint64]raft.Entry // index -> entry applied somewhere
-	maxIndex  uint64
-	err       error
+	// knownIn is, per committed index, the term of the node that applied it first: the entry
+	// was committed in that term or an earlier one. Leader completeness binds leaders of later
+	// terms only; a leader of an older term elected late (a partitioned minority's votes were
+	// enough in its term) need not hold an entry committed in a newer one.
+	knownIn  map[uint64]uint64
+	maxIndex uint64
+	err      error
 }
 
 func (c *checker) init() {
 	c.leaders = make(map[uint64]uint64)
 	c.terms = make(map[uint64]uint64)
 	c.committed = make(map[uint64]raft.Entry)
+	c.knownIn = make(map[uint64]uint64)
 }
 
 // ErrViolation marks the errors that are safety violations (as opposed to a cluster that did
@@ -111,7 +117,7 @@ func (c *checker) observe(s *Sim, n *node) {
 	log := n.r.Entries(1)
 	for idx := st.SnapIndex + 1; idx <= c.maxIndex; idx++ {
 		e, ok := c.committed[idx]
-		if !ok {
+		if !ok || c.knownIn[idx] >= st.Term {
 			continue
 		}
 		k := idx - st.SnapIndex - 1
@@ -146,6 +152,7 @@ func (c *checker) apply(s *Sim, n *node, e raft.Entry) {
 		return
 	}
 	c.committed[e.Index] = raft.Entry{Index: e.Index, Term: e.Term, Data: slices.Clone(e.Data)}
+	c.knownIn[e.Index] = n.r.Status().Term
 	c.maxIndex = max(c.maxIndex, e.Index)
 }
 
