@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/raftviz/raftviz/parse/eventline"
 )
 
 // Membership changes, one server at a time (Raft dissertation 4.1): a new server joins as a
@@ -271,7 +273,7 @@ func (r *Raft) observeConf(ents []Entry) {
 			r.setConf(membership{voters: v, learners: l})
 			r.pendingConf = e.Index
 			if r.tr.On() {
-				r.tr.Emit("conf", "configuration "+joinIDs(v), r.term, r.role, slog.String("action", "set"),
+				r.tr.Emit(eventline.KindConf, "configuration "+joinIDs(v), r.term, r.role, slog.String("action", "set"),
 					slog.String("voters", joinIDs(r.conf.voters)), slog.String("learners", joinIDs(r.conf.learners)),
 					slog.Uint64("index", e.Index), slog.String("phase", "appended"))
 			}
@@ -284,7 +286,7 @@ func (r *Raft) observeConf(ents []Entry) {
 		r.setConf(r.conf.apply(cc))
 		r.pendingConf = e.Index
 		if r.tr.On() {
-			r.tr.Emit("conf", cc.Type.String()+" "+ID(cc.Node), r.term, r.role, slog.String("action", cc.Type.String()),
+			r.tr.Emit(eventline.KindConf, cc.Type.String()+" "+ID(cc.Node), r.term, r.role, slog.String("action", cc.Type.String()),
 				slog.String("peer", ID(cc.Node)), slog.String("voters", joinIDs(r.conf.voters)),
 				slog.String("learners", joinIDs(r.conf.learners)), slog.Uint64("index", e.Index), slog.String("phase", "appended"))
 		}

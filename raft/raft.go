@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/raftviz/raftviz/parse/eventline"
 )
 
 // ErrNotLeader is returned by Propose on a node that is not the leader. Status().Lead says who
@@ -258,7 +260,7 @@ func New(cfg Config) (*Raft, error) {
 		if r.log.snapIndex > 0 {
 			attrs = append(attrs, slog.Uint64("snapshot", r.log.snapIndex))
 		}
-		r.tr.Emit("start", "starts", r.term, r.role, attrs...)
+		r.tr.Emit(eventline.KindStart, "starts", r.term, r.role, attrs...)
 	}
 	r.resetElectionTimeout()
 	return r, nil
@@ -321,7 +323,7 @@ func (r *Raft) resetElectionTimeout() {
 	r.electionElapsed = 0
 	r.electionTimeout = r.electionTick + r.rand.IntN(r.electionTick)
 	if r.tr.On() {
-		r.tr.Emit("timer", "resets election timer", r.term, r.role,
+		r.tr.Emit(eventline.KindTimer, "resets election timer", r.term, r.role,
 			slog.String("timer", "election"), slog.String("action", "reset"),
 			slog.Duration("timeout", time.Duration(r.electionTimeout)*r.tickInterval))
 	}
@@ -340,17 +342,17 @@ func (r *Raft) Tick() {
 			}
 			if r.checkQuorum && !r.quorumActive() {
 				if r.tr.On() {
-					r.tr.Emit("timer", "has not heard from a majority for an election timeout", r.term, r.role,
+					r.tr.Emit(eventline.KindTimer, "has not heard from a majority for an election timeout", r.term, r.role,
 						slog.String("timer", "election"), slog.String("action", "fire"))
 				}
-				r.becomeFollower(r.term, None, "check_quorum", None)
+				r.becomeFollower(r.term, None, eventline.ReasonCheckQuorum, None)
 				return
 			}
 		}
 		if r.heartbeatElapsed >= r.heartbeatTick {
 			r.heartbeatElapsed = 0
 			if r.tr.On() {
-				r.tr.Emit("timer", "heartbeat timeout, sending AppendEntries", r.term, r.role,
+				r.tr.Emit(eventline.KindTimer, "heartbeat timeout, sending AppendEntries", r.term, r.role,
 					slog.String("timer", "heartbeat"), slog.String("action", "fire"))
 			}
 			r.broadcastAppend(true)
@@ -363,14 +365,14 @@ func (r *Raft) Tick() {
 		}
 		if r.electionElapsed >= r.electionTimeout {
 			if r.tr.On() {
-				r.tr.Emit("timer", "election timeout, campaigning", r.term, r.role,
+				r.tr.Emit(eventline.KindTimer, "election timeout, campaigning", r.term, r.role,
 					slog.String("timer", "election"), slog.String("action", "fire"),
 					slog.Duration("timeout", time.Duration(r.electionTimeout)*r.tickInterval))
 			}
 			if r.preVote {
 				r.preCampaign()
 			} else {
-				r.campaign("timeout", false)
+				r.campaign(eventline.ReasonTimeout, false)
 			}
 		}
 	}
@@ -392,7 +394,7 @@ func (r *Raft) quorumActive() bool {
 // Campaign makes the node start an election now, as if its election timer had fired.
 func (r *Raft) Campaign() {
 	if r.role != Leader {
-		r.campaign("forced", true)
+		r.campaign(eventline.ReasonForced, true)
 	}
 }
 
@@ -401,7 +403,7 @@ func (r *Raft) setRole(role Role, reason string, extra ...slog.Attr) {
 	r.role = role
 	if prev != role && r.tr.On() {
 		attrs := append([]slog.Attr{slog.String("prev", prev.String()), slog.String("reason", reason)}, extra...)
-		r.tr.Emit("state", "becomes "+role.String(), r.term, r.role, attrs...)
+		r.tr.Emit(eventline.KindState, "becomes "+role.String(), r.term, r.role, attrs...)
 	}
 }
 
@@ -414,12 +416,12 @@ func (r *Raft) setTerm(term uint64, reason string, from uint64) {
 		if from != None {
 			attrs = append(attrs, slog.String("from", ID(from)))
 		}
-		r.tr.Emit("term", "term "+strconv.FormatUint(prev, 10)+" -> "+strconv.FormatUint(term, 10), r.term, r.role, attrs...)
+		r.tr.Emit(eventline.KindTerm, "term "+strconv.FormatUint(prev, 10)+" -> "+strconv.FormatUint(term, 10), r.term, r.role, attrs...)
 	}
 }
 
 func (r *Raft) campaign(reason string, force bool) {
-	r.setTerm(r.term+1, "campaign", None)
+	r.setTerm(r.term+1, eventline.ReasonCampaign, None)
 	r.vote = r.id
 	r.lead = None
 	r.setRole(Candidate, reason)
@@ -442,7 +444,7 @@ func (r *Raft) campaign(reason string, force bool) {
 // rejoins with the term it left with.
 func (r *Raft) preCampaign() {
 	r.lead = None
-	r.setRole(PreCandidate, "timeout")
+	r.setRole(PreCandidate, eventline.ReasonTimeout)
 	r.resetElectionTimeout()
 	r.votes = map[uint64]bool{r.id: true}
 	if r.tallyPreVotes() {
@@ -461,7 +463,7 @@ func (r *Raft) tallyPreVotes() bool {
 	if r.grantedVotes() < r.quorum() {
 		return false
 	}
-	r.campaign("prevote_won", false)
+	r.campaign(eventline.ReasonPreVoteWon, false)
 	return true
 }
 
@@ -528,13 +530,13 @@ func (r *Raft) setLead(lead uint64) {
 	}
 	r.lead = lead
 	if lead != None && lead != r.id && r.tr.On() {
-		r.tr.Emit("leader", "learns leader is "+ID(lead), r.term, r.role, slog.String("leader", ID(lead)))
+		r.tr.Emit(eventline.KindLeader, "learns leader is "+ID(lead), r.term, r.role, slog.String("leader", ID(lead)))
 	}
 }
 
 func (r *Raft) becomeLeader(votes int) {
 	r.lead = r.id
-	r.setRole(Leader, "won", slog.Int("votes", votes))
+	r.setRole(Leader, eventline.ReasonWon, slog.Int("votes", votes))
 	r.heartbeatElapsed, r.electionElapsed = 0, 0
 	r.recentActive = make(map[uint64]bool, len(r.peers))
 	// A change appended by an earlier leader may not be committed yet: no new one before it.
@@ -578,7 +580,7 @@ func (r *Raft) ReadIndex(id uint64) error {
 func (r *Raft) confirmRead(p pendingRead) {
 	r.readStates = append(r.readStates, ReadState{ID: p.id, Index: p.index})
 	if r.tr.On() {
-		r.tr.Emit("read", "confirms read "+strconv.FormatUint(p.id, 10)+" at index "+strconv.FormatUint(p.index, 10), r.term, r.role,
+		r.tr.Emit(eventline.KindRead, "confirms read "+strconv.FormatUint(p.id, 10)+" at index "+strconv.FormatUint(p.index, 10), r.term, r.role,
 			slog.Uint64("read_id", p.id), slog.Uint64("index", p.index), slog.String("mode", "read_index"))
 	}
 }
@@ -627,7 +629,7 @@ func (r *Raft) TransferLeadership(to uint64) error {
 	r.transferee = to
 	r.electionElapsed = 0
 	if r.tr.On() {
-		r.tr.Emit("transfer", "hands leadership to "+ID(to), r.term, r.role, slog.String("to", ID(to)), slog.String("action", "start"))
+		r.tr.Emit(eventline.KindTransfer, "hands leadership to "+ID(to), r.term, r.role, slog.String("to", ID(to)), slog.String("action", "start"))
 	}
 	if r.progress[to].match == r.log.lastIndex() {
 		r.send(Message{Type: MsgTimeoutNow, To: to, Term: r.term})
@@ -639,7 +641,7 @@ func (r *Raft) TransferLeadership(to uint64) error {
 
 func (r *Raft) endTransfer(action string) {
 	if r.tr.On() {
-		r.tr.Emit("transfer", "leadership transfer to "+ID(r.transferee)+": "+action, r.term, r.role,
+		r.tr.Emit(eventline.KindTransfer, "leadership transfer to "+ID(r.transferee)+": "+action, r.term, r.role,
 			slog.String("to", ID(r.transferee)), slog.String("action", action))
 	}
 	r.transferee = None
@@ -650,7 +652,7 @@ func (r *Raft) endTransfer(action string) {
 func (r *Raft) Propose(data []byte) (uint64, error) {
 	if r.role != Leader {
 		if r.tr.On() {
-			r.tr.Emit("redirect", "refuses command, not leader", r.term, r.role, idAttr("leader", r.lead))
+			r.tr.Emit(eventline.KindRedirect, "refuses command, not leader", r.term, r.role, idAttr("leader", r.lead))
 		}
 		return 0, ErrNotLeader
 	}
@@ -672,7 +674,7 @@ func (r *Raft) Propose(data []byte) (uint64, error) {
 	}
 	e := r.appendAsLeader(Entry{Data: data})
 	if r.tr.On() {
-		r.tr.Emit("propose", "proposes "+cmdText(data)+" at "+strconv.FormatUint(e.Index, 10), r.term, r.role,
+		r.tr.Emit(eventline.KindPropose, "proposes "+cmdText(data)+" at "+strconv.FormatUint(e.Index, 10), r.term, r.role,
 			slog.Uint64("index", e.Index), slog.String("cmd", cmdText(data)))
 	}
 	return e.Index, nil
@@ -700,7 +702,7 @@ func (r *Raft) traceAppend(first, last, from uint64) {
 	if from != None {
 		attrs = append(attrs, slog.String("from", ID(from)))
 	}
-	r.tr.Emit("append", msg, r.term, r.role, attrs...)
+	r.tr.Emit(eventline.KindAppend, msg, r.term, r.role, attrs...)
 }
 
 // broadcastAppend sends AppendEntries to the followers: with heartbeat to all (each one also
@@ -750,7 +752,7 @@ func (r *Raft) sendSnapshot(to uint64) {
 	if !pr.sending {
 		pr.sending, pr.snapOffset = true, 0
 		if r.tr.On() {
-			r.tr.Emit("snapshot", "sends snapshot to "+ID(to), r.term, r.role, slog.Uint64("index", r.snap.Meta.Index),
+			r.tr.Emit(eventline.KindSnapshot, "sends snapshot to "+ID(to), r.term, r.role, slog.Uint64("index", r.snap.Meta.Index),
 				slog.Uint64("eterm", r.snap.Meta.Term), slog.Int("bytes", len(r.snap.Data)), slog.String("action", "sending"))
 		}
 	}
@@ -793,7 +795,7 @@ func (r *Raft) handleSnapshotResp(m Message) {
 // handleSnapshot receives a chunk of a snapshot from the leader.
 func (r *Raft) handleSnapshot(m Message) {
 	if r.role != Follower {
-		r.becomeFollower(m.Term, m.From, "stepdown", m.From)
+		r.becomeFollower(m.Term, m.From, eventline.ReasonStepdown, m.From)
 	}
 	r.setLead(m.From)
 	r.electionElapsed = 0
@@ -850,7 +852,7 @@ func (r *Raft) installSnapshot(s *Snapshot) {
 	}
 	r.setConf(r.confAt(r.log.lastIndex()))
 	if r.tr.On() {
-		r.tr.Emit("snapshot", "installs snapshot up to "+strconv.FormatUint(idx, 10), r.term, r.role,
+		r.tr.Emit(eventline.KindSnapshot, "installs snapshot up to "+strconv.FormatUint(idx, 10), r.term, r.role,
 			slog.Uint64("index", idx), slog.Uint64("eterm", term), slog.Int("bytes", len(s.Data)), slog.String("action", "installed"))
 	}
 }
@@ -877,9 +879,9 @@ func (r *Raft) Compact(snap Snapshot) (Snapshot, error) {
 	r.baseConf = at
 	r.snap = &snap
 	if r.tr.On() {
-		r.tr.Emit("snapshot", "takes snapshot up to "+strconv.FormatUint(idx, 10), r.term, r.role,
+		r.tr.Emit(eventline.KindSnapshot, "takes snapshot up to "+strconv.FormatUint(idx, 10), r.term, r.role,
 			slog.Uint64("index", idx), slog.Uint64("eterm", snap.Meta.Term), slog.Int("bytes", len(snap.Data)), slog.String("action", "taken"))
-		r.tr.Emit("compact", "discards log up to "+strconv.FormatUint(idx, 10), r.term, r.role, slog.Uint64("index", idx))
+		r.tr.Emit(eventline.KindCompact, "discards log up to "+strconv.FormatUint(idx, 10), r.term, r.role, slog.Uint64("index", idx))
 	}
 	return snap, nil
 }
@@ -921,14 +923,14 @@ func (r *Raft) Step(m Message) error {
 	}
 	if m.From == None || m.From == r.id {
 		if r.tr.On() {
-			r.tr.Emit("drop", "ignores "+m.Type.String()+" from unknown node "+ID(m.From), r.term, r.role,
+			r.tr.Emit(eventline.KindDrop, "ignores "+m.Type.String()+" from unknown node "+ID(m.From), r.term, r.role,
 				slog.String("rpc", m.RPC.String()), slog.String("type", m.Type.String()),
-				slog.String("from", ID(m.From)), slog.String("to", ID(m.To)), slog.String("reason", "unknown_peer"))
+				slog.String("from", ID(m.From)), slog.String("to", ID(m.To)), slog.String("reason", eventline.ReasonUnknownPeer))
 		}
 		return nil
 	}
 	if r.tr.On() {
-		r.traceMessage("recv", m)
+		r.traceMessage(eventline.KindRecv, m)
 	}
 	if r.role == Leader && r.recentActive != nil {
 		r.recentActive[m.From] = true
@@ -941,8 +943,8 @@ func (r *Raft) Step(m Message) error {
 			// Leader lease: this node heard from a leader less than an election timeout ago,
 			// so the cluster has a leader and the candidate is disruptive (dissertation 4.2.3).
 			if r.tr.On() {
-				r.tr.Emit("vote", "rejects vote for "+ID(m.From)+", a leader is alive", r.term, r.role,
-					slog.String("candidate", ID(m.From)), slog.Bool("granted", false), slog.String("reason", "leader_alive"),
+				r.tr.Emit(eventline.KindVote, "rejects vote for "+ID(m.From)+", a leader is alive", r.term, r.role,
+					slog.String("candidate", ID(m.From)), slog.Bool("granted", false), slog.String("reason", eventline.ReasonLeaderAlive),
 					slog.Bool("prevote", m.Type == MsgPreVote))
 			}
 			resp := MsgVoteResp
@@ -962,7 +964,7 @@ func (r *Raft) Step(m Message) error {
 			if m.Type == MsgApp || m.Type == MsgSnap {
 				lead = m.From
 			}
-			r.becomeFollower(m.Term, lead, "higher_term", m.From)
+			r.becomeFollower(m.Term, lead, eventline.ReasonHigherTerm, m.From)
 		}
 	case m.Term < r.term && m.Type == MsgApp && Mutated(MutAcceptStaleAppend):
 	case m.Term < r.term:
@@ -980,15 +982,15 @@ func (r *Raft) Step(m Message) error {
 			}
 			r.send(Message{Type: resp, To: m.From, Term: r.term, RPC: m.RPC})
 			if r.tr.On() {
-				r.tr.Emit("vote", "rejects vote for "+ID(m.From)+", stale term", r.term, r.role,
-					slog.String("candidate", ID(m.From)), slog.Bool("granted", false), slog.String("reason", "stale_term"),
+				r.tr.Emit(eventline.KindVote, "rejects vote for "+ID(m.From)+", stale term", r.term, r.role,
+					slog.String("candidate", ID(m.From)), slog.Bool("granted", false), slog.String("reason", eventline.ReasonStaleTerm),
 					slog.Bool("prevote", m.Type == MsgPreVote))
 			}
 		default:
 			if r.tr.On() {
-				r.tr.Emit("drop", "ignores stale "+m.Type.String()+" from "+ID(m.From), r.term, r.role,
+				r.tr.Emit(eventline.KindDrop, "ignores stale "+m.Type.String()+" from "+ID(m.From), r.term, r.role,
 					slog.String("rpc", m.RPC.String()), slog.String("type", m.Type.String()),
-					slog.String("from", ID(m.From)), slog.String("to", ID(m.To)), slog.String("reason", "stale_term"))
+					slog.String("from", ID(m.From)), slog.String("to", ID(m.To)), slog.String("reason", eventline.ReasonStaleTerm))
 			}
 		}
 		return nil
@@ -1007,10 +1009,10 @@ func (r *Raft) Step(m Message) error {
 	case MsgTimeoutNow:
 		if r.role != Leader {
 			if r.tr.On() {
-				r.tr.Emit("transfer", "leader "+ID(m.From)+" hands over leadership", r.term, r.role,
+				r.tr.Emit(eventline.KindTransfer, "leader "+ID(m.From)+" hands over leadership", r.term, r.role,
 					slog.String("to", ID(r.id)), slog.String("action", "timeout_now"))
 			}
-			r.campaign("transfer", true)
+			r.campaign(eventline.ReasonTransfer, true)
 		}
 	case MsgVoteResp:
 		if r.role == Candidate {
@@ -1038,19 +1040,19 @@ func (r *Raft) Step(m Message) error {
 
 func (r *Raft) handleVote(m Message) {
 	pre := m.Type == MsgPreVote
-	reason := "ok"
+	reason := eventline.ReasonOK
 	switch {
 	case pre && m.Term > r.term:
 		// A pre-vote for a later term: only the log decides.
 	case r.vote != None && r.vote != m.From:
-		reason = "already_voted"
+		reason = eventline.ReasonAlreadyVoted
 	case r.role == Leader:
-		reason = "already_voted" // a leader voted for itself in this term
+		reason = eventline.ReasonAlreadyVoted // a leader voted for itself in this term
 	}
-	if reason == "ok" && !r.log.isUpToDate(m.LastIndex, m.LastTerm) && !Mutated(MutVoteIgnoresLog) {
-		reason = "stale_log"
+	if reason == eventline.ReasonOK && !r.log.isUpToDate(m.LastIndex, m.LastTerm) && !Mutated(MutVoteIgnoresLog) {
+		reason = eventline.ReasonStaleLog
 	}
-	granted := reason == "ok"
+	granted := reason == eventline.ReasonOK
 	if granted && !pre {
 		r.vote = m.From
 		// Granting a vote resets the election timer (Figure 2), so that the voter does not
@@ -1069,7 +1071,7 @@ func (r *Raft) handleVote(m Message) {
 		if pre {
 			attrs = append(attrs, slog.Bool("prevote", true))
 		}
-		r.tr.Emit("vote", verb+ID(m.From), r.term, r.role, attrs...)
+		r.tr.Emit(eventline.KindVote, verb+ID(m.From), r.term, r.role, attrs...)
 	}
 	resp := Message{Type: MsgVoteResp, To: m.From, Term: r.term, RPC: m.RPC, Granted: granted}
 	if pre {
@@ -1083,7 +1085,7 @@ func (r *Raft) handleVote(m Message) {
 
 func (r *Raft) handleAppend(m Message) {
 	if r.role != Follower {
-		r.becomeFollower(m.Term, m.From, "stepdown", m.From)
+		r.becomeFollower(m.Term, m.From, eventline.ReasonStepdown, m.From)
 	}
 	r.setLead(m.From)
 	r.electionElapsed = 0
@@ -1108,7 +1110,7 @@ func (r *Raft) handleAppend(m Message) {
 			reply.ConflictTerm = t
 			reply.ConflictIndex = r.log.firstIndexOfTerm(m.PrevIndex)
 			if r.tr.On() {
-				r.tr.Emit("conflict", "log conflicts at "+strconv.FormatUint(m.PrevIndex, 10), r.term, r.role,
+				r.tr.Emit(eventline.KindConflict, "log conflicts at "+strconv.FormatUint(m.PrevIndex, 10), r.term, r.role,
 					slog.Uint64("index", m.PrevIndex), slog.Uint64("conflict_term", t), slog.Uint64("leader_term", m.PrevTerm))
 			}
 		} else {
@@ -1129,16 +1131,16 @@ func (r *Raft) handleAppend(m Message) {
 		}
 		if t != ents[0].Term {
 			if r.tr.On() {
-				r.tr.Emit("conflict", "log conflicts at "+strconv.FormatUint(ents[0].Index, 10), r.term, r.role,
+				r.tr.Emit(eventline.KindConflict, "log conflicts at "+strconv.FormatUint(ents[0].Index, 10), r.term, r.role,
 					slog.Uint64("index", ents[0].Index), slog.Uint64("conflict_term", t), slog.Uint64("leader_term", ents[0].Term))
 			}
 			if ents[0].Index <= r.log.committed {
 				// Never happens with a correct leader: a committed entry cannot differ.
 				// Refuse the message rather than destroy committed data.
 				if r.tr.On() {
-					r.tr.Emit("drop", "refuses AppendEntries that would overwrite committed entry "+strconv.FormatUint(ents[0].Index, 10),
+					r.tr.Emit(eventline.KindDrop, "refuses AppendEntries that would overwrite committed entry "+strconv.FormatUint(ents[0].Index, 10),
 						r.term, r.role, slog.String("rpc", m.RPC.String()), slog.String("type", m.Type.String()),
-						slog.String("from", ID(m.From)), slog.String("to", ID(m.To)), slog.String("reason", "overwrites_committed"))
+						slog.String("from", ID(m.From)), slog.String("to", ID(m.To)), slog.String("reason", eventline.ReasonOverwritesCommitted))
 				}
 				r.send(reply)
 				return
@@ -1178,7 +1180,7 @@ func (r *Raft) truncate(from uint64) {
 		r.setConf(r.confAt(r.log.lastIndex()))
 	}
 	if r.tr.On() {
-		r.tr.Emit("truncate", "deletes entries "+strconv.FormatUint(from, 10)+".."+strconv.FormatUint(last, 10), r.term, r.role,
+		r.tr.Emit(eventline.KindTruncate, "deletes entries "+strconv.FormatUint(from, 10)+".."+strconv.FormatUint(last, 10), r.term, r.role,
 			slog.Uint64("index", from), slog.Uint64("last", last))
 	}
 }
@@ -1215,8 +1217,8 @@ func (r *Raft) handleAppendResp(m Message) {
 		// where its log ends. (It can no longer count towards commits it had counted for:
 		// match only goes down here.)
 		if r.tr.On() {
-			r.tr.Emit("conflict", fmt.Sprintf("node %d's log ends at %d, below the %d it acknowledged: resending from there", m.From, m.ConflictIndex-1, pr.match),
-				r.term, r.role, slog.Uint64("index", m.ConflictIndex-1), slog.String("peer", ID(m.From)), slog.String("reason", "follower_lost_entries"))
+			r.tr.Emit(eventline.KindConflict, fmt.Sprintf("node %d's log ends at %d, below the %d it acknowledged: resending from there", m.From, m.ConflictIndex-1, pr.match),
+				r.term, r.role, slog.Uint64("index", m.ConflictIndex-1), slog.String("peer", ID(m.From)), slog.String("reason", eventline.ReasonFollowerLostEntries))
 		}
 		pr.match, pr.next = m.ConflictIndex-1, m.ConflictIndex
 		r.sendAppend(m.From)
@@ -1264,14 +1266,14 @@ func (r *Raft) maybeCommit() {
 		idx := r.pendingConf
 		r.pendingConf = 0
 		if r.tr.On() {
-			r.tr.Emit("conf", "configuration committed", r.term, r.role, slog.String("phase", "committed"),
+			r.tr.Emit(eventline.KindConf, "configuration committed", r.term, r.role, slog.String("phase", "committed"),
 				slog.Uint64("index", idx), slog.String("voters", joinIDs(r.conf.voters)),
 				slog.String("learners", joinIDs(r.conf.learners)))
 		}
 		if !r.conf.isVoter(r.id) {
 			// A leader that removed itself steps down once the removal is committed
 			// (dissertation 4.2.2); until then it kept replicating without counting itself.
-			r.becomeFollower(r.term, None, "removed", None)
+			r.becomeFollower(r.term, None, eventline.ReasonRemoved, None)
 		}
 	}
 }
@@ -1283,7 +1285,7 @@ func (r *Raft) commitTo(n uint64) {
 	prev := r.log.committed
 	r.log.committed = n
 	if r.tr.On() {
-		r.tr.Emit("commit", "commits up to "+strconv.FormatUint(n, 10), r.term, r.role,
+		r.tr.Emit(eventline.KindCommit, "commits up to "+strconv.FormatUint(n, 10), r.term, r.role,
 			slog.Uint64("commit", n), slog.Uint64("prev", prev))
 	}
 }
@@ -1383,7 +1385,7 @@ func (r *Raft) traceMessage(ev string, m Message) {
 	var b strings.Builder
 	attrs := make([]slog.Attr, 0, 10)
 	attrs = append(attrs, slog.String("rpc", m.RPC.String()), slog.String("type", m.Type.String()))
-	if ev == "send" {
+	if ev == eventline.KindSend {
 		b.WriteString("sends " + m.Type.String() + " to " + ID(m.To))
 		attrs = append(attrs, slog.String("to", ID(m.To)))
 	} else {
@@ -1434,7 +1436,7 @@ func (r *Raft) traceMessage(ev string, m Message) {
 // after the Ready's state is durable, so that the event order shows persist before send.
 func (r *Raft) TraceSend(m Message) {
 	if r.tr.On() {
-		r.traceMessage("send", m)
+		r.traceMessage(eventline.KindSend, m)
 	}
 }
 
@@ -1453,7 +1455,7 @@ func (r *Raft) TracePersist(rd Ready, sync time.Duration) {
 	if sync > 0 {
 		attrs = append(attrs, slog.Duration("sync", sync))
 	}
-	r.tr.Emit("persist", "persists term "+strconv.FormatUint(r.term, 10)+", "+strconv.Itoa(len(rd.Entries))+" entries", r.term, r.role, attrs...)
+	r.tr.Emit(eventline.KindPersist, "persists term "+strconv.FormatUint(r.term, 10)+", "+strconv.Itoa(len(rd.Entries))+" entries", r.term, r.role, attrs...)
 }
 
 // TraceApply writes the apply event of e with the state machine's result.
@@ -1465,7 +1467,7 @@ func (r *Raft) TraceApply(e Entry, result string) {
 	if result != "" {
 		attrs = append(attrs, slog.String("result", result))
 	}
-	r.tr.Emit("apply", "applies "+cmdText(e.Data)+" at "+strconv.FormatUint(e.Index, 10), r.term, r.role, attrs...)
+	r.tr.Emit(eventline.KindApply, "applies "+cmdText(e.Data)+" at "+strconv.FormatUint(e.Index, 10), r.term, r.role, attrs...)
 }
 
 // Tracer returns the node's tracer (nil when tracing is off).

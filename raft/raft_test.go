@@ -50,6 +50,9 @@ func newNetwork(t *testing.T, n int, cfg func(*raft.Config)) *network {
 		nw.start(id)
 	}
 	t.Cleanup(func() {
+		if err := eventline.CheckText(nw.trace.Bytes()); err != nil {
+			t.Errorf("an event line departs from docs/FORMAT.md: %v", err)
+		}
 		if t.Failed() {
 			t.Logf("event lines:\n%s", nw.trace.String())
 		}

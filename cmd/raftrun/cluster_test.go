@@ -16,6 +16,7 @@ import (
 	"github.com/fortytw2/leaktest"
 
 	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/eventline"
 	"github.com/raftviz/raftviz/parse/analyze"
 	"github.com/raftviz/raftviz/raft/transport"
 )
@@ -142,6 +143,13 @@ sleep 100ms
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	capture, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eventline.CheckText(capture); err != nil {
+		t.Errorf("an event line departs from docs/FORMAT.md: %v", err)
 	}
 	tests, _, err := parse.ReadFiles([]string{logPath}, parse.Options{})
 	if err != nil || len(tests) != 1 {

@@ -147,7 +147,7 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		tcp.Close()
 		var ce *storage.CorruptError
 		if errors.As(err, &ce) {
-			raft.NewTracer(h, raft.ID(*id), nil).EmitStateless("corrupt", "storage is corrupt, refusing to start: "+ce.Reason,
+			raft.NewTracer(h, raft.ID(*id), nil).EmitStateless(eventline.KindCorrupt, "storage is corrupt, refusing to start: "+ce.Reason,
 				slog.Int64("offset", ce.Offset), slog.String("action", "fatal"))
 		}
 		fmt.Fprintf(stderr, "raftrun node: %v\n", err)

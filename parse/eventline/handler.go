@@ -40,12 +40,21 @@ func NewTextHandler(w io.Writer, level slog.Leveler) *TextHandler {
 }
 
 // NewJSONHandler returns a handler writing the JSON-lines form: slog's own JSON handler, whose
-// output already is that form when records carry the "node" and "ev" attributes.
+// output already is that form when records carry the "node" and "ev" attributes. Durations are
+// written as the text form writes them ("215ms"), not as slog's nanosecond numbers, so that a
+// field reads the same in both forms.
 func NewJSONHandler(w io.Writer, level slog.Leveler) slog.Handler {
 	if level == nil {
 		level = slog.LevelDebug
 	}
-	return slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})
+	return slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: durationAsText})
+}
+
+func durationAsText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // Enabled implements slog.Handler.

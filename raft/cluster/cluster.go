@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/raftviz/raftviz/parse/eventline"
 	"github.com/raftviz/raftviz/raft"
 	"github.com/raftviz/raftviz/raft/kv"
 	"github.com/raftviz/raftviz/raft/node"
@@ -220,7 +221,7 @@ func (c *Cluster) Disconnect(id uint64) error {
 		return err
 	}
 	c.links.Disconnect(id)
-	c.emit(id, "disconnect", "disconnected")
+	c.emit(id, eventline.KindDisconnect, "disconnected")
 	return nil
 }
 
@@ -232,7 +233,7 @@ func (c *Cluster) Reconnect(id uint64) error {
 		return err
 	}
 	c.links.Reconnect(id)
-	c.emit(id, "reconnect", "reconnected")
+	c.emit(id, eventline.KindReconnect, "reconnected")
 	return nil
 }
 
@@ -253,7 +254,7 @@ func (c *Cluster) Partition(groups ...[]uint64) error {
 		parts = append(parts, joinIDs(g))
 	}
 	c.links.Partition(groups...)
-	raft.EmitCluster(c.opts.Handler, time.Now(), "partition", "network partitioned "+strings.Join(parts, " | "),
+	raft.EmitCluster(c.opts.Handler, time.Now(), eventline.KindPartition, "network partitioned "+strings.Join(parts, " | "),
 		slog.String("groups", strings.Join(parts, "|")))
 	return nil
 }
@@ -263,7 +264,7 @@ func (c *Cluster) Heal() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.links.Heal()
-	raft.EmitCluster(c.opts.Handler, time.Now(), "heal", "network healed")
+	raft.EmitCluster(c.opts.Handler, time.Now(), eventline.KindHeal, "network healed")
 }
 
 // Crash stops a node the way a killed process stops: no clean shutdown, nothing but what its
@@ -278,7 +279,7 @@ func (c *Cluster) Crash(id uint64) error {
 	if m.node == nil {
 		return fmt.Errorf("node %d is already down", id)
 	}
-	c.emit(id, "crash", "crashes")
+	c.emit(id, eventline.KindCrash, "crashes")
 	m.lastTerm = m.node.Status().Term
 	c.net.Attach(id, nil)
 	if m.tcp != nil {
@@ -304,7 +305,7 @@ func (c *Cluster) Restart(id uint64) error {
 	if m.removed {
 		return fmt.Errorf("node %d was removed from the cluster", id)
 	}
-	c.emit(id, "restart", "restarts")
+	c.emit(id, eventline.KindRestart, "restarts")
 	return c.boot(m)
 }
 

@@ -55,6 +55,9 @@ func start(t *testing.T, opts Options) (*Cluster, *syncBuffer) {
 		if err := c.Close(); err != nil {
 			t.Errorf("close: %v", err)
 		}
+		if err := eventline.CheckText([]byte(lines.String())); err != nil {
+			t.Errorf("an event line departs from docs/FORMAT.md: %v", err)
+		}
 		if t.Failed() {
 			path := filepath.Join(os.TempDir(), "raftcluster-"+strings.ReplaceAll(t.Name(), "/", "_")+".log")
 			if os.WriteFile(path, []byte(lines.String()), 0o644) == nil {

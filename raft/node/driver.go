@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/raftviz/raftviz/parse/eventline"
 	"github.com/raftviz/raftviz/raft"
 	"github.com/raftviz/raftviz/raft/kv"
 	"github.com/raftviz/raftviz/raft/storage"
@@ -126,7 +127,7 @@ func NewDriver(cfg Config) (*Driver, error) {
 	d.tracer = raft.NewTracer(cfg.Handler, raft.ID(cfg.ID), d.clock.Now)
 	if w, ok := cfg.Storage.(interface{ Repaired() *storage.Repair }); ok && w.Repaired() != nil && d.tracer.On() {
 		rep := w.Repaired()
-		d.tracer.Emit("corrupt", fmt.Sprintf("storage had a torn tail (%s): cut %d bytes at offset %d", rep.Reason, rep.Dropped, rep.Offset),
+		d.tracer.Emit(eventline.KindCorrupt, fmt.Sprintf("storage had a torn tail (%s): cut %d bytes at offset %d", rep.Reason, rep.Dropped, rep.Offset),
 			hs.Term, raft.Follower, slog.Int64("offset", rep.Offset), slog.String("action", "truncated"))
 	}
 	d.r, err = raft.New(raft.Config{ID: cfg.ID, Peers: cfg.Peers, Learners: cfg.Learners, HardState: hs, Entries: ents, Snapshot: snap,
@@ -163,7 +164,7 @@ func (d *Driver) Step(m raft.Message) error {
 			delete(d.inflight, m.RPC)
 			if rtt := d.clock.Now().Sub(s.at); rtt > d.cfg.SlowRPC && d.tracer.On() {
 				st := d.r.Status()
-				d.tracer.Emit("slow", fmt.Sprintf("slow %s round trip to %d: %v", s.typ, s.to, rtt.Round(time.Microsecond)),
+				d.tracer.Emit(eventline.KindSlow, fmt.Sprintf("slow %s round trip to %d: %v", s.typ, s.to, rtt.Round(time.Microsecond)),
 					st.Term, st.Role, slog.String("rpc", m.RPC.String()), slog.String("type", s.typ.String()),
 					slog.String("peer", raft.ID(s.to)), slog.Duration("rtt", rtt), slog.Duration("threshold", d.cfg.SlowRPC))
 			}
@@ -172,7 +173,7 @@ func (d *Driver) Step(m raft.Message) error {
 	err := d.r.Step(m)
 	if err != nil && d.tracer.On() {
 		st := d.r.Status()
-		d.tracer.Emit("drop", err.Error(), st.Term, st.Role, slog.String("reason", "misrouted"))
+		d.tracer.Emit(eventline.KindDrop, err.Error(), st.Term, st.Role, slog.String("reason", eventline.ReasonMisrouted))
 	}
 	return err
 }
@@ -411,7 +412,7 @@ func (d *Driver) Stop(clean bool) error {
 		return nil
 	}
 	if d.tracer.On() {
-		d.tracer.Emit("stop", "stops", d.r.Status().Term, raft.Dead)
+		d.tracer.Emit(eventline.KindStop, "stops", d.r.Status().Term, raft.Dead)
 	}
 	return d.cfg.Storage.Close()
 }
@@ -420,7 +421,7 @@ func (d *Driver) Stop(clean bool) error {
 // not go on answering peers with promises it could not make durable.
 func (d *Driver) Fail(err error) {
 	if d.tracer.On() {
-		d.tracer.Emit("crash", "storage failed, stopping: "+err.Error(), d.r.Status().Term, raft.Dead, slog.String("reason", "storage"))
+		d.tracer.Emit(eventline.KindCrash, "storage failed, stopping: "+err.Error(), d.r.Status().Term, raft.Dead, slog.String("reason", eventline.ReasonStorage))
 	}
 	_ = d.Stop(false)
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/raftviz/raftviz/parse/eventline"
 	"github.com/raftviz/raftviz/raft"
 	"github.com/raftviz/raftviz/raft/kv"
 	"github.com/raftviz/raftviz/raft/storage"
@@ -147,9 +148,9 @@ func (n *Node) Step(m raft.Message) {
 	case <-n.done:
 	default:
 		if t := n.d.Tracer(); t.On() {
-			t.EmitStateless("drop", "inbox full, drops "+m.Type.String()+" from "+raft.ID(m.From),
+			t.EmitStateless(eventline.KindDrop, "inbox full, drops "+m.Type.String()+" from "+raft.ID(m.From),
 				slog.String("rpc", m.RPC.String()), slog.String("type", m.Type.String()),
-				slog.String("from", raft.ID(m.From)), slog.String("to", raft.ID(m.To)), slog.String("reason", "inbox_full"))
+				slog.String("from", raft.ID(m.From)), slog.String("to", raft.ID(m.To)), slog.String("reason", eventline.ReasonInboxFull))
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/raftviz/raftviz/parse/eventline"
 	"github.com/raftviz/raftviz/raft"
 	"github.com/raftviz/raftviz/raft/storage"
 )
@@ -131,5 +132,5 @@ func (d *disk) durableTerm() uint64 {
 
 // emitCorrupt writes the corrupt event of a node that refuses to start.
 func (s *Sim) emitCorrupt(n *node, err error) {
-	raft.NewTracer(s.cfg.Handler, raft.ID(n.id), s.clock).EmitStateless("corrupt", err.Error(), slog.String("action", "fatal"))
+	raft.NewTracer(s.cfg.Handler, raft.ID(n.id), s.clock).EmitStateless(eventline.KindCorrupt, err.Error(), slog.String("action", "fatal"))
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/raftviz/raftviz/parse/eventline"
 	"github.com/raftviz/raftviz/raft"
 	"github.com/raftviz/raftviz/raft/kv"
 	raftnode "github.com/raftviz/raftviz/raft/node"
@@ -255,11 +256,11 @@ func (s *Sim) handle(ev event) {
 	case evDeliver:
 		m := ev.msg
 		if n.d == nil {
-			s.drop(m, "crashed")
+			s.drop(m, eventline.ReasonCrashed)
 			return
 		}
 		if !s.reachable(m.From, m.To) {
-			s.drop(m, "partition")
+			s.drop(m, eventline.ReasonPartition)
 			return
 		}
 		s.drive(n, func(d *raftnode.Driver) error {
@@ -332,11 +333,11 @@ func (ss simSender) Send(m raft.Message) {
 // send puts a message on the simulated network.
 func (s *Sim) send(m raft.Message) {
 	if !s.reachable(m.From, m.To) {
-		s.drop(m, "partition")
+		s.drop(m, eventline.ReasonPartition)
 		return
 	}
 	if s.cfg.DropRate > 0 && s.rand.Float64() < s.cfg.DropRate {
-		s.drop(m, "loss")
+		s.drop(m, eventline.ReasonLoss)
 		return
 	}
 	s.schedule(s.latency(), event{kind: evDeliver, to: m.To, msg: m})
@@ -365,7 +366,7 @@ func (s *Sim) reachable(from, to uint64) bool {
 }
 
 func (s *Sim) drop(m raft.Message, reason string) {
-	raft.EmitCluster(s.cfg.Handler, s.clock(), "drop",
+	raft.EmitCluster(s.cfg.Handler, s.clock(), eventline.KindDrop,
 		"network drops "+m.Type.String()+" "+raft.ID(m.From)+"->"+raft.ID(m.To),
 		slog.String("rpc", m.RPC.String()), slog.String("type", m.Type.String()),
 		slog.String("from", raft.ID(m.From)), slog.String("to", raft.ID(m.To)), slog.String("reason", reason))
@@ -390,7 +391,7 @@ func (s *Sim) emitNode(n *node, kind, msg string) {
 		return
 	}
 	st := n.d.Status()
-	if kind == "crash" {
+	if kind == eventline.KindCrash {
 		st.Role = raft.Dead // with the term it had in memory
 	}
 	tr.Emit(kind, msg, st.Term, st.Role)
@@ -428,7 +429,7 @@ func (s *Sim) CrashDuringIO(id uint64, k int) error {
 // crash takes a node down: the driver and everything in memory are gone; the disk keeps
 // what it made durable, and of a write it had not synced, maybe a part (see disk).
 func (s *Sim) crash(n *node, msg string) {
-	s.emitNode(n, "crash", msg)
+	s.emitNode(n, eventline.KindCrash, msg)
 	s.halt(n)
 }
 
@@ -451,7 +452,7 @@ func (s *Sim) Restart(id uint64) error {
 	if n.d != nil {
 		return fmt.Errorf("sim: node %d is running", id)
 	}
-	s.emitNode(n, "restart", "restarts")
+	s.emitNode(n, eventline.KindRestart, "restarts")
 	return s.boot(n)
 }
 
@@ -462,7 +463,7 @@ func (s *Sim) Disconnect(id uint64) error {
 		return err
 	}
 	n.connected = false
-	s.emitNode(n, "disconnect", "disconnected")
+	s.emitNode(n, eventline.KindDisconnect, "disconnected")
 	return nil
 }
 
@@ -473,7 +474,7 @@ func (s *Sim) Reconnect(id uint64) error {
 		return err
 	}
 	n.connected = true
-	s.emitNode(n, "reconnect", "reconnected")
+	s.emitNode(n, eventline.KindReconnect, "reconnected")
 	return nil
 }
 
@@ -496,7 +497,7 @@ func (s *Sim) Partition(groups ...[]uint64) error {
 		parts = append(parts, strings.Join(ids, ","))
 	}
 	s.group = g
-	raft.EmitCluster(s.cfg.Handler, s.clock(), "partition", "network partitioned "+strings.Join(parts, " | "),
+	raft.EmitCluster(s.cfg.Handler, s.clock(), eventline.KindPartition, "network partitioned "+strings.Join(parts, " | "),
 		slog.String("groups", strings.Join(parts, "|")))
 	return nil
 }
@@ -504,7 +505,7 @@ func (s *Sim) Partition(groups ...[]uint64) error {
 // Heal removes every partition (disconnected nodes stay disconnected).
 func (s *Sim) Heal() {
 	s.group = nil
-	raft.EmitCluster(s.cfg.Handler, s.clock(), "heal", "network healed")
+	raft.EmitCluster(s.cfg.Handler, s.clock(), eventline.KindHeal, "network healed")
 }
 
 // Propose submits a command at a node, as a client would. It fails on a node that is down or

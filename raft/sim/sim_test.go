@@ -46,6 +46,9 @@ func newSimLog(t *testing.T, cfg Config) (*Sim, *bytes.Buffer) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		if err := eventline.CheckText(buf.Bytes()); err != nil {
+			t.Errorf("an event line departs from docs/FORMAT.md: %v", err)
+		}
 		if t.Failed() {
 			keepLog(t, buf, cfg.Seed)
 		}
@@ -491,6 +494,10 @@ func checkMixed(t *testing.T, seed uint64, steps int) {
 	}
 	if s.CommittedCount() < 10 {
 		t.Fatalf("only %d entries committed: the run made no progress", s.CommittedCount())
+	}
+	if err := eventline.CheckText(buf.Bytes()); err != nil {
+		keepLog(t, buf, seed)
+		t.Fatalf("an event line departs from docs/FORMAT.md: %v", err)
 	}
 	tests, _, err := parse.Read(bytes.NewReader(buf.Bytes()), parse.Options{})
 	if err != nil || len(tests) != 1 {

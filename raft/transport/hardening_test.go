@@ -135,6 +135,9 @@ func TestAcceptErrorsAreRetried(t *testing.T) {
 	if n := strings.Count(log.String(), "reason=accept_error"); n != 3 {
 		t.Errorf("%d accept errors logged, want 3:\n%s", n, log.String())
 	}
+	if err := eventline.CheckText([]byte(log.String())); err != nil {
+		t.Errorf("an event line departs from docs/FORMAT.md: %v", err)
+	}
 }
 
 // TestConnectionCap: connections beyond MaxConns are closed at once.
@@ -176,6 +179,9 @@ func TestFrameMemoryBudget(t *testing.T) {
 	c.Write(append(binary.BigEndian.AppendUint32(nil, 512<<10), frameMessage))
 	if !closedSoon(c, 2*time.Second) || !strings.Contains(log.String(), "reason=memory") {
 		t.Fatalf("a frame over the memory budget was read; log:\n%s", log.String())
+	}
+	if err := eventline.CheckText([]byte(log.String())); err != nil {
+		t.Errorf("an event line departs from docs/FORMAT.md: %v", err)
 	}
 	deadline := time.Now().Add(2 * time.Second)
 	for tr.buffered.Load() != 0 {

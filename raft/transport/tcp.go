@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/raftviz/raftviz/parse/eventline"
 	"github.com/raftviz/raftviz/raft"
 )
 
@@ -221,19 +222,19 @@ func (t *TCP) Send(m raft.Message) {
 	}
 	frame := appendFrame(nil, frameMessage, Marshal(m))
 	if len(frame) > t.cfg.MaxMessageSize {
-		t.drop(m, "too_large")
+		t.drop(m, eventline.ReasonTooLarge)
 		return
 	}
 	select {
 	case p.queue <- frame:
 	default:
-		t.drop(m, "queue_full")
+		t.drop(m, eventline.ReasonQueueFull)
 	}
 }
 
 func (t *TCP) drop(m raft.Message, reason string) {
 	if t.tracer.On() {
-		t.tracer.EmitStateless("drop", "transport drops "+m.Type.String()+" to "+raft.ID(m.To)+": "+reason,
+		t.tracer.EmitStateless(eventline.KindDrop, "transport drops "+m.Type.String()+" to "+raft.ID(m.To)+": "+reason,
 			slog.String("rpc", m.RPC.String()), slog.String("type", m.Type.String()),
 			slog.String("from", raft.ID(m.From)), slog.String("to", raft.ID(m.To)), slog.String("reason", reason))
 	}
@@ -402,8 +403,8 @@ func (t *TCP) acceptLoop() {
 			}
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 			if t.tracer.On() {
-				t.tracer.EmitStateless("drop", fmt.Sprintf("cannot accept connections: %v; retrying in %v", err, backoff),
-					slog.String("reason", "accept_error"))
+				t.tracer.EmitStateless(eventline.KindDrop, fmt.Sprintf("cannot accept connections: %v; retrying in %v", err, backoff),
+					slog.String("reason", eventline.ReasonAcceptError))
 			}
 			select {
 			case <-time.After(backoff):
@@ -423,8 +424,8 @@ func (t *TCP) acceptLoop() {
 			t.mu.Unlock()
 			c.Close()
 			if t.tracer.On() {
-				t.tracer.EmitStateless("drop", "refuses connection from "+c.RemoteAddr().String()+": too many connections",
-					slog.String("from", c.RemoteAddr().String()), slog.String("reason", "too_many_connections"))
+				t.tracer.EmitStateless(eventline.KindDrop, "refuses connection from "+c.RemoteAddr().String()+": too many connections",
+					slog.String("from", c.RemoteAddr().String()), slog.String("reason", eventline.ReasonTooManyConnections))
 			}
 			continue
 		}
@@ -466,8 +467,8 @@ func (t *TCP) readLoop(c net.Conn) {
 	if err == nil && admit != nil {
 		if aerr := admit(from, inc); aerr != nil {
 			if t.tracer.On() {
-				t.tracer.EmitStateless("drop", "refuses node "+raft.ID(from)+": "+aerr.Error(),
-					slog.String("from", raft.ID(from)), slog.String("reason", "refused"))
+				t.tracer.EmitStateless(eventline.KindDrop, "refuses node "+raft.ID(from)+": "+aerr.Error(),
+					slog.String("from", raft.ID(from)), slog.String("reason", eventline.ReasonRefused))
 			}
 			c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
 			c.Write(appendFrame(nil, frameRefuse, []byte(aerr.Error())))
@@ -483,8 +484,8 @@ func (t *TCP) readLoop(c net.Conn) {
 	}
 	if err != nil {
 		if t.tracer.On() {
-			t.tracer.EmitStateless("drop", "refuses connection from "+c.RemoteAddr().String()+": "+err.Error(),
-				slog.String("from", c.RemoteAddr().String()), slog.String("reason", "cluster_id"))
+			t.tracer.EmitStateless(eventline.KindDrop, "refuses connection from "+c.RemoteAddr().String()+": "+err.Error(),
+				slog.String("from", c.RemoteAddr().String()), slog.String("reason", eventline.ReasonClusterID))
 		}
 		return
 	}
@@ -496,11 +497,11 @@ func (t *TCP) readLoop(c net.Conn) {
 		kind, buf, err := fr.read(t.cfg.MaxMessageSize)
 		if err != nil {
 			if t.tracer.On() && (errors.Is(err, errTooLarge) || errors.Is(err, errOverBudget)) {
-				reason := "too_large"
+				reason := eventline.ReasonTooLarge
 				if errors.Is(err, errOverBudget) {
-					reason = "memory"
+					reason = eventline.ReasonMemory
 				}
-				t.tracer.EmitStateless("drop", "closes connection from "+raft.ID(from)+": "+err.Error(),
+				t.tracer.EmitStateless(eventline.KindDrop, "closes connection from "+raft.ID(from)+": "+err.Error(),
 					slog.String("from", raft.ID(from)), slog.String("reason", reason))
 			}
 			return

@@ -108,6 +108,9 @@ func pair(t *testing.T, cluster1, cluster2 uint64, links *Links, log *lockedBuff
 	t.Cleanup(func() {
 		a.Close()
 		b.Close()
+		if err := eventline.CheckText([]byte(log.String())); err != nil {
+			t.Errorf("an event line departs from docs/FORMAT.md: %v", err)
+		}
 		leaked()
 	})
 	return a, b, got
