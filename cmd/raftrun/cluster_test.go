@@ -16,8 +16,8 @@ import (
 	"github.com/fortytw2/leaktest"
 
 	"github.com/raftviz/raftviz/parse"
-	"github.com/raftviz/raftviz/parse/eventline"
 	"github.com/raftviz/raftviz/parse/analyze"
+	"github.com/raftviz/raftviz/parse/eventline"
 	"github.com/raftviz/raftviz/raft/transport"
 )
 
