@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/parse/eventline"
 	"github.com/raftviz/raftviz/raft/cluster"
+	"github.com/raftviz/raftviz/raft/command"
 	"github.com/raftviz/raftviz/raft/kv"
 	"github.com/raftviz/raftviz/render"
 )
@@ -34,19 +34,9 @@ event lines to a file, and takes commands at a prompt or from a script.
 Flags:
 `
 
-const liveHelp = `commands:
-  set KEY VALUE | get KEY | del KEY     a client request, sent to the leader (redirects followed)
-  read KEY                              a linearizable read without a log entry (ReadIndex)
-  leader                                which node leads, in which term
-  status                                role, term, commit and last index of every node
-  disconnect N | reconnect N            cut node N off the network, or put it back
-  partition 1,2|3,4,5 | heal            split the network into groups, or heal it
-  crash N | restart N                   kill node N without a clean shutdown, or restart it from disk
-  transfer N                            hand leadership to node N
-  add | remove N                        start a new node and add it (learner, then voter), or remove node N
-  sleep DURATION                        wait (scripts), e.g. sleep 500ms
-  wait-leader [LIMIT]                   wait until one leader is agreed (default 10s)
-  help | quit`
+// liveHelp is the commands section of the usage: the console's own help, which the command
+// interpreter writes.
+var liveHelp = "commands:\n" + (&console{}).interpreter(context.Background()).Help()
 
 // lockedWriter serialises event lines written by many nodes' goroutines.
 type lockedWriter struct {
@@ -222,6 +212,7 @@ func (con *console) loop(ctx context.Context, in io.Reader, interactive bool) in
 			}
 		}
 	}()
+	interp := con.interpreter(ctx)
 	failures := 0
 	for {
 		if interactive {
@@ -247,7 +238,7 @@ func (con *console) loop(ctx context.Context, in io.Reader, interactive bool) in
 		if line == "quit" || line == "exit" {
 			return failures
 		}
-		res, err := con.exec(ctx, line)
+		res, err := interp.Exec(line)
 		switch {
 		case err != nil:
 			failures++
@@ -258,49 +249,82 @@ func (con *console) loop(ctx context.Context, in io.Reader, interactive bool) in
 	}
 }
 
-func (con *console) id(args []string, usage string) (uint64, error) {
-	if len(args) != 1 {
-		return 0, fmt.Errorf("usage: %s", usage)
-	}
-	id, err := strconv.ParseUint(args[0], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("bad node id %q", args[0])
-	}
-	return id, nil
+// liveCluster is a running cluster as the shared commands see it; ctx cancels their waits.
+type liveCluster struct {
+	c   *cluster.Cluster
+	ctx context.Context
 }
 
-func (con *console) exec(ctx context.Context, line string) (string, error) {
-	fields := strings.Fields(line)
-	cmd, args := fields[0], fields[1:]
-	c := con.c
-	switch cmd {
-	case "set", "get", "del":
-		kc, err := kv.Parse(line)
-		if err != nil {
-			return "", err
+func (l liveCluster) Nodes() []uint64                    { return l.c.Peers() }
+func (l liveCluster) Disconnect(id uint64) error         { return l.c.Disconnect(id) }
+func (l liveCluster) Reconnect(id uint64) error          { return l.c.Reconnect(id) }
+func (l liveCluster) Crash(id uint64) error              { return l.c.Crash(id) }
+func (l liveCluster) Restart(id uint64) error            { return l.c.Restart(id) }
+func (l liveCluster) Partition(groups ...[]uint64) error { return l.c.Partition(groups...) }
+func (l liveCluster) Heal()                              { l.c.Heal() }
+
+// Transfer waits until the target leads (or 5 s pass).
+func (l liveCluster) Transfer(id uint64) (bool, error) {
+	ctx, cancel := context.WithTimeout(l.ctx, 5*time.Second)
+	defer cancel()
+	if err := l.c.Transfer(ctx, id); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func (l liveCluster) WaitLeader(limit time.Duration) (uint64, uint64, error) {
+	ctx, cancel := context.WithTimeout(l.ctx, limit)
+	defer cancel()
+	id, err := l.c.Leader(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	st, _ := l.Status(id)
+	return id, st.Term, nil
+}
+
+func (l liveCluster) Sleep(d time.Duration) error {
+	select {
+	case <-time.After(d):
+	case <-l.ctx.Done():
+	}
+	return nil
+}
+
+func (l liveCluster) Status(id uint64) (command.NodeStatus, bool) {
+	n := l.c.Node(id)
+	if n == nil {
+		return command.NodeStatus{}, false
+	}
+	st := n.Status()
+	return command.NodeStatus{Role: st.Role.String(), Term: st.Term, Lead: st.Lead, Commit: st.Commit,
+		Last: st.LastIndex, Disconnected: !l.c.Connected(id)}, true
+}
+
+// interpreter returns the shared commands on the console's cluster plus the live cluster's own:
+// client requests, membership changes and help.
+func (con *console) interpreter(ctx context.Context) *command.Interpreter {
+	var in *command.Interpreter
+	cl := func() command.Cluster {
+		if con.c == nil {
+			return nil
 		}
-		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		res, by, err := c.Submit(tctx, string(kc.Encode()))
-		if err != nil {
-			return "", err
-		}
-		switch kc.Op {
-		case kv.OpGet:
-			if !res.Found {
-				return fmt.Sprintf("%s: not found (index %d, leader %d)", kc.Key, res.Index, by), nil
-			}
-			return fmt.Sprintf("%s = %s (index %d, leader %d)", kc.Key, res.Value, res.Index, by), nil
-		default:
-			return fmt.Sprintf("ok (index %d, leader %d)", res.Index, by), nil
-		}
-	case "read":
+		return liveCluster{con.c, ctx}
+	}
+	request := func(name, args, help string) command.Command {
+		return command.Command{Name: name, Args: args, Help: help, Run: func(_ []string, line string) (string, error) {
+			return con.request(ctx, line)
+		}}
+	}
+	read := command.Command{Name: "read", Args: "KEY", Help: "a linearizable read without a log entry (ReadIndex)"}
+	read.Run = func(args []string, _ string) (string, error) {
 		if len(args) != 1 {
-			return "", errors.New("usage: read KEY")
+			return "", read.Usage()
 		}
 		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		v, found, by, err := c.Read(tctx, args[0])
+		v, found, by, err := con.c.Read(tctx, args[0])
 		if err != nil {
 			return "", err
 		}
@@ -308,128 +332,74 @@ func (con *console) exec(ctx context.Context, line string) (string, error) {
 			return fmt.Sprintf("%s: not found (read index, leader %d)", args[0], by), nil
 		}
 		return fmt.Sprintf("%s = %s (read index, leader %d)", args[0], v, by), nil
-	case "leader", "wait-leader":
-		limit := 10 * time.Second
-		if cmd == "leader" {
-			limit = 2 * time.Second
-		}
-		if len(args) > 0 {
-			d, err := time.ParseDuration(args[0])
-			if err != nil {
-				return "", fmt.Errorf("bad duration %q (e.g. 5s)", args[0])
-			}
-			limit = d
-		}
-		tctx, cancel := context.WithTimeout(ctx, limit)
-		defer cancel()
-		l, err := c.Leader(tctx)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("leader %d, term %d", l, c.Node(l).Status().Term), nil
-	case "status":
-		var b strings.Builder
-		for i, id := range c.Peers() {
-			if i > 0 {
-				b.WriteByte('\n')
-			}
-			n := c.Node(id)
-			if n == nil {
-				fmt.Fprintf(&b, "node %d: crashed", id)
-				continue
-			}
-			st := n.Status()
-			conn := ""
-			if !c.Connected(id) {
-				conn = ", disconnected"
-			}
-			fmt.Fprintf(&b, "node %d: %s, term %d, commit %d, last index %d%s", id, st.Role, st.Term, st.Commit, st.LastIndex, conn)
-		}
-		return b.String(), nil
-	case "disconnect", "reconnect", "crash", "restart":
-		id, err := con.id(args, cmd+" N")
-		if err != nil {
-			return "", err
-		}
-		f := map[string]func(uint64) error{"disconnect": c.Disconnect, "reconnect": c.Reconnect,
-			"crash": c.Crash, "restart": c.Restart}[cmd]
-		if err := f(id); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("node %d: %sed", id, cmd), nil
-	case "partition":
-		if len(args) == 0 {
-			return "", errors.New("usage: partition 1,2|3,4,5")
-		}
-		var groups [][]uint64
-		for _, g := range strings.Split(strings.Join(args, ""), "|") {
-			var ids []uint64
-			for _, f := range strings.Split(g, ",") {
-				id, err := strconv.ParseUint(f, 10, 64)
-				if err != nil {
-					return "", fmt.Errorf("bad node id %q in %q", f, line)
-				}
-				ids = append(ids, id)
-			}
-			groups = append(groups, ids)
-		}
-		if err := c.Partition(groups...); err != nil {
-			return "", err
-		}
-		return "partitioned", nil
-	case "heal":
-		c.Heal()
-		return "healed", nil
-	case "sleep":
-		if len(args) != 1 {
-			return "", errors.New("usage: sleep DURATION")
-		}
-		d, err := time.ParseDuration(args[0])
-		if err != nil || d < 0 {
-			return "", fmt.Errorf("bad duration %q (e.g. 500ms)", args[0])
-		}
-		select {
-		case <-time.After(d):
-		case <-ctx.Done():
-		}
-		return "", nil
-	case "transfer":
-		id, err := con.id(args, "transfer N")
-		if err != nil {
-			return "", err
-		}
-		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		if err := c.Transfer(tctx, id); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("leader %d, term %d", id, c.Node(id).Status().Term), nil
-	case "add":
-		if len(args) != 0 {
-			return "", errors.New("usage: add (starts a new node and adds it to the cluster)")
-		}
-		tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		id, err := c.AddServer(tctx)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("node %d added; voters %s", id, joinUint(c.Peers())), nil
-	case "remove":
-		id, err := con.id(args, "remove N")
-		if err != nil {
-			return "", err
-		}
-		tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := c.RemoveServer(tctx, id); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("node %d removed; voters %s", id, joinUint(c.Peers())), nil
-	case "help":
-		return liveHelp, nil
 	}
-	return "", fmt.Errorf("unknown command %q (help lists them)", cmd)
+	add := command.Command{Name: "add", Help: "start a new node and add it (learner, then voter)"}
+	add.Run = func(args []string, _ string) (string, error) {
+		if len(args) != 0 {
+			return "", add.Usage()
+		}
+		tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		id, err := con.c.AddServer(tctx)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("node %d added; voters %s", id, joinUint(con.c.Peers())), nil
+	}
+	remove := command.Command{Name: "remove", Args: "ID", Help: "remove a node from the cluster"}
+	remove.Run = func(args []string, _ string) (string, error) {
+		if len(args) != 1 {
+			return "", remove.Usage()
+		}
+		id, err := command.ParseID(args[0])
+		if err != nil {
+			return "", err
+		}
+		tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := con.c.RemoveServer(tctx, id); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("node %d removed; voters %s", id, joinUint(con.c.Peers())), nil
+	}
+	leader := command.Command{Name: "leader", Help: "which node leads, in which term (waits up to 2s)"}
+	leader.Run = func(args []string, line string) (string, error) {
+		if len(args) != 0 {
+			return "", leader.Usage()
+		}
+		return in.Exec("wait-leader 2s")
+	}
+	in = command.New(cl,
+		request("set", "KEY VALUE", "a client request, sent to the leader (redirects followed)"),
+		request("get", "KEY", "a read through the log"),
+		request("del", "KEY", "delete a key"),
+		read, leader, add, remove,
+		command.Command{Name: "help", Help: "this list", Run: func([]string, string) (string, error) { return in.Help(), nil }},
+	)
+	return in
+}
+
+// request sends a client command (set, get, del) to the leader.
+func (con *console) request(ctx context.Context, line string) (string, error) {
+	kc, err := kv.Parse(line)
+	if err != nil {
+		return "", err
+	}
+	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	res, by, err := con.c.Submit(tctx, string(kc.Encode()))
+	if err != nil {
+		return "", err
+	}
+	switch kc.Op {
+	case kv.OpGet:
+		if !res.Found {
+			return fmt.Sprintf("%s: not found (index %d, leader %d)", kc.Key, res.Index, by), nil
+		}
+		return fmt.Sprintf("%s = %s (index %d, leader %d)", kc.Key, res.Value, res.Index, by), nil
+	default:
+		return fmt.Sprintf("ok (index %d, leader %d)", res.Index, by), nil
+	}
 }
 
 // raftTick is the Raft tick of the clusters raftrun starts. A fine tick gives election timeouts

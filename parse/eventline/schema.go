@@ -133,9 +133,9 @@ var Schema = map[string]Spec{
 	KindRead: {Required: []string{"read_id", "index", "mode"}, Values: map[string][]string{"mode": {"read_index"}}},
 
 	KindInvoke: {Required: []string{"client", "op_id", "op", "key"}, Optional: []string{"value"},
-		Values: map[string][]string{"op": {"get", "set"}}},
+		Values: map[string][]string{"op": {"get", "set", "del"}}},
 	KindReturn: {Required: []string{"client", "op_id", "op", "key", "ok"}, Optional: []string{"value", "err"},
-		Values: map[string][]string{"op": {"get", "set"}}},
+		Values: map[string][]string{"op": {"get", "set", "del"}}},
 }
 
 // Check reports the first way an event's fields (ev first) depart from Schema: an unknown kind,

@@ -10,27 +10,27 @@ import (
 	"time"
 
 	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/raft"
+	"github.com/raftviz/raftviz/raft/command"
 )
 
 // Script runs scenario commands against a simulated cluster, one line each, and returns what
 // each printed: the event lines it caused (filtered by the trace command) and its own result.
-// The commands (docs/SCENARIOS.md):
+// The shared fault commands (package command) act on the simulator; these are its own
+// (docs/SCENARIOS.md):
 //
 //	nodes N [seed=S] [drop=P] [dup=P] [reorder=P] [prevote=B] [checkquorum=B]
 //	                                                start a fresh cluster
-//	run DURATION | sleep DURATION                   advance the virtual clock
+//	run DURATION                                    advance the virtual clock (as sleep)
 //	tick [N]                                        advance N ticks (default 1)
 //	campaign ID                                     make a node campaign now
 //	propose ID COMMAND...                           submit a command at a node
 //	commit COMMAND...                               submit at the leader and wait until applied
-//	wait-leader [LIMIT]                             run until one leader is agreed
-//	disconnect ID | reconnect ID | crash ID | restart ID | transfer ID
-//	partition 1,2|3 | heal
-//	status                                          one line per node
 //	check                                           run the safety checks
 //	trace all | none | KIND,KIND...                 which event lines to print
 type Script struct {
 	sim   *Sim
+	in    *command.Interpreter
 	buf   bytes.Buffer
 	all   bytes.Buffer    // every event line, whatever trace says
 	kinds map[string]bool // nil: all
@@ -38,7 +38,16 @@ type Script struct {
 }
 
 // NewScript returns a runner with no cluster; the first command is usually nodes.
-func NewScript() *Script { return &Script{} }
+func NewScript() *Script {
+	sc := &Script{}
+	sc.in = command.New(func() command.Cluster {
+		if sc.sim == nil {
+			return nil
+		}
+		return simCluster{sc.sim}
+	}, sc.commands()...)
+	return sc
+}
 
 // Events returns every event line the script's clusters wrote so far, whatever trace selected.
 func (sc *Script) Events() []byte { return sc.all.Bytes() }
@@ -46,16 +55,13 @@ func (sc *Script) Events() []byte { return sc.all.Bytes() }
 // Sim returns the current cluster (nil before nodes).
 func (sc *Script) Sim() *Sim { return sc.sim }
 
+// Help lists the commands a scenario can use.
+func (sc *Script) Help() string { return sc.in.Help() }
+
 // Exec runs one command line and returns its output. Blank lines and # comments do nothing.
 func (sc *Script) Exec(line string) (string, error) {
-	line = strings.TrimSpace(line)
-	if line == "" || strings.HasPrefix(line, "#") {
-		return "", nil
-	}
-	fields := strings.Fields(line)
-	cmd, args := fields[0], fields[1:]
 	sc.buf.Reset()
-	res, err := sc.exec(cmd, args, line)
+	res, err := sc.in.Exec(line)
 	out := sc.filtered()
 	if res != "" {
 		out += res + "\n"
@@ -85,178 +91,119 @@ func (sc *Script) filtered() string {
 	return b.String()
 }
 
-func (sc *Script) need(n int, args []string, usage string) error {
-	if sc.sim == nil && !strings.HasPrefix(usage, "nodes") {
-		return fmt.Errorf("no cluster yet: start one with 'nodes N'")
+// simCluster is the simulator as the shared commands see it.
+type simCluster struct{ s *Sim }
+
+func (c simCluster) Nodes() []uint64                    { return c.s.Nodes() }
+func (c simCluster) Disconnect(id uint64) error         { return c.s.Disconnect(id) }
+func (c simCluster) Reconnect(id uint64) error          { return c.s.Reconnect(id) }
+func (c simCluster) Crash(id uint64) error              { return c.s.Crash(id) }
+func (c simCluster) Restart(id uint64) error            { return c.s.Restart(id) }
+func (c simCluster) Partition(groups ...[]uint64) error { return c.s.Partition(groups...) }
+func (c simCluster) Heal()                              { c.s.Heal() }
+func (c simCluster) Sleep(d time.Duration) error        { c.s.RunFor(d); return nil }
+
+// Transfer returns at once: the transfer happens as the scenario's clock runs.
+func (c simCluster) Transfer(id uint64) (bool, error) { return false, c.s.Transfer(id) }
+
+func (c simCluster) WaitLeader(limit time.Duration) (uint64, uint64, error) {
+	l, err := c.s.StableLeader(limit)
+	if err != nil {
+		return 0, 0, err
 	}
-	if len(args) < n {
-		return fmt.Errorf("usage: %s", usage)
-	}
-	return nil
+	return l, c.s.Status(l).Term, nil
 }
 
-func parseID(s string) (uint64, error) {
-	id, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || id == 0 {
-		return 0, fmt.Errorf("bad node id %q", s)
-	}
-	return id, nil
+func (c simCluster) Status(id uint64) (command.NodeStatus, bool) {
+	st := c.s.Status(id)
+	return command.NodeStatus{Role: st.Role.String(), Term: st.Term, Lead: st.Lead, Commit: st.Commit,
+		Last: st.LastIndex, Disconnected: !c.s.Connected(id)}, st.Role != raft.Dead
 }
 
-func (sc *Script) exec(cmd string, args []string, line string) (string, error) {
-	withID := func(usage string, f func(uint64) error) (string, error) {
-		if err := sc.need(1, args, usage); err != nil {
-			return "", err
-		}
-		id, err := parseID(args[0])
-		if err != nil {
-			return "", err
-		}
-		return "", f(id)
-	}
-	switch cmd {
-	case "nodes":
-		return "", sc.nodes(args)
-	case "run", "sleep":
-		if err := sc.need(1, args, cmd+" DURATION"); err != nil {
-			return "", err
-		}
-		d, err := time.ParseDuration(args[0])
-		if err != nil || d < 0 {
-			return "", fmt.Errorf("bad duration %q (want e.g. 500ms or 2s)", args[0])
-		}
-		sc.sim.RunFor(d)
-		return "", nil
-	case "tick":
-		if err := sc.need(0, args, "tick [N]"); err != nil {
-			return "", err
-		}
-		n := 1
-		if len(args) > 0 {
-			var err error
-			if n, err = strconv.Atoi(args[0]); err != nil || n < 0 {
-				return "", fmt.Errorf("bad tick count %q", args[0])
+// commands returns the simulator's own commands.
+func (sc *Script) commands() []command.Command {
+	// cmd makes a command that needs a cluster and checks its argument count.
+	cmd := func(name, args, help string, minArgs, maxArgs int, run func(args []string) (string, error)) command.Command {
+		c := command.Command{Name: name, Args: args, Help: help}
+		c.Run = func(a []string, _ string) (string, error) {
+			if sc.sim == nil && name != "nodes" && name != "trace" {
+				return "", fmt.Errorf("no cluster yet: start one with 'nodes N'")
 			}
+			if len(a) < minArgs || (maxArgs >= 0 && len(a) > maxArgs) {
+				return "", c.Usage()
+			}
+			return run(a)
 		}
-		sc.sim.RunFor(time.Duration(n) * sc.sim.cfg.TickInterval)
-		return "", nil
-	case "campaign":
-		return withID("campaign ID", sc.sim.Campaign)
-	case "disconnect":
-		return withID("disconnect ID", sc.sim.Disconnect)
-	case "reconnect":
-		return withID("reconnect ID", sc.sim.Reconnect)
-	case "crash":
-		return withID("crash ID", sc.sim.Crash)
-	case "transfer":
-		return withID("transfer ID", sc.sim.Transfer)
-	case "restart":
-		return withID("restart ID", sc.sim.Restart)
-	case "propose":
-		if err := sc.need(2, args, "propose ID COMMAND"); err != nil {
-			return "", err
-		}
-		id, err := parseID(args[0])
-		if err != nil {
-			return "", err
-		}
-		idx, err := sc.sim.Propose(id, strings.Join(args[1:], " "))
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("proposed at index %d", idx), nil
-	case "commit":
-		if err := sc.need(1, args, "commit COMMAND"); err != nil {
-			return "", err
-		}
-		idx, err := sc.sim.Commit(strings.Join(args, " "), 10*time.Second)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("committed at index %d", idx), nil
-	case "wait-leader":
-		if err := sc.need(0, args, "wait-leader [LIMIT]"); err != nil {
-			return "", err
-		}
-		limit := 10 * time.Second
-		if len(args) > 0 {
-			d, err := time.ParseDuration(args[0])
+		return c
+	}
+	return []command.Command{
+		cmd("nodes", "N [seed=S] [drop=P] [dup=P] [reorder=P] [prevote=B] [checkquorum=B]", "start a fresh cluster of N nodes", 1, -1,
+			func(a []string) (string, error) { return "", sc.nodes(a) }),
+		cmd("run", "DURATION", "advance the virtual clock", 1, 1, func(a []string) (string, error) {
+			d, err := command.ParseDuration(a[0])
 			if err != nil {
-				return "", fmt.Errorf("bad duration %q", args[0])
+				return "", err
 			}
-			limit = d
-		}
-		l, err := sc.sim.StableLeader(limit)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("leader %d term %d", l, sc.sim.Status(l).Term), nil
-	case "partition":
-		if err := sc.need(1, args, "partition 1,2|3"); err != nil {
-			return "", err
-		}
-		var groups [][]uint64
-		for _, g := range strings.Split(strings.Join(args, ""), "|") {
-			var ids []uint64
-			for _, f := range strings.Split(g, ",") {
-				id, err := parseID(f)
-				if err != nil {
-					return "", err
+			sc.sim.RunFor(d)
+			return "", nil
+		}),
+		cmd("tick", "[N]", "advance N Raft ticks (default 1)", 0, 1, func(a []string) (string, error) {
+			n := 1
+			if len(a) > 0 {
+				var err error
+				if n, err = strconv.Atoi(a[0]); err != nil || n < 0 {
+					return "", fmt.Errorf("bad tick count %q", a[0])
 				}
-				ids = append(ids, id)
 			}
-			groups = append(groups, ids)
-		}
-		return "", sc.sim.Partition(groups...)
-	case "heal":
-		if err := sc.need(0, args, "heal"); err != nil {
-			return "", err
-		}
-		sc.sim.Heal()
-		return "", nil
-	case "status":
-		if err := sc.need(0, args, "status"); err != nil {
-			return "", err
-		}
-		var b strings.Builder
-		for i, id := range sc.sim.Nodes() {
-			st := sc.sim.Status(id)
-			if i > 0 {
-				b.WriteByte('\n')
+			sc.sim.RunFor(time.Duration(n) * sc.sim.cfg.TickInterval)
+			return "", nil
+		}),
+		cmd("campaign", "ID", "make a node start an election now", 1, 1, func(a []string) (string, error) {
+			id, err := command.ParseID(a[0])
+			if err != nil {
+				return "", err
 			}
-			conn := ""
-			if !sc.sim.Connected(id) {
-				conn = " disconnected"
+			return "", sc.sim.Campaign(id)
+		}),
+		cmd("propose", "ID COMMAND", "submit a command at a node; print its index", 2, -1, func(a []string) (string, error) {
+			id, err := command.ParseID(a[0])
+			if err != nil {
+				return "", err
 			}
-			fmt.Fprintf(&b, "%d: %s term=%d lead=%d commit=%d last=%d%s", id, st.Role, st.Term, st.Lead, st.Commit, st.LastIndex, conn)
-		}
-		return b.String(), nil
-	case "check":
-		if err := sc.need(0, args, "check"); err != nil {
-			return "", err
-		}
-		if err := sc.sim.CheckLogs(); err != nil {
-			return "", err
-		}
-		return "safety checks passed", nil
-	case "trace":
-		if len(args) != 1 {
-			return "", fmt.Errorf("usage: trace all|none|KIND,KIND")
-		}
-		sc.off, sc.kinds = false, nil
-		switch args[0] {
-		case "all":
-		case "none":
-			sc.off = true
-		default:
-			sc.kinds = map[string]bool{}
-			for _, k := range strings.Split(args[0], ",") {
-				sc.kinds[k] = true
+			idx, err := sc.sim.Propose(id, strings.Join(a[1:], " "))
+			if err != nil {
+				return "", err
 			}
-		}
-		return "", nil
+			return fmt.Sprintf("proposed at index %d", idx), nil
+		}),
+		cmd("commit", "COMMAND", "submit at the leader and run until every reachable node applied it", 1, -1, func(a []string) (string, error) {
+			idx, err := sc.sim.Commit(strings.Join(a, " "), 10*time.Second)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("committed at index %d", idx), nil
+		}),
+		cmd("check", "", "run the safety checks", 0, 0, func([]string) (string, error) {
+			if err := sc.sim.CheckLogs(); err != nil {
+				return "", err
+			}
+			return "safety checks passed", nil
+		}),
+		cmd("trace", "all|none|KIND,KIND", "which event lines the following commands print", 1, 1, func(a []string) (string, error) {
+			sc.off, sc.kinds = false, nil
+			switch a[0] {
+			case "all":
+			case "none":
+				sc.off = true
+			default:
+				sc.kinds = map[string]bool{}
+				for _, k := range strings.Split(a[0], ",") {
+					sc.kinds[k] = true
+				}
+			}
+			return "", nil
+		}),
 	}
-	return "", fmt.Errorf("unknown command %q", cmd)
 }
 
 func (sc *Script) nodes(args []string) error {
