@@ -60,6 +60,10 @@ type Config struct {
 	SnapshotChunk int
 	// MaxEntriesPerMsg caps the entries of one AppendEntries (default 64).
 	MaxEntriesPerMsg int
+	// MaxInflightMsgs caps the AppendEntries with entries a leader has sent to one follower
+	// and not yet seen acknowledged (default 256), so that a slow follower does not get
+	// unbounded messages queued towards it.
+	MaxInflightMsgs int
 	// Tracer writes event lines; nil writes none.
 	Tracer *Tracer
 	// PreVote makes a node that times out first ask whether it could win (a pre-vote, at its
@@ -86,19 +90,6 @@ type pendingRead struct {
 	id, index uint64
 }
 
-// progress is what a leader knows of one follower's log.
-type progress struct {
-	match uint64 // highest index known to be replicated there
-	next  uint64 // next index to send
-	// commitSent is the highest commit index sent to the follower, so that a follower whose
-	// match catches up after a commit is told at once rather than at the next heartbeat.
-	commitSent uint64
-	// snapOffset is, while the follower receives a snapshot, how much of it it holds;
-	// sending is set while a transfer is under way.
-	snapOffset uint64
-	sending    bool
-}
-
 // Raft is one node's protocol state. It is not safe for concurrent use; its driver serialises
 // all calls.
 type Raft struct {
@@ -119,9 +110,10 @@ type Raft struct {
 	electionTimeout  int // randomized, in ticks
 	rand             *rand.Rand
 
-	votes    map[uint64]bool
-	progress map[uint64]*progress
-	maxBatch int
+	votes       map[uint64]bool
+	progress    map[uint64]*progress
+	maxBatch    int
+	maxInflight int
 
 	// conf is the configuration in effect (peers holds its voters); baseConf is the one the
 	// log's configuration entries start from; pendingConf is the index of the newest
@@ -202,6 +194,9 @@ func New(cfg Config) (*Raft, error) {
 	if cfg.MaxEntriesPerMsg <= 0 {
 		cfg.MaxEntriesPerMsg = 64
 	}
+	if cfg.MaxInflightMsgs <= 0 {
+		cfg.MaxInflightMsgs = 256
+	}
 	if cfg.SnapshotChunk <= 0 {
 		cfg.SnapshotChunk = 64 << 10
 	}
@@ -227,6 +222,7 @@ func New(cfg Config) (*Raft, error) {
 		tickInterval:  cfg.TickInterval,
 		rand:          cfg.Rand,
 		maxBatch:      cfg.MaxEntriesPerMsg,
+		maxInflight:   cfg.MaxInflightMsgs,
 		rpcSeq:        cfg.RPCBase - 1,
 		preVote:       cfg.PreVote,
 		checkQuorum:   cfg.CheckQuorum,
@@ -634,7 +630,7 @@ func (r *Raft) TransferLeadership(to uint64) error {
 	if r.progress[to].match == r.log.lastIndex() {
 		r.send(Message{Type: MsgTimeoutNow, To: to, Term: r.term})
 	} else {
-		r.sendAppend(to)
+		r.sendAppend(to, false)
 	}
 	return nil
 }
@@ -718,14 +714,18 @@ func (r *Raft) broadcastAppend(heartbeat bool) {
 		}
 		switch pr := r.progress[p]; {
 		case heartbeat || pr.next <= r.log.lastIndex():
-			r.sendAppend(p)
+			r.sendAppend(p, heartbeat)
 		case notify:
 			r.sendCommit(p)
 		}
 	}
 }
 
-func (r *Raft) sendAppend(to uint64) {
+// sendAppend sends the follower the entries from its next index, as far as flow control
+// allows (progress.go). A heartbeat is sent whatever the window: without entries when the
+// window is full, at next-1, so that a follower that lost one of the messages in flight rejects
+// it and the leader probes back to what it has.
+func (r *Raft) sendAppend(to uint64, heartbeat bool) {
 	pr := r.progress[to]
 	prev := pr.next - 1
 	prevTerm, ok := r.log.term(prev)
@@ -734,12 +734,18 @@ func (r *Raft) sendAppend(to uint64) {
 		r.sendSnapshot(to)
 		return
 	}
-	ents := r.log.slice(pr.next, r.log.lastIndex(), r.maxBatch)
+	var ents []Entry
+	if pr.mayAppend(r.maxInflight) || (heartbeat && pr.state == stateProbe) {
+		ents = r.log.slice(pr.next, r.log.lastIndex(), r.maxBatch)
+	} else if !heartbeat {
+		return
+	}
 	r.send(Message{Type: MsgApp, To: to, Term: r.term, PrevIndex: prev, PrevTerm: prevTerm,
 		Entries: slices.Clone(ents), Commit: r.log.committed, ReadID: r.readSeq})
 	pr.commitSent = max(pr.commitSent, min(r.log.committed, prev+uint64(len(ents))))
-	// Pipeline: assume the entries arrive; a rejection moves next back.
-	pr.next += uint64(len(ents))
+	if len(ents) > 0 {
+		pr.sentEntries(ents[len(ents)-1].Index)
+	}
 }
 
 // sendSnapshot sends the chunk of the newest snapshot at the follower's offset. One chunk is
@@ -776,13 +782,13 @@ func (r *Raft) handleSnapshotResp(m Message) {
 		// Installed: replicate the log from there.
 		pr.sending, pr.snapOffset = false, 0
 		pr.match = max(pr.match, m.Match)
-		pr.next = pr.match + 1
+		pr.probe(pr.match + 1)
 		r.maybeCommit()
 		if r.role != Leader {
 			return
 		}
 		if pr.next <= r.log.lastIndex() {
-			r.sendAppend(m.From)
+			r.sendAppend(m.From, false)
 		}
 		return
 	}
@@ -892,12 +898,12 @@ func (r *Raft) Compact(snap Snapshot) (Snapshot, error) {
 func (r *Raft) sendCommit(to uint64) {
 	pr := r.progress[to]
 	if pr.match+1 == pr.next {
-		r.sendAppend(to)
+		r.sendAppend(to, true)
 		return
 	}
 	prevTerm, ok := r.log.term(pr.match)
 	if !ok {
-		r.sendAppend(to)
+		r.sendAppend(to, true)
 		return
 	}
 	r.send(Message{Type: MsgApp, To: to, Term: r.term, PrevIndex: pr.match, PrevTerm: prevTerm,
@@ -1199,13 +1205,13 @@ func (r *Raft) handleAppendResp(m Message) {
 				return // the commit removed this leader from the cluster
 			}
 		}
-		pr.next = max(pr.next, pr.match+1)
+		pr.acknowledged()
 		if m.From == r.transferee && pr.match == r.log.lastIndex() {
 			r.send(Message{Type: MsgTimeoutNow, To: m.From, Term: r.term})
 		}
 		switch {
 		case pr.next <= r.log.lastIndex():
-			r.sendAppend(m.From) // keep a lagging follower streaming
+			r.sendAppend(m.From, false) // keep a lagging follower streaming
 		case pr.commitSent < min(r.log.committed, pr.match):
 			r.sendCommit(m.From)
 		}
@@ -1220,8 +1226,9 @@ func (r *Raft) handleAppendResp(m Message) {
 			r.tr.Emit(eventline.KindConflict, fmt.Sprintf("node %d's log ends at %d, below the %d it acknowledged: resending from there", m.From, m.ConflictIndex-1, pr.match),
 				r.term, r.role, slog.Uint64("index", m.ConflictIndex-1), slog.String("peer", ID(m.From)), slog.String("reason", eventline.ReasonFollowerLostEntries))
 		}
-		pr.match, pr.next = m.ConflictIndex-1, m.ConflictIndex
-		r.sendAppend(m.From)
+		pr.match = m.ConflictIndex - 1
+		pr.probe(m.ConflictIndex)
+		r.sendAppend(m.From, false)
 		return
 	}
 	next := m.ConflictIndex
@@ -1231,9 +1238,13 @@ func (r *Raft) handleAppendResp(m Message) {
 		}
 	}
 	next = max(next, pr.match+1, 1)
-	if next < pr.next {
-		pr.next = next
-		r.sendAppend(m.From)
+	switch {
+	case next < pr.next:
+		pr.probe(next)
+		r.sendAppend(m.From, false)
+	case pr.state == stateProbe:
+		// The answer to the probe out (or to an older one): the next may go.
+		pr.paused = false
 	}
 }
 

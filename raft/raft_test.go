@@ -102,12 +102,17 @@ func (nw *network) process(id uint64) {
 // deliver hands every queued message for which keep returns true to its receiver (dropping
 // the others), repeatedly, until the queue is empty. A nil keep delivers everything.
 func (nw *network) deliver(keep func(m raft.Message) bool) int {
+	return nw.deliverEdited(func(m raft.Message) (raft.Message, bool) { return m, keep == nil || keep(m) })
+}
+
+// deliverEdited is deliver with a network that may also change what it carries.
+func (nw *network) deliverEdited(edit func(m raft.Message) (raft.Message, bool)) int {
 	delivered := 0
 	for len(nw.queue) > 0 {
-		m := nw.queue[0]
+		m, keep := edit(nw.queue[0])
 		nw.queue = nw.queue[1:]
 		r, up := nw.nodes[m.To]
-		if !up || (keep != nil && !keep(m)) {
+		if !up || !keep {
 			continue
 		}
 		if err := r.Step(m); err != nil {
@@ -229,25 +234,25 @@ func TestFigure8(t *testing.T) {
 	}
 	nw.crash(5)
 	// (c) node 1 restarts and wins term 3 (votes from 2 and 3), then copies x (term 1) to 2
-	// and 3, so that x sits on a majority, while its own term-3 no-op reaches nobody.
-	noTerm3 := func(m raft.Message) bool {
-		for _, e := range m.Entries {
-			if e.Term == 3 {
-				return false
-			}
+	// and 3, so that x sits on a majority, while its own term-3 no-op reaches nobody: the
+	// network carries AppendEntries cut before their term-3 entries, as if each batch had
+	// ended there.
+	noTerm3 := func(m raft.Message) (raft.Message, bool) {
+		if i := slices.IndexFunc(m.Entries, func(e raft.Entry) bool { return e.Term == 3 }); i >= 0 {
+			m.Entries = m.Entries[:i]
 		}
-		return among(1, 2, 3)(m)
+		return m, among(1, 2, 3)(m)
 	}
 	nw.start(1)
 	nw.campaign(1) // term 2: 3 and 4 already voted for 5 in it
 	nw.deliver(among(1, 2, 3))
 	nw.campaign(1)
-	nw.deliver(noTerm3)
+	nw.deliverEdited(noTerm3)
 	if st := nw.nodes[1].Status(); st.Role != raft.Leader || st.Term != 3 {
 		t.Fatalf("node 1: %v term %d, want leader of term 3", st.Role, st.Term)
 	}
 	nw.tick(1, 1) // a heartbeat probes 2 and 3, which lack index 2
-	nw.deliver(noTerm3)
+	nw.deliverEdited(noTerm3)
 	st := nw.nodes[1].Status()
 	if st.Match[2] != 2 || st.Match[3] != 2 {
 		t.Fatalf("x did not reach a majority: match %v", st.Match)
@@ -601,5 +606,91 @@ func TestCandidateCountsOwnVoteOnlyWhenDurable(t *testing.T) {
 	r.Advance(rd)
 	if st := r.Status(); st.Role != raft.Leader {
 		t.Fatalf("after Advance the candidate has 2 of 3 durable votes but is %s", st.Role)
+	}
+}
+
+// appendsTo counts the AppendEntries with entries the leader sent to a node, and drops them
+// (and everything else to or from it): the node is unreachable.
+func appendsTo(id uint64, count *int) func(raft.Message) bool {
+	return func(m raft.Message) bool {
+		if m.To == id && m.Type == raft.MsgApp && len(m.Entries) > 0 {
+			*count++
+		}
+		return m.To != id && m.From != id
+	}
+}
+
+// TestFlowControlCapsMessagesToUnreachableFollower: a follower that stops answering while it
+// replicates gets at most MaxInflightMsgs AppendEntries with entries, however many commands the
+// leader takes, then one heartbeat per interval; once back it catches up completely.
+func TestFlowControlCapsMessagesToUnreachableFollower(t *testing.T) {
+	const window = 4
+	nw := newNetwork(t, 3, func(c *raft.Config) { c.MaxInflightMsgs, c.MaxEntriesPerMsg = window, 8 })
+	nw.campaign(1)
+	nw.deliver(nil)
+	nw.propose(1, "set a 1")
+	nw.deliver(nil) // node 3 is replicating: it acknowledged the leader's entries
+	sent := 0
+	for i := 0; i < 200; i++ {
+		nw.propose(1, fmt.Sprintf("set k %d", i))
+		nw.deliver(appendsTo(3, &sent))
+	}
+	if sent != window {
+		t.Fatalf("%d AppendEntries with entries went to the unreachable follower, want the window of %d", sent, window)
+	}
+	if st := nw.nodes[1].Status(); st.Match[2] != st.LastIndex || st.Commit != st.LastIndex {
+		t.Fatalf("the reachable follower was held back: %+v", st)
+	}
+	heartbeats := 0
+	for i := 0; i < 10; i++ {
+		nw.tick(1, 1)
+		nw.deliver(func(m raft.Message) bool {
+			if m.To == 3 && m.Type == raft.MsgApp {
+				heartbeats++
+				if len(m.Entries) > 0 {
+					t.Errorf("a heartbeat with %d entries went to the follower with a full window", len(m.Entries))
+				}
+			}
+			return m.To != 3 && m.From != 3
+		})
+	}
+	if heartbeats != 10 {
+		t.Errorf("%d heartbeats in 10 heartbeat intervals", heartbeats)
+	}
+	// Back on the network: the next heartbeat is refused (the window's messages were lost),
+	// the leader probes back and streams the rest.
+	nw.tick(1, 1)
+	nw.deliver(nil)
+	if st := nw.nodes[1].Status(); st.Match[3] != st.LastIndex {
+		t.Fatalf("the follower did not catch up: match %d of %d", st.Match[3], st.LastIndex)
+	}
+}
+
+// TestFlowControlProbesOneMessageAtATime: a new leader does not know its followers' logs; to
+// one that does not answer it sends one AppendEntries with entries per heartbeat interval, not
+// one per command.
+func TestFlowControlProbesOneMessageAtATime(t *testing.T) {
+	nw := newNetwork(t, 3, nil)
+	sent := 0
+	nw.campaign(1)
+	nw.deliver(appendsTo(3, &sent)) // node 3 is down from the start
+	for i := 0; i < 50; i++ {
+		nw.propose(1, fmt.Sprintf("set k %d", i))
+		nw.deliver(appendsTo(3, &sent))
+	}
+	if sent != 1 {
+		t.Fatalf("%d AppendEntries with entries to a follower that never answered, want 1 (the probe)", sent)
+	}
+	for i := 0; i < 3; i++ {
+		nw.tick(1, 1) // HeartbeatTick is 1
+		nw.deliver(appendsTo(3, &sent))
+	}
+	if sent != 4 {
+		t.Fatalf("%d probes after 3 heartbeats, want 4", sent)
+	}
+	nw.tick(1, 1)
+	nw.deliver(nil)
+	if st := nw.nodes[1].Status(); st.Match[3] != st.LastIndex {
+		t.Fatalf("the follower did not catch up: match %d of %d", st.Match[3], st.LastIndex)
 	}
 }

@@ -154,11 +154,20 @@ func (d *Driver) Status() raft.Status { return d.r.Status() }
 func (d *Driver) Tracer() *raft.Tracer { return d.tracer }
 
 // Tick advances the core's clock by one tick.
-func (d *Driver) Tick() { d.r.Tick() }
+// A stopped driver ignores it.
+func (d *Driver) Tick() {
+	if !d.stopped {
+		d.r.Tick()
+	}
+}
 
 // Step hands the core a message. A message the core cannot take (not addressed to it) is
-// written as a drop and returned as an error.
+// written as a drop and returned as an error; a stopped driver refuses every message with
+// ErrStopped (it must not answer peers after a failed write).
 func (d *Driver) Step(m raft.Message) error {
+	if d.stopped {
+		return ErrStopped
+	}
 	if d.inflight != nil && m.Type.IsResponse() {
 		if s, ok := d.inflight[m.RPC]; ok {
 			delete(d.inflight, m.RPC)
@@ -183,6 +192,9 @@ func (d *Driver) Step(m raft.Message) error {
 // leader that cannot take commands now (a transfer, a pending membership change) with its
 // reason; done is not called then.
 func (d *Driver) Propose(cmd []byte, done Done) (uint64, error) {
+	if d.stopped {
+		return 0, ErrStopped
+	}
 	idx, err := d.r.Propose(cmd)
 	if errors.Is(err, raft.ErrNotLeader) {
 		return 0, &NotLeaderError{Leader: d.r.Status().Lead}
@@ -198,6 +210,9 @@ func (d *Driver) Propose(cmd []byte, done Done) (uint64, error) {
 // confirmed its leadership and applied everything committed when the read arrived. A follower
 // refuses at once with a *NotLeaderError.
 func (d *Driver) Read(key string, done ReadDone) error {
+	if d.stopped {
+		return ErrStopped
+	}
 	d.readSeq++
 	id := d.readSeq
 	switch err := d.r.ReadIndex(id); {
@@ -230,6 +245,9 @@ func (d *Driver) Applied() uint64 { return d.applied }
 // after it. An error is a storage failure: the caller must stop the node (Fail), never carry
 // on with state it could not make durable.
 func (d *Driver) Ready() error {
+	if d.stopped {
+		return nil
+	}
 	r := d.r
 	for r.HasReady() {
 		rd := r.Ready()
