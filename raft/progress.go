@@ -75,7 +75,8 @@ func (pr *progress) acknowledged() {
 	for i < len(pr.inflight) && pr.inflight[i] <= pr.match {
 		i++
 	}
-	pr.inflight = pr.inflight[i:]
+	// Shift down rather than reslice, so that the window's array is reused, not reallocated.
+	pr.inflight = pr.inflight[:copy(pr.inflight, pr.inflight[i:])]
 }
 
 // probe starts probing again from next: after a rejection, a lost follower log or a snapshot.
