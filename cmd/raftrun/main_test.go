@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/fortytw2/leaktest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,7 @@ func runCmd(ctx context.Context, args ...string) (int, string, string) {
 }
 
 func TestTestCommandPassingRunsKeepNoLogs(t *testing.T) {
+	defer leaktest.Check(t)()
 	if testing.Short() {
 		t.Skip("builds and runs a test binary")
 	}
@@ -51,6 +53,7 @@ func TestTestCommandPassingRunsKeepNoLogs(t *testing.T) {
 }
 
 func TestTestCommandKeepsFailingLogs(t *testing.T) {
+	defer leaktest.Check(t)()
 	if testing.Short() {
 		t.Skip("builds and runs a test binary")
 	}
@@ -92,6 +95,7 @@ func TestTestCommandKeepsFailingLogs(t *testing.T) {
 }
 
 func TestTestCommandInterrupted(t *testing.T) {
+	defer leaktest.Check(t)()
 	if testing.Short() {
 		t.Skip("builds a test binary")
 	}

@@ -17,6 +17,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
+	"github.com/fortytw2/leaktest"
 
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/parse/eventline"
@@ -324,6 +325,9 @@ func TestFollowAppends(t *testing.T) {
 // TestFollowFile drives the whole program with teatest: lines appended to a file appear on
 // screen, and a truncated file starts over.
 func TestFollowFile(t *testing.T) {
+	// No leaktest here: teatest starts a goroutine of its own that waits for SIGINT
+	// until the process ends (teatest.go, NewTestModel). Feed and the follower are
+	// leak-checked in TestFailedTestOpensOnItsOutput and parse's follow tests.
 	path := filepath.Join(t.TempDir(), "live.log")
 	os.WriteFile(path, []byte("00:00:00.100000 [1] starts | ev=start term=0 state=follower\n"), 0o644)
 	m := New(nil, Options{NoColor: true, Follow: true})
@@ -362,6 +366,9 @@ func TestFollowFile(t *testing.T) {
 
 // TestProgramKeys drives the real program loop: keys in, screen out.
 func TestProgramKeys(t *testing.T) {
+	// No leaktest here: teatest starts a goroutine of its own that waits for SIGINT
+	// until the process ends (teatest.go, NewTestModel). Feed and the follower are
+	// leak-checked in TestFailedTestOpensOnItsOutput and parse's follow tests.
 	tm := teatest.NewTestModel(t, New(simTests(t), Options{NoColor: true}), teatest.WithInitialTermSize(120, 24))
 	tm.Type("/")
 	tm.Type("crashes")
@@ -467,6 +474,7 @@ func TestFeedNamesPackagesLate(t *testing.T) {
 // TestFailedTestOpensOnItsOutput: a FAIL test opens on its own output (the tester's message),
 // once; esc goes to the table, and ! shows the output again.
 func TestFailedTestOpensOnItsOutput(t *testing.T) {
+	defer leaktest.Check(t)()
 	src, err := parse.Open([]string{"../../testdata/fixtures/dslogs_fail.log"}, nil, parse.Options{})
 	if err != nil {
 		t.Fatal(err)
