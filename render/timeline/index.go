@@ -1,7 +1,9 @@
 package timeline
 
 import (
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/raftviz/raftviz/parse"
@@ -43,6 +45,11 @@ type index struct {
 	col     map[string]int
 	changes []change
 	kinds   []string // distinct structured kinds, sorted
+	// commits are the events of free-text lines where a node's commit index goes up (in
+	// order); lastCommit is each node's highest so far. Classic logs say "commit" on every
+	// heartbeat (the leader's commit index), so the word alone does not make a commit.
+	commits    []int32
+	lastCommit map[string]uint64
 }
 
 func buildIndex(t *parse.Test) *index {
@@ -68,6 +75,9 @@ func (ix *index) observe(t *parse.Test, i int, kinds map[string]bool) {
 	e := &t.Events[i]
 	if kinds != nil && e.Kind != "" {
 		kinds[e.Kind] = true
+	}
+	if e.Kind == "" {
+		ix.observeCommit(e, i)
 	}
 	cur := ix.changes[len(ix.changes)-1]
 	next := cur
@@ -152,11 +162,49 @@ func isElection(e *parse.Event) bool {
 	return e.Kind == "" && (e.BecameCandidate() || e.BecameLeader())
 }
 
-func isCommit(e *parse.Event) bool {
-	if e.Kind != "" {
-		return e.Kind == eventline.KindCommit
+// isCommit reports whether event i advances a commit index: a structured commit event, or a
+// free-text line whose commit index is above what its node said before (see observeCommit).
+func (ix *index) isCommit(ev []parse.Event, i int32) bool {
+	if ev[i].Kind != "" {
+		return ev[i].Kind == eventline.KindCommit
 	}
-	return parse.IndexFold(e.Msg, "commit") >= 0
+	k := sort.Search(len(ix.commits), func(j int) bool { return ix.commits[j] >= i })
+	return k < len(ix.commits) && ix.commits[k] == i
+}
+
+// commitNumber reads the commit index a free-text message states: the first number after a
+// word starting with "commit" ("commitIndex=5", "commit index is 5", "committed to 5", "leaderCommit
+// 5"), optionally after "=", ":", "to", "is" or "up to". found says whether the message talks
+// of a commit at all.
+var commitNumber = regexp.MustCompile(`(?i)commit[a-z_]*(?:\s+index)?\s*(?:[=:]|\bup to\b|\bto\b|\bis\b)?\s*(\d+)`)
+
+// observeCommit records event i when its message states a commit index above its node's
+// last one; a message that speaks of a commit without a number counts unless it is heartbeat
+// traffic.
+func (ix *index) observeCommit(e *parse.Event, i int) {
+	if parse.IndexFold(e.Msg, "commit") < 0 {
+		return
+	}
+	m := commitNumber.FindStringSubmatch(e.Msg)
+	if m == nil {
+		if !isHeartbeat(e) {
+			ix.commits = append(ix.commits, int32(i))
+		}
+		return
+	}
+	n, err := strconv.ParseUint(m[1], 10, 64)
+	if err != nil {
+		return
+	}
+	if ix.lastCommit == nil {
+		ix.lastCommit = map[string]uint64{}
+	}
+	if last, seen := ix.lastCommit[e.Node]; !seen || n > last {
+		ix.lastCommit[e.Node] = n
+		if n > 0 {
+			ix.commits = append(ix.commits, int32(i))
+		}
+	}
 }
 
 // matches reports whether an event contains q (lower case) in its message, node, kind or

@@ -380,9 +380,9 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.PrevElection):
 		m.jump(isElection, -1, "election")
 	case key.Matches(msg, k.NextCommit):
-		m.jump(isCommit, 1, "commit")
+		m.jumpIdx(func(i int32) bool { return m.ix.isCommit(m.Test().Events, i) }, 1, "commit")
 	case key.Matches(msg, k.PrevCommit):
-		m.jump(isCommit, -1, "commit")
+		m.jumpIdx(func(i int32) bool { return m.ix.isCommit(m.Test().Events, i) }, -1, "commit")
 	case key.Matches(msg, k.NextFault):
 		m.jump((*parse.Event).IsFault, 1, "fault")
 	case key.Matches(msg, k.PrevFault):

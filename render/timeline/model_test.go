@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -510,5 +511,42 @@ func TestFailedTestOpensOnItsOutput(t *testing.T) {
 	press(m, "!")
 	if !strings.Contains(plain(m), "failed to reach agreement") {
 		t.Fatalf("! did not show the output:\n%s", plain(m))
+	}
+}
+
+// TestNextCommitSkipsHeartbeatsOfClassicLogs: in free-text logs every heartbeat names the
+// leader's commit index; c stops only where a node's commit index goes up.
+func TestNextCommitSkipsHeartbeatsOfClassicLogs(t *testing.T) {
+	text := `00:00:00.100000 [1] becomes leader for term 1
+00:00:00.110000 [1] sending heartbeat to 2, leaderCommit=0
+00:00:00.120000 [1] commitIndex=1 after majority ack
+00:00:00.130000 [1] sending heartbeat to 2, leaderCommit=1
+00:00:00.140000 [2] got heartbeat, commit index is 1
+00:00:00.150000 [1] sending heartbeat to 2, leaderCommit=1
+00:00:00.160000 [2] got heartbeat, commit index is 1
+00:00:00.170000 [1] sending heartbeat to 3, leaderCommit=1
+00:00:00.180000 [1] committed entries up to 2
+00:00:00.190000 [2] applying committed entries
+`
+	tests, _, err := parse.Read(strings.NewReader(text), parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newModel(t, tests, 120, 20)
+	var stops []int32
+	for i := 0; i < 6; i++ {
+		if !m.jumpIdx(func(i int32) bool { return m.ix.isCommit(m.Test().Events, i) }, 1, "commit") {
+			break
+		}
+		stops = append(stops, m.Cursor().Line)
+	}
+	// Line 3 (leader's commit 1), 5 (node 2 learns 1), 9 (leader's 2), 10 (no number, not a
+	// heartbeat). The heartbeats that repeat an index are skipped.
+	if want := []int32{3, 5, 9, 10}; !slices.Equal(stops, want) {
+		t.Fatalf("c stopped on lines %v, want %v", stops, want)
+	}
+	press(m, "g", "c")
+	if m.Cursor() == nil || m.Cursor().Line != 3 {
+		t.Fatalf("the c key landed on %+v", m.Cursor())
 	}
 }
