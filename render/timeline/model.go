@@ -323,6 +323,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case tea.KeyPressMsg:
+		if r := []rune(msg.Text); len(r) > 1 && m.mode != modeSearch {
+			// Keys that arrive together (a held key, a paste) come as one message whose text
+			// is all of them; outside the search line each is a command of its own.
+			var cmds []tea.Cmd
+			for _, c := range r {
+				_, cmd := m.Update(tea.KeyPressMsg{Code: c, Text: string(c)})
+				cmds = append(cmds, cmd)
+			}
+			return m, tea.Batch(cmds...)
+		}
 		switch m.mode {
 		case modeSearch:
 			return m.updateSearch(msg)
@@ -343,6 +353,9 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	m.status = ""
 	page := m.bodyHeight()
 	switch {
+	case m.help.ShowAll && msg.Code == tea.KeyEscape:
+		m.help.ShowAll = false // esc closes the full help, as it closes every pane
+		m.clamp()
 	case key.Matches(msg, k.Quit):
 		return m, tea.Quit
 	case key.Matches(msg, k.Output):

@@ -550,3 +550,29 @@ func TestNextCommitSkipsHeartbeatsOfClassicLogs(t *testing.T) {
 		t.Fatalf("the c key landed on %+v", m.Cursor())
 	}
 }
+
+// TestKeysArrivingTogether: bubbletea delivers keys that arrive together as one message
+// ("jjj"); each must move the cursor (issue 13 defect 3). Run through the real program loop.
+func TestKeysArrivingTogether(t *testing.T) {
+	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
+	tm := teatest.NewTestModel(t, New(simTests(t), Options{NoColor: true}), teatest.WithInitialTermSize(120, 24))
+	tm.Send(tea.KeyPressMsg{Code: 'j', Text: "jjj"})
+	tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	if final.cursor != 3 {
+		t.Fatalf("after the keys jjj arrived together the cursor is on row %d, want 3", final.cursor)
+	}
+}
+
+// TestEscClosesHelp: esc closes the full help as it closes every other pane (defect 7).
+func TestEscClosesHelp(t *testing.T) {
+	m := newModel(t, simTests(t), 120, 30)
+	press(m, "?")
+	if !m.help.ShowAll {
+		t.Fatal("? did not open the help")
+	}
+	press(m, "esc")
+	if m.help.ShowAll {
+		t.Fatal("esc left the help open")
+	}
+}
