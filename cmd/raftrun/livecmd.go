@@ -312,16 +312,13 @@ func (con *console) interpreter(ctx context.Context) *command.Interpreter {
 		}
 		return liveCluster{con.c, ctx}
 	}
-	request := func(name, args, help string) command.Command {
-		return command.Command{Name: name, Args: args, Help: help, Run: func(_ []string, line string) (string, error) {
+	request := func(name, args, help string, minArgs, maxArgs int) command.Command {
+		return command.Command{Name: name, Args: args, Help: help, Min: minArgs, Max: maxArgs, Run: func(_ []string, line string) (string, error) {
 			return con.request(ctx, line)
 		}}
 	}
-	read := command.Command{Name: "read", Args: "KEY", Help: "a linearizable read without a log entry (ReadIndex)"}
+	read := command.Command{Name: "read", Args: "KEY", Help: "a linearizable read without a log entry (ReadIndex)", Min: 1, Max: 1}
 	read.Run = func(args []string, _ string) (string, error) {
-		if len(args) != 1 {
-			return "", read.Usage()
-		}
 		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		v, found, by, err := con.c.Read(tctx, args[0])
@@ -335,9 +332,6 @@ func (con *console) interpreter(ctx context.Context) *command.Interpreter {
 	}
 	add := command.Command{Name: "add", Help: "start a new node and add it (learner, then voter)"}
 	add.Run = func(args []string, _ string) (string, error) {
-		if len(args) != 0 {
-			return "", add.Usage()
-		}
 		tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
 		id, err := con.c.AddServer(tctx)
@@ -346,11 +340,8 @@ func (con *console) interpreter(ctx context.Context) *command.Interpreter {
 		}
 		return fmt.Sprintf("node %d added; voters %s", id, joinUint(con.c.Peers())), nil
 	}
-	remove := command.Command{Name: "remove", Args: "ID", Help: "remove a node from the cluster"}
+	remove := command.Command{Name: "remove", Args: "ID", Help: "remove a node from the cluster", Min: 1, Max: 1}
 	remove.Run = func(args []string, _ string) (string, error) {
-		if len(args) != 1 {
-			return "", remove.Usage()
-		}
 		id, err := command.ParseID(args[0])
 		if err != nil {
 			return "", err
@@ -363,18 +354,16 @@ func (con *console) interpreter(ctx context.Context) *command.Interpreter {
 		return fmt.Sprintf("node %d removed; voters %s", id, joinUint(con.c.Peers())), nil
 	}
 	leader := command.Command{Name: "leader", Help: "which node leads, in which term (waits up to 2s)"}
-	leader.Run = func(args []string, line string) (string, error) {
-		if len(args) != 0 {
-			return "", leader.Usage()
-		}
-		return in.Exec("wait-leader 2s")
-	}
+	leader.Run = func([]string, string) (string, error) { return in.Exec("wait-leader 2s") }
 	in = command.New(cl,
-		request("set", "KEY VALUE", "a client request, sent to the leader (redirects followed)"),
-		request("get", "KEY", "a read through the log"),
-		request("del", "KEY", "delete a key"),
+		request("set", "KEY VALUE", "a client request, sent to the leader (redirects followed)", 2, -1),
+		request("get", "KEY", "a read through the log", 1, 1),
+		request("del", "KEY", "delete a key", 1, 1),
 		read, leader, add, remove,
-		command.Command{Name: "help", Help: "this list", Run: func([]string, string) (string, error) { return in.Help(), nil }},
+		command.Command{Name: "help", Help: "this list", NoCluster: true, Run: func([]string, string) (string, error) { return in.Help(), nil }},
+		// The console's loop ends at quit before the interpreter sees it; listed for help.
+		command.Command{Name: "quit", Alias: []string{"exit"}, Help: "stop the cluster and exit", NoCluster: true,
+			Run: func([]string, string) (string, error) { return "", nil }},
 	)
 	return in
 }

@@ -48,12 +48,17 @@ type NodeStatus struct {
 	Disconnected             bool
 }
 
-// Command is one command of the language.
+// Command is one command of the language. The interpreter checks its argument count and that
+// a cluster exists before Run, so no command repeats those checks.
 type Command struct {
 	Name  string // the first word
 	Args  string // its arguments, as usage shows them ("ID", "[LIMIT]")
 	Help  string // what it does, one line
 	Alias []string
+	// Min and Max bound the number of arguments (Max < 0: no bound); zero values: none.
+	Min, Max int
+	// NoCluster lets the command run before there is a cluster (the simulator's nodes, help).
+	NoCluster bool
 	// Run executes it; args are the words after the name, line the whole line.
 	Run func(args []string, line string) (string, error)
 }
@@ -101,7 +106,14 @@ func (in *Interpreter) Exec(line string) (string, error) {
 	if c == nil {
 		return "", fmt.Errorf("%w %q (help lists them)", ErrUnknown, words[0])
 	}
-	return c.Run(words[1:], line)
+	args := words[1:]
+	if !c.NoCluster && in.cluster() == nil {
+		return "", errors.New("no cluster yet: start one with 'nodes N'")
+	}
+	if len(args) < c.Min || (c.Max >= 0 && len(args) > c.Max) {
+		return "", c.Usage()
+	}
+	return c.Run(args, line)
 }
 
 // Help lists the commands with their arguments, one a line.
@@ -131,26 +143,15 @@ func (c Command) usage() string {
 // Usage returns the error a command gives for wrong arguments.
 func (c Command) Usage() error { return fmt.Errorf("usage: %s", c.usage()) }
 
-func (in *Interpreter) need() (Cluster, error) {
-	c := in.cluster()
-	if c == nil {
-		return nil, errors.New("no cluster yet: start one with 'nodes N'")
-	}
-	return c, nil
-}
-
 // shared returns the commands every cluster has.
 func (in *Interpreter) shared() []Command {
+	// on makes a command that acts on the cluster; the interpreter has checked it exists.
+	on := func(c Command, run func(cl Cluster, args []string) (string, error)) Command {
+		c.Run = func(args []string, _ string) (string, error) { return run(in.cluster(), args) }
+		return c
+	}
 	onNode := func(name, help, done string, f func(Cluster, uint64) error) Command {
-		c := Command{Name: name, Args: "ID", Help: help}
-		c.Run = func(args []string, _ string) (string, error) {
-			cl, err := in.need()
-			if err != nil {
-				return "", err
-			}
-			if len(args) != 1 {
-				return "", c.Usage()
-			}
+		return on(Command{Name: name, Args: "ID", Help: help, Min: 1, Max: 1}, func(cl Cluster, args []string) (string, error) {
 			id, err := ParseID(args[0])
 			if err != nil {
 				return "", err
@@ -159,111 +160,68 @@ func (in *Interpreter) shared() []Command {
 				return "", err
 			}
 			return fmt.Sprintf("node %d: %s", id, done), nil
-		}
-		return c
-	}
-	noArgs := func(name, help string, f func(Cluster) (string, error)) Command {
-		c := Command{Name: name, Help: help}
-		c.Run = func(args []string, _ string) (string, error) {
-			cl, err := in.need()
-			if err != nil {
-				return "", err
-			}
-			if len(args) != 0 {
-				return "", c.Usage()
-			}
-			return f(cl)
-		}
-		return c
-	}
-	partition := Command{Name: "partition", Args: "1,2|3", Help: "split the network into groups (nodes in no group are cut off)"}
-	partition.Run = func(args []string, _ string) (string, error) {
-		cl, err := in.need()
-		if err != nil {
-			return "", err
-		}
-		if len(args) == 0 {
-			return "", partition.Usage()
-		}
-		groups, err := ParseGroups(strings.Join(args, ""))
-		if err != nil {
-			return "", err
-		}
-		if err := cl.Partition(groups...); err != nil {
-			return "", err
-		}
-		return "partitioned", nil
-	}
-	transfer := Command{Name: "transfer", Args: "ID", Help: "ask the leader to hand leadership to a node"}
-	transfer.Run = func(args []string, _ string) (string, error) {
-		cl, err := in.need()
-		if err != nil {
-			return "", err
-		}
-		if len(args) != 1 {
-			return "", transfer.Usage()
-		}
-		id, err := ParseID(args[0])
-		if err != nil {
-			return "", err
-		}
-		leads, err := cl.Transfer(id)
-		if err != nil {
-			return "", err
-		}
-		if st, ok := cl.Status(id); ok && leads {
-			return fmt.Sprintf("leader %d, term %d", id, st.Term), nil
-		}
-		return fmt.Sprintf("transfer to %d started", id), nil
-	}
-	waitLeader := Command{Name: "wait-leader", Args: "[LIMIT]", Help: "wait until the nodes agree on one leader (default 10s); print it and its term"}
-	waitLeader.Run = func(args []string, _ string) (string, error) {
-		cl, err := in.need()
-		if err != nil {
-			return "", err
-		}
-		limit := 10 * time.Second
-		switch len(args) {
-		case 0:
-		case 1:
-			if limit, err = ParseDuration(args[0]); err != nil {
-				return "", err
-			}
-		default:
-			return "", waitLeader.Usage()
-		}
-		l, term, err := cl.WaitLeader(limit)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("leader %d, term %d", l, term), nil
-	}
-	sleep := Command{Name: "sleep", Args: "DURATION", Help: "let time pass (500ms, 2s)"}
-	sleep.Run = func(args []string, _ string) (string, error) {
-		cl, err := in.need()
-		if err != nil {
-			return "", err
-		}
-		if len(args) != 1 {
-			return "", sleep.Usage()
-		}
-		d, err := ParseDuration(args[0])
-		if err != nil {
-			return "", err
-		}
-		return "", cl.Sleep(d)
+		})
 	}
 	return []Command{
 		onNode("disconnect", "cut a node off the network", "disconnected", Cluster.Disconnect),
 		onNode("reconnect", "put a node back on the network", "reconnected", Cluster.Reconnect),
 		onNode("crash", "stop a node without a clean shutdown (it keeps its storage)", "crashed", Cluster.Crash),
 		onNode("restart", "restart a crashed node from its storage", "restarted", Cluster.Restart),
-		partition,
-		noArgs("heal", "remove every partition", func(cl Cluster) (string, error) { cl.Heal(); return "healed", nil }),
-		transfer,
-		waitLeader,
-		sleep,
-		noArgs("status", "one line per node: role, term, leader, commit and last index", status),
+		on(Command{Name: "partition", Args: "1,2|3", Help: "split the network into groups (nodes in no group are cut off)", Min: 1, Max: -1},
+			func(cl Cluster, args []string) (string, error) {
+				groups, err := ParseGroups(strings.Join(args, ""))
+				if err != nil {
+					return "", err
+				}
+				if err := cl.Partition(groups...); err != nil {
+					return "", err
+				}
+				return "partitioned", nil
+			}),
+		on(Command{Name: "heal", Help: "remove every partition"}, func(cl Cluster, _ []string) (string, error) {
+			cl.Heal()
+			return "healed", nil
+		}),
+		on(Command{Name: "transfer", Args: "ID", Help: "ask the leader to hand leadership to a node", Min: 1, Max: 1},
+			func(cl Cluster, args []string) (string, error) {
+				id, err := ParseID(args[0])
+				if err != nil {
+					return "", err
+				}
+				leads, err := cl.Transfer(id)
+				if err != nil {
+					return "", err
+				}
+				if st, ok := cl.Status(id); ok && leads {
+					return fmt.Sprintf("leader %d, term %d", id, st.Term), nil
+				}
+				return fmt.Sprintf("transfer to %d started", id), nil
+			}),
+		on(Command{Name: "wait-leader", Args: "[LIMIT]", Help: "wait until the nodes agree on one leader (default 10s); print it and its term", Max: 1},
+			func(cl Cluster, args []string) (string, error) {
+				limit := 10 * time.Second
+				if len(args) == 1 {
+					var err error
+					if limit, err = ParseDuration(args[0]); err != nil {
+						return "", err
+					}
+				}
+				l, term, err := cl.WaitLeader(limit)
+				if err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("leader %d, term %d", l, term), nil
+			}),
+		on(Command{Name: "sleep", Args: "DURATION", Help: "let time pass (500ms, 2s)", Min: 1, Max: 1},
+			func(cl Cluster, args []string) (string, error) {
+				d, err := ParseDuration(args[0])
+				if err != nil {
+					return "", err
+				}
+				return "", cl.Sleep(d)
+			}),
+		on(Command{Name: "status", Help: "one line per node: role, term, leader, commit and last index"},
+			func(cl Cluster, _ []string) (string, error) { return status(cl) }),
 	}
 }
 

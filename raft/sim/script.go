@@ -122,19 +122,11 @@ func (c simCluster) Status(id uint64) (command.NodeStatus, bool) {
 
 // commands returns the simulator's own commands.
 func (sc *Script) commands() []command.Command {
-	// cmd makes a command that needs a cluster and checks its argument count.
+	// cmd makes a command of the simulator; the interpreter checks its argument count and,
+	// but for nodes and trace, that a cluster exists.
 	cmd := func(name, args, help string, minArgs, maxArgs int, run func(args []string) (string, error)) command.Command {
-		c := command.Command{Name: name, Args: args, Help: help}
-		c.Run = func(a []string, _ string) (string, error) {
-			if sc.sim == nil && name != "nodes" && name != "trace" {
-				return "", fmt.Errorf("no cluster yet: start one with 'nodes N'")
-			}
-			if len(a) < minArgs || (maxArgs >= 0 && len(a) > maxArgs) {
-				return "", c.Usage()
-			}
-			return run(a)
-		}
-		return c
+		return command.Command{Name: name, Args: args, Help: help, Min: minArgs, Max: maxArgs,
+			NoCluster: name == "nodes" || name == "trace", Run: func(a []string, _ string) (string, error) { return run(a) }}
 	}
 	return []command.Command{
 		cmd("nodes", "N [seed=S] [drop=P] [dup=P] [reorder=P] [prevote=B] [checkquorum=B]", "start a fresh cluster of N nodes", 1, -1,
