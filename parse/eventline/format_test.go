@@ -1,13 +1,9 @@
 package eventline
 
 import (
-	"bytes"
-	"encoding/json"
-	"log/slog"
 	"os"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +14,7 @@ import (
 type formatDoc struct {
 	kinds    map[string]string
 	messages map[string]string
-	text     []string // text event lines of ``` blocks
-	json     []string // JSON event lines of ```json blocks
+	text     []string // text event lines of ``` blocks (parse's tests read the JSON ones)
 }
 
 var backticked = regexp.MustCompile("`([^`]*)`")
@@ -41,9 +36,7 @@ func readFormatDoc(t *testing.T) formatDoc {
 			block = strings.TrimPrefix(line, "```")
 			continue
 		case inBlock:
-			if block == "json" && strings.HasPrefix(line, "{") {
-				d.json = append(d.json, line)
-			} else if strings.Contains(line, Separator) && !strings.HasPrefix(line, "HH:") {
+			if block != "json" && strings.Contains(line, Separator) && !strings.HasPrefix(line, "HH:") {
 				d.text = append(d.text, line)
 			}
 			continue
@@ -76,9 +69,9 @@ func readFormatDoc(t *testing.T) formatDoc {
 			}
 		}
 	}
-	if len(d.kinds) < 20 || len(d.messages) < 10 || len(d.text) == 0 || len(d.json) == 0 {
-		t.Fatalf("FORMAT.md read wrongly: %d kinds, %d message types, %d text and %d JSON examples",
-			len(d.kinds), len(d.messages), len(d.text), len(d.json))
+	if len(d.kinds) < 20 || len(d.messages) < 10 || len(d.text) == 0 {
+		t.Fatalf("FORMAT.md read wrongly: %d kinds, %d message types, %d text examples",
+			len(d.kinds), len(d.messages), len(d.text))
 	}
 	return d
 }
@@ -131,37 +124,29 @@ func TestFormatDocumentsSchema(t *testing.T) {
 			}
 		}
 	}
-	for kind, spec := range Schema {
-		cell, ok := d.kinds[kind]
-		if !ok {
-			t.Errorf("kind %q is written but has no row in FORMAT.md", kind)
-			continue
+	// compare checks one table of FORMAT.md (kinds, or message types) against its spec.
+	compare := func(what string, specs map[string]Spec, rows map[string]string) {
+		for name, spec := range specs {
+			cell, ok := rows[name]
+			if !ok {
+				t.Errorf("%s %q is written but has no row in FORMAT.md", what, name)
+				continue
+			}
+			check(what+"="+name, cell, spec)
 		}
-		check("ev="+kind, cell, spec)
-	}
-	for kind := range d.kinds {
-		if _, ok := Schema[kind]; !ok {
-			t.Errorf("FORMAT.md documents kind %q, which the code never writes", kind)
-		}
-	}
-	for typ, spec := range MessageFields {
-		cell, ok := d.messages[typ]
-		if !ok {
-			t.Errorf("message type %q is written but has no row in FORMAT.md", typ)
-			continue
-		}
-		check("type="+typ, cell, spec)
-	}
-	for typ := range d.messages {
-		if _, ok := MessageFields[typ]; !ok {
-			t.Errorf("FORMAT.md documents message type %q, which the code never writes", typ)
+		for name := range rows {
+			if _, ok := specs[name]; !ok {
+				t.Errorf("FORMAT.md documents %s %q, which the code never writes", what, name)
+			}
 		}
 	}
+	compare("ev", Schema, d.kinds)
+	compare("type", MessageFields, d.messages)
 }
 
-// TestFormatExamples parses every example of FORMAT.md: each text line checks against Schema
-// and re-encodes to itself, each JSON line checks against Schema, and slog's JSON handler as
-// NewJSONHandler configures it writes the documented spelling.
+// TestFormatExamples parses every text example of FORMAT.md: each checks against Schema and
+// re-encodes to itself. (The JSON examples go through package parse's JSON reader in its
+// TestFormatJSONExamples.)
 func TestFormatExamples(t *testing.T) {
 	d := readFormatDoc(t)
 	for _, line := range d.text {
@@ -185,87 +170,6 @@ func TestFormatExamples(t *testing.T) {
 		if string(again) != line+"\n" {
 			t.Errorf("example does not re-encode to itself:\n got %q\nwant %q", again, line)
 		}
-	}
-	for _, line := range d.json {
-		fields, err := jsonFields([]byte(line))
-		if err != nil {
-			t.Errorf("JSON example: %v: %s", err, line)
-			continue
-		}
-		if err := Check(fields); err != nil {
-			t.Errorf("JSON example: %v: %s", err, line)
-		}
-	}
-}
-
-// jsonFields reads a JSON event line as fields in the order written, ev first, leaving out the
-// keys every line has (time, level, node, msg).
-func jsonFields(line []byte) ([]Field, error) {
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber()
-	if _, err := dec.Token(); err != nil {
-		return nil, err
-	}
-	var kind *Field
-	var fields []Field
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		v, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		f := Field{Key: k.(string), Value: jsonString(v)}
-		switch f.Key {
-		case "time", "level", "node", "msg":
-		case KindKey:
-			kind = &f
-		default:
-			fields = append(fields, f)
-		}
-	}
-	if kind == nil {
-		return nil, os.ErrNotExist
-	}
-	return append([]Field{*kind}, fields...), nil
-}
-
-func jsonString(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case json.Number:
-		return v.String()
-	case bool:
-		return strconv.FormatBool(v)
-	}
-	return ""
-}
-
-// TestDurationsSpelledAlikeInBothForms: a duration reads "215ms" in text and in JSON (slog's
-// JSON handler alone would write nanoseconds, 215000000).
-func TestDurationsSpelledAlikeInBothForms(t *testing.T) {
-	var text, js bytes.Buffer
-	for _, h := range []slog.Handler{NewTextHandler(&text, nil), NewJSONHandler(&js, nil)} {
-		r := slog.NewRecord(time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), slog.LevelDebug, "election timeout", 0)
-		r.AddAttrs(slog.String(NodeKey, "1"), slog.String(KindKey, KindTimer), slog.Uint64("term", 1),
-			slog.String("state", "follower"), slog.String("timer", "election"), slog.String("action", "fire"),
-			slog.Duration("timeout", 215*time.Millisecond))
-		if err := h.Handle(t.Context(), r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if !strings.Contains(text.String(), " timeout=215ms") {
-		t.Errorf("text: %s", text.String())
-	}
-	if !strings.Contains(js.String(), `"timeout":"215ms"`) {
-		t.Errorf("JSON: %s", js.String())
-	}
-	fields, err := jsonFields(bytes.TrimSpace(js.Bytes()))
-	if err != nil || Check(fields) != nil {
-		t.Errorf("JSON line does not check: %v %v", err, Check(fields))
 	}
 }
 
