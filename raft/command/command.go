@@ -95,6 +95,10 @@ func (in *Interpreter) find(name string) *Command {
 // ErrUnknown is returned (wrapped) for a line whose first word is no command.
 var ErrUnknown = errors.New("unknown command")
 
+// ErrNoCluster is returned for a command that needs a cluster before there is one; the
+// caller says how to start one (the simulator's nodes command).
+var ErrNoCluster = errors.New("no cluster yet")
+
 // Exec runs one line. Blank lines and # comments do nothing.
 func (in *Interpreter) Exec(line string) (string, error) {
 	line = strings.TrimSpace(line)
@@ -108,7 +112,7 @@ func (in *Interpreter) Exec(line string) (string, error) {
 	}
 	args := words[1:]
 	if !c.NoCluster && in.cluster() == nil {
-		return "", errors.New("no cluster yet: start one with 'nodes N'")
+		return "", ErrNoCluster
 	}
 	if len(args) < c.Min || (c.Max >= 0 && len(args) > c.Max) {
 		return "", c.Usage()

@@ -89,7 +89,7 @@ func TestExtraCommandsAndHelp(t *testing.T) {
 	in := New(func() Cluster { return cluster },
 		Command{Name: "status", Help: "mine", Run: func([]string, string) (string, error) { return "own status", nil }},
 		Command{Name: "quit", Alias: []string{"exit"}, Help: "leave", Run: func([]string, string) (string, error) { return "bye", nil }})
-	if _, err := in.Exec("crash 1"); err == nil || !strings.Contains(err.Error(), "no cluster yet") {
+	if _, err := in.Exec("crash 1"); err == nil || !strings.Contains(err.Error(), "no cluster yet") || !errors.Is(err, ErrNoCluster) {
 		t.Errorf("a command without a cluster: %v", err)
 	}
 	cluster = f

@@ -3,6 +3,7 @@ package sim
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -62,6 +63,9 @@ func (sc *Script) Help() string { return sc.in.Help() }
 func (sc *Script) Exec(line string) (string, error) {
 	sc.buf.Reset()
 	res, err := sc.in.Exec(line)
+	if errors.Is(err, command.ErrNoCluster) {
+		err = fmt.Errorf("%w: start one with 'nodes N'", err)
+	}
 	out := sc.filtered()
 	if res != "" {
 		out += res + "\n"
@@ -122,15 +126,20 @@ func (c simCluster) Status(id uint64) (command.NodeStatus, bool) {
 
 // commands returns the simulator's own commands.
 func (sc *Script) commands() []command.Command {
-	// cmd makes a command of the simulator; the interpreter checks its argument count and,
-	// but for nodes and trace, that a cluster exists.
+	// cmd makes a command of the simulator; the interpreter checks its argument count and that
+	// a cluster exists. noCluster lifts the second check (nodes makes the cluster, trace is
+	// set before it).
 	cmd := func(name, args, help string, minArgs, maxArgs int, run func(args []string) (string, error)) command.Command {
 		return command.Command{Name: name, Args: args, Help: help, Min: minArgs, Max: maxArgs,
-			NoCluster: name == "nodes" || name == "trace", Run: func(a []string, _ string) (string, error) { return run(a) }}
+			Run: func(a []string, _ string) (string, error) { return run(a) }}
+	}
+	noCluster := func(c command.Command) command.Command {
+		c.NoCluster = true
+		return c
 	}
 	return []command.Command{
-		cmd("nodes", "N [seed=S] [drop=P] [dup=P] [reorder=P] [prevote=B] [checkquorum=B]", "start a fresh cluster of N nodes", 1, -1,
-			func(a []string) (string, error) { return "", sc.nodes(a) }),
+		noCluster(cmd("nodes", "N [seed=S] [drop=P] [dup=P] [reorder=P] [prevote=B] [checkquorum=B]", "start a fresh cluster of N nodes", 1, -1,
+			func(a []string) (string, error) { return "", sc.nodes(a) })),
 		cmd("run", "DURATION", "advance the virtual clock", 1, 1, func(a []string) (string, error) {
 			d, err := command.ParseDuration(a[0])
 			if err != nil {
@@ -181,7 +190,7 @@ func (sc *Script) commands() []command.Command {
 			}
 			return "safety checks passed", nil
 		}),
-		cmd("trace", "all|none|KIND,KIND", "which event lines the following commands print", 1, 1, func(a []string) (string, error) {
+		noCluster(cmd("trace", "all|none|KIND,KIND", "which event lines the following commands print", 1, 1, func(a []string) (string, error) {
 			sc.off, sc.kinds = false, nil
 			switch a[0] {
 			case "all":
@@ -194,7 +203,7 @@ func (sc *Script) commands() []command.Command {
 				}
 			}
 			return "", nil
-		}),
+		})),
 	}
 }
 

@@ -50,6 +50,8 @@ func TestScenarios(t *testing.T) {
 func TestScriptErrors(t *testing.T) {
 	for _, c := range []struct{ script, want string }{
 		{"campaign 1", "no cluster yet"},
+		{"crash 1", "no cluster yet: start one with 'nodes N'"},
+		{"trace none\nnodes 3\ntrace all", ""},
 		{"nodes 3\ncampaign 9", "no node 9"},
 		{"nodes 3\nfrobnicate", "unknown command"},
 		{"nodes x", "bad node count"},
@@ -60,6 +62,12 @@ func TestScriptErrors(t *testing.T) {
 	} {
 		var out bytes.Buffer
 		err := RunScript(strings.NewReader(c.script), &out)
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%q: %v", c.script, err)
+			}
+			continue
+		}
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: err = %v, want it to mention %q", c.script, err, c.want)
 		}
