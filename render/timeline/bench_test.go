@@ -38,6 +38,21 @@ func BenchmarkNew(b *testing.B) {
 	}
 }
 
+// BenchmarkNewFreeText is BenchmarkNew on free-text lines (no ev fields), as classic logs
+// read: the index also reads the commit index of every line that mentions one.
+func BenchmarkNewFreeText(b *testing.B) {
+	t := bigTest(b, 1_000_000)
+	for i := range t.Events {
+		t.Events[i].Kind, t.Events[i].Fields = "", nil
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		m := New([]*parse.Test{t}, Options{})
+		m.Update(tea.WindowSizeMsg{Width: 160, Height: 50})
+		_ = m.screen()
+	}
+}
+
 // BenchmarkKeyUpdateView measures one key press (Update) and the frame it causes (View) in the
 // middle of a million events, for the keys that move the most.
 func BenchmarkKeyUpdateView(b *testing.B) {

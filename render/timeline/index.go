@@ -47,9 +47,12 @@ type index struct {
 	kinds   []string // distinct structured kinds, sorted
 	// commits are the events of free-text lines where a node's commit index goes up (in
 	// order); lastCommit is each node's highest so far. Classic logs say "commit" on every
-	// heartbeat (the leader's commit index), so the word alone does not make a commit.
-	commits    []int32
-	lastCommit map[string]uint64
+	// heartbeat (the leader's commit index), so the word alone does not make a commit. They
+	// are found on the first commit jump, not when the test opens (commitsScanned: events
+	// read so far), so that opening a test costs nothing for them.
+	commits        []int32
+	lastCommit     map[string]uint64
+	commitsScanned int
 }
 
 func buildIndex(t *parse.Test) *index {
@@ -75,9 +78,6 @@ func (ix *index) observe(t *parse.Test, i int, kinds map[string]bool) {
 	e := &t.Events[i]
 	if kinds != nil && e.Kind != "" {
 		kinds[e.Kind] = true
-	}
-	if e.Kind == "" {
-		ix.observeCommit(e, i)
 	}
 	cur := ix.changes[len(ix.changes)-1]
 	next := cur
@@ -167,6 +167,11 @@ func isElection(e *parse.Event) bool {
 func (ix *index) isCommit(ev []parse.Event, i int32) bool {
 	if ev[i].Kind != "" {
 		return ev[i].Kind == eventline.KindCommit
+	}
+	for ; ix.commitsScanned < len(ev); ix.commitsScanned++ {
+		if ev[ix.commitsScanned].Kind == "" {
+			ix.observeCommit(&ev[ix.commitsScanned], ix.commitsScanned)
+		}
 	}
 	k := sort.Search(len(ix.commits), func(j int) bool { return ix.commits[j] >= i })
 	return k < len(ix.commits) && ix.commits[k] == i
