@@ -38,7 +38,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	tickFlag := fs.Duration("tick", raftTick, "Raft tick `interval` (timeouts are whole ticks)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load phase to `file`")
 	dataDir := fs.String("data", "", "`directory` for the write-ahead logs (default: a temporary one; put it on the disk to measure)")
-	if code, ok := parseCommandFlags(fs, args, benchUsage, "", stdout, stderr); !ok {
+	if code, ok := parseFlagsOnly(fs, args, benchUsage, "", stdout, stderr); !ok {
 		return code
 	}
 	tick := *tickFlag

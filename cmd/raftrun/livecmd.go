@@ -82,7 +82,7 @@ func liveCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	jsonOut := fs.Bool("json", false, "write the JSON-lines form of the events")
 	viz := fs.Bool("viz", false, "print the timing table of the captured log at exit")
 	tui := fs.Bool("tui", false, "show the event lines live in raftviz's timeline while --script runs (q quits and stops the cluster)")
-	if code, ok := parseCommandFlags(fs, args, liveUsage, liveHelp, stdout, stderr); !ok {
+	if code, ok := parseFlagsOnly(fs, args, liveUsage, liveHelp, stdout, stderr); !ok {
 		return code
 	}
 	if *n < 1 || *n > 99 {

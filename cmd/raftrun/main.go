@@ -222,6 +222,19 @@ func fmtDur(d time.Duration) string {
 // parseCommandFlags parses a subcommand's flags. On -h it prints usage (and after it the flags
 // and the trailer, if any) to stdout; on an error it says so on stderr in one line. ok is
 // false when the command must end now with code.
+// parseFlagsOnly is parseCommandFlags for a command that takes flags and nothing else: a
+// word left over (raftrun live 5) is refused rather than silently ignored.
+func parseFlagsOnly(fs *flag.FlagSet, args []string, usage, trailer string, stdout, stderr io.Writer) (code int, ok bool) {
+	if code, ok := parseCommandFlags(fs, args, usage, trailer, stdout, stderr); !ok {
+		return code, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q (flags come as --name value; %s -h lists them)\n", fs.Name(), fs.Arg(0), fs.Name())
+		return exitUsage, false
+	}
+	return 0, true
+}
+
 func parseCommandFlags(fs *flag.FlagSet, args []string, usage, trailer string, stdout, stderr io.Writer) (code int, ok bool) {
 	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)

@@ -127,6 +127,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"live", "-n", "0"}, "out of range"},
 		{[]string{"live", "--heartbeat", "500us"}, "need heartbeat"},
 		{[]string{"live", "--tui"}, "--tui needs --script"},
+		{[]string{"live", "5"}, `raftrun live: unexpected argument "5"`},
+		{[]string{"bench", "-c", "4", "extra"}, `raftrun bench: unexpected argument "extra"`},
+		{[]string{"sim", "x"}, `raftrun sim: unexpected argument "x"`},
+		{[]string{"node", "x"}, `raftrun node: unexpected argument "x"`},
+		{[]string{"soak", "x"}, `raftrun soak: unexpected argument "x"`},
 	}
 	for _, c := range cases {
 		code, _, errOut := runCmd(context.Background(), c.args...)

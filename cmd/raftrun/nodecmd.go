@@ -73,14 +73,11 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	slow := fs.Duration("slow-rpc", 0, "warn (a slow event) when an RPC round trip exceeds `d`")
 	join := fs.Bool("join", false, "join a running cluster as a new server: start as a learner (then: raftrun client --peers ... add ID)")
 	advertise := fs.String("advertise", "", "`address` other nodes dial to reach this one (default: --listen)")
-	if code, ok := parseCommandFlags(fs, args, nodeUsage, "", stdout, stderr); !ok {
+	if code, ok := parseFlagsOnly(fs, args, nodeUsage, "", stdout, stderr); !ok {
 		return code
 	}
 	peers, err := parsePeers(*peersFlag)
 	switch {
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "raftrun node: unexpected argument %q (flags come as --name value)\n", fs.Arg(0))
-		return exitUsage
 	case *snapEvery < 0:
 		fmt.Fprintf(stderr, "raftrun node: --snapshot-every must be 0 (never) or more, not %d\n", *snapEvery)
 		return exitUsage

@@ -38,12 +38,8 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	jsonOut := fs.Bool("json", false, "write the JSON-lines form of the events")
 	preVote := fs.Bool("prevote", false, "nodes use pre-vote and check-quorum")
 	snapEvery := fs.Int("snapshot-every", 0, "nodes snapshot and compact their logs every `n` applied entries (0: never)")
-	if code, ok := parseCommandFlags(fs, args, simUsage, "", stdout, stderr); !ok {
+	if code, ok := parseFlagsOnly(fs, args, simUsage, "", stdout, stderr); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "raftrun sim: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
 	}
 	w := stdout
 	if *out != "" {

@@ -52,13 +52,10 @@ func soakCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	keys := fs.Int("keys", 6, "`keys` the clients write and read")
 	seed := fs.Uint64("seed", 1, "`seed` of the fault schedule and the clients' choices")
 	dir := fs.String("dir", "", "keep the data directories and logs in `directory` (default: a temporary one, removed when the run passes)")
-	if code, ok := parseCommandFlags(fs, args, soakUsage, "", stdout, stderr); !ok {
+	if code, ok := parseFlagsOnly(fs, args, soakUsage, "", stdout, stderr); !ok {
 		return code
 	}
 	switch {
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "raftrun soak: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
 	case *cycles < 3:
 		fmt.Fprintf(stderr, "raftrun soak: --cycles must be at least 3 (one each for the join, the removal and the wipe), not %d\n", *cycles)
 		return exitUsage
