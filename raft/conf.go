@@ -47,20 +47,18 @@ type ConfChange struct {
 	Node uint64
 }
 
-// confPrefix marks configuration entries; no state machine command starts with a NUL byte.
-const confPrefix = "\x00conf "
-
-// Encode renders the change as the data of a log entry.
+// Encode renders the change as the data of a configuration entry (EntryConf).
 func (cc ConfChange) Encode() []byte {
-	return []byte(confPrefix + cc.Type.String() + " " + strconv.FormatUint(cc.Node, 10))
+	return []byte(cc.Type.String() + " " + strconv.FormatUint(cc.Node, 10))
 }
 
-// DecodeConfChange reads a configuration entry's data; ok is false for any other entry.
-func DecodeConfChange(data []byte) (ConfChange, bool) {
-	if !bytes.HasPrefix(data, []byte(confPrefix)) {
+// DecodeConfChange reads a configuration entry that holds one change; ok is false for any
+// other entry.
+func DecodeConfChange(e Entry) (ConfChange, bool) {
+	if e.Type != EntryConf {
 		return ConfChange{}, false
 	}
-	action, node, _ := strings.Cut(string(data[len(confPrefix):]), " ")
+	action, node, _ := strings.Cut(string(e.Data), " ")
 	id, err := strconv.ParseUint(node, 10, 64)
 	if err != nil || id == None {
 		return ConfChange{}, false
@@ -73,18 +71,22 @@ func DecodeConfChange(data []byte) (ConfChange, bool) {
 	return ConfChange{}, false
 }
 
-// confSetPrefix marks the entry that states a whole configuration: the first entry of a
-// cluster's log (Bootstrap), like hashicorp/raft's BootstrapCluster.
-const confSetPrefix = confPrefix + "set "
+// confSetPrefix starts the configuration entry that states a whole configuration: the first
+// entry of a cluster's log (Bootstrap), like hashicorp/raft's BootstrapCluster.
+const confSetPrefix = "set "
 
-// EncodeConfiguration renders a whole configuration as the data of a log entry.
+// EncodeConfiguration renders a whole configuration as the data of a configuration entry.
 func EncodeConfiguration(voters, learners []uint64) []byte {
 	return []byte(confSetPrefix + "voters=" + joinIDs(sortedIDs(voters)) + " learners=" + joinIDs(sortedIDs(learners)))
 }
 
-// DecodeConfiguration reads an entry written by EncodeConfiguration; ok is false for any other.
-func DecodeConfiguration(data []byte) (voters, learners []uint64, ok bool) {
-	rest, found := bytes.CutPrefix(data, []byte(confSetPrefix))
+// DecodeConfiguration reads a configuration entry written by EncodeConfiguration; ok is false
+// for any other entry.
+func DecodeConfiguration(e Entry) (voters, learners []uint64, ok bool) {
+	if e.Type != EntryConf {
+		return nil, nil, false
+	}
+	rest, found := bytes.CutPrefix(e.Data, []byte(confSetPrefix))
 	if !found {
 		return nil, nil, false
 	}
@@ -130,12 +132,8 @@ func parseIDs(s string) ([]uint64, bool) {
 // every server). Every server of the new cluster must start with the same one; a server that
 // joins later starts with an empty log and learns the configuration from the leader.
 func Bootstrap(voters, learners []uint64) (HardState, Entry) {
-	return HardState{Term: 1}, Entry{Index: 1, Term: 1, Data: EncodeConfiguration(voters, learners)}
+	return HardState{Term: 1}, Entry{Index: 1, Term: 1, Type: EntryConf, Data: EncodeConfiguration(voters, learners)}
 }
-
-// IsConfChange reports whether an entry's data is a membership change (which the state
-// machine must skip).
-func IsConfChange(data []byte) bool { return bytes.HasPrefix(data, []byte(confPrefix)) }
 
 // ErrRefused matches (errors.Is) every membership change that can never succeed as asked:
 // retrying is useless. ErrAlreadyMember and ErrNotMember match the common cases.
@@ -237,9 +235,9 @@ func (m membership) apply(cc ConfChange) membership {
 func (r *Raft) confAt(idx uint64) membership {
 	m := r.baseConf.clone()
 	for _, e := range r.log.slice(r.log.snapIndex+1, idx, 0) {
-		if v, l, ok := DecodeConfiguration(e.Data); ok {
+		if v, l, ok := DecodeConfiguration(e); ok {
 			m = membership{voters: v, learners: l}
-		} else if cc, ok := DecodeConfChange(e.Data); ok && m.check(cc) == nil {
+		} else if cc, ok := DecodeConfChange(e); ok && m.check(cc) == nil {
 			m = m.apply(cc)
 		}
 	}
@@ -269,7 +267,7 @@ func (r *Raft) setConf(m membership) {
 // configuration takes effect when appended.
 func (r *Raft) observeConf(ents []Entry) {
 	for _, e := range ents {
-		if v, l, ok := DecodeConfiguration(e.Data); ok {
+		if v, l, ok := DecodeConfiguration(e); ok {
 			r.setConf(membership{voters: v, learners: l})
 			r.pendingConf = e.Index
 			if r.tr.On() {
@@ -279,7 +277,7 @@ func (r *Raft) observeConf(ents []Entry) {
 			}
 			continue
 		}
-		cc, ok := DecodeConfChange(e.Data)
+		cc, ok := DecodeConfChange(e)
 		if !ok || r.conf.check(cc) != nil {
 			continue
 		}
@@ -296,7 +294,7 @@ func (r *Raft) observeConf(ents []Entry) {
 // lastConfIndex returns the index of the newest configuration entry in the log (0: none).
 func (r *Raft) lastConfIndex() uint64 {
 	for i := len(r.log.entries) - 1; i >= 0; i-- {
-		if IsConfChange(r.log.entries[i].Data) {
+		if r.log.entries[i].Type == EntryConf {
 			return r.log.entries[i].Index
 		}
 	}

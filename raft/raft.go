@@ -174,7 +174,7 @@ func New(cfg Config) (*Raft, error) {
 	// waits for a leader to send it the log.
 	logged := cfg.Snapshot != nil && len(cfg.Snapshot.Meta.Voters) > 0
 	for _, e := range cfg.Entries {
-		if _, _, ok := DecodeConfiguration(e.Data); ok {
+		if _, _, ok := DecodeConfiguration(e); ok {
 			logged = true
 			break
 		}
@@ -644,8 +644,20 @@ func (r *Raft) endTransfer(action string) {
 }
 
 // Propose appends a command to the leader's log and returns its index. It fails with
-// ErrNotLeader on any other node.
+// ErrNotLeader on any other node. Whatever its bytes, a command is the state machine's: a
+// membership change goes through ProposeConfChange.
 func (r *Raft) Propose(data []byte) (uint64, error) {
+	return r.propose(Entry{Type: EntryNormal, Data: data})
+}
+
+// ProposeConfChange appends a membership change to the leader's log and returns its index. It
+// takes effect once appended; the leader accepts no second change until this one is committed
+// (ErrConfPending), and refuses one that can never succeed (ErrRefused).
+func (r *Raft) ProposeConfChange(cc ConfChange) (uint64, error) {
+	return r.propose(Entry{Type: EntryConf, Data: cc.Encode()})
+}
+
+func (r *Raft) propose(e Entry) (uint64, error) {
 	if r.role != Leader {
 		if r.tr.On() {
 			r.tr.Emit(eventline.KindRedirect, "refuses command, not leader", r.term, r.role, idAttr("leader", r.lead))
@@ -655,7 +667,11 @@ func (r *Raft) Propose(data []byte) (uint64, error) {
 	if r.transferee != None {
 		return 0, ErrTransferring
 	}
-	if cc, ok := DecodeConfChange(data); ok {
+	if e.Type == EntryConf {
+		cc, ok := DecodeConfChange(e)
+		if !ok {
+			return 0, refused(nil, "malformed membership change %q", e.Data)
+		}
 		if r.pendingConf > r.log.committed {
 			return 0, ErrConfPending
 		}
@@ -665,13 +681,11 @@ func (r *Raft) Propose(data []byte) (uint64, error) {
 		if pr := r.progress[cc.Node]; cc.Type == ConfPromote && (pr == nil || pr.match < r.log.committed) {
 			return 0, ErrLearnerBehind
 		}
-	} else if IsConfChange(data) {
-		return 0, refused(nil, "malformed membership change %q", data)
 	}
-	e := r.appendAsLeader(Entry{Data: data})
+	e = r.appendAsLeader(e)
 	if r.tr.On() {
-		r.tr.Emit(eventline.KindPropose, "proposes "+cmdText(data)+" at "+strconv.FormatUint(e.Index, 10), r.term, r.role,
-			slog.Uint64("index", e.Index), slog.String("cmd", cmdText(data)))
+		r.tr.Emit(eventline.KindPropose, "proposes "+cmdText(e)+" at "+strconv.FormatUint(e.Index, 10), r.term, r.role,
+			slog.Uint64("index", e.Index), slog.String("cmd", cmdText(e)))
 	}
 	return e.Index, nil
 }
@@ -1474,24 +1488,28 @@ func (r *Raft) TraceApply(e Entry, result string) {
 	if !r.tr.On() {
 		return
 	}
-	attrs := []slog.Attr{slog.Uint64("index", e.Index), slog.Uint64("eterm", e.Term), slog.String("cmd", cmdText(e.Data))}
+	attrs := []slog.Attr{slog.Uint64("index", e.Index), slog.Uint64("eterm", e.Term), slog.String("cmd", cmdText(e))}
 	if result != "" {
 		attrs = append(attrs, slog.String("result", result))
 	}
-	r.tr.Emit(eventline.KindApply, "applies "+cmdText(e.Data)+" at "+strconv.FormatUint(e.Index, 10), r.term, r.role, attrs...)
+	r.tr.Emit(eventline.KindApply, "applies "+cmdText(e)+" at "+strconv.FormatUint(e.Index, 10), r.term, r.role, attrs...)
 }
 
 // Tracer returns the node's tracer (nil when tracing is off).
 func (r *Raft) Tracer() *Tracer { return r.tr }
 
-// cmdText renders a command for event lines: printable text as is, anything else quoted, the
-// leader's no-op as "noop", and long commands cut.
-func cmdText(data []byte) string {
-	if len(data) == 0 {
+// cmdText renders an entry's command for event lines: printable text as is, anything else
+// quoted, the leader's no-op as "noop", a configuration entry after "conf ", and long
+// commands cut.
+func cmdText(e Entry) string {
+	if len(e.Data) == 0 {
 		return "noop"
 	}
 	const maxLen = 64
-	s := string(data)
+	s := string(e.Data)
+	if e.Type == EntryConf {
+		s = "conf " + s
+	}
 	if len(s) > maxLen {
 		s = s[:maxLen] + "..."
 	}

@@ -138,6 +138,15 @@ func (nw *network) propose(id uint64, cmd string) uint64 {
 	return idx
 }
 
+func (nw *network) proposeConf(id uint64, cc raft.ConfChange) uint64 {
+	idx, err := nw.nodes[id].ProposeConfChange(cc)
+	if err != nil {
+		nw.t.Fatal(err)
+	}
+	nw.process(id)
+	return idx
+}
+
 func (nw *network) tick(id uint64, n int) {
 	for i := 0; i < n; i++ {
 		nw.nodes[id].Tick()
@@ -514,16 +523,37 @@ func TestRefusedMembershipChanges(t *testing.T) {
 		{raft.ConfChange{Type: raft.ConfRemove, Node: 9}, raft.ErrNotMember, "raft: node 9 is not a member"},
 		{raft.ConfChange{Type: raft.ConfPromote, Node: 9}, raft.ErrRefused, "raft: node 9 is not a learner"},
 	} {
-		_, err := nw.nodes[1].Propose(c.cc.Encode())
+		_, err := nw.nodes[1].ProposeConfChange(c.cc)
 		if !errors.Is(err, raft.ErrRefused) || !errors.Is(err, c.kind) || err.Error() != c.msg {
 			t.Errorf("%v %d: %v", c.cc.Type, c.cc.Node, err)
 		}
 	}
-	if _, err := nw.nodes[1].Propose(raft.ConfChange{Type: raft.ConfAddLearner, Node: 4}.Encode()); err != nil {
+	if _, err := nw.nodes[1].ProposeConfChange(raft.ConfChange{Type: raft.ConfAddLearner, Node: 4}); err != nil {
 		t.Fatalf("a valid change: %v", err)
 	}
-	if _, err := nw.nodes[1].Propose(raft.ConfChange{Type: raft.ConfAddLearner, Node: 5}.Encode()); errors.Is(err, raft.ErrRefused) || !errors.Is(err, raft.ErrConfPending) {
+	if _, err := nw.nodes[1].ProposeConfChange(raft.ConfChange{Type: raft.ConfAddLearner, Node: 5}); errors.Is(err, raft.ErrRefused) || !errors.Is(err, raft.ErrConfPending) {
 		t.Errorf("a change while one is pending must be retryable, not refused: %v", err)
+	}
+}
+
+// TestCommandNeverTakenForMembershipChange: configuration entries are typed, so a client's
+// command is the state machine's whatever its bytes. (When a NUL-prefixed text marked
+// configuration entries, a command spelling "\x00conf remove 2" removed node 2.)
+func TestCommandNeverTakenForMembershipChange(t *testing.T) {
+	nw := newNetwork(t, 3, nil)
+	nw.campaign(1)
+	nw.deliver(nil)
+	for _, forged := range []string{"\x00conf remove 2", "\x00conf set voters=1 learners=none", "remove 2", "set voters=1 learners=none"} {
+		idx := nw.propose(1, forged)
+		nw.deliver(nil)
+		for _, id := range nw.peers {
+			if v := nw.nodes[id].Status().Voters; !slices.Equal(v, []uint64{1, 2, 3}) {
+				t.Fatalf("after the command %q node %d's voters are %v", forged, id, v)
+			}
+		}
+		if c := nw.nodes[1].Status().Commit; c < idx {
+			t.Fatalf("the command %q at %d did not commit (commit %d)", forged, idx, c)
+		}
 	}
 }
 
@@ -554,11 +584,11 @@ func TestJoiningNodeLearnsConfigurationFromTheLog(t *testing.T) {
 	}
 	nw.campaign(1)
 	nw.deliver(nil)
-	nw.propose(1, string(raft.ConfChange{Type: raft.ConfAddLearner, Node: 6}.Encode()))
+	nw.proposeConf(1, raft.ConfChange{Type: raft.ConfAddLearner, Node: 6})
 	nw.deliver(nil)
 	nw.tick(1, 1)
 	nw.deliver(nil)
-	nw.propose(1, string(raft.ConfChange{Type: raft.ConfPromote, Node: 6}.Encode()))
+	nw.proposeConf(1, raft.ConfChange{Type: raft.ConfPromote, Node: 6})
 	nw.deliver(nil)
 	want := []uint64{1, 2, 3, 4, 5, 6}
 	if v := nw.nodes[6].Status().Voters; !slices.Equal(v, want) {

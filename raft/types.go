@@ -5,11 +5,36 @@ import "fmt"
 // None is the empty node id: no vote, no known leader.
 const None uint64 = 0
 
-// Entry is one log entry. Data is the state machine command; an entry with empty Data is the
-// no-op a new leader appends to commit entries of earlier terms (Raft dissertation 6.4).
+// EntryType says whose an entry is: the state machine's or the protocol's.
+type EntryType uint8
+
+// Entry types. The type travels with the entry (in messages and in the write-ahead log), so
+// that no command a client submits can be taken for a membership change, whatever its bytes.
+const (
+	// EntryNormal holds a state machine command; with empty Data it is the no-op a new leader
+	// appends to commit entries of earlier terms (Raft dissertation 6.4).
+	EntryNormal EntryType = iota
+	// EntryConf holds a membership change or a whole configuration (conf.go); the state
+	// machine never sees it.
+	EntryConf
+)
+
+// String is the type's name.
+func (t EntryType) String() string {
+	switch t {
+	case EntryNormal:
+		return "normal"
+	case EntryConf:
+		return "conf"
+	}
+	return fmt.Sprintf("entrytype(%d)", uint8(t))
+}
+
+// Entry is one log entry.
 type Entry struct {
 	Index uint64
 	Term  uint64
+	Type  EntryType
 	Data  []byte
 }
 

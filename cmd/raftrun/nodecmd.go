@@ -293,11 +293,11 @@ func answerConf(ctx context.Context, n *node.Node, text string) transport.Reply 
 	cc.Node = id
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	res, err := n.Submit(ctx, cc.Encode())
+	idx, err := n.ChangeConf(ctx, cc)
 	if err != nil {
 		return errorReply(err)
 	}
-	return transport.Reply{Status: transport.ReplyOK, Leader: n.ID(), Text: fmt.Sprintf("%s %d index=%d", action, id, res.Index)}
+	return transport.Reply{Status: transport.ReplyOK, Leader: n.ID(), Text: fmt.Sprintf("%s %d index=%d", action, id, idx)}
 }
 
 const clientUsage = `usage: raftrun client --peers ID=HOST:PORT,... COMMAND

@@ -406,7 +406,10 @@ func (c *Cluster) RemoveServer(ctx context.Context, id uint64) error {
 // is pending or leadership moves.
 func (c *Cluster) changeConf(ctx context.Context, cc raft.ConfChange) error {
 	for {
-		_, _, err := c.submit(ctx, string(cc.Encode()))
+		_, _, err := c.submit(ctx, func(ctx context.Context, n *node.Node) (node.Result, error) {
+			idx, err := n.ChangeConf(ctx, cc)
+			return node.Result{Index: idx}, err
+		})
 		if err == nil {
 			return nil
 		}
@@ -520,7 +523,7 @@ func (c *Cluster) agreedLeader() (uint64, bool) {
 func (c *Cluster) Submit(ctx context.Context, cmd string) (res node.Result, by uint64, err error) {
 	kc, perr := kv.Parse(cmd)
 	if perr != nil {
-		return c.submit(ctx, cmd)
+		return c.submit(ctx, submitter([]byte(cmd)))
 	}
 	// The harness is one client with a session: a command it retries after a timeout or a
 	// change of leader is applied once.
@@ -534,10 +537,17 @@ func (c *Cluster) Submit(ctx context.Context, cmd string) (res node.Result, by u
 		kv.EmitInvoke(c.opts.Handler, time.Now(), kc.Client, id, kc)
 		defer func() { kv.EmitReturn(c.opts.Handler, time.Now(), kc.Client, id, kc, res.Result, err) }()
 	}
-	return c.submit(ctx, string(kc.Encode()))
+	return c.submit(ctx, submitter(kc.Encode()))
 }
 
-func (c *Cluster) submit(ctx context.Context, cmd string) (node.Result, uint64, error) {
+// submitter proposes cmd at a node and waits for its result.
+func submitter(cmd []byte) func(context.Context, *node.Node) (node.Result, error) {
+	return func(ctx context.Context, n *node.Node) (node.Result, error) { return n.Submit(ctx, cmd) }
+}
+
+// submit runs propose at whichever node leads, following leadership until it succeeds or ctx
+// ends.
+func (c *Cluster) submit(ctx context.Context, propose func(context.Context, *node.Node) (node.Result, error)) (node.Result, uint64, error) {
 	var last error
 	for {
 		l, err := c.Leader(ctx)
@@ -553,7 +563,7 @@ func (c *Cluster) submit(ctx context.Context, cmd string) (node.Result, uint64, 
 		}
 		// A leader cut off after Leader looked may never answer; bound each try.
 		tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		res, err := n.Submit(tctx, []byte(cmd))
+		res, err := propose(tctx, n)
 		cancel()
 		if err == nil {
 			return res, l, nil

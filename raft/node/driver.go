@@ -192,10 +192,20 @@ func (d *Driver) Step(m raft.Message) error {
 // leader that cannot take commands now (a transfer, a pending membership change) with its
 // reason; done is not called then.
 func (d *Driver) Propose(cmd []byte, done Done) (uint64, error) {
+	return d.propose(func() (uint64, error) { return d.r.Propose(cmd) }, done)
+}
+
+// ProposeConfChange submits a membership change, as Propose submits a command; done is
+// called once the change is applied (committed), with an empty Result.
+func (d *Driver) ProposeConfChange(cc raft.ConfChange, done Done) (uint64, error) {
+	return d.propose(func() (uint64, error) { return d.r.ProposeConfChange(cc) }, done)
+}
+
+func (d *Driver) propose(propose func() (uint64, error), done Done) (uint64, error) {
 	if d.stopped {
 		return 0, ErrStopped
 	}
-	idx, err := d.r.Propose(cmd)
+	idx, err := propose()
 	if errors.Is(err, raft.ErrNotLeader) {
 		return 0, &NotLeaderError{Leader: d.r.Status().Lead}
 	}
@@ -350,7 +360,7 @@ func (d *Driver) apply(e raft.Entry) {
 	var err error
 	result := ""
 	switch {
-	case raft.IsConfChange(e.Data):
+	case e.Type == raft.EntryConf:
 		result = "conf" // membership is the core's business, not the state machine's
 	case len(e.Data) > 0:
 		d.mu.Lock()

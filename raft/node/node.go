@@ -170,10 +170,21 @@ func (n *Node) call(ctx context.Context, f func(*Driver)) error {
 // Submit proposes a command and waits until it is applied, returning the state machine's
 // answer. On a follower it fails at once with a *NotLeaderError.
 func (n *Node) Submit(ctx context.Context, cmd []byte) (Result, error) {
+	return n.submit(ctx, func(d *Driver, done Done) (uint64, error) { return d.Propose(cmd, done) })
+}
+
+// ChangeConf proposes a membership change and waits until it is committed; it returns the
+// change's index. On a follower it fails at once with a *NotLeaderError.
+func (n *Node) ChangeConf(ctx context.Context, cc raft.ConfChange) (uint64, error) {
+	res, err := n.submit(ctx, func(d *Driver, done Done) (uint64, error) { return d.ProposeConfChange(cc, done) })
+	return res.Index, err
+}
+
+func (n *Node) submit(ctx context.Context, propose func(*Driver, Done) (uint64, error)) (Result, error) {
 	reply := make(chan proposalResult, 1)
 	done := func(res Result, err error) { reply <- proposalResult{res, err} }
 	if err := n.call(ctx, func(d *Driver) {
-		if _, err := d.Propose(cmd, done); err != nil {
+		if _, err := propose(d, done); err != nil {
 			done(Result{}, err)
 		}
 	}); err != nil {

@@ -244,10 +244,10 @@ func TestRemoveFollowerAndLeader(t *testing.T) {
 		s.Reconnect(rest[1])
 		t.Skip("the leader is among the nodes cut off; nothing more to check")
 	}
-	if _, err := s.Propose(l2, string(raft.ConfChange{Type: raft.ConfRemove, Node: rest[0]}.Encode())); err != nil {
+	if _, err := s.proposeConf(l2, raft.ConfChange{Type: raft.ConfRemove, Node: rest[0]}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Propose(l2, string(raft.ConfChange{Type: raft.ConfRemove, Node: rest[1]}.Encode())); !errors.Is(err, raft.ErrConfPending) {
+	if _, err := s.proposeConf(l2, raft.ConfChange{Type: raft.ConfRemove, Node: rest[1]}); !errors.Is(err, raft.ErrConfPending) {
 		t.Fatalf("a second change while one is pending: %v", err)
 	}
 	s.Reconnect(rest[0])

@@ -511,6 +511,19 @@ func (s *Sim) Heal() {
 // Propose submits a command at a node, as a client would. It fails on a node that is down or
 // not the leader.
 func (s *Sim) Propose(id uint64, cmd string) (uint64, error) {
+	return s.proposeAt(id, func(d *raftnode.Driver) (uint64, error) {
+		return d.Propose([]byte(cmd), func(raftnode.Result, error) {})
+	})
+}
+
+// proposeConf submits a membership change at a node.
+func (s *Sim) proposeConf(id uint64, cc raft.ConfChange) (uint64, error) {
+	return s.proposeAt(id, func(d *raftnode.Driver) (uint64, error) {
+		return d.ProposeConfChange(cc, func(raftnode.Result, error) {})
+	})
+}
+
+func (s *Sim) proposeAt(id uint64, propose func(*raftnode.Driver) (uint64, error)) (uint64, error) {
 	n, err := s.node(id)
 	if err != nil {
 		return 0, err
@@ -520,7 +533,7 @@ func (s *Sim) Propose(id uint64, cmd string) (uint64, error) {
 	}
 	var idx uint64
 	err = s.drive(n, func(d *raftnode.Driver) (err error) {
-		idx, err = d.Propose([]byte(cmd), func(raftnode.Result, error) {})
+		idx, err = propose(d)
 		return err
 	})
 	return idx, err
@@ -593,7 +606,7 @@ func (s *Sim) changeConf(cc raft.ConfChange, limit time.Duration) error {
 		if err != nil {
 			return err
 		}
-		idx, err := s.Propose(l, string(cc.Encode()))
+		idx, err := s.proposeConf(l, cc)
 		if err != nil {
 			if errors.Is(err, raft.ErrConfPending) || errors.Is(err, raft.ErrTransferring) || errors.Is(err, raft.ErrLearnerBehind) {
 				s.RunFor(10 * time.Millisecond)

@@ -17,17 +17,24 @@ import (
 
 // The write-ahead log is one file of records:
 //
-//	magic "RAFTWAL1"
+//	magic "RAFTWAL" and the format version, one digit ("RAFTWAL2")
 //	record: length uint32 | crc32c(type+payload) uint32 | type byte | payload
 //
-// A state record holds term, vote and commit; an entry record holds index, term and data.
-// An entry record whose index is at or below the last one replayed so far replaces the log
-// from that index on (a follower overwriting a conflicting suffix). Records are only ever
-// appended; one Save is one write and one fsync, however many entries it carries, so a node
-// that batches proposals into one Ready gets group commit for free.
+// A state record holds term, vote and commit; an entry record holds index, term, the entry's
+// type (one byte) and its data. An entry record whose index is at or below the last one
+// replayed so far replaces the log from that index on (a follower overwriting a conflicting
+// suffix). Records are only ever appended; one Save is one write and one fsync, however many
+// entries it carries, so a node that batches proposals into one Ready gets group commit for
+// free.
+//
+// Version 1 had no entry type: a configuration entry was one whose data began with
+// "\x00conf ". Open reads a version 1 log, turning those entries into typed ones, and
+// rewrites it as version 2 before it appends anything; a log of a version it does not know
+// (written by a newer raftviz) is refused with both versions named.
 const (
 	walName    = "wal"
-	walMagic   = "RAFTWAL1"
+	walMagic   = "RAFTWAL2"
+	walMagicV1 = "RAFTWAL1"
 	headerSize = 9
 	recState   = 1
 	recEntry   = 2
@@ -77,6 +84,22 @@ type WAL struct {
 	repair *Repair
 	buf    bytes.Buffer
 	closed bool
+	// version is the format of the file as opened (1 until Open upgrades it).
+	version byte
+}
+
+// legacyConfPrefix marked configuration entries in format version 1.
+const legacyConfPrefix = "\x00conf "
+
+// UnknownVersionError reports a log written in a format this build does not read.
+type UnknownVersionError struct {
+	Path    string
+	Version string
+}
+
+// Error names the file and both versions.
+func (e *UnknownVersionError) Error() string {
+	return fmt.Sprintf("storage: %s is a write-ahead log of format version %s, written by a newer raftviz; this one reads versions 1 and 2", e.Path, e.Version)
 }
 
 // OpenWAL opens (or creates) the write-ahead log in dir and replays it. A torn tail is
@@ -108,6 +131,14 @@ func OpenWAL(dir string) (*WAL, error) {
 		closeLock(lock)
 		return nil, err
 	}
+	if w.version == 1 {
+		// Records of two formats must never share a file: rewrite it as version 2 first.
+		if err := w.rewrite(w.entries, w.hs); err != nil {
+			w.f.Close()
+			closeLock(lock)
+			return nil, fmt.Errorf("storage: upgrading %s to format version 2: %w", path, err)
+		}
+	}
 	w.last = w.base() + uint64(len(w.entries))
 	return w, nil
 }
@@ -127,6 +158,7 @@ func (w *WAL) replayMode(repair bool) error {
 		return nil
 	}
 	if size == 0 {
+		w.version = walMagic[len(walMagic)-1] - '0'
 		if _, err := w.f.Write([]byte(walMagic)); err != nil {
 			return fmt.Errorf("storage: %w", err)
 		}
@@ -137,14 +169,21 @@ func (w *WAL) replayMode(repair bool) error {
 	}
 	r := bufio.NewReaderSize(w.f, 1<<20)
 	magic := make([]byte, len(walMagic))
-	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != walMagic {
-		if size < int64(len(walMagic)) && bytes.HasPrefix([]byte(walMagic), magic[:size]) {
-			// A crash while creating the file: nothing was ever stored.
-			if !repair {
-				return nil
-			}
-			return w.truncateTail(0, size, "incomplete header")
+	_, err = io.ReadFull(r, magic)
+	switch {
+	case err == nil && string(magic) == walMagic:
+		w.version = 2
+	case err == nil && string(magic) == walMagicV1:
+		w.version = 1
+	case err == nil && string(magic[:len(magic)-1]) == walMagic[:len(walMagic)-1]:
+		return &UnknownVersionError{Path: w.path, Version: string(magic[len(magic)-1:])}
+	case size < int64(len(walMagic)) && bytes.HasPrefix([]byte(walMagic), magic[:size]):
+		// A crash while creating the file: nothing was ever stored.
+		if !repair {
+			return nil
 		}
+		return w.truncateTail(0, size, "incomplete header")
+	default:
 		return &CorruptError{Path: w.path, Offset: 0, Reason: "not a raftviz write-ahead log"}
 	}
 	off := int64(len(walMagic))
@@ -279,6 +318,18 @@ func (w *WAL) apply(typ byte, p []byte) error {
 		if n1 <= 0 || n2 <= 0 {
 			return errors.New("malformed entry record")
 		}
+		data := p[n1+n2:]
+		typ := raft.EntryNormal
+		if w.version == 1 {
+			if rest, ok := bytes.CutPrefix(data, []byte(legacyConfPrefix)); ok {
+				typ, data = raft.EntryConf, rest
+			}
+		} else {
+			if len(data) == 0 || raft.EntryType(data[0]) > raft.EntryConf {
+				return errors.New("malformed entry record: bad entry type")
+			}
+			typ, data = raft.EntryType(data[0]), data[1:]
+		}
 		base := w.base()
 		if index <= base {
 			return nil // covered by the snapshot
@@ -286,8 +337,7 @@ func (w *WAL) apply(typ byte, p []byte) error {
 		if index > base+uint64(len(w.entries))+1 {
 			return fmt.Errorf("entry %d leaves a gap after %d", index, base+uint64(len(w.entries)))
 		}
-		data := bytes.Clone(p[n1+n2:])
-		w.entries = append(w.entries[:index-base-1], raft.Entry{Index: index, Term: term, Data: data})
+		w.entries = append(w.entries[:index-base-1], raft.Entry{Index: index, Term: term, Type: typ, Data: bytes.Clone(data)})
 	default:
 		return fmt.Errorf("unknown record type %d", typ)
 	}
@@ -353,17 +403,11 @@ func (w *WAL) Save(hs raft.HardState, entries []raft.Entry) error {
 		}
 	}
 	w.buf.Reset()
-	var tmp [3 * binary.MaxVarintLen64]byte
 	for _, e := range entries {
-		n := binary.PutUvarint(tmp[:], e.Index)
-		n += binary.PutUvarint(tmp[n:], e.Term)
-		w.writeRecord(recEntry, tmp[:n], e.Data)
+		w.writeEntry(e)
 	}
 	if !hs.IsEmpty() {
-		n := binary.PutUvarint(tmp[:], hs.Term)
-		n += binary.PutUvarint(tmp[n:], hs.Vote)
-		n += binary.PutUvarint(tmp[n:], hs.Commit)
-		w.writeRecord(recState, tmp[:n], nil)
+		w.writeState(hs)
 	}
 	if _, err := w.f.Write(w.buf.Bytes()); err != nil {
 		return fmt.Errorf("storage: %w", err)
@@ -381,6 +425,24 @@ func (w *WAL) Save(hs raft.HardState, entries []raft.Entry) error {
 		w.hs = hs
 	}
 	return nil
+}
+
+// writeEntry adds an entry record to the buffer.
+func (w *WAL) writeEntry(e raft.Entry) {
+	var tmp [2*binary.MaxVarintLen64 + 1]byte
+	n := binary.PutUvarint(tmp[:], e.Index)
+	n += binary.PutUvarint(tmp[n:], e.Term)
+	tmp[n] = byte(e.Type)
+	w.writeRecord(recEntry, tmp[:n+1], e.Data)
+}
+
+// writeState adds a state record to the buffer.
+func (w *WAL) writeState(hs raft.HardState) {
+	var tmp [3 * binary.MaxVarintLen64]byte
+	n := binary.PutUvarint(tmp[:], hs.Term)
+	n += binary.PutUvarint(tmp[n:], hs.Vote)
+	n += binary.PutUvarint(tmp[n:], hs.Commit)
+	w.writeRecord(recState, tmp[:n], nil)
 }
 
 func (w *WAL) writeRecord(typ byte, head, data []byte) {
@@ -449,18 +511,27 @@ func (w *WAL) SaveSnapshot(snap raft.Snapshot) error {
 			keep = append(keep, e)
 		}
 	}
+	hs := w.hs
+	hs.Commit = max(hs.Commit, snap.Meta.Index)
+	if err := w.rewrite(keep, hs); err != nil {
+		return err
+	}
+	w.last = snap.Meta.Index + uint64(len(keep))
+	if !w.loaded {
+		w.entries = keep
+	}
+	return nil
+}
+
+// rewrite replaces the log file with one of the current format holding entries and hs: a
+// crash leaves either the old file or the new.
+func (w *WAL) rewrite(entries []raft.Entry, hs raft.HardState) error {
 	w.buf.Reset()
 	w.buf.WriteString(walMagic)
-	var tmp [3 * binary.MaxVarintLen64]byte
-	for _, e := range keep {
-		n := binary.PutUvarint(tmp[:], e.Index)
-		n += binary.PutUvarint(tmp[n:], e.Term)
-		w.writeRecord(recEntry, tmp[:n], e.Data)
+	for _, e := range entries {
+		w.writeEntry(e)
 	}
-	n := binary.PutUvarint(tmp[:], w.hs.Term)
-	n += binary.PutUvarint(tmp[n:], w.hs.Vote)
-	n += binary.PutUvarint(tmp[n:], max(w.hs.Commit, snap.Meta.Index))
-	w.writeRecord(recState, tmp[:n], nil)
+	w.writeState(hs)
 	if err := writeFileAtomic(w.path, w.buf.Bytes()); err != nil {
 		return err
 	}
@@ -470,10 +541,7 @@ func (w *WAL) SaveSnapshot(snap raft.Snapshot) error {
 	}
 	w.f.Close()
 	w.f = f
-	w.last = snap.Meta.Index + uint64(len(keep))
-	if !w.loaded {
-		w.entries = keep
-	}
+	w.version = 2
 	return nil
 }
 

@@ -21,7 +21,7 @@ var errShort = errors.New("transport: message cut short")
 func Marshal(m raft.Message) []byte {
 	size := 16 * binary.MaxVarintLen64
 	for _, e := range m.Entries {
-		size += 3*binary.MaxVarintLen64 + len(e.Data)
+		size += 3*binary.MaxVarintLen64 + 1 + len(e.Data)
 	}
 	size += binary.MaxVarintLen64 + len(m.Data)
 	b := make([]byte, 0, size)
@@ -57,6 +57,7 @@ func Marshal(m raft.Message) []byte {
 	for _, e := range m.Entries {
 		b = binary.AppendUvarint(b, e.Index)
 		b = binary.AppendUvarint(b, e.Term)
+		b = append(b, byte(e.Type))
 		b = binary.AppendUvarint(b, uint64(len(e.Data)))
 		b = append(b, e.Data...)
 	}
@@ -127,7 +128,7 @@ func Unmarshal(b []byte) (raft.Message, error) {
 	if err != nil {
 		return m, err
 	}
-	if count > uint64(len(b))/3 { // every entry takes at least 3 bytes
+	if count > uint64(len(b))/4 { // every entry takes at least 4 bytes
 		return m, fmt.Errorf("transport: %d entries cannot fit in %d bytes", count, len(b))
 	}
 	if count > 0 {
@@ -141,6 +142,13 @@ func Unmarshal(b []byte) (raft.Message, error) {
 		if e.Term, err = next(); err != nil {
 			return m, err
 		}
+		if len(b) < 1 {
+			return m, errShort
+		}
+		if e.Type = raft.EntryType(b[0]); e.Type > raft.EntryConf {
+			return m, fmt.Errorf("transport: unknown entry type %d", b[0])
+		}
+		b = b[1:]
 		n, err := next()
 		if err != nil {
 			return m, err

@@ -26,7 +26,10 @@ const (
 	// frameRefuse is the only frame a node writes back on a peer's connection: why it refuses
 	// the peer (Admit), before it closes the connection.
 	frameRefuse = 6
-	helloMagic  = "RVZ1"
+	// helloMagic names the wire format: "RVZ" and its version. Version 2 added the entry type
+	// to every entry; a peer of another version is refused with both versions named, instead
+	// of having its messages misread.
+	helloMagic = "RVZ2"
 )
 
 // TCPConfig configures a TCP transport.
@@ -524,6 +527,9 @@ func (t *TCP) readLoop(c net.Conn) {
 // incarnation (0 when the hello has none).
 func (t *TCP) checkHello(p []byte) (uint64, map[uint64]string, uint64, error) {
 	if len(p) < len(helloMagic) || string(p[:len(helloMagic)]) != helloMagic {
+		if len(p) >= len(helloMagic) && string(p[:3]) == helloMagic[:3] {
+			return 0, nil, 0, fmt.Errorf("peer speaks wire format %s, this node %s: run one raftviz version on every node", p[:len(helloMagic)], helloMagic)
+		}
 		return 0, nil, 0, errors.New("not a raftviz peer")
 	}
 	p = p[len(helloMagic):]

@@ -18,7 +18,7 @@ var sample = []raft.Message{
 	{Type: raft.MsgVote, From: 1, To: 2, Term: 3, RPC: raft.RPCID{Node: 1, Seq: 9}, LastIndex: 10, LastTerm: 2},
 	{Type: raft.MsgVoteResp, From: 2, To: 1, Term: 3, RPC: raft.RPCID{Node: 1, Seq: 9}, Granted: true},
 	{Type: raft.MsgApp, From: 1, To: 3, Term: 5, RPC: raft.RPCID{Node: 1, Seq: 1 << 40}, PrevIndex: 7, PrevTerm: 4, Commit: 6,
-		Entries: []raft.Entry{{Index: 8, Term: 5, Data: []byte("set a b")}, {Index: 9, Term: 5}}},
+		Entries: []raft.Entry{{Index: 8, Term: 5, Data: []byte("set a b")}, {Index: 9, Term: 5}, {Index: 10, Term: 5, Type: raft.EntryConf, Data: []byte("remove 2")}}},
 	{Type: raft.MsgAppResp, From: 3, To: 1, Term: 5, Success: false, ConflictIndex: 4, ConflictTerm: 2, Match: 0},
 }
 
@@ -155,6 +155,23 @@ func TestTCPRefusesOtherCluster(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "reason=cluster_id") {
 		t.Fatalf("no drop event for the foreign cluster: %q", log.String())
+	}
+}
+
+// TestHelloOfAnotherWireFormat: a peer of another wire format is refused with both formats
+// named (its entries would be misread), and a stranger is still "not a raftviz peer".
+func TestHelloOfAnotherWireFormat(t *testing.T) {
+	tr := &TCP{cfg: TCPConfig{ID: 2, ClusterID: 7}}
+	ok := (&TCP{cfg: TCPConfig{ID: 1, ClusterID: 7, Advertise: "127.0.0.1:1"}}).hello()[5:] // the payload, after length and kind
+	if from, _, _, err := tr.checkHello(ok); err != nil || from != 1 {
+		t.Fatalf("a hello of this format: from %d, %v", from, err)
+	}
+	old := append([]byte("RVZ1"), ok[len(helloMagic):]...)
+	if _, _, _, err := tr.checkHello(old); err == nil || !strings.Contains(err.Error(), "wire format RVZ1, this node "+helloMagic) {
+		t.Fatalf("a hello of wire format 1: %v", err)
+	}
+	if _, _, _, err := tr.checkHello([]byte("GET / HTTP/1.1")); err == nil || err.Error() != "not a raftviz peer" {
+		t.Fatalf("a stranger: %v", err)
 	}
 }
 
