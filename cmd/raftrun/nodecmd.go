@@ -173,7 +173,7 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	}
-	n, err := node.Start(node.Config{ID: *id, Peers: ids, Bootstrap: !*join, Storage: store, Sender: tcp, TickInterval: tick,
+	n, err := node.Start(node.Config{ID: *id, Peers: ids, Bootstrap: !*join, Storage: store, Sender: tcp, StateMachine: kv.New(), TickInterval: tick,
 		ElectionTick: int(*election / tick), HeartbeatTick: int(*heartbeat / tick), Handler: h, SlowRPC: *slow,
 		PreVote: *preVote, CheckQuorum: *checkQuorum, SnapshotEvery: *snapEvery})
 	if err != nil {
@@ -245,13 +245,14 @@ func answer(ctx context.Context, n *node.Node, cmd []byte) transport.Reply {
 	if err != nil {
 		return errorReply(err)
 	}
+	kr, _ := res.Value.(kv.Result) // the node's state machine is a kv.Store
 	text := fmt.Sprintf("index=%d", res.Index)
 	if kc.Op == kv.OpRegister {
-		text = "session=" + res.Value + " " + text
+		text = "session=" + kr.Value + " " + text
 	}
 	if kc.Op == kv.OpGet {
-		if res.Found {
-			text = "value=" + res.Value + " " + text
+		if kr.Found {
+			text = "value=" + kr.Value + " " + text
 		} else {
 			text = "not_found " + text
 		}

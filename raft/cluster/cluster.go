@@ -50,6 +50,7 @@ type Options struct {
 type member struct {
 	id    uint64
 	node  *node.Node // nil while crashed
+	kv    *kv.Store  // node's state machine (a new one at each start); read on node's goroutine
 	tcp   *transport.TCP
 	addr  string
 	mem   *storage.Memory
@@ -162,14 +163,15 @@ func (c *Cluster) boot(m *member) error {
 	if m.tcp != nil {
 		sender = m.tcp
 	}
-	n, err := node.Start(node.Config{ID: m.id, Peers: m.initVoters, Learners: m.initLearners, Storage: m.store, Sender: sender,
+	sm := kv.New()
+	n, err := node.Start(node.Config{ID: m.id, Peers: m.initVoters, Learners: m.initLearners, Storage: m.store, Sender: sender, StateMachine: sm,
 		TickInterval: c.opts.TickInterval, ElectionTick: c.opts.ElectionTick, HeartbeatTick: c.opts.HeartbeatTick,
 		PreVote: c.opts.PreVote, CheckQuorum: c.opts.CheckQuorum, SnapshotEvery: c.opts.SnapshotEvery, Handler: c.opts.Handler})
 	if err != nil {
 		m.store.Close()
 		return err
 	}
-	m.node = n
+	m.node, m.kv = n, sm
 	if m.tcp != nil {
 		m.tcp.Serve(n)
 	} else {
@@ -208,6 +210,34 @@ func (c *Cluster) Node(id uint64) *node.Node {
 		return m.node
 	}
 	return nil
+}
+
+// running returns a running node and its state machine (nil when it is down).
+func (c *Cluster) running(id uint64) (*node.Node, *kv.Store) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m, ok := c.members[id]; ok && m.node != nil {
+		return m.node, m.kv
+	}
+	return nil, nil
+}
+
+// Get reads a key from a node's own copy of the state machine, which may be stale (Read is
+// linearizable). ok is false when the key is missing; err says the node is down.
+func (c *Cluster) Get(ctx context.Context, id uint64, key string) (value string, ok bool, err error) {
+	n, sm := c.running(id)
+	if n == nil {
+		return "", false, fmt.Errorf("node %d is down", id)
+	}
+	err = n.View(ctx, func() { value, ok = sm.Get(key) })
+	return value, ok, err
+}
+
+// Result is the answer to a command: the index it was applied at and the key-value store's
+// result.
+type Result struct {
+	Index uint64
+	kv.Result
 }
 
 // Running reports whether a node is up.
@@ -406,9 +436,9 @@ func (c *Cluster) RemoveServer(ctx context.Context, id uint64) error {
 // is pending or leadership moves.
 func (c *Cluster) changeConf(ctx context.Context, cc raft.ConfChange) error {
 	for {
-		_, _, err := c.submit(ctx, func(ctx context.Context, n *node.Node) (node.Result, error) {
+		_, _, err := c.submit(ctx, func(ctx context.Context, n *node.Node) (Result, error) {
 			idx, err := n.ChangeConf(ctx, cc)
-			return node.Result{Index: idx}, err
+			return Result{Index: idx}, err
 		})
 		if err == nil {
 			return nil
@@ -520,7 +550,7 @@ func (c *Cluster) agreedLeader() (uint64, bool) {
 // Submit applies a command through whichever node leads, as a client would: it starts at the
 // agreed leader, follows redirects, and retries when leadership changes, until ctx ends. It
 // returns the result and the node that answered. A retried command may be applied twice.
-func (c *Cluster) Submit(ctx context.Context, cmd string) (res node.Result, by uint64, err error) {
+func (c *Cluster) Submit(ctx context.Context, cmd string) (res Result, by uint64, err error) {
 	kc, perr := kv.Parse(cmd)
 	if perr != nil {
 		return c.submit(ctx, submitter([]byte(cmd)))
@@ -540,22 +570,26 @@ func (c *Cluster) Submit(ctx context.Context, cmd string) (res node.Result, by u
 	return c.submit(ctx, submitter(kc.Encode()))
 }
 
-// submitter proposes cmd at a node and waits for its result.
-func submitter(cmd []byte) func(context.Context, *node.Node) (node.Result, error) {
-	return func(ctx context.Context, n *node.Node) (node.Result, error) { return n.Submit(ctx, cmd) }
+// submitter proposes cmd at a node and waits for the store's result.
+func submitter(cmd []byte) func(context.Context, *node.Node) (Result, error) {
+	return func(ctx context.Context, n *node.Node) (Result, error) {
+		res, err := n.Submit(ctx, cmd)
+		kr, _ := res.Value.(kv.Result) // a kv.Store answers kv.Results
+		return Result{Index: res.Index, Result: kr}, err
+	}
 }
 
 // submit runs propose at whichever node leads, following leadership until it succeeds or ctx
 // ends.
-func (c *Cluster) submit(ctx context.Context, propose func(context.Context, *node.Node) (node.Result, error)) (node.Result, uint64, error) {
+func (c *Cluster) submit(ctx context.Context, propose func(context.Context, *node.Node) (Result, error)) (Result, uint64, error) {
 	var last error
 	for {
 		l, err := c.Leader(ctx)
 		if err != nil {
 			if last != nil {
-				return node.Result{}, 0, fmt.Errorf("%w (last error: %v)", err, last)
+				return Result{}, 0, fmt.Errorf("%w (last error: %v)", err, last)
 			}
-			return node.Result{}, 0, err
+			return Result{}, 0, err
 		}
 		n := c.Node(l)
 		if n == nil {
@@ -570,7 +604,7 @@ func (c *Cluster) submit(ctx context.Context, propose func(context.Context, *nod
 		}
 		last = err
 		if ctx.Err() != nil {
-			return node.Result{}, 0, fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
+			return Result{}, 0, fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
 		}
 	}
 }
@@ -596,12 +630,14 @@ func (c *Cluster) Read(ctx context.Context, key string) (value string, found boo
 			}
 			return "", false, 0, lerr
 		}
-		n := c.Node(l)
+		n, sm := c.running(l)
 		if n == nil {
 			continue
 		}
 		tctx, cancel := context.WithTimeout(ctx, time.Second)
-		v, ok, _, rerr := n.Read(tctx, key)
+		var v string
+		var ok bool
+		_, rerr := n.Read(tctx, func() { v, ok = sm.Get(key) })
 		cancel()
 		if rerr == nil {
 			return v, ok, l, nil

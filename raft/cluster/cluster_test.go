@@ -75,7 +75,7 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-func submit(t *testing.T, c *Cluster, cmd string) node.Result {
+func submit(t *testing.T, c *Cluster, cmd string) Result {
 	t.Helper()
 	res, _, err := c.Submit(ctxT(t, 10*time.Second), cmd)
 	if err != nil {
@@ -90,15 +90,14 @@ func waitValue(t *testing.T, c *Cluster, key, value string) {
 	deadline := time.Now().Add(10 * time.Second)
 	for _, id := range c.Peers() {
 		for {
-			n := c.Node(id)
-			if n == nil {
-				break
+			v, ok, err := c.Get(context.Background(), id, key)
+			if err != nil {
+				break // down
 			}
-			if v, ok := n.Get(key); ok && v == value {
+			if ok && v == value {
 				break
 			}
 			if time.Now().After(deadline) {
-				v, _ := n.Get(key)
 				t.Fatalf("node %d: %s=%q, want %q", id, key, v, value)
 			}
 			time.Sleep(2 * time.Millisecond)
@@ -269,8 +268,9 @@ func TestReadIndexNeverStale(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if v, _, _, err := old.Read(ctx, "r"); err == nil {
-		t.Fatalf("the deposed leader served a read: %q", v)
+	viewed := false
+	if _, err := old.Read(ctx, func() { viewed = true }); err == nil || viewed {
+		t.Fatalf("the deposed leader served a read (viewed %v, err %v)", viewed, err)
 	}
 	c.Heal()
 	v, ok, _, err = c.Read(ctxT(t, 5*time.Second), "r")

@@ -147,8 +147,9 @@ func (r Result) String() string {
 	return r.Value
 }
 
-// Store is the replicated map. It is not safe for concurrent use; the node applying the log
-// owns it.
+// Store is the replicated map, a node's state machine (raft/node.StateMachine). It is not safe
+// for concurrent use: the node applying the log owns it, and others read it through the node
+// (Node.Read, Node.View).
 type Store struct {
 	data     map[string]string
 	sessions map[string]session
@@ -163,10 +164,14 @@ type session struct {
 // New returns an empty store.
 func New() *Store { return &Store{data: make(map[string]string), sessions: make(map[string]session)} }
 
-// Apply executes one log entry's command, the entry at index (sessions are named and aged by
-// log index). An entry that is not a valid command (the leader's no-op, or garbage) changes
-// nothing and reports an error, the same on every node.
-func (s *Store) Apply(index uint64, data []byte) (Result, error) {
+// Apply is Execute as a node's state machine (raft/node.StateMachine) calls it: the answer is a
+// Result.
+func (s *Store) Apply(index uint64, cmd []byte) (any, error) { return s.Execute(index, cmd) }
+
+// Execute executes one log entry's command, the entry at index (sessions are named and aged by
+// log index). An entry that is not a valid command (garbage) changes nothing and reports an
+// error, the same on every node; an empty one (a leader's no-op) changes nothing.
+func (s *Store) Execute(index uint64, data []byte) (Result, error) {
 	if len(data) == 0 {
 		return Result{}, nil
 	}
@@ -253,17 +258,13 @@ type sessionForm struct {
 	Last  uint64 `json:"last,omitempty"`
 }
 
-// Snapshot encodes the whole store, sessions included.
-func (s *Store) Snapshot() []byte {
+// Snapshot encodes the whole store, sessions included. It never fails.
+func (s *Store) Snapshot() ([]byte, error) {
 	f := snapshotForm{Data: s.data, Sessions: make(map[string]sessionForm, len(s.sessions))}
 	for c, ss := range s.sessions {
 		f.Sessions[c] = sessionForm{Seq: ss.seq, Value: ss.result.Value, Found: ss.result.Found, Last: ss.last}
 	}
-	b, err := json.Marshal(f)
-	if err != nil {
-		panic("kv: encoding a map of strings cannot fail: " + err.Error())
-	}
-	return b
+	return json.Marshal(f)
 }
 
 // Restore replaces the store with a snapshot's state.

@@ -37,15 +37,15 @@ func TestApply(t *testing.T) {
 		{"get x", "", false},
 	}
 	for _, st := range steps {
-		res, err := s.Apply(0, []byte(st.cmd))
+		res, err := s.Execute(0, []byte(st.cmd))
 		if err != nil || res.Value != st.value || res.Found != st.found {
 			t.Fatalf("%q: %+v %v, want %q %v", st.cmd, res, err, st.value, st.found)
 		}
 	}
-	if _, err := s.Apply(0, []byte("frob")); err == nil {
+	if _, err := s.Execute(0, []byte("frob")); err == nil {
 		t.Fatal("a bad command applied")
 	}
-	if res, err := s.Apply(0, nil); err != nil || res.Found {
+	if res, err := s.Execute(0, nil); err != nil || res.Found {
 		t.Fatal("the leader's no-op changed something")
 	}
 }
@@ -54,23 +54,23 @@ func TestApply(t *testing.T) {
 // applied once and the retry gets the first answer.
 func TestSessionsApplyOnce(t *testing.T) {
 	s := New()
-	s.Apply(0, []byte("set n 0"))
-	first, _ := s.Apply(0, []byte("@c1:1 set n 1"))
-	retry, _ := s.Apply(0, []byte("@c1:1 set n 1"))
+	s.Execute(0, []byte("set n 0"))
+	first, _ := s.Execute(0, []byte("@c1:1 set n 1"))
+	retry, _ := s.Execute(0, []byte("@c1:1 set n 1"))
 	if !retry.Duplicate || retry.Value != first.Value || retry.Found != first.Found {
 		t.Fatalf("retry answered %+v, first %+v", retry, first)
 	}
-	s.Apply(0, []byte("set n 5")) // another client writes meanwhile
-	if old, _ := s.Apply(0, []byte("@c1:1 set n 1")); !old.Duplicate {
+	s.Execute(0, []byte("set n 5")) // another client writes meanwhile
+	if old, _ := s.Execute(0, []byte("@c1:1 set n 1")); !old.Duplicate {
 		t.Fatal("a late duplicate was applied again")
 	}
 	if v, _ := s.Get("n"); v != "5" {
 		t.Fatalf("n = %q: the late duplicate overwrote a newer write", v)
 	}
-	if res, _ := s.Apply(0, []byte("@c1:2 set n 2")); res.Duplicate {
+	if res, _ := s.Execute(0, []byte("@c1:2 set n 2")); res.Duplicate {
 		t.Fatal("the next sequence number was taken for a duplicate")
 	}
-	if res, _ := s.Apply(0, []byte("@c2:1 set n 3")); res.Duplicate {
+	if res, _ := s.Execute(0, []byte("@c2:1 set n 3")); res.Duplicate {
 		t.Fatal("another client's first command was taken for a duplicate")
 	}
 }
@@ -78,16 +78,16 @@ func TestSessionsApplyOnce(t *testing.T) {
 func TestSnapshotRestore(t *testing.T) {
 	a := New()
 	for _, c := range []string{"set x 1", "set y two words", "@c1:4 set z 3", "del x"} {
-		a.Apply(0, []byte(c))
+		a.Execute(0, []byte(c))
 	}
-	snap := a.Snapshot()
+	snap := mustSnapshot(t, a)
 	b := New()
-	b.Apply(0, []byte("set junk 1"))
+	b.Execute(0, []byte("set junk 1"))
 	if err := b.Restore(snap); err != nil {
 		t.Fatal(err)
 	}
-	if string(b.Snapshot()) != string(snap) {
-		t.Fatalf("restored store snapshots differently:\n%s\n%s", b.Snapshot(), snap)
+	if again := mustSnapshot(t, b); string(again) != string(snap) {
+		t.Fatalf("restored store snapshots differently:\n%s\n%s", again, snap)
 	}
 	if v, ok := b.Get("y"); !ok || v != "two words" {
 		t.Fatalf("y = %q", v)
@@ -95,7 +95,7 @@ func TestSnapshotRestore(t *testing.T) {
 	if _, ok := b.Get("junk"); ok {
 		t.Fatal("restore kept old keys")
 	}
-	if res, _ := b.Apply(0, []byte("@c1:4 set z 9")); !res.Duplicate {
+	if res, _ := b.Execute(0, []byte("@c1:4 set z 9")); !res.Duplicate {
 		t.Fatal("restore lost the sessions: a retry applied again")
 	}
 	if err := b.Restore([]byte("not json")); err == nil {
@@ -108,24 +108,24 @@ func TestSnapshotRestore(t *testing.T) {
 // id used to be taken for a retry: exit 0, index=3, and the key never written).
 func TestRegisteredSessions(t *testing.T) {
 	s := New()
-	a, err := s.Apply(1, []byte("register"))
+	a, err := s.Execute(1, []byte("register"))
 	if err != nil || a.Value != "s1" {
 		t.Fatalf("register at 1: %+v %v", a, err)
 	}
-	b, _ := s.Apply(2, []byte("register"))
+	b, _ := s.Execute(2, []byte("register"))
 	if b.Value == a.Value {
 		t.Fatalf("two registrations got one session %s", a.Value)
 	}
-	if res, err := s.Apply(3, []byte("@s1:1 set x 1")); err != nil || res.Duplicate {
+	if res, err := s.Execute(3, []byte("@s1:1 set x 1")); err != nil || res.Duplicate {
 		t.Fatalf("first command of s1: %+v %v", res, err)
 	}
-	if res, err := s.Apply(4, []byte("@s2:1 set y 2")); err != nil || res.Duplicate {
+	if res, err := s.Execute(4, []byte("@s2:1 set y 2")); err != nil || res.Duplicate {
 		t.Fatalf("first command of s2 (same sequence number as s1's): %+v %v", res, err)
 	}
 	if v, _ := s.Get("y"); v != "2" {
 		t.Fatalf("y = %q: s2's write was taken for s1's retry", v)
 	}
-	if _, err := s.Apply(5, []byte("@s99:1 set z 3")); !errors.Is(err, ErrUnknownSession) {
+	if _, err := s.Execute(5, []byte("@s99:1 set z 3")); !errors.Is(err, ErrUnknownSession) {
 		t.Fatalf("a session never registered: %v", err)
 	}
 	if _, ok := s.Get("z"); ok {
@@ -140,7 +140,7 @@ func TestSessionTableIsBounded(t *testing.T) {
 	idx := uint64(0)
 	apply := func(cmd string) (Result, error) {
 		idx++
-		return s.Apply(idx, []byte(cmd))
+		return s.Execute(idx, []byte(cmd))
 	}
 	first, _ := apply("register")
 	second, _ := apply("register")
@@ -163,7 +163,16 @@ func TestSessionTableIsBounded(t *testing.T) {
 	}
 	// Replicas agree: a snapshot restores the same table.
 	r := New()
-	if err := r.Restore(s.Snapshot()); err != nil || string(r.Snapshot()) != string(s.Snapshot()) {
+	if err := r.Restore(mustSnapshot(t, s)); err != nil || string(mustSnapshot(t, r)) != string(mustSnapshot(t, s)) {
 		t.Fatalf("snapshot round trip: %v", err)
 	}
+}
+
+func mustSnapshot(t *testing.T, s *Store) []byte {
+	t.Helper()
+	b, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -7,12 +7,10 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/raftviz/raftviz/parse/eventline"
 	"github.com/raftviz/raftviz/raft"
-	"github.com/raftviz/raftviz/raft/kv"
 	"github.com/raftviz/raftviz/raft/storage"
 )
 
@@ -41,8 +39,10 @@ type Hooks struct {
 // ErrStopped). It is called on the driver's goroutine and must not block.
 type Done func(Result, error)
 
-// ReadDone receives the outcome of a linearizable read.
-type ReadDone func(value string, found bool, index uint64, err error)
+// ReadDone receives the outcome of a linearizable read: the read's index once the state
+// machine has applied everything committed when the read arrived (the caller reads its state
+// machine then, inside ReadDone, on the driver's goroutine), or why it never will be.
+type ReadDone func(index uint64, err error)
 
 type sentRPC struct {
 	at  time.Time
@@ -50,14 +50,9 @@ type sentRPC struct {
 	to  uint64
 }
 
-type waitingRead struct {
-	key  string
-	done ReadDone
-}
-
 type confirmedRead struct {
 	index uint64
-	read  waitingRead
+	done  ReadDone
 }
 
 type pending struct {
@@ -70,7 +65,7 @@ type pending struct {
 // Node runs one in its loop, fed by a ticker and channels; the simulator calls the same
 // driver from its event loop on a virtual clock, a simulated network and a simulated disk, so
 // that what the simulator checks is what production runs. A Driver is not safe for
-// concurrent use, except Get, which may be called from any goroutine.
+// concurrent use.
 type Driver struct {
 	cfg    Config
 	r      *raft.Raft
@@ -82,15 +77,14 @@ type Driver struct {
 	// Linearizable reads: waiting for the leader's confirmation, then for the state machine
 	// to reach the read's index.
 	readSeq   uint64
-	reads     map[uint64]waitingRead
+	reads     map[uint64]ReadDone
 	confirmed []confirmedRead
 	applied   uint64 // last index applied to the state machine
 	lastTerm  uint64 // term of the last applied entry
 	// inflight holds the send time of requests, for SlowRPC.
 	inflight map[raft.RPCID]sentRPC
 
-	mu sync.Mutex // guards kv, which Get reads from other goroutines
-	kv *kv.Store
+	sm StateMachine
 
 	stopped bool
 }
@@ -98,8 +92,8 @@ type Driver struct {
 // NewDriver loads the node's storage (writing the first configuration when cfg.Bootstrap asks
 // for it) and builds its Raft core and state machine.
 func NewDriver(cfg Config) (*Driver, error) {
-	if cfg.Storage == nil || cfg.Sender == nil {
-		return nil, errors.New("node: Storage and Sender are required")
+	if cfg.Storage == nil || cfg.Sender == nil || cfg.StateMachine == nil {
+		return nil, errors.New("node: Storage, Sender and StateMachine are required")
 	}
 	cfg.defaults()
 	hs, ents, err := cfg.Storage.Load()
@@ -117,9 +111,9 @@ func NewDriver(cfg Config) (*Driver, error) {
 		}
 		hs, ents = bhs, []raft.Entry{first}
 	}
-	d := &Driver{cfg: cfg, clock: cfg.Clock, hooks: cfg.Hooks, waiting: map[uint64]pending{}, reads: map[uint64]waitingRead{}, kv: kv.New()}
+	d := &Driver{cfg: cfg, clock: cfg.Clock, hooks: cfg.Hooks, waiting: map[uint64]pending{}, reads: map[uint64]ReadDone{}, sm: cfg.StateMachine}
 	if snap != nil {
-		if err := d.kv.Restore(snap.Data); err != nil {
+		if err := d.sm.Restore(snap.Data); err != nil {
 			return nil, fmt.Errorf("node %d: %w", cfg.ID, err)
 		}
 		d.applied, d.lastTerm = snap.Meta.Index, snap.Meta.Term
@@ -216,10 +210,10 @@ func (d *Driver) propose(propose func() (uint64, error), done Done) (uint64, err
 	return idx, nil
 }
 
-// Read starts a linearizable read of key (ReadIndex); done is called once the leader has
-// confirmed its leadership and applied everything committed when the read arrived. A follower
-// refuses at once with a *NotLeaderError.
-func (d *Driver) Read(key string, done ReadDone) error {
+// Read starts a linearizable read (ReadIndex); done is called once the leader has confirmed
+// its leadership and applied everything committed when the read arrived: the state machine
+// may be read inside done. A follower refuses at once with a *NotLeaderError.
+func (d *Driver) Read(done ReadDone) error {
 	if d.stopped {
 		return ErrStopped
 	}
@@ -231,16 +225,8 @@ func (d *Driver) Read(key string, done ReadDone) error {
 	case err != nil:
 		return err
 	}
-	d.reads[id] = waitingRead{key: key, done: done}
+	d.reads[id] = done
 	return nil
-}
-
-// Get reads a key from the node's own copy of the state machine (possibly stale). It is safe
-// to call from any goroutine.
-func (d *Driver) Get(key string) (string, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.kv.Get(key)
 }
 
 // Applied returns the index of the last entry applied to the state machine.
@@ -272,10 +258,7 @@ func (d *Driver) Ready() error {
 			if err := d.cfg.Storage.SaveSnapshot(*rd.Snapshot); err != nil {
 				return err
 			}
-			d.mu.Lock()
-			err := d.kv.Restore(rd.Snapshot.Data)
-			d.mu.Unlock()
-			if err != nil {
+			if err := d.sm.Restore(rd.Snapshot.Data); err != nil {
 				return err
 			}
 			d.applied, d.lastTerm = rd.Snapshot.Meta.Index, rd.Snapshot.Meta.Term
@@ -299,9 +282,9 @@ func (d *Driver) Ready() error {
 			d.apply(e)
 		}
 		for _, st := range rd.ReadStates {
-			if rq, ok := d.reads[st.ID]; ok {
+			if done, ok := d.reads[st.ID]; ok {
 				delete(d.reads, st.ID)
-				d.confirmed = append(d.confirmed, confirmedRead{index: st.Index, read: rq})
+				d.confirmed = append(d.confirmed, confirmedRead{index: st.Index, done: done})
 			}
 		}
 		r.Advance(rd)
@@ -328,9 +311,9 @@ func (d *Driver) failWaiting(err error) {
 	}
 	// Unconfirmed reads die with the leadership (the core dropped them).
 	for _, id := range slices.Sorted(maps.Keys(d.reads)) {
-		rq := d.reads[id]
+		done := d.reads[id]
 		delete(d.reads, id)
-		rq.done("", false, 0, err)
+		done(0, err)
 	}
 }
 
@@ -356,20 +339,15 @@ func (d *Driver) trackRPC(m raft.Message) {
 }
 
 func (d *Driver) apply(e raft.Entry) {
-	var res kv.Result
+	var value any
 	var err error
 	result := ""
 	switch {
 	case e.Type == raft.EntryConf:
 		result = "conf" // membership is the core's business, not the state machine's
 	case len(e.Data) > 0:
-		d.mu.Lock()
-		res, err = d.kv.Apply(e.Index, e.Data)
-		d.mu.Unlock()
-		result = res.String()
-		if err != nil {
-			result = "error: " + err.Error()
-		}
+		value, err = d.sm.Apply(e.Index, e.Data)
+		result = resultText(value, err)
 	}
 	d.r.TraceApply(e, result)
 	d.applied, d.lastTerm = e.Index, e.Term
@@ -385,7 +363,19 @@ func (d *Driver) apply(e raft.Entry) {
 		p.done(Result{}, ErrLeadershipLost)
 		return
 	}
-	p.done(Result{Index: e.Index, Result: res}, err)
+	p.done(Result{Index: e.Index, Value: value}, err)
+}
+
+// resultText renders a state machine's answer for the apply event (fmt's rendering, so a
+// String method is used when the answer has one).
+func resultText(value any, err error) string {
+	switch {
+	case err != nil:
+		return "error: " + err.Error()
+	case value == nil:
+		return ""
+	}
+	return fmt.Sprint(value)
 }
 
 // serveReads answers the confirmed reads whose index the state machine has reached.
@@ -396,8 +386,7 @@ func (d *Driver) serveReads() {
 			kept = append(kept, c)
 			continue
 		}
-		v, ok := d.Get(c.read.key)
-		c.read.done(v, ok, c.index, nil)
+		c.done(c.index, nil)
 	}
 	d.confirmed = kept
 }
@@ -409,9 +398,10 @@ func (d *Driver) maybeSnapshot() error {
 	if every == 0 || d.applied == 0 || d.applied < d.r.Status().SnapIndex+every {
 		return nil
 	}
-	d.mu.Lock()
-	data := d.kv.Snapshot()
-	d.mu.Unlock()
+	data, err := d.sm.Snapshot()
+	if err != nil {
+		return fmt.Errorf("snapshotting the state machine: %w", err)
+	}
 	// Compact fills in the configuration the snapshot holds; then it is made durable. (If the
 	// save fails the node stops, and its storage still has the whole log.)
 	snap, err := d.r.Compact(raft.Snapshot{Meta: raft.SnapshotMeta{Index: d.applied, Term: d.lastTerm}, Data: data})
@@ -432,7 +422,7 @@ func (d *Driver) Stop(clean bool) error {
 	d.stopped = true
 	d.failWaiting(ErrStopped)
 	for _, c := range d.confirmed {
-		c.read.done("", false, 0, ErrStopped)
+		c.done(0, ErrStopped)
 	}
 	d.confirmed = nil
 	if !clean {

@@ -16,9 +16,25 @@ import (
 
 	"github.com/raftviz/raftviz/parse/eventline"
 	"github.com/raftviz/raftviz/raft"
-	"github.com/raftviz/raftviz/raft/kv"
 	"github.com/raftviz/raftviz/raft/storage"
 )
+
+// StateMachine is the application a node replicates: raft/kv's Store, or any other. A node
+// calls it from one goroutine (its loop, or the simulator's), in log order, and only with
+// committed commands; the leader's no-ops and configuration entries never reach it. Every node
+// applies the same commands in the same order, so Apply must be deterministic: it may depend
+// on the command, the index and the state, never on the clock or the node.
+type StateMachine interface {
+	// Apply executes the command of the committed entry at index and returns the answer its
+	// proposer receives (Result.Value). An error is the command's own failure, the same on
+	// every node (a malformed command): it goes to the proposer, and the node carries on.
+	Apply(index uint64, cmd []byte) (any, error)
+	// Snapshot encodes the whole state, for log compaction.
+	Snapshot() ([]byte, error)
+	// Restore replaces the whole state with a snapshot's (one the leader sent, or the one
+	// storage kept at a restart). An error stops the node.
+	Restore(snapshot []byte) error
+}
 
 // Sender delivers messages to peers. Send must not block for long: a transport queues or
 // drops, as the network would.
@@ -40,6 +56,8 @@ type Config struct {
 	Bootstrap bool
 	Storage   storage.Storage
 	Sender    Sender
+	// StateMachine is the application the log is applied to.
+	StateMachine StateMachine
 	// TickInterval is the real duration of a Raft tick (default 10ms); with the default
 	// ElectionTick 15 and HeartbeatTick 5 elections start after 150-300ms and heartbeats go
 	// every 50ms.
@@ -91,10 +109,11 @@ func (e *NotLeaderError) Is(target error) bool { return target == raft.ErrNotLea
 // command committed; the command may or may not take effect later, and a client retries.
 var ErrLeadershipLost = errors.New("node: leadership lost before the command committed; retry")
 
-// Result is what the state machine answered to a submitted command.
+// Result is what the state machine answered to a submitted command: the index the command was
+// applied at and the value StateMachine.Apply returned.
 type Result struct {
 	Index uint64
-	kv.Result
+	Value any
 }
 
 type proposalResult struct {
@@ -103,8 +122,6 @@ type proposalResult struct {
 }
 
 type readResult struct {
-	value string
-	found bool
 	index uint64
 	err   error
 }
@@ -200,27 +217,80 @@ func (n *Node) submit(ctx context.Context, propose func(*Driver, Done) (uint64, 
 	}
 }
 
-// Read reads a key linearizably without writing to the log (ReadIndex): the leader confirms
-// with a heartbeat round that it still leads, waits until it has applied everything committed
-// when the read arrived, and reads its state machine. A follower answers *NotLeaderError.
-func (n *Node) Read(ctx context.Context, key string) (value string, found bool, index uint64, err error) {
+// Read reads the state machine linearizably without writing to the log (ReadIndex): the
+// leader confirms with a heartbeat round that it still leads and waits until it has applied
+// everything committed when the read arrived; then view runs, on the node's goroutine, and
+// reads the state machine. It returns the read's index. A follower answers *NotLeaderError,
+// and view does not run; nor does it after Read has returned.
+func (n *Node) Read(ctx context.Context, view func()) (uint64, error) {
+	var g callerGuard
 	reply := make(chan readResult, 1)
-	done := func(v string, ok bool, idx uint64, err error) { reply <- readResult{v, ok, idx, err} }
+	done := func(idx uint64, err error) {
+		if err == nil {
+			g.run(view)
+		}
+		reply <- readResult{idx, err}
+	}
 	if err := n.call(ctx, func(d *Driver) {
-		if err := d.Read(key, done); err != nil {
-			done("", false, 0, err)
+		if err := d.Read(done); err != nil {
+			done(0, err)
 		}
 	}); err != nil {
-		return "", false, 0, err
+		return 0, err
 	}
 	select {
 	case res := <-reply:
-		return res.value, res.found, res.index, res.err
+		return res.index, res.err
 	case <-n.done:
-		return "", false, 0, ErrStopped
+		g.leave()
+		return 0, ErrStopped
 	case <-ctx.Done():
-		return "", false, 0, ctx.Err()
+		g.leave()
+		return 0, ctx.Err()
 	}
+}
+
+// View runs f on the node's goroutine, where it may read the state machine: the node's own
+// copy, which may be stale (a linearizable read is Read). f does not run after View has
+// returned.
+func (n *Node) View(ctx context.Context, f func()) error {
+	var g callerGuard
+	ran := make(chan struct{})
+	if err := n.call(ctx, func(*Driver) { g.run(f); close(ran) }); err != nil {
+		return err
+	}
+	select {
+	case <-ran:
+		return nil
+	case <-n.done:
+		g.leave()
+		return ErrStopped
+	case <-ctx.Done():
+		g.leave()
+		return ctx.Err()
+	}
+}
+
+// callerGuard runs a caller's function on the node's goroutine only while the caller still
+// waits: once it has given up (leave), the function would write to variables the caller has
+// moved on from.
+type callerGuard struct {
+	mu   sync.Mutex
+	gone bool
+}
+
+func (g *callerGuard) run(f func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.gone {
+		f()
+	}
+}
+
+func (g *callerGuard) leave() {
+	g.mu.Lock()
+	g.gone = true
+	g.mu.Unlock()
 }
 
 // Status returns the node's protocol state as of its last step.
@@ -262,10 +332,6 @@ func (n *Node) TransferLeadership(to uint64) error {
 		return ErrStopped
 	}
 }
-
-// Get reads a key from the node's own copy of the state machine. It may be stale; a
-// linearizable read is Read, or a "get" submitted through the log.
-func (n *Node) Get(key string) (string, bool) { return n.d.Get(key) }
 
 // Stop shuts the node down cleanly and closes its storage.
 func (n *Node) Stop() error { return n.halt(true) }

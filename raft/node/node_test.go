@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,9 +15,31 @@ import (
 
 	"github.com/raftviz/raftviz/parse/eventline"
 	"github.com/raftviz/raftviz/raft"
-	"github.com/raftviz/raftviz/raft/kv"
 	"github.com/raftviz/raftviz/raft/storage"
 )
+
+// listMachine is a state machine of the tests' own (the node knows no key-value store): it
+// keeps the commands applied, answers each with how many it now holds, and fails the command
+// "fail" without changing anything, as a deterministic application would.
+type listMachine struct{ cmds []string }
+
+func (m *listMachine) Apply(_ uint64, cmd []byte) (any, error) {
+	if string(cmd) == "fail" {
+		return nil, errors.New("refused")
+	}
+	m.cmds = append(m.cmds, string(cmd))
+	return len(m.cmds), nil
+}
+
+func (m *listMachine) Snapshot() ([]byte, error) { return []byte(strings.Join(m.cmds, "\n")), nil }
+
+func (m *listMachine) Restore(b []byte) error {
+	m.cmds = nil
+	if len(b) > 0 {
+		m.cmds = strings.Split(string(b), "\n")
+	}
+	return nil
+}
 
 // journal records, in order, what a driver did to its disk and its network.
 type journal struct {
@@ -58,8 +81,13 @@ func (s *journaledStorage) Save(hs raft.HardState, ents []raft.Entry) error {
 
 func newDriver(t *testing.T, peers []uint64, st *journaledStorage, log *bytes.Buffer) *Driver {
 	t.Helper()
-	d, err := NewDriver(Config{ID: 1, Peers: peers, Bootstrap: true, Storage: st, Sender: st.j,
+	return newDriverOn(t, Config{ID: 1, Peers: peers, Bootstrap: true, Storage: st, Sender: st.j, StateMachine: &listMachine{},
 		ElectionTick: 10, HeartbeatTick: 1, Handler: eventline.NewTextHandler(log, nil), RPCBase: 1})
+}
+
+func newDriverOn(t *testing.T, cfg Config) *Driver {
+	t.Helper()
+	d, err := NewDriver(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,16 +111,14 @@ func elect(t *testing.T, d *Driver) {
 func TestDriverAppliesProposalsAndServesReads(t *testing.T) {
 	var log bytes.Buffer
 	st := &journaledStorage{Memory: storage.NewMemory(), j: &journal{}}
-	d := newDriver(t, []uint64{1}, st, &log)
+	sm := &listMachine{}
+	d := newDriverOn(t, Config{ID: 1, Peers: []uint64{1}, Bootstrap: true, Storage: st, Sender: st.j, StateMachine: sm,
+		ElectionTick: 10, HeartbeatTick: 1, Handler: eventline.NewTextHandler(&log, nil), RPCBase: 1})
 	elect(t, d)
 	var got []string
-	for _, cmd := range []string{"set x 1", "set x 2", "get x"} {
-		c, err := kv.Parse(cmd)
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx, err := d.Propose(c.Encode(), func(res Result, err error) {
-			got = append(got, fmt.Sprintf("%d %q %v %v", res.Index, res.Value, res.Found, err))
+	for _, cmd := range []string{"a", "fail", "b"} {
+		idx, err := d.Propose([]byte(cmd), func(res Result, err error) {
+			got = append(got, fmt.Sprintf("%d %v %v", res.Index, res.Value, err))
 		})
 		if err != nil || idx == 0 {
 			t.Fatalf("propose %q: %d %v", cmd, idx, err)
@@ -104,28 +130,64 @@ func TestDriverAppliesProposalsAndServesReads(t *testing.T) {
 	if err := d.Ready(); err != nil {
 		t.Fatal(err)
 	}
-	// Index 1 is the bootstrap configuration, 2 the leader's no-op.
-	want := []string{`3 "" false <nil>`, `4 "1" true <nil>`, `5 "2" true <nil>`}
+	// Index 1 is the bootstrap configuration, 2 the leader's no-op: neither reaches the state
+	// machine.
+	want := []string{`3 1 <nil>`, `4 <nil> refused`, `5 2 <nil>`}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("answers %q, want %q", got, want)
 	}
 	var read string
-	if err := d.Read("x", func(v string, found bool, index uint64, err error) {
-		read = fmt.Sprintf("%s %v %d %v", v, found, index, err)
+	if err := d.Read(func(index uint64, err error) {
+		read = fmt.Sprintf("%v %d %v", sm.cmds, index, err)
 	}); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Ready(); err != nil {
 		t.Fatal(err)
 	}
-	if read != "2 true 5 <nil>" {
-		t.Fatalf("read: %q", read)
+	if read != "[a b] 5 <nil>" || d.Applied() != 5 {
+		t.Fatalf("read: %q, applied %d", read, d.Applied())
 	}
-	if v, ok := d.Get("x"); v != "2" || !ok || d.Applied() != 5 {
-		t.Fatalf("Get x = %q %v, applied %d", v, ok, d.Applied())
+	for _, applied := range []string{"applies a at 3 | ev=apply term=2 state=leader index=3 eterm=2 cmd=a result=1",
+		`applies fail at 4 | ev=apply term=2 state=leader index=4 eterm=2 cmd=fail result="error: refused"`} {
+		if !strings.Contains(log.String(), applied) {
+			t.Errorf("no event line %q in\n%s", applied, log.String())
+		}
 	}
 	if err := eventline.CheckText(log.Bytes()); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestDriverRestoresItsStateMachine: a driver snapshots its state machine every SnapshotEvery
+// entries; a restart on the same storage rebuilds the same state from the snapshot and the
+// log after it.
+func TestDriverRestoresItsStateMachine(t *testing.T) {
+	st := &journaledStorage{Memory: storage.NewMemory(), j: &journal{}}
+	cfg := Config{ID: 1, Peers: []uint64{1}, Bootstrap: true, Storage: st, Sender: st.j, StateMachine: &listMachine{},
+		ElectionTick: 10, HeartbeatTick: 1, SnapshotEvery: 4, RPCBase: 1}
+	d := newDriverOn(t, cfg)
+	elect(t, d)
+	for _, cmd := range []string{"a", "b", "c", "d", "e"} {
+		if _, err := d.Propose([]byte(cmd), func(Result, error) {}); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Ready(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if snap, _ := st.Snapshot(); snap == nil || string(snap.Data) == "" {
+		t.Fatalf("no snapshot of the state machine was stored: %+v", snap)
+	}
+	if err := d.Stop(false); err != nil {
+		t.Fatal(err)
+	}
+	again := &listMachine{}
+	cfg.StateMachine, cfg.Storage = again, &journaledStorage{Memory: st.Memory.Reopen(), j: st.j}
+	d = newDriverOn(t, cfg)
+	elect(t, d)
+	if got := strings.Join(again.cmds, ","); got != "a,b,c,d,e" {
+		t.Fatalf("after a restart the state machine holds %q", got)
 	}
 }
 
@@ -172,7 +234,7 @@ func TestDriverStopsOnStorageFailure(t *testing.T) {
 	if _, err := d.Propose([]byte("set y 1"), func(Result, error) {}); !errors.Is(err, ErrStopped) {
 		t.Fatalf("a stopped driver took a proposal: %v", err)
 	}
-	if err := d.Read("x", func(string, bool, uint64, error) {}); !errors.Is(err, ErrStopped) {
+	if err := d.Read(func(uint64, error) {}); !errors.Is(err, ErrStopped) {
 		t.Fatalf("a stopped driver took a read: %v", err)
 	}
 	if err := d.Step(raft.Message{Type: raft.MsgVote, From: 2, To: 1, Term: 9}); !errors.Is(err, ErrStopped) {
@@ -202,17 +264,17 @@ func TestDriverRefusesMisroutedMessage(t *testing.T) {
 // a submit and a read, and leaves no goroutine behind when stopped.
 func TestNodeSubmitThenStop(t *testing.T) {
 	defer leaktest.Check(t)()
+	sm := &listMachine{}
 	n, err := Start(Config{ID: 1, Peers: []uint64{1}, Bootstrap: true, Storage: storage.NewMemory(),
-		Sender: &journal{}, TickInterval: time.Millisecond})
+		Sender: &journal{}, StateMachine: sm, TickInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, _ := kv.Parse("set k v")
 	var res Result
 	for {
-		res, err = n.Submit(ctx, c.Encode())
+		res, err = n.Submit(ctx, []byte("k=v"))
 		if !errors.Is(err, raft.ErrNotLeader) {
 			break
 		}
@@ -221,14 +283,18 @@ func TestNodeSubmitThenStop(t *testing.T) {
 	if err != nil || res.Index == 0 {
 		t.Fatalf("submit: %+v %v", res, err)
 	}
-	if v, found, _, err := n.Read(ctx, "k"); err != nil || !found || v != "v" {
-		t.Fatalf("read: %q %v %v", v, found, err)
+	if res.Value != 1 {
+		t.Fatalf("submit answered %v, want the state machine's 1", res.Value)
+	}
+	var read []string
+	if idx, err := n.Read(ctx, func() { read = slices.Clone(sm.cmds) }); err != nil || idx < res.Index || !slices.Equal(read, []string{"k=v"}) {
+		t.Fatalf("read at %d: %q %v", idx, read, err)
 	}
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	<-n.Done()
-	if _, err := n.Submit(ctx, c.Encode()); !errors.Is(err, ErrStopped) {
+	if _, err := n.Submit(ctx, []byte("k=w")); !errors.Is(err, ErrStopped) {
 		t.Fatalf("a stopped node took a command: %v", err)
 	}
 }

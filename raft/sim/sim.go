@@ -93,6 +93,7 @@ type node struct {
 	id          uint64
 	d           *raftnode.Driver // nil while crashed
 	r           *raft.Raft       // d's core
+	kv          *kv.Store        // d's state machine
 	store       storage.Storage
 	disk        *disk        // store, when it is the simulated disk
 	applied     []raft.Entry // entries applied by the current incarnation, after appliedBase
@@ -183,8 +184,9 @@ func (s *Sim) boot(n *node) error {
 			return err
 		}
 	}
+	sm := kv.New()
 	d, err := raftnode.NewDriver(raftnode.Config{
-		ID: n.id, Peers: n.initVoters, Learners: n.initLearners, Storage: n.store, Sender: simSender{s},
+		ID: n.id, Peers: n.initVoters, Learners: n.initLearners, Storage: n.store, Sender: simSender{s}, StateMachine: sm,
 		TickInterval: s.cfg.TickInterval, ElectionTick: s.cfg.ElectionTick, HeartbeatTick: s.cfg.HeartbeatTick,
 		PreVote: s.cfg.PreVote, CheckQuorum: s.cfg.CheckQuorum, SnapshotEvery: s.cfg.SnapshotEvery, SnapshotChunk: s.cfg.SnapshotChunk,
 		// Each incarnation draws from its own stream, derived from the run's seed.
@@ -207,7 +209,7 @@ func (s *Sim) boot(n *node) error {
 	if err != nil {
 		return err
 	}
-	n.d, n.r = d, d.Raft()
+	n.d, n.r, n.kv = d, d.Raft(), sm
 	n.applied, n.appliedBase = nil, d.Applied()
 	n.incarnation++
 	// Nodes tick out of phase, as real machines' timers do.
@@ -650,8 +652,9 @@ func (s *Sim) ClientOp(id uint64, client string, c kv.Command) error {
 		_, err := d.Propose(c.Encode(), func(res raftnode.Result, err error) {
 			// A command the session took for a retry gets no answer either: the client
 			// never hears back.
-			if err == nil && !res.Duplicate && h != nil {
-				kv.EmitReturn(h, s.clock(), client, opID, c, res.Result, nil)
+			kr, _ := res.Value.(kv.Result)
+			if err == nil && !kr.Duplicate && h != nil {
+				kv.EmitReturn(h, s.clock(), client, opID, c, kr, nil)
 			}
 		})
 		return err
@@ -678,8 +681,10 @@ func (s *Sim) ClientRead(id uint64, client, key string) error {
 		kv.EmitInvoke(h, s.clock(), client, opID, c)
 	}
 	err = s.drive(n, func(d *raftnode.Driver) error {
-		return d.Read(key, func(value string, found bool, _ uint64, err error) {
+		sm := n.kv
+		return d.Read(func(_ uint64, err error) {
 			if err == nil && h != nil {
+				value, found := sm.Get(key)
 				kv.EmitReturn(h, s.clock(), client, opID, c, kv.Result{Value: value, Found: found}, nil)
 			}
 		})
@@ -755,7 +760,7 @@ func (s *Sim) Get(id uint64, key string) (string, bool) {
 	if err != nil || n.d == nil {
 		return "", false
 	}
-	return n.d.Get(key)
+	return n.kv.Get(key)
 }
 
 // Leader returns the leader a client could use: a running, connected node that believes it is
