@@ -32,12 +32,20 @@ const (
 	MutReplyBeforeFsync
 	// MutQuorumOffByOne takes half of the voters, not a majority, as a quorum.
 	MutQuorumOffByOne
+	// MutWALSkipsFsync makes the write-ahead log write without an fsync: what the node
+	// promised lives in the page cache until a crash takes it.
+	MutWALSkipsFsync
+	// MutWALCutsCorruption makes the write-ahead log take a damaged record in the middle of
+	// the log for a torn tail and cut it, with everything after it, instead of refusing to
+	// start.
+	MutWALCutsCorruption
 	mutationCount
 )
 
 var mutationNames = [...]string{"none", "vote ignores log", "commit old term", "vote not persisted",
 	"apply before commit", "accept stale append", "truncate on heartbeat", "no step-down on reply",
-	"count non-durable vote", "reply before fsync", "quorum off by one"}
+	"count non-durable vote", "reply before fsync", "quorum off by one", "WAL skips fsync",
+	"WAL cuts corruption"}
 
 // String names the bug.
 func (m Mutation) String() string {

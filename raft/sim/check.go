@@ -188,7 +188,7 @@ func (s *Sim) CheckLogs() error {
 			}
 			for idx, a := range logs[i] {
 				b, ok := logs[j][idx]
-				if idx <= top && ok && (a.Term != b.Term || !bytes.Equal(a.Data, b.Data)) {
+				if idx <= top && ok && (a.Term != b.Term || a.Type != b.Type || !bytes.Equal(a.Data, b.Data)) {
 					return fmt.Errorf("seed %d: logs of %d and %d match at index %d but differ at %d",
 						s.cfg.Seed, i+1, j+1, top, idx)
 				}

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"errors"
 	"log/slog"
 
 	"github.com/raftviz/raftviz/parse/eventline"
@@ -17,67 +16,61 @@ type DiskFaults struct {
 	// finds either.
 	FsyncFail float64
 	// CorruptRead is the probability that a restart reads a corrupt record: the node refuses
-	// to start (storage.CorruptError does so on a real disk), and a later restart reads the
-	// disk again.
+	// to start (storage.CorruptError), and a later restart reads the disk again.
 	CorruptRead float64
 }
 
-// errCorruptRead is what a simulated disk's unlucky read finds.
-var errCorruptRead = errors.New("storage: a record read back with a bad checksum; refusing to start, as dropping it would lose data")
-
-// errFsync is a failed fsync.
-var errFsync = errors.New("storage: fsync: input/output error")
-
-// disk is a node's simulated disk, with the semantics a real one has under a write-ahead log
-// (storage.WAL): a Save is a write then an fsync; a crash loses what was written but not
-// synced, except that any prefix of its records may have reached the platters (a torn write:
-// the WAL's checksums cut the torn record, so a prefix of whole records is what a restart
-// finds). A snapshot is written whole or not at all (a file renamed into place).
+// disk is a node's storage in the simulator: the production write-ahead log (storage.WAL) on
+// the node's simulated file system (simFS), so that every crash tears the WAL's own bytes and
+// every restart runs its own recovery. It also keeps, for the safety checker, a copy of what
+// the node made durable: every Save and SaveSnapshot that returned (a crash inside one may
+// leave more on the disk, never less).
 type disk struct {
 	s       *Sim
 	n       *node
-	durable *storage.Memory // what survives a crash
-	pending *write          // written, not yet synced
-	closed  bool
+	fs      *simFS
+	wal     *storage.WAL    // nil while the node is down
+	durable *storage.Memory // what returned Saves made durable
 }
 
-type write struct {
-	hs      raft.HardState
-	entries []raft.Entry
-}
-
-func (d *disk) Load() (raft.HardState, []raft.Entry, error) {
-	if d.closed {
-		return raft.HardState{}, nil, storage.ErrClosed
+func newDisk(s *Sim, n *node) (*disk, error) {
+	d := &disk{s: s, n: n, fs: newSimFS(s, n), durable: storage.NewMemory()}
+	d.fs.faultFree = true
+	w, err := storage.OpenWALOn(d.fs, dataDir)
+	d.fs.faultFree = false
+	if err != nil {
+		return nil, err
 	}
-	return d.durable.Load()
+	d.wal = w
+	return d, nil
 }
 
-func (d *disk) Snapshot() (*raft.Snapshot, error) { return d.durable.Snapshot() }
+// Load reads the log; while the node is down, what it made durable (the checker looks).
+func (d *disk) Load() (raft.HardState, []raft.Entry, error) {
+	if d.wal == nil {
+		return d.durable.Load()
+	}
+	return d.wal.Load()
+}
+
+// Snapshot reads the snapshot; while the node is down, the one it made durable.
+func (d *disk) Snapshot() (*raft.Snapshot, error) {
+	if d.wal == nil {
+		return d.durable.Snapshot()
+	}
+	return d.wal.Snapshot()
+}
 
 func (d *disk) Save(hs raft.HardState, entries []raft.Entry) error {
-	if d.closed {
-		return storage.ErrClosed
-	}
-	if hs.IsEmpty() && len(entries) == 0 {
-		return nil
-	}
-	d.pending = &write{hs: hs, entries: entries}
-	d.s.io(d.n, "after writing, before the fsync")
-	if f := d.s.cfg.Disk.FsyncFail; f > 0 && d.s.rand.Float64() < f {
-		return errFsync // pending stays: the crash that follows decides what survived
-	}
-	d.pending = nil
-	if err := d.durable.Save(hs, entries); err != nil {
+	if err := d.wal.Save(hs, entries); err != nil {
 		return err
 	}
-	d.s.io(d.n, "after the fsync")
-	return nil
+	return d.durable.Save(hs, entries)
 }
 
 func (d *disk) SaveSnapshot(snap raft.Snapshot) error {
-	if d.closed {
-		return storage.ErrClosed
+	if err := d.wal.SaveSnapshot(snap); err != nil {
+		return err
 	}
 	if err := d.durable.SaveSnapshot(snap); err != nil {
 		return err
@@ -86,48 +79,46 @@ func (d *disk) SaveSnapshot(snap raft.Snapshot) error {
 	return nil
 }
 
-func (d *disk) Close() error {
-	d.closed = true
-	return nil
-}
+func (d *disk) Close() error { return d.wal.Close() }
 
-// crash is the process dying: of a write not yet synced, a random prefix of its records (the
-// WAL writes the entries, then the hard state) survives.
+// Repaired says what the WAL cut off its tail at the last start (the driver writes it as a
+// corrupt event).
+func (d *disk) Repaired() *storage.Repair { return d.wal.Repaired() }
+
+// crash is the process and the machine dying: the file system keeps what is durable and maybe
+// a torn part of what is not.
 func (d *disk) crash() {
-	d.closed = true
-	w := d.pending
-	d.pending = nil
-	if w == nil {
-		return
-	}
-	records := len(w.entries)
-	if !w.hs.IsEmpty() {
-		records++
-	}
-	keep := d.s.rand.IntN(records + 1)
-	ents := w.entries[:min(keep, len(w.entries))]
-	var hs raft.HardState
-	if keep > len(w.entries) {
-		hs = w.hs
-	}
-	if len(ents) > 0 || !hs.IsEmpty() {
-		_ = d.durable.Save(hs, ents)
-	}
+	d.wal = nil
+	d.fs.crash()
 }
 
-// reopen is a restart reading the disk back; an unlucky read finds a corrupt record.
+// reopen is a restart: the WAL replays what the disk holds (cutting a torn tail), or refuses a
+// corrupt read. The checker's copy starts again from what it read.
 func (d *disk) reopen() error {
 	if f := d.s.cfg.Disk.CorruptRead; f > 0 && d.s.rand.Float64() < f {
-		return errCorruptRead
+		d.fs.corruptNext = true
 	}
-	d.closed = false
-	d.durable.Reopen()
+	w, err := storage.OpenWALOn(d.fs, dataDir)
+	d.fs.corruptNext = false
+	if err != nil {
+		return err
+	}
+	hs, ents, err := w.Load()
+	if err != nil {
+		return err
+	}
+	snap, _ := w.Snapshot()
+	m := storage.NewMemory()
+	if snap != nil {
+		if err := m.SaveSnapshot(*snap); err != nil {
+			return err
+		}
+	}
+	if err := m.Save(hs, ents); err != nil {
+		return err
+	}
+	d.wal, d.durable = w, m
 	return nil
-}
-
-func (d *disk) durableTerm() uint64 {
-	hs, _, _ := d.durable.Load()
-	return hs.Term
 }
 
 // emitCorrupt writes the corrupt event of a node that refuses to start.

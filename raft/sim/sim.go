@@ -176,8 +176,11 @@ func (s *Sim) boot(n *node) error {
 		}
 		n.store = st
 	case n.disk == nil:
-		n.disk = &disk{s: s, n: n, durable: storage.NewMemory()}
-		n.store = n.disk
+		d, err := newDisk(s, n)
+		if err != nil {
+			return fmt.Errorf("sim: node %d disk: %w", n.id, err)
+		}
+		n.disk, n.store = d, d
 	default:
 		if err := n.disk.reopen(); err != nil {
 			s.emitCorrupt(n, err)

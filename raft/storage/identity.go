@@ -51,7 +51,7 @@ func Incarnation(dir string) (uint64, error) {
 		rand.Read(raw[:])
 		v = binary.LittleEndian.Uint64(raw[:])
 	}
-	if err := writeFileAtomic(path, []byte(strconv.FormatUint(v, 16)+"\n")); err != nil {
+	if err := writeFileAtomic(OSFS{}, path, []byte(strconv.FormatUint(v, 16)+"\n")); err != nil {
 		return 0, err
 	}
 	return v, nil
@@ -132,5 +132,5 @@ func (b *PeerBook) save() error {
 	for _, id := range ids {
 		fmt.Fprintf(&buf, "%d %x\n", id, b.known[id])
 	}
-	return writeFileAtomic(b.path, buf.Bytes())
+	return writeFileAtomic(OSFS{}, b.path, buf.Bytes())
 }

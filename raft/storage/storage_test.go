@@ -383,7 +383,7 @@ func TestCrashBetweenSnapshotAndLogRewrite(t *testing.T) {
 	}
 	w.Save(raft.HardState{Term: 1, Vote: 1}, ents(1, 1, 1, 1, 1))
 	w.Close()
-	if err := writeSnapshot(filepath.Join(dir, snapName), raft.Snapshot{Meta: raft.SnapshotMeta{Index: 3, Term: 1}, Data: []byte("x")}); err != nil {
+	if err := writeSnapshot(OSFS{}, filepath.Join(dir, snapName), raft.Snapshot{Meta: raft.SnapshotMeta{Index: 3, Term: 1}, Data: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
 	w, err = OpenWAL(dir)

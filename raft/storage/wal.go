@@ -68,9 +68,10 @@ type Repair struct {
 // WAL is a Storage on disk.
 type WAL struct {
 	mu   sync.Mutex
+	fs   FS
 	path string
-	f    *os.File
-	lock *os.File // the data directory's flock (nil where there is none)
+	f    File
+	lock io.Closer // the data directory's lock
 	hs   raft.HardState
 	// entries is the log as replayed; it is handed to the first Load and then dropped, so that
 	// a running node does not keep a second copy of its log in memory. last is the last
@@ -104,43 +105,49 @@ func (e *UnknownVersionError) Error() string {
 
 // OpenWAL opens (or creates) the write-ahead log in dir and replays it. A torn tail is
 // truncated (see Repaired); corruption before the tail is a *CorruptError.
-func OpenWAL(dir string) (*WAL, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+func OpenWAL(dir string) (*WAL, error) { return OpenWALOn(OSFS{}, dir) }
+
+// OpenWALOn is OpenWAL on a file system of the caller's (the simulator's).
+func OpenWALOn(fsys FS, dir string) (*WAL, error) {
+	if err := fsys.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
-	lock, err := lockDir(dir)
+	lock, err := fsys.Lock(dir)
 	if err != nil {
 		return nil, err
 	}
 	path := filepath.Join(dir, walName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := fsys.OpenFile(path, os.O_RDWR|os.O_CREATE)
 	if err != nil {
-		closeLock(lock)
+		lock.Close()
 		return nil, fmt.Errorf("storage: %w", err)
 	}
-	w := &WAL{path: path, f: f, lock: lock}
-	snap, err := readSnapshot(filepath.Join(dir, snapName))
-	if err != nil {
-		f.Close()
-		closeLock(lock)
+	w := &WAL{fs: fsys, path: path, f: f, lock: lock}
+	if err := w.open(); err != nil {
+		w.f.Close()
+		lock.Close()
 		return nil, err
+	}
+	return w, nil
+}
+
+func (w *WAL) open() error {
+	snap, err := readSnapshot(w.fs, filepath.Join(filepath.Dir(w.path), snapName))
+	if err != nil {
+		return err
 	}
 	w.snap = snap
 	if err := w.replay(); err != nil {
-		f.Close()
-		closeLock(lock)
-		return nil, err
+		return err
 	}
 	if w.version == 1 {
 		// Records of two formats must never share a file: rewrite it as version 2 first.
 		if err := w.rewrite(w.entries, w.hs); err != nil {
-			w.f.Close()
-			closeLock(lock)
-			return nil, fmt.Errorf("storage: upgrading %s to format version 2: %w", path, err)
+			return fmt.Errorf("storage: upgrading %s to format version 2: %w", w.path, err)
 		}
 	}
 	w.last = w.base() + uint64(len(w.entries))
-	return w, nil
+	return nil
 }
 
 func (w *WAL) replay() error { return w.replayMode(true) }
@@ -149,11 +156,10 @@ func (w *WAL) replay() error { return w.replayMode(true) }
 func (w *WAL) replayReadOnly() error { return w.replayMode(false) }
 
 func (w *WAL) replayMode(repair bool) error {
-	st, err := w.f.Stat()
+	size, err := w.f.Size()
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
-	size := st.Size()
 	if size == 0 && !repair {
 		return nil
 	}
@@ -165,9 +171,11 @@ func (w *WAL) replayMode(repair bool) error {
 		if err := w.f.Sync(); err != nil {
 			return fmt.Errorf("storage: %w", err)
 		}
-		return syncDir(filepath.Dir(w.path))
+		return w.fs.SyncDir(filepath.Dir(w.path))
 	}
-	r := bufio.NewReaderSize(w.f, 1<<20)
+	// A buffer of up to 1 MiB, no larger than the file: replay runs at every start and every
+	// snapshot, and most logs are small.
+	r := bufio.NewReaderSize(w.f, int(min(size, 1<<20)))
 	magic := make([]byte, len(walMagic))
 	_, err = io.ReadFull(r, magic)
 	switch {
@@ -242,7 +250,7 @@ func (w *WAL) damaged(off, size int64, reason string, repair bool) error {
 	if _, err := w.f.ReadAt(rest, off); err != nil && err != io.EOF {
 		return fmt.Errorf("storage: %w", err)
 	}
-	if intactRecordAfter(rest) {
+	if intactRecordAfter(rest) && !raft.Mutated(raft.MutWALCutsCorruption) {
 		return &CorruptError{Path: w.path, Offset: off, Reason: reason}
 	}
 	if !repair {
@@ -361,22 +369,22 @@ func (w *WAL) Load() (raft.HardState, []raft.Entry, error) {
 		w.entries = nil
 		return w.hs, ents, nil
 	}
-	again, err := OpenWALFile(w.path)
+	again, err := openWALReadOnly(w.fs, w.path)
 	if err != nil {
 		return raft.HardState{}, nil, err
 	}
 	return again.hs, again.entries, nil
 }
 
-// OpenWALFile replays a log file read-only, without repairing it.
-func OpenWALFile(path string) (*WAL, error) {
-	f, err := os.Open(path)
+// openWALReadOnly replays a log file read-only, without repairing it.
+func openWALReadOnly(fsys FS, path string) (*WAL, error) {
+	f, err := fsys.OpenFile(path, os.O_RDONLY)
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
 	defer f.Close()
-	w := &WAL{path: path, f: f}
-	snap, err := readSnapshot(filepath.Join(filepath.Dir(path), snapName))
+	w := &WAL{fs: fsys, path: path, f: f}
+	snap, err := readSnapshot(fsys, filepath.Join(filepath.Dir(path), snapName))
 	if err != nil {
 		return nil, err
 	}
@@ -412,8 +420,10 @@ func (w *WAL) Save(hs raft.HardState, entries []raft.Entry) error {
 	if _, err := w.f.Write(w.buf.Bytes()); err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
-	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("storage: %w", err)
+	if !raft.Mutated(raft.MutWALSkipsFsync) {
+		if err := w.f.Sync(); err != nil {
+			return fmt.Errorf("storage: %w", err)
+		}
 	}
 	if len(entries) > 0 {
 		w.last = entries[len(entries)-1].Index
@@ -489,12 +499,12 @@ func (w *WAL) SaveSnapshot(snap raft.Snapshot) error {
 	}
 	// What the log holds: read it back (snapshots are rare, and the running node keeps no
 	// copy of its log here), before the new snapshot hides the entries it covers.
-	old, err := OpenWALFile(w.path)
+	old, err := openWALReadOnly(w.fs, w.path)
 	if err != nil {
 		return err
 	}
 	dir := filepath.Dir(w.path)
-	if err := writeSnapshot(filepath.Join(dir, snapName), snap); err != nil {
+	if err := writeSnapshot(w.fs, filepath.Join(dir, snapName), snap); err != nil {
 		return err
 	}
 	snap.Data = bytes.Clone(snap.Data)
@@ -532,10 +542,10 @@ func (w *WAL) rewrite(entries []raft.Entry, hs raft.HardState) error {
 		w.writeEntry(e)
 	}
 	w.writeState(hs)
-	if err := writeFileAtomic(w.path, w.buf.Bytes()); err != nil {
+	if err := writeFileAtomic(w.fs, w.path, w.buf.Bytes()); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(w.path, os.O_RDWR|os.O_APPEND, 0o644)
+	f, err := w.fs.OpenFile(w.path, os.O_RDWR|os.O_APPEND)
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
@@ -551,7 +561,7 @@ const (
 )
 
 // writeSnapshot writes magic | index | term | length | data | crc32c(all before).
-func writeSnapshot(path string, s raft.Snapshot) error {
+func writeSnapshot(fsys FS, path string, s raft.Snapshot) error {
 	b := []byte(snapMagic)
 	b = binary.AppendUvarint(b, s.Meta.Index)
 	b = binary.AppendUvarint(b, s.Meta.Term)
@@ -564,13 +574,13 @@ func writeSnapshot(path string, s raft.Snapshot) error {
 	b = binary.AppendUvarint(b, uint64(len(s.Data)))
 	b = append(b, s.Data...)
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
-	return writeFileAtomic(path, b)
+	return writeFileAtomic(fsys, path, b)
 }
 
 // readSnapshot reads a snapshot file; a missing file is no snapshot.
-func readSnapshot(path string) (*raft.Snapshot, error) {
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
+func readSnapshot(fsys FS, path string) (*raft.Snapshot, error) {
+	b, err := fsys.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
@@ -621,9 +631,9 @@ func readSnapshot(path string) (*raft.Snapshot, error) {
 }
 
 // writeFileAtomic replaces path with data: a crash leaves either the old or the new file.
-func writeFileAtomic(path string, data []byte) error {
+func writeFileAtomic(fsys FS, path string, data []byte) error {
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := fsys.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY)
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
@@ -638,10 +648,13 @@ func writeFileAtomic(path string, data []byte) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := fsys.Rename(tmp, path); err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
-	return syncDir(filepath.Dir(path))
+	if err := fsys.SyncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	return nil
 }
 
 // Close implements Storage.
@@ -653,26 +666,9 @@ func (w *WAL) Close() error {
 	}
 	w.closed = true
 	err := w.f.Close()
-	closeLock(w.lock)
+	w.lock.Close()
 	return err
 }
 
 // ErrLocked is returned by OpenWAL when another process holds the data directory.
 var ErrLocked = errors.New("storage: data directory in use")
-
-func closeLock(f *os.File) {
-	if f != nil {
-		f.Close() // closing the descriptor releases the flock
-	}
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("storage: %w", err)
-	}
-	defer d.Close()
-	// Some file systems refuse to sync a directory; the file itself is synced, so go on.
-	_ = d.Sync()
-	return nil
-}
