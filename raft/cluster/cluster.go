@@ -199,6 +199,9 @@ func (c *Cluster) emit(id uint64, kind, msg string) {
 		st := m.node.Status()
 		term, role = st.Term, st.Role
 	}
+	if kind == eventline.KindCrash {
+		role = raft.Dead // with the term it had: the node is gone, whatever it was
+	}
 	raft.NewTracer(c.opts.Handler, raft.ID(id), nil).Emit(kind, msg, term, role)
 }
 

@@ -12,6 +12,7 @@ const autoAnalyzeEvents = 200_000
 func (m *Model) analyze() {
 	t := m.Test()
 	m.flagged = map[int32]string{}
+	m.analyzed = len(t.Events)
 	if len(t.Events) == 0 {
 		return
 	}
@@ -44,3 +45,7 @@ func (m *Model) analyze() {
 		}
 	}
 }
+
+// analysisStale reports whether the flags miss events: none were computed, or events arrived
+// since (a test that streamed in after it was opened).
+func (m *Model) analysisStale() bool { return m.flagged == nil || m.analyzed != len(m.Test().Events) }

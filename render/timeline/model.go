@@ -79,8 +79,10 @@ type Model struct {
 	keyOf       map[int]int // follow mode: Update.Key -> index in tests
 	loading     bool
 	// flagged maps events that raftviz analyze flags (safety violations, slow round trips)
-	// to what it says of them; nil until analysed.
-	flagged map[int32]string
+	// to what it says of them; nil until analysed. analyzed is the number of events the
+	// analysis saw.
+	flagged  map[int32]string
+	analyzed int
 	// dropped holds the summaries of finished tests whose events were let go (Options.Reload).
 	dropped map[*parse.Test]testSummary
 	// complete marks tests that will get no more events (follow and load mode).
@@ -401,7 +403,7 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.PrevFault):
 		m.jump((*parse.Event).IsFault, -1, "fault")
 	case key.Matches(msg, k.NextFlag), key.Matches(msg, k.PrevFlag):
-		if m.flagged == nil {
+		if m.analysisStale() {
 			m.analyze()
 		}
 		dir := 1
@@ -571,6 +573,10 @@ type Update struct {
 func (m *Model) append(msg AppendMsg) {
 	if msg.Done {
 		m.loading = false
+		// The test on screen may have been analysed before its events arrived.
+		if m.flagged != nil && m.analysisStale() && len(m.Test().Events) <= autoAnalyzeEvents {
+			defer m.analyze()
+		}
 	}
 	if msg.Reset {
 		m.tests = []*parse.Test{{Name: "(no events yet)", Implicit: true}}

@@ -576,3 +576,53 @@ func TestEscClosesHelp(t *testing.T) {
 		t.Fatal("esc left the help open")
 	}
 }
+
+// classicCrashLog is a raftrun live log of the version whose crash line stated the role the
+// node had: the leader's crash says state=leader.
+const classicCrashLog = `00:00:00.100000 [1] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2
+00:00:00.200000 [1] crashes | ev=crash term=1 state=leader
+00:00:00.500000 [2] becomes candidate | ev=state term=2 state=candidate prev=follower reason=timeout
+00:00:00.600000 [2] becomes leader | ev=state term=2 state=leader prev=candidate reason=won votes=2
+00:00:00.700000 [3] heartbeat | ev=recv term=2 state=follower type=AppendEntries from=2 entries=0
+`
+
+// TestCrashedNodeIsNotLabelledLeader: a crashed node's column says it is down, not the role
+// its crash line stated, which next to the new leader looked like two leaders (defect 2).
+func TestCrashedNodeIsNotLabelledLeader(t *testing.T) {
+	tests, _, err := parse.Read(strings.NewReader(classicCrashLog), parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
+	tm := teatest.NewTestModel(t, New(tests, Options{NoColor: true}), teatest.WithInitialTermSize(120, 20))
+	tm.Send(keyMsg("G"))
+	tm.Send(keyMsg("q"))
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	header := strings.Split(plain(final), "\n")[1]
+	if !strings.Contains(header, "1 down") || strings.Contains(header, "1 leader") || !strings.Contains(header, "2 leader") {
+		t.Fatalf("column header after the crash: %q", header)
+	}
+}
+
+// TestFlagsOfAStreamedTest: a test whose events arrive after it was opened (one file, loaded
+// in the background) is analysed again, so v finds its flagged events (defect 1).
+func TestFlagsOfAStreamedTest(t *testing.T) {
+	text := `00:00:00.100000 [1] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2
+00:00:00.200000 [2] heartbeat | ev=recv term=1 state=follower type=AppendEntries from=1 entries=0
+00:00:00.300000 [2] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2
+`
+	tests, _, err := parse.Read(strings.NewReader(text), parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
+	tm := teatest.NewTestModel(t, New(nil, Options{NoColor: true, Loading: true}), teatest.WithInitialTermSize(120, 20))
+	tm.Send(AppendMsg{Updates: []Update{{Key: 1, Name: tests[0].Name, Events: tests[0].Events, Complete: true}}})
+	tm.Send(AppendMsg{Done: true})
+	tm.Send(keyMsg("v"))
+	tm.Send(keyMsg("q"))
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	if c := final.Cursor(); c == nil || c.Line != 3 {
+		t.Fatalf("v went to %+v (status %q), want the second leader of term 1 (line 3)", c, final.status)
+	}
+}

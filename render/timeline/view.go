@@ -67,7 +67,7 @@ func newStyles(noColor bool) styles {
 	s.category[render.CategoryCommit] = c("6")
 	s.category[render.CategoryFault] = c("1").Bold(true)
 	s.roles = map[string]lipgloss.Style{"leader": c("2").Bold(true), "candidate": c("3"), "precandidate": c("3"),
-		"follower": plain, "dead": c("1"), "learner": c("8")}
+		"follower": plain, "dead": c("1"), "down": c("1"), "learner": c("8")}
 	return s
 }
 
@@ -223,13 +223,20 @@ func (m *Model) writeColumnHeader(out *strings.Builder, nodes []string, colW, la
 	if m.cursor < len(m.rows) {
 		at = int(m.rows[m.cursor].idx)
 	}
+	state := m.ix.at(at)
 	for i, n := range nodes {
+		role := m.roleAt(n, at)
+		if c, ok := m.ix.col[n]; ok && c < 64 && state.crashed&(1<<c) != 0 {
+			// A crash line states the role the node had (a leader's crash says leader):
+			// a node that is down has none.
+			role = "down"
+		}
 		label := n
-		if role := m.roleAt(n, at); role != "" {
+		if role != "" {
 			label += " " + role
 		}
 		st := m.st.header
-		if rs, ok := m.st.roles[m.roleAt(n, at)]; ok && !m.st.noColor {
+		if rs, ok := m.st.roles[role]; ok && !m.st.noColor {
 			st = rs.Bold(true).Underline(true)
 		}
 		b.WriteString(st.Render(pad(label, colW)))
