@@ -21,6 +21,8 @@ type keyMap struct {
 	NextFlag, PrevFlag                                 key.Binding
 	Follow, Fold, Scale, Tests, Filter, Detail, Output key.Binding
 	Help, Quit                                         key.Binding
+	// width is the screen's, so that the full help is laid out in as many columns as fit.
+	width int
 }
 
 func defaultKeys() keyMap {
@@ -45,7 +47,7 @@ func defaultKeys() keyMap {
 		PrevCommit:   b("C", "previous commit", "C"),
 		NextFault:    b("x", "next fault", "x"),
 		PrevFault:    b("X", "previous fault", "X"),
-		NextFlag:     b("v", "next flagged (analysis)", "v"),
+		NextFlag:     b("v", "next flagged", "v"),
 		PrevFlag:     b("V", "previous flagged", "V"),
 		Follow:       b("F", "follow", "F"),
 		Fold:         b("z", "fold heartbeats", "z"),
@@ -53,25 +55,43 @@ func defaultKeys() keyMap {
 		Tests:        b("t", "tests", "t"),
 		Filter:       b("f", "filter", "f"),
 		Detail:       b("enter", "detail", "enter"),
-		Output:       b("!", "test output (failures)", "!"),
+		Output:       b("!", "test output", "!"),
 		Help:         b("?", "help", "?"),
 		Quit:         b("q", "quit", "q", "ctrl+c"),
 	}
 }
 
-// ShortHelp implements help.KeyMap.
+// ShortHelp implements help.KeyMap. Help and quit come first: help cuts the line where the
+// screen ends, and those two must show at any width.
 func (k keyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Down, k.Search, k.NextElection, k.NextFault, k.Tests, k.Filter, k.Detail, k.Help, k.Quit}
+	return []key.Binding{k.Help, k.Quit, k.Down, k.Search, k.NextElection, k.NextFault, k.Tests, k.Filter, k.Detail}
 }
 
-// FullHelp implements help.KeyMap.
+// FullHelp implements help.KeyMap: every binding, in as many columns as the screen's width
+// holds.
 func (k keyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right},
-		{k.Search, k.Next, k.Prev, k.NextElection, k.PrevElection, k.NextCommit, k.PrevCommit, k.NextFault},
-		{k.PrevFault, k.NextFlag, k.PrevFlag, k.Follow, k.Fold, k.Scale, k.Tests, k.Filter},
-		{k.Detail, k.Output, k.Quit},
+	all := []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right,
+		k.Search, k.Next, k.Prev, k.NextElection, k.PrevElection, k.NextCommit, k.PrevCommit, k.NextFault,
+		k.PrevFault, k.NextFlag, k.PrevFlag, k.Follow, k.Fold, k.Scale, k.Tests, k.Filter,
+		k.Detail, k.Output, k.Help, k.Quit}
+	colW := 0
+	for _, b := range all {
+		h := b.Help()
+		colW = max(colW, len([]rune(h.Key))+1+len([]rune(h.Desc)))
 	}
+	const sep = 4 // help's column separator, and a margin
+	cols := 4
+	if k.width > 0 {
+		cols = min(max(k.width/(colW+sep), 1), 4)
+	}
+	per := (len(all) + cols - 1) / cols
+	var out [][]key.Binding
+	for len(all) > 0 {
+		n := min(per, len(all))
+		out = append(out, all[:n])
+		all = all[n:]
+	}
+	return out
 }
 
 // The test picker: a bubbles table of the run's tests.

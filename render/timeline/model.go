@@ -304,6 +304,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
+		m.keys.width = msg.Width
 		m.help.SetWidth(msg.Width)
 		m.detail.SetWidth(msg.Width)
 		m.detail.SetHeight(max(msg.Height-2, 1))

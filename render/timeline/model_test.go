@@ -626,3 +626,34 @@ func TestFlagsOfAStreamedTest(t *testing.T) {
 		t.Fatalf("v went to %+v (status %q), want the second leader of term 1 (line 3)", c, final.status)
 	}
 }
+
+// TestHelpFitsEightyColumns: at 80 columns the footer shows how to quit and get help, and the
+// full help shows every key without a cut line (defect 7).
+func TestHelpFitsEightyColumns(t *testing.T) {
+	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
+	tm := teatest.NewTestModel(t, New(simTests(t), Options{NoColor: true}), teatest.WithInitialTermSize(80, 24))
+	tm.Send(keyMsg("?"))
+	tm.Send(keyMsg("q"))
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	screen := plain(final)
+	for _, b := range final.keys.FullHelp() {
+		for _, k := range b {
+			if h := k.Help(); !strings.Contains(screen, h.Desc) {
+				t.Errorf("the full help at 80 columns lacks %q (%s)", h.Desc, h.Key)
+			}
+		}
+	}
+	lines := strings.Split(screen, "\n")
+	helpRows := len(final.keys.FullHelp()[0])
+	for i, line := range lines {
+		inHelp := i >= len(lines)-helpRows
+		if w := ansi.StringWidth(line); w > 80 || inHelp && strings.HasSuffix(line, "…") {
+			t.Errorf("line %d is cut or too wide (%d cells): %q", i, w, line)
+		}
+	}
+	final.help.ShowAll = false
+	footer := strings.Split(plain(final), "\n")
+	if last := footer[len(footer)-1]; !strings.Contains(last, "q quit") || !strings.Contains(last, "? help") {
+		t.Errorf("the footer at 80 columns: %q", last)
+	}
+}
