@@ -6,6 +6,7 @@ package timeline
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -436,8 +437,9 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.openDetail()
 	case key.Matches(msg, k.Help):
 		m.help.ShowAll = !m.help.ShowAll
-		m.clamp()
 	}
+	// A status line or the help takes rows from the table: keep the cursor on what is left.
+	m.clamp()
 	return m, nil
 }
 
@@ -491,6 +493,7 @@ func (m *Model) jumpIdx(f func(int32) bool, dir int, what string) bool {
 			}
 			m.cursor = i
 			m.clamp()
+			m.reveal()
 			return true
 		}
 	}
@@ -508,6 +511,35 @@ func (m *Model) find(q string, dir int) {
 		return
 	}
 	m.jump(func(e *parse.Event) bool { return matches(e, q) }, dir, "match for "+strconv.Quote(q))
+}
+
+// reveal scrolls the columns sideways, when it must, so that the node of the event under the
+// cursor is on screen: a jump to an event in a column scrolled off would show an empty row.
+func (m *Model) reveal() {
+	e := m.Cursor()
+	if e == nil || e.Node == "*" {
+		return
+	}
+	nodes, _, _ := m.layout()
+	if slices.Contains(nodes, e.Node) {
+		return
+	}
+	all := m.shownNodes()
+	at := slices.Index(all, e.Node)
+	if at < 0 {
+		return
+	}
+	if at < m.hscroll {
+		m.hscroll = at
+		return
+	}
+	// Scroll right just enough for the node to be the last column on screen.
+	for m.hscroll < at {
+		m.hscroll++
+		if nodes, _, _ = m.layout(); slices.Contains(nodes, e.Node) {
+			return
+		}
+	}
 }
 
 // shownNodes are the node columns not hidden by the filter.

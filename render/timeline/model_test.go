@@ -657,3 +657,76 @@ func TestHelpFitsEightyColumns(t *testing.T) {
 		t.Errorf("the footer at 80 columns: %q", last)
 	}
 }
+
+// TestAsksTheTerminalNothing: the timeline writes no query a terminal must answer (background
+// colour, cursor position), so a terminal that never answers (screen, Emacs shells, CI) gets
+// the first screen at once (defect 4 was a 5 s wait for such an answer). A guard: the fix came
+// before this test.
+func TestAsksTheTerminalNothing(t *testing.T) {
+	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
+	tm := teatest.NewTestModel(t, New(simTests(t), Options{}), teatest.WithInitialTermSize(80, 24))
+	tm.Send(keyMsg("?"))
+	tm.Send(keyMsg("q"))
+	out, err := io.ReadAll(tm.FinalOutput(t, teatest.WithFinalTimeout(5*time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"\x1b]11;?", "\x1b]10;?", "\x1b[6n", "\x1b[c"} {
+		if bytes.Contains(out, []byte(q)) {
+			t.Errorf("the program asked the terminal %q", q)
+		}
+	}
+	if !bytes.Contains(out, []byte("quit")) {
+		t.Fatal("no screen was drawn")
+	}
+}
+
+// TestJumpRevealsTheNodeColumn: a search that lands on an event of a node whose column is
+// scrolled off screen scrolls the columns to it, instead of showing an empty row (defect 5).
+func TestJumpRevealsTheNodeColumn(t *testing.T) {
+	var text strings.Builder
+	for i := 0; i < 20; i++ {
+		fmt.Fprintf(&text, "00:00:%02d.000000 [%d] routine work %d\n", i, i%2+1, i)
+	}
+	text.WriteString("00:00:30.000000 [5] something special\n00:00:31.000000 [3] more\n00:00:32.000000 [4] more\n")
+	tests, _, err := parse.Read(strings.NewReader(text.String()), parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
+	tm := teatest.NewTestModel(t, New(tests, Options{NoColor: true}), teatest.WithInitialTermSize(60, 20))
+	for _, k := range []string{"/", "s", "p", "e", "c", "i", "a", "l", "enter", "q"} {
+		tm.Send(keyMsg(k))
+	}
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	if c := final.Cursor(); c == nil || c.Node != "5" {
+		t.Fatalf("the search landed on %+v", c)
+	}
+	for _, line := range strings.Split(plain(final), "\n") {
+		if strings.HasPrefix(line, "▶") {
+			if !strings.Contains(line, "something") {
+				t.Fatalf("the cursor's row does not show its event (node 5's column is off screen): %q", line)
+			}
+			return
+		}
+	}
+	t.Fatalf("no cursor row on screen:\n%s", plain(final))
+}
+
+// TestStatusLineKeepsTheCursorOnScreen: a status message takes the last line of the table;
+// the cursor on that line must stay visible (defect 6).
+func TestStatusLineKeepsTheCursorOnScreen(t *testing.T) {
+	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
+	tm := teatest.NewTestModel(t, New(simTests(t), Options{NoColor: true}), teatest.WithInitialTermSize(120, 12))
+	tm.Send(keyMsg("G"))
+	tm.Send(keyMsg("n"))   // no search yet: a status message
+	tm.Send(tea.QuitMsg{}) // q would clear the status line
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	screen := plain(final)
+	if final.status == "" || !strings.Contains(screen, final.status) {
+		t.Fatalf("no status line: %q", final.status)
+	}
+	if !strings.Contains(screen, "▶") {
+		t.Fatalf("the cursor left the screen when the status line appeared:\n%s", screen)
+	}
+}
