@@ -268,7 +268,7 @@ func (m *Model) visible(e *parse.Event) bool {
 
 // bodyHeight is the number of table rows on screen.
 func (m *Model) bodyHeight() int {
-	h := m.height - 3 // title, column header, footer
+	h := m.height - 4 // title, column header, the message line, footer
 	if m.help.ShowAll {
 		h -= len(m.keys.FullHelp()[0]) + 1
 	}

@@ -730,3 +730,29 @@ func TestStatusLineKeepsTheCursorOnScreen(t *testing.T) {
 		t.Fatalf("the cursor left the screen when the status line appeared:\n%s", screen)
 	}
 }
+
+// TestMessageLineShowsTheWholeEvent: under the table, one line shows the whole message of the
+// event under the cursor and its fields, which its cell cuts (issue 13, build item 2).
+func TestMessageLineShowsTheWholeEvent(t *testing.T) {
+	long := "sends AppendEntries to 3 with entries 8 to 12 after a conflict at index 7 of term 2"
+	text := "00:00:00.100000 [1] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2\n" +
+		"00:00:00.200000 [1] " + long + " | ev=send term=1 state=leader rpc=1-9 type=AppendEntries to=3\n" +
+		"00:00:00.300000 [2] short\n"
+	tests, _, err := parse.Read(strings.NewReader(text), parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
+	tm := teatest.NewTestModel(t, New(tests, Options{NoColor: true}), teatest.WithInitialTermSize(160, 12))
+	tm.Send(keyMsg("j"))
+	tm.Send(tea.QuitMsg{})
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	lines := strings.Split(plain(final), "\n")
+	msgLine := lines[len(lines)-2] // above the footer
+	if want := "[1] " + long + " | ev=send term=1 state=leader rpc=1-9 type=AppendEntries to=3"; msgLine != want {
+		t.Fatalf("message line %q, want %q", msgLine, want)
+	}
+	if strings.Contains(strings.Join(lines[:len(lines)-2], "\n"), long) {
+		t.Fatal("the table's cell held the whole message: the test proves nothing")
+	}
+}

@@ -29,6 +29,7 @@ type styles struct {
 	fail     lipgloss.Style
 	unknown  lipgloss.Style
 	lane     lipgloss.Style
+	message  lipgloss.Style
 	category [6]lipgloss.Style
 	roles    map[string]lipgloss.Style
 }
@@ -46,6 +47,7 @@ func newStyles(noColor bool) styles {
 	s.status = plain.Bold(true)
 	s.pass, s.fail, s.unknown = plain.Bold(true), plain.Bold(true), plain.Bold(true)
 	s.lane = plain.Bold(true)
+	s.message = plain
 	for i := range s.category {
 		s.category[i] = plain
 	}
@@ -125,6 +127,7 @@ func (m *Model) screen() string {
 		}
 		b.WriteByte('\n')
 	}
+	m.writeMessageLine(&b)
 	if m.mode == modeSearch {
 		b.WriteString(m.search.View())
 		b.WriteByte('\n')
@@ -134,6 +137,26 @@ func (m *Model) screen() string {
 	}
 	b.WriteString(m.help.View(m.keys))
 	return b.String()
+}
+
+// writeMessageLine writes the whole message of the event under the cursor, with its fields,
+// under the table: a cell shows only the start of a message.
+func (m *Model) writeMessageLine(b *strings.Builder) {
+	var line strings.Builder
+	if e := m.Cursor(); e != nil {
+		line.WriteString("[" + e.Node + "] " + e.Msg)
+		if e.Kind != "" || len(e.Fields) > 0 {
+			line.WriteString(" |")
+			if e.Kind != "" {
+				line.WriteString(" ev=" + e.Kind)
+			}
+			for _, f := range e.Fields {
+				line.WriteString(" " + f.Key + "=" + f.Value)
+			}
+		}
+	}
+	b.WriteString(m.st.message.Render(ansi.Truncate(line.String(), m.width, "…")))
+	b.WriteByte('\n')
 }
 
 func (m *Model) statusStyle(st parse.Status) lipgloss.Style {
