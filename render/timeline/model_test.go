@@ -384,12 +384,14 @@ func TestProgramKeys(t *testing.T) {
 	_, _ = io.ReadAll(tm.FinalOutput(t))
 }
 
-func TestAnalysisFlagsAreMarked(t *testing.T) {
-	text := `00:00:00.100000 [1] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2
+// twoLeadersLog has two leaders in term 1: analysis flags lines 1 and 3.
+const twoLeadersLog = `00:00:00.100000 [1] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2
 00:00:00.200000 [2] heartbeat | ev=recv term=1 state=follower type=AppendEntries from=1 entries=0
 00:00:00.300000 [2] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2
 `
-	tests, _, err := parse.Read(strings.NewReader(text), parse.Options{})
+
+func TestAnalysisFlagsAreMarked(t *testing.T) {
+	tests, _, err := parse.Read(strings.NewReader(twoLeadersLog), parse.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -607,11 +609,7 @@ func TestCrashedNodeIsNotLabelledLeader(t *testing.T) {
 // TestFlagsOfAStreamedTest: a test whose events arrive after it was opened (one file, loaded
 // in the background) is analysed again, so v finds its flagged events (defect 1).
 func TestFlagsOfAStreamedTest(t *testing.T) {
-	text := `00:00:00.100000 [1] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2
-00:00:00.200000 [2] heartbeat | ev=recv term=1 state=follower type=AppendEntries from=1 entries=0
-00:00:00.300000 [2] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2
-`
-	tests, _, err := parse.Read(strings.NewReader(text), parse.Options{})
+	tests, _, err := parse.Read(strings.NewReader(twoLeadersLog), parse.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
