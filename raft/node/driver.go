@@ -190,7 +190,7 @@ func (d *Driver) Propose(cmd []byte, done Done) (uint64, error) {
 }
 
 // ProposeConfChange submits a membership change, as Propose submits a command; done is
-// called once the change is applied (committed), with an empty Result.
+// called once the change is applied (committed), with its index and no value.
 func (d *Driver) ProposeConfChange(cc raft.ConfChange, done Done) (uint64, error) {
 	return d.propose(func() (uint64, error) { return d.r.ProposeConfChange(cc) }, done)
 }
