@@ -347,7 +347,9 @@ func (d *Driver) apply(e raft.Entry) {
 		result = "conf" // membership is the core's business, not the state machine's
 	case len(e.Data) > 0:
 		value, err = d.sm.Apply(e.Index, e.Data)
-		result = resultText(value, err)
+		if d.tracer.On() { // rendering the answer costs; only event lines need it
+			result = resultText(value, err)
+		}
 	}
 	d.r.TraceApply(e, result)
 	d.applied, d.lastTerm = e.Index, e.Term
@@ -374,6 +376,9 @@ func resultText(value any, err error) string {
 		return "error: " + err.Error()
 	case value == nil:
 		return ""
+	}
+	if s, ok := value.(fmt.Stringer); ok {
+		return s.String()
 	}
 	return fmt.Sprint(value)
 }
