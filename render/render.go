@@ -62,6 +62,10 @@ type Options struct {
 	Fields bool
 	// Nodes, when set, keeps only these node columns (and cluster-wide events).
 	Nodes []string
+	// Arrows draws each message as an arrow from the sender's column to the receiver's, on the
+	// row it was sent (or lost), and a received message as its sender and type: a sequence
+	// diagram. Text and ASCII tables only.
+	Arrows bool
 	// Grep, when set, keeps only events whose message, kind or fields contain it: ignoring case
 	// unless it has a capital letter (smart case, as in less and ripgrep).
 	Grep string
@@ -114,6 +118,9 @@ func fieldsContain(e *parse.Event, s string, contains func(s, sub string) bool) 
 func (o *Options) columns(events []parse.Event) []string {
 	t := parse.Test{Events: events}
 	nodes := t.Nodes()
+	if o.Arrows {
+		nodes = WithMessagePeers(nodes, events)
+	}
 	if len(o.Nodes) == 0 {
 		return nodes
 	}
@@ -171,6 +178,11 @@ func fieldsText(e *parse.Event) string {
 
 // cellText is what an event shows in its node's column.
 func (o *Options) cellText(e *parse.Event) string {
+	if o.Arrows {
+		if s, ok := ReceiveText(e); ok {
+			return s
+		}
+	}
 	if o.Fields && (e.Kind != "" || len(e.Fields) > 0) {
 		f := fieldsText(e)
 		if e.Kind != "" {

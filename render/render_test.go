@@ -6,9 +6,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/jedib0t/go-pretty/v6/text"
@@ -48,7 +51,41 @@ func classicCut(s string, width int) []string {
 
 // prettyReference renders a table the slow way, with go-pretty, from the same cells the fast
 // renderer lays out. The fast renderer exists only for speed: its output must be identical.
+// With Options.Arrows the reference lays the table out twice: first with stand-ins as wide as
+// an arrow's label and head must be, to learn the column widths go-pretty chooses; then with
+// the arrows drawn to those widths.
 func prettyReference(opts Options, nodes []string, events []parse.Event) string {
+	if !opts.Arrows {
+		return prettyTable(opts, nodes, events, nil)
+	}
+	first := prettyTable(opts, nodes, events, func(a Arrow, cols []int, row table.Row) {
+		label := text.StringWidthWithoutEscSequences(a.Label) + 2
+		if opts.Wrap > 0 {
+			label = min(label, opts.Wrap)
+		}
+		row[cols[0]] = strings.Repeat("x", label)
+		row[cols[1]] = "xx"
+	})
+	// The top rule's segments are the columns' widths plus their padding.
+	rule, _, _ := strings.Cut(first, "\n")
+	var widths []int
+	for _, seg := range strings.FieldsFunc(rule, func(r rune) bool { return strings.ContainsRune("┌┬┐+", r) }) {
+		widths = append(widths, utf8.RuneCountInString(seg)-2)
+	}
+	return prettyTable(opts, nodes, events, func(a Arrow, cols []int, row table.Row) {
+		lo, hi := min(cols[0], cols[1]), max(cols[0], cols[1])
+		for i, s := range ArrowCells(a, widths[lo:hi+1], cols[0] < cols[1]) {
+			row[lo+i] = s
+			if !opts.Compact {
+				row[lo+i] = s + "\n"
+			}
+		}
+	})
+}
+
+// prettyTable is a go-pretty table of the events; arrow, when set, fills the cells of an
+// arrow (cols: the sender's column and the receiver's).
+func prettyTable(opts Options, nodes []string, events []parse.Event, arrow func(a Arrow, cols []int, row table.Row)) string {
 	tw := table.NewWriter()
 	if opts.Format == FormatASCII {
 		tw.SetStyle(table.StyleDefault)
@@ -57,7 +94,19 @@ func prettyReference(opts Options, nodes []string, events []parse.Event) string 
 	}
 	tw.Style().Options.SeparateRows = !opts.Compact
 	tw.Style().Format.Header = text.FormatDefault
-	fault := hasFaults(events)
+	known := map[string]bool{}
+	for _, n := range nodes {
+		known[n] = true
+	}
+	arrowOf := func(e *parse.Event) (Arrow, bool) {
+		a, ok := ArrowOf(e)
+		return a, ok && arrow != nil && known[a.From] && known[a.To]
+	}
+	inFault := func(e *parse.Event) bool {
+		_, drawn := arrowOf(e)
+		return e.IsFault() || e.Node == "*" && !drawn
+	}
+	fault := slices.ContainsFunc(events, func(e parse.Event) bool { return inFault(&e) })
 	header := table.Row{"TIME"}
 	if fault {
 		header = append(header, "FAULT")
@@ -83,10 +132,12 @@ func prettyReference(opts Options, nodes []string, events []parse.Event) string 
 			row[c] = ""
 		}
 		row[0] = e.FormatTime(start, opts.Relative)
-		if fault && (e.Node == "*" || e.IsFault()) {
+		if fault && inFault(e) {
 			row[1] = cell(faultText(e))
 		}
-		if c, ok := col[e.Node]; ok {
+		if a, ok := arrowOf(e); ok {
+			arrow(a, []int{col[a.From], col[a.To]}, row)
+		} else if c, ok := col[e.Node]; ok {
 			row[c] = cell(opts.cellText(e))
 		}
 		tw.AppendRow(row)
@@ -111,6 +162,21 @@ func randomEvents(r *rand.Rand, n int, nodes []string) []parse.Event {
 		}
 		if r.IntN(30) == 0 {
 			ev[i].Node, ev[i].Kind, ev[i].Msg = "*", "partition", "split"
+		}
+		// Messages, for the arrow view: sent, received and lost, between any two nodes (or a
+		// node the table does not show).
+		peer := append(slices.Clone(nodes), "elsewhere")[r.IntN(len(nodes)+1)]
+		typ := []string{"AppendEntries", "RequestVoteReply", "日本語"}[r.IntN(3)]
+		switch r.IntN(8) {
+		case 0:
+			ev[i].Kind = "send"
+			ev[i].Fields = []eventline.Field{{Key: "type", Value: typ}, {Key: "to", Value: peer}, {Key: "entries", Value: strconv.Itoa(r.IntN(3))}}
+		case 1:
+			ev[i].Kind = "recv"
+			ev[i].Fields = []eventline.Field{{Key: "type", Value: typ}, {Key: "from", Value: peer}, {Key: "granted", Value: "true"}}
+		case 2:
+			ev[i].Node, ev[i].Kind = "*", "drop"
+			ev[i].Fields = []eventline.Field{{Key: "type", Value: typ}, {Key: "from", Value: nodes[r.IntN(len(nodes))]}, {Key: "to", Value: peer}, {Key: "reason", Value: "loss"}}
 		}
 	}
 	return ev
@@ -151,7 +217,7 @@ func TestColourOnlyAddsCodes(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	codes := regexp.MustCompile(`\x1b\[[0-9;]*m`)
 	for i := 0; i < 60; i++ {
-		opts := Options{Wrap: []int{0, 7, 30}[i%3], Compact: i%2 == 0, Relative: i%4 == 1}
+		opts := Options{Wrap: []int{0, 7, 30}[i%3], Compact: i%2 == 0, Relative: i%4 == 1, Arrows: i/3%2 == 1}
 		if i%5 == 0 {
 			opts.Format = FormatASCII
 		}
@@ -189,7 +255,7 @@ func TestColourOnlyAddsCodes(t *testing.T) {
 func TestFastRendererMatchesGoPretty(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 60; i++ {
-		opts := Options{Wrap: []int{0, 7, 30}[i%3], Compact: i%2 == 0, Relative: i%4 == 1}
+		opts := Options{Wrap: []int{0, 7, 30}[i%3], Compact: i%2 == 0, Relative: i%4 == 1, Arrows: i/3%2 == 1}
 		if i%5 == 0 {
 			opts.Format = FormatASCII
 		}
@@ -313,5 +379,45 @@ func TestClassify(t *testing.T) {
 		if got := Classify(&c.e); got != c.want {
 			t.Errorf("Classify(%q/%s) = %d, want %d", c.e.Msg, c.e.Kind, got, c.want)
 		}
+	}
+}
+
+// TestArrowsDrawASequenceDiagram: with Options.Arrows a request runs from the sender's column
+// to the receiver's (leftward and rightward), a lost message ends in ✗ instead of sitting in
+// the FAULT column, a received message names its sender, a node that only received messages
+// (3 logs nothing) still gets a column, and every arrow cell fills its column so the shaft runs
+// from border to border.
+func TestArrowsDrawASequenceDiagram(t *testing.T) {
+	const log = `00:00:00.100000 [2] sends RequestVote to 1 | ev=send term=1 state=candidate rpc=2-1 type=RequestVote to=1 last_index=0 last_term=0
+00:00:00.100000 [2] sends RequestVote to 3 | ev=send term=1 state=candidate rpc=2-2 type=RequestVote to=3 last_index=0 last_term=0
+00:00:00.101000 [1] receives RequestVote from 2 | ev=recv term=0 state=follower rpc=2-1 type=RequestVote from=2 mterm=1 last_index=0 last_term=0
+00:00:00.101000 [1] sends RequestVoteReply to 2 | ev=send term=1 state=follower rpc=2-1 type=RequestVoteReply to=2 granted=true
+00:00:00.102000 [*] network drops RequestVote 2->3 | ev=drop rpc=2-2 type=RequestVote from=2 to=3 reason=partition
+`
+	tests, _, err := parse.Read(strings.NewReader(log), parse.Options{})
+	if err != nil || len(tests) != 1 {
+		t.Fatalf("%d tests, %v", len(tests), err)
+	}
+	var out bytes.Buffer
+	w := NewWriter(&out, Options{Wrap: DefaultWrap, Compact: true, Arrows: true})
+	if err := w.Test(tests[0]); err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(l, "│ 00:") || strings.HasPrefix(l, "│ TIME") {
+			rows = append(rows, l)
+		}
+	}
+	want := []string{
+		"│ TIME            │ 1                          │ 2                         │ 3  │",
+		"│ 00:00:00.100000 │ ◀───────────────────────── │ RequestVote ───────────── │    │",
+		"│ 00:00:00.100000 │                            │ RequestVote ───────────── │ ─▶ │",
+		"│ 00:00:00.101000 │ ←2 RequestVote             │                           │    │",
+		"│ 00:00:00.101000 │ RequestVoteReply granted ─ │ ─▶                        │    │",
+		"│ 00:00:00.102000 │                            │ RequestVote (partition) ─ │ ─✗ │",
+	}
+	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("arrow view:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -2,11 +2,13 @@ package render
 
 import (
 	"io"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/jedib0t/go-pretty/v6/text"
 
 	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/eventline"
 )
 
 // borders are the drawing characters of a text table; the two sets are go-pretty's StyleLight and
@@ -43,13 +45,22 @@ func newTextTable(opts *Options, nodes []string, events []parse.Event, start int
 		tt.b = asciiBorders
 	}
 	tt.headers = append(tt.headers, "TIME")
-	tt.fault = hasFaults(events)
-	if tt.fault {
-		tt.headers = append(tt.headers, "FAULT")
-	}
 	for _, n := range nodes {
-		tt.col[n] = len(tt.headers)
+		tt.col[n] = len(tt.headers) + 1 // shifted back below when there is no FAULT column
 		tt.headers = append(tt.headers, n)
+	}
+	for i := range events {
+		if tt.inFaultColumn(&events[i]) {
+			tt.fault = true
+			break
+		}
+	}
+	if tt.fault {
+		tt.headers = slices.Insert(tt.headers, 1, "FAULT")
+	} else {
+		for n := range tt.col {
+			tt.col[n]--
+		}
 	}
 	tt.widths = make([]int, len(tt.headers))
 	for i, h := range tt.headers {
@@ -60,8 +71,18 @@ func newTextTable(opts *Options, nodes []string, events []parse.Event, start int
 		e := &events[i]
 		tb = parse.AppendEventTime(tb[:0], e, start, opts.Relative)
 		tt.widths[0] = max(tt.widths[0], len(tb))
+		if a, from, to, ok := tt.arrow(e); ok {
+			// The sender's cell holds the label; the receiver's the head.
+			w := ArrowWidth(a)
+			if opts.Wrap > 0 {
+				w = min(w, opts.Wrap)
+			}
+			tt.widths[from] = max(tt.widths[from], w)
+			tt.widths[to] = max(tt.widths[to], arrowHeadWidth)
+			continue
+		}
 		if c, ok := tt.col[e.Node]; ok {
-			if e.Flags&parse.FlagASCII != 0 && !opts.Fields {
+			if tt.plainASCII(e) {
 				w := len(e.Msg)
 				if opts.Wrap > 0 {
 					w = min(w, opts.Wrap)
@@ -71,7 +92,7 @@ func newTextTable(opts *Options, nodes []string, events []parse.Event, start int
 				tt.widths[c] = max(tt.widths[c], wrappedWidth(opts.cellText(e), opts.Wrap))
 			}
 		}
-		if tt.fault && (e.Node == "*" || e.IsFault()) {
+		if tt.fault && tt.inFaultColumn(e) {
 			tt.widths[1] = max(tt.widths[1], wrappedWidth(faultText(e), opts.Wrap))
 		}
 	}
@@ -120,11 +141,13 @@ func (tt *textTable) write(w io.Writer, events []parse.Event) error {
 			tt.cells[c] = tt.cells[c][:0]
 		}
 		tt.time = parse.AppendEventTime(tt.time[:0], e, tt.start, tt.opts.Relative)
-		if c, ok := tt.col[e.Node]; ok {
-			tt.ascii[c] = e.Flags&parse.FlagASCII != 0 && !tt.opts.Fields
+		if a, from, to, ok := tt.arrow(e); ok {
+			tt.arrowCells(a, from, to)
+		} else if c, ok := tt.col[e.Node]; ok {
+			tt.ascii[c] = tt.plainASCII(e)
 			tt.cells[c] = tt.lines(tt.cells[c], tt.opts.cellText(e), tt.ascii[c])
 		}
-		if tt.fault && (e.Node == "*" || e.IsFault()) {
+		if tt.fault && tt.inFaultColumn(e) {
 			tt.ascii[1] = false
 			tt.cells[1] = tt.lines(tt.cells[1], faultText(e), false)
 		}
@@ -134,6 +157,52 @@ func (tt *textTable) write(w io.Writer, events []parse.Event) error {
 	_, err := w.Write(tt.buf)
 	tt.buf = tt.buf[:0]
 	return err
+}
+
+// plainASCII reports whether an event's cell is its message and known to be ASCII, so its
+// width is its length.
+func (tt *textTable) plainASCII(e *parse.Event) bool {
+	return e.Flags&parse.FlagASCII != 0 && !tt.opts.Fields && !(tt.opts.Arrows && e.Kind == eventline.KindRecv)
+}
+
+// arrow returns the arrow an event draws in the arrow view and the columns of its sender and
+// receiver; ok is false without the arrow view, or when either column is not in the table.
+func (tt *textTable) arrow(e *parse.Event) (a Arrow, from, to int, ok bool) {
+	if !tt.opts.Arrows {
+		return a, 0, 0, false
+	}
+	if a, ok = ArrowOf(e); !ok {
+		return a, 0, 0, false
+	}
+	from, okFrom := tt.col[a.From]
+	to, okTo := tt.col[a.To]
+	return a, from, to, okFrom && okTo
+}
+
+// inFaultColumn reports whether an event is written in the FAULT column: faults, and cluster
+// events other than the lost messages the arrow view draws between the nodes.
+func (tt *textTable) inFaultColumn(e *parse.Event) bool {
+	if e.IsFault() {
+		return true
+	}
+	if e.Node != "*" {
+		return false
+	}
+	_, _, _, arrow := tt.arrow(e)
+	return !arrow
+}
+
+// arrowCells fills the cells an arrow crosses, each as wide as its column.
+func (tt *textTable) arrowCells(a Arrow, from, to int) {
+	lo, hi := min(from, to), max(from, to)
+	for i, s := range ArrowCells(a, tt.widths[lo:hi+1], from < to) {
+		c := lo + i
+		tt.ascii[c] = false
+		tt.cells[c] = append(tt.cells[c], s)
+		if !tt.opts.Compact {
+			tt.cells[c] = append(tt.cells[c], "")
+		}
+	}
 }
 
 // lines wraps a cell's text and, in the classic layout, adds the blank line that separates

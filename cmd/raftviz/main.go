@@ -67,6 +67,7 @@ type config struct {
 	relative  bool
 	compact   bool
 	fields    bool
+	arrows    bool
 	quiet     bool
 	chunk     int
 	tui       bool
@@ -123,6 +124,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.relative, "relative", false, "show times as seconds since the test's first event (to diff two runs)")
 	fs.BoolVar(&c.compact, "compact", false, "no blank line under each cell and no rule between rows")
 	fs.BoolVar(&c.fields, "fields", false, "append structured fields (ev=... term=...) to messages")
+	fs.BoolVar(&c.arrows, "arrows", false, "draw each message as an arrow from its sender's column to its receiver's (text and ascii tables; the timeline's a key)")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not report lines that were not understood on stderr")
 	fs.IntVar(&c.chunk, "chunk", 50000, "write a test's table in parts of `n` events when it is bigger (bounds memory)")
 	fs.BoolVar(&c.tui, "tui", false, "open the interactive timeline (default on a terminal for inputs of 2 MiB and more; --tui=false never)")
@@ -170,6 +172,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.chunk < 1 {
 		return nil, fmt.Errorf("--chunk must be at least 1, not %d", c.chunk)
 	}
+	if c.arrows && c.renderOpt.Format != render.FormatText && c.renderOpt.Format != render.FormatASCII {
+		return nil, fmt.Errorf("--arrows draws on text and ascii tables, not --table %s", c.table)
+	}
+	c.renderOpt.Arrows = c.arrows
 	c.renderOpt.Wrap = c.wrap
 	c.renderOpt.Relative = c.relative
 	c.renderOpt.Compact = c.compact

@@ -45,7 +45,7 @@ func wantTUI(c *config, stdout io.Writer) bool {
 
 func tuiOptions(c *config) timeline.Options {
 	_, noColor := os.LookupEnv("NO_COLOR")
-	return timeline.Options{NoColor: noColor || c.color == "never", Relative: c.relative, Follow: c.follow}
+	return timeline.Options{NoColor: noColor || c.color == "never", Relative: c.relative, Follow: c.follow, Arrows: c.arrows}
 }
 
 func programOptions(stdin io.Reader, stdout io.Writer) []tea.ProgramOption {

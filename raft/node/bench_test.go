@@ -14,8 +14,8 @@ import (
 type counter struct{ n int }
 
 func (c *counter) Apply(uint64, []byte) (any, error) { c.n++; return c.n, nil }
-func (c *counter) Snapshot() ([]byte, error)        { return nil, nil }
-func (c *counter) Restore([]byte) error             { return nil }
+func (c *counter) Snapshot() ([]byte, error)         { return nil, nil }
+func (c *counter) Restore([]byte) error              { return nil }
 
 // BenchmarkNodeSubmit measures the node's own cost per command, without a network or a disk:
 // a single node on in-memory storage, clients submitting in parallel through Node.Submit (the

@@ -8,6 +8,7 @@ import (
 
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/render"
 )
 
 // rowKind says what a screen row shows.
@@ -55,8 +56,10 @@ type index struct {
 	commitsScanned int
 }
 
+// buildIndex indexes a test. Its columns are the nodes that wrote lines and those that were
+// sent messages (the arrow view draws to them).
 func buildIndex(t *parse.Test) *index {
-	ix := &index{nodes: t.Nodes(), col: map[string]int{}}
+	ix := &index{nodes: render.WithMessagePeers(t.Nodes(), t.Events), col: map[string]int{}}
 	for i, n := range ix.nodes {
 		ix.col[n] = i
 	}
@@ -70,6 +73,25 @@ func buildIndex(t *parse.Test) *index {
 	}
 	sort.Strings(ix.kinds)
 	return ix
+}
+
+// newNode reports whether events (appended to the test) bring a node that has no column: one
+// that writes its first line, or is sent its first message.
+func (ix *index) newNode(events []parse.Event) bool {
+	for i := range events {
+		e := &events[i]
+		if _, ok := ix.col[e.Node]; !ok && e.Node != eventline.ClusterNode {
+			return true
+		}
+		if a, ok := render.ArrowOf(e); ok {
+			_, from := ix.col[a.From]
+			_, to := ix.col[a.To]
+			if !from || !to {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // observe folds event i into the change list (called for every event, in order; also for

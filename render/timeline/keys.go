@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/table"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // keyMap is the timeline's key bindings; bubbles/help renders them.
@@ -19,7 +20,8 @@ type keyMap struct {
 	NextElection, PrevElection                         key.Binding
 	NextCommit, PrevCommit, NextFault, PrevFault       key.Binding
 	NextFlag, PrevFlag                                 key.Binding
-	Follow, Fold, Scale, Tests, Filter, Detail, Output key.Binding
+	Follow, Fold, Scale, Arrows, Tests, Filter, Detail key.Binding
+	Output                                             key.Binding
 	Help, Quit                                         key.Binding
 	// width is the screen's, so that the full help is laid out in as many columns as fit.
 	width int
@@ -52,6 +54,7 @@ func defaultKeys() keyMap {
 		Follow:       b("F", "follow", "F"),
 		Fold:         b("z", "fold heartbeats", "z"),
 		Scale:        b("s", "time to scale", "s"),
+		Arrows:       b("a", "message arrows", "a"),
 		Tests:        b("t", "tests", "t"),
 		Filter:       b("f", "filter", "f"),
 		Detail:       b("enter", "detail", "enter"),
@@ -63,8 +66,28 @@ func defaultKeys() keyMap {
 
 // ShortHelp implements help.KeyMap. Help and quit come first: help cuts the line where the
 // screen ends, and those two must show at any width.
+//
+// Only the bindings that fit are given: bubbles' help adds one that does not fit when there is
+// no room left for its "…" either, and a footer wider than the screen wraps and scrolls the
+// whole screen up.
 func (k keyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Help, k.Quit, k.Down, k.Search, k.NextElection, k.NextFault, k.Tests, k.Filter, k.Detail}
+	all := []key.Binding{k.Help, k.Quit, k.Down, k.Search, k.NextElection, k.NextFault, k.Tests, k.Filter, k.Detail}
+	if k.width <= 0 {
+		return all
+	}
+	const sep, ellipsis = 3, 2 // " • " between bindings; " …" after the last that fits
+	used := 0
+	for i, b := range all {
+		w := ansi.StringWidth(b.Help().Key) + 1 + ansi.StringWidth(b.Help().Desc)
+		if i > 0 {
+			w += sep
+		}
+		if used+w > k.width || i < len(all)-1 && used+w+ellipsis > k.width {
+			return all[:i]
+		}
+		used += w
+	}
+	return all
 }
 
 // FullHelp implements help.KeyMap: every binding, in as many columns as the screen's width
@@ -72,7 +95,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 func (k keyMap) FullHelp() [][]key.Binding {
 	all := []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right,
 		k.Search, k.Next, k.Prev, k.NextElection, k.PrevElection, k.NextCommit, k.PrevCommit, k.NextFault,
-		k.PrevFault, k.NextFlag, k.PrevFlag, k.Follow, k.Fold, k.Scale, k.Tests, k.Filter,
+		k.PrevFault, k.NextFlag, k.PrevFlag, k.Follow, k.Fold, k.Scale, k.Arrows, k.Tests, k.Filter,
 		k.Detail, k.Output, k.Help, k.Quit}
 	colW := 0
 	for _, b := range all {

@@ -28,6 +28,7 @@ type Options struct {
 	Relative bool // times relative to the test's start
 	Test     int  // index of the test shown first
 	Follow   bool // start in follow mode (the cursor sticks to the newest row)
+	Arrows   bool // start with message arrows drawn (the a key toggles them)
 	// Loading says the tests arrive as AppendMsgs (Load); the header says so until Done.
 	Loading bool
 	// Reload, when set, lets the timeline keep only the test on screen in memory: a finished
@@ -60,6 +61,7 @@ type Model struct {
 	follow   bool
 	fold     bool
 	scaled   bool
+	arrows   bool            // messages drawn as arrows from sender to receiver
 	hidden   map[string]bool // nodes hidden by the filter
 	hideKind map[string]bool // kinds hidden by the filter
 	query    string
@@ -98,7 +100,7 @@ type testSummary struct {
 // New returns a timeline over tests (at least one).
 func New(tests []*parse.Test, opts Options) *Model {
 	m := &Model{opts: opts, tests: tests, keys: defaultKeys(), help: help.New(), width: 100, height: 30,
-		follow: opts.Follow, loading: opts.Loading, hidden: map[string]bool{}, hideKind: map[string]bool{}, st: newStyles(opts.NoColor)}
+		follow: opts.Follow, arrows: opts.Arrows, loading: opts.Loading, hidden: map[string]bool{}, hideKind: map[string]bool{}, st: newStyles(opts.NoColor)}
 	if len(m.tests) == 0 {
 		m.tests = []*parse.Test{{Name: "(no events yet)", Implicit: true}}
 	}
@@ -429,6 +431,8 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Scale):
 		m.scaled = !m.scaled
 		m.rebuild()
+	case key.Matches(msg, k.Arrows):
+		m.arrows = !m.arrows
 	case key.Matches(msg, k.Tests):
 		m.openPicker()
 	case key.Matches(msg, k.Filter):
@@ -661,8 +665,8 @@ func (m *Model) append(msg AppendMsg) {
 			continue
 		}
 		changed = true
-		if len(t.Nodes()) != len(m.ix.nodes) {
-			m.ix = buildIndex(t) // a new node: new columns
+		if m.ix.newNode(t.Events[first:]) {
+			m.ix = buildIndex(t) // new columns
 			continue
 		}
 		for i := first; i < len(t.Events); i++ {

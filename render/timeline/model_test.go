@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -651,8 +652,10 @@ func TestHelpFitsEightyColumns(t *testing.T) {
 	}
 	final.help.ShowAll = false
 	footer := strings.Split(plain(final), "\n")
-	if last := footer[len(footer)-1]; !strings.Contains(last, "q quit") || !strings.Contains(last, "? help") {
-		t.Errorf("the footer at 80 columns: %q", last)
+	if last := footer[len(footer)-1]; !strings.Contains(last, "q quit") || !strings.Contains(last, "? help") || ansi.StringWidth(last) > 80 {
+		// bubbles' help adds a binding that does not fit when there is no room for its "…"
+		// either: a footer wider than the screen wraps and scrolls the whole screen up.
+		t.Errorf("the footer at 80 columns (%d cells): %q", ansi.StringWidth(last), last)
 	}
 }
 
@@ -752,5 +755,51 @@ func TestMessageLineShowsTheWholeEvent(t *testing.T) {
 	}
 	if strings.Contains(strings.Join(lines[:len(lines)-2], "\n"), long) {
 		t.Fatal("the table's cell held the whole message: the test proves nothing")
+	}
+}
+
+// electionLog is a small election in this project's event lines: 2 asks 1 and 3 for votes, 1
+// grants, the request to 3 is lost, and 3 never writes a line of its own.
+const electionLog = `00:00:00.100000 [2] sends RequestVote to 1 | ev=send term=1 state=candidate rpc=2-1 type=RequestVote to=1 last_index=0 last_term=0
+00:00:00.100000 [2] sends RequestVote to 3 | ev=send term=1 state=candidate rpc=2-2 type=RequestVote to=3 last_index=0 last_term=0
+00:00:00.101000 [1] receives RequestVote from 2 | ev=recv term=0 state=follower rpc=2-1 type=RequestVote from=2 mterm=1 last_index=0 last_term=0
+00:00:00.101000 [1] sends RequestVoteReply to 2 | ev=send term=1 state=follower rpc=2-1 type=RequestVoteReply to=2 granted=true
+00:00:00.102000 [*] network drops RequestVote 2->3 | ev=drop rpc=2-2 type=RequestVote from=2 to=3 reason=partition
+`
+
+// TestArrowsShowWhoTalkedToWhom: a toggles the arrow view, in which each message runs from
+// its sender's column to its receiver's (leftward and rightward), a lost one ends in ✗, a
+// received one names its sender, and a node that only received messages has a column.
+func TestArrowsShowWhoTalkedToWhom(t *testing.T) {
+	tests, _, err := parse.Read(strings.NewReader(electionLog), parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
+	tm := teatest.NewTestModel(t, New(tests, Options{NoColor: true}), teatest.WithInitialTermSize(120, 16))
+	tm.Send(keyMsg("a"))
+	tm.Send(tea.QuitMsg{})
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	screen := plain(final)
+	if !strings.Contains(screen, "[arrows]") {
+		t.Errorf("the title does not say the arrows are on:\n%s", screen)
+	}
+	if header := strings.Split(screen, "\n")[1]; !regexp.MustCompile(`^TIME +! +1 +2 candidate +3 *$`).MatchString(header) {
+		t.Errorf("columns %q, want 1, 2 and 3 (3 was sent a message)", header)
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`1 ◀─+RequestVote─ 2\s*$`),
+		regexp.MustCompile(`2 ─RequestVote─+▶ 3\s*$`),
+		regexp.MustCompile(`←2 RequestVote\s*$`),
+		regexp.MustCompile(`1 ─RequestVoteReply granted─*▶ 2\s*$`),
+		regexp.MustCompile(`2 ─RequestVote \(partition\)─*✗ 3\s*$`),
+	} {
+		found := false
+		for _, line := range strings.Split(screen, "\n") {
+			found = found || want.MatchString(line)
+		}
+		if !found {
+			t.Errorf("no line matches %s:\n%s", want, screen)
+		}
 	}
 }

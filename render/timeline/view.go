@@ -1,6 +1,7 @@
 package timeline
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -121,9 +122,10 @@ func (m *Model) screen() string {
 	m.writeTitle(&b)
 	m.writeColumnHeader(&b, nodes, colW, laneW)
 	h := m.bodyHeight()
+	shown := m.shownNodes()
 	for r := m.top; r < m.top+h; r++ {
 		if r < len(m.rows) {
-			m.writeRow(&b, r, nodes, colW, laneW)
+			m.writeRow(&b, r, shown, nodes, colW, laneW)
 		}
 		b.WriteByte('\n')
 	}
@@ -201,6 +203,9 @@ func (m *Model) writeTitle(b *strings.Builder) {
 	}
 	if m.scaled {
 		flags = append(flags, "to scale")
+	}
+	if m.arrows {
+		flags = append(flags, "arrows")
 	}
 	if len(m.hidden)+len(m.hideKind) > 0 {
 		flags = append(flags, "filtered")
@@ -287,7 +292,9 @@ func pad(s string, w int) string {
 	return s + strings.Repeat(" ", w-sw)
 }
 
-func (m *Model) writeRow(b *strings.Builder, r int, nodes []string, colW, laneW int) {
+// writeRow writes row r. shown are the node columns the filter keeps, nodes those of them on
+// screen.
+func (m *Model) writeRow(b *strings.Builder, r int, shown, nodes []string, colW, laneW int) {
 	rw := m.rows[r]
 	t := m.Test()
 	e := &t.Events[rw.idx]
@@ -330,6 +337,10 @@ func (m *Model) writeRow(b *strings.Builder, r int, nodes []string, colW, laneW 
 			line.WriteString(m.st.fold.Render(pad("… "+strconv.Itoa(int(rw.n))+" heartbeat events (z unfolds)", len(nodes)*(colW+1))))
 			break
 		}
+		if s, ok := m.arrowCells(e, shown, len(nodes), colW); ok {
+			line.WriteString(m.st.category[render.Classify(e)].Render(s))
+			break
+		}
 		if e.Node == "*" {
 			// Cluster events span the row.
 			line.WriteString(m.st.category[render.Classify(e)].Render(pad("[cluster] "+e.Msg, len(nodes)*(colW+1))))
@@ -338,7 +349,7 @@ func (m *Model) writeRow(b *strings.Builder, r int, nodes []string, colW, laneW 
 		for i, n := range nodes {
 			cell := ""
 			if e.Node == n {
-				cell = e.Msg
+				cell = m.cellText(e)
 			}
 			cell = pad(cell, colW)
 			if e.Node == n {
@@ -355,6 +366,40 @@ func (m *Model) writeRow(b *strings.Builder, r int, nodes []string, colW, laneW 
 		s = m.st.cursor.Render(ansi.Strip(s))
 	}
 	b.WriteString(ansi.Truncate(s, m.width, ""))
+}
+
+// cellText is what an event says in its node's cell: its message, or in the arrow view the
+// sender and type of a message it received.
+func (m *Model) cellText(e *parse.Event) string {
+	if m.arrows {
+		if s, ok := render.ReceiveText(e); ok {
+			return s
+		}
+	}
+	return e.Msg
+}
+
+// arrowCells draws, in the arrow view, the arrow of a message sent or lost over the node
+// columns on screen (the first cols columns from the horizontal scroll on, colW wide, a space
+// apart); an arrow to a column scrolled off screen runs to the screen's edge. ok is false when
+// the event draws no arrow or its sender or receiver is filtered out.
+func (m *Model) arrowCells(e *parse.Event, shown []string, cols, colW int) (string, bool) {
+	if !m.arrows {
+		return "", false
+	}
+	a, ok := render.ArrowOf(e)
+	if !ok {
+		return "", false
+	}
+	from, to := slices.Index(shown, a.From), slices.Index(shown, a.To)
+	if from < 0 || to < 0 {
+		return "", false
+	}
+	// Drawn over every shown column, then cut to those on screen (layout's first column).
+	start, s := render.ArrowLine(a, from*(colW+1), to*(colW+1))
+	left := min(m.hscroll, max(len(shown)-1, 0)) * (colW + 1)
+	w := cols*(colW+1) - 1
+	return pad(ansi.Cut(strings.Repeat(" ", start)+s, left, left+w), w), true
 }
 
 // lane draws the fault lane: one character per node, ✗ down, ~ disconnected, and a | for
