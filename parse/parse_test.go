@@ -196,10 +196,11 @@ func TestEtcdTrace(t *testing.T) {
 		t.Fatalf("tests %d, etcd events %d", len(tests), sum.BySyntax[SyntaxEtcdTrace])
 	}
 	ev := tests[0].Events
-	if ev[3].Kind != "SendRequestVoteRequest" || ev[3].Node != "1" {
+	// The trace's name stays in the trace field; the profile reads it as a message sent to 2.
+	if ev[3].Kind != "send" || ev[3].Node != "1" {
 		t.Errorf("event 3 = %+v", ev[3])
 	}
-	for key, want := range map[string]string{"term": "1", "role": "StateCandidate", "msg_type": "MsgVote", "msg_to": "2", "conf": "1,2,3"} {
+	for key, want := range map[string]string{"trace": "SendRequestVoteRequest", "to": "2", "msgtype": "MsgVote", "term": "1", "role": "StateCandidate", "msg_type": "MsgVote", "msg_to": "2", "conf": "1,2,3"} {
 		if got, _ := ev[3].Field(key); got != want {
 			t.Errorf("%s = %q, want %q", key, got, want)
 		}

@@ -421,3 +421,33 @@ func TestArrowsDrawASequenceDiagram(t *testing.T) {
 		t.Fatalf("arrow view:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestArrowsOfProfiledLogs: logs of other Raft libraries draw arrows too, where their profile
+// reads a message's receiver from the wording: etcd-io/raft's trace events, its debug lines
+// ("sent MsgVote request to 2"), and 6.824 dslogs ("S0 -> S1 Sending ...").
+func TestArrowsOfProfiledLogs(t *testing.T) {
+	for file, want := range map[string][]string{
+		"../testdata/etcd_trace.ndjson":                  {"MsgVote ─", "◀─", "←1 MsgVote", "←2 MsgVoteResp"},
+		"../testdata/fixtures/etcd_v.log":                {"RequestVote ─", "─▶"},
+		"../testdata/fixtures/dslogs_pass.log":           {"-> S1 Sending", "─▶"},
+		"../testdata/fixtures/etcd_trace_v.log":          {"MsgApp ─", "←1 MsgApp"},
+		"../testdata/fixtures/hashicorp_two_leaders.log": {"RequestVoteReply granted"},
+	} {
+		tests, _, err := parse.ReadFiles([]string{file}, parse.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		w := NewWriter(&out, Options{Wrap: 60, Compact: true, Arrows: true})
+		for _, tt := range tests {
+			if err := w.Test(tt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, s := range want {
+			if !strings.Contains(out.String(), s) {
+				t.Errorf("%s: the arrow view lacks %q", file, s)
+			}
+		}
+	}
+}

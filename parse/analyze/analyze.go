@@ -654,6 +654,12 @@ func (a *Analyzer) kindEvent(e *parse.Event, n *nodeState) {
 // rpcEvent counts a message and measures round trips and heartbeat gaps.
 func (a *Analyzer) rpcEvent(e *parse.Event, n *nodeState) {
 	typ, _ := e.Field("type")
+	if typ == "" {
+		typ, _ = e.Field("msgtype") // a profile that read the message's type from its wording
+	}
+	if typ == "" {
+		return // a message whose type the log does not say (a send read from an arrow): nothing to count it under
+	}
 	rpc, _ := e.Field("rpc")
 	var k rpcKey
 	if e.Kind == eventline.KindSend {

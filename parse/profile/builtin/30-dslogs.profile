@@ -25,6 +25,9 @@ fact state state=candidate : (?i)\b(?:becom\w*|became|convert\w*\s+to|is\s+now|t
 fact state state=follower  : (?i)\b(?:becom\w*|became|convert\w*\s+to|is\s+now|transition\w*\s+to|step\w*\s+down\s+to)\W+(?:a\s+|the\s+)*follower
 fact vote granted=true     : (?i)\bgrant\w*\s+vote\s+to\s+(?P<candidate>S\d+)
 fact vote granted=false    : (?i)\b(?:refus|reject|deny|deni)\w*\s+vote\s+(?:to|for|from)\s+(?P<candidate>S\d+)
+# "S0 -> S1 Sending ...": the convention writes a message from one server to another with an
+# arrow after the sender (for the arrow view).
+fact send                  : ^->\s*(?P<to>S\d+)\b
 fact commit                : (?i)\bcommit\s*index\s*(?:(?P<prev>\d+)\s*-+>\s*)?(?P<commit>\d+)
 fact commit                : (?i)\bcommit\w*\s+(?:up\s+)?to\s+(?:index\s+)?(?P<commit>\d+)
 fact apply                 : (?i)\bappl(?:y|ying|ied)\s+(?:log\s+|index\s+|entry\s+)?(?P<index>\d+)(?:\s+term\s+(?P<eterm>\d+))?(?:\s+cmd\s+(?P<cmd>\S+))?

@@ -11,3 +11,7 @@ fact state state=candidate  : ^BecomeCandidate term=(?P<term>\d+)
 fact state state=precandidate : ^BecomePreCandidate term=(?P<term>\d+)
 fact state state=follower   : ^BecomeFollower term=(?P<term>\d+)
 fact commit                 : ^Commit term=(?P<term>\d+) commit=(?P<commit>\d+)
+# Messages, "SendAppendEntriesRequest MsgApp 1->2 ..." at the sender and "Receive... 1->2" at the
+# receiver, for the arrow view (the term in these lines is the message's, not the node's).
+fact send                   : ^Send\w+ (?P<msgtype>Msg\w+) \S+->(?P<to>\S+)
+fact recv                   : ^Receive\w+ (?P<msgtype>Msg\w+) (?P<from>\S+)->\S+
