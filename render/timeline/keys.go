@@ -310,6 +310,7 @@ func (m *Model) openDetail() {
 // showPane shows text in the scrollable pane (the event detail, the test's output).
 func (m *Model) showPane(title, text string) {
 	m.detail = viewport.New(viewport.WithWidth(m.width), viewport.WithHeight(max(m.height-2, 1)))
+	m.detail.SoftWrap = true // a long message or panic line is read whole, not cut at the edge
 	m.detail.SetContent(text)
 	m.paneTitle = title
 	m.mode = modeDetail

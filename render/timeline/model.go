@@ -383,9 +383,9 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.cursor = len(m.rows) - 1
 		m.clamp()
 	case key.Matches(msg, k.Left):
-		m.hscroll = max(m.hscroll-1, 0)
+		m.hscroll = max(min(m.hscroll, m.maxHScroll())-1, 0)
 	case key.Matches(msg, k.Right):
-		m.hscroll = min(m.hscroll+1, max(len(m.shownNodes())-1, 0))
+		m.hscroll = min(m.hscroll+1, m.maxHScroll())
 	case key.Matches(msg, k.Search):
 		m.mode = modeSearch
 		m.search.SetValue("")

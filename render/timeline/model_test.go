@@ -803,3 +803,69 @@ func TestArrowsShowWhoTalkedToWhom(t *testing.T) {
 		}
 	}
 }
+
+// TestColumnsKeepTheirPlacesWhileScrolling: scrolling sideways step by step, the node
+// columns keep one width (they used to widen as fewer were left), the ◂ ▸ markers say which
+// side has columns off screen, and the header never runs past the screen (defect 8).
+func TestColumnsKeepTheirPlacesWhileScrolling(t *testing.T) {
+	var text strings.Builder
+	for i := 0; i < 16; i++ {
+		fmt.Fprintf(&text, "00:00:%02d.000000 [%d] step %d\n", i, i%8+1, i)
+	}
+	tests, _, err := parse.Read(strings.NewReader(text.String()), parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var starts []int
+	for steps := 0; steps <= 8; steps++ {
+		// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
+		tm := teatest.NewTestModel(t, New(tests, Options{NoColor: true}), teatest.WithInitialTermSize(80, 20))
+		for i := 0; i < steps; i++ {
+			tm.Send(keyMsg("l"))
+		}
+		tm.Send(tea.QuitMsg{})
+		final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+		header := strings.Split(plain(final), "\n")[1]
+		if w := ansi.StringWidth(header); w > 80 {
+			t.Fatalf("after %d steps the header is %d cells wide: %q", steps, w, header)
+		}
+		// Where each node's name starts: the same places at every scroll position.
+		var at []int
+		for i, f := range strings.Fields(header) {
+			if i > 1 && f != "◂" && f != "▸" && f != "◂▸" {
+				at = append(at, strings.Index(header, " "+f+" ")+1)
+			}
+		}
+		if starts == nil {
+			starts = at
+		} else if !slices.Equal(at, starts[:len(at)]) {
+			t.Fatalf("after %d steps the columns start at %v, before at %v:\n%s", steps, at, starts, header)
+		}
+		nodes, _, _ := final.layout()
+		wantLeft, wantRight := nodes[0] != "1", nodes[len(nodes)-1] != "8"
+		if strings.Contains(header, "◂") != wantLeft || strings.Contains(header, "▸") != wantRight {
+			t.Errorf("after %d steps (columns %v) the markers are wrong: %q", steps, nodes, header)
+		}
+		if steps == 8 && nodes[len(nodes)-1] != "8" {
+			t.Errorf("scrolling right never reaches the last column: %v", nodes)
+		}
+	}
+}
+
+// TestDetailWrapsLongMessages: the detail pane shows a long message whole, wrapped at the
+// screen's edge, instead of cutting it (defect 8).
+func TestDetailWrapsLongMessages(t *testing.T) {
+	long := strings.Repeat("word ", 40) + "THE-END"
+	tests, _, err := parse.Read(strings.NewReader("00:00:01.000000 [1] "+long+"\n"), parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
+	tm := teatest.NewTestModel(t, New(tests, Options{NoColor: true}), teatest.WithInitialTermSize(80, 24))
+	tm.Send(keyMsg("enter"))
+	tm.Send(tea.QuitMsg{})
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	if screen := plain(final); !strings.Contains(screen, "THE-END") {
+		t.Fatalf("the detail pane cuts the message:\n%s", screen)
+	}
+}

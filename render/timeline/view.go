@@ -80,22 +80,43 @@ const (
 	maxColumn = 42
 )
 
-// layout decides the node columns on screen and their width.
+// markerWidth is the room kept at the right of the header, when not every column fits, for the
+// ◂ ▸ markers of columns scrolled off to either side.
+const markerWidth = 3
+
+// layout decides the node columns on screen and their width. The width depends only on how
+// many columns fit, not on where the view is scrolled, so columns keep their places while
+// scrolling sideways; the last scroll position fills the screen with the last columns.
 func (m *Model) layout() (nodes []string, colW, laneW int) {
 	all := m.shownNodes()
-	laneW = len(all) + 1 // one character per node, a space
+	n, colW, laneW := m.columnsOnScreen(len(all))
+	start := min(m.hscroll, len(all)-n)
+	return all[start : start+n], colW, laneW
+}
+
+// columnsOnScreen returns how many of total node columns fit on screen, their width and the
+// fault lane's.
+func (m *Model) columnsOnScreen(total int) (n, colW, laneW int) {
+	laneW = total + 1 // one character per node, a space
 	if laneW > 17 {
 		laneW = 0 // too many nodes for a lane: faults still show in the cells
 	}
 	avail := m.width - timeWidth - laneW
-	start := min(m.hscroll, max(len(all)-1, 0))
-	rest := all[start:]
-	fit := max(avail/(minColumn+1), 1)
-	if len(rest) > fit {
-		rest = rest[:fit]
+	fit := func(w int) int { return max((w+1)/(minColumn+1), 1) } // columns a space apart
+	n = min(total, fit(avail))
+	if n < total {
+		avail -= markerWidth
+		n = min(total, fit(avail))
 	}
-	colW = min(max(avail/max(len(rest), 1)-1, minColumn), maxColumn)
-	return rest, colW, laneW
+	colW = min(max((avail+1)/max(n, 1)-1, minColumn), maxColumn)
+	return n, colW, laneW
+}
+
+// maxHScroll is the furthest the columns scroll sideways: the last columns fill the screen.
+func (m *Model) maxHScroll() int {
+	total := len(m.shownNodes())
+	n, _, _ := m.columnsOnScreen(total)
+	return max(total-n, 0)
 }
 
 // View implements tea.Model: the screen in the alternate buffer, with mouse wheel reports.
@@ -272,11 +293,16 @@ func (m *Model) writeColumnHeader(out *strings.Builder, nodes []string, colW, la
 			b.WriteByte(' ')
 		}
 	}
-	if m.hscroll > 0 {
-		b.WriteString(" ◂")
-	}
-	if len(m.shownNodes()) > m.hscroll+len(nodes) {
-		b.WriteString(" ▸")
+	// Markers for the columns scrolled off each side, in the room layout keeps for them.
+	if all := m.shownNodes(); len(all) > len(nodes) {
+		left, right := " ", " "
+		if nodes[0] != all[0] {
+			left = "◂"
+		}
+		if nodes[len(nodes)-1] != all[len(all)-1] {
+			right = "▸"
+		}
+		b.WriteString(" " + left + right)
 	}
 }
 
@@ -397,7 +423,7 @@ func (m *Model) arrowCells(e *parse.Event, shown []string, cols, colW int) (stri
 	}
 	// Drawn over every shown column, then cut to those on screen (layout's first column).
 	start, s := render.ArrowLine(a, from*(colW+1), to*(colW+1))
-	left := min(m.hscroll, max(len(shown)-1, 0)) * (colW + 1)
+	left := min(m.hscroll, len(shown)-cols) * (colW + 1) // as layout scrolls
 	w := cols*(colW+1) - 1
 	return pad(ansi.Cut(strings.Repeat(" ", start)+s, left, left+w), w), true
 }
