@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/table"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -117,36 +118,110 @@ func (k keyMap) FullHelp() [][]key.Binding {
 	return out
 }
 
-// The test picker: a bubbles table of the run's tests.
+// The test picker: a bubbles table of the run's tests, narrowed by a filter typed after /.
 
+// pickerState is the picker's own state besides the bubbles table.
+type pickerState struct {
+	filter    string // case-insensitive substring of the test's name
+	filtering bool   // keys go to the filter
+	tests     []int  // the rows' tests (indexes into Model.tests), those the filter keeps
+}
+
+// openPicker opens the picker on the test shown; relayout redoes its columns, for a new
+// width or filter, keeping the selected test when it is still listed.
 func (m *Model) openPicker() {
-	rows := make([]table.Row, len(m.tests))
+	m.pick = pickerState{}
+	m.relayoutPicker(m.cur)
+	m.mode = modePicker
+}
+
+func (m *Model) relayoutPicker(selected int) {
+	var rows []table.Row
+	m.pick.tests = m.pick.tests[:0]
 	nameW := 20
+	cursor := 0
 	for i, t := range m.tests {
 		name := t.Name
 		if t.Attempt > 1 {
 			name += " #" + strconv.Itoa(t.Attempt)
 		}
+		if m.pick.filter != "" && !strings.Contains(strings.ToLower(name), strings.ToLower(m.pick.filter)) {
+			continue
+		}
+		if i == selected {
+			cursor = len(rows)
+		}
 		nameW = max(nameW, len(name))
-		rows[i] = table.Row{t.Status.String(), name, strconv.Itoa(m.eventCount(t)), strings.Join(m.nodesOf(t), ",")}
+		rows = append(rows, table.Row{t.Status.String(), name, strconv.Itoa(m.eventCount(t)), strings.Join(m.nodesOf(t), ",")})
+		m.pick.tests = append(m.pick.tests, i)
 	}
 	nameW = min(nameW, max(m.width-40, 20))
+	st := table.DefaultStyles()
+	if m.st.noColor {
+		// Without colours the selected row is shown in reverse video, as the table's cursor is.
+		st.Selected = lipgloss.NewStyle().Reverse(true)
+	}
 	m.picker = table.New(
 		table.WithColumns([]table.Column{{Title: "STATUS", Width: 8}, {Title: "TEST", Width: nameW},
 			{Title: "EVENTS", Width: 8}, {Title: "NODES", Width: 16}}),
-		table.WithRows(rows), table.WithFocused(true), table.WithHeight(max(m.height-3, 3)), table.WithWidth(m.width))
-	m.picker.SetCursor(m.cur)
-	m.mode = modePicker
+		table.WithRows(rows), table.WithFocused(true), table.WithHeight(max(m.height-3, 3)), table.WithWidth(m.width),
+		table.WithStyles(st))
+	m.picker.SetCursor(cursor)
+}
+
+// pickedTest is the test under the picker's cursor, or -1 when the filter keeps none.
+func (m *Model) pickedTest() int {
+	if i := m.picker.Cursor(); i >= 0 && i < len(m.pick.tests) {
+		return m.pick.tests[i]
+	}
+	return -1
+}
+
+// pickerTitle is the line above the picker: its keys, or the filter being typed.
+func (m *Model) pickerTitle() string {
+	switch {
+	case m.pick.filtering:
+		return "Pick a test: /" + m.pick.filter + "█ (enter: done, esc: clear)"
+	case m.pick.filter != "":
+		return "Pick a test matching " + strconv.Quote(m.pick.filter) + " (enter: show, /: filter, esc: back)"
+	}
+	return "Pick a test (enter: show, /: filter, esc: back)"
 }
 
 func (m *Model) updatePicker(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if m.pick.filtering {
+		keep := m.pickedTest()
+		switch msg.String() {
+		case "enter":
+			m.pick.filtering = false
+			return m, nil
+		case "esc":
+			m.pick.filtering, m.pick.filter = false, ""
+		case "backspace":
+			if r := []rune(m.pick.filter); len(r) > 0 {
+				m.pick.filter = string(r[:len(r)-1])
+			}
+		case "ctrl+c":
+			return m, tea.Quit
+		default:
+			if msg.Text == "" {
+				return m, nil
+			}
+			m.pick.filter += msg.Text
+		}
+		m.relayoutPicker(keep)
+		return m, nil
+	}
 	switch msg.String() {
 	case "esc", "q", "t":
 		m.mode = modeTable
 		return m, nil
+	case "/":
+		m.pick.filtering = true
+		return m, nil
 	case "enter":
 		m.mode = modeTable
-		if i := m.picker.Cursor(); i >= 0 && i < len(m.tests) && i != m.cur {
+		if i := m.pickedTest(); i >= 0 && i != m.cur {
 			m.selectTest(i)
 		}
 		return m, nil

@@ -73,6 +73,7 @@ type Model struct {
 	help          help.Model
 	search        textinput.Model
 	picker        table.Model
+	pick          pickerState
 	detail        viewport.Model
 	paneTitle     string
 	// outputShown: FAIL tests whose output the timeline opened on by itself (once each)
@@ -88,6 +89,8 @@ type Model struct {
 	analyzed int
 	// dropped holds the summaries of finished tests whose events were let go (Options.Reload).
 	dropped map[*parse.Test]testSummary
+	// places remembers the event under the cursor in each test left, for coming back.
+	places map[*parse.Test]int32
 	// complete marks tests that will get no more events (follow and load mode).
 	complete map[*parse.Test]bool
 }
@@ -134,6 +137,13 @@ func (m *Model) Cursor() *parse.Event {
 }
 
 func (m *Model) selectTest(i int) {
+	if m.cur < len(m.tests) && m.cursor < len(m.rows) {
+		// Coming back to a test finds the cursor where it was left.
+		if m.places == nil {
+			m.places = map[*parse.Test]int32{}
+		}
+		m.places[m.tests[m.cur]] = m.rows[m.cursor].idx
+	}
 	if m.opts.Reload != nil && m.cur != i && m.cur < len(m.tests) {
 		m.drop(m.tests[m.cur])
 	}
@@ -156,7 +166,13 @@ func (m *Model) selectTest(i int) {
 	}
 	m.hidden, m.hideKind = map[string]bool{}, map[string]bool{}
 	m.cursor, m.top, m.hscroll = 0, 0, 0
+	m.rows = m.rows[:0] // the last test's rows say nothing of where to put the cursor
 	m.rebuild()
+	if idx, ok := m.places[m.tests[i]]; ok {
+		m.cursorToEvent(idx)
+		m.clamp()
+		m.reveal()
+	}
 	m.openOnFailure()
 }
 
@@ -231,13 +247,18 @@ func (m *Model) rebuild() {
 	}
 	m.cursor = 0
 	if keep >= 0 {
-		k := sort.Search(len(m.rows), func(j int) bool { return m.rows[j].idx >= keep })
-		m.cursor = min(k, max(len(m.rows)-1, 0))
+		m.cursorToEvent(keep)
 	}
 	if m.follow {
 		m.cursor = max(len(m.rows)-1, 0)
 	}
 	m.clamp()
+}
+
+// cursorToEvent puts the cursor on the row of event idx, or the first row after it.
+func (m *Model) cursorToEvent(idx int32) {
+	k := sort.Search(len(m.rows), func(j int) bool { return m.rows[j].idx >= idx })
+	m.cursor = min(k, max(len(m.rows)-1, 0))
 }
 
 // gapUnit is the time one blank row stands for in proportional mode: the median gap between
@@ -311,8 +332,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.help.SetWidth(msg.Width)
 		m.detail.SetWidth(msg.Width)
 		m.detail.SetHeight(max(msg.Height-2, 1))
-		m.picker.SetWidth(msg.Width)
-		m.picker.SetHeight(max(msg.Height-3, 3))
+		if m.mode == modePicker {
+			m.relayoutPicker(m.pickedTest()) // the test column's width follows the screen's
+		}
 		m.clamp()
 		return m, nil
 	case AppendMsg:

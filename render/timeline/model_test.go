@@ -869,3 +869,52 @@ func TestDetailWrapsLongMessages(t *testing.T) {
 		t.Fatalf("the detail pane cuts the message:\n%s", screen)
 	}
 }
+
+// TestPickerFiltersKeepsPlacesAndShowsTheSelection: the test picker narrows its list to a
+// filter typed after /, a test left and picked again opens where its cursor was, the selected
+// row shows without colours (reverse video), and a resize lays the picker out again for the
+// new width (defect 9).
+func TestPickerFiltersKeepsPlacesAndShowsTheSelection(t *testing.T) {
+	longName := "TestAVeryLongNameThatNeedsMoreThanFortyColumnsToBeReadWhole"
+	var text strings.Builder
+	for _, name := range []string{"TestAlpha", "TestBeta", longName} {
+		fmt.Fprintf(&text, "=== RUN   %s\n", name)
+		for i := 0; i < 6; i++ {
+			fmt.Fprintf(&text, "00:00:0%d.000000 [%d] %s step %d\n", i, i%3+1, name, i)
+		}
+		fmt.Fprintf(&text, "--- PASS: %s (0.01s)\n", name)
+	}
+	tests, _, err := parse.Read(strings.NewReader(text.String()), parse.Options{})
+	if err != nil || len(tests) != 3 {
+		t.Fatalf("%d tests, %v", len(tests), err)
+	}
+	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
+	tm := teatest.NewTestModel(t, New(tests, Options{NoColor: true}), teatest.WithInitialTermSize(80, 20))
+	send := func(keys ...string) {
+		for _, k := range keys {
+			tm.Send(keyMsg(k))
+		}
+	}
+	send("j", "j", "j")                                  // TestAlpha, fourth row
+	send("t", "/", "b", "e", "t", "a", "enter", "enter") // the filter keeps TestBeta only
+	send("t", "/", "a", "l", "p", "enter", "enter")      // back to TestAlpha
+	send("t")
+	tm.Send(tea.WindowSizeMsg{Width: 140, Height: 20})
+	tm.Send(tea.QuitMsg{})
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	if final.Test().Name != "TestAlpha" {
+		t.Fatalf("the filters picked %s", final.Test().Name)
+	}
+	if final.cursor != 3 {
+		t.Errorf("back on TestAlpha the cursor is on row %d, want 3 where it was left", final.cursor)
+	}
+	screen := final.screen()
+	if !strings.Contains(ansi.Strip(screen), longName) {
+		t.Errorf("after growing to 140 columns the picker still cuts the long name:\n%s", ansi.Strip(screen))
+	}
+	for _, line := range strings.Split(screen, "\n") {
+		if strings.Contains(line, "TestAlpha") && !strings.Contains(line, "\x1b[7m") {
+			t.Errorf("the selected row is not marked without colours: %q", line)
+		}
+	}
+}

@@ -131,7 +131,7 @@ func (m *Model) View() tea.View {
 func (m *Model) screen() string {
 	switch m.mode {
 	case modePicker:
-		return m.st.title.Render("Pick a test (enter: show, esc: back)") + "\n" + m.picker.View()
+		return m.st.title.Render(m.pickerTitle()) + "\n" + m.picker.View()
 	case modeFilter:
 		return m.filterView()
 	case modeDetail:
