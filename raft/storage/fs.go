@@ -52,7 +52,7 @@ func (OSFS) MkdirAll(dir string) error { return os.MkdirAll(dir, 0o755) }
 func (OSFS) Lock(dir string) (io.Closer, error) {
 	f, err := lockDir(dir)
 	if err != nil || f == nil {
-		return nopCloser{}, err
+		return io.NopCloser(nil), err // nothing to unlock (only Close is ever called)
 	}
 	return f, nil
 }
@@ -94,6 +94,3 @@ func (f osFile) Size() (int64, error) {
 	return st.Size(), nil
 }
 
-type nopCloser struct{}
-
-func (nopCloser) Close() error { return nil }
