@@ -93,4 +93,3 @@ func (f osFile) Size() (int64, error) {
 	}
 	return st.Size(), nil
 }
-
