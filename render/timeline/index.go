@@ -153,6 +153,13 @@ func (ix *index) at(i int) change {
 	return ix.changes[k-1]
 }
 
+// isEvent reports whether a row holds events (not a term rule or time passing).
+func (r row) isEvent() bool { return r.kind == rowEvent || r.kind == rowFold }
+
+// isFaultOrStop reports the events x and X stop on: faults, and a node stopping (the lane
+// shows it down as after a crash; a run that ends stops every node).
+func isFaultOrStop(e *parse.Event) bool { return e.IsFault() || e.Kind == eventline.KindStop }
+
 // isHeartbeat reports whether an event is routine heartbeat traffic that folding hides:
 // timers, empty AppendEntries and their successful replies.
 func isHeartbeat(e *parse.Event) bool {

@@ -316,9 +316,25 @@ func (m *Model) clamp() {
 }
 
 func (m *Model) move(delta int) {
-	m.cursor += delta
+	m.cursor = min(max(m.cursor+delta, 0), max(len(m.rows)-1, 0))
 	if delta < 0 {
 		m.follow = false
+	}
+	// The cursor rests on events: term rules and the blank rows of time passing are stepped
+	// over in the direction of the move (or back, at either end).
+	dir := 1
+	if delta < 0 {
+		dir = -1
+	}
+	for _, d := range []int{dir, -dir} {
+		i := m.cursor
+		for i >= 0 && i < len(m.rows) && !m.rows[i].isEvent() {
+			i += d
+		}
+		if i >= 0 && i < len(m.rows) {
+			m.cursor = i
+			break
+		}
 	}
 	m.clamp()
 }
@@ -425,9 +441,9 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.PrevCommit):
 		m.jumpIdx(func(i int32) bool { return m.ix.isCommit(m.Test().Events, i) }, -1, "commit")
 	case key.Matches(msg, k.NextFault):
-		m.jump((*parse.Event).IsFault, 1, "fault")
+		m.jump(isFaultOrStop, 1, "fault")
 	case key.Matches(msg, k.PrevFault):
-		m.jump((*parse.Event).IsFault, -1, "fault")
+		m.jump(isFaultOrStop, -1, "fault")
 	case key.Matches(msg, k.NextFlag), key.Matches(msg, k.PrevFlag):
 		if m.analysisStale() {
 			m.analyze()

@@ -918,3 +918,51 @@ func TestPickerFiltersKeepsPlacesAndShowsTheSelection(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeToScaleKeepsTheLaneAndTheCursorOnEvents: in time-to-scale mode the blank rows of a
+// quiet stretch keep the fault lane (a node down stays down), moving the cursor steps over
+// them and over term rules, and x reaches the nodes' final stop events (defect 11).
+func TestTimeToScaleKeepsTheLaneAndTheCursorOnEvents(t *testing.T) {
+	const log = `00:00:00.000000 [1] ticks | ev=timer term=1 state=follower
+00:00:00.010000 [2] ticks | ev=timer term=1 state=follower
+00:00:00.020000 [2] crashes | ev=crash term=1 state=dead
+00:00:00.030000 [1] ticks | ev=timer term=1 state=follower
+00:00:00.040000 [1] ticks | ev=timer term=1 state=follower
+00:00:02.000000 [1] term 1 -> 2 | ev=term term=2 state=follower prev=1
+00:00:02.010000 [1] ticks | ev=timer term=2 state=follower
+00:00:02.020000 [1] stops | ev=stop term=2 state=follower
+`
+	tests, _, err := parse.Read(strings.NewReader(log), parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
+	tm := teatest.NewTestModel(t, New(tests, Options{NoColor: true}), teatest.WithInitialTermSize(80, 40))
+	tm.Send(keyMsg("s"))
+	for i := 0; i < 5; i++ {
+		tm.Send(keyMsg("j")) // from the first event across the quiet stretch and the term rule
+	}
+	tm.Send(tea.QuitMsg{})
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	if c := final.Cursor(); c == nil || c.Time != 2_000_000_000 {
+		t.Errorf("five steps down landed on %+v (row kind %d), want the event after the gap", c, final.rows[final.cursor].kind)
+	}
+	gaps := 0
+	for _, line := range strings.Split(plain(final), "\n") {
+		if strings.HasPrefix(line, "┊") {
+			gaps++
+			if !strings.Contains(line, "✗") {
+				t.Errorf("a row of time passing lost the fault lane (node 2 is down): %q", line)
+			}
+		}
+	}
+	if gaps == 0 {
+		t.Fatalf("no rows of time passing in time-to-scale mode:\n%s", plain(final))
+	}
+	final.Update(keyMsg("g"))
+	final.Update(keyMsg("x"))
+	final.Update(keyMsg("x"))
+	if c := final.Cursor(); c == nil || c.Kind != "stop" {
+		t.Errorf("the second x landed on %+v, want node 1's stop", c)
+	}
+}

@@ -344,6 +344,11 @@ func (m *Model) writeRow(b *strings.Builder, r int, shown, nodes []string, colW,
 			label = "┊"
 		}
 		line.WriteString(m.st.gap.Render(pad(label, timeWidth-1)))
+		if laneW > 0 {
+			// Time passing keeps the faults of before: a node down stays down in the gap.
+			line.WriteByte(' ')
+			line.WriteString(m.st.lane.Render(pad(m.lane(max(int(rw.idx)-1, 0)), laneW-1)))
+		}
 	default:
 		mark := " "
 		if _, ok := m.flagged[rw.idx]; ok {
