@@ -34,28 +34,35 @@ const (
 // itself, draw none. Sends read from a log's wording by a profile draw arrows as well, as long
 // as the profile found the receiver.
 func ArrowOf(e *parse.Event) (Arrow, bool) {
-	var a Arrow
-	switch e.Kind {
-	case eventline.KindSend:
-		a.From = e.Node
-		a.To, _ = e.Field("to")
-	case eventline.KindDrop:
-		a.From, _ = e.Field("from")
-		a.To, _ = e.Field("to")
-		a.Dropped = true
-	default:
-		return a, false
+	from, to, dropped, ok := MessageEnds(e)
+	if !ok {
+		return Arrow{}, false
 	}
-	if a.From == "" || a.To == "" || a.From == a.To {
-		return a, false
-	}
-	a.Label = messageLabel(e)
-	if a.Dropped {
+	a := Arrow{From: from, To: to, Dropped: dropped, Label: messageLabel(e)}
+	if dropped {
 		if r, ok := e.Field("reason"); ok {
 			a.Label += " (" + r + ")"
 		}
 	}
 	return a, true
+}
+
+// MessageEnds returns the sender and receiver of the message an event sends or loses, as
+// ArrowOf draws it, without building its label: for the code that only needs to know which
+// columns the arrow view will draw to.
+func MessageEnds(e *parse.Event) (from, to string, dropped, ok bool) {
+	switch e.Kind {
+	case eventline.KindSend:
+		from = e.Node
+		to, _ = e.Field("to")
+	case eventline.KindDrop:
+		from, _ = e.Field("from")
+		to, _ = e.Field("to")
+		dropped = true
+	default:
+		return "", "", false, false
+	}
+	return from, to, dropped, from != "" && to != "" && from != to
 }
 
 // ReceiveText is what a received message's cell says in the arrow view: the sender and the
@@ -84,10 +91,16 @@ func messageLabel(e *parse.Event) string {
 	if n, ok := e.Field("entries"); ok && n != "0" && n != "" {
 		typ += "(" + n + ")"
 	}
+	answer := func(v, yes, no string) string {
+		if v == "true" {
+			return yes
+		}
+		return no
+	}
 	if v, ok := e.Field("granted"); ok {
-		typ += map[bool]string{true: " granted", false: " refused"}[v == "true"]
+		typ += answer(v, " granted", " refused")
 	} else if v, ok := e.Field("success"); ok {
-		typ += map[bool]string{true: " ok", false: " rejected"}[v == "true"]
+		typ += answer(v, " ok", " rejected")
 	}
 	return typ
 }
@@ -97,8 +110,8 @@ func messageLabel(e *parse.Event) string {
 // the column the drawing starts at and the drawing, which ends just past the receiver's id (a
 // rightward arrow) or the sender's (a leftward one):
 //
-//	1 ──AppendEntries(3)─────▶ 4
-//	2 ◀──────────────PreVote── 4
+//	1 ─AppendEntries(3)──────▶ 4
+//	2 ◀───────────────PreVote─ 4
 func ArrowLine(a Arrow, from, to int) (start int, s string) {
 	head := headRight
 	if a.Dropped {
@@ -177,8 +190,8 @@ func ArrowCells(a Arrow, widths []int, rightward bool) []string {
 // arrowHeadWidth is the narrowest a receiver's column may be: a rightward arrow ends in "─▶".
 const arrowHeadWidth = 2
 
-// ArrowWidth is the narrowest a sender's column may be for its arrow label to show whole.
-func ArrowWidth(a Arrow) int { return ansi.StringWidth(a.Label) + 2 }
+// arrowWidth is the narrowest a sender's column may be for its arrow label to show whole.
+func arrowWidth(a Arrow) int { return ansi.StringWidth(a.Label) + 2 }
 
 // WithMessagePeers adds to nodes (a test's columns) the nodes its messages were sent to or
 // lost between but that wrote no line of their own (a node cut off from the start, or one
@@ -188,11 +201,7 @@ func WithMessagePeers(nodes []string, events []parse.Event) []string {
 	var have map[string]bool
 	out := nodes
 	for i := range events {
-		e := &events[i]
-		if e.Kind != eventline.KindSend && e.Kind != eventline.KindDrop {
-			continue
-		}
-		a, ok := ArrowOf(e)
+		from, to, _, ok := MessageEnds(&events[i])
 		if !ok {
 			continue
 		}
@@ -202,7 +211,7 @@ func WithMessagePeers(nodes []string, events []parse.Event) []string {
 				have[n] = true
 			}
 		}
-		for _, n := range [2]string{a.From, a.To} {
+		for _, n := range [2]string{from, to} {
 			if !have[n] && n != eventline.ClusterNode {
 				have[n] = true
 				if len(out) == len(nodes) {

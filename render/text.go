@@ -2,7 +2,6 @@ package render
 
 import (
 	"io"
-	"slices"
 	"unicode/utf8"
 
 	"github.com/jedib0t/go-pretty/v6/text"
@@ -44,23 +43,22 @@ func newTextTable(opts *Options, nodes []string, events []parse.Event, start int
 	if opts.Format == FormatASCII {
 		tt.b = asciiBorders
 	}
-	tt.headers = append(tt.headers, "TIME")
 	for _, n := range nodes {
-		tt.col[n] = len(tt.headers) + 1 // shifted back below when there is no FAULT column
-		tt.headers = append(tt.headers, n)
+		tt.col[n] = 0 // which nodes have columns, for inFaultColumn; numbered below
 	}
-	for i := range events {
+	for i := range events { // by index: an Event is too big to copy per row
 		if tt.inFaultColumn(&events[i]) {
 			tt.fault = true
 			break
 		}
 	}
+	tt.headers = append(tt.headers, "TIME")
 	if tt.fault {
-		tt.headers = slices.Insert(tt.headers, 1, "FAULT")
-	} else {
-		for n := range tt.col {
-			tt.col[n]--
-		}
+		tt.headers = append(tt.headers, "FAULT")
+	}
+	for _, n := range nodes {
+		tt.col[n] = len(tt.headers)
+		tt.headers = append(tt.headers, n)
 	}
 	tt.widths = make([]int, len(tt.headers))
 	for i, h := range tt.headers {
@@ -73,7 +71,7 @@ func newTextTable(opts *Options, nodes []string, events []parse.Event, start int
 		tt.widths[0] = max(tt.widths[0], len(tb))
 		if a, from, to, ok := tt.arrow(e); ok {
 			// The sender's cell holds the label; the receiver's the head.
-			w := ArrowWidth(a)
+			w := arrowWidth(a)
 			if opts.Wrap > 0 {
 				w = min(w, opts.Wrap)
 			}
@@ -185,11 +183,16 @@ func (tt *textTable) inFaultColumn(e *parse.Event) bool {
 	if e.IsFault() {
 		return true
 	}
-	if e.Node != "*" {
+	if e.Node != eventline.ClusterNode {
 		return false
 	}
-	_, _, _, arrow := tt.arrow(e)
-	return !arrow
+	if !tt.opts.Arrows {
+		return true
+	}
+	from, to, _, ok := MessageEnds(e)
+	_, okFrom := tt.col[from]
+	_, okTo := tt.col[to]
+	return !(ok && okFrom && okTo)
 }
 
 // arrowCells fills the cells an arrow crosses, each as wide as its column.

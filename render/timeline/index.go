@@ -83,10 +83,10 @@ func (ix *index) newNode(events []parse.Event) bool {
 		if _, ok := ix.col[e.Node]; !ok && e.Node != eventline.ClusterNode {
 			return true
 		}
-		if a, ok := render.ArrowOf(e); ok {
-			_, from := ix.col[a.From]
-			_, to := ix.col[a.To]
-			if !from || !to {
+		if from, to, _, ok := render.MessageEnds(e); ok {
+			_, okFrom := ix.col[from]
+			_, okTo := ix.col[to]
+			if !okFrom || !okTo {
 				return true
 			}
 		}

@@ -130,7 +130,7 @@ func (m *Model) Cursor() *parse.Event {
 		return nil
 	}
 	r := m.rows[m.cursor]
-	if r.kind != rowEvent && r.kind != rowFold {
+	if !r.isEvent() {
 		return nil
 	}
 	return &m.Test().Events[r.idx]

@@ -368,7 +368,7 @@ func (m *Model) writeRow(b *strings.Builder, r int, shown, nodes []string, colW,
 			line.WriteString(m.st.fold.Render(pad("… "+strconv.Itoa(int(rw.n))+" heartbeat events (z unfolds)", len(nodes)*(colW+1))))
 			break
 		}
-		if s, ok := m.arrowCells(e, shown, len(nodes), colW); ok {
+		if s, ok := m.arrowRow(e, shown, len(nodes), colW); ok {
 			line.WriteString(m.st.category[render.Classify(e)].Render(s))
 			break
 		}
@@ -410,11 +410,11 @@ func (m *Model) cellText(e *parse.Event) string {
 	return e.Msg
 }
 
-// arrowCells draws, in the arrow view, the arrow of a message sent or lost over the node
+// arrowRow draws, in the arrow view, the arrow of a message sent or lost over the node
 // columns on screen (the first cols columns from the horizontal scroll on, colW wide, a space
 // apart); an arrow to a column scrolled off screen runs to the screen's edge. ok is false when
 // the event draws no arrow or its sender or receiver is filtered out.
-func (m *Model) arrowCells(e *parse.Event, shown []string, cols, colW int) (string, bool) {
+func (m *Model) arrowRow(e *parse.Event, shown []string, cols, colW int) (string, bool) {
 	if !m.arrows {
 		return "", false
 	}
