@@ -8,6 +8,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/table"
+	"charm.land/bubbles/v2/textinput"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -118,41 +119,53 @@ func (k keyMap) FullHelp() [][]key.Binding {
 	return out
 }
 
-// The test picker: a bubbles table of the run's tests, narrowed by a filter typed after /.
+// The test picker: a bubbles table of the run's tests, narrowed by a filter typed after /
+// into a bubbles text input.
 
 // pickerState is the picker's own state besides the bubbles table.
 type pickerState struct {
-	filter    string // case-insensitive substring of the test's name
-	filtering bool   // keys go to the filter
-	tests     []int  // the rows' tests (indexes into Model.tests), those the filter keeps
+	all   []table.Row // every test's row, built once when the picker opens
+	input textinput.Model
+	tests []int // the shown rows' tests (indexes into Model.tests): those the filter keeps
 }
 
-// openPicker opens the picker on the test shown; relayout redoes its columns, for a new
-// width or filter, keeping the selected test when it is still listed.
+// filter is the case-insensitive part of a test's name the picker keeps.
+func (p *pickerState) filter() string { return strings.ToLower(p.input.Value()) }
+
+// openPicker opens the picker on the test shown. Its rows are built here once: a test's row
+// counts its nodes, which reads all its events.
 func (m *Model) openPicker() {
-	m.pick = pickerState{}
+	m.pick = pickerState{input: textinput.New()}
+	m.pick.input.Prompt = "/"
+	m.pick.input.Placeholder = "part of a test's name"
+	for _, t := range m.tests {
+		name := t.Name
+		if t.Attempt > 1 {
+			name += " #" + strconv.Itoa(t.Attempt)
+		}
+		m.pick.all = append(m.pick.all, table.Row{t.Status.String(), name, strconv.Itoa(m.eventCount(t)), strings.Join(m.nodesOf(t), ",")})
+	}
 	m.relayoutPicker(m.cur)
 	m.mode = modePicker
 }
 
+// relayoutPicker lays the picker out for the screen's width and the filter, keeping the
+// selected test under the cursor when it is still listed.
 func (m *Model) relayoutPicker(selected int) {
 	var rows []table.Row
 	m.pick.tests = m.pick.tests[:0]
 	nameW := 20
 	cursor := 0
-	for i, t := range m.tests {
-		name := t.Name
-		if t.Attempt > 1 {
-			name += " #" + strconv.Itoa(t.Attempt)
-		}
-		if m.pick.filter != "" && !strings.Contains(strings.ToLower(name), strings.ToLower(m.pick.filter)) {
+	filter := m.pick.filter()
+	for i, r := range m.pick.all {
+		if filter != "" && !strings.Contains(strings.ToLower(r[1]), filter) {
 			continue
 		}
 		if i == selected {
 			cursor = len(rows)
 		}
-		nameW = max(nameW, len(name))
-		rows = append(rows, table.Row{t.Status.String(), name, strconv.Itoa(m.eventCount(t)), strings.Join(m.nodesOf(t), ",")})
+		nameW = max(nameW, len(r[1]))
+		rows = append(rows, r)
 		m.pick.tests = append(m.pick.tests, i)
 	}
 	nameW = min(nameW, max(m.width-40, 20))
@@ -180,45 +193,39 @@ func (m *Model) pickedTest() int {
 // pickerTitle is the line above the picker: its keys, or the filter being typed.
 func (m *Model) pickerTitle() string {
 	switch {
-	case m.pick.filtering:
-		return "Pick a test: /" + m.pick.filter + "█ (enter: done, esc: clear)"
-	case m.pick.filter != "":
-		return "Pick a test matching " + strconv.Quote(m.pick.filter) + " (enter: show, /: filter, esc: back)"
+	case m.pick.input.Focused():
+		return "Pick a test " + m.pick.input.View() + " (enter: done, esc: clear)"
+	case m.pick.input.Value() != "":
+		return "Pick a test matching " + strconv.Quote(m.pick.input.Value()) + " (enter: show, /: filter, esc: back)"
 	}
 	return "Pick a test (enter: show, /: filter, esc: back)"
 }
 
 func (m *Model) updatePicker(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	if m.pick.filtering {
+	if m.pick.input.Focused() {
 		keep := m.pickedTest()
+		var cmd tea.Cmd
 		switch msg.String() {
 		case "enter":
-			m.pick.filtering = false
+			m.pick.input.Blur()
 			return m, nil
 		case "esc":
-			m.pick.filtering, m.pick.filter = false, ""
-		case "backspace":
-			if r := []rune(m.pick.filter); len(r) > 0 {
-				m.pick.filter = string(r[:len(r)-1])
-			}
+			m.pick.input.Blur()
+			m.pick.input.SetValue("")
 		case "ctrl+c":
 			return m, tea.Quit
 		default:
-			if msg.Text == "" {
-				return m, nil
-			}
-			m.pick.filter += msg.Text
+			m.pick.input, cmd = m.pick.input.Update(msg)
 		}
 		m.relayoutPicker(keep)
-		return m, nil
+		return m, cmd
 	}
 	switch msg.String() {
 	case "esc", "q", "t":
 		m.mode = modeTable
 		return m, nil
 	case "/":
-		m.pick.filtering = true
-		return m, nil
+		return m, m.pick.input.Focus()
 	case "enter":
 		m.mode = modeTable
 		if i := m.pickedTest(); i >= 0 && i != m.cur {
