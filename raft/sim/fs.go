@@ -1,9 +1,7 @@
 package sim
 
 import (
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"io"
 	"io/fs"
 	"maps"
@@ -142,32 +140,19 @@ func (f *simFS) crash() {
 }
 
 // corrupted returns a copy of a log whose first record has a flipped checksum byte, or nil when
-// the log holds no intact record after its first (the flip would look like a torn tail, and the
-// WAL would rightly cut it: that is a crash's damage, not a bad read's). Intact means whole and
-// matching its checksum, as the WAL judges: a torn write can leave a record's header followed
-// by zeros, which has the length of a record and is none.
+// the WAL would take the flip for a torn tail (storage.IntactRecordAfter: no intact record
+// after the first) and rightly cut it: that is a crash's damage, not a bad read's. A torn
+// write can leave a record's header followed by zeros, which has the length of a record and
+// is none: judging by lengths alone made the WAL cut a synced record.
 func corrupted(log []byte) []byte {
 	const magic, header = 8, 9
-	if len(log) < magic+header {
-		return nil
-	}
-	end := magic + header + int(binary.LittleEndian.Uint32(log[magic:magic+4]))
-	if end+header > len(log) {
-		return nil
-	}
-	next := end + header + int(binary.LittleEndian.Uint32(log[end:end+4]))
-	if next > len(log) || next < end+header ||
-		crc32.Checksum(log[end+8:next], walCRC) != binary.LittleEndian.Uint32(log[end+4:end+8]) {
+	if len(log) < magic+header || !storage.IntactRecordAfter(log[magic:]) {
 		return nil
 	}
 	c := slices.Clone(log)
 	c[magic+4] ^= 0xff
 	return c
 }
-
-// walCRC is the write-ahead log's checksum (storage's record format: CRC-32C of the type byte
-// and the payload).
-var walCRC = crc32.MakeTable(crc32.Castagnoli)
 
 // simHandle is an open file.
 type simHandle struct {

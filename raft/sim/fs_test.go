@@ -15,7 +15,7 @@ func TestCorruptReadNeedsAnIntactRecordAfter(t *testing.T) {
 	record := func(typ byte, payload ...byte) []byte {
 		body := append([]byte{typ}, payload...)
 		r := binary.LittleEndian.AppendUint32(nil, uint32(len(payload)))
-		r = binary.LittleEndian.AppendUint32(r, crc32.Checksum(body, walCRC))
+		r = binary.LittleEndian.AppendUint32(r, crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
 		return append(r, body...)
 	}
 	first := record(1, 1, 2, 0) // term 1, vote 2

@@ -250,7 +250,7 @@ func (w *WAL) damaged(off, size int64, reason string, repair bool) error {
 	if _, err := w.f.ReadAt(rest, off); err != nil && err != io.EOF {
 		return fmt.Errorf("storage: %w", err)
 	}
-	if intactRecordAfter(rest) && !raft.Mutated(raft.MutWALCutsCorruption) {
+	if IntactRecordAfter(rest) && !raft.Mutated(raft.MutWALCutsCorruption) {
 		return &CorruptError{Path: w.path, Offset: off, Reason: reason}
 	}
 	if !repair {
@@ -259,9 +259,12 @@ func (w *WAL) damaged(off, size int64, reason string, repair bool) error {
 	return w.truncateTail(off, size, reason)
 }
 
-// intactRecordAfter reports whether b holds a record with a valid checksum at any offset
-// after its first byte.
-func intactRecordAfter(b []byte) bool {
+// IntactRecordAfter reports whether b holds a record with a valid checksum at any offset
+// after its first byte. This is how the WAL tells damage at the start of b from a torn tail:
+// with an intact record after it, the damage is corruption, and the WAL refuses to start
+// rather than cut what may be acknowledged records (the simulator plants a bad read only
+// where this holds).
+func IntactRecordAfter(b []byte) bool {
 	for o := 1; o+headerSize <= len(b); o++ {
 		length := int(binary.LittleEndian.Uint32(b[o : o+4]))
 		typ := b[o+8]
