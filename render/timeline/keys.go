@@ -77,15 +77,15 @@ func (k keyMap) ShortHelp() []key.Binding {
 	if k.width <= 0 {
 		return all
 	}
-	const sep, ellipsis = 3, 2 // " • " between bindings; " …" after the last that fits
+	const sep = 3 // " • " between bindings
 	used := 0
 	for i, b := range all {
 		w := ansi.StringWidth(b.Help().Key) + 1 + ansi.StringWidth(b.Help().Desc)
 		if i > 0 {
 			w += sep
 		}
-		if used+w > k.width || i < len(all)-1 && used+w+ellipsis > k.width {
-			return all[:i]
+		if used+w > k.width {
+			return all[:i] // "? help" comes first and lists the rest
 		}
 		used += w
 	}
