@@ -143,22 +143,27 @@ func AppendEventTime(dst []byte, e *Event, start int64, relative bool) []byte {
 		dst = append(dst, '.')
 		return appendFrac6(dst, d%1e9/1e3)
 	}
-	t := e.Time
-	if e.Flags&FlagDate != 0 {
-		// Show the local clock of the zone the line was written in is lost in Unix nanoseconds;
-		// local time is what a user comparing with other logs on this machine expects.
-		tt := time.Unix(0, t)
-		h, m, s := tt.Clock()
-		t = int64(h)*3600e9 + int64(m)*60e9 + int64(s)*1e9 + int64(tt.Nanosecond())
-	}
-	day := int64(24 * 3600e9)
-	t %= day
+	t := e.Clock()
 	h, rem := t/3600e9, t%3600e9
 	m, rem := rem/60e9, rem%60e9
 	s, ns := rem/1e9, rem%1e9
 	dst = append(dst, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10), ':',
 		byte('0'+s/10), byte('0'+s%10), '.')
 	return appendFrac6(dst, ns/1e3)
+}
+
+// Clock is the event's time of day, as FormatTime shows it, in nanoseconds since midnight.
+func (e *Event) Clock() int64 {
+	t := e.Time
+	if e.Flags&FlagDate != 0 {
+		// The zone the line was written in is lost in Unix nanoseconds; local time is what a
+		// user comparing with other logs on this machine expects.
+		tt := time.Unix(0, t)
+		h, m, s := tt.Clock()
+		return int64(h)*3600e9 + int64(m)*60e9 + int64(s)*1e9 + int64(tt.Nanosecond())
+	}
+	const day = int64(24 * 3600e9)
+	return (t%day + day) % day
 }
 
 func appendFrac6(dst []byte, us int64) []byte {

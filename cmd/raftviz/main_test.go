@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -339,12 +340,22 @@ func TestPackagesKeepTestsApart(t *testing.T) {
 	if err != nil || len(tests) != 4 {
 		t.Fatalf("go test ./... over two packages read as %d tests (%v): the packages' TestElection were merged", len(tests), err)
 	}
-	for _, want := range tests {
-		got, err := reloadTest([]string{fx + "multipkg_v.log"}, parse.Options{}, want)
-		if err != nil || got.Key() != want.Key() || len(got.Events) != len(want.Events) ||
-			len(got.Events) > 0 && got.Events[len(got.Events)-1].Msg != want.Events[len(want.Events)-1].Msg {
-			t.Fatalf("reloading %s gave %v (%v)", want.QualifiedName(), got, err)
+	// The timeline reads tests again by their place in the input (see timeline.Options.Reread).
+	n := 0
+	err = rereadTests(context.Background(), []string{fx + "multipkg_v.log"}, parse.Options{}, func(got *parse.Test) error {
+		if n >= len(tests) {
+			return fmt.Errorf("read again, the log has more than %d tests", len(tests))
 		}
+		want := tests[n]
+		n++
+		if got.QualifiedName() != want.QualifiedName() || len(got.Events) != len(want.Events) ||
+			len(got.Events) > 0 && got.Events[len(got.Events)-1].Msg != want.Events[len(want.Events)-1].Msg {
+			return fmt.Errorf("read again, test %d is %s with %d events, want %s with %d", n, got.QualifiedName(), len(got.Events), want.QualifiedName(), len(want.Events))
+		}
+		return nil
+	})
+	if err != nil || n != len(tests) {
+		t.Fatalf("reading again: %v (%d tests)", err, n)
 	}
 	code, out, _ := runCLI(t, "", "diff", fx+"multipkg_v.log", fx+"multipkg_json.jsonl")
 	if code != exitOK || !strings.Contains(out, "kv.TestElection") || !strings.Contains(out, "raft.TestElection") {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -69,8 +68,8 @@ func runTUI(ctx context.Context, c *config, src *parse.Source, stdin io.Reader, 
 	opts.Loading = true
 	if !slices.Contains(c.files, "-") {
 		// Files can be read again: keep only the test on screen in memory.
-		opts.Reload = func(want *parse.Test) (*parse.Test, error) {
-			return reloadTest(c.files, c.parseOptions(), want)
+		opts.Reread = func(ctx context.Context, visit func(*parse.Test) error) error {
+			return rereadTests(ctx, c.files, c.parseOptions(), visit)
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -91,35 +90,15 @@ func runTUI(ctx context.Context, c *config, src *parse.Source, stdin io.Reader, 
 	return exitOK
 }
 
-var errFound = errors.New("found")
-
-// reloadTest reads one test (by package, name and attempt: parse.Test.Key) from the log files
-// again.
-func reloadTest(files []string, opts parse.Options, want *parse.Test) (*parse.Test, error) {
-	if want.Package != "" {
-		opts.HoldForPackage = true // go test -v names the package after the test
-	}
+// rereadTests reads the log files again and hands each test to visit, in order.
+func rereadTests(ctx context.Context, files []string, opts parse.Options, visit func(*parse.Test) error) error {
+	opts.HoldForPackage = true // go test -v names the package after the test: a test's key needs it
 	src, err := parse.Open(files, nil, opts)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer src.Close()
-	var found *parse.Test
-	err = src.Scan(context.Background(), parse.ScanOptions{
-		Emit: func(t *parse.Test) error {
-			if t.Key() == want.Key() {
-				found = t
-				return errFound
-			}
-			return nil
-		}})
-	if found != nil {
-		return found, nil
-	}
-	if err == nil {
-		err = fmt.Errorf("%s has no test %s any more", strings.Join(files, ", "), want.QualifiedName())
-	}
-	return nil, err
+	return src.Scan(ctx, parse.ScanOptions{Emit: visit})
 }
 
 // runFollow opens the timeline on a growing file (or stdin) and appends events as they come.

@@ -49,13 +49,14 @@ func (tr *tracker) take(t *parse.Test, done bool) {
 		u := Update{Key: k, Name: t.Name, Attempt: t.Attempt, Package: t.Package, Status: t.Status, Events: evs, Complete: done}
 		if done {
 			u.Other = t.Other
+			u.Seq = tr.seq
 		}
 		tr.ups = append(tr.ups, u)
 		tr.status[t] = t.Status
 	}
 	if done {
 		if t.Package == "" {
-			tr.unnamed[tr.seq] = Update{Key: k, Name: t.Name, Attempt: t.Attempt, Status: t.Status, Complete: true}
+			tr.unnamed[tr.seq] = Update{Key: k, Name: t.Name, Attempt: t.Attempt, Status: t.Status, Complete: true, Seq: tr.seq}
 		}
 		delete(tr.keys, t)
 		delete(tr.status, t)

@@ -4,7 +4,6 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/parse/eventline"
@@ -239,18 +238,4 @@ func (ix *index) observeCommit(e *parse.Event, i int) {
 			ix.commits = append(ix.commits, int32(i))
 		}
 	}
-}
-
-// matches reports whether an event contains q (lower case) in its message, node, kind or
-// fields.
-func matches(e *parse.Event, q string) bool {
-	if parse.IndexFold(e.Msg, q) >= 0 || strings.EqualFold(e.Node, q) || parse.IndexFold(e.Kind, q) >= 0 {
-		return true
-	}
-	for _, f := range e.Fields {
-		if parse.IndexFold(f.Value, q) >= 0 || parse.IndexFold(f.Key+"="+f.Value, q) >= 0 {
-			return true
-		}
-	}
-	return false
 }

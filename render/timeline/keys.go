@@ -18,7 +18,8 @@ import (
 // keyMap is the timeline's key bindings; bubbles/help renders them.
 type keyMap struct {
 	Up, Down, PageUp, PageDown, Home, End, Left, Right key.Binding
-	Search, Next, Prev                                 key.Binding
+	Search, Next, Prev, Jump, Mark, GoToMark           key.Binding
+	NextTest, PrevTest, Copy, Open, Export             key.Binding
 	NextElection, PrevElection                         key.Binding
 	NextCommit, PrevCommit, NextFault, PrevFault       key.Binding
 	NextFlag, PrevFlag                                 key.Binding
@@ -45,6 +46,14 @@ func defaultKeys() keyMap {
 		Search:       b("/", "search", "/"),
 		Next:         b("n", "next match", "n"),
 		Prev:         b("N", "previous match", "N"),
+		Jump:         b(":", "go to row or time", ":"),
+		Mark:         b("m", "mark (then a letter)", "m"),
+		GoToMark:     b("'", "go to mark", "'"),
+		NextTest:     b(">", "next test", ">"),
+		PrevTest:     b("<", "previous test", "<"),
+		Copy:         b("y", "copy event line", "y"),
+		Open:         b("o", "open log in $PAGER", "o"),
+		Export:       b("e", "export rows as table", "e"),
 		NextElection: b("]", "next election", "]"),
 		PrevElection: b("[", "previous election", "["),
 		NextCommit:   b("c", "next commit", "c"),
@@ -96,9 +105,9 @@ func (k keyMap) ShortHelp() []key.Binding {
 // holds.
 func (k keyMap) FullHelp() [][]key.Binding {
 	all := []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right,
-		k.Search, k.Next, k.Prev, k.NextElection, k.PrevElection, k.NextCommit, k.PrevCommit, k.NextFault,
+		k.Search, k.Next, k.Prev, k.Jump, k.Mark, k.GoToMark, k.NextTest, k.PrevTest, k.NextElection, k.PrevElection, k.NextCommit, k.PrevCommit, k.NextFault,
 		k.PrevFault, k.NextFlag, k.PrevFlag, k.Follow, k.Fold, k.Scale, k.Arrows, k.Tests, k.Filter,
-		k.Detail, k.Output, k.Help, k.Quit}
+		k.Detail, k.Output, k.Copy, k.Open, k.Export, k.Help, k.Quit}
 	colW := 0
 	for _, b := range all {
 		h := b.Help()

@@ -5,11 +5,11 @@
 package timeline
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -29,19 +29,23 @@ type Options struct {
 	Test     int  // index of the test shown first
 	Follow   bool // start in follow mode (the cursor sticks to the newest row)
 	Arrows   bool // start with message arrows drawn (the a key toggles them)
+	// Files are the log files by parse.Event.File ("-" for stdin): o opens them in a pager.
+	Files []string
 	// Loading says the tests arrive as AppendMsgs (Load); the header says so until Done.
 	Loading bool
-	// Reload, when set, lets the timeline keep only the test on screen in memory: a finished
-	// test is reduced to its summary and read again (by name and attempt) when picked, so a
-	// log of many tests costs the memory of its biggest.
-	Reload func(want *parse.Test) (*parse.Test, error)
+	// Reread, when set, reads the run's tests again, in order, handing each to visit (an error
+	// from visit stops it and is returned). It lets the timeline keep only the test on screen
+	// in memory: a finished test is reduced to its summary and read again (by parse.Test.Key)
+	// when picked, so a log of many tests costs the memory of its biggest; a search goes on
+	// through them.
+	Reread func(ctx context.Context, visit func(*parse.Test) error) error
 }
 
 type mode uint8
 
 const (
-	modeTable mode = iota
-	modeSearch
+	modeTable  mode = iota
+	modePrompt      // a line typed at the bottom: a search, a place to go to, a file to export to
 	modePicker
 	modeFilter
 	modeDetail
@@ -64,14 +68,22 @@ type Model struct {
 	arrows   bool            // messages drawn as arrows from sender to receiver
 	hidden   map[string]bool // nodes hidden by the filter
 	hideKind map[string]bool // kinds hidden by the filter
-	query    string
+	srch     searchState
 	status   string // one-line message (no match, ...)
+	// marks are the places marked with m and a letter; pending is m or ' waiting for the
+	// letter.
+	marks   map[string]mark
+	pending pendingKey
+	// work is the background work under way (nil: none); workGen numbers requests.
+	work    *work
+	workGen int
 
 	width, height int
 	mode          mode
 	keys          keyMap
 	help          help.Model
-	search        textinput.Model
+	prompt        textinput.Model
+	promptFor     promptKind
 	picker        table.Model
 	pick          pickerState
 	detail        viewport.Model
@@ -87,12 +99,13 @@ type Model struct {
 	// analysis saw.
 	flagged  map[int32]string
 	analyzed int
-	// dropped holds the summaries of finished tests whose events were let go (Options.Reload).
+	// dropped holds the summaries of finished tests whose events were let go (Options.Reread).
 	dropped map[*parse.Test]testSummary
 	// places remembers the event under the cursor in each test left, for coming back.
 	places map[*parse.Test]int32
-	// complete marks tests that will get no more events (follow and load mode).
-	complete map[*parse.Test]bool
+	// complete marks tests that will get no more events (follow and load mode), with their
+	// Update.Seq.
+	complete map[*parse.Test]int
 }
 
 type testSummary struct {
@@ -107,9 +120,7 @@ func New(tests []*parse.Test, opts Options) *Model {
 	if len(m.tests) == 0 {
 		m.tests = []*parse.Test{{Name: "(no events yet)", Implicit: true}}
 	}
-	m.search = textinput.New()
-	m.search.Prompt = "/"
-	m.search.Placeholder = "search messages and fields"
+	m.prompt = textinput.New()
 	m.cur = min(max(opts.Test, 0), len(m.tests)-1)
 	m.selectTest(m.cur)
 	if m.follow {
@@ -144,19 +155,14 @@ func (m *Model) selectTest(i int) {
 		}
 		m.places[m.tests[m.cur]] = m.rows[m.cursor].idx
 	}
-	if m.opts.Reload != nil && m.cur != i && m.cur < len(m.tests) {
+	if m.opts.Reread != nil && m.cur != i && m.cur < len(m.tests) {
 		m.drop(m.tests[m.cur])
 	}
-	if sum, ok := m.dropped[m.tests[i]]; ok {
+	if _, ok := m.dropped[m.tests[i]]; ok {
 		t := m.tests[i]
-		nt, err := m.opts.Reload(t)
-		if err != nil || nt == nil {
-			m.status = fmt.Sprintf("cannot read %s again: %v", t.Name, err)
-		} else {
-			t.Events = nt.Events
-			delete(m.dropped, t)
+		if err := m.reload(t); err != nil {
+			m.status = fmt.Sprintf("cannot read %s again: %v", t.ID(), err)
 		}
-		_ = sum
 	}
 	m.cur = i
 	m.ix = buildIndex(m.tests[i])
@@ -293,9 +299,9 @@ func (m *Model) visible(e *parse.Event) bool {
 func (m *Model) bodyHeight() int {
 	h := m.height - 4 // title, column header, the message line, footer
 	if m.help.ShowAll {
-		h -= len(m.keys.FullHelp()[0]) + 1
+		h -= len(m.keys.FullHelp()[0]) + 1 + len(m.legendLines(m.width))
 	}
-	if m.mode == modeSearch || m.status != "" {
+	if m.mode == modePrompt || m.status != "" {
 		h--
 	}
 	return max(h, 1)
@@ -355,6 +361,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case AppendMsg:
 		m.append(msg)
+		return m, m.keepCounting()
+	case workMsg:
+		return m, tea.Batch(m.finishWork(msg), m.keepCounting())
+	case pagerDoneMsg:
+		if msg.err != nil {
+			m.status = "pager: " + msg.err.Error()
+			m.clamp()
+		}
 		return m, nil
 	case tea.MouseWheelMsg:
 		if m.mode == modeTable {
@@ -367,7 +381,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case tea.KeyPressMsg:
-		if r := []rune(msg.Text); len(r) > 1 && m.mode != modeSearch {
+		if r := []rune(msg.Text); len(r) > 1 && m.mode != modePrompt {
 			// Keys that arrive together (a held key, a paste) come as one message whose text
 			// is all of them; outside the search line each is a command of its own.
 			var cmds []tea.Cmd
@@ -377,30 +391,58 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			return m, tea.Batch(cmds...)
 		}
+		var cmd tea.Cmd
 		switch m.mode {
-		case modeSearch:
-			return m.updateSearch(msg)
+		case modePrompt:
+			cmd = m.updatePrompt(msg)
 		case modePicker:
-			return m.updatePicker(msg)
+			_, cmd = m.updatePicker(msg)
 		case modeFilter:
-			return m.updateFilter(msg)
+			_, cmd = m.updateFilter(msg)
 		case modeDetail:
-			return m.updateDetail(msg)
+			_, cmd = m.updateDetail(msg)
+		default:
+			_, cmd = m.updateTable(msg)
 		}
-		return m.updateTable(msg)
+		return m, tea.Batch(cmd, m.keepCounting())
 	}
 	return m, nil
+}
+
+// keepCounting goes on counting the search's matches when nothing else runs: in a test just
+// opened, or in events that arrived since.
+func (m *Model) keepCounting() tea.Cmd {
+	if m.work != nil || m.srch.q.empty() || (m.srch.test == m.Test() && m.srch.done()) {
+		return nil
+	}
+	return m.countHits()
 }
 
 func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
 	m.status = ""
+	if p := m.pending; p != pendingNone {
+		// The key after m or ' is the mark's letter.
+		m.pending = pendingNone
+		if msg.Code == tea.KeyEscape {
+			return m, nil
+		}
+		if p == pendingMark {
+			m.setMark(msg.Text)
+		} else {
+			m.goToMark(msg.Text)
+		}
+		m.clamp()
+		return m, nil
+	}
 	page := m.bodyHeight()
+	var cmd tea.Cmd
 	switch {
 	case m.help.ShowAll && msg.Code == tea.KeyEscape:
 		m.help.ShowAll = false // esc closes the full help, as it closes every pane
 		m.clamp()
 	case key.Matches(msg, k.Quit):
+		m.cancelWork()
 		return m, tea.Quit
 	case key.Matches(msg, k.Output):
 		m.showOutput()
@@ -425,13 +467,27 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Right):
 		m.hscroll = min(m.hscroll+1, m.maxHScroll())
 	case key.Matches(msg, k.Search):
-		m.mode = modeSearch
-		m.search.SetValue("")
-		return m, m.search.Focus()
+		cmd = m.openPrompt(promptSearch, "")
+	case key.Matches(msg, k.Jump):
+		cmd = m.openPrompt(promptJump, "")
+	case key.Matches(msg, k.Mark):
+		m.pending, m.status = pendingMark, "mark: type a letter"
+	case key.Matches(msg, k.GoToMark):
+		m.pending, m.status = pendingGoToMark, "go to mark: type its letter"
+	case key.Matches(msg, k.Copy):
+		cmd = m.copyEvent()
+	case key.Matches(msg, k.Open):
+		cmd = m.openInPager()
+	case key.Matches(msg, k.Export):
+		cmd = m.openPrompt(promptExport, m.exportName())
+	case key.Matches(msg, k.NextTest):
+		m.stepTest(1)
+	case key.Matches(msg, k.PrevTest):
+		m.stepTest(-1)
 	case key.Matches(msg, k.Next):
-		m.find(m.query, 1)
+		cmd = m.find(1)
 	case key.Matches(msg, k.Prev):
-		m.find(m.query, -1)
+		cmd = m.find(-1)
 	case key.Matches(msg, k.NextElection):
 		m.jump(isElection, 1, "election")
 	case key.Matches(msg, k.PrevElection):
@@ -482,26 +538,6 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	// A status line or the help takes rows from the table: keep the cursor on what is left.
 	m.clamp()
-	return m, nil
-}
-
-func (m *Model) updateSearch(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch msg.String() {
-	case "enter":
-		m.query = strings.TrimSpace(m.search.Value())
-		m.mode = modeTable
-		m.search.Blur()
-		if m.query != "" {
-			m.find(m.query, 1)
-		}
-		return m, nil
-	case "esc":
-		m.mode = modeTable
-		m.search.Blur()
-		return m, nil
-	}
-	var cmd tea.Cmd
-	m.search, cmd = m.search.Update(msg)
 	return m, cmd
 }
 
@@ -547,14 +583,6 @@ func (m *Model) jumpIdx(f func(int32) bool, dir int, what string) bool {
 	return false
 }
 
-func (m *Model) find(q string, dir int) {
-	if q == "" {
-		m.status = "no search yet: press / to search"
-		return
-	}
-	m.jump(func(e *parse.Event) bool { return matches(e, q) }, dir, "match for "+strconv.Quote(q))
-}
-
 // reveal scrolls the columns sideways, when it must, so that the node of the event under the
 // cursor is on screen: a jump to an event in a column scrolled off would show an empty row.
 func (m *Model) reveal() {
@@ -595,9 +623,32 @@ func (m *Model) shownNodes() []string {
 	return out
 }
 
+// reload reads a dropped test's events again. Tests are known by their place in the input:
+// go test -v names a test's package only after it, so a name may not tell two tests apart.
+func (m *Model) reload(t *parse.Test) error {
+	var found *parse.Test
+	want, seq := m.complete[t], 0
+	err := m.opts.Reread(context.Background(), func(nt *parse.Test) error {
+		if seq++; seq-1 == want {
+			found = nt
+			return errStop
+		}
+		return nil
+	})
+	if found == nil || found.ID() != t.ID() {
+		if err == nil || errors.Is(err, errStop) {
+			err = fmt.Errorf("the log no longer has it in its place (was it rewritten?)")
+		}
+		return err
+	}
+	t.Events = found.Events
+	delete(m.dropped, t)
+	return nil
+}
+
 // drop reduces a finished test to its summary when the timeline may read it again.
 func (m *Model) drop(t *parse.Test) {
-	if m.opts.Reload == nil || !m.complete[t] || len(t.Events) == 0 {
+	if _, done := m.complete[t]; m.opts.Reread == nil || !done || len(t.Events) == 0 {
 		return
 	}
 	if m.dropped == nil {
@@ -641,6 +692,9 @@ type Update struct {
 	Events  []parse.Event
 	// Complete says the test has finished: no more events will come.
 	Complete bool
+	// Seq is, when Complete, the test's place among all the tests the input completed (from
+	// 0, counting those not sent): Options.Reread hands them out in that order.
+	Seq int
 	// Other are the test's lines that are not events (its output among them), when complete.
 	Other []parse.OtherLine
 }
@@ -694,9 +748,9 @@ func (m *Model) append(msg AppendMsg) {
 		}
 		if u.Complete {
 			if m.complete == nil {
-				m.complete = map[*parse.Test]bool{}
+				m.complete = map[*parse.Test]int{}
 			}
-			m.complete[t] = true
+			m.complete[t] = u.Seq
 		}
 		if ti != m.cur {
 			m.drop(t)

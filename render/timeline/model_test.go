@@ -83,10 +83,30 @@ func newModel(t testing.TB, tests []*parse.Test, w, h int) *Model {
 	return m
 }
 
+// press sends keys, each as its own message, and lets the work each starts finish (the
+// program runs it as a command; the tests run it here, in order).
 func press(m *Model, keys ...string) {
 	for _, k := range keys {
 		m.Update(keyMsg(k))
+		settle(m)
 	}
+}
+
+// settle runs the background work the model has started until none is left.
+func settle(m *Model) {
+	for m.work != nil {
+		w := m.work
+		m.Update(workMsg{gen: w.gen, apply: w.run(w.ctx)})
+	}
+}
+
+// search types / q enter.
+func search(m *Model, q string) {
+	press(m, "/")
+	for _, r := range q {
+		m.Update(keyMsg(string(r)))
+	}
+	press(m, "enter")
 }
 
 func TestScrolling(t *testing.T) {
@@ -143,7 +163,7 @@ func TestSearch(t *testing.T) {
 	}
 	first := m.cursor
 	press(m, "n")
-	if m.cursor <= first || !matches(m.Cursor(), "set b 2") {
+	if m.cursor <= first || !(query{sub: "set b 2"}).matches(m.Cursor()) {
 		t.Fatalf("n: cursor %d (first match %d)", m.cursor, first)
 	}
 	press(m, "N")
@@ -260,7 +280,7 @@ func TestFoldAndScale(t *testing.T) {
 
 func TestDetailShowsRPC(t *testing.T) {
 	m := newModel(t, simTests(t), 140, 40)
-	m.find("RequestVote", 1)
+	search(m, "RequestVote")
 	press(m, "enter")
 	v := plain(m)
 	if !strings.Contains(v, "rpc") || !strings.Contains(v, "other events") || !strings.Contains(v, "receives RequestVote") {
@@ -423,15 +443,20 @@ func TestReloadKeepsOneTestInMemory(t *testing.T) {
 		byName[tt.Name] = tt
 	}
 	reloads := 0
-	m := New(nil, Options{NoColor: true, Loading: true, Reload: func(want *parse.Test) (*parse.Test, error) {
+	m := New(nil, Options{NoColor: true, Loading: true, Reread: func(ctx context.Context, visit func(*parse.Test) error) error {
 		reloads++
-		return byName[want.Name], nil
+		for _, tt := range tests {
+			if err := visit(tt); err != nil {
+				return err
+			}
+		}
+		return nil
 	}})
 	m.Update(tea.WindowSizeMsg{Width: 120, Height: 20})
 	var ups []Update
 	for i, tt := range tests {
 		ups = append(ups, Update{Key: i + 1, Name: tt.Name, Attempt: tt.Attempt, Status: tt.Status,
-			Events: append([]parse.Event(nil), tt.Events...), Complete: true})
+			Events: append([]parse.Event(nil), tt.Events...), Complete: true, Seq: i})
 	}
 	m.Update(AppendMsg{Updates: ups, Done: true})
 	for i, tt := range m.tests {
@@ -472,6 +497,33 @@ func TestFeedNamesPackagesLate(t *testing.T) {
 	sort.Strings(got)
 	if want := "kv.TestElection kv.TestOnlyIn_kv raft.TestElection raft.TestOnlyIn_raft"; strings.Join(got, " ") != want {
 		t.Fatalf("tests %v, want %s", got, want)
+	}
+	// Read again, each test is itself: the two packages' TestElection are told apart.
+	want, _, err := parse.Read(bytes.NewReader(log), parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m = New(nil, Options{NoColor: true, Loading: true, Reread: func(ctx context.Context, visit func(*parse.Test) error) error {
+		src := parse.NewSource([]parse.Input{{Name: "multipkg", Reader: bytes.NewReader(log)}}, parse.Options{})
+		return src.Scan(ctx, parse.ScanOptions{Emit: visit})
+	}})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 20})
+	src = parse.NewSource([]parse.Input{{Name: "multipkg", Reader: bytes.NewReader(log)}}, parse.Options{})
+	if err := Feed(context.Background(), src, nil, func(msg tea.Msg) { m.Update(msg) }); err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.tests {
+		m.selectTest((m.cur + 1) % len(m.tests)) // lets the test shown go: every pick reads one again
+		shown := m.Test()
+		var w *parse.Test
+		for _, x := range want {
+			if x.QualifiedName() == shown.QualifiedName() {
+				w = x
+			}
+		}
+		if w == nil || len(shown.Events) != len(w.Events) || len(w.Events) > 0 && shown.Events[len(w.Events)-1].Line != w.Events[len(w.Events)-1].Line {
+			t.Fatalf("pick %d: %s read again as %d events (%q), want those of %v", i, shown.QualifiedName(), len(shown.Events), m.status, w)
+		}
 	}
 }
 
@@ -696,9 +748,13 @@ func TestJumpRevealsTheNodeColumn(t *testing.T) {
 	}
 	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
 	tm := teatest.NewTestModel(t, New(tests, Options{NoColor: true}), teatest.WithInitialTermSize(60, 20))
-	for _, k := range []string{"/", "s", "p", "e", "c", "i", "a", "l", "enter", "q"} {
+	for _, k := range []string{"/", "s", "p", "e", "c", "i", "a", "l", "enter"} {
 		tm.Send(keyMsg(k))
 	}
+	// The search runs in the background: quit once it has said where it landed.
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("match 1 of 1")) },
+		teatest.WithDuration(5*time.Second))
+	tm.Send(keyMsg("q"))
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
 	if c := final.Cursor(); c == nil || c.Node != "5" {
 		t.Fatalf("the search landed on %+v", c)
@@ -964,5 +1020,313 @@ func TestTimeToScaleKeepsTheLaneAndTheCursorOnEvents(t *testing.T) {
 	final.Update(keyMsg("x"))
 	if c := final.Cursor(); c == nil || c.Kind != "stop" {
 		t.Errorf("the second x landed on %+v, want node 1's stop", c)
+	}
+}
+
+// threeTestsLog has a needle in its first and third tests, none in the second.
+const threeTestsLog = `=== RUN   TestA
+00:00:01.000000 [1] starts
+00:00:02.000000 [2] found the needle here
+00:00:03.000000 [1] ends
+--- PASS: TestA (0.01s)
+=== RUN   TestB
+00:00:01.000000 [1] nothing
+00:00:02.000000 [2] nothing either
+--- PASS: TestB (0.01s)
+=== RUN   TestC
+00:00:01.000000 [3] needle one
+00:00:02.000000 [1] hay
+00:00:03.000000 [2] needless two
+--- PASS: TestC (0.01s)
+PASS
+ok  	example.com/x	0.1s
+`
+
+// feedLog loads a log as raftviz --tui does: streamed in, tests not on screen let go and read
+// again from the text on demand (counted in rereads).
+func feedLog(t *testing.T, text string, rereads *int) *Model {
+	t.Helper()
+	scan := func(ctx context.Context, emit func(*parse.Test) error) error {
+		src := parse.NewSource([]parse.Input{{Name: "log", Reader: strings.NewReader(text)}}, parse.Options{})
+		return src.Scan(ctx, parse.ScanOptions{Emit: emit})
+	}
+	m := New(nil, Options{NoColor: true, Loading: true, Reread: func(ctx context.Context, visit func(*parse.Test) error) error {
+		*rereads++
+		return scan(ctx, visit)
+	}})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 20})
+	src := parse.NewSource([]parse.Input{{Name: "log", Reader: strings.NewReader(text)}}, parse.Options{})
+	if err := Feed(context.Background(), src, nil, func(msg tea.Msg) { m.Update(msg) }); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestSearchCountsAndGoesOnInOtherTests: a search says which match of how many the cursor is
+// on, goes on in the next (or previous) test with a match, read again from the log when it
+// was let go, and takes a regexp after re:.
+func TestSearchCountsAndGoesOnInOtherTests(t *testing.T) {
+	rereads := 0
+	m := feedLog(t, threeTestsLog, &rereads)
+	search(m, "needle")
+	if e := m.Cursor(); m.Test().Name != "TestA" || e == nil || e.Msg != "found the needle here" || m.status != `match 1 of 1 for "needle"` {
+		t.Fatalf("search: %s %+v, status %q", m.Test().Name, e, m.status)
+	}
+	if len(m.tests[2].Events) != 0 {
+		t.Fatal("TestC is in memory before the search reached it")
+	}
+	press(m, "n")
+	if e := m.Cursor(); m.Test().Name != "TestC" || e == nil || e.Msg != "needle one" || rereads != 1 {
+		t.Fatalf("n after the last match: %s %+v (%d rereads), status %q", m.Test().Name, e, rereads, m.status)
+	}
+	if !strings.Contains(m.status, "next test with a match, TestC: match 1 of 2") {
+		t.Fatalf("status %q does not say the search went on in TestC", m.status)
+	}
+	press(m, "n")
+	if e := m.Cursor(); e == nil || e.Msg != "needless two" || m.status != `match 2 of 2 for "needle"` {
+		t.Fatalf("n: %+v, status %q", e, m.status)
+	}
+	// Not on the cursor's row, the match is underlined within its cell (lipgloss underlines
+	// letter by letter).
+	var marked strings.Builder
+	for _, u := range regexp.MustCompile("\x1b\\[4;4m(.)\x1b\\[m").FindAllStringSubmatch(m.screen(), -1) {
+		marked.WriteString(u[1])
+	}
+	if marked.String() != "needle" {
+		t.Fatalf("the match is not highlighted, but %q:\n%q", marked.String(), m.screen())
+	}
+	press(m, "n")
+	if !strings.Contains(m.status, "no next match") || m.Cursor().Msg != "needless two" {
+		t.Fatalf("n past the last match of the last test: %q", m.status)
+	}
+	press(m, "N", "N")
+	if e := m.Cursor(); m.Test().Name != "TestA" || e == nil || e.Msg != "found the needle here" {
+		t.Fatalf("N before the first match: %s %+v, status %q", m.Test().Name, e, m.status)
+	}
+	m.selectTest(2)
+	search(m, `re:needle\b`)
+	if e := m.Cursor(); e == nil || e.Msg != "needle one" || m.status != `match 1 of 1 for "re:needle\\b"` {
+		t.Fatalf("regexp search: %+v, status %q", e, m.status)
+	}
+	search(m, `re:(needle`)
+	if !strings.HasPrefix(m.status, "bad regexp: missing closing )") || m.Cursor().Msg != "needle one" {
+		t.Fatalf("a bad regexp: status %q, cursor %+v", m.status, m.Cursor())
+	}
+}
+
+// TestSearchRunsOffTheKeys: counting a search's matches runs as background work, chunk by
+// chunk, so that keys are answered meanwhile; a new search cancels the one before.
+func TestSearchRunsOffTheKeys(t *testing.T) {
+	defer func(n int) { searchChunk = n }(searchChunk)
+	searchChunk = 100
+	m := newModel(t, simTests(t), 120, 20)
+	n := len(m.Test().Events)
+	m.Update(keyMsg("/"))
+	for _, r := range "no such text" {
+		m.Update(keyMsg(string(r)))
+	}
+	m.Update(keyMsg("enter"))
+	first := m.work
+	if first == nil || !strings.Contains(plain(m), `searching "no such text"`) {
+		t.Fatalf("the search ran inside Update (work %v):\n%s", first, plain(m))
+	}
+	m.Update(keyMsg("j"))
+	if m.cursor != 1 {
+		t.Fatalf("a key during the search moved the cursor to %d", m.cursor)
+	}
+	steps := 0
+	for m.work != nil && steps < 3 {
+		w := m.work
+		m.Update(workMsg{gen: w.gen, apply: w.run(w.ctx)})
+		steps++
+	}
+	if m.srch.counted != 300 {
+		t.Fatalf("three steps counted %d events, want 300 of %d", m.srch.counted, n)
+	}
+	search(m, "crashes") // cancels the count under way
+	if first.ctx.Err() == nil || m.Cursor() == nil || m.Cursor().Kind != "crash" {
+		t.Fatalf("the second search: first cancelled %v, cursor %+v", first.ctx.Err(), m.Cursor())
+	}
+	if !strings.HasSuffix(m.status, `for "crashes"`) {
+		t.Fatalf("status %q", m.status)
+	}
+}
+
+// prompt opens a prompt line with key k, types s and presses enter.
+func prompt(m *Model, k, s string) {
+	press(m, k)
+	m.prompt.SetValue(s)
+	press(m, "enter")
+}
+
+// TestGoToRowsTimesMarksAndTests: : goes to a row, a time of day or an offset from the start;
+// m and a letter mark a place that ' and the letter come back to, from another test too; > and
+// < step through the tests.
+func TestGoToRowsTimesMarksAndTests(t *testing.T) {
+	rereads := 0
+	m := feedLog(t, threeTestsLog, &rereads)
+	m.selectTest(2)
+	prompt(m, ":", "3")
+	if e := m.Cursor(); m.cursor != 2 || e == nil || e.Msg != "needless two" {
+		t.Fatalf(":3 went to row %d, %+v", m.cursor+1, e)
+	}
+	prompt(m, ":", "00:00:01.5")
+	if e := m.Cursor(); e == nil || e.Msg != "hay" {
+		t.Fatalf(":00:00:01.5 went to %+v (status %q)", e, m.status)
+	}
+	prompt(m, ":", "+2s")
+	if e := m.Cursor(); e == nil || e.Msg != "needless two" {
+		t.Fatalf(":+2s went to %+v (status %q)", e, m.status)
+	}
+	for _, bad := range []string{"99", "tomorrow", "00:00:09"} {
+		prompt(m, ":", bad)
+		if m.status == "" || m.Cursor().Msg != "needless two" {
+			t.Fatalf(":%s moved to %+v, status %q", bad, m.Cursor(), m.status)
+		}
+	}
+	press(m, "k", "m", "q") // q after m is the mark's letter, not quit
+	if !strings.Contains(plain(m), "mark q set") {
+		t.Fatalf("m q: %q", m.status)
+	}
+	press(m, "<")
+	if m.Test().Name != "TestB" || !strings.Contains(m.status, "test 2/3: TestB") {
+		t.Fatalf("< showed %s, status %q", m.Test().Name, m.status)
+	}
+	press(m, "<", "<")
+	if m.Test().Name != "TestA" || m.status != "this is the first test" {
+		t.Fatalf("< past the first test: %s, %q", m.Test().Name, m.status)
+	}
+	press(m, "'", "q")
+	if e := m.Cursor(); m.Test().Name != "TestC" || e == nil || e.Msg != "hay" {
+		t.Fatalf("' q went to %s %+v", m.Test().Name, e)
+	}
+	press(m, "j")
+	if !strings.Contains(plain(m), "q00:00:02.000000") {
+		t.Fatalf("the marked row does not show its letter:\n%s", plain(m))
+	}
+	press(m, "'", "z")
+	if !strings.Contains(m.status, `no mark "z"`) {
+		t.Fatalf("' z: %q", m.status)
+	}
+}
+
+// TestCopyOpenAndExport: y copies the event line, o opens the log in $PAGER at the event's
+// line, e writes the rows in view (filter and folds applied) as a text table to a new file.
+func TestCopyOpenAndExport(t *testing.T) {
+	m := newModel(t, simTests(t), 120, 20)
+	press(m, "x") // the crash
+	m.Update(keyMsg("y"))
+	want := m.eventLine(m.Cursor())
+	if !strings.Contains(want, "[") || !strings.Contains(want, "ev=crash") || m.status != "copied: "+want {
+		t.Fatalf("y: status %q, line %q", m.status, want)
+	}
+	_, cmd := m.Update(keyMsg("y"))
+	if got := fmt.Sprint(cmd()); got != want {
+		t.Fatalf("y put %q on the clipboard, want %q", got, want)
+	}
+
+	// o without a file: the log came through stdin.
+	press(m, "o")
+	if !strings.Contains(m.status, "stdin") {
+		t.Fatalf("o with no file: %q", m.status)
+	}
+
+	dir := t.TempDir()
+	m.fold = true
+	m.rebuild()
+	m.hidden["5"] = true
+	m.rebuild()
+	out := filepath.Join(dir, "rows.txt")
+	press(m, "e")
+	if v := m.prompt.Value(); v != "TestSim.txt" {
+		t.Fatalf("e proposes %q", v)
+	}
+	m.prompt.SetValue(out)
+	press(m, "enter")
+	text, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("e wrote nothing (%q): %v", m.status, err)
+	}
+	folds, events := 0, 0
+	for _, r := range m.rows {
+		switch r.kind {
+		case rowFold:
+			folds++
+		case rowEvent:
+			events++
+		}
+	}
+	if folds == 0 || !strings.Contains(m.status, fmt.Sprintf("wrote %d rows", folds+events)) {
+		t.Fatalf("status %q after exporting %d folds and %d events", m.status, folds, events)
+	}
+	if got := strings.Count(string(text), "heartbeat events"); got != folds {
+		t.Fatalf("the table has %d folded rows, want %d", got, folds)
+	}
+	header := ""
+	for _, l := range strings.Split(string(text), "\n") {
+		if strings.Contains(l, "TIME") {
+			header = l
+			break
+		}
+	}
+	if !strings.Contains(header, " 4 ") || strings.Contains(header, " 5 ") {
+		t.Fatalf("the exported header keeps the hidden node 5 or lost node 4: %q", header)
+	}
+	// An existing file is never overwritten.
+	prompt(m, "e", out)
+	if again, _ := os.ReadFile(out); !strings.Contains(m.status, "exists") || string(again) != string(text) {
+		t.Fatalf("exporting over %s: %q", out, m.status)
+	}
+}
+
+// TestOpenShowsTheLogInThePager: o runs $PAGER on the event's file at its line.
+func TestOpenShowsTheLogInThePager(t *testing.T) {
+	dir := t.TempDir()
+	logFile := filepath.Join(dir, "run.log")
+	if err := os.WriteFile(logFile, []byte(threeTestsLog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := filepath.Join(dir, "args")
+	pager := filepath.Join(dir, "pager")
+	if err := os.WriteFile(pager, []byte("#!/bin/sh\necho \"$@\" > "+args+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PAGER", pager+" -R")
+	tests, _, err := parse.ReadFiles([]string{logFile}, parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := teatest.NewTestModel(t, New(tests, Options{NoColor: true, Files: []string{logFile}}), teatest.WithInitialTermSize(100, 20))
+	tm.Send(keyMsg("j"))
+	tm.Send(keyMsg("o"))
+	var got []byte
+	teatest.WaitFor(t, tm.Output(), func([]byte) bool { got, _ = os.ReadFile(args); return len(got) > 0 },
+		teatest.WithDuration(5*time.Second))
+	if want := "-R +3 " + logFile + "\n"; string(got) != want {
+		t.Fatalf("the pager got %q, want %q", got, want)
+	}
+	tm.Send(keyMsg("q"))
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+}
+
+// TestLegendExplainsTheSigns: ? shows what the signs mean; the title line has a short key
+// when it fits.
+func TestLegendExplainsTheSigns(t *testing.T) {
+	m := newModel(t, simTests(t), 80, 40)
+	press(m, "?")
+	v := plain(m)
+	for _, sign := range []string{"✗ node down", "~ disconnected", "| partitioned", "‼ flagged", "┊ time passing", "◂ ▸ more columns"} {
+		if !strings.Contains(v, sign) {
+			t.Fatalf("the legend lacks %q:\n%s", sign, v)
+		}
+	}
+	for i, l := range strings.Split(v, "\n") {
+		if w := ansi.StringWidth(l); w > 80 {
+			t.Fatalf("line %d is %d wide: %q", i, w, l)
+		}
+	}
+	wide := newModel(t, simTests(t), 200, 30)
+	if first := strings.SplitN(plain(wide), "\n", 2)[0]; !strings.HasSuffix(first, titleKey) {
+		t.Fatalf("no key on the title line: %q", first)
 	}
 }

@@ -31,6 +31,7 @@ type styles struct {
 	unknown  lipgloss.Style
 	lane     lipgloss.Style
 	message  lipgloss.Style
+	match    lipgloss.Style // a search's match inside a cell
 	category [6]lipgloss.Style
 	roles    map[string]lipgloss.Style
 }
@@ -49,6 +50,7 @@ func newStyles(noColor bool) styles {
 	s.pass, s.fail, s.unknown = plain.Bold(true), plain.Bold(true), plain.Bold(true)
 	s.lane = plain.Bold(true)
 	s.message = plain
+	s.match = plain.Underline(true)
 	for i := range s.category {
 		s.category[i] = plain
 	}
@@ -63,6 +65,7 @@ func newStyles(noColor bool) styles {
 	s.sep = c("5")
 	s.pass, s.fail, s.unknown = c("2").Bold(true), c("1").Bold(true), c("3").Bold(true)
 	s.lane = c("1").Bold(true)
+	s.match = plain.Foreground(lipgloss.Color("0")).Background(lipgloss.Color("3"))
 	s.category[render.CategoryOther] = plain
 	s.category[render.CategoryElection] = c("3")
 	s.category[render.CategoryLeader] = c("2").Bold(true)
@@ -151,12 +154,18 @@ func (m *Model) screen() string {
 		b.WriteByte('\n')
 	}
 	m.writeMessageLine(&b)
-	if m.mode == modeSearch {
-		b.WriteString(m.search.View())
+	if m.mode == modePrompt {
+		b.WriteString(m.prompt.View())
 		b.WriteByte('\n')
 	} else if m.status != "" {
 		b.WriteString(m.st.status.Render(m.status))
 		b.WriteByte('\n')
+	}
+	if m.help.ShowAll {
+		for _, l := range m.legendLines(m.width) {
+			b.WriteString(m.st.sep.Render(l))
+			b.WriteByte('\n')
+		}
 	}
 	b.WriteString(m.help.View(m.keys))
 	return b.String()
@@ -237,7 +246,11 @@ func (m *Model) writeTitle(b *strings.Builder) {
 	if len(flags) > 0 {
 		parts = append(parts, "["+strings.Join(flags, ", ")+"]")
 	}
-	b.WriteString(ansi.Truncate(strings.Join(parts, "  "), m.width, "…"))
+	title := strings.Join(parts, "  ")
+	if room := m.width - ansi.StringWidth(title) - ansi.StringWidth(titleKey); room >= 2 {
+		title += strings.Repeat(" ", room) + m.st.sep.Render(titleKey)
+	}
+	b.WriteString(ansi.Truncate(title, m.width, "…"))
 	b.WriteByte('\n')
 }
 
@@ -351,6 +364,9 @@ func (m *Model) writeRow(b *strings.Builder, r int, shown, nodes []string, colW,
 		}
 	default:
 		mark := " "
+		if c := m.markAt(rw.idx); c != "" {
+			mark = c
+		}
 		if _, ok := m.flagged[rw.idx]; ok {
 			mark = "‼"
 		}
@@ -377,6 +393,7 @@ func (m *Model) writeRow(b *strings.Builder, r int, shown, nodes []string, colW,
 			line.WriteString(m.st.category[render.Classify(e)].Render(pad("[cluster] "+e.Msg, len(nodes)*(colW+1))))
 			break
 		}
+		hit := m.srch.test == t && m.srch.hit(rw.idx)
 		for i, n := range nodes {
 			cell := ""
 			if e.Node == n {
@@ -384,7 +401,7 @@ func (m *Model) writeRow(b *strings.Builder, r int, shown, nodes []string, colW,
 			}
 			cell = pad(cell, colW)
 			if e.Node == n {
-				cell = m.st.category[render.Classify(e)].Render(cell)
+				cell = m.styleCell(cell, m.st.category[render.Classify(e)], hit)
 			}
 			line.WriteString(cell)
 			if i < len(nodes)-1 {
@@ -397,6 +414,16 @@ func (m *Model) writeRow(b *strings.Builder, r int, shown, nodes []string, colW,
 		s = m.st.cursor.Render(ansi.Strip(s))
 	}
 	b.WriteString(ansi.Truncate(s, m.width, ""))
+}
+
+// styleCell styles a node's cell; in a search's hit the matched text stands out.
+func (m *Model) styleCell(cell string, st lipgloss.Style, hit bool) string {
+	if hit {
+		if i, j := m.srch.q.find(cell); i >= 0 {
+			return st.Render(cell[:i]) + m.st.match.Render(cell[i:j]) + st.Render(cell[j:])
+		}
+	}
+	return st.Render(cell)
 }
 
 // cellText is what an event says in its node's cell: its message, or in the arrow view the

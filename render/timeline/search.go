@@ -1,0 +1,386 @@
+package timeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"regexp/syntax"
+	"sort"
+	"strconv"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/raftviz/raftviz/parse"
+)
+
+// Search: a query is counted over the whole test in the background (chunk by chunk, so a key
+// is answered while a million events are searched), n and N then step through the hits, and a
+// search with nothing more in this test goes on in the tests after (or before) it.
+
+// query is a compiled search: text found in any case, or a regular expression after "re:".
+type query struct {
+	text string         // as typed
+	sub  string         // the text to find, when not a regexp
+	re   *regexp.Regexp // the regexp after "re:"
+}
+
+// parseQuery compiles what was typed after /. An invalid regexp is an error to show.
+func parseQuery(s string) (query, error) {
+	s = strings.TrimSpace(s)
+	q := query{text: s}
+	if rest, ok := strings.CutPrefix(s, "re:"); ok {
+		re, err := regexp.Compile(rest)
+		if err != nil {
+			var rerr *syntax.Error
+			if errors.As(err, &rerr) {
+				return q, fmt.Errorf("bad regexp: %s: %s", rerr.Code, rerr.Expr)
+			}
+			return q, fmt.Errorf("bad regexp: %v", err)
+		}
+		q.re = re
+		return q, nil
+	}
+	q.sub = s
+	return q, nil
+}
+
+// empty reports whether there is nothing to search for.
+func (q query) empty() bool { return q.re == nil && q.sub == "" }
+
+// find returns where q first occurs in s, or -1.
+func (q query) find(s string) (start, end int) {
+	if q.re != nil {
+		if loc := q.re.FindStringIndex(s); loc != nil && loc[1] > loc[0] {
+			return loc[0], loc[1]
+		}
+		return -1, -1
+	}
+	if i := parse.IndexFold(s, q.sub); i >= 0 {
+		return i, i + len(q.sub)
+	}
+	return -1, -1
+}
+
+func (q query) in(s string) bool { i, _ := q.find(s); return i >= 0 }
+
+// matches reports whether an event has q in its message, node, kind or fields (as key=value).
+func (q query) matches(e *parse.Event) bool {
+	if q.in(e.Msg) || q.in(e.Kind) || (q.re == nil && strings.EqualFold(e.Node, q.sub)) || (q.re != nil && q.in(e.Node)) {
+		return true
+	}
+	for _, f := range e.Fields {
+		if q.in(f.Value) || q.in(f.Key+"="+f.Value) {
+			return true
+		}
+	}
+	return false
+}
+
+// searchChunk is how many events one step of counting reads: a few milliseconds of work, so
+// that keys and screen updates come between the steps.
+var searchChunk = 1 << 16
+
+// searchState is the search's state for the test on screen.
+type searchState struct {
+	q       query
+	test    *parse.Test
+	hits    []int32 // matching events of test, in order, among the first counted
+	counted int
+	// want is a jump waiting for the count to reach past the cursor: 1 next, -1 previous, 0
+	// none.
+	want int
+	// here lets that jump stay on the cursor's row when it matches: a new search starts there.
+	here bool
+	// said is the status line last set for a hit while counting, prefix what it began with:
+	// when the count completes and the line still shows, it is said again with the total.
+	said, prefix string
+}
+
+// done reports whether the hits cover every event of the test so far.
+func (s *searchState) done() bool { return s.test != nil && s.counted >= len(s.test.Events) }
+
+// hit reports whether event i is a hit.
+func (s *searchState) hit(i int32) bool {
+	if s.q.empty() {
+		return false
+	}
+	k := sort.Search(len(s.hits), func(j int) bool { return s.hits[j] >= i })
+	return k < len(s.hits) && s.hits[k] == i
+}
+
+// submitSearch starts the search typed after /.
+func (m *Model) submitSearch(typed string) tea.Cmd {
+	q, err := parseQuery(typed)
+	if err != nil {
+		m.status = err.Error()
+		return nil
+	}
+	if q.empty() {
+		return nil
+	}
+	return m.startSearch(q, 1)
+}
+
+// startSearch sets a new query and counts it over the test on screen; dir is the jump to make
+// as soon as the count allows (0: none).
+func (m *Model) startSearch(q query, dir int) tea.Cmd {
+	m.srch = searchState{q: q, want: dir, here: true}
+	return m.countHits()
+}
+
+// countHits counts the search's next chunk of the test on screen in the background, or, when
+// every event is counted, makes the jump that waited for it.
+func (m *Model) countHits() tea.Cmd {
+	s := &m.srch
+	t := m.Test()
+	if s.q.empty() {
+		return nil
+	}
+	if s.test != t {
+		s.test, s.hits, s.counted = t, nil, 0
+	}
+	if s.want != 0 && m.jumpToHit(s.want, false) {
+		s.want, s.here = 0, false
+	}
+	if s.done() {
+		if s.said != "" && m.status == s.said {
+			m.status = s.prefix + m.hitStatus(m.hitUnderCursor())
+		}
+		if s.want != 0 {
+			dir := s.want
+			s.want = 0
+			return m.searchOtherTests(dir)
+		}
+		return nil
+	}
+	if s.want != 0 {
+		m.status = fmt.Sprintf("searching %q… %d%%", s.q.text, s.counted*100/max(len(t.Events), 1))
+	}
+	from, to := s.counted, min(s.counted+searchChunk, len(t.Events))
+	ev, q := t.Events[from:to], s.q // the events below len are never written again
+	return m.startWork(func(ctx context.Context) func(*Model) tea.Cmd {
+		var hits []int32
+		for i := range ev {
+			if q.matches(&ev[i]) {
+				hits = append(hits, int32(from+i))
+			}
+		}
+		return func(m *Model) tea.Cmd {
+			if m.srch.test != t || m.srch.counted != from {
+				return nil
+			}
+			m.srch.hits = append(m.srch.hits, hits...)
+			m.srch.counted = to
+			return m.countHits()
+		}
+	})
+}
+
+// jumpToHit moves the cursor to the next (dir 1) or previous (-1) hit among those counted. When
+// the count is complete and there is none, it says so unless quiet.
+func (m *Model) jumpToHit(dir int, quiet bool) bool {
+	s := &m.srch
+	if m.cursor >= len(m.rows) {
+		return false
+	}
+	at := m.rows[m.cursor].idx
+	if m.rows[m.cursor].kind == rowFold && dir > 0 {
+		at += m.rows[m.cursor].n - 1 // a fold's events are all passed by one step
+	}
+	var k int
+	switch {
+	case s.here:
+		k = sort.Search(len(s.hits), func(j int) bool { return s.hits[j] >= m.rows[m.cursor].idx })
+	case dir > 0:
+		k = sort.Search(len(s.hits), func(j int) bool { return s.hits[j] > at })
+	default:
+		k = sort.Search(len(s.hits), func(j int) bool { return s.hits[j] >= m.rows[m.cursor].idx }) - 1
+	}
+	for ; k >= 0 && k < len(s.hits); k += dir {
+		// A hit hidden by the filter has no row: step on to one that has.
+		r := sort.Search(len(m.rows), func(j int) bool { return m.rows[j].idx > s.hits[k] }) - 1
+		if r >= 0 && m.rows[r].isEvent() && m.rowMatches(m.rows[r], s.hit) && (r != m.cursor || s.here) {
+			if dir < 0 {
+				m.follow = false
+			}
+			m.cursor = r
+			m.status = m.hitStatus(k) // before clamp: the status line takes a row
+			s.said, s.prefix = m.status, ""
+			m.clamp()
+			m.reveal()
+			return true
+		}
+	}
+	if dir > 0 && !s.done() {
+		return false // the count has not reached it yet
+	}
+	if !quiet {
+		m.status = "no " + map[int]string{1: "next", -1: "previous"}[dir] + " match for " + strconv.Quote(s.q.text)
+	}
+	return false
+}
+
+// hitUnderCursor is the index in the hits of the first hit on the cursor's row, or -1.
+func (m *Model) hitUnderCursor() int {
+	s := &m.srch
+	if m.cursor >= len(m.rows) {
+		return -1
+	}
+	r := m.rows[m.cursor]
+	k := sort.Search(len(s.hits), func(j int) bool { return s.hits[j] >= r.idx })
+	if k < len(s.hits) && (s.hits[k] == r.idx || (r.kind == rowFold && s.hits[k] < r.idx+r.n)) {
+		return k
+	}
+	return -1
+}
+
+// hitStatus says which hit the cursor is on.
+func (m *Model) hitStatus(k int) string {
+	s := &m.srch
+	if k < 0 {
+		return fmt.Sprintf("%d matches for %q", len(s.hits), s.q.text)
+	}
+	if !s.done() {
+		return fmt.Sprintf("match %d for %q (counting…)", k+1, s.q.text)
+	}
+	return fmt.Sprintf("match %d of %d for %q", k+1, len(s.hits), s.q.text)
+}
+
+// find is n and N: the next or previous hit, counting first when the count is behind.
+func (m *Model) find(dir int) tea.Cmd {
+	if m.srch.q.empty() {
+		m.status = "no search yet: press / to search"
+		return nil
+	}
+	m.srch.here = false
+	if m.srch.test != m.Test() || !m.srch.done() {
+		m.srch.want = dir
+		if m.srch.test == m.Test() && m.jumpToHit(dir, true) {
+			m.srch.want = 0
+		}
+		return m.countHits()
+	}
+	if m.jumpToHit(dir, true) {
+		return nil
+	}
+	return m.searchOtherTests(dir)
+}
+
+// searchOtherTests goes on with a search that found nothing more in this test: in the nearest
+// test after it (dir 1) or before it (-1) that has a match, read again from the log when its
+// events were let go.
+func (m *Model) searchOtherTests(dir int) tea.Cmd {
+	q := m.srch.q
+	word := map[int]string{1: "next", -1: "previous"}[dir]
+	var cands []int // the tests to search, nearest first
+	for i := m.cur + dir; i >= 0 && i < len(m.tests); i += dir {
+		cands = append(cands, i)
+	}
+	if len(cands) == 0 {
+		m.status = "no " + word + " match for " + strconv.Quote(q.text) + " in this test, and no " + word + " test"
+		return nil
+	}
+	type cand struct {
+		ti     int
+		events []parse.Event // nil: let go, read again
+	}
+	var inMemory []cand
+	reread := false
+	bySeq := map[int]int{}    // a test's place in the input -> its index in m.tests
+	distance := map[int]int{} // index in m.tests -> place in cands
+	for d, i := range cands {
+		distance[i] = d
+		t := m.tests[i]
+		if _, gone := m.dropped[t]; gone {
+			reread = true
+		}
+		inMemory = append(inMemory, cand{i, t.Events})
+		if seq, ok := m.complete[t]; ok {
+			bySeq[seq] = i
+		}
+	}
+	if reread && m.opts.Reread == nil {
+		reread = false // nothing to read again from: search what is here
+	}
+	rereadFn := m.opts.Reread
+	m.status = "no " + word + " match in this test; searching the " + word + " tests…"
+	// firstHit is the hit a jump into a test lands on: its first for n, its last for N.
+	firstHit := func(ev []parse.Event) int {
+		for k := range ev {
+			i := k
+			if dir < 0 {
+				i = len(ev) - 1 - k
+			}
+			if q.matches(&ev[i]) {
+				return i
+			}
+		}
+		return -1
+	}
+	return m.startWork(func(ctx context.Context) func(*Model) tea.Cmd {
+		found, hit := -1, -1
+		var events []parse.Event
+		if !reread {
+			for _, c := range inMemory {
+				if ctx.Err() != nil {
+					return nil
+				}
+				if h := firstHit(c.events); h >= 0 {
+					found, hit = c.ti, h
+					break
+				}
+			}
+		} else {
+			seq := 0
+			err := rereadFn(ctx, func(t *parse.Test) error {
+				seq++
+				i, ok := bySeq[seq-1]
+				if !ok {
+					return nil
+				}
+				// Tests finish in another order than they start (parallel tests): keep the
+				// nearest so far, and stop once it is the next one.
+				if found >= 0 && distance[i] > distance[found] {
+					return ctx.Err()
+				}
+				if h := firstHit(t.Events); h >= 0 {
+					found, hit, events = i, h, t.Events
+					if distance[i] == 0 {
+						return errStop
+					}
+				}
+				return ctx.Err()
+			})
+			if err != nil && !errors.Is(err, errStop) {
+				return func(m *Model) tea.Cmd {
+					m.status = "searching the other tests: " + err.Error()
+					return nil
+				}
+			}
+		}
+		return func(m *Model) tea.Cmd {
+			if found < 0 {
+				m.status = "no " + word + " match for " + strconv.Quote(q.text) + " in this test or any " + word + " one"
+				return nil
+			}
+			t := m.tests[found]
+			if _, gone := m.dropped[t]; gone && events != nil {
+				t.Events = events
+				delete(m.dropped, t)
+			}
+			m.selectTest(found)
+			m.cursorToEvent(int32(hit))
+			m.clamp()
+			m.reveal()
+			m.srch = searchState{q: q, test: t, prefix: "in the " + word + " test with a match, " + t.ID() + ": "}
+			m.status = m.srch.prefix + "counting…"
+			m.srch.said = m.status
+			return m.countHits()
+		}
+	})
+}
+
+// errStop ends a reading of the log early once it found what it looked for.
+var errStop = errors.New("stop")
