@@ -1,6 +1,11 @@
 package timeline
 
 import (
+	"context"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/parse/analyze"
 )
 
@@ -8,16 +13,38 @@ import (
 // is opened; bigger tests are analysed on the first v/V.
 const autoAnalyzeEvents = 200_000
 
-// analyze runs raftviz analyze's checks on the test on screen and marks the events it flags.
-func (m *Model) analyze() {
+// startAnalysis runs raftviz analyze's checks on the test on screen in the background and
+// marks the events it flags; then, when dir is not 0, it jumps to the next (1) or previous
+// (-1) flagged event.
+func (m *Model) startAnalysis(dir int) tea.Cmd {
 	t := m.Test()
-	m.flagged = map[int32]string{}
-	m.analyzed = len(t.Events)
+	// A copy of the test as it is now: events below its length are never written again, and
+	// the model goes on appending to its own.
+	snap := *t
+	snap.Events = t.Events[:len(t.Events):len(t.Events)]
+	return m.startWork(workAnalysis, func(ctx context.Context) func(*Model) tea.Cmd {
+		flagged := analyzeFlags(&snap)
+		return func(m *Model) tea.Cmd {
+			if m.Test() != t {
+				return nil
+			}
+			m.flagged, m.analyzed = flagged, len(snap.Events)
+			if dir != 0 {
+				m.jumpToFlag(dir)
+			}
+			return nil
+		}
+	})
+}
+
+// analyzeFlags maps the events of t that raftviz analyze flags (safety violations, slow round
+// trips) to what it says of them.
+func analyzeFlags(t *parse.Test) map[int32]string {
+	flagged := map[int32]string{}
 	if len(t.Events) == 0 {
-		return
+		return flagged
 	}
 	r := analyze.Test(t, analyze.Options{NoLinearizability: true})
-	byLine := make(map[[2]int32]int32, 8)
 	want := map[[2]int32]string{}
 	for _, v := range r.Violations {
 		for _, ref := range v.Events {
@@ -31,19 +58,34 @@ func (m *Model) analyze() {
 		}
 	}
 	if len(want) == 0 {
-		return
+		return flagged
 	}
 	for i := range t.Events {
-		k := [2]int32{int32(t.Events[i].File), t.Events[i].Line}
-		if _, ok := want[k]; ok {
-			byLine[k] = int32(i)
+		if why, ok := want[[2]int32{int32(t.Events[i].File), t.Events[i].Line}]; ok {
+			flagged[int32(i)] = why
 		}
 	}
-	for k, why := range want {
-		if i, ok := byLine[k]; ok {
-			m.flagged[i] = why
-		}
+	return flagged
+}
+
+// flagJump is v and V: the next or previous flagged event, analysing first when the flags
+// miss events.
+func (m *Model) flagJump(dir int) tea.Cmd {
+	if m.analysisStale() {
+		m.status = "analysing " + m.Test().ID() + "…"
+		return m.startAnalysis(dir)
 	}
+	m.jumpToFlag(dir)
+	return nil
+}
+
+// jumpToFlag moves to the next (1) or previous (-1) flagged event.
+func (m *Model) jumpToFlag(dir int) {
+	if len(m.flagged) == 0 {
+		m.status = "analysis flags nothing in this test"
+		return
+	}
+	m.jumpIdx(func(i int32) bool { _, ok := m.flagged[i]; return ok }, dir, "flagged event")
 }
 
 // analysisStale reports whether the flags miss events: none were computed, or events arrived

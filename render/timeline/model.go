@@ -74,9 +74,11 @@ type Model struct {
 	// letter.
 	marks   map[string]mark
 	pending pendingKey
-	// work is the background work under way (nil: none); workGen numbers requests.
-	work    *work
+	// work is the background work under way, by kind (nil: none); workGen numbers requests.
+	work    [workKinds]*work
 	workGen int
+	// wantAnalysis asks for the analysis of the test shown (see keepWorking).
+	wantAnalysis bool
 
 	width, height int
 	mode          mode
@@ -129,8 +131,8 @@ func New(tests []*parse.Test, opts Options) *Model {
 	return m
 }
 
-// Init implements tea.Model.
-func (m *Model) Init() tea.Cmd { return nil }
+// Init implements tea.Model: it starts the analysis of the first test.
+func (m *Model) Init() tea.Cmd { return m.keepWorking() }
 
 // Test returns the test on screen.
 func (m *Model) Test() *parse.Test { return m.tests[m.cur] }
@@ -167,9 +169,8 @@ func (m *Model) selectTest(i int) {
 	m.cur = i
 	m.ix = buildIndex(m.tests[i])
 	m.flagged = nil
-	if len(m.tests[i].Events) <= autoAnalyzeEvents {
-		m.analyze()
-	}
+	m.cancelWork(workAnalysis)
+	m.wantAnalysis = true
 	m.hidden, m.hideKind = map[string]bool{}, map[string]bool{}
 	m.cursor, m.top, m.hscroll = 0, 0, 0
 	m.rows = m.rows[:0] // the last test's rows say nothing of where to put the cursor
@@ -361,9 +362,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case AppendMsg:
 		m.append(msg)
-		return m, m.keepCounting()
+		return m, m.keepWorking()
 	case workMsg:
-		return m, tea.Batch(m.finishWork(msg), m.keepCounting())
+		return m, tea.Batch(m.finishWork(msg), m.keepWorking())
 	case pagerDoneMsg:
 		if msg.err != nil {
 			m.status = "pager: " + msg.err.Error()
@@ -404,18 +405,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		default:
 			_, cmd = m.updateTable(msg)
 		}
-		return m, tea.Batch(cmd, m.keepCounting())
+		return m, tea.Batch(cmd, m.keepWorking())
 	}
 	return m, nil
-}
-
-// keepCounting goes on counting the search's matches when nothing else runs: in a test just
-// opened, or in events that arrived since.
-func (m *Model) keepCounting() tea.Cmd {
-	if m.work != nil || m.srch.q.empty() || (m.srch.test == m.Test() && m.srch.done()) {
-		return nil
-	}
-	return m.countHits()
 }
 
 func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
@@ -442,7 +434,9 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.help.ShowAll = false // esc closes the full help, as it closes every pane
 		m.clamp()
 	case key.Matches(msg, k.Quit):
-		m.cancelWork()
+		for k := range m.work {
+			m.cancelWork(workKind(k))
+		}
 		return m, tea.Quit
 	case key.Matches(msg, k.Output):
 		m.showOutput()
@@ -500,19 +494,10 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.jump(isFaultOrStop, 1, "fault")
 	case key.Matches(msg, k.PrevFault):
 		m.jump(isFaultOrStop, -1, "fault")
-	case key.Matches(msg, k.NextFlag), key.Matches(msg, k.PrevFlag):
-		if m.analysisStale() {
-			m.analyze()
-		}
-		dir := 1
-		if key.Matches(msg, k.PrevFlag) {
-			dir = -1
-		}
-		if len(m.flagged) == 0 {
-			m.status = "analysis flags nothing in this test"
-			break
-		}
-		m.jumpIdx(func(i int32) bool { _, ok := m.flagged[i]; return ok }, dir, "flagged event")
+	case key.Matches(msg, k.NextFlag):
+		cmd = m.flagJump(1)
+	case key.Matches(msg, k.PrevFlag):
+		cmd = m.flagJump(-1)
 	case key.Matches(msg, k.Follow):
 		m.follow = !m.follow
 		if m.follow {
@@ -703,8 +688,8 @@ func (m *Model) append(msg AppendMsg) {
 	if msg.Done {
 		m.loading = false
 		// The test on screen may have been analysed before its events arrived.
-		if m.flagged != nil && m.analysisStale() && len(m.Test().Events) <= autoAnalyzeEvents {
-			defer m.analyze()
+		if m.analysisStale() {
+			m.wantAnalysis = true
 		}
 	}
 	if msg.Reset {

@@ -80,6 +80,7 @@ func keyMsg(s string) tea.KeyPressMsg {
 func newModel(t testing.TB, tests []*parse.Test, w, h int) *Model {
 	m := New(tests, Options{NoColor: true})
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	settle(m)
 	return m
 }
 
@@ -92,11 +93,21 @@ func press(m *Model, keys ...string) {
 	}
 }
 
-// settle runs the background work the model has started until none is left.
+// settle runs the background work the model has started or waits for until none is left.
 func settle(m *Model) {
-	for m.work != nil {
-		w := m.work
-		m.Update(workMsg{gen: w.gen, apply: w.run(w.ctx)})
+	m.keepWorking()
+	for {
+		var w *work
+		for _, x := range m.work {
+			if x != nil {
+				w = x
+				break
+			}
+		}
+		if w == nil {
+			return
+		}
+		m.Update(workMsg{kind: w.kind, gen: w.gen, apply: w.run(w.ctx)})
 	}
 }
 
@@ -431,7 +442,7 @@ func TestAnalysisFlagsAreMarked(t *testing.T) {
 }
 
 // TestReloadKeepsOneTestInMemory loads a run of several tests the way raftviz --tui does,
-// with a Reload function: finished tests other than the one on screen keep only their
+// with a Reread function: finished tests other than the one on screen keep only their
 // summary, and are read again when picked.
 func TestReloadKeepsOneTestInMemory(t *testing.T) {
 	tests, _, err := parse.ReadFiles([]string{filepath.Join("..", "..", "testdata", "gotest_v.log")}, parse.Options{})
@@ -671,6 +682,9 @@ func TestFlagsOfAStreamedTest(t *testing.T) {
 	tm.Send(AppendMsg{Updates: []Update{{Key: 1, Name: tests[0].Name, Events: tests[0].Events, Complete: true}}})
 	tm.Send(AppendMsg{Done: true})
 	tm.Send(keyMsg("v"))
+	// The analysis runs in the background; the jump comes with its flags.
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("flagged (v)")) },
+		teatest.WithDuration(5*time.Second))
 	tm.Send(keyMsg("q"))
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
 	if c := final.Cursor(); c == nil || c.Line != 3 {
@@ -1126,7 +1140,7 @@ func TestSearchRunsOffTheKeys(t *testing.T) {
 		m.Update(keyMsg(string(r)))
 	}
 	m.Update(keyMsg("enter"))
-	first := m.work
+	first := m.work[workSearch]
 	if first == nil || !strings.Contains(plain(m), `searching "no such text"`) {
 		t.Fatalf("the search ran inside Update (work %v):\n%s", first, plain(m))
 	}
@@ -1135,9 +1149,9 @@ func TestSearchRunsOffTheKeys(t *testing.T) {
 		t.Fatalf("a key during the search moved the cursor to %d", m.cursor)
 	}
 	steps := 0
-	for m.work != nil && steps < 3 {
-		w := m.work
-		m.Update(workMsg{gen: w.gen, apply: w.run(w.ctx)})
+	for m.work[workSearch] != nil && steps < 3 {
+		w := m.work[workSearch]
+		m.Update(workMsg{kind: w.kind, gen: w.gen, apply: w.run(w.ctx)})
 		steps++
 	}
 	if m.srch.counted != 300 {
@@ -1149,6 +1163,16 @@ func TestSearchRunsOffTheKeys(t *testing.T) {
 	}
 	if !strings.HasSuffix(m.status, `for "crashes"`) {
 		t.Fatalf("status %q", m.status)
+	}
+	// Opening a test starts its analysis as work too: the flags come when it is done.
+	m.selectTest(0)
+	m.Update(keyMsg("j"))
+	if m.flagged != nil || m.work[workAnalysis] == nil {
+		t.Fatalf("opening a test analysed it inside Update (flags %v, work %v)", m.flagged, m.work[workAnalysis])
+	}
+	settle(m)
+	if m.flagged == nil || m.analyzed != n {
+		t.Fatalf("the analysis did not finish: %v, %d of %d events", m.flagged, m.analyzed, n)
 	}
 }
 

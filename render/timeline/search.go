@@ -160,7 +160,7 @@ func (m *Model) countHits() tea.Cmd {
 	}
 	from, to := s.counted, min(s.counted+searchChunk, len(t.Events))
 	ev, q := t.Events[from:to], s.q // the events below len are never written again
-	return m.startWork(func(ctx context.Context) func(*Model) tea.Cmd {
+	return m.startWork(workSearch, func(ctx context.Context) func(*Model) tea.Cmd {
 		var hits []int32
 		for i := range ev {
 			if q.matches(&ev[i]) {
@@ -319,7 +319,7 @@ func (m *Model) searchOtherTests(dir int) tea.Cmd {
 		}
 		return -1
 	}
-	return m.startWork(func(ctx context.Context) func(*Model) tea.Cmd {
+	return m.startWork(workSearch, func(ctx context.Context) func(*Model) tea.Cmd {
 		found, hit := -1, -1
 		var events []parse.Event
 		if !reread {

@@ -6,18 +6,28 @@ import (
 	tea "charm.land/bubbletea/v2"
 )
 
-// Work proportional to a test (counting a search's matches, reading other tests again) never
-// runs inside Update: it runs as a tea.Cmd and hands back a function that applies its result to
-// the model. One piece of work runs at a time; a new request cancels the one before, and the
-// result of a cancelled one is dropped.
+// Work proportional to a test (counting a search's matches, reading other tests again, the
+// analysis) never runs inside Update: it runs as a tea.Cmd and hands back a function that
+// applies its result to the model. One piece of work of each kind runs at a time; a new
+// request of a kind cancels the one before, and the result of a cancelled one is dropped.
+
+// workKind says what a piece of work is for.
+type workKind uint8
+
+const (
+	workSearch   workKind = iota // counting matches, searching other tests
+	workAnalysis                 // raftviz analyze's checks on the test shown
+	workKinds
+)
 
 // workFunc does the work, off the model's goroutine: it must not read or write the model, only
 // what it captured. It returns what to do with the result on the model's goroutine (nil:
 // nothing).
 type workFunc func(ctx context.Context) func(*Model) tea.Cmd
 
-// work is the work under way.
+// work is a piece of work under way.
 type work struct {
+	kind   workKind
 	gen    int
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -26,39 +36,58 @@ type work struct {
 
 // workMsg brings a piece of work's result back to Update.
 type workMsg struct {
+	kind  workKind
 	gen   int
 	apply func(*Model) tea.Cmd
 }
 
-// startWork cancels the work under way and starts run.
-func (m *Model) startWork(run workFunc) tea.Cmd {
-	m.cancelWork()
+// startWork cancels the work of kind under way and starts run.
+func (m *Model) startWork(kind workKind, run workFunc) tea.Cmd {
+	m.cancelWork(kind)
 	m.workGen++
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &work{gen: m.workGen, ctx: ctx, cancel: cancel, run: run}
-	m.work = w
-	return func() tea.Msg { return workMsg{gen: w.gen, apply: w.run(w.ctx)} }
+	w := &work{kind: kind, gen: m.workGen, ctx: ctx, cancel: cancel, run: run}
+	m.work[kind] = w
+	return func() tea.Msg { return workMsg{kind: kind, gen: w.gen, apply: w.run(w.ctx)} }
 }
 
-// cancelWork stops the work under way, if any.
-func (m *Model) cancelWork() {
-	if m.work != nil {
-		m.work.cancel()
-		m.work = nil
+// cancelWork stops the work of kind under way, if any.
+func (m *Model) cancelWork(kind workKind) {
+	if w := m.work[kind]; w != nil {
+		w.cancel()
+		m.work[kind] = nil
 	}
 }
 
 // finishWork applies a piece of work's result, unless newer work replaced it.
 func (m *Model) finishWork(msg workMsg) tea.Cmd {
-	if m.work == nil || msg.gen != m.work.gen {
+	w := m.work[msg.kind]
+	if w == nil || msg.gen != w.gen {
 		return nil
 	}
-	m.work.cancel()
-	m.work = nil
+	w.cancel()
+	m.work[msg.kind] = nil
 	if msg.apply == nil {
 		return nil
 	}
 	cmd := msg.apply(m)
 	m.clamp() // a result may have set the status line, which takes a row
 	return cmd
+}
+
+// keepWorking starts the work the model waits for when nothing of its kind runs: counting a
+// search in a test just opened or in events that arrived since, and the analysis of a test
+// just opened or finished loading.
+func (m *Model) keepWorking() tea.Cmd {
+	var cmds []tea.Cmd
+	if m.work[workSearch] == nil && !m.srch.q.empty() && (m.srch.test != m.Test() || !m.srch.done()) {
+		cmds = append(cmds, m.countHits())
+	}
+	if m.work[workAnalysis] == nil && m.wantAnalysis {
+		m.wantAnalysis = false
+		if len(m.Test().Events) <= autoAnalyzeEvents {
+			cmds = append(cmds, m.startAnalysis(0))
+		}
+	}
+	return tea.Batch(cmds...)
 }
