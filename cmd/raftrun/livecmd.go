@@ -150,19 +150,28 @@ func liveCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	con := &console{c: c, out: stdout}
 	var failures int
 	if *tui {
-		// The script runs behind the timeline; its own output is kept for after.
-		var out lockedBuffer
-		con.out = &out
+		// The script runs behind the timeline: each line it prints shows at the timeline's
+		// bottom as it comes, then its end; all of it is printed again after the timeline.
+		out := &lockedBuffer{notices: make(chan string, 64)}
+		con.out = out
 		done := make(chan int, 1)
-		go func() { done <- con.loop(ctx, in, false) }()
-		if err := openTimeline(ctx, *logPath, true, stdout); err != nil {
+		go func() {
+			f := con.loop(ctx, in, false)
+			done <- f
+			end := "script finished: every command ran (q quits and stops the cluster)"
+			if f > 0 {
+				end = fmt.Sprintf("script finished: %d commands failed (q quits and stops the cluster)", f)
+			}
+			out.notifyEnd(end)
+		}()
+		if err := openTimeline(ctx, *logPath, true, stdout, out.notices); err != nil {
 			fmt.Fprintf(stderr, "raftrun live: %v\n", err)
 		}
 		select {
 		case failures = <-done:
 		default: // the user quit before the script ended
 		}
-		io.Copy(stdout, &out)
+		io.Copy(stdout, out)
 	} else {
 		failures = con.loop(ctx, in, interactive)
 	}
@@ -404,18 +413,45 @@ func joinUint(ids []uint64) string {
 	return strings.Join(s, ",")
 }
 
-// lockedBuffer collects a console's output while the timeline owns the terminal.
+// lockedBuffer collects a console's output while the timeline owns the terminal, and hands
+// each complete line to notices (dropping lines while the timeline is behind).
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  []byte
-	r  int
+	mu      sync.Mutex
+	b       []byte
+	r       int
+	line    []byte // the line being written
+	notices chan string
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.b = append(l.b, p...)
+	for _, c := range p {
+		if c != '\n' {
+			l.line = append(l.line, c)
+			continue
+		}
+		l.notifyLocked("script: " + string(l.line))
+		l.line = l.line[:0]
+	}
 	return len(p), nil
+}
+
+// notifyEnd hands the script's last line to notices, waiting a while for room: that line is
+// the sign that the script finished.
+func (l *lockedBuffer) notifyEnd(s string) {
+	select {
+	case l.notices <- s:
+	case <-time.After(2 * time.Second): // the timeline has gone
+	}
+}
+
+func (l *lockedBuffer) notifyLocked(s string) {
+	select {
+	case l.notices <- s:
+	default: // the timeline is behind: a later line replaces this one anyway
+	}
 }
 
 func (l *lockedBuffer) Read(p []byte) (int, error) {

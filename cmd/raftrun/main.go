@@ -144,7 +144,7 @@ func testCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if tui && failed > 0 {
 		for _, r := range runs {
 			if r.Status != parse.StatusPass && r.Log != "" {
-				if err := openTimeline(ctx, r.Log, false, stdout); err != nil {
+				if err := openTimeline(ctx, r.Log, false, stdout, nil); err != nil {
 					fmt.Fprintf(stderr, "raftrun test: %v\n", err)
 				}
 				break

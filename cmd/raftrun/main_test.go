@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"github.com/fortytw2/leaktest"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -169,5 +171,27 @@ func TestRejoinedLearnerIsAdmitted(t *testing.T) {
 	admit = admitter(book, func() raft.Status { return raft.Status{Voters: []uint64{1, 2, 3}} })
 	if err := admit(3, 0xc); err != nil {
 		t.Fatalf("the promoted server, known by its new incarnation: %v", err)
+	}
+}
+
+// TestScriptOutputReachesTheTimeline: with --tui, each line a script prints is handed to the
+// timeline as it comes, then a line saying the script finished (defect 12); all of it is kept
+// for after the timeline.
+func TestScriptOutputReachesTheTimeline(t *testing.T) {
+	out := &lockedBuffer{notices: make(chan string, 64)}
+	fmt.Fprint(out, "> crash 1\nnode 1 crashed\n> partial")
+	out.notifyEnd("script finished: every command ran (q quits and stops the cluster)")
+	close(out.notices)
+	var got []string
+	for n := range out.notices {
+		got = append(got, n)
+	}
+	want := []string{"script: > crash 1", "script: node 1 crashed", "script finished: every command ran (q quits and stops the cluster)"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("notices %q, want %q", got, want)
+	}
+	kept, _ := io.ReadAll(out)
+	if string(kept) != "> crash 1\nnode 1 crashed\n> partial" {
+		t.Fatalf("kept %q", kept)
 	}
 }

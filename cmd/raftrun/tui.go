@@ -15,8 +15,9 @@ import (
 )
 
 // openTimeline shows a captured log in raftviz's timeline: following it as it grows (a live
-// cluster) or loading it (a finished test run). It needs a terminal.
-func openTimeline(ctx context.Context, path string, follow bool, stdout io.Writer) error {
+// cluster) or loading it (a finished test run). It needs a terminal. Lines sent on notices (nil:
+// none) are shown at the bottom of the timeline as they come.
+func openTimeline(ctx context.Context, path string, follow bool, stdout io.Writer, notices <-chan string) error {
 	f, ok := stdout.(*os.File)
 	if !ok || !isatty.IsTerminal(f.Fd()) {
 		return errors.New("--tui needs a terminal on stdout")
@@ -27,6 +28,21 @@ func openTimeline(ctx context.Context, path string, follow bool, stdout io.Write
 	defer cancel()
 	// Keys come from the terminal (bubbletea opens the TTY when stdin is not one).
 	p := tea.NewProgram(timeline.New(nil, opts), tea.WithOutput(stdout), tea.WithContext(ctx))
+	if notices != nil {
+		go func() {
+			for {
+				select {
+				case n, ok := <-notices:
+					if !ok {
+						return
+					}
+					p.Send(timeline.NoticeMsg{Text: n})
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
 	errc := make(chan error, 1)
 	go func() {
 		popts := parse.Options{ImplicitName: path}

@@ -70,6 +70,7 @@ type Model struct {
 	hideKind map[string]bool // kinds hidden by the filter
 	srch     searchState
 	status   string // one-line message (no match, ...)
+	notice   string // a line from the program around the timeline (NoticeMsg), under status
 	// marks are the places marked with m and a letter; pending is m or ' waiting for the
 	// letter.
 	marks   map[string]mark
@@ -302,7 +303,7 @@ func (m *Model) bodyHeight() int {
 	if m.help.ShowAll {
 		h -= len(m.keys.FullHelp()[0]) + 1 + len(m.legendLines(m.width))
 	}
-	if m.mode == modePrompt || m.status != "" {
+	if m.mode == modePrompt || m.status != "" || m.notice != "" {
 		h--
 	}
 	return max(h, 1)
@@ -365,6 +366,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.keepWorking()
 	case workMsg:
 		return m, tea.Batch(m.finishWork(msg), m.keepWorking())
+	case NoticeMsg:
+		m.notice = msg.Text
+		m.clamp()
+		return m, nil
 	case pagerDoneMsg:
 		if msg.err != nil {
 			m.status = "pager: " + msg.err.Error()
@@ -657,6 +662,10 @@ func (m *Model) nodesOf(t *parse.Test) []string {
 	}
 	return t.Nodes()
 }
+
+// NoticeMsg is a line from the program that runs the timeline, shown at the bottom until the
+// next one (a script's progress, its end).
+type NoticeMsg struct{ Text string }
 
 // AppendMsg brings events that arrived in follow mode.
 type AppendMsg struct {

@@ -1354,3 +1354,24 @@ func TestLegendExplainsTheSigns(t *testing.T) {
 		t.Fatalf("no key on the title line: %q", first)
 	}
 }
+
+// TestNoticesShowAtTheBottom: a line from the program around the timeline (raftrun live's
+// script) shows at the bottom as it comes, under a status message, and keeps the cursor on
+// screen (defect 12).
+func TestNoticesShowAtTheBottom(t *testing.T) {
+	tm := teatest.NewTestModel(t, New(simTests(t), Options{NoColor: true}), teatest.WithInitialTermSize(100, 12))
+	tm.Send(NoticeMsg{Text: "script: > crash 1"})
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("script: > crash 1")) },
+		teatest.WithDuration(5*time.Second))
+	tm.Send(NoticeMsg{Text: "script finished: every command ran (q quits and stops the cluster)"})
+	tm.Send(keyMsg("G"))
+	tm.Send(keyMsg("q"))
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	lines := strings.Split(plain(final), "\n")
+	if len(lines) != 12 || !strings.HasPrefix(lines[10], "script finished") {
+		t.Fatalf("the notice is not the line above the keys:\n%s", plain(final))
+	}
+	if !strings.Contains(plain(final), "▶") {
+		t.Fatalf("the cursor is off screen:\n%s", plain(final))
+	}
+}

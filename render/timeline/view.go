@@ -158,7 +158,10 @@ func (m *Model) screen() string {
 		b.WriteString(m.prompt.View())
 		b.WriteByte('\n')
 	} else if m.status != "" {
-		b.WriteString(m.st.status.Render(m.status))
+		b.WriteString(m.st.status.Render(ansi.Truncate(m.status, m.width, "…")))
+		b.WriteByte('\n')
+	} else if m.notice != "" {
+		b.WriteString(m.st.status.Render(ansi.Truncate(m.notice, m.width, "…")))
 		b.WriteByte('\n')
 	}
 	if m.help.ShowAll {
