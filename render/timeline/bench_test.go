@@ -1,6 +1,7 @@
 package timeline
 
 import (
+	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
@@ -73,4 +74,38 @@ func BenchmarkKeyUpdateView(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkSearchNoMatch measures a search that matches nothing in a million events: the key
+// (Update: it only starts the work), one step of the count (the longest the model's goroutine
+// waits is applying it), and the whole count as the background runs it.
+func BenchmarkSearchNoMatch(b *testing.B) {
+	t := bigTest(b, 1_000_000)
+	m := New([]*parse.Test{t}, Options{})
+	m.Update(tea.WindowSizeMsg{Width: 160, Height: 50})
+	settle(m) // the analysis of the test
+	b.Run("key", func(b *testing.B) {
+		for b.Loop() {
+			m.srch = searchState{}
+			_ = m.submitSearch("no such text")
+			m.cancelWork(workSearch)
+		}
+	})
+	b.Run("step", func(b *testing.B) {
+		_ = m.submitSearch("no such text")
+		w := m.work[workSearch]
+		for b.Loop() {
+			_ = w.run(w.ctx)
+		}
+		m.cancelWork(workSearch)
+	})
+	b.Run("all", func(b *testing.B) {
+		for b.Loop() {
+			_ = m.submitSearch("no such text")
+			settle(m)
+		}
+		if !strings.Contains(m.status, "no next match") {
+			b.Fatalf("status %q", m.status)
+		}
+	})
 }

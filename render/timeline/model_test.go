@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -1373,5 +1374,29 @@ func TestNoticesShowAtTheBottom(t *testing.T) {
 	}
 	if !strings.Contains(plain(final), "▶") {
 		t.Fatalf("the cursor is off screen:\n%s", plain(final))
+	}
+}
+
+// TestFieldMatchIsKeyEqualsValue: a text query is looked for in a field's key=value without
+// building that string; the answer is the same as looking in the string, on random fields
+// and queries over a small alphabet (so that they meet often).
+func TestFieldMatchIsKeyEqualsValue(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	word := func(alphabet string, n int) string {
+		b := make([]byte, rnd.IntN(n+1))
+		for i := range b {
+			b[i] = alphabet[rnd.IntN(len(alphabet))]
+		}
+		return string(b)
+	}
+	for i := 0; i < 200_000; i++ {
+		key, value := word("abAB", 4), word("ab=B", 4)
+		q := query{sub: word("aAb=", 5)}
+		if q.sub == "" {
+			continue
+		}
+		if got, want := q.inField(key, value), parse.IndexFold(key+"="+value, q.sub) >= 0; got != want {
+			t.Fatalf("%q in %s=%s: %v, want %v", q.sub, key, value, got, want)
+		}
 	}
 }

@@ -71,11 +71,29 @@ func (q query) matches(e *parse.Event) bool {
 		return true
 	}
 	for _, f := range e.Fields {
-		if q.in(f.Value) || q.in(f.Key+"="+f.Value) {
+		if q.inField(f.Key, f.Value) {
 			return true
 		}
 	}
 	return false
+}
+
+// inField reports whether q occurs in key=value, without building that string for a text
+// query (a search reads every field of a million events).
+func (q query) inField(key, value string) bool {
+	if q.re != nil {
+		return q.in(key + "=" + value)
+	}
+	k, v, ok := strings.Cut(q.sub, "=")
+	if !ok {
+		return q.in(key) || q.in(value)
+	}
+	if q.in(value) {
+		return true
+	}
+	// Keys hold no "=": otherwise the query's first "=" is the one between key and value.
+	return len(key) >= len(k) && strings.EqualFold(key[len(key)-len(k):], k) &&
+		len(value) >= len(v) && strings.EqualFold(value[:len(v)], v)
 }
 
 // searchChunk is how many events one step of counting reads: a few milliseconds of work, so
