@@ -27,16 +27,8 @@ func (m *Model) eventLine(e *parse.Event) string {
 		start = ev[0].Time
 	}
 	b.Write(parse.AppendEventTime(nil, e, start, m.opts.Relative))
-	b.WriteString(" [" + e.Node + "] " + e.Msg)
-	if e.Kind != "" || len(e.Fields) > 0 {
-		b.WriteString(" |")
-		if e.Kind != "" {
-			b.WriteString(" ev=" + e.Kind)
-		}
-		for _, f := range e.Fields {
-			b.WriteString(" " + f.Key + "=" + f.Value)
-		}
-	}
+	b.WriteByte(' ')
+	writeEventText(&b, e)
 	return b.String()
 }
 

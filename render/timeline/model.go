@@ -33,11 +33,11 @@ type Options struct {
 	Files []string
 	// Loading says the tests arrive as AppendMsgs (Load); the header says so until Done.
 	Loading bool
-	// Reread, when set, reads the run's tests again, in order, handing each to visit (an error
-	// from visit stops it and is returned). It lets the timeline keep only the test on screen
-	// in memory: a finished test is reduced to its summary and read again (by parse.Test.Key)
-	// when picked, so a log of many tests costs the memory of its biggest; a search goes on
-	// through them.
+	// Reread, when set, reads the run's tests again, in the order the input completed them
+	// (Update.Seq), handing each to visit (an error from visit stops it and is returned). It
+	// lets the timeline keep only the test on screen in memory: a finished test is reduced to
+	// its summary and read again (known by its place) when picked, so a log of many tests
+	// costs the memory of its biggest; a search goes on through them.
 	Reread func(ctx context.Context, visit func(*parse.Test) error) error
 }
 
@@ -78,8 +78,9 @@ type Model struct {
 	// work is the background work under way, by kind (nil: none); workGen numbers requests.
 	work    [workKinds]*work
 	workGen int
-	// wantAnalysis asks for the analysis of the test shown (see keepWorking).
-	wantAnalysis bool
+	// wantAnalysis asks for the analysis of the test shown (see keepWorking); quitting stops
+	// new work from starting.
+	wantAnalysis, quitting bool
 
 	width, height int
 	mode          mode
@@ -439,6 +440,7 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.help.ShowAll = false // esc closes the full help, as it closes every pane
 		m.clamp()
 	case key.Matches(msg, k.Quit):
+		m.quitting = true
 		for k := range m.work {
 			m.cancelWork(workKind(k))
 		}

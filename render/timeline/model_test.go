@@ -1400,3 +1400,29 @@ func TestFieldMatchIsKeyEqualsValue(t *testing.T) {
 		}
 	}
 }
+
+// TestPreviousMatchWaitsForTheCount: N while the count has not reached the cursor lands on the
+// nearest match before it, not on the last one counted so far.
+func TestPreviousMatchWaitsForTheCount(t *testing.T) {
+	defer func(n int) { searchChunk = n }(searchChunk)
+	searchChunk = 50
+	m := newModel(t, simTests(t), 120, 20)
+	var want int32 = -1
+	press(m, "G")
+	end := m.rows[m.cursor].idx
+	q := query{sub: "AppendEntries"}
+	for i := end - 1; i >= 0; i-- {
+		if q.matches(&m.Test().Events[i]) {
+			want = i
+			break
+		}
+	}
+	search(m, "AppendEntries") // lands on the first match
+	press(m, "G")
+	m.srch = searchState{q: q} // a count started over, from the first event
+	m.Update(keyMsg("N"))
+	settle(m)
+	if got := m.rows[m.cursor].idx; got != want {
+		t.Fatalf("N from the end went to event %d, want %d, the last match before it", got, want)
+	}
+}

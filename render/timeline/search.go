@@ -204,6 +204,9 @@ func (m *Model) jumpToHit(dir int, quiet bool) bool {
 		return false
 	}
 	at := m.rows[m.cursor].idx
+	if dir < 0 && !s.done() && int(at) >= s.counted {
+		return false // the nearest hit before the cursor may not be counted yet
+	}
 	if m.rows[m.cursor].kind == rowFold && dir > 0 {
 		at += m.rows[m.cursor].n - 1 // a fold's events are all passed by one step
 	}

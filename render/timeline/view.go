@@ -179,19 +179,24 @@ func (m *Model) screen() string {
 func (m *Model) writeMessageLine(b *strings.Builder) {
 	var line strings.Builder
 	if e := m.Cursor(); e != nil {
-		line.WriteString("[" + e.Node + "] " + e.Msg)
-		if e.Kind != "" || len(e.Fields) > 0 {
-			line.WriteString(" |")
-			if e.Kind != "" {
-				line.WriteString(" ev=" + e.Kind)
-			}
-			for _, f := range e.Fields {
-				line.WriteString(" " + f.Key + "=" + f.Value)
-			}
-		}
+		writeEventText(&line, e)
 	}
 	b.WriteString(m.st.message.Render(ansi.Truncate(line.String(), m.width, "…")))
 	b.WriteByte('\n')
+}
+
+// writeEventText writes an event's node, message, kind and fields as one line of text.
+func writeEventText(b *strings.Builder, e *parse.Event) {
+	b.WriteString("[" + e.Node + "] " + e.Msg)
+	if e.Kind != "" || len(e.Fields) > 0 {
+		b.WriteString(" |")
+		if e.Kind != "" {
+			b.WriteString(" ev=" + e.Kind)
+		}
+		for _, f := range e.Fields {
+			b.WriteString(" " + f.Key + "=" + f.Value)
+		}
+	}
 }
 
 func (m *Model) statusStyle(st parse.Status) lipgloss.Style {

@@ -79,6 +79,9 @@ func (m *Model) finishWork(msg workMsg) tea.Cmd {
 // search in a test just opened or in events that arrived since, and the analysis of a test
 // just opened or finished loading.
 func (m *Model) keepWorking() tea.Cmd {
+	if m.quitting {
+		return nil
+	}
 	var cmds []tea.Cmd
 	if m.work[workSearch] == nil && !m.srch.q.empty() && (m.srch.test != m.Test() || !m.srch.done()) {
 		cmds = append(cmds, m.countHits())
