@@ -66,26 +66,20 @@ type Options struct {
 	// row it was sent (or lost), and a received message as its sender and type: a sequence
 	// diagram. Text and ASCII tables only.
 	Arrows bool
-	// Grep, when set, keeps only events whose message, kind or fields contain it: ignoring case
-	// unless it has a capital letter (smart case, as in less and ripgrep).
-	Grep string
+	// Grep, when set, keeps only events whose message, kind or fields contain it (see
+	// parse.Query: smart case, or a regexp after "re:").
+	Grep parse.Query
 }
 
 // Filter applies Nodes and Grep to a test's events, returning the kept events (the input slice
 // itself when nothing is filtered).
 func (o *Options) Filter(events []parse.Event) []parse.Event {
-	if len(o.Nodes) == 0 && o.Grep == "" {
+	if len(o.Nodes) == 0 && o.Grep.Empty() {
 		return events
 	}
 	keep := make(map[string]bool, len(o.Nodes))
 	for _, n := range o.Nodes {
 		keep[n] = true
-	}
-	contains := strings.Contains
-	grep := o.Grep
-	if grep == strings.ToLower(grep) {
-		grep = strings.ToLower(grep)
-		contains = func(s, sub string) bool { return strings.Contains(strings.ToLower(s), sub) }
 	}
 	out := make([]parse.Event, 0, len(events))
 	for i := range events {
@@ -93,24 +87,12 @@ func (o *Options) Filter(events []parse.Event) []parse.Event {
 		if len(keep) > 0 && !keep[e.Node] && !(e.Node == "*" && e.IsFault()) {
 			continue
 		}
-		if grep != "" && !contains(e.Msg, grep) && !fieldsContain(e, grep, contains) {
+		if !o.Grep.Empty() && !o.Grep.Matches(e) {
 			continue
 		}
 		out = append(out, *e)
 	}
 	return out
-}
-
-func fieldsContain(e *parse.Event, s string, contains func(s, sub string) bool) bool {
-	if contains(e.Kind, s) {
-		return true
-	}
-	for _, f := range e.Fields {
-		if contains(f.Value, s) || contains(f.Key+"="+f.Value, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // columns returns the node columns of a table: the test's nodes, narrowed by Options.Nodes (in

@@ -344,14 +344,14 @@ func TestFilter(t *testing.T) {
 	if got := o.Filter(ev); len(got) != 3 || got[1].Node != "*" {
 		t.Errorf("node filter kept %v", got)
 	}
-	o = Options{Grep: "commit"}
+	o = Options{Grep: mustQuery(t, "commit")}
 	if got := o.Filter(ev); len(got) != 1 || got[0].Node != "2" {
 		t.Errorf("grep by kind kept %v", got)
 	}
 	// Smart case: lower case matches any case; a capital makes the search exact.
 	ev = append(ev, parse.Event{Node: "1", Msg: "Becomes Leader"}, parse.Event{Node: "1", Msg: "x", Fields: []eventline.Field{{Key: "state", Value: "LEADER"}}})
-	for grep, want := range map[string]int{"leader": 3, "Leader": 1, "LEADER": 1, "state=leader": 1, "State": 0} {
-		o = Options{Grep: grep}
+	for grep, want := range map[string]int{"leader": 3, "Leader": 1, "LEADER": 1, "state=leader": 1, "State": 0, "re:^[Bb]ecomes": 2} {
+		o = Options{Grep: mustQuery(t, grep)}
 		if got := o.Filter(ev); len(got) != want {
 			t.Errorf("--grep %q kept %d events, want %d: %v", grep, len(got), want, got)
 		}
@@ -450,4 +450,13 @@ func TestArrowsOfProfiledLogs(t *testing.T) {
 			}
 		}
 	}
+}
+
+func mustQuery(t *testing.T, s string) parse.Query {
+	t.Helper()
+	q, err := parse.NewQuery(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
 }

@@ -115,7 +115,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.output, "o", "", "write tables to `file` instead of stdout")
 	fs.StringVar(&c.color, "color", "auto", "colour cells by event kind: `auto|always|never` (auto: only on a terminal, never with NO_COLOR)")
 	fs.StringVar(&c.nodes, "nodes", "", "only these node columns, comma-separated `ids` (e.g. 0,2)")
-	fs.StringVar(&c.grep, "grep", "", "only events whose message or fields contain `text` (any case unless it has a capital)")
+	fs.StringVar(&c.grep, "grep", "", "only events whose message or fields contain `text` (any case unless it has a capital; re:REGEXP for a regexp)")
 	fs.BoolVar(&c.list, "list", false, "list tests (status, nodes, events, duration, other lines) instead of drawing tables")
 	fs.BoolVar(&c.failExit, "fail-exit", false, "exit 1 when a selected test failed (with no -run: any test or package)")
 	fs.StringVar(&c.format, "format", "auto", "input `format`: auto, gotest (go test -v or a plain log), json (go test -json), plain (no test markers)")
@@ -180,7 +180,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c.renderOpt.Relative = c.relative
 	c.renderOpt.Compact = c.compact
 	c.renderOpt.Fields = c.fields
-	c.renderOpt.Grep = c.grep
+	grep, err := parse.NewQuery(c.grep)
+	if err != nil {
+		return nil, fmt.Errorf("--grep: %v", err)
+	}
+	c.renderOpt.Grep = grep
 	if c.nodes != "" {
 		for _, n := range strings.Split(c.nodes, ",") {
 			if n = strings.TrimSpace(n); n != "" {

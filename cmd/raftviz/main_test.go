@@ -153,6 +153,7 @@ func TestErrorsAreOneLineAndExit2(t *testing.T) {
 		{"bad regexp", []string{"-run", "Test(", td + "classic_go_test_v.log"}, "raftviz: invalid -run pattern \"Test(\": error parsing regexp: missing closing ): `Test(`\n"},
 		{"bad color", []string{"--color", "pink"}, "raftviz: unknown --color \"pink\" (want auto, always or never)\n"},
 		{"bad table", []string{"--table", "xml"}, "raftviz: unknown table format \"xml\" (want text, ascii, markdown, html or csv)\n"},
+		{"bad grep regexp", []string{"--grep", "re:(x"}, "raftviz: --grep: bad regexp: missing closing ): (x\n"},
 		{"directory", []string{dir}, "raftviz: " + dir + " is a directory, not a log file\n"},
 		{"unwritable output", []string{"-o", filepath.Join(dir, "no", "such", "dir.txt"), td + "classic_go_test_v.log"},
 			"raftviz: open " + filepath.Join(dir, "no", "such", "dir.txt") + ": no such file or directory\n"},

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -175,7 +174,7 @@ func TestSearch(t *testing.T) {
 	}
 	first := m.cursor
 	press(m, "n")
-	if m.cursor <= first || !(query{sub: "set b 2"}).matches(m.Cursor()) {
+	if m.cursor <= first || !hitIn(m.srch.q, m.Cursor()) {
 		t.Fatalf("n: cursor %d (first match %d)", m.cursor, first)
 	}
 	press(m, "N")
@@ -1377,30 +1376,6 @@ func TestNoticesShowAtTheBottom(t *testing.T) {
 	}
 }
 
-// TestFieldMatchIsKeyEqualsValue: a text query is looked for in a field's key=value without
-// building that string; the answer is the same as looking in the string, on random fields
-// and queries over a small alphabet (so that they meet often).
-func TestFieldMatchIsKeyEqualsValue(t *testing.T) {
-	rnd := rand.New(rand.NewPCG(1, 2))
-	word := func(alphabet string, n int) string {
-		b := make([]byte, rnd.IntN(n+1))
-		for i := range b {
-			b[i] = alphabet[rnd.IntN(len(alphabet))]
-		}
-		return string(b)
-	}
-	for i := 0; i < 200_000; i++ {
-		key, value := word("abAB", 4), word("ab=B", 4)
-		q := query{sub: word("aAb=", 5)}
-		if q.sub == "" {
-			continue
-		}
-		if got, want := q.inField(key, value), parse.IndexFold(key+"="+value, q.sub) >= 0; got != want {
-			t.Fatalf("%q in %s=%s: %v, want %v", q.sub, key, value, got, want)
-		}
-	}
-}
-
 // TestPreviousMatchWaitsForTheCount: N while the count has not reached the cursor lands on the
 // nearest match before it, not on the last one counted so far.
 func TestPreviousMatchWaitsForTheCount(t *testing.T) {
@@ -1410,9 +1385,9 @@ func TestPreviousMatchWaitsForTheCount(t *testing.T) {
 	var want int32 = -1
 	press(m, "G")
 	end := m.rows[m.cursor].idx
-	q := query{sub: "AppendEntries"}
+	q, _ := parse.NewQuery("AppendEntries")
 	for i := end - 1; i >= 0; i-- {
-		if q.matches(&m.Test().Events[i]) {
+		if hitIn(q, &m.Test().Events[i]) {
 			want = i
 			break
 		}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
-	"regexp/syntax"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,81 +17,10 @@ import (
 // is answered while a million events are searched), n and N then step through the hits, and a
 // search with nothing more in this test goes on in the tests after (or before) it.
 
-// query is a compiled search: text found in any case, or a regular expression after "re:".
-type query struct {
-	text string         // as typed
-	sub  string         // the text to find, when not a regexp
-	re   *regexp.Regexp // the regexp after "re:"
-}
-
-// parseQuery compiles what was typed after /. An invalid regexp is an error to show.
-func parseQuery(s string) (query, error) {
-	s = strings.TrimSpace(s)
-	q := query{text: s}
-	if rest, ok := strings.CutPrefix(s, "re:"); ok {
-		re, err := regexp.Compile(rest)
-		if err != nil {
-			var rerr *syntax.Error
-			if errors.As(err, &rerr) {
-				return q, fmt.Errorf("bad regexp: %s: %s", rerr.Code, rerr.Expr)
-			}
-			return q, fmt.Errorf("bad regexp: %v", err)
-		}
-		q.re = re
-		return q, nil
-	}
-	q.sub = s
-	return q, nil
-}
-
-// empty reports whether there is nothing to search for.
-func (q query) empty() bool { return q.re == nil && q.sub == "" }
-
-// find returns where q first occurs in s, or -1.
-func (q query) find(s string) (start, end int) {
-	if q.re != nil {
-		if loc := q.re.FindStringIndex(s); loc != nil && loc[1] > loc[0] {
-			return loc[0], loc[1]
-		}
-		return -1, -1
-	}
-	if i := parse.IndexFold(s, q.sub); i >= 0 {
-		return i, i + len(q.sub)
-	}
-	return -1, -1
-}
-
-func (q query) in(s string) bool { i, _ := q.find(s); return i >= 0 }
-
-// matches reports whether an event has q in its message, node, kind or fields (as key=value).
-func (q query) matches(e *parse.Event) bool {
-	if q.in(e.Msg) || q.in(e.Kind) || (q.re == nil && strings.EqualFold(e.Node, q.sub)) || (q.re != nil && q.in(e.Node)) {
-		return true
-	}
-	for _, f := range e.Fields {
-		if q.inField(f.Key, f.Value) {
-			return true
-		}
-	}
-	return false
-}
-
-// inField reports whether q occurs in key=value, without building that string for a text
-// query (a search reads every field of a million events).
-func (q query) inField(key, value string) bool {
-	if q.re != nil {
-		return q.in(key + "=" + value)
-	}
-	k, v, ok := strings.Cut(q.sub, "=")
-	if !ok {
-		return q.in(key) || q.in(value)
-	}
-	if q.in(value) {
-		return true
-	}
-	// Keys hold no "=": otherwise the query's first "=" is the one between key and value.
-	return len(key) >= len(k) && strings.EqualFold(key[len(key)-len(k):], k) &&
-		len(value) >= len(v) && strings.EqualFold(value[:len(v)], v)
+// hitIn reports whether the search finds an event: in its message, kind or fields
+// (parse.Query, as raftviz --grep looks), or in its node when the query names it whole.
+func hitIn(q parse.Query, e *parse.Event) bool {
+	return q.Matches(e) || strings.EqualFold(e.Node, q.String())
 }
 
 // searchChunk is how many events one step of counting reads: a few milliseconds of work, so
@@ -102,7 +29,7 @@ var searchChunk = 1 << 16
 
 // searchState is the search's state for the test on screen.
 type searchState struct {
-	q       query
+	q       parse.Query
 	test    *parse.Test
 	hits    []int32 // matching events of test, in order, among the first counted
 	counted int
@@ -121,7 +48,7 @@ func (s *searchState) done() bool { return s.test != nil && s.counted >= len(s.t
 
 // hit reports whether event i is a hit.
 func (s *searchState) hit(i int32) bool {
-	if s.q.empty() {
+	if s.q.Empty() {
 		return false
 	}
 	k := sort.Search(len(s.hits), func(j int) bool { return s.hits[j] >= i })
@@ -130,12 +57,12 @@ func (s *searchState) hit(i int32) bool {
 
 // submitSearch starts the search typed after /.
 func (m *Model) submitSearch(typed string) tea.Cmd {
-	q, err := parseQuery(typed)
+	q, err := parse.NewQuery(strings.TrimSpace(typed))
 	if err != nil {
 		m.status = err.Error()
 		return nil
 	}
-	if q.empty() {
+	if q.Empty() {
 		return nil
 	}
 	return m.startSearch(q, 1)
@@ -143,7 +70,7 @@ func (m *Model) submitSearch(typed string) tea.Cmd {
 
 // startSearch sets a new query and counts it over the test on screen; dir is the jump to make
 // as soon as the count allows (0: none).
-func (m *Model) startSearch(q query, dir int) tea.Cmd {
+func (m *Model) startSearch(q parse.Query, dir int) tea.Cmd {
 	m.srch = searchState{q: q, want: dir, here: true}
 	return m.countHits()
 }
@@ -153,7 +80,7 @@ func (m *Model) startSearch(q query, dir int) tea.Cmd {
 func (m *Model) countHits() tea.Cmd {
 	s := &m.srch
 	t := m.Test()
-	if s.q.empty() {
+	if s.q.Empty() {
 		return nil
 	}
 	if s.test != t {
@@ -174,14 +101,14 @@ func (m *Model) countHits() tea.Cmd {
 		return nil
 	}
 	if s.want != 0 {
-		m.status = fmt.Sprintf("searching %q… %d%%", s.q.text, s.counted*100/max(len(t.Events), 1))
+		m.status = fmt.Sprintf("searching %q… %d%%", s.q.String(), s.counted*100/max(len(t.Events), 1))
 	}
 	from, to := s.counted, min(s.counted+searchChunk, len(t.Events))
 	ev, q := t.Events[from:to], s.q // the events below len are never written again
 	return m.startWork(workSearch, func(ctx context.Context) func(*Model) tea.Cmd {
 		var hits []int32
 		for i := range ev {
-			if q.matches(&ev[i]) {
+			if hitIn(q, &ev[i]) {
 				hits = append(hits, int32(from+i))
 			}
 		}
@@ -238,7 +165,7 @@ func (m *Model) jumpToHit(dir int, quiet bool) bool {
 		return false // the count has not reached it yet
 	}
 	if !quiet {
-		m.status = "no " + map[int]string{1: "next", -1: "previous"}[dir] + " match for " + strconv.Quote(s.q.text)
+		m.status = "no " + map[int]string{1: "next", -1: "previous"}[dir] + " match for " + strconv.Quote(s.q.String())
 	}
 	return false
 }
@@ -261,17 +188,17 @@ func (m *Model) hitUnderCursor() int {
 func (m *Model) hitStatus(k int) string {
 	s := &m.srch
 	if k < 0 {
-		return fmt.Sprintf("%d matches for %q", len(s.hits), s.q.text)
+		return fmt.Sprintf("%d matches for %q", len(s.hits), s.q.String())
 	}
 	if !s.done() {
-		return fmt.Sprintf("match %d for %q (counting…)", k+1, s.q.text)
+		return fmt.Sprintf("match %d for %q (counting…)", k+1, s.q.String())
 	}
-	return fmt.Sprintf("match %d of %d for %q", k+1, len(s.hits), s.q.text)
+	return fmt.Sprintf("match %d of %d for %q", k+1, len(s.hits), s.q.String())
 }
 
 // find is n and N: the next or previous hit, counting first when the count is behind.
 func (m *Model) find(dir int) tea.Cmd {
-	if m.srch.q.empty() {
+	if m.srch.q.Empty() {
 		m.status = "no search yet: press / to search"
 		return nil
 	}
@@ -300,7 +227,7 @@ func (m *Model) searchOtherTests(dir int) tea.Cmd {
 		cands = append(cands, i)
 	}
 	if len(cands) == 0 {
-		m.status = "no " + word + " match for " + strconv.Quote(q.text) + " in this test, and no " + word + " test"
+		m.status = "no " + word + " match for " + strconv.Quote(q.String()) + " in this test, and no " + word + " test"
 		return nil
 	}
 	type cand struct {
@@ -334,7 +261,7 @@ func (m *Model) searchOtherTests(dir int) tea.Cmd {
 			if dir < 0 {
 				i = len(ev) - 1 - k
 			}
-			if q.matches(&ev[i]) {
+			if hitIn(q, &ev[i]) {
 				return i
 			}
 		}
@@ -383,7 +310,7 @@ func (m *Model) searchOtherTests(dir int) tea.Cmd {
 		}
 		return func(m *Model) tea.Cmd {
 			if found < 0 {
-				m.status = "no " + word + " match for " + strconv.Quote(q.text) + " in this test or any " + word + " one"
+				m.status = "no " + word + " match for " + strconv.Quote(q.String()) + " in this test or any " + word + " one"
 				return nil
 			}
 			t := m.tests[found]

@@ -427,7 +427,7 @@ func (m *Model) writeRow(b *strings.Builder, r int, shown, nodes []string, colW,
 // styleCell styles a node's cell; in a search's hit the matched text stands out.
 func (m *Model) styleCell(cell string, st lipgloss.Style, hit bool) string {
 	if hit {
-		if i, j := m.srch.q.find(cell); i >= 0 {
+		if i, j := m.srch.q.Find(cell); i >= 0 {
 			return st.Render(cell[:i]) + m.st.match.Render(cell[i:j]) + st.Render(cell[j:])
 		}
 	}

@@ -83,7 +83,7 @@ func (m *Model) keepWorking() tea.Cmd {
 		return nil
 	}
 	var cmds []tea.Cmd
-	if m.work[workSearch] == nil && !m.srch.q.empty() && (m.srch.test != m.Test() || !m.srch.done()) {
+	if m.work[workSearch] == nil && !m.srch.q.Empty() && (m.srch.test != m.Test() || !m.srch.done()) {
 		cmds = append(cmds, m.countHits())
 	}
 	if m.work[workAnalysis] == nil && m.wantAnalysis {
