@@ -13,7 +13,7 @@ import (
 
 // checked returns an event's fields with ev first, as eventline.Check takes them.
 func checked(e Event) error {
-	return eventline.Check(append([]eventline.Field{{Key: eventline.KindKey, Value: e.Kind}}, e.Fields...))
+	return eventline.Check(append([]eventline.Field{{Key: eventline.KindKey, Value: e.Kind}}, e.Fields.Slice()...))
 }
 
 // TestFormatJSONExamples reads every JSON example of docs/FORMAT.md with raftviz's JSON reader:

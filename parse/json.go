@@ -210,6 +210,7 @@ func (p *Parser) loggerRecord(m map[string]any, order []string) (Event, bool) {
 	}
 	skip := map[string]bool{nodeKey: true}
 	e := Event{Syntax: SyntaxProfile, Node: p.nodeName(pr, node)}
+	var fs []eventline.Field
 	for _, k := range msgKeys {
 		if s, ok := m[k].(string); ok {
 			e.Msg, skip[k] = cleanText([]byte(s)), true
@@ -234,9 +235,10 @@ func (p *Parser) loggerRecord(m map[string]any, order []string) (Event, bool) {
 	}
 	for _, k := range order {
 		if !skip[k] {
-			e.Fields = flatten(e.Fields, k, m[k])
+			fs = flatten(fs, k, m[k])
 		}
 	}
+	e.Fields = eventline.MakeFields(fs...)
 	d := &p.dialect
 	if !d.locked {
 		d.locked, d.active = true, pr
@@ -282,6 +284,7 @@ func decodeOrdered(b []byte) (map[string]any, []string, bool) {
 
 func (p *Parser) structuredJSON(m map[string]any, order []string) (Event, bool) {
 	e := Event{Syntax: SyntaxJSON}
+	var fs []eventline.Field
 	e.Kind = p.intern([]byte(scalar(m[eventline.KindKey])))
 	e.Node = p.intern([]byte(scalar(m[eventline.NodeKey])))
 	if e.Node == "" {
@@ -296,8 +299,9 @@ func (p *Parser) structuredJSON(m map[string]any, order []string) (Event, bool) 
 		case eventline.KindKey, eventline.NodeKey, "msg", "time", "level":
 			continue
 		}
-		e.Fields = flatten(e.Fields, k, m[k])
+		fs = flatten(fs, k, m[k])
 	}
+	e.Fields = eventline.MakeFields(fs...)
 	return e, true
 }
 
@@ -345,10 +349,11 @@ func isEtcdTrace(m map[string]any) bool {
 // term/vote/commit/role/log/conf and the message's fields prefixed msg_.
 func (p *Parser) etcdTrace(m, wrapper map[string]any) (Event, bool) {
 	e := Event{Syntax: SyntaxEtcdTrace}
+	var fs []eventline.Field
 	name, _ := m["name"].(string)
 	e.Kind = p.intern([]byte(name))
 	e.Node = p.intern([]byte(scalar(m["nid"])))
-	e.Fields = append(e.Fields, eventline.Field{Key: "trace", Value: e.Kind})
+	fs = append(fs, eventline.Field{Key: "trace", Value: e.Kind})
 	var tv any
 	if wrapper != nil {
 		if v, ok := wrapper["ts"]; ok {
@@ -361,27 +366,27 @@ func (p *Parser) etcdTrace(m, wrapper map[string]any) (Event, bool) {
 	if st, ok := m["state"].(map[string]any); ok {
 		for _, k := range []string{"term", "vote", "commit"} {
 			if v, ok := st[k]; ok {
-				e.Fields = append(e.Fields, eventline.Field{Key: k, Value: scalar(v)})
+				fs = append(fs, eventline.Field{Key: k, Value: scalar(v)})
 			}
 		}
 	}
 	for _, k := range []string{"role", "log"} {
 		if v, ok := m[k]; ok {
-			e.Fields = append(e.Fields, eventline.Field{Key: k, Value: scalar(v)})
+			fs = append(fs, eventline.Field{Key: k, Value: scalar(v)})
 		}
 	}
 	if conf, ok := m["conf"].([]any); ok && len(conf) > 0 {
-		e.Fields = flatten(e.Fields, "conf", conf[0])
+		fs = flatten(fs, "conf", conf[0])
 		if len(conf) > 1 {
 			if l, ok := conf[1].([]any); ok && len(l) > 0 {
-				e.Fields = flatten(e.Fields, "conf_joint", conf[1])
+				fs = flatten(fs, "conf_joint", conf[1])
 			}
 		}
 	}
 	var msg map[string]any
 	for _, k := range []string{"msg", "cc", "prop"} {
 		if v, ok := m[k]; ok && v != nil {
-			e.Fields = flatten(e.Fields, k, v)
+			fs = flatten(fs, k, v)
 		}
 	}
 	msg, _ = m["msg"].(map[string]any)
@@ -407,6 +412,7 @@ func (p *Parser) etcdTrace(m, wrapper map[string]any) (Event, bool) {
 		sb.WriteString(" term=" + scalar(st["term"]) + " commit=" + scalar(st["commit"]))
 	}
 	e.Msg = cleanText([]byte(sb.String()))
+	e.Fields = eventline.MakeFields(fs...)
 	return e, true
 }
 

@@ -150,10 +150,8 @@ func cleanText(b []byte) string {
 
 // cleanTextASCII is cleanText that also reports whether the text was printable ASCII.
 func cleanTextASCII(b []byte) (string, bool) {
-	for _, c := range b {
-		if c < ' ' || c == 0x7f || c >= utf8.RuneSelf {
-			return cleanSlow(b), false
-		}
+	if !printableASCII(b) {
+		return cleanSlow(b), false
 	}
 	return string(b), true
 }
@@ -234,12 +232,22 @@ func (p *Parser) toEvent(le *lineEvent) Event {
 	e.Node = p.intern(le.node)
 	rest := le.rest
 	if i := bytes.Index(rest, []byte(eventline.Separator)); i >= 0 {
-		fields, err := eventline.ParseFields(cleanFieldBlock(rest[i+3:]), nil)
+		fields, err := eventline.ParseFields(cleanFieldBlock(rest[i+3:]), p.fields[:0])
+		p.fields = fields
 		if err == nil && len(fields) > 0 && fields[0].Key == eventline.KindKey {
 			e.Syntax = SyntaxText
 			e.Kind = p.intern([]byte(fields[0].Value))
-			e.Fields = fields[1:]
-			rest = rest[:i]
+			msg := rest[:i]
+			if printableASCII(msg) {
+				// The message and the fields share one allocation.
+				p.text = eventline.AppendFields(append(p.text[:0], msg...), fields[1:]...)
+				text := string(p.text)
+				e.Msg, e.Fields = text[:len(msg)], eventline.Fields(text[len(msg):])
+				e.Flags |= FlagASCII
+				return e
+			}
+			e.Fields = eventline.MakeFields(fields[1:]...)
+			rest = msg
 		}
 	}
 	var ascii bool
@@ -247,6 +255,16 @@ func (p *Parser) toEvent(le *lineEvent) Event {
 		e.Flags |= FlagASCII
 	}
 	return e
+}
+
+// printableASCII reports whether cleanText would keep b as it is.
+func printableASCII(b []byte) bool {
+	for _, c := range b {
+		if c < ' ' || c == 0x7f || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // cleanFieldBlock makes the field block a string; quoting keeps its bytes exact, so only trailing

@@ -88,23 +88,23 @@ const (
 
 // Event is one understood debug line: something a node did at a time.
 type Event struct {
-	Time   int64  // see FlagTime and FlagDate
-	Node   string // node id from [ID] or the JSON node field; eventline.ClusterNode for the cluster
-	Msg    string // the human message, ANSI codes and control characters removed
-	Kind   string // the ev field of structured lines, or the kind a profile read from the wording; "" when none
-	Fields []eventline.Field
-	Line   int32 // 1-based line number in its input
-	File   int16 // index of the input file (0 for a single input)
+	Time   int64            // see FlagTime and FlagDate
+	Node   string           // node id from [ID] or the JSON node field; eventline.ClusterNode for the cluster
+	Msg    string           // the human message, ANSI codes and control characters removed
+	Kind   string           // the ev field of structured lines, or the kind a profile read from the wording; "" when none
+	Fields eventline.Fields // the structured fields after ev (packed: see eventline.Fields)
+	Line   int32            // 1-based line number in its input
+	File   int16            // index of the input file (0 for a single input)
 	Syntax Syntax
 	Flags  uint8
 }
 
 // Field returns the value of a structured field.
-func (e *Event) Field(key string) (string, bool) { return eventline.Get(e.Fields, key) }
+func (e *Event) Field(key string) (string, bool) { return e.Fields.Get(key) }
 
 // FieldInt returns a structured field as an integer, and false when it is absent or not a number.
 func (e *Event) FieldInt(key string) (int64, bool) {
-	v, ok := eventline.Get(e.Fields, key)
+	v, ok := e.Fields.Get(key)
 	if !ok {
 		return 0, false
 	}

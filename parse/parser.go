@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/raftviz/raftviz/parse/eventline"
 	"github.com/raftviz/raftviz/parse/profile"
 )
 
@@ -177,6 +178,9 @@ type Parser struct {
 	// lastDone is the test whose result line came last: go test without -v prints a failed
 	// test's messages indented under its "--- FAIL" line.
 	lastDone *Test
+	// fields and text are scratch space for an event's fields on their way into one string.
+	fields []eventline.Field
+	text   []byte
 }
 
 // NewParser returns a parser for one input.

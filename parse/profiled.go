@@ -132,10 +132,11 @@ func (p *Parser) recordEvent(pr *profile.Profile, r *profile.Record) Event {
 	if r.Node != "" && !r.Harness {
 		e.Node = p.nodeName(pr, r.Node)
 	}
-	e.Fields = r.Fields
+	fs := r.Fields
 	if r.Level != "" {
-		e.Fields = append(e.Fields, eventline.Field{Key: "level", Value: r.Level})
+		fs = append(fs, eventline.Field{Key: "level", Value: r.Level})
 	}
+	e.Fields = eventline.MakeFields(fs...)
 	p.applyFacts(&e, pr)
 	return e
 }
@@ -153,12 +154,14 @@ func (p *Parser) applyFacts(e *Event, pr *profile.Profile) {
 	if f.Kind != "" {
 		e.Kind = p.internString(f.Kind)
 	}
+	fs := e.Fields.Slice()
 	for _, fl := range f.Fields {
 		if pr.IsNodeField(fl.Key) {
 			fl.Value = p.nodeName(pr, fl.Value)
 		}
-		e.Fields = setField(e.Fields, fl)
+		fs = setField(fs, fl)
 	}
+	e.Fields = eventline.MakeFields(fs...)
 	if f.Node != "" {
 		// "Disconnect 2" said by the harness is about node 2: the fault is drawn on its column.
 		e.Node = p.nodeName(pr, f.Node)

@@ -72,8 +72,8 @@ func (q Query) Matches(e *Event) bool {
 	if q.In(e.Msg) || q.In(e.Kind) {
 		return true
 	}
-	for _, f := range e.Fields {
-		if q.inField(f.Key, f.Value) {
+	for k, v := range e.Fields.All() {
+		if q.inField(k, v) {
 			return true
 		}
 	}

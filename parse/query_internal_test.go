@@ -38,7 +38,7 @@ func TestFieldMatchIsKeyEqualsValue(t *testing.T) {
 
 // TestQuery: smart case, regexps after re:, and a bad regexp's error.
 func TestQuery(t *testing.T) {
-	e := &Event{Node: "2", Msg: "Becomes Leader", Kind: "state", Fields: []eventline.Field{{Key: "term", Value: "3"}}}
+	e := &Event{Node: "2", Msg: "Becomes Leader", Kind: "state", Fields: eventline.MakeFields(eventline.Field{Key: "term", Value: "3"})}
 	for s, want := range map[string]bool{"leader": true, "Leader": true, "LEADER": false, "term=3": true,
 		"m=3": true, "term=4": false, "STATE": false, "re:^Becomes": true, `re:term=\d`: true, "re:^leader": false} {
 		q, err := NewQuery(s)

@@ -147,13 +147,13 @@ func faultText(e *parse.Event) string {
 // fieldsText renders an event's fields as k=v pairs.
 func fieldsText(e *parse.Event) string {
 	var sb strings.Builder
-	for i, f := range e.Fields {
-		if i > 0 {
+	for k, v := range e.Fields.All() {
+		if sb.Len() > 0 {
 			sb.WriteByte(' ')
 		}
-		sb.WriteString(f.Key)
+		sb.WriteString(k)
 		sb.WriteByte('=')
-		sb.WriteString(f.Value)
+		sb.WriteString(v)
 	}
 	return sb.String()
 }

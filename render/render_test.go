@@ -170,13 +170,13 @@ func randomEvents(r *rand.Rand, n int, nodes []string) []parse.Event {
 		switch r.IntN(8) {
 		case 0:
 			ev[i].Kind = "send"
-			ev[i].Fields = []eventline.Field{{Key: "type", Value: typ}, {Key: "to", Value: peer}, {Key: "entries", Value: strconv.Itoa(r.IntN(3))}}
+			ev[i].Fields = eventline.MakeFields(eventline.Field{Key: "type", Value: typ}, eventline.Field{Key: "to", Value: peer}, eventline.Field{Key: "entries", Value: strconv.Itoa(r.IntN(3))})
 		case 1:
 			ev[i].Kind = "recv"
-			ev[i].Fields = []eventline.Field{{Key: "type", Value: typ}, {Key: "from", Value: peer}, {Key: "granted", Value: "true"}}
+			ev[i].Fields = eventline.MakeFields(eventline.Field{Key: "type", Value: typ}, eventline.Field{Key: "from", Value: peer}, eventline.Field{Key: "granted", Value: "true"})
 		case 2:
 			ev[i].Node, ev[i].Kind = "*", "drop"
-			ev[i].Fields = []eventline.Field{{Key: "type", Value: typ}, {Key: "from", Value: nodes[r.IntN(len(nodes))]}, {Key: "to", Value: peer}, {Key: "reason", Value: "loss"}}
+			ev[i].Fields = eventline.MakeFields(eventline.Field{Key: "type", Value: typ}, eventline.Field{Key: "from", Value: nodes[r.IntN(len(nodes))]}, eventline.Field{Key: "to", Value: peer}, eventline.Field{Key: "reason", Value: "loss"})
 		}
 	}
 	return ev
@@ -338,7 +338,7 @@ func TestHardWrap(t *testing.T) {
 func TestFilter(t *testing.T) {
 	ev := []parse.Event{
 		{Node: "0", Msg: "becomes leader"}, {Node: "1", Msg: "votes"}, {Node: "*", Kind: "partition"},
-		{Node: "2", Msg: "x", Kind: "commit", Fields: nil},
+		{Node: "2", Msg: "x", Kind: "commit"},
 	}
 	o := Options{Nodes: []string{"0", "2"}}
 	if got := o.Filter(ev); len(got) != 3 || got[1].Node != "*" {
@@ -349,7 +349,7 @@ func TestFilter(t *testing.T) {
 		t.Errorf("grep by kind kept %v", got)
 	}
 	// Smart case: lower case matches any case; a capital makes the search exact.
-	ev = append(ev, parse.Event{Node: "1", Msg: "Becomes Leader"}, parse.Event{Node: "1", Msg: "x", Fields: []eventline.Field{{Key: "state", Value: "LEADER"}}})
+	ev = append(ev, parse.Event{Node: "1", Msg: "Becomes Leader"}, parse.Event{Node: "1", Msg: "x", Fields: eventline.MakeFields(eventline.Field{Key: "state", Value: "LEADER"})})
 	for grep, want := range map[string]int{"leader": 3, "Leader": 1, "LEADER": 1, "state=leader": 1, "State": 0, "re:^[Bb]ecomes": 2} {
 		o = Options{Grep: mustQuery(t, grep)}
 		if got := o.Filter(ev); len(got) != want {
@@ -369,9 +369,9 @@ func TestClassify(t *testing.T) {
 		{parse.Event{Msg: "sendCommit: commitIndex=3"}, CategoryCommit},
 		{parse.Event{Msg: "sending AppendEntries to 1"}, CategoryReplicate},
 		{parse.Event{Msg: "listening at [::]:15867"}, CategoryOther},
-		{parse.Event{Kind: "state", Fields: []eventline.Field{{Key: "state", Value: "leader"}}}, CategoryLeader},
-		{parse.Event{Kind: "send", Fields: []eventline.Field{{Key: "type", Value: "RequestVote"}}}, CategoryElection},
-		{parse.Event{Kind: "send", Fields: []eventline.Field{{Key: "type", Value: "AppendEntries"}}}, CategoryReplicate},
+		{parse.Event{Kind: "state", Fields: eventline.MakeFields(eventline.Field{Key: "state", Value: "leader"})}, CategoryLeader},
+		{parse.Event{Kind: "send", Fields: eventline.MakeFields(eventline.Field{Key: "type", Value: "RequestVote"})}, CategoryElection},
+		{parse.Event{Kind: "send", Fields: eventline.MakeFields(eventline.Field{Key: "type", Value: "AppendEntries"})}, CategoryReplicate},
 		{parse.Event{Kind: "crash"}, CategoryFault},
 		{parse.Event{Kind: "apply"}, CategoryCommit},
 	}

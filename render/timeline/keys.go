@@ -371,11 +371,11 @@ func (m *Model) openDetail() {
 	if len(e.Fields) > 0 {
 		b.WriteString("\nfields\n")
 		w := 0
-		for _, f := range e.Fields {
-			w = max(w, len(f.Key))
+		for k := range e.Fields.All() {
+			w = max(w, len(k))
 		}
-		for _, f := range e.Fields {
-			fmt.Fprintf(&b, "  %-*s  %s\n", w, f.Key, f.Value)
+		for k, v := range e.Fields.All() {
+			fmt.Fprintf(&b, "  %-*s  %s\n", w, k, v)
 		}
 	}
 	if rpc, ok := e.Field("rpc"); ok {

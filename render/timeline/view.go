@@ -193,8 +193,8 @@ func writeEventText(b *strings.Builder, e *parse.Event) {
 		if e.Kind != "" {
 			b.WriteString(" ev=" + e.Kind)
 		}
-		for _, f := range e.Fields {
-			b.WriteString(" " + f.Key + "=" + f.Value)
+		for k, v := range e.Fields.All() {
+			b.WriteString(" " + k + "=" + v)
 		}
 	}
 }
