@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/raft/sim"
 	"github.com/raftviz/raftviz/sample/synth"
 )
 
@@ -28,6 +30,20 @@ func benchInput(b *testing.B) []byte {
 		benchLog = buf.Bytes()
 	})
 	return benchLog
+}
+
+// BenchmarkParseEventLines measures parsing this project's structured event lines: a seeded
+// 7-node simulation with faults (about 200,000 lines, one test), as raftrun sim writes them.
+func BenchmarkParseEventLines(b *testing.B) {
+	var buf bytes.Buffer
+	s, err := sim.New(sim.Config{Nodes: 7, Seed: 7, DropRate: 0.05, ReorderRate: 0.1, Handler: eventline.NewTextHandler(&buf, nil)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Chaos(60000, sim.Faults{Partition: true, Crash: true}); err != nil {
+		b.Fatal(err)
+	}
+	benchScan(b, buf.Bytes(), "raftviz")
 }
 
 // BenchmarkParse measures parsing throughput (MB/s) of a million-line go test -v log, tests

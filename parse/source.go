@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -30,6 +31,7 @@ type Source struct {
 	byKey   map[string]*mergedTest
 	byPart  map[*Test]*mergedTest
 	running []*mergedTest // in start order
+	size    int64         // the inputs' size in bytes when opened; 0 when not known
 }
 
 // sourceInput is one input of a Source.
@@ -60,6 +62,7 @@ func Open(names []string, stdin io.Reader, opts Options) (*Source, error) {
 	}
 	inputs := make([]Input, len(names))
 	var closers []io.Closer
+	var size int64
 	for i, name := range names {
 		inputs[i].Name = name
 		if name == "-" {
@@ -88,9 +91,17 @@ func Open(names []string, stdin io.Reader, opts Options) (*Source, error) {
 		}
 		closers = append(closers, f)
 		inputs[i].Reader = f
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && size >= 0 {
+			size += st.Size()
+		} else {
+			size = -1 // a pipe or a device: its size is not known
+		}
+	}
+	if slices.Contains(names, "-") {
+		size = -1
 	}
 	s := NewSource(inputs, opts)
-	s.closers = closers
+	s.closers, s.size = closers, max(size, 0)
 	return s, nil
 }
 
@@ -104,6 +115,16 @@ func NewSource(inputs []Input, opts Options) *Source {
 		s.inputs = append(s.inputs, &sourceInput{name: in.Name, p: NewParser(o), lines: newLineReader(in.Reader)})
 	}
 	return s
+}
+
+// Progress returns the bytes read from the inputs so far and their size when opened (0 when
+// not known: stdin, a pipe, or a Source made by NewSource). A file that grows while it is read
+// can be read past its size.
+func (s *Source) Progress() (read, size int64) {
+	for _, in := range s.inputs {
+		read += in.lines.read
+	}
+	return read, s.size
 }
 
 // Names are the inputs' names, in order.
@@ -552,6 +573,8 @@ type lineReader struct {
 	err  error  // to return after the last line
 	// partial: long holds the start of a line whose rest a followed input has not written yet
 	partial bool
+	// read counts the bytes taken from r (lines returned and the start of one being read).
+	read int64
 }
 
 func newLineReader(r io.Reader) *lineReader {
@@ -563,7 +586,7 @@ func newLineReader(r io.Reader) *lineReader {
 func (lr *lineReader) reset(r io.Reader) {
 	lr.r = r
 	lr.br = bufio.NewReaderSize(r, readBufSize)
-	lr.long, lr.cut, lr.err, lr.partial = lr.long[:0], 0, nil, false
+	lr.long, lr.cut, lr.err, lr.partial, lr.read = lr.long[:0], 0, nil, false, 0
 }
 
 // next returns the next line without its newline (valid until the next call), or the error that
@@ -583,6 +606,7 @@ func (lr *lineReader) next() ([]byte, error) {
 	lr.partial = false
 	for {
 		chunk, err := lr.br.ReadSlice('\n')
+		lr.read += int64(len(chunk))
 		if errors.Is(err, bufio.ErrBufferFull) || errors.Is(err, errWait) {
 			if room := MaxLineBytes - len(lr.long); room > 0 {
 				if len(chunk) > room {

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -250,5 +253,53 @@ func TestFollowPipe(t *testing.T) {
 	pw.Close()
 	if err := <-done; err != nil {
 		t.Fatalf("the scan of a closed pipe ended with %v", err)
+	}
+}
+
+// TestProgressCountsTheBytesRead: while two files are read, the bytes read grow to their size
+// (a long line read in pieces counted once); stdin has no size.
+func TestProgressCountsTheBytesRead(t *testing.T) {
+	dir := t.TempDir()
+	var names []string
+	var size int64
+	for i, text := range []string{
+		"=== RUN   TestA\n00:00:01.000000 [1] hello\n--- PASS: TestA (0.01s)\n",
+		"00:00:02.000000 [2] " + strings.Repeat("long ", 30000) + "\n00:00:03.000000 [2] bye\n",
+	} {
+		name := filepath.Join(dir, fmt.Sprintf("n%d.log", i))
+		if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		names, size = append(names, name), size+int64(len(text))
+	}
+	src, err := Open(names, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var seen []int64
+	err = src.Scan(context.Background(), ScanOptions{Batch: func([]*Test) error {
+		read, total := src.Progress()
+		if total != size || read < 0 || read > size {
+			t.Errorf("progress %d of %d, want at most %d of %d", read, total, size, size)
+		}
+		seen = append(seen, read)
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if read, total := src.Progress(); read != size || total != size {
+		t.Errorf("at the end: %d of %d bytes, want %d of %d", read, total, size, size)
+	}
+	if !slices.IsSorted(seen) {
+		t.Errorf("bytes read went back: %v", seen)
+	}
+	stdin, err := Open([]string{"-"}, strings.NewReader("00:00:01.000000 [1] x\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, total := stdin.Progress(); total != 0 {
+		t.Errorf("stdin has size %d", total)
 	}
 }

@@ -59,9 +59,10 @@ type Model struct {
 
 	ix       *index
 	rows     []row
-	cursor   int // row under the cursor
-	top      int // first row on screen
-	hscroll  int // first node column on screen
+	build    rowBuild // where the rows stopped (see extendRows)
+	cursor   int      // row under the cursor
+	top      int      // first row on screen
+	hscroll  int      // first node column on screen
 	follow   bool
 	fold     bool
 	scaled   bool
@@ -98,6 +99,8 @@ type Model struct {
 	st          styles
 	keyOf       map[int]int // follow mode: Update.Key -> index in tests
 	loading     bool
+	// read is the part of the input read so far, from 0 to 1 (0 when its size is not known).
+	read float64
 	// flagged maps events that raftviz analyze flags (safety violations, slow round trips)
 	// to what it says of them; nil until analysed. analyzed is the number of events the
 	// analysis saw.
@@ -206,45 +209,76 @@ func (m *Model) rebuild() {
 	if m.cursor < len(m.rows) {
 		keep = m.rows[m.cursor].idx
 	}
-	t := m.Test()
-	if cap(m.rows) < len(t.Events) {
-		m.rows = make([]row, 0, len(t.Events)+len(t.Events)/16+16)
+	if n := len(m.Test().Events); cap(m.rows) < n {
+		m.rows = make([]row, 0, n+n/16+16)
 	}
 	m.rows = m.rows[:0]
-	unit := m.gapUnit()
-	var prevTime int64
-	var prevTerm uint64
-	haveTime := false
-	ci := 0 // walks the change list in step with the events
-	for i := 0; i < len(t.Events); i++ {
+	m.build = rowBuild{unit: m.gapUnit()}
+	m.extendRows()
+	m.cursor = 0
+	if keep >= 0 {
+		m.cursorToEvent(keep)
+	}
+	if m.follow {
+		m.cursor = max(len(m.rows)-1, 0)
+	}
+	m.clamp()
+}
+
+// rowBuild is where building the rows stopped: events arriving later (while a log loads, or
+// in follow mode) are added to the rows from there, not by building them all again, so that a
+// batch costs what it brings and keys keep their speed while a million events load.
+type rowBuild struct {
+	next     int // first event not in the rows
+	rows     int // rows that later events cannot change; those after are built again
+	prevTime int64
+	prevTerm uint64
+	haveTime bool
+	ci       int   // walks the change list in step with the events
+	unit     int64 // proportional mode: the time a blank row stands for
+}
+
+// extendRows adds the rows of the events past m.build.next. A run of heartbeats that reaches
+// the last event may still grow into a fold: its rows are built again with the next events.
+func (m *Model) extendRows() {
+	t := m.Test()
+	b := &m.build
+	m.rows = m.rows[:b.rows]
+	var open *rowBuild // the state before the run of heartbeats open at the end, if any
+	for i := b.next; i < len(t.Events); i++ {
 		e := &t.Events[i]
 		if !m.visible(e) {
 			continue
 		}
-		for ci+1 < len(m.ix.changes) && m.ix.changes[ci+1].idx <= i {
-			ci++
+		before := *b
+		before.next, before.rows = i, len(m.rows)
+		for b.ci+1 < len(m.ix.changes) && m.ix.changes[b.ci+1].idx <= i {
+			b.ci++
 		}
-		if term := m.ix.changes[ci].term; term != prevTerm && m.ix.changes[ci].idx <= i {
+		if term := m.ix.changes[b.ci].term; term != b.prevTerm && m.ix.changes[b.ci].idx <= i {
 			if i > 0 {
 				m.rows = append(m.rows, row{kind: rowTerm, idx: int32(i), n: int32(term)})
 			}
-			prevTerm = term
+			b.prevTerm = term
 		}
-		if m.scaled && haveTime && e.HasTime() && unit > 0 {
-			if d := e.Time - prevTime; d > unit {
-				lines := min(int(d/unit), 12)
+		if m.scaled && b.haveTime && e.HasTime() && b.unit > 0 {
+			if d := e.Time - b.prevTime; d > b.unit {
+				lines := min(int(d/b.unit), 12)
 				for k := 0; k < lines; k++ {
 					m.rows = append(m.rows, row{kind: rowGap, idx: int32(i), n: int32(k)})
 				}
 			}
 		}
 		if e.HasTime() {
-			prevTime, haveTime = e.Time, true
+			b.prevTime, b.haveTime = e.Time, true
 		}
 		if m.fold && isHeartbeat(e) {
 			j := i + 1
 			for j < len(t.Events) && (isHeartbeat(&t.Events[j]) || !m.visible(&t.Events[j])) {
 				j++
+			}
+			if j == len(t.Events) && open == nil {
+				open = &before
 			}
 			if j-i >= 3 {
 				m.rows = append(m.rows, row{kind: rowFold, idx: int32(i), n: int32(j - i)})
@@ -254,14 +288,11 @@ func (m *Model) rebuild() {
 		}
 		m.rows = append(m.rows, row{kind: rowEvent, idx: int32(i)})
 	}
-	m.cursor = 0
-	if keep >= 0 {
-		m.cursorToEvent(keep)
+	if open != nil {
+		*b = *open
+		return
 	}
-	if m.follow {
-		m.cursor = max(len(m.rows)-1, 0)
-	}
-	m.clamp()
+	b.next, b.rows = len(t.Events), len(m.rows)
 }
 
 // cursorToEvent puts the cursor on the row of event idx, or the first row after it.
@@ -676,6 +707,9 @@ type AppendMsg struct {
 	Updates []Update
 	// Done ends loading (Load).
 	Done bool
+	// Read and Size are the bytes of input read so far and its size (0: not known): the
+	// header shows how far loading is.
+	Read, Size int64
 }
 
 // Update adds events to one test, creating it when it is new.
@@ -685,7 +719,13 @@ type Update struct {
 	Attempt int
 	Package string // when known
 	Status  parse.Status
-	Events  []parse.Event
+	// Events are the events that arrived since the test's last Update.
+	Events []parse.Event
+	// All, when set, holds every event of the test so far, Events last: the model takes it
+	// as it is instead of appending. Its sender (Feed) only ever appends to it, growing it
+	// off the model's goroutine: copying a million events to grow the slice takes long
+	// enough, while the collector runs, to hold up keys.
+	All []parse.Event
 	// Complete says the test has finished: no more events will come.
 	Complete bool
 	// Seq is, when Complete, the test's place among all the tests the input completed (from
@@ -696,6 +736,9 @@ type Update struct {
 }
 
 func (m *Model) append(msg AppendMsg) {
+	if msg.Size > 0 {
+		m.read = min(float64(msg.Read)/float64(msg.Size), 1)
+	}
 	if msg.Done {
 		m.loading = false
 		// The test on screen may have been analysed before its events arrived.
@@ -737,9 +780,12 @@ func (m *Model) append(msg AppendMsg) {
 			t.Other = u.Other
 		}
 		first := len(t.Events)
-		if first == 0 {
+		switch {
+		case u.All != nil:
+			t.Events = u.All
+		case first == 0:
 			t.Events = u.Events // the sender hands the slice over
-		} else {
+		default:
 			t.Events = append(t.Events, u.Events...)
 		}
 		if u.Complete {
@@ -755,6 +801,7 @@ func (m *Model) append(msg AppendMsg) {
 		changed = true
 		if m.ix.newNode(t.Events[first:]) {
 			m.ix = buildIndex(t) // new columns
+			m.build.ci = 0       // the new change list may hold more points
 			continue
 		}
 		for i := first; i < len(t.Events); i++ {
@@ -765,12 +812,18 @@ func (m *Model) append(msg AppendMsg) {
 	if !changed {
 		return
 	}
-	// Rows after the last one are new; rebuilding keeps the cursor on its event, and follow
-	// mode moves it to the end.
+	// Rows after the last ones are new: the rows before stay as they are, and so does the
+	// cursor, unless follow mode moves it to the end. Proportional mode sizes its blank rows
+	// by the whole test, so it builds them all again.
 	cursor, top := m.cursor, m.top
-	m.rebuild()
-	if !m.follow {
-		m.cursor, m.top = cursor, top
-		m.clamp()
+	if m.scaled {
+		m.rebuild()
+	} else {
+		m.extendRows()
 	}
+	m.cursor, m.top = cursor, top
+	if m.follow {
+		m.cursor = max(len(m.rows)-1, 0)
+	}
+	m.clamp()
 }

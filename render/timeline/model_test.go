@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -1400,4 +1401,51 @@ func TestPreviousMatchWaitsForTheCount(t *testing.T) {
 	if got := m.rows[m.cursor].idx; got != want {
 		t.Fatalf("N from the end went to event %d, want %d, the last match before it", got, want)
 	}
+}
+
+// TestRowsGrowAsEventsArrive feeds a run in random batches, with heartbeats folded or not and
+// a node hidden or not: after every batch the rows are those of the events so far built at
+// once, though only the new events (and a run of heartbeats still open at the end) were laid
+// out. A node that joins late brings a column mid-way, and free-text heartbeats fold too.
+func TestRowsGrowAsEventsArrive(t *testing.T) {
+	all := slices.Clone(simTests(t)[0].Events)
+	for i := len(all) / 2; i < len(all); i += 7 {
+		all[i].Node = "9" // a node that writes its first line half-way
+	}
+	for i := 1; i < len(all); i += 5 {
+		if all[i].Kind == eventline.KindTimer {
+			all[i].Kind, all[i].Fields, all[i].Msg = "", "", "sending heartbeat to peers"
+		}
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	for round := range 8 {
+		fold, hide := round&1 != 0, round&2 != 0
+		m := newModel(t, []*parse.Test{{Name: "TestSim"}}, 120, 20)
+		m.keyOf = map[int]int{1: 0}
+		m.fold = fold
+		if hide {
+			m.hidden["2"] = true
+		}
+		for at := 0; at < len(all); {
+			n := min(1+r.IntN([]int{3, 40, 400}[r.IntN(3)]), len(all)-at)
+			m.Update(AppendMsg{Updates: []Update{{Key: 1, Name: "TestSim", Events: slices.Clone(all[at : at+n])}}})
+			at += n
+			want := New([]*parse.Test{{Name: "TestSim", Events: all[:at]}}, Options{NoColor: true})
+			want.fold, want.hidden = fold, m.hidden
+			want.rebuild()
+			if !slices.Equal(m.rows, want.rows) {
+				t.Fatalf("fold %v, hide %v, after %d events: %d rows, built at once %d; first difference at row %d",
+					fold, hide, at, len(m.rows), len(want.rows), firstDifference(m.rows, want.rows))
+			}
+		}
+	}
+}
+
+func firstDifference(a, b []row) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }

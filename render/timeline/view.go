@@ -231,7 +231,11 @@ func (m *Model) writeTitle(b *strings.Builder) {
 	}
 	var flags []string
 	if m.loading {
-		flags = append(flags, "loading…")
+		if m.read > 0 {
+			flags = append(flags, "loading "+strconv.Itoa(int(m.read*100))+"%…")
+		} else {
+			flags = append(flags, "loading…")
+		}
 	}
 	if m.follow {
 		flags = append(flags, "follow")
