@@ -32,6 +32,7 @@ type Source struct {
 	byPart  map[*Test]*mergedTest
 	running []*mergedTest // in start order
 	size    int64         // the inputs' size in bytes when opened; 0 when not known
+	cps     checkpoints
 }
 
 // sourceInput is one input of a Source.
@@ -294,6 +295,9 @@ func (s *Source) feed(in *sourceInput, budget int) {
 			in.p.sum.LongLines++
 		}
 		in.p.Line(line)
+		if s.cps.every > 0 {
+			s.maybeCheckpoint(in)
+		}
 		budget -= len(line) + 1 + batchLineCost
 	}
 }

@@ -341,22 +341,33 @@ func TestPackagesKeepTestsApart(t *testing.T) {
 	if err != nil || len(tests) != 4 {
 		t.Fatalf("go test ./... over two packages read as %d tests (%v): the packages' TestElection were merged", len(tests), err)
 	}
-	// The timeline reads tests again by their place in the input (see timeline.Options.Reread).
-	n := 0
-	err = rereadTests(context.Background(), []string{fx + "multipkg_v.log"}, parse.Options{}, func(got *parse.Test) error {
-		if n >= len(tests) {
-			return fmt.Errorf("read again, the log has more than %d tests", len(tests))
+	// The timeline reads tests again by their place in the input (see timeline.Options.Reread),
+	// from the start or from a checkpoint of its first reading.
+	src, err := parse.Open([]string{fx + "multipkg_v.log"}, nil, parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.KeepCheckpoints(1)
+	if _, _, err := src.ReadAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for from := -1; from < len(tests); from++ {
+		n := max(from, 0)
+		err = rereadTests(context.Background(), []string{fx + "multipkg_v.log"}, parse.Options{}, src, from, func(seq int, got *parse.Test) error {
+			if seq >= len(tests) {
+				return fmt.Errorf("read again, the log has more than %d tests", len(tests))
+			}
+			want := tests[seq]
+			if seq >= n && (got.QualifiedName() != want.QualifiedName() || len(got.Events) != len(want.Events) ||
+				len(got.Events) > 0 && got.Events[len(got.Events)-1].Msg != want.Events[len(want.Events)-1].Msg) {
+				return fmt.Errorf("read again, test %d is %s with %d events, want %s with %d", seq, got.QualifiedName(), len(got.Events), want.QualifiedName(), len(want.Events))
+			}
+			n = max(n, seq+1)
+			return nil
+		})
+		if err != nil || n != len(tests) {
+			t.Fatalf("reading again from test %d: %v (%d tests)", from, err, n)
 		}
-		want := tests[n]
-		n++
-		if got.QualifiedName() != want.QualifiedName() || len(got.Events) != len(want.Events) ||
-			len(got.Events) > 0 && got.Events[len(got.Events)-1].Msg != want.Events[len(want.Events)-1].Msg {
-			return fmt.Errorf("read again, test %d is %s with %d events, want %s with %d", n, got.QualifiedName(), len(got.Events), want.QualifiedName(), len(want.Events))
-		}
-		return nil
-	})
-	if err != nil || n != len(tests) {
-		t.Fatalf("reading again: %v (%d tests)", err, n)
 	}
 	code, out, _ := runCLI(t, "", "diff", fx+"multipkg_v.log", fx+"multipkg_json.jsonl")
 	if code != exitOK || !strings.Contains(out, "kv.TestElection") || !strings.Contains(out, "raft.TestElection") {

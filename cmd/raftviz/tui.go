@@ -67,9 +67,11 @@ func runTUI(ctx context.Context, c *config, src *parse.Source, stdin io.Reader, 
 	opts := tuiOptions(c)
 	opts.Loading = true
 	if !slices.Contains(c.files, "-") {
-		// Files can be read again: keep only the test on screen in memory.
-		opts.Reread = func(ctx context.Context, visit func(*parse.Test) error) error {
-			return rereadTests(ctx, c.files, c.parseOptions(), visit)
+		// Files can be read again: keep only the test on screen in memory, and places to
+		// read a test again from that are nearer to it than the file's start.
+		src.KeepCheckpoints(checkpointBytes)
+		opts.Reread = func(ctx context.Context, from int, visit func(int, *parse.Test) error) error {
+			return rereadTests(ctx, c.files, c.parseOptions(), src, from, visit)
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -90,15 +92,33 @@ func runTUI(ctx context.Context, c *config, src *parse.Source, stdin io.Reader, 
 	return exitOK
 }
 
-// rereadTests reads the log files again and hands each test to visit, in order.
-func rereadTests(ctx context.Context, files []string, opts parse.Options, visit func(*parse.Test) error) error {
+// checkpointBytes is how far apart the timeline's places to read a test again from are: a
+// test let go is read again from at most this far before it (and go test's top-level tests run
+// one after another, so there is a place between most of them).
+const checkpointBytes = 2 << 20
+
+// rereadTests reads the log files again and hands each test to visit with its number (in the
+// order they complete), from the test numbered from or, when the first reading of src kept a
+// checkpoint before it, from there (from < 0: from the start).
+func rereadTests(ctx context.Context, files []string, opts parse.Options, src *parse.Source, from int, visit func(int, *parse.Test) error) error {
 	opts.HoldForPackage = true // go test -v names the package after the test: a test's key needs it
-	src, err := parse.Open(files, nil, opts)
+	seq := 0
+	var again *parse.Source
+	var err error
+	if cp, ok := src.CheckpointFor(from); ok && from >= 0 && len(files) == 1 {
+		again, err = parse.Resume(files[0], cp, opts)
+		seq = cp.First
+	} else {
+		again, err = parse.Open(files, nil, opts)
+	}
 	if err != nil {
 		return err
 	}
-	defer src.Close()
-	return src.Scan(ctx, parse.ScanOptions{Emit: visit})
+	defer again.Close()
+	return again.Scan(ctx, parse.ScanOptions{Emit: func(t *parse.Test) error {
+		seq++
+		return visit(seq-1, t)
+	}})
 }
 
 // runFollow opens the timeline on a growing file (or stdin) and appends events as they come.

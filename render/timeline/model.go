@@ -34,11 +34,12 @@ type Options struct {
 	// Loading says the tests arrive as AppendMsgs (Load); the header says so until Done.
 	Loading bool
 	// Reread, when set, reads the run's tests again, in the order the input completed them
-	// (Update.Seq), handing each to visit (an error from visit stops it and is returned). It
-	// lets the timeline keep only the test on screen in memory: a finished test is reduced to
-	// its summary and read again (known by its place) when picked, so a log of many tests
-	// costs the memory of its biggest; a search goes on through them.
-	Reread func(ctx context.Context, visit func(*parse.Test) error) error
+	// (Update.Seq), from the test numbered from or a place before it (from < 0: from the
+	// first), handing each to visit with its number (an error from visit stops it and is
+	// returned). It lets the timeline keep only the test on screen in memory: a finished test
+	// is reduced to its summary and read again (known by its place) when picked, so a log of
+	// many tests costs the memory of its biggest; a search goes on through them.
+	Reread func(ctx context.Context, from int, visit func(seq int, t *parse.Test) error) error
 }
 
 type mode uint8
@@ -650,10 +651,12 @@ func (m *Model) shownNodes() []string {
 // go test -v names a test's package only after it, so a name may not tell two tests apart.
 func (m *Model) reload(t *parse.Test) error {
 	var found *parse.Test
-	want, seq := m.complete[t], 0
-	err := m.opts.Reread(context.Background(), func(nt *parse.Test) error {
-		if seq++; seq-1 == want {
-			found = nt
+	want := m.complete[t]
+	err := m.opts.Reread(context.Background(), rereadFrom(t, want), func(seq int, nt *parse.Test) error {
+		if seq >= want {
+			if seq == want {
+				found = nt
+			}
 			return errStop
 		}
 		return nil
@@ -667,6 +670,15 @@ func (m *Model) reload(t *parse.Test) error {
 	t.Events = found.Events
 	delete(m.dropped, t)
 	return nil
+}
+
+// rereadFrom is where Options.Reread starts to read test t, numbered seq, again: the test of
+// lines outside tests may have begun anywhere before, so it is read from the start.
+func rereadFrom(t *parse.Test, seq int) int {
+	if t.Implicit {
+		return -1
+	}
+	return seq
 }
 
 // drop reduces a finished test to its summary when the timeline may read it again.

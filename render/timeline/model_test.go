@@ -455,10 +455,10 @@ func TestReloadKeepsOneTestInMemory(t *testing.T) {
 		byName[tt.Name] = tt
 	}
 	reloads := 0
-	m := New(nil, Options{NoColor: true, Loading: true, Reread: func(ctx context.Context, visit func(*parse.Test) error) error {
+	m := New(nil, Options{NoColor: true, Loading: true, Reread: func(ctx context.Context, from int, visit func(int, *parse.Test) error) error {
 		reloads++
-		for _, tt := range tests {
-			if err := visit(tt); err != nil {
+		for i, tt := range tests[max(from, 0):] {
+			if err := visit(max(from, 0)+i, tt); err != nil {
 				return err
 			}
 		}
@@ -515,9 +515,9 @@ func TestFeedNamesPackagesLate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m = New(nil, Options{NoColor: true, Loading: true, Reread: func(ctx context.Context, visit func(*parse.Test) error) error {
+	m = New(nil, Options{NoColor: true, Loading: true, Reread: func(ctx context.Context, _ int, visit func(int, *parse.Test) error) error {
 		src := parse.NewSource([]parse.Input{{Name: "multipkg", Reader: bytes.NewReader(log)}}, parse.Options{})
-		return src.Scan(ctx, parse.ScanOptions{Emit: visit})
+		return src.Scan(ctx, parse.ScanOptions{Emit: numbered(visit)})
 	}})
 	m.Update(tea.WindowSizeMsg{Width: 120, Height: 20})
 	src = parse.NewSource([]parse.Input{{Name: "multipkg", Reader: bytes.NewReader(log)}}, parse.Options{})
@@ -1057,17 +1057,23 @@ PASS
 ok  	example.com/x	0.1s
 `
 
+// numbered hands visit the tests of a reading from the start with their numbers.
+func numbered(visit func(int, *parse.Test) error) func(*parse.Test) error {
+	seq := 0
+	return func(t *parse.Test) error {
+		seq++
+		return visit(seq-1, t)
+	}
+}
+
 // feedLog loads a log as raftviz --tui does: streamed in, tests not on screen let go and read
 // again from the text on demand (counted in rereads).
 func feedLog(t *testing.T, text string, rereads *int) *Model {
 	t.Helper()
-	scan := func(ctx context.Context, emit func(*parse.Test) error) error {
-		src := parse.NewSource([]parse.Input{{Name: "log", Reader: strings.NewReader(text)}}, parse.Options{})
-		return src.Scan(ctx, parse.ScanOptions{Emit: emit})
-	}
-	m := New(nil, Options{NoColor: true, Loading: true, Reread: func(ctx context.Context, visit func(*parse.Test) error) error {
+	m := New(nil, Options{NoColor: true, Loading: true, Reread: func(ctx context.Context, _ int, visit func(int, *parse.Test) error) error {
 		*rereads++
-		return scan(ctx, visit)
+		src := parse.NewSource([]parse.Input{{Name: "log", Reader: strings.NewReader(text)}}, parse.Options{})
+		return src.Scan(ctx, parse.ScanOptions{Emit: numbered(visit)})
 	}})
 	m.Update(tea.WindowSizeMsg{Width: 120, Height: 20})
 	src := parse.NewSource([]parse.Input{{Name: "log", Reader: strings.NewReader(text)}}, parse.Options{})

@@ -236,12 +236,16 @@ func (m *Model) searchOtherTests(dir int) tea.Cmd {
 	}
 	var inMemory []cand
 	reread := false
+	from := -1                // where to read again from: the first test let go
 	bySeq := map[int]int{}    // a test's place in the input -> its index in m.tests
 	distance := map[int]int{} // index in m.tests -> place in cands
 	for d, i := range cands {
 		distance[i] = d
 		t := m.tests[i]
 		if _, gone := m.dropped[t]; gone {
+			if f := rereadFrom(t, m.complete[t]); !reread || f < from {
+				from = f
+			}
 			reread = true
 		}
 		inMemory = append(inMemory, cand{i, t.Events})
@@ -281,10 +285,8 @@ func (m *Model) searchOtherTests(dir int) tea.Cmd {
 				}
 			}
 		} else {
-			seq := 0
-			err := rereadFn(ctx, func(t *parse.Test) error {
-				seq++
-				i, ok := bySeq[seq-1]
+			err := rereadFn(ctx, from, func(seq int, t *parse.Test) error {
+				i, ok := bySeq[seq]
 				if !ok {
 					return nil
 				}

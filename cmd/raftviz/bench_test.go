@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/sample/synth"
+)
+
+// BenchmarkRereadLastTest measures what picking a test the timeline let go costs: reading the
+// last test of the million-line, 85-test log again, from the file's start and from the
+// nearest checkpoint the first reading kept (every checkpointBytes).
+func BenchmarkRereadLastTest(b *testing.B) {
+	name := filepath.Join(b.TempDir(), "big.log")
+	f, err := os.Create(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := synth.Write(f, synth.DefaultOptions()); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	src, err := parse.Open([]string{name}, nil, parse.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	src.KeepCheckpoints(checkpointBytes)
+	tests, _, err := src.ReadAll(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	last := len(tests) - 1
+	stop := errors.New("found")
+	for _, bc := range []struct {
+		name string
+		from int
+	}{{"from-start", -1}, {"from-checkpoint", last}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				var found *parse.Test
+				err := rereadTests(context.Background(), []string{name}, parse.Options{}, src, bc.from, func(seq int, t *parse.Test) error {
+					if seq == last {
+						found = t
+						return stop
+					}
+					return nil
+				})
+				if !errors.Is(err, stop) || found.ID() != tests[last].ID() || len(found.Events) != len(tests[last].Events) {
+					b.Fatalf("read %v again (%v), want %s", found, err, tests[last].ID())
+				}
+			}
+		})
+	}
+}
