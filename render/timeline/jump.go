@@ -129,6 +129,10 @@ func (m *Model) goToMark(c string) {
 	for i, t := range m.tests {
 		if t == mk.test {
 			if i != m.cur {
+				if m.places == nil {
+					m.places = map[*parse.Test]int32{}
+				}
+				m.places[t] = mk.idx // where a test read again opens
 				m.selectTest(i)
 			}
 			m.cursorToEvent(mk.idx)
@@ -160,7 +164,7 @@ func (m *Model) stepTest(dir int) {
 		return
 	}
 	m.selectTest(i)
-	if m.status == "" {
+	if m.status == "" || m.wantReread {
 		m.status = fmt.Sprintf("test %d/%d: %s", i+1, len(m.tests), m.Test().ID())
 	}
 }

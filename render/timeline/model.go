@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -83,6 +84,8 @@ type Model struct {
 	// wantAnalysis asks for the analysis of the test shown (see keepWorking); quitting stops
 	// new work from starting.
 	wantAnalysis, quitting bool
+	// wantReread asks for the test shown, let go, to be read again (see keepWorking).
+	wantReread bool
 
 	width, height int
 	mode          mode
@@ -166,27 +169,75 @@ func (m *Model) selectTest(i int) {
 	if m.opts.Reread != nil && m.cur != i && m.cur < len(m.tests) {
 		m.drop(m.tests[m.cur])
 	}
-	if _, ok := m.dropped[m.tests[i]]; ok {
-		t := m.tests[i]
-		if err := m.reload(t); err != nil {
-			m.status = fmt.Sprintf("cannot read %s again: %v", t.ID(), err)
-		}
-	}
 	m.cur = i
-	m.ix = buildIndex(m.tests[i])
-	m.flagged = nil
-	m.cancelWork(workAnalysis)
-	m.wantAnalysis = true
+	m.cancelWork(workReread) // for the test left
 	m.hidden, m.hideKind = map[string]bool{}, map[string]bool{}
 	m.cursor, m.top, m.hscroll = 0, 0, 0
 	m.rows = m.rows[:0] // the last test's rows say nothing of where to put the cursor
+	if _, gone := m.dropped[m.tests[i]]; gone {
+		// Read again in the background (keepWorking starts it): until then the test shows
+		// its columns and no rows.
+		m.status = "reading " + m.tests[i].ID() + " again…"
+		m.wantReread = true
+	}
+	m.showTest()
+}
+
+// showTest lays out the test on screen: columns, rows, the analysis to come, the cursor where
+// it was left, and a failed test's output.
+func (m *Model) showTest() {
+	t := m.Test()
+	m.ix = buildIndex(t)
+	if s, gone := m.dropped[t]; gone {
+		m.ix.nodes = s.nodes
+	}
+	m.flagged = nil
+	m.cancelWork(workAnalysis)
+	m.wantAnalysis = true
 	m.rebuild()
-	if idx, ok := m.places[m.tests[i]]; ok {
+	if idx, ok := m.places[t]; ok {
 		m.cursorToEvent(idx)
 		m.clamp()
 		m.reveal()
 	}
 	m.openOnFailure()
+}
+
+// startReread reads the test on screen, let go, again (background work).
+func (m *Model) startReread() tea.Cmd {
+	t := m.Test()
+	want, from, reread := m.complete[t], rereadFrom(t, m.complete[t]), m.opts.Reread
+	return m.startWork(workReread, func(ctx context.Context) func(*Model) tea.Cmd {
+		var found *parse.Test
+		err := reread(ctx, from, func(seq int, nt *parse.Test) error {
+			if seq >= want {
+				if seq == want {
+					found = nt
+				}
+				return errStop
+			}
+			return ctx.Err()
+		})
+		return func(m *Model) tea.Cmd {
+			if m.Test() != t {
+				return nil
+			}
+			if found == nil || found.ID() != t.ID() {
+				if err == nil || errors.Is(err, errStop) {
+					err = fmt.Errorf("the log no longer has it in its place (was it rewritten?)")
+				}
+				m.status = fmt.Sprintf("cannot read %s again: %v", t.ID(), err)
+				return nil
+			}
+			t.Events = found.Events
+			delete(m.dropped, t)
+			if strings.HasPrefix(m.status, "reading "+t.ID()) {
+				m.status = ""
+			}
+			m.showTest()
+			return nil
+		}
+	})
 }
 
 // openOnFailure opens a failed test on its own output (once): the failure is what a user
@@ -645,31 +696,6 @@ func (m *Model) shownNodes() []string {
 		}
 	}
 	return out
-}
-
-// reload reads a dropped test's events again. Tests are known by their place in the input:
-// go test -v names a test's package only after it, so a name may not tell two tests apart.
-func (m *Model) reload(t *parse.Test) error {
-	var found *parse.Test
-	want := m.complete[t]
-	err := m.opts.Reread(context.Background(), rereadFrom(t, want), func(seq int, nt *parse.Test) error {
-		if seq >= want {
-			if seq == want {
-				found = nt
-			}
-			return errStop
-		}
-		return nil
-	})
-	if found == nil || found.ID() != t.ID() {
-		if err == nil || errors.Is(err, errStop) {
-			err = fmt.Errorf("the log no longer has it in its place (was it rewritten?)")
-		}
-		return err
-	}
-	t.Events = found.Events
-	delete(m.dropped, t)
-	return nil
 }
 
 // rereadFrom is where Options.Reread starts to read test t, numbered seq, again: the test of

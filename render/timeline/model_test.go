@@ -526,6 +526,7 @@ func TestFeedNamesPackagesLate(t *testing.T) {
 	}
 	for i := range m.tests {
 		m.selectTest((m.cur + 1) % len(m.tests)) // lets the test shown go: every pick reads one again
+		settle(m)
 		shown := m.Test()
 		var w *parse.Test
 		for _, x := range want {
@@ -1454,4 +1455,37 @@ func firstDifference(a, b []row) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// TestPickedTestIsReadAgainOffTheKeys: a test let go is read again as background work, not in
+// Update: it shows its columns and "reading" at once, its rows when the reading is done, with
+// the cursor where it was left. Picking another test meanwhile drops that reading's result.
+func TestPickedTestIsReadAgainOffTheKeys(t *testing.T) {
+	rereads := 0
+	m := feedLog(t, threeTestsLog, &rereads)
+	press(m, "j", "j") // TestA's third event: the place to come back to
+	m.Update(keyMsg(">"))
+	if len(m.Test().Events) != 0 || rereads != 0 || m.work[workReread] == nil {
+		t.Fatalf("> read TestB in Update: %d events, %d readings", len(m.Test().Events), rereads)
+	}
+	if s := plain(m); !strings.Contains(s, "test 2/3: TestB") || !strings.Contains(s, " 2 ") {
+		t.Fatalf("while TestB is read again the screen shows no test line or columns:\n%s", s)
+	}
+	// Every key works on a test whose rows have not come yet.
+	for _, k := range []string{"j", "k", "G", "g", "x", "c", "v", "n", "a", "z", "s", "z", "s", "right", "d", "esc", "y", "?", "?", "f", "esc", "m", "b", "'", "b", ":", "esc"} {
+		m.Update(keyMsg(k))
+		_ = m.screen()
+	}
+	m.Update(keyMsg("<")) // before TestB's reading is done
+	settle(m)
+	if m.Test().Name != "TestA" || len(m.tests[1].Events) != 0 {
+		t.Fatalf("after < during the reading: %s on screen, TestB holds %d events", m.Test().Name, len(m.tests[1].Events))
+	}
+	if e := m.Cursor(); e == nil || e.Msg != "ends" {
+		t.Fatalf("TestA did not open where it was left: %+v", e)
+	}
+	press(m, ">")
+	if len(m.Test().Events) != 2 || m.Cursor().Msg != "nothing" {
+		t.Fatalf("TestB read again: %d events, cursor on %+v", len(m.Test().Events), m.Cursor())
+	}
 }

@@ -270,7 +270,7 @@ func (m *Model) writeTitle(b *strings.Builder) {
 // field; the search is bounded so that the header costs the same anywhere in a huge log.
 func (m *Model) roleAt(node string, i int) string {
 	ev := m.Test().Events
-	for j := i; j >= 0 && j > i-20000; j-- {
+	for j := min(i, len(ev)-1); j >= 0 && j > i-20000; j-- {
 		if ev[j].Node != node || ev[j].Kind == "" {
 			continue
 		}

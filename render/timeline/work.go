@@ -17,6 +17,7 @@ type workKind uint8
 const (
 	workSearch   workKind = iota // counting matches, searching other tests
 	workAnalysis                 // raftviz analyze's checks on the test shown
+	workReread                   // reading the test shown, let go, again from the log
 	workKinds
 )
 
@@ -75,9 +76,9 @@ func (m *Model) finishWork(msg workMsg) tea.Cmd {
 	return cmd
 }
 
-// keepWorking starts the work the model waits for when nothing of its kind runs: counting a
-// search in a test just opened or in events that arrived since, and the analysis of a test
-// just opened or finished loading.
+// keepWorking starts the work the model waits for when nothing of its kind runs: reading a
+// test picked after it was let go, counting a search in a test just opened or in events that
+// arrived since, and the analysis of a test just opened (and read) or finished loading.
 func (m *Model) keepWorking() tea.Cmd {
 	if m.quitting {
 		return nil
@@ -86,7 +87,12 @@ func (m *Model) keepWorking() tea.Cmd {
 	if m.work[workSearch] == nil && !m.srch.q.Empty() && (m.srch.test != m.Test() || !m.srch.done()) {
 		cmds = append(cmds, m.countHits())
 	}
-	if m.work[workAnalysis] == nil && m.wantAnalysis {
+	_, gone := m.dropped[m.Test()]
+	if gone && m.wantReread && m.work[workReread] == nil {
+		m.wantReread = false
+		cmds = append(cmds, m.startReread())
+	}
+	if m.work[workAnalysis] == nil && m.wantAnalysis && !gone {
 		m.wantAnalysis = false
 		if len(m.Test().Events) <= autoAnalyzeEvents {
 			cmds = append(cmds, m.startAnalysis(0))
