@@ -1,12 +1,20 @@
 package timeline
 
 import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/raft/sim"
 )
 
 // bigTest repeats a simulated run until it holds n events, shifting times so that they keep
@@ -108,4 +116,59 @@ func BenchmarkSearchNoMatch(b *testing.B) {
 			b.Fatalf("status %q", m.status)
 		}
 	})
+}
+
+// BenchmarkFeedBigTest loads one big test of structured events (a seeded 7-node simulation
+// with faults) as raftviz --tui does: read and parsed by Feed, each batch
+// handed to Update. It reports the longest Update (what a key waits for while a log loads)
+// and the live heap once loaded.
+func BenchmarkFeedBigTest(b *testing.B) {
+	name := filepath.Join(b.TempDir(), "sim.log")
+	f, err := os.Create(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	s, err := sim.New(sim.Config{Nodes: 7, Seed: 7, DropRate: 0.05, ReorderRate: 0.1, Handler: eventline.NewTextHandler(w, nil)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Chaos(400000, sim.Faults{Partition: true, Crash: true}); err != nil {
+		b.Fatal(err)
+	}
+	w.Flush()
+	f.Close()
+	st, err := os.Stat(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var longest time.Duration
+	var heap uint64
+	events := 0
+	for b.Loop() {
+		src, err := parse.Open([]string{name}, nil, parse.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		m := New(nil, Options{Loading: true})
+		m.Update(tea.WindowSizeMsg{Width: 160, Height: 50})
+		err = Feed(context.Background(), src, nil, func(msg tea.Msg) {
+			start := time.Now()
+			m.Update(msg)
+			longest = max(longest, time.Since(start))
+		})
+		src.Close()
+		if err != nil || len(m.Test().Events) < 100_000 {
+			b.Fatalf("loaded %d events: %v", len(m.Test().Events), err)
+		}
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		heap, events = ms.HeapAlloc, len(m.Test().Events)
+		runtime.KeepAlive(m)
+	}
+	b.ReportMetric(float64(events), "events")
+	b.ReportMetric(float64(st.Size()>>20), "file-MB")
+	b.ReportMetric(float64(longest.Microseconds())/1000, "longest-update-ms")
+	b.ReportMetric(float64(heap>>20), "heap-MB")
 }
