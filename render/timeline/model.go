@@ -189,7 +189,10 @@ func (m *Model) showTest() {
 	t := m.Test()
 	m.ix = buildIndex(t)
 	if s, gone := m.dropped[t]; gone {
-		m.ix.nodes = s.nodes
+		for _, n := range s.nodes { // its columns, until its events are read again
+			m.ix.col[n] = len(m.ix.nodes)
+			m.ix.nodes = append(m.ix.nodes, n)
+		}
 	}
 	m.flagged = nil
 	m.cancelWork(workAnalysis)
