@@ -1489,3 +1489,39 @@ func TestPickedTestIsReadAgainOffTheKeys(t *testing.T) {
 		t.Fatalf("TestB read again: %d events, cursor on %+v", len(m.Test().Events), m.Cursor())
 	}
 }
+
+// TestSearchGoesOnInATestStillLoading: with the tests before it let go, a search that finds
+// nothing more in this test goes on in a test still loading (in memory, not yet numbered for
+// reading again), not only in those the log is read again for.
+func TestSearchGoesOnInATestStillLoading(t *testing.T) {
+	rereads := 0
+	log := `=== RUN   TestA
+00:00:01.000000 [1] starts
+--- PASS: TestA (0.01s)
+=== RUN   TestB
+00:00:01.000000 [1] nothing
+--- PASS: TestB (0.01s)
+`
+	m := New(nil, Options{NoColor: true, Loading: true, Reread: func(ctx context.Context, _ int, visit func(int, *parse.Test) error) error {
+		rereads++
+		src := parse.NewSource([]parse.Input{{Name: "log", Reader: strings.NewReader(log)}}, parse.Options{})
+		return src.Scan(ctx, parse.ScanOptions{Emit: numbered(visit)})
+	}})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 20})
+	tests, _, err := parse.Read(strings.NewReader(log), parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups := []Update{}
+	for i, tt := range tests {
+		ups = append(ups, Update{Key: i + 1, Name: tt.Name, Status: tt.Status, Events: tt.Events, Complete: true, Seq: i})
+	}
+	ups = append(ups, Update{Key: 3, Name: "TestC", Events: []parse.Event{{Node: "2", Msg: "the needle, still loading", Flags: parse.FlagTime}}})
+	m.Update(AppendMsg{Updates: ups})
+	settle(m)
+	search(m, "needle")
+	settle(m)
+	if m.Test().Name != "TestC" || m.Cursor() == nil || !strings.Contains(m.Cursor().Msg, "needle") {
+		t.Fatalf("the search stayed in %s (status %q, %d readings)", m.Test().Name, m.status, rereads)
+	}
+}

@@ -274,17 +274,18 @@ func (m *Model) searchOtherTests(dir int) tea.Cmd {
 	return m.startWork(workSearch, func(ctx context.Context) func(*Model) tea.Cmd {
 		found, hit := -1, -1
 		var events []parse.Event
-		if !reread {
-			for _, c := range inMemory {
-				if ctx.Err() != nil {
-					return nil
-				}
-				if h := firstHit(c.events); h >= 0 {
-					found, hit = c.ti, h
-					break
-				}
+		// The tests in memory first (when nothing was let go, all of them; else those still
+		// loading, which the log read again does not number yet), nearest first.
+		for _, c := range inMemory {
+			if ctx.Err() != nil {
+				return nil
 			}
-		} else {
+			if h := firstHit(c.events); h >= 0 {
+				found, hit = c.ti, h
+				break
+			}
+		}
+		if reread && (found < 0 || distance[found] > 0) {
 			err := rereadFn(ctx, from, func(seq int, t *parse.Test) error {
 				i, ok := bySeq[seq]
 				if !ok {
