@@ -689,6 +689,13 @@ func TestFlowControlCapsMessagesToUnreachableFollower(t *testing.T) {
 	}
 	// Back on the network: the next heartbeat is refused (the window's messages were lost),
 	// the leader probes back and streams the rest.
+	catchUp(t, nw)
+}
+
+// catchUp lets node 3 back on the network for one heartbeat of leader 1 and checks that it
+// holds the leader's whole log after it.
+func catchUp(t *testing.T, nw *network) {
+	t.Helper()
 	nw.tick(1, 1)
 	nw.deliver(nil)
 	if st := nw.nodes[1].Status(); st.Match[3] != st.LastIndex {
@@ -718,9 +725,5 @@ func TestFlowControlProbesOneMessageAtATime(t *testing.T) {
 	if sent != 4 {
 		t.Fatalf("%d probes after 3 heartbeats, want 4", sent)
 	}
-	nw.tick(1, 1)
-	nw.deliver(nil)
-	if st := nw.nodes[1].Status(); st.Match[3] != st.LastIndex {
-		t.Fatalf("the follower did not catch up: match %d of %d", st.Match[3], st.LastIndex)
-	}
+	catchUp(t, nw)
 }
