@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"testing"
@@ -155,5 +156,20 @@ func TestTimelineDoesNotWaitForTheTerminal(t *testing.T) {
 	}
 	if exited, err := p.wait(5 * time.Second); !exited || err != nil {
 		t.Fatalf("q did not quit the timeline: exited %v, %v", exited, err)
+	}
+}
+
+// TestTimelineCollectsSooner: the timeline sets GOGC to timelineGC, unless the user set GOGC.
+func TestTimelineCollectsSooner(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	tuneGC()
+	if got := debug.SetGCPercent(100); got != timelineGC {
+		t.Fatalf("GOGC %d, want %d", got, timelineGC)
+	}
+	t.Setenv("GOGC", "100")
+	tuneGC()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("GOGC %d with the user's GOGC=100", got)
 	}
 }

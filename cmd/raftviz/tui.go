@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"slices"
 
 	tea "charm.land/bubbletea/v2"
@@ -42,6 +43,19 @@ func wantTUI(c *config, stdout io.Writer) bool {
 	return size >= autoTUIBytes
 }
 
+// timelineGC is the GOGC the timeline runs with unless GOGC is set: the collector runs when
+// the heap has grown by a quarter instead of doubled. The timeline's heap is mostly its event
+// store, which holds no pointers, so a collection costs little however big the test (it is
+// not scanned), and a million events keep about their own size resident, not twice it.
+const timelineGC = 25
+
+// tuneGC sets timelineGC unless the user's GOGC says otherwise.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(timelineGC)
+	}
+}
+
 func tuiOptions(c *config) timeline.Options {
 	_, noColor := os.LookupEnv("NO_COLOR")
 	return timeline.Options{NoColor: noColor || c.color == "never", Relative: c.relative, Follow: c.follow, Arrows: c.arrows}
@@ -64,6 +78,7 @@ func runTUI(ctx context.Context, c *config, src *parse.Source, stdin io.Reader, 
 		fmt.Fprintln(stderr, "raftviz: the timeline needs a terminal on stdout (use -o for tables in a file)")
 		return exitUsage
 	}
+	tuneGC()
 	opts := tuiOptions(c)
 	opts.Loading = true
 	if !slices.Contains(c.files, "-") {
@@ -131,6 +146,7 @@ func runFollow(ctx context.Context, c *config, stdin io.Reader, stdout, stderr i
 		fmt.Fprintln(stderr, "raftviz: --follow needs a terminal on stdout")
 		return exitUsage
 	}
+	tuneGC()
 	name := "-"
 	if len(c.files) == 1 {
 		name = c.files[0]

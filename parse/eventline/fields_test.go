@@ -34,7 +34,11 @@ func TestFieldsPackAndUnpack(t *testing.T) {
 			if r.IntN(8) == 0 {
 				size = 100 + r.IntN(300)
 			}
-			fs = append(fs, Field{Key: []string{"term", "type", "to", "k", "x"}[r.IntN(5)], Value: randomText(r, size)})
+			value := randomText(r, size)
+			if r.IntN(3) == 0 {
+				value = tokens[r.IntN(len(tokens))] // "" among them
+			}
+			fs = append(fs, Field{Key: []string{"term", "type", "to", "k", "x", "tox", "follower"}[r.IntN(7)], Value: value})
 		}
 		packed := MakeFields(fs...)
 		if got := packed.Slice(); !slices.Equal(got, fs) {
@@ -43,7 +47,7 @@ func TestFieldsPackAndUnpack(t *testing.T) {
 		if packed.Len() != len(fs) {
 			t.Fatalf("Len = %d, want %d", packed.Len(), len(fs))
 		}
-		for _, key := range []string{"term", "type", "to", "k", "x", "missing"} {
+		for _, key := range []string{"term", "type", "to", "k", "x", "tox", "follower", "missing"} {
 			v, ok := packed.Get(key)
 			want, wantOK := Get(fs, key)
 			if v != want || ok != wantOK {
@@ -57,11 +61,29 @@ func TestFieldsPackAndUnpack(t *testing.T) {
 	}
 }
 
+// TestTokensPackInTwoBytes: a key or value that is a token costs two bytes, whatever its
+// length; any other string its length and one.
+func TestTokensPackInTwoBytes(t *testing.T) {
+	for i, tok := range tokens {
+		if got := len(MakeFields(Field{Key: tok, Value: "v"})); got != 2+2 {
+			t.Errorf("token %d %q packs in %d bytes with a one-letter value, want 4", i, tok, got)
+		}
+		if got := MakeFields(Field{Key: "k", Value: tok}).Slice(); len(got) != 1 || got[0].Value != tok {
+			t.Errorf("token %q reads back as %q", tok, got)
+		}
+		if !strings.HasSuffix(tok, "z") {
+			if got := len(MakeFields(Field{Key: tok + "z", Value: "v"})); got != 1+len(tok)+1+2 {
+				t.Errorf("%q, not a token, packs in %d bytes", tok+"z", got)
+			}
+		}
+	}
+}
+
 // TestFieldsNotPackedReadAsFarAsTheyGo: a Fields made from arbitrary text (a bug, or a test
 // that converts a string) yields no pair it cannot read whole, and never panics.
 func TestFieldsNotPackedReadAsFarAsTheyGo(t *testing.T) {
 	good := MakeFields(Field{"term", "3"})
-	for _, f := range []Fields{"\x05ab", "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", good + "\x09k", good + "\x01k"} {
+	for _, f := range []Fields{"\x05ab", "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", good + "\x09k", good + "\x01k", good + "\x00", good + "\x00\xff"} {
 		n := 0
 		for k, v := range f.All() {
 			if k != "term" || v != "3" {

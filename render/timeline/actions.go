@@ -22,11 +22,7 @@ import (
 // eventLine is an event as one line of text: its time, node, message, kind and fields.
 func (m *Model) eventLine(e *parse.Event) string {
 	var b strings.Builder
-	var start int64
-	if ev := m.Test().Events; len(ev) > 0 {
-		start = ev[0].Time
-	}
-	b.Write(parse.AppendEventTime(nil, e, start, m.opts.Relative))
+	b.Write(parse.AppendEventTime(nil, e, m.start(), m.opts.Relative))
 	b.WriteByte(' ')
 	writeEventText(&b, e)
 	return b.String()
@@ -94,16 +90,16 @@ func (m *Model) export(name string) {
 	if name == "" {
 		return
 	}
-	t := m.Test()
+	t, ev := m.Test(), m.Events()
 	view := &parse.Test{Name: t.Name, Package: t.Package, Attempt: t.Attempt, Status: t.Status, Elapsed: t.Elapsed}
 	for _, r := range m.rows {
 		switch r.kind {
 		case rowEvent:
-			view.Events = append(view.Events, t.Events[r.idx])
+			view.Events = append(view.Events, ev.At(int(r.idx)))
 		case rowFold:
 			// In the node column of the fold's first event: a table has no row across all
 			// columns but the fault column's.
-			first := t.Events[r.idx]
+			first := ev.At(int(r.idx))
 			view.Events = append(view.Events, parse.Event{Time: first.Time, Flags: first.Flags, Node: first.Node,
 				Msg: "… " + strconv.Itoa(int(r.n)) + " heartbeat events (folded)", Line: first.Line, File: first.File})
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -144,7 +145,7 @@ func BenchmarkFeedBigTest(b *testing.B) {
 	}
 	var longest time.Duration
 	var heap uint64
-	events := 0
+	events, store, rows := 0, 0, 0
 	for b.Loop() {
 		src, err := parse.Open([]string{name}, nil, parse.Options{})
 		if err != nil {
@@ -158,17 +159,20 @@ func BenchmarkFeedBigTest(b *testing.B) {
 			longest = max(longest, time.Since(start))
 		})
 		src.Close()
-		if err != nil || len(m.Test().Events) < 100_000 {
-			b.Fatalf("loaded %d events: %v", len(m.Test().Events), err)
+		if err != nil || m.Events().Len() < 100_000 {
+			b.Fatalf("loaded %d events: %v", m.Events().Len(), err)
 		}
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		heap, events = ms.HeapAlloc, len(m.Test().Events)
+		heap, events = ms.HeapAlloc, m.Events().Len()
+		store, rows = m.Events().Bytes(), cap(m.rows)*int(unsafe.Sizeof(row{}))
 		runtime.KeepAlive(m)
 	}
 	b.ReportMetric(float64(events), "events")
 	b.ReportMetric(float64(st.Size()>>20), "file-MB")
 	b.ReportMetric(float64(longest.Microseconds())/1000, "longest-update-ms")
 	b.ReportMetric(float64(heap>>20), "heap-MB")
+	b.ReportMetric(float64(store>>20), "store-MB")
+	b.ReportMetric(float64(rows>>20), "rows-MB")
 }

@@ -17,12 +17,11 @@ const autoAnalyzeEvents = 200_000
 // marks the events it flags; then, when dir is not 0, it jumps to the next (1) or previous
 // (-1) flagged event.
 func (m *Model) startAnalysis(dir int) tea.Cmd {
-	t := m.Test()
-	// A copy of the test as it is now: events below its length are never written again, and
-	// the model goes on appending to its own.
+	t, ev := m.Test(), m.Events()
+	// A copy of the test as it is now (the view of its events does not change).
 	snap := *t
-	snap.Events = t.Events[:len(t.Events):len(t.Events)]
 	return m.startWork(workAnalysis, func(ctx context.Context) func(*Model) tea.Cmd {
+		snap.Events = ev.Slice(0, ev.Len())
 		flagged := analyzeFlags(&snap)
 		return func(m *Model) tea.Cmd {
 			if m.Test() != t {
@@ -90,4 +89,4 @@ func (m *Model) jumpToFlag(dir int) {
 
 // analysisStale reports whether the flags miss events: none were computed, or events arrived
 // since (a test that streamed in after it was opened).
-func (m *Model) analysisStale() bool { return m.flagged == nil || m.analyzed != len(m.Test().Events) }
+func (m *Model) analysisStale() bool { return m.flagged == nil || m.analyzed != m.Events().Len() }

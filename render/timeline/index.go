@@ -7,6 +7,7 @@ import (
 
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/parse/evstore"
 	"github.com/raftviz/raftviz/render"
 )
 
@@ -55,17 +56,17 @@ type index struct {
 	commitsScanned int
 }
 
-// buildIndex indexes a test. Its columns are the nodes that wrote lines and those that were
-// sent messages (the arrow view draws to them).
-func buildIndex(t *parse.Test) *index {
-	ix := &index{nodes: render.WithMessagePeers(t.Nodes(), t.Events), col: map[string]int{}}
+// buildIndex indexes a test's events. Its columns are the nodes that wrote lines and those
+// that were sent messages (the arrow view draws to them).
+func buildIndex(ev *evstore.Events) *index {
+	ix := &index{nodes: render.WithMessagePeers(ev.Nodes(), ev.All()), col: map[string]int{}}
 	for i, n := range ix.nodes {
 		ix.col[n] = i
 	}
 	ix.changes = []change{{idx: 0}}
 	kinds := map[string]bool{}
-	for i := range t.Events {
-		ix.observe(t, i, kinds)
+	for i := range ev.Len() {
+		ix.observe(ev, i, kinds)
 	}
 	for k := range kinds {
 		ix.kinds = append(ix.kinds, k)
@@ -74,11 +75,12 @@ func buildIndex(t *parse.Test) *index {
 	return ix
 }
 
-// newNode reports whether events (appended to the test) bring a node that has no column: one
-// that writes its first line, or is sent its first message.
-func (ix *index) newNode(events []parse.Event) bool {
-	for i := range events {
-		e := &events[i]
+// newNode reports whether the events from from on (appended to the test) bring a node that
+// has no column: one that writes its first line, or is sent its first message.
+func (ix *index) newNode(ev *evstore.Events, from int) bool {
+	for i := from; i < ev.Len(); i++ {
+		event := ev.At(i)
+		e := &event
 		if _, ok := ix.col[e.Node]; !ok && e.Node != eventline.ClusterNode {
 			return true
 		}
@@ -95,8 +97,9 @@ func (ix *index) newNode(events []parse.Event) bool {
 
 // observe folds event i into the change list (called for every event, in order; also for
 // events appended in follow mode).
-func (ix *index) observe(t *parse.Test, i int, kinds map[string]bool) {
-	e := &t.Events[i]
+func (ix *index) observe(ev *evstore.Events, i int, kinds map[string]bool) {
+	event := ev.At(i)
+	e := &event
 	if kinds != nil && e.Kind != "" {
 		kinds[e.Kind] = true
 	}
@@ -192,13 +195,14 @@ func isElection(e *parse.Event) bool {
 
 // isCommit reports whether event i advances a commit index: a structured commit event, or a
 // free-text line whose commit index is above what its node said before (see observeCommit).
-func (ix *index) isCommit(ev []parse.Event, i int32) bool {
-	if ev[i].Kind != "" {
-		return ev[i].Kind == eventline.KindCommit
+func (ix *index) isCommit(ev *evstore.Events, i int32) bool {
+	if kind := ev.Kind(int(i)); kind != "" {
+		return kind == eventline.KindCommit
 	}
-	for ; ix.commitsScanned < len(ev); ix.commitsScanned++ {
-		if ev[ix.commitsScanned].Kind == "" {
-			ix.observeCommit(&ev[ix.commitsScanned], ix.commitsScanned)
+	for ; ix.commitsScanned < ev.Len(); ix.commitsScanned++ {
+		if ev.Kind(ix.commitsScanned) == "" {
+			e := ev.At(ix.commitsScanned)
+			ix.observeCommit(&e, ix.commitsScanned)
 		}
 	}
 	k := sort.Search(len(ix.commits), func(j int) bool { return ix.commits[j] >= i })

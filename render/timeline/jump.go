@@ -35,9 +35,9 @@ func (m *Model) jumpTo(s string) {
 		m.status = err.Error()
 		return
 	}
-	ev := m.Test().Events
+	ev := m.Events()
 	for r, row := range m.rows {
-		if e := &ev[row.idx]; row.isEvent() && e.HasTime() && at(e) {
+		if e := ev.At(int(row.idx)); row.isEvent() && e.HasTime() && at(&e) {
 			m.cursor = r
 			m.clamp()
 			m.reveal()
@@ -61,10 +61,7 @@ func (m *Model) timeTarget(s string) (at func(*parse.Event) bool, err error) {
 	if err != nil || d < 0 {
 		return nil, bad
 	}
-	var start int64
-	if ev := m.Test().Events; len(ev) > 0 {
-		start = ev[0].Time
-	}
+	start := m.start()
 	return func(e *parse.Event) bool { return e.Time-start >= int64(d) }, nil
 }
 

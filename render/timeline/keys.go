@@ -352,12 +352,9 @@ func (m *Model) openDetail() {
 		m.status = "no event on this row"
 		return
 	}
-	t := m.Test()
+	ev := m.Events()
 	var b strings.Builder
-	var start int64
-	if len(t.Events) > 0 {
-		start = t.Events[0].Time
-	}
+	start := m.start()
 	fmt.Fprintf(&b, "time     %s (%s since the test began)\n", e.FormatTime(start, false), e.FormatTime(start, true))
 	fmt.Fprintf(&b, "node     %s\n", e.Node)
 	if e.Kind != "" {
@@ -383,15 +380,17 @@ func (m *Model) openDetail() {
 		var related []int
 		// The other events of one RPC are close by; a bounded window keeps this instant in
 		// a huge log.
-		for i := max(0, idx-20000); i < min(len(t.Events), idx+20000); i++ {
-			if v, ok := t.Events[i].Field("rpc"); ok && v == rpc && i != idx {
-				related = append(related, i)
+		for i := max(0, idx-20000); i < min(ev.Len(), idx+20000); i++ {
+			if other := ev.At(i); i != idx {
+				if v, ok := other.Field("rpc"); ok && v == rpc {
+					related = append(related, i)
+				}
 			}
 		}
 		sort.Ints(related)
 		fmt.Fprintf(&b, "\nRPC %s: %d other events\n", rpc, len(related))
 		for _, i := range related {
-			r := &t.Events[i]
+			r := ev.At(i)
 			fmt.Fprintf(&b, "  %s  [%s] %s\n", r.FormatTime(start, false), r.Node, r.Msg)
 		}
 	}

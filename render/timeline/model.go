@@ -21,6 +21,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/evstore"
 )
 
 // Options configure the timeline.
@@ -58,6 +59,9 @@ type Model struct {
 	opts  Options
 	tests []*parse.Test
 	cur   int // test shown
+	// held are the events of the tests, kept compactly (the tests' own Events are not used):
+	// those of the test on screen, and of the others unless let go (Options.Reread).
+	held map[*parse.Test]*evstore.Events
 
 	ix       *index
 	rows     []row
@@ -124,12 +128,15 @@ type testSummary struct {
 	nodes  []string
 }
 
-// New returns a timeline over tests (at least one).
+// New returns a timeline over tests. It keeps its own compact copy of their events.
 func New(tests []*parse.Test, opts Options) *Model {
-	m := &Model{opts: opts, tests: tests, keys: defaultKeys(), help: help.New(), width: 100, height: 30,
+	m := &Model{opts: opts, tests: tests, held: map[*parse.Test]*evstore.Events{}, keys: defaultKeys(), help: help.New(), width: 100, height: 30,
 		follow: opts.Follow, arrows: opts.Arrows, loading: opts.Loading, hidden: map[string]bool{}, hideKind: map[string]bool{}, st: newStyles(opts.NoColor)}
 	if len(m.tests) == 0 {
 		m.tests = []*parse.Test{{Name: "(no events yet)", Implicit: true}}
+	}
+	for _, t := range m.tests {
+		m.held[t] = storeOf(t.Events)
 	}
 	m.prompt = textinput.New()
 	m.cur = min(max(opts.Test, 0), len(m.tests)-1)
@@ -143,8 +150,28 @@ func New(tests []*parse.Test, opts Options) *Model {
 // Init implements tea.Model: it starts the analysis of the first test.
 func (m *Model) Init() tea.Cmd { return m.keepWorking() }
 
-// Test returns the test on screen.
+// Test returns the test on screen. Its events are Events'.
 func (m *Model) Test() *parse.Test { return m.tests[m.cur] }
+
+// Events returns the events of the test on screen, as far as they came.
+func (m *Model) Events() *evstore.Events { return m.held[m.Test()] }
+
+// storeOf keeps events compactly.
+func storeOf(events []parse.Event) *evstore.Events {
+	var b evstore.Builder
+	b.Add(events...)
+	return b.Events()
+}
+
+// start is the time of the first event of the test on screen (0 when it has none): relative
+// times count from it.
+func (m *Model) start() int64 {
+	if ev := m.Events(); ev.Len() > 0 {
+		t, _ := ev.Time(0)
+		return t
+	}
+	return 0
+}
 
 // Cursor returns the event under the cursor (nil on a separator row).
 func (m *Model) Cursor() *parse.Event {
@@ -155,7 +182,8 @@ func (m *Model) Cursor() *parse.Event {
 	if !r.isEvent() {
 		return nil
 	}
-	return &m.Test().Events[r.idx]
+	e := m.Events().At(int(r.idx))
+	return &e
 }
 
 func (m *Model) selectTest(i int) {
@@ -187,7 +215,7 @@ func (m *Model) selectTest(i int) {
 // it was left, and a failed test's output.
 func (m *Model) showTest() {
 	t := m.Test()
-	m.ix = buildIndex(t)
+	m.ix = buildIndex(m.Events())
 	if s, gone := m.dropped[t]; gone {
 		for _, n := range s.nodes { // its columns, until its events are read again
 			m.ix.col[n] = len(m.ix.nodes)
@@ -212,10 +240,11 @@ func (m *Model) startReread() tea.Cmd {
 	want, from, reread := m.complete[t], rereadFrom(t, m.complete[t]), m.opts.Reread
 	return m.startWork(workReread, func(ctx context.Context) func(*Model) tea.Cmd {
 		var found *parse.Test
+		var events *evstore.Events
 		err := reread(ctx, from, func(seq int, nt *parse.Test) error {
 			if seq >= want {
 				if seq == want {
-					found = nt
+					found, events = nt, storeOf(nt.Events)
 				}
 				return errStop
 			}
@@ -232,7 +261,7 @@ func (m *Model) startReread() tea.Cmd {
 				m.status = fmt.Sprintf("cannot read %s again: %v", t.ID(), err)
 				return nil
 			}
-			t.Events = found.Events
+			m.held[t] = events
 			delete(m.dropped, t)
 			if strings.HasPrefix(m.status, "reading "+t.ID()) {
 				m.status = ""
@@ -264,7 +293,7 @@ func (m *Model) rebuild() {
 	if m.cursor < len(m.rows) {
 		keep = m.rows[m.cursor].idx
 	}
-	if n := len(m.Test().Events); cap(m.rows) < n {
+	if n := m.Events().Len(); cap(m.rows) < n {
 		m.rows = make([]row, 0, n+n/16+16)
 	}
 	m.rows = m.rows[:0]
@@ -296,12 +325,13 @@ type rowBuild struct {
 // extendRows adds the rows of the events past m.build.next. A run of heartbeats that reaches
 // the last event may still grow into a fold: its rows are built again with the next events.
 func (m *Model) extendRows() {
-	t := m.Test()
+	ev := m.Events()
 	b := &m.build
 	m.rows = m.rows[:b.rows]
 	var open *rowBuild // the state before the run of heartbeats open at the end, if any
-	for i := b.next; i < len(t.Events); i++ {
-		e := &t.Events[i]
+	for i := b.next; i < ev.Len(); i++ {
+		event := ev.At(i)
+		e := &event
 		if !m.visible(e) {
 			continue
 		}
@@ -329,10 +359,12 @@ func (m *Model) extendRows() {
 		}
 		if m.fold && isHeartbeat(e) {
 			j := i + 1
-			for j < len(t.Events) && (isHeartbeat(&t.Events[j]) || !m.visible(&t.Events[j])) {
-				j++
+			for ; j < ev.Len(); j++ {
+				if next := ev.At(j); !isHeartbeat(&next) && m.visible(&next) {
+					break
+				}
 			}
-			if j == len(t.Events) && open == nil {
+			if j == ev.Len() && open == nil {
 				open = &before
 			}
 			if j-i >= 3 {
@@ -347,7 +379,7 @@ func (m *Model) extendRows() {
 		*b = *open
 		return
 	}
-	b.next, b.rows = len(t.Events), len(m.rows)
+	b.next, b.rows = ev.Len(), len(m.rows)
 }
 
 // cursorToEvent puts the cursor on the row of event idx, or the first row after it.
@@ -362,12 +394,13 @@ func (m *Model) gapUnit() int64 {
 	if !m.scaled {
 		return 0
 	}
-	ev := m.Test().Events
-	step := max(1, len(ev)/4096)
+	ev := m.Events()
+	step := max(1, ev.Len()/4096)
 	var gaps []int64
-	for i := step; i < len(ev); i += step {
-		if d := ev[i].Time - ev[i-step].Time; d > 0 && ev[i].HasTime() {
-			gaps = append(gaps, d/int64(step))
+	for i := step; i < ev.Len(); i += step {
+		t, timed := ev.Time(i)
+		if before, _ := ev.Time(i - step); t-before > 0 && timed {
+			gaps = append(gaps, (t-before)/int64(step))
 		}
 	}
 	if len(gaps) == 0 {
@@ -580,9 +613,9 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.PrevElection):
 		m.jump(isElection, -1, "election")
 	case key.Matches(msg, k.NextCommit):
-		m.jumpIdx(func(i int32) bool { return m.ix.isCommit(m.Test().Events, i) }, 1, "commit")
+		m.jumpIdx(func(i int32) bool { return m.ix.isCommit(m.Events(), i) }, 1, "commit")
 	case key.Matches(msg, k.PrevCommit):
-		m.jumpIdx(func(i int32) bool { return m.ix.isCommit(m.Test().Events, i) }, -1, "commit")
+		m.jumpIdx(func(i int32) bool { return m.ix.isCommit(m.Events(), i) }, -1, "commit")
 	case key.Matches(msg, k.NextFault):
 		m.jump(isFaultOrStop, 1, "fault")
 	case key.Matches(msg, k.PrevFault):
@@ -637,8 +670,8 @@ func (m *Model) rowMatches(r row, f func(int32) bool) bool {
 // jump moves the cursor to the next (dir 1) or previous (-1) row holding an event for which
 // f holds.
 func (m *Model) jump(f func(*parse.Event) bool, dir int, what string) bool {
-	ev := m.Test().Events
-	return m.jumpIdx(func(i int32) bool { return f(&ev[i]) }, dir, what)
+	ev := m.Events()
+	return m.jumpIdx(func(i int32) bool { e := ev.At(int(i)); return f(&e) }, dir, what)
 }
 
 func (m *Model) jumpIdx(f func(int32) bool, dir int, what string) bool {
@@ -712,14 +745,15 @@ func rereadFrom(t *parse.Test, seq int) int {
 
 // drop reduces a finished test to its summary when the timeline may read it again.
 func (m *Model) drop(t *parse.Test) {
-	if _, done := m.complete[t]; m.opts.Reread == nil || !done || len(t.Events) == 0 {
+	ev := m.held[t]
+	if _, done := m.complete[t]; m.opts.Reread == nil || !done || ev.Len() == 0 {
 		return
 	}
 	if m.dropped == nil {
 		m.dropped = map[*parse.Test]testSummary{}
 	}
-	m.dropped[t] = testSummary{events: len(t.Events), nodes: t.Nodes()}
-	t.Events = nil
+	m.dropped[t] = testSummary{events: ev.Len(), nodes: ev.Nodes()}
+	delete(m.held, t)
 }
 
 // eventCount and nodesOf report a test's size and columns, also for dropped tests.
@@ -727,14 +761,14 @@ func (m *Model) eventCount(t *parse.Test) int {
 	if s, ok := m.dropped[t]; ok {
 		return s.events
 	}
-	return len(t.Events)
+	return m.held[t].Len()
 }
 
 func (m *Model) nodesOf(t *parse.Test) []string {
 	if s, ok := m.dropped[t]; ok {
 		return s.nodes
 	}
-	return t.Nodes()
+	return m.held[t].Nodes()
 }
 
 // NoticeMsg is a line from the program that runs the timeline, shown at the bottom until the
@@ -760,13 +794,9 @@ type Update struct {
 	Attempt int
 	Package string // when known
 	Status  parse.Status
-	// Events are the events that arrived since the test's last Update.
-	Events []parse.Event
-	// All, when set, holds every event of the test so far, Events last: the model takes it
-	// as it is instead of appending. Its sender (Feed) only ever appends to it, growing it
-	// off the model's goroutine: copying a million events to grow the slice takes long
-	// enough, while the collector runs, to hold up keys.
-	All []parse.Event
+	// Events are every event of the test so far (nil: none new), a view of an
+	// evstore.Builder that its sender (Feed) goes on appending to, off the model's goroutine.
+	Events *evstore.Events
 	// Complete says the test has finished: no more events will come.
 	Complete bool
 	// Seq is, when Complete, the test's place among all the tests the input completed (from
@@ -789,6 +819,7 @@ func (m *Model) append(msg AppendMsg) {
 	}
 	if msg.Reset {
 		m.tests = []*parse.Test{{Name: "(no events yet)", Implicit: true}}
+		m.held = map[*parse.Test]*evstore.Events{}
 		m.keyOf = nil
 		m.selectTest(0)
 	}
@@ -800,7 +831,7 @@ func (m *Model) append(msg AppendMsg) {
 		ti, ok := m.keyOf[u.Key]
 		if !ok {
 			t := &parse.Test{Name: u.Name, Status: u.Status, Attempt: u.Attempt, Package: u.Package}
-			if len(m.tests) == 1 && m.tests[0].Implicit && len(m.tests[0].Events) == 0 && m.tests[0].Name == "(no events yet)" {
+			if len(m.tests) == 1 && m.tests[0].Implicit && m.held[m.tests[0]].Len() == 0 && m.tests[0].Name == "(no events yet)" {
 				m.tests[0] = t
 				ti = 0
 			} else {
@@ -809,7 +840,7 @@ func (m *Model) append(msg AppendMsg) {
 			}
 			m.keyOf[u.Key] = ti
 			if ti == m.cur {
-				m.ix = buildIndex(t)
+				m.ix = buildIndex(nil)
 			}
 		}
 		t := m.tests[ti]
@@ -820,15 +851,11 @@ func (m *Model) append(msg AppendMsg) {
 		if len(u.Other) > 0 {
 			t.Other = u.Other
 		}
-		first := len(t.Events)
-		switch {
-		case u.All != nil:
-			t.Events = u.All
-		case first == 0:
-			t.Events = u.Events // the sender hands the slice over
-		default:
-			t.Events = append(t.Events, u.Events...)
+		first := m.held[t].Len()
+		if u.Events != nil {
+			m.held[t] = u.Events
 		}
+		ev := m.held[t]
 		if u.Complete {
 			if m.complete == nil {
 				m.complete = map[*parse.Test]int{}
@@ -840,13 +867,13 @@ func (m *Model) append(msg AppendMsg) {
 			continue
 		}
 		changed = true
-		if m.ix.newNode(t.Events[first:]) {
-			m.ix = buildIndex(t) // new columns
-			m.build.ci = 0       // the new change list may hold more points
+		if m.ix.newNode(ev, first) {
+			m.ix = buildIndex(ev) // new columns
+			m.build.ci = 0        // the new change list may hold more points
 			continue
 		}
-		for i := first; i < len(t.Events); i++ {
-			m.ix.observe(t, i, nil)
+		for i := first; i < ev.Len(); i++ {
+			m.ix.observe(ev, i, nil)
 		}
 	}
 	defer m.openOnFailure()

@@ -24,6 +24,7 @@ import (
 
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/parse/evstore"
 	"github.com/raftviz/raftviz/raft/sim"
 )
 
@@ -254,7 +255,7 @@ func TestFilterHidesNode(t *testing.T) {
 		t.Fatalf("hiding node 2 left %d rows of %d", len(m.rows), before)
 	}
 	for _, r := range m.rows {
-		if r.kind == rowEvent && m.Test().Events[r.idx].Node == "2" {
+		if r.kind == rowEvent && m.Events().Node(int(r.idx)) == "2" {
 			t.Fatal("a row of node 2 is still shown")
 		}
 	}
@@ -269,7 +270,7 @@ func TestFoldAndScale(t *testing.T) {
 		if r.kind == rowFold {
 			folds++
 			for i := r.idx; i < r.idx+r.n; i++ {
-				if e := &m.Test().Events[i]; !isHeartbeat(e) {
+				if e := m.Events().At(int(i)); !isHeartbeat(&e) {
 					t.Fatalf("a fold hides %q, which is no heartbeat", e.Msg)
 				}
 			}
@@ -341,14 +342,14 @@ func TestFollowAppends(t *testing.T) {
 	m := newModel(t, []*parse.Test{half}, 120, 20)
 	m.keyOf = map[int]int{1: 0}
 	press(m, "j", "j")
-	m.Update(AppendMsg{Updates: []Update{{Key: 1, Name: "TestSim", Events: all[len(all)/2 : len(all)*3/4]}}})
+	m.Update(AppendMsg{Updates: []Update{{Key: 1, Name: "TestSim", Events: storeOf(all[:len(all)*3/4])}}})
 	if m.cursor != 2 {
 		t.Fatalf("without follow the cursor moved to %d", m.cursor)
 	}
 	press(m, "F")
-	m.Update(AppendMsg{Updates: []Update{{Key: 1, Name: "TestSim", Events: all[len(all)*3/4:]}}})
-	if m.cursor != len(m.rows)-1 || len(m.Test().Events) != len(all) {
-		t.Fatalf("follow: cursor %d of %d rows, %d events of %d", m.cursor, len(m.rows), len(m.Test().Events), len(all))
+	m.Update(AppendMsg{Updates: []Update{{Key: 1, Name: "TestSim", Events: storeOf(all)}}})
+	if m.cursor != len(m.rows)-1 || m.Events().Len() != len(all) {
+		t.Fatalf("follow: cursor %d of %d rows, %d events of %d", m.cursor, len(m.rows), m.Events().Len(), len(all))
 	}
 	press(m, "k")
 	if m.follow {
@@ -389,8 +390,8 @@ func TestFollowFile(t *testing.T) {
 	waitFor("fresh start")
 	tm.Send(keyMsg("q"))
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
-	if got := final.Test().Events; len(got) != 1 || got[0].Node != "3" {
-		t.Fatalf("after truncation the view holds %d events", len(got))
+	if got := final.Events(); got.Len() != 1 || got.Node(0) != "3" {
+		t.Fatalf("after truncation the view holds %d events", got.Len())
 	}
 	cancel()
 	if err := <-fed; err != nil {
@@ -468,12 +469,12 @@ func TestReloadKeepsOneTestInMemory(t *testing.T) {
 	var ups []Update
 	for i, tt := range tests {
 		ups = append(ups, Update{Key: i + 1, Name: tt.Name, Attempt: tt.Attempt, Status: tt.Status,
-			Events: append([]parse.Event(nil), tt.Events...), Complete: true, Seq: i})
+			Events: storeOf(tt.Events), Complete: true, Seq: i})
 	}
 	m.Update(AppendMsg{Updates: ups, Done: true})
 	for i, tt := range m.tests {
-		if i != m.cur && len(tt.Events) != 0 {
-			t.Fatalf("test %s keeps %d events while not on screen", tt.Name, len(tt.Events))
+		if i != m.cur && m.held[tt].Len() != 0 {
+			t.Fatalf("test %s keeps %d events while not on screen", tt.Name, m.held[tt].Len())
 		}
 	}
 	press(m, "t")
@@ -481,8 +482,8 @@ func TestReloadKeepsOneTestInMemory(t *testing.T) {
 		t.Fatalf("the picker lost the event count of a dropped test:\n%s", plain(m))
 	}
 	press(m, "down", "enter")
-	if reloads != 1 || len(m.Test().Events) != len(tests[1].Events) || len(m.tests[0].Events) != 0 {
-		t.Fatalf("after picking: %d reloads, %d events shown, first test keeps %d", reloads, len(m.Test().Events), len(m.tests[0].Events))
+	if reloads != 1 || m.Events().Len() != len(tests[1].Events) || m.held[m.tests[0]].Len() != 0 {
+		t.Fatalf("after picking: %d reloads, %d events shown, first test keeps %d", reloads, m.Events().Len(), m.held[m.tests[0]].Len())
 	}
 }
 
@@ -534,8 +535,9 @@ func TestFeedNamesPackagesLate(t *testing.T) {
 				w = x
 			}
 		}
-		if w == nil || len(shown.Events) != len(w.Events) || len(w.Events) > 0 && shown.Events[len(w.Events)-1].Line != w.Events[len(w.Events)-1].Line {
-			t.Fatalf("pick %d: %s read again as %d events (%q), want those of %v", i, shown.QualifiedName(), len(shown.Events), m.status, w)
+		ev := m.Events()
+		if w == nil || ev.Len() != len(w.Events) || len(w.Events) > 0 && ev.At(ev.Len()-1).Line != w.Events[len(w.Events)-1].Line {
+			t.Fatalf("pick %d: %s read again as %d events (%q), want those of %v", i, shown.QualifiedName(), ev.Len(), m.status, w)
 		}
 	}
 }
@@ -603,7 +605,7 @@ func TestNextCommitSkipsHeartbeatsOfClassicLogs(t *testing.T) {
 	m := newModel(t, tests, 120, 20)
 	var stops []int32
 	for i := 0; i < 6; i++ {
-		if !m.jumpIdx(func(i int32) bool { return m.ix.isCommit(m.Test().Events, i) }, 1, "commit") {
+		if !m.jumpIdx(func(i int32) bool { return m.ix.isCommit(m.Events(), i) }, 1, "commit") {
 			break
 		}
 		stops = append(stops, m.Cursor().Line)
@@ -681,7 +683,7 @@ func TestFlagsOfAStreamedTest(t *testing.T) {
 	}
 	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
 	tm := teatest.NewTestModel(t, New(nil, Options{NoColor: true, Loading: true}), teatest.WithInitialTermSize(120, 20))
-	tm.Send(AppendMsg{Updates: []Update{{Key: 1, Name: tests[0].Name, Events: tests[0].Events, Complete: true}}})
+	tm.Send(AppendMsg{Updates: []Update{{Key: 1, Name: tests[0].Name, Events: storeOf(tests[0].Events), Complete: true}}})
 	tm.Send(AppendMsg{Done: true})
 	tm.Send(keyMsg("v"))
 	// The analysis runs in the background; the jump comes with its flags.
@@ -1094,7 +1096,7 @@ func TestSearchCountsAndGoesOnInOtherTests(t *testing.T) {
 	if e := m.Cursor(); m.Test().Name != "TestA" || e == nil || e.Msg != "found the needle here" || m.status != `match 1 of 1 for "needle"` {
 		t.Fatalf("search: %s %+v, status %q", m.Test().Name, e, m.status)
 	}
-	if len(m.tests[2].Events) != 0 {
+	if m.held[m.tests[2]].Len() != 0 {
 		t.Fatal("TestC is in memory before the search reached it")
 	}
 	press(m, "n")
@@ -1142,7 +1144,7 @@ func TestSearchRunsOffTheKeys(t *testing.T) {
 	defer func(n int) { searchChunk = n }(searchChunk)
 	searchChunk = 100
 	m := newModel(t, simTests(t), 120, 20)
-	n := len(m.Test().Events)
+	n := m.Events().Len()
 	m.Update(keyMsg("/"))
 	for _, r := range "no such text" {
 		m.Update(keyMsg(string(r)))
@@ -1395,7 +1397,7 @@ func TestPreviousMatchWaitsForTheCount(t *testing.T) {
 	end := m.rows[m.cursor].idx
 	q, _ := parse.NewQuery("AppendEntries")
 	for i := end - 1; i >= 0; i-- {
-		if hitIn(q, &m.Test().Events[i]) {
+		if e := m.Events().At(int(i)); hitIn(q, &e) {
 			want = i
 			break
 		}
@@ -1433,9 +1435,11 @@ func TestRowsGrowAsEventsArrive(t *testing.T) {
 		if hide {
 			m.hidden["2"] = true
 		}
+		var b evstore.Builder
 		for at := 0; at < len(all); {
 			n := min(1+r.IntN([]int{3, 40, 400}[r.IntN(3)]), len(all)-at)
-			m.Update(AppendMsg{Updates: []Update{{Key: 1, Name: "TestSim", Events: slices.Clone(all[at : at+n])}}})
+			b.Add(all[at : at+n]...)
+			m.Update(AppendMsg{Updates: []Update{{Key: 1, Name: "TestSim", Events: b.Events()}}})
 			at += n
 			want := New([]*parse.Test{{Name: "TestSim", Events: all[:at]}}, Options{NoColor: true})
 			want.fold, want.hidden = fold, m.hidden
@@ -1465,8 +1469,8 @@ func TestPickedTestIsReadAgainOffTheKeys(t *testing.T) {
 	m := feedLog(t, threeTestsLog, &rereads)
 	press(m, "j", "j") // TestA's third event: the place to come back to
 	m.Update(keyMsg(">"))
-	if len(m.Test().Events) != 0 || rereads != 0 || m.work[workReread] == nil {
-		t.Fatalf("> read TestB in Update: %d events, %d readings", len(m.Test().Events), rereads)
+	if m.Events().Len() != 0 || rereads != 0 || m.work[workReread] == nil {
+		t.Fatalf("> read TestB in Update: %d events, %d readings", m.Events().Len(), rereads)
 	}
 	if s := plain(m); !strings.Contains(s, "test 2/3: TestB") || !strings.Contains(s, " 2 ") {
 		t.Fatalf("while TestB is read again the screen shows no test line or columns:\n%s", s)
@@ -1478,15 +1482,15 @@ func TestPickedTestIsReadAgainOffTheKeys(t *testing.T) {
 	}
 	m.Update(keyMsg("<")) // before TestB's reading is done
 	settle(m)
-	if m.Test().Name != "TestA" || len(m.tests[1].Events) != 0 {
-		t.Fatalf("after < during the reading: %s on screen, TestB holds %d events", m.Test().Name, len(m.tests[1].Events))
+	if m.Test().Name != "TestA" || m.held[m.tests[1]].Len() != 0 {
+		t.Fatalf("after < during the reading: %s on screen, TestB holds %d events", m.Test().Name, m.held[m.tests[1]].Len())
 	}
 	if e := m.Cursor(); e == nil || e.Msg != "ends" {
 		t.Fatalf("TestA did not open where it was left: %+v", e)
 	}
 	press(m, ">")
-	if len(m.Test().Events) != 2 || m.Cursor().Msg != "nothing" {
-		t.Fatalf("TestB read again: %d events, cursor on %+v", len(m.Test().Events), m.Cursor())
+	if m.Events().Len() != 2 || m.Cursor().Msg != "nothing" {
+		t.Fatalf("TestB read again: %d events, cursor on %+v", m.Events().Len(), m.Cursor())
 	}
 }
 
@@ -1514,9 +1518,9 @@ func TestSearchGoesOnInATestStillLoading(t *testing.T) {
 	}
 	ups := []Update{}
 	for i, tt := range tests {
-		ups = append(ups, Update{Key: i + 1, Name: tt.Name, Status: tt.Status, Events: tt.Events, Complete: true, Seq: i})
+		ups = append(ups, Update{Key: i + 1, Name: tt.Name, Status: tt.Status, Events: storeOf(tt.Events), Complete: true, Seq: i})
 	}
-	ups = append(ups, Update{Key: 3, Name: "TestC", Events: []parse.Event{{Node: "2", Msg: "the needle, still loading", Flags: parse.FlagTime}}})
+	ups = append(ups, Update{Key: 3, Name: "TestC", Events: storeOf([]parse.Event{{Node: "2", Msg: "the needle, still loading", Flags: parse.FlagTime}})})
 	m.Update(AppendMsg{Updates: ups})
 	settle(m)
 	search(m, "needle")

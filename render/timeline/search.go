@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/evstore"
 )
 
 // Search: a query is counted over the whole test in the background (chunk by chunk, so a key
@@ -43,8 +44,10 @@ type searchState struct {
 	said, prefix string
 }
 
-// done reports whether the hits cover every event of the test so far.
-func (s *searchState) done() bool { return s.test != nil && s.counted >= len(s.test.Events) }
+// searchDone reports whether the search's hits cover every event of its test so far.
+func (m *Model) searchDone() bool {
+	return m.srch.test != nil && m.srch.counted >= m.held[m.srch.test].Len()
+}
 
 // hit reports whether event i is a hit.
 func (s *searchState) hit(i int32) bool {
@@ -89,7 +92,7 @@ func (m *Model) countHits() tea.Cmd {
 	if s.want != 0 && m.jumpToHit(s.want, false) {
 		s.want, s.here = 0, false
 	}
-	if s.done() {
+	if m.searchDone() {
 		if s.said != "" && m.status == s.said {
 			m.status = s.prefix + m.hitStatus(m.hitUnderCursor())
 		}
@@ -101,15 +104,15 @@ func (m *Model) countHits() tea.Cmd {
 		return nil
 	}
 	if s.want != 0 {
-		m.status = fmt.Sprintf("searching %q… %d%%", s.q.String(), s.counted*100/max(len(t.Events), 1))
+		m.status = fmt.Sprintf("searching %q… %d%%", s.q.String(), s.counted*100/max(m.Events().Len(), 1))
 	}
-	from, to := s.counted, min(s.counted+searchChunk, len(t.Events))
-	ev, q := t.Events[from:to], s.q // the events below len are never written again
+	ev, q := m.Events(), s.q // a view: later events do not change it
+	from, to := s.counted, min(s.counted+searchChunk, ev.Len())
 	return m.startWork(workSearch, func(ctx context.Context) func(*Model) tea.Cmd {
 		var hits []int32
-		for i := range ev {
-			if hitIn(q, &ev[i]) {
-				hits = append(hits, int32(from+i))
+		for i := from; i < to; i++ {
+			if e := ev.At(i); hitIn(q, &e) {
+				hits = append(hits, int32(i))
 			}
 		}
 		return func(m *Model) tea.Cmd {
@@ -131,7 +134,7 @@ func (m *Model) jumpToHit(dir int, quiet bool) bool {
 		return false
 	}
 	at := m.rows[m.cursor].idx
-	if dir < 0 && !s.done() && int(at) >= s.counted {
+	if dir < 0 && !m.searchDone() && int(at) >= s.counted {
 		return false // the nearest hit before the cursor may not be counted yet
 	}
 	if m.rows[m.cursor].kind == rowFold && dir > 0 {
@@ -161,7 +164,7 @@ func (m *Model) jumpToHit(dir int, quiet bool) bool {
 			return true
 		}
 	}
-	if dir > 0 && !s.done() {
+	if dir > 0 && !m.searchDone() {
 		return false // the count has not reached it yet
 	}
 	if !quiet {
@@ -190,7 +193,7 @@ func (m *Model) hitStatus(k int) string {
 	if k < 0 {
 		return fmt.Sprintf("%d matches for %q", len(s.hits), s.q.String())
 	}
-	if !s.done() {
+	if !m.searchDone() {
 		return fmt.Sprintf("match %d for %q (counting…)", k+1, s.q.String())
 	}
 	return fmt.Sprintf("match %d of %d for %q", k+1, len(s.hits), s.q.String())
@@ -203,7 +206,7 @@ func (m *Model) find(dir int) tea.Cmd {
 		return nil
 	}
 	m.srch.here = false
-	if m.srch.test != m.Test() || !m.srch.done() {
+	if m.srch.test != m.Test() || !m.searchDone() {
 		m.srch.want = dir
 		if m.srch.test == m.Test() && m.jumpToHit(dir, true) {
 			m.srch.want = 0
@@ -232,7 +235,7 @@ func (m *Model) searchOtherTests(dir int) tea.Cmd {
 	}
 	type cand struct {
 		ti     int
-		events []parse.Event // nil: let go, read again
+		events *evstore.Events // nil: let go, read again
 	}
 	var inMemory []cand
 	reread := false
@@ -248,7 +251,7 @@ func (m *Model) searchOtherTests(dir int) tea.Cmd {
 			}
 			reread = true
 		}
-		inMemory = append(inMemory, cand{i, t.Events})
+		inMemory = append(inMemory, cand{i, m.held[t]})
 		if seq, ok := m.complete[t]; ok {
 			bySeq[seq] = i
 		}
@@ -259,13 +262,13 @@ func (m *Model) searchOtherTests(dir int) tea.Cmd {
 	rereadFn := m.opts.Reread
 	m.status = "no " + word + " match in this test; searching the " + word + " tests…"
 	// firstHit is the hit a jump into a test lands on: its first for n, its last for N.
-	firstHit := func(ev []parse.Event) int {
-		for k := range ev {
+	firstHit := func(n int, at func(i int) parse.Event) int {
+		for k := range n {
 			i := k
 			if dir < 0 {
-				i = len(ev) - 1 - k
+				i = n - 1 - k
 			}
-			if hitIn(q, &ev[i]) {
+			if e := at(i); hitIn(q, &e) {
 				return i
 			}
 		}
@@ -273,14 +276,14 @@ func (m *Model) searchOtherTests(dir int) tea.Cmd {
 	}
 	return m.startWork(workSearch, func(ctx context.Context) func(*Model) tea.Cmd {
 		found, hit := -1, -1
-		var events []parse.Event
+		var events *evstore.Events
 		// The tests in memory first (when nothing was let go, all of them; else those still
 		// loading, which the log read again does not number yet), nearest first.
 		for _, c := range inMemory {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if h := firstHit(c.events); h >= 0 {
+			if h := firstHit(c.events.Len(), c.events.At); h >= 0 {
 				found, hit = c.ti, h
 				break
 			}
@@ -296,8 +299,8 @@ func (m *Model) searchOtherTests(dir int) tea.Cmd {
 				if found >= 0 && distance[i] > distance[found] {
 					return ctx.Err()
 				}
-				if h := firstHit(t.Events); h >= 0 {
-					found, hit, events = i, h, t.Events
+				if h := firstHit(len(t.Events), func(i int) parse.Event { return t.Events[i] }); h >= 0 {
+					found, hit, events = i, h, storeOf(t.Events)
 					if distance[i] == 0 {
 						return errStop
 					}
@@ -318,7 +321,7 @@ func (m *Model) searchOtherTests(dir int) tea.Cmd {
 			}
 			t := m.tests[found]
 			if _, gone := m.dropped[t]; gone && events != nil {
-				t.Events = events
+				m.held[t] = events
 				delete(m.dropped, t)
 			}
 			m.selectTest(found)

@@ -269,13 +269,15 @@ func (m *Model) writeTitle(b *strings.Builder) {
 // roleAt finds a node's role at event i by looking back for its last event with a state
 // field; the search is bounded so that the header costs the same anywhere in a huge log.
 func (m *Model) roleAt(node string, i int) string {
-	ev := m.Test().Events
-	for j := min(i, len(ev)-1); j >= 0 && j > i-20000; j-- {
-		if ev[j].Node != node || ev[j].Kind == "" {
+	ev := m.Events()
+	for j := min(i, ev.Len()-1); j >= 0 && j > i-20000; j-- {
+		if ev.Node(j) != node || ev.Kind(j) == "" {
 			continue
 		}
-		if s, ok := ev[j].Field("state"); ok {
-			return s
+		if e := ev.At(j); true {
+			if s, ok := e.Field("state"); ok {
+				return s
+			}
 		}
 	}
 	return ""
@@ -347,13 +349,11 @@ func pad(s string, w int) string {
 // screen.
 func (m *Model) writeRow(b *strings.Builder, r int, shown, nodes []string, colW, laneW int) {
 	rw := m.rows[r]
-	t := m.Test()
-	e := &t.Events[rw.idx]
+	ev := m.Events()
+	event := ev.At(int(rw.idx))
+	e := &event
 	isCursor := r == m.cursor
-	var start int64
-	if len(t.Events) > 0 {
-		start = t.Events[0].Time
-	}
+	start := m.start()
 	var line strings.Builder
 	switch rw.kind {
 	case rowTerm:
@@ -363,7 +363,8 @@ func (m *Model) writeRow(b *strings.Builder, r int, shown, nodes []string, colW,
 	case rowGap:
 		label := ""
 		if rw.n == 0 && rw.idx > 0 {
-			d := time.Duration(e.Time - t.Events[rw.idx-1].Time)
+			before, _ := ev.Time(int(rw.idx) - 1)
+			d := time.Duration(e.Time - before)
 			label = "┊ +" + d.Round(time.Microsecond).String()
 		} else {
 			label = "┊"
@@ -405,7 +406,7 @@ func (m *Model) writeRow(b *strings.Builder, r int, shown, nodes []string, colW,
 			line.WriteString(m.st.category[render.Classify(e)].Render(pad("[cluster] "+e.Msg, len(nodes)*(colW+1))))
 			break
 		}
-		hit := m.srch.test == t && m.srch.hit(rw.idx)
+		hit := m.srch.test == m.Test() && m.srch.hit(rw.idx)
 		for i, n := range nodes {
 			cell := ""
 			if e.Node == n {

@@ -84,7 +84,7 @@ func (m *Model) keepWorking() tea.Cmd {
 		return nil
 	}
 	var cmds []tea.Cmd
-	if m.work[workSearch] == nil && !m.srch.q.Empty() && (m.srch.test != m.Test() || !m.srch.done()) {
+	if m.work[workSearch] == nil && !m.srch.q.Empty() && (m.srch.test != m.Test() || !m.searchDone()) {
 		cmds = append(cmds, m.countHits())
 	}
 	_, gone := m.dropped[m.Test()]
@@ -94,7 +94,7 @@ func (m *Model) keepWorking() tea.Cmd {
 	}
 	if m.work[workAnalysis] == nil && m.wantAnalysis && !gone {
 		m.wantAnalysis = false
-		if len(m.Test().Events) <= autoAnalyzeEvents {
+		if m.Events().Len() <= autoAnalyzeEvents {
 			cmds = append(cmds, m.startAnalysis(0))
 		}
 	}
