@@ -8,9 +8,8 @@
 // simulation has 18,000 distinct ones); the fields are bytes in an arena of chunks. The
 // collector never looks inside any of it.
 //
-// The records are kept in blocks that never move: a million events are never copied to make
-// room (a slice grown by append would copy them some twenty times, holding old and new at
-// once), and a test of ten events costs a small first block.
+// The records are kept in Blocks that never move: a million events are never copied to make
+// room, and a test of ten events costs a small first block.
 //
 // A Builder appends events; Events is a read-only view of the events added up to a point,
 // which another goroutine may read while the Builder goes on appending (it only ever writes
@@ -18,10 +17,8 @@
 package evstore
 
 import (
-	"fmt"
 	"hash/maphash"
 	"iter"
-	"math/bits"
 	"unsafe"
 
 	"github.com/raftviz/raftviz/parse"
@@ -57,41 +54,9 @@ const (
 	maxChunk   = 1 << 20
 )
 
-// Record blocks: the first two hold firstBlock records, each next one twice as many as the
-// one before, up to maxBlock; from there on every block holds maxBlock.
-const (
-	firstBlockBits = 8
-	maxBlockBits   = 14
-	firstBlock     = 1 << firstBlockBits
-	maxBlock       = 1 << maxBlockBits
-)
-
-// blockOf returns the block holding record i and i's place in it.
-func blockOf(i int) (block, at int) {
-	switch {
-	case i < firstBlock:
-		return 0, i
-	case i < maxBlock:
-		k := bits.Len(uint(i >> firstBlockBits))
-		return k, i - firstBlock<<(k-1)
-	default:
-		k := maxBlockBits - firstBlockBits + 1
-		return k + (i-maxBlock)>>maxBlockBits, (i - maxBlock) & (maxBlock - 1)
-	}
-}
-
-// blockSize is the number of records block k holds.
-func blockSize(k int) int {
-	if k == 0 {
-		return firstBlock
-	}
-	return firstBlock << min(k-1, maxBlockBits-firstBlockBits)
-}
-
 // Events is a read-only view of events. The zero value and nil hold none.
 type Events struct {
-	n      int // events in the view
-	blocks [][]rec
+	recs   Blocks[rec]
 	heads  []head
 	chunks [][]byte
 	names  []string // nodes and kinds; names[0] is ""
@@ -103,17 +68,11 @@ func (v *Events) Len() int {
 	if v == nil {
 		return 0
 	}
-	return v.n
+	return v.recs.Len()
 }
 
 // rec returns record i.
-func (v *Events) rec(i int) *rec {
-	if uint(i) >= uint(v.n) {
-		panic(fmt.Sprintf("evstore: event %d of %d", i, v.n))
-	}
-	k, at := blockOf(i)
-	return &v.blocks[k][at]
-}
+func (v *Events) rec(i int) *rec { return v.recs.Ptr(i) }
 
 // At returns event i. Its strings point into the store: they need no copy, and stay valid
 // (and unchanged) as long as they are held.
@@ -176,9 +135,7 @@ func (v *Events) Bytes() int {
 		return 0
 	}
 	n := cap(v.heads) * int(unsafe.Sizeof(head{}))
-	for _, b := range v.blocks {
-		n += cap(b) * int(unsafe.Sizeof(rec{}))
-	}
+	n += v.recs.Bytes(int(unsafe.Sizeof(rec{})))
 	for _, c := range v.chunks {
 		n += cap(c)
 	}
@@ -218,6 +175,14 @@ type Builder struct {
 	seed   maphash.Seed
 	names  map[string]uint32
 	isNode []bool // by index in names: a node that has events
+	// lastNode and lastKind are the names last looked up as a node and a kind: runs of
+	// events share them, and a comparison costs less than the map.
+	lastNode, lastKind lastName
+}
+
+type lastName struct {
+	s  string
+	id uint32
 }
 
 // seen starts at firstSeen slots and doubles while it is over half full, up to maxSeen. A
@@ -240,7 +205,7 @@ func (b *Builder) init() {
 }
 
 // Len returns the number of events added.
-func (b *Builder) Len() int { return b.v.n }
+func (b *Builder) Len() int { return b.v.recs.Len() }
 
 // Add appends events.
 func (b *Builder) Add(events ...parse.Event) {
@@ -249,12 +214,7 @@ func (b *Builder) Add(events ...parse.Event) {
 	}
 	for i := range events {
 		e := &events[i]
-		k, at := blockOf(b.v.n)
-		if k == len(b.v.blocks) {
-			b.v.blocks = append(b.v.blocks, make([]rec, blockSize(k)))
-		}
-		b.v.blocks[k][at] = rec{time: e.Time, fields: b.put(string(e.Fields)), head: b.head(e), line: e.Line}
-		b.v.n++
+		b.v.recs.Append(rec{time: e.Time, fields: b.put(string(e.Fields)), head: b.head(e), line: e.Line})
 	}
 }
 
@@ -266,7 +226,7 @@ func (b *Builder) Events() *Events {
 
 // head returns the index of e's head, adding it when it is new.
 func (b *Builder) head(e *parse.Event) uint32 {
-	want := head{node: b.name(e.Node), kind: b.name(e.Kind), file: e.File, syntax: e.Syntax, flags: e.Flags}
+	want := head{node: b.name(e.Node, &b.lastNode), kind: b.name(e.Kind, &b.lastKind), file: e.File, syntax: e.Syntax, flags: e.Flags}
 	home := b.slot(&want, e.Msg)
 	free := home // where the new head goes: the first empty slot probed, or home
 	for p := range maxProbes {
@@ -315,15 +275,19 @@ func (b *Builder) slot(h *head, msg string) int {
 	return int(x & uint64(len(b.seen)-1))
 }
 
-// name returns the index of s in the names, adding it when it is new.
-func (b *Builder) name(s string) uint32 {
-	if i, ok := b.names[s]; ok {
-		return i
+// name returns the index of s in the names, adding it when it is new; last caches it.
+func (b *Builder) name(s string, last *lastName) uint32 {
+	if s == last.s {
+		return last.id
 	}
-	s = string([]byte(s)) // its own copy: s may point into a line buffer or a bigger string
-	b.v.names = append(b.v.names, s)
-	i := uint32(len(b.v.names) - 1)
-	b.names[s] = i
+	i, ok := b.names[s]
+	if !ok {
+		s = string([]byte(s)) // its own copy: s may point into a line buffer or a bigger string
+		b.v.names = append(b.v.names, s)
+		i = uint32(len(b.v.names) - 1)
+		b.names[s] = i
+	}
+	*last = lastName{b.v.names[i], i} // the store's copy: s may hold a bigger string
 	return i
 }
 

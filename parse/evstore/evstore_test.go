@@ -102,28 +102,6 @@ func TestEventsReadBackAsAdded(t *testing.T) {
 	}
 }
 
-// TestBlocksHoldEveryEventOnce: the record blocks, small first and growing, place each event
-// right after the one before, and never outside its block.
-func TestBlocksHoldEveryEventOnce(t *testing.T) {
-	k, at := blockOf(0)
-	if k != 0 || at != 0 {
-		t.Fatalf("event 0 in block %d at %d", k, at)
-	}
-	for i := 1; i < 3*maxBlock+5*firstBlock; i++ {
-		nk, nat := blockOf(i)
-		switch {
-		case nk == k && nat == at+1:
-		case nk == k+1 && nat == 0 && at == blockSize(k)-1:
-		default:
-			t.Fatalf("event %d in block %d at %d, after block %d at %d (size %d)", i, nk, nat, k, at, blockSize(k))
-		}
-		k, at = nk, nat
-	}
-	if blockSize(0) != firstBlock || blockSize(k) != maxBlock {
-		t.Fatalf("blocks of %d and %d records", blockSize(0), blockSize(k))
-	}
-}
-
 func TestEmptyEvents(t *testing.T) {
 	var v *Events
 	if v.Len() != 0 || v.Nodes() != nil || v.Bytes() != 0 {

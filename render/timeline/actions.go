@@ -92,7 +92,7 @@ func (m *Model) export(name string) {
 	}
 	t, ev := m.Test(), m.Events()
 	view := &parse.Test{Name: t.Name, Package: t.Package, Attempt: t.Attempt, Status: t.Status, Elapsed: t.Elapsed}
-	for _, r := range m.rows {
+	for _, r := range m.rows.All() {
 		switch r.kind {
 		case rowEvent:
 			view.Events = append(view.Events, ev.At(int(r.idx)))

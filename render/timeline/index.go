@@ -2,6 +2,7 @@ package timeline
 
 import (
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -35,17 +36,23 @@ type change struct {
 	idx     int
 	term    uint64
 	leader  string
-	crashed uint64 // bit i: node i (in column order) is down
-	discon  uint64 // bit i: node i is disconnected
+	crashed uint64 // a node's bit (index.bit): it is down
+	discon  uint64 // a node's bit: it is disconnected
 	part    bool   // the network is partitioned
 }
 
-// index is what the timeline derives from a test once: columns and state changes.
+// index is what the timeline derives from a test's events, event by event as they come:
+// columns and state changes.
 type index struct {
-	nodes   []string
-	col     map[string]int
+	nodes []string       // the columns, in natural order
+	col   map[string]int // a node's column
+	// bit is a node's bit in change.crashed and discon: nodes are numbered as they appear, so
+	// that a column added later changes no change already recorded (the first 64 have one).
+	bit     map[string]uint64
 	changes []change
 	kinds   []string // distinct structured kinds, sorted
+	// observed is the number of events folded in.
+	observed int
 	// commits are the events of free-text lines where a node's commit index goes up (in
 	// order); lastCommit is each node's highest so far. Classic logs say "commit" on every
 	// heartbeat (the leader's commit index), so the word alone does not make a commit. They
@@ -56,52 +63,60 @@ type index struct {
 	commitsScanned int
 }
 
-// buildIndex indexes a test's events. Its columns are the nodes that wrote lines and those
-// that were sent messages (the arrow view draws to them).
+// newIndex returns an index of no events.
+func newIndex() *index {
+	return &index{col: map[string]int{}, bit: map[string]uint64{}, changes: []change{{idx: 0}}}
+}
+
+// buildIndex indexes a test's events.
 func buildIndex(ev *evstore.Events) *index {
-	ix := &index{nodes: render.WithMessagePeers(ev.Nodes(), ev.All()), col: map[string]int{}}
-	for i, n := range ix.nodes {
-		ix.col[n] = i
-	}
-	ix.changes = []change{{idx: 0}}
-	kinds := map[string]bool{}
-	for i := range ev.Len() {
-		ix.observe(ev, i, kinds)
-	}
-	for k := range kinds {
-		ix.kinds = append(ix.kinds, k)
-	}
-	sort.Strings(ix.kinds)
+	ix := newIndex()
+	ix.observeTo(ev, ev.Len())
 	return ix
 }
 
-// newNode reports whether the events from from on (appended to the test) bring a node that
-// has no column: one that writes its first line, or is sent its first message.
-func (ix *index) newNode(ev *evstore.Events, from int) bool {
-	for i := from; i < ev.Len(); i++ {
-		event := ev.At(i)
-		e := &event
-		if _, ok := ix.col[e.Node]; !ok && e.Node != eventline.ClusterNode {
-			return true
-		}
-		if from, to, _, ok := render.MessageEnds(e); ok {
-			_, okFrom := ix.col[from]
-			_, okTo := ix.col[to]
-			if !okFrom || !okTo {
-				return true
-			}
-		}
+// observeTo folds in the events up to to.
+func (ix *index) observeTo(ev *evstore.Events, to int) {
+	for ; ix.observed < to; ix.observed++ {
+		ix.observe(ev, ix.observed)
 	}
-	return false
 }
 
-// observe folds event i into the change list (called for every event, in order; also for
-// events appended in follow mode).
-func (ix *index) observe(ev *evstore.Events, i int, kinds map[string]bool) {
+// addNode gives node n a column, in natural order among the others, unless it has one.
+func (ix *index) addNode(n string) {
+	if _, ok := ix.col[n]; ok || n == eventline.ClusterNode || n == "" {
+		return
+	}
+	at, _ := slices.BinarySearchFunc(ix.nodes, n, func(a, b string) int {
+		if parse.NodeLess(a, b) {
+			return -1
+		}
+		return 1
+	})
+	ix.nodes = slices.Insert(ix.nodes, at, n)
+	for c := at; c < len(ix.nodes); c++ {
+		ix.col[ix.nodes[c]] = c
+	}
+	if len(ix.bit) < 64 {
+		ix.bit[n] = 1 << len(ix.bit)
+	}
+}
+
+// observe folds event i into the index: its node and the nodes it sends to get columns (the
+// arrow view draws to them), its kind is listed, and the term, leader and faults it changes
+// go into the change list. It is called for every event, in order.
+func (ix *index) observe(ev *evstore.Events, i int) {
 	event := ev.At(i)
 	e := &event
-	if kinds != nil && e.Kind != "" {
-		kinds[e.Kind] = true
+	ix.addNode(e.Node)
+	if from, to, _, ok := render.MessageEnds(e); ok {
+		ix.addNode(from)
+		ix.addNode(to)
+	}
+	if e.Kind != "" {
+		if at, found := slices.BinarySearch(ix.kinds, e.Kind); !found {
+			ix.kinds = slices.Insert(ix.kinds, at, e.Kind)
+		}
 	}
 	cur := ix.changes[len(ix.changes)-1]
 	next := cur
@@ -115,10 +130,7 @@ func (ix *index) observe(ev *evstore.Events, i int, kinds map[string]bool) {
 			next.leader = e.Node
 		}
 	}
-	bit := uint64(0)
-	if c, ok := ix.col[e.Node]; ok && c < 64 {
-		bit = 1 << c
-	}
+	bit := ix.bit[e.Node]
 	switch e.FaultKind() {
 	case eventline.KindCrash, eventline.KindStop:
 		next.crashed |= bit

@@ -21,8 +21,8 @@ func (m *Model) jumpTo(s string) {
 		return
 	}
 	if n, err := strconv.Atoi(s); err == nil {
-		if n < 1 || n > len(m.rows) {
-			m.status = fmt.Sprintf("no row %d: this test has %d", n, len(m.rows))
+		if n < 1 || n > m.rows.Len() {
+			m.status = fmt.Sprintf("no row %d: this test has %d", n, m.rows.Len())
 			return
 		}
 		m.cursor = n - 1
@@ -36,7 +36,7 @@ func (m *Model) jumpTo(s string) {
 		return
 	}
 	ev := m.Events()
-	for r, row := range m.rows {
+	for r, row := range m.rows.All() {
 		if e := ev.At(int(row.idx)); row.isEvent() && e.HasTime() && at(&e) {
 			m.cursor = r
 			m.clamp()
@@ -106,13 +106,13 @@ func (m *Model) setMark(c string) {
 		m.status = "a mark is a letter: m then a-z"
 		return
 	}
-	if m.cursor >= len(m.rows) {
+	if m.cursor >= m.rows.Len() {
 		return
 	}
 	if m.marks == nil {
 		m.marks = map[string]mark{}
 	}
-	m.marks[c] = mark{test: m.Test(), idx: m.rows[m.cursor].idx}
+	m.marks[c] = mark{test: m.Test(), idx: m.rows.At(m.cursor).idx}
 	m.status = "mark " + c + " set: ' " + c + " comes back here"
 }
 

@@ -362,7 +362,7 @@ func (m *Model) openDetail() {
 	}
 	fmt.Fprintf(&b, "message  %s\n", e.Msg)
 	fmt.Fprintf(&b, "line     %d\n", e.Line)
-	if why, ok := m.flagged[m.rows[m.cursor].idx]; ok {
+	if why, ok := m.flagged[m.rows.At(m.cursor).idx]; ok {
 		fmt.Fprintf(&b, "flagged  %s\n", why)
 	}
 	if len(e.Fields) > 0 {
@@ -376,7 +376,7 @@ func (m *Model) openDetail() {
 		}
 	}
 	if rpc, ok := e.Field("rpc"); ok {
-		idx := int(m.rows[m.cursor].idx)
+		idx := int(m.rows.At(m.cursor).idx)
 		var related []int
 		// The other events of one RPC are close by; a bounded window keeps this instant in
 		// a huge log.

@@ -64,7 +64,7 @@ type Model struct {
 	held map[*parse.Test]*evstore.Events
 
 	ix       *index
-	rows     []row
+	rows     evstore.Blocks[row]
 	build    rowBuild // where the rows stopped (see extendRows)
 	cursor   int      // row under the cursor
 	top      int      // first row on screen
@@ -90,6 +90,9 @@ type Model struct {
 	wantAnalysis, quitting bool
 	// wantReread asks for the test shown, let go, to be read again (see keepWorking).
 	wantReread bool
+	// place is where to put the cursor once the rows reach it (-1: nowhere): the event left
+	// in a test opened again, whose rows are laid out a slice at a time (catchUp).
+	place int32
 
 	width, height int
 	mode          mode
@@ -141,8 +144,11 @@ func New(tests []*parse.Test, opts Options) *Model {
 	m.prompt = textinput.New()
 	m.cur = min(max(opts.Test, 0), len(m.tests)-1)
 	m.selectTest(m.cur)
+	for m.behind() { // not yet a program: no keys to answer meanwhile
+		m.catchUp()
+	}
 	if m.follow {
-		m.cursor = max(len(m.rows)-1, 0)
+		m.cursor = max(m.rows.Len()-1, 0)
 	}
 	return m
 }
@@ -175,10 +181,10 @@ func (m *Model) start() int64 {
 
 // Cursor returns the event under the cursor (nil on a separator row).
 func (m *Model) Cursor() *parse.Event {
-	if m.cursor >= len(m.rows) {
+	if m.cursor >= m.rows.Len() {
 		return nil
 	}
-	r := m.rows[m.cursor]
+	r := m.rows.At(m.cursor)
 	if !r.isEvent() {
 		return nil
 	}
@@ -187,12 +193,12 @@ func (m *Model) Cursor() *parse.Event {
 }
 
 func (m *Model) selectTest(i int) {
-	if m.cur < len(m.tests) && m.cursor < len(m.rows) {
+	if m.cur < len(m.tests) && m.cursor < m.rows.Len() {
 		// Coming back to a test finds the cursor where it was left.
 		if m.places == nil {
 			m.places = map[*parse.Test]int32{}
 		}
-		m.places[m.tests[m.cur]] = m.rows[m.cursor].idx
+		m.places[m.tests[m.cur]] = m.rows.At(m.cursor).idx
 	}
 	if m.opts.Reread != nil && m.cur != i && m.cur < len(m.tests) {
 		m.drop(m.tests[m.cur])
@@ -201,7 +207,7 @@ func (m *Model) selectTest(i int) {
 	m.cancelWork(workReread) // for the test left
 	m.hidden, m.hideKind = map[string]bool{}, map[string]bool{}
 	m.cursor, m.top, m.hscroll = 0, 0, 0
-	m.rows = m.rows[:0] // the last test's rows say nothing of where to put the cursor
+	m.rows.Truncate(0) // the last test's rows say nothing of where to put the cursor
 	if _, gone := m.dropped[m.tests[i]]; gone {
 		// Read again in the background (keepWorking starts it): until then the test shows
 		// its columns and no rows.
@@ -215,23 +221,58 @@ func (m *Model) selectTest(i int) {
 // it was left, and a failed test's output.
 func (m *Model) showTest() {
 	t := m.Test()
-	m.ix = buildIndex(m.Events())
+	m.ix = newIndex()
 	if s, gone := m.dropped[t]; gone {
 		for _, n := range s.nodes { // its columns, until its events are read again
-			m.ix.col[n] = len(m.ix.nodes)
-			m.ix.nodes = append(m.ix.nodes, n)
+			m.ix.addNode(n)
 		}
 	}
 	m.flagged = nil
 	m.cancelWork(workAnalysis)
 	m.wantAnalysis = true
 	m.rebuild()
+	m.place = -1
 	if idx, ok := m.places[t]; ok {
-		m.cursorToEvent(idx)
+		m.place = idx
+	}
+	m.catchUp()
+	m.openOnFailure()
+}
+
+// catchUpEvents is how many events one step of catchUp indexes and lays out: a few
+// milliseconds of work, so that a key waits no longer while a million events load.
+const catchUpEvents = 1 << 12
+
+// behind reports whether events of the test shown are not yet indexed and laid out.
+func (m *Model) behind() bool { return m.ix.observed < m.Events().Len() }
+
+// catchUp indexes and lays out the next catchUpEvents events of the test shown (keepWorking
+// goes on with the rest, after the keys that come meanwhile). The rows before stay as they
+// are, and so does the cursor, unless follow mode moves it to the end or it waits for a place
+// to come back to.
+func (m *Model) catchUp() {
+	ev := m.Events()
+	to := min(ev.Len(), m.ix.observed+catchUpEvents)
+	if to > m.ix.observed {
+		m.ix.observeTo(ev, to)
+		cursor, top := m.cursor, m.top
+		if m.scaled {
+			m.rebuild() // its blank rows are sized by the whole test
+		} else {
+			m.extendRows()
+		}
+		m.cursor, m.top = cursor, top
+		if m.follow {
+			m.cursor = max(m.rows.Len()-1, 0)
+		}
+	}
+	if m.place >= 0 && (int(m.place) < m.build.next || !m.behind()) {
+		m.cursorToEvent(m.place)
+		m.place = -1
 		m.clamp()
 		m.reveal()
 	}
-	m.openOnFailure()
+	m.clamp()
 }
 
 // startReread reads the test on screen, let go, again (background work).
@@ -290,13 +331,10 @@ func (m *Model) openOnFailure() {
 // cursor on the same event where it can.
 func (m *Model) rebuild() {
 	keep := int32(-1)
-	if m.cursor < len(m.rows) {
-		keep = m.rows[m.cursor].idx
+	if m.cursor < m.rows.Len() {
+		keep = m.rows.At(m.cursor).idx
 	}
-	if n := m.Events().Len(); cap(m.rows) < n {
-		m.rows = make([]row, 0, n+n/16+16)
-	}
-	m.rows = m.rows[:0]
+	m.rows.Truncate(0)
 	m.build = rowBuild{unit: m.gapUnit()}
 	m.extendRows()
 	m.cursor = 0
@@ -304,7 +342,7 @@ func (m *Model) rebuild() {
 		m.cursorToEvent(keep)
 	}
 	if m.follow {
-		m.cursor = max(len(m.rows)-1, 0)
+		m.cursor = max(m.rows.Len()-1, 0)
 	}
 	m.clamp()
 }
@@ -327,22 +365,24 @@ type rowBuild struct {
 func (m *Model) extendRows() {
 	ev := m.Events()
 	b := &m.build
-	m.rows = m.rows[:b.rows]
-	var open *rowBuild // the state before the run of heartbeats open at the end, if any
-	for i := b.next; i < ev.Len(); i++ {
+	m.rows.Truncate(b.rows)
+	var open rowBuild // the state before the run of heartbeats open at the end, if haveOpen
+	haveOpen := false
+	end := m.ix.observed // the rows follow the index: the change list must cover them
+	for i := b.next; i < end; i++ {
 		event := ev.At(i)
 		e := &event
 		if !m.visible(e) {
 			continue
 		}
 		before := *b
-		before.next, before.rows = i, len(m.rows)
+		before.next, before.rows = i, m.rows.Len()
 		for b.ci+1 < len(m.ix.changes) && m.ix.changes[b.ci+1].idx <= i {
 			b.ci++
 		}
 		if term := m.ix.changes[b.ci].term; term != b.prevTerm && m.ix.changes[b.ci].idx <= i {
 			if i > 0 {
-				m.rows = append(m.rows, row{kind: rowTerm, idx: int32(i), n: int32(term)})
+				m.rows.Append(row{kind: rowTerm, idx: int32(i), n: int32(term)})
 			}
 			b.prevTerm = term
 		}
@@ -350,7 +390,7 @@ func (m *Model) extendRows() {
 			if d := e.Time - b.prevTime; d > b.unit {
 				lines := min(int(d/b.unit), 12)
 				for k := 0; k < lines; k++ {
-					m.rows = append(m.rows, row{kind: rowGap, idx: int32(i), n: int32(k)})
+					m.rows.Append(row{kind: rowGap, idx: int32(i), n: int32(k)})
 				}
 			}
 		}
@@ -359,33 +399,33 @@ func (m *Model) extendRows() {
 		}
 		if m.fold && isHeartbeat(e) {
 			j := i + 1
-			for ; j < ev.Len(); j++ {
+			for ; j < end; j++ {
 				if next := ev.At(j); !isHeartbeat(&next) && m.visible(&next) {
 					break
 				}
 			}
-			if j == ev.Len() && open == nil {
-				open = &before
+			if j == end && !haveOpen {
+				open, haveOpen = before, true
 			}
 			if j-i >= 3 {
-				m.rows = append(m.rows, row{kind: rowFold, idx: int32(i), n: int32(j - i)})
+				m.rows.Append(row{kind: rowFold, idx: int32(i), n: int32(j - i)})
 				i = j - 1
 				continue
 			}
 		}
-		m.rows = append(m.rows, row{kind: rowEvent, idx: int32(i)})
+		m.rows.Append(row{kind: rowEvent, idx: int32(i)})
 	}
-	if open != nil {
-		*b = *open
+	if haveOpen {
+		*b = open
 		return
 	}
-	b.next, b.rows = ev.Len(), len(m.rows)
+	b.next, b.rows = end, m.rows.Len()
 }
 
 // cursorToEvent puts the cursor on the row of event idx, or the first row after it.
 func (m *Model) cursorToEvent(idx int32) {
-	k := sort.Search(len(m.rows), func(j int) bool { return m.rows[j].idx >= idx })
-	m.cursor = min(k, max(len(m.rows)-1, 0))
+	k := m.rows.Search(func(r row) bool { return r.idx >= idx })
+	m.cursor = min(k, max(m.rows.Len()-1, 0))
 }
 
 // gapUnit is the time one blank row stands for in proportional mode: the median gap between
@@ -431,7 +471,7 @@ func (m *Model) bodyHeight() int {
 
 // clamp keeps the cursor on screen.
 func (m *Model) clamp() {
-	n := len(m.rows)
+	n := m.rows.Len()
 	m.cursor = min(max(m.cursor, 0), max(n-1, 0))
 	h := m.bodyHeight()
 	if m.cursor < m.top {
@@ -444,7 +484,7 @@ func (m *Model) clamp() {
 }
 
 func (m *Model) move(delta int) {
-	m.cursor = min(max(m.cursor+delta, 0), max(len(m.rows)-1, 0))
+	m.cursor = min(max(m.cursor+delta, 0), max(m.rows.Len()-1, 0))
 	if delta < 0 {
 		m.follow = false
 	}
@@ -456,10 +496,10 @@ func (m *Model) move(delta int) {
 	}
 	for _, d := range []int{dir, -dir} {
 		i := m.cursor
-		for i >= 0 && i < len(m.rows) && !m.rows[i].isEvent() {
+		for i >= 0 && i < m.rows.Len() && !m.rows.At(i).isEvent() {
 			i += d
 		}
-		if i >= 0 && i < len(m.rows) {
+		if i >= 0 && i < m.rows.Len() {
 			m.cursor = i
 			break
 		}
@@ -538,6 +578,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
 	m.status = ""
+	if m.place >= 0 {
+		// A cursor moved while the rows come keeps where it was put, not the place left.
+		defer func(cursor int, t *parse.Test) {
+			if m.cursor != cursor && m.Test() == t {
+				m.place = -1
+			}
+		}(m.cursor, m.Test())
+	}
 	if p := m.pending; p != pendingNone {
 		// The key after m or ' is the mark's letter.
 		m.pending = pendingNone
@@ -580,7 +628,7 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.cursor, m.top, m.follow = 0, 0, false
 		m.clamp()
 	case key.Matches(msg, k.End):
-		m.cursor = len(m.rows) - 1
+		m.cursor = m.rows.Len() - 1
 		m.clamp()
 	case key.Matches(msg, k.Left):
 		m.hscroll = max(min(m.hscroll, m.maxHScroll())-1, 0)
@@ -627,7 +675,7 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Follow):
 		m.follow = !m.follow
 		if m.follow {
-			m.cursor = len(m.rows) - 1
+			m.cursor = m.rows.Len() - 1
 			m.clamp()
 		}
 	case key.Matches(msg, k.Fold):
@@ -675,8 +723,8 @@ func (m *Model) jump(f func(*parse.Event) bool, dir int, what string) bool {
 }
 
 func (m *Model) jumpIdx(f func(int32) bool, dir int, what string) bool {
-	for i := m.cursor + dir; i >= 0 && i < len(m.rows); i += dir {
-		if m.rowMatches(m.rows[i], f) {
+	for i := m.cursor + dir; i >= 0 && i < m.rows.Len(); i += dir {
+		if m.rowMatches(m.rows.At(i), f) {
 			if dir < 0 {
 				m.follow = false
 			}
@@ -840,7 +888,7 @@ func (m *Model) append(msg AppendMsg) {
 			}
 			m.keyOf[u.Key] = ti
 			if ti == m.cur {
-				m.ix = buildIndex(nil)
+				m.ix = newIndex()
 			}
 		}
 		t := m.tests[ti]
@@ -851,11 +899,9 @@ func (m *Model) append(msg AppendMsg) {
 		if len(u.Other) > 0 {
 			t.Other = u.Other
 		}
-		first := m.held[t].Len()
 		if u.Events != nil {
 			m.held[t] = u.Events
 		}
-		ev := m.held[t]
 		if u.Complete {
 			if m.complete == nil {
 				m.complete = map[*parse.Test]int{}
@@ -867,31 +913,9 @@ func (m *Model) append(msg AppendMsg) {
 			continue
 		}
 		changed = true
-		if m.ix.newNode(ev, first) {
-			m.ix = buildIndex(ev) // new columns
-			m.build.ci = 0        // the new change list may hold more points
-			continue
-		}
-		for i := first; i < ev.Len(); i++ {
-			m.ix.observe(ev, i, nil)
-		}
 	}
 	defer m.openOnFailure()
-	if !changed {
-		return
+	if changed {
+		m.catchUp()
 	}
-	// Rows after the last ones are new: the rows before stay as they are, and so does the
-	// cursor, unless follow mode moves it to the end. Proportional mode sizes its blank rows
-	// by the whole test, so it builds them all again.
-	cursor, top := m.cursor, m.top
-	if m.scaled {
-		m.rebuild()
-	} else {
-		m.extendRows()
-	}
-	m.cursor, m.top = cursor, top
-	if m.follow {
-		m.cursor = max(len(m.rows)-1, 0)
-	}
-	m.clamp()
 }

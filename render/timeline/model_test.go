@@ -141,8 +141,8 @@ func TestScrolling(t *testing.T) {
 		t.Fatalf("after pgdown cursor %d top %d (page %d)", m.cursor, m.top, h)
 	}
 	press(m, "G")
-	if m.cursor != len(m.rows)-1 || m.top != len(m.rows)-h {
-		t.Fatalf("after G cursor %d top %d of %d rows", m.cursor, m.top, len(m.rows))
+	if m.cursor != m.rows.Len()-1 || m.top != m.rows.Len()-h {
+		t.Fatalf("after G cursor %d top %d of %d rows", m.cursor, m.top, m.rows.Len())
 	}
 	press(m, "g")
 	if m.cursor != 0 || m.top != 0 {
@@ -211,7 +211,7 @@ func TestJumps(t *testing.T) {
 		t.Fatalf("c landed on %+v", e)
 	}
 	// The header names the leader of the term at the cursor.
-	c := m.ix.at(int(m.rows[m.cursor].idx))
+	c := m.ix.at(int(m.rows.At(m.cursor).idx))
 	if c.leader == "" || !strings.Contains(plain(m), "leader "+c.leader) {
 		t.Fatalf("header lacks the leader %q:\n%s", c.leader, strings.SplitN(plain(m), "\n", 2)[0])
 	}
@@ -243,7 +243,7 @@ func TestFilterHidesNode(t *testing.T) {
 	if !strings.Contains(header, "2 ") {
 		t.Fatalf("header lacks node 2: %q", header)
 	}
-	before := len(m.rows)
+	before := m.rows.Len()
 	press(m, "f", "j", " ", "enter") // the second item is node 2
 	header = strings.Split(plain(m), "\n")[1]
 	for _, f := range strings.Fields(header) {
@@ -251,10 +251,10 @@ func TestFilterHidesNode(t *testing.T) {
 			t.Fatalf("node 2 still has a column: %q", header)
 		}
 	}
-	if len(m.rows) >= before {
-		t.Fatalf("hiding node 2 left %d rows of %d", len(m.rows), before)
+	if m.rows.Len() >= before {
+		t.Fatalf("hiding node 2 left %d rows of %d", m.rows.Len(), before)
 	}
-	for _, r := range m.rows {
+	for _, r := range m.rows.All() {
 		if r.kind == rowEvent && m.Events().Node(int(r.idx)) == "2" {
 			t.Fatal("a row of node 2 is still shown")
 		}
@@ -263,10 +263,10 @@ func TestFilterHidesNode(t *testing.T) {
 
 func TestFoldAndScale(t *testing.T) {
 	m := newModel(t, simTests(t), 140, 30)
-	n := len(m.rows)
+	n := m.rows.Len()
 	press(m, "z")
 	folds := 0
-	for _, r := range m.rows {
+	for _, r := range m.rows.All() {
 		if r.kind == rowFold {
 			folds++
 			for i := r.idx; i < r.idx+r.n; i++ {
@@ -276,12 +276,12 @@ func TestFoldAndScale(t *testing.T) {
 			}
 		}
 	}
-	if folds == 0 || len(m.rows) > n*3/4 {
-		t.Fatalf("folding heartbeats: %d folds, %d rows of %d", folds, len(m.rows), n)
+	if folds == 0 || m.rows.Len() > n*3/4 {
+		t.Fatalf("folding heartbeats: %d folds, %d rows of %d", folds, m.rows.Len(), n)
 	}
 	press(m, "z", "s")
 	gaps := 0
-	for _, r := range m.rows {
+	for _, r := range m.rows.All() {
 		if r.kind == rowGap {
 			gaps++
 		}
@@ -348,8 +348,8 @@ func TestFollowAppends(t *testing.T) {
 	}
 	press(m, "F")
 	m.Update(AppendMsg{Updates: []Update{{Key: 1, Name: "TestSim", Events: storeOf(all)}}})
-	if m.cursor != len(m.rows)-1 || m.Events().Len() != len(all) {
-		t.Fatalf("follow: cursor %d of %d rows, %d events of %d", m.cursor, len(m.rows), m.Events().Len(), len(all))
+	if m.cursor != m.rows.Len()-1 || m.Events().Len() != len(all) {
+		t.Fatalf("follow: cursor %d of %d rows, %d events of %d", m.cursor, m.rows.Len(), m.Events().Len(), len(all))
 	}
 	press(m, "k")
 	if m.follow {
@@ -1019,7 +1019,7 @@ func TestTimeToScaleKeepsTheLaneAndTheCursorOnEvents(t *testing.T) {
 	tm.Send(tea.QuitMsg{})
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
 	if c := final.Cursor(); c == nil || c.Time != 2_000_000_000 {
-		t.Errorf("five steps down landed on %+v (row kind %d), want the event after the gap", c, final.rows[final.cursor].kind)
+		t.Errorf("five steps down landed on %+v (row kind %d), want the event after the gap", c, final.rows.At(final.cursor).kind)
 	}
 	gaps := 0
 	for _, line := range strings.Split(plain(final), "\n") {
@@ -1282,7 +1282,7 @@ func TestCopyOpenAndExport(t *testing.T) {
 		t.Fatalf("e wrote nothing (%q): %v", m.status, err)
 	}
 	folds, events := 0, 0
-	for _, r := range m.rows {
+	for _, r := range m.rows.All() {
 		switch r.kind {
 		case rowFold:
 			folds++
@@ -1394,7 +1394,7 @@ func TestPreviousMatchWaitsForTheCount(t *testing.T) {
 	m := newModel(t, simTests(t), 120, 20)
 	var want int32 = -1
 	press(m, "G")
-	end := m.rows[m.cursor].idx
+	end := m.rows.At(m.cursor).idx
 	q, _ := parse.NewQuery("AppendEntries")
 	for i := end - 1; i >= 0; i-- {
 		if e := m.Events().At(int(i)); hitIn(q, &e) {
@@ -1407,7 +1407,7 @@ func TestPreviousMatchWaitsForTheCount(t *testing.T) {
 	m.srch = searchState{q: q} // a count started over, from the first event
 	m.Update(keyMsg("N"))
 	settle(m)
-	if got := m.rows[m.cursor].idx; got != want {
+	if got := m.rows.At(m.cursor).idx; got != want {
 		t.Fatalf("N from the end went to event %d, want %d, the last match before it", got, want)
 	}
 }
@@ -1444,21 +1444,25 @@ func TestRowsGrowAsEventsArrive(t *testing.T) {
 			want := New([]*parse.Test{{Name: "TestSim", Events: all[:at]}}, Options{NoColor: true})
 			want.fold, want.hidden = fold, m.hidden
 			want.rebuild()
-			if !slices.Equal(m.rows, want.rows) {
+			if d := firstDifference(&m.rows, &want.rows); d >= 0 {
 				t.Fatalf("fold %v, hide %v, after %d events: %d rows, built at once %d; first difference at row %d",
-					fold, hide, at, len(m.rows), len(want.rows), firstDifference(m.rows, want.rows))
+					fold, hide, at, m.rows.Len(), want.rows.Len(), d)
 			}
 		}
 	}
 }
 
-func firstDifference(a, b []row) int {
-	for i := range min(len(a), len(b)) {
-		if a[i] != b[i] {
+// firstDifference returns the first row where a and b differ (-1: none).
+func firstDifference(a, b *evstore.Blocks[row]) int {
+	for i := range min(a.Len(), b.Len()) {
+		if a.At(i) != b.At(i) {
 			return i
 		}
 	}
-	return min(len(a), len(b))
+	if a.Len() != b.Len() {
+		return min(a.Len(), b.Len())
+	}
+	return -1
 }
 
 // TestPickedTestIsReadAgainOffTheKeys: a test let go is read again as background work, not in
@@ -1527,5 +1531,51 @@ func TestSearchGoesOnInATestStillLoading(t *testing.T) {
 	settle(m)
 	if m.Test().Name != "TestC" || m.Cursor() == nil || !strings.Contains(m.Cursor().Msg, "needle") {
 		t.Fatalf("the search stayed in %s (status %q, %d readings)", m.Test().Name, m.status, rereads)
+	}
+}
+
+// TestBigBatchIsLaidOutASliceAtATime: events that come in a big batch are indexed and laid
+// out catchUpEvents at a time, each step a message of its own, so that a key pressed meanwhile
+// is answered at once (on the rows so far); once caught up, the rows and index are those built
+// at once. Coming back to a big test puts the cursor where it was left when its rows reach it,
+// unless a key moved it meanwhile.
+func TestBigBatchIsLaidOutASliceAtATime(t *testing.T) {
+	big := bigTest(t, 5*catchUpEvents+123)
+	m := New(nil, Options{NoColor: true, Loading: true})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 20})
+	_, cmd := m.Update(AppendMsg{Updates: []Update{{Key: 1, Name: "TestBig", Events: storeOf(big.Events)}}})
+	if m.ix.observed != catchUpEvents || cmd == nil {
+		t.Fatalf("one batch of %d events: %d indexed in its Update, more to come: %v", len(big.Events), m.ix.observed, cmd != nil)
+	}
+	m.Update(keyMsg("G"))
+	if last := m.rows.At(m.cursor).idx; int(last) >= catchUpEvents || m.cursor != m.rows.Len()-1 {
+		t.Fatalf("G went to event %d (row %d of %d) before the rest was laid out", last, m.cursor, m.rows.Len())
+	}
+	settle(m)
+	want := New([]*parse.Test{big}, Options{NoColor: true})
+	if firstDifference(&m.rows, &want.rows) >= 0 || !slices.Equal(m.ix.changes, want.ix.changes) || !slices.Equal(m.ix.nodes, want.ix.nodes) {
+		t.Fatalf("caught up: %d rows, %d changes; built at once: %d rows, %d changes", m.rows.Len(), len(m.ix.changes), want.rows.Len(), len(want.ix.changes))
+	}
+
+	small := &parse.Test{Name: "TestSmall", Events: big.Events[:10]}
+	m = newModel(t, []*parse.Test{big, small}, 120, 20)
+	place := int32(4*catchUpEvents + 7)
+	m.cursorToEvent(place)
+	place = m.rows.At(m.cursor).idx
+	press(m, ">")
+	m.Update(keyMsg("<"))
+	if !m.behind() || m.place != place {
+		t.Fatalf("back to the big test: behind %v, waiting for event %d (want %d)", m.behind(), m.place, place)
+	}
+	settle(m)
+	if got := m.rows.At(m.cursor).idx; got != place {
+		t.Fatalf("back to the big test, the cursor is on event %d, want %d", got, place)
+	}
+	press(m, ">")
+	m.Update(keyMsg("<"))
+	m.Update(keyMsg("j")) // moved before the place came: stays where it was put
+	settle(m)
+	if got := m.rows.At(m.cursor).idx; got == place || m.cursor != 1 {
+		t.Fatalf("a cursor moved while the rows came went to event %d (row %d)", got, m.cursor)
 	}
 }

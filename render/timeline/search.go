@@ -130,29 +130,29 @@ func (m *Model) countHits() tea.Cmd {
 // the count is complete and there is none, it says so unless quiet.
 func (m *Model) jumpToHit(dir int, quiet bool) bool {
 	s := &m.srch
-	if m.cursor >= len(m.rows) {
+	if m.cursor >= m.rows.Len() {
 		return false
 	}
-	at := m.rows[m.cursor].idx
+	at := m.rows.At(m.cursor).idx
 	if dir < 0 && !m.searchDone() && int(at) >= s.counted {
 		return false // the nearest hit before the cursor may not be counted yet
 	}
-	if m.rows[m.cursor].kind == rowFold && dir > 0 {
-		at += m.rows[m.cursor].n - 1 // a fold's events are all passed by one step
+	if m.rows.At(m.cursor).kind == rowFold && dir > 0 {
+		at += m.rows.At(m.cursor).n - 1 // a fold's events are all passed by one step
 	}
 	var k int
 	switch {
 	case s.here:
-		k = sort.Search(len(s.hits), func(j int) bool { return s.hits[j] >= m.rows[m.cursor].idx })
+		k = sort.Search(len(s.hits), func(j int) bool { return s.hits[j] >= m.rows.At(m.cursor).idx })
 	case dir > 0:
 		k = sort.Search(len(s.hits), func(j int) bool { return s.hits[j] > at })
 	default:
-		k = sort.Search(len(s.hits), func(j int) bool { return s.hits[j] >= m.rows[m.cursor].idx }) - 1
+		k = sort.Search(len(s.hits), func(j int) bool { return s.hits[j] >= m.rows.At(m.cursor).idx }) - 1
 	}
 	for ; k >= 0 && k < len(s.hits); k += dir {
 		// A hit hidden by the filter has no row: step on to one that has.
-		r := sort.Search(len(m.rows), func(j int) bool { return m.rows[j].idx > s.hits[k] }) - 1
-		if r >= 0 && m.rows[r].isEvent() && m.rowMatches(m.rows[r], s.hit) && (r != m.cursor || s.here) {
+		r := m.rows.Search(func(r row) bool { return r.idx > s.hits[k] }) - 1
+		if r >= 0 && m.rows.At(r).isEvent() && m.rowMatches(m.rows.At(r), s.hit) && (r != m.cursor || s.here) {
 			if dir < 0 {
 				m.follow = false
 			}
@@ -176,10 +176,10 @@ func (m *Model) jumpToHit(dir int, quiet bool) bool {
 // hitUnderCursor is the index in the hits of the first hit on the cursor's row, or -1.
 func (m *Model) hitUnderCursor() int {
 	s := &m.srch
-	if m.cursor >= len(m.rows) {
+	if m.cursor >= m.rows.Len() {
 		return -1
 	}
-	r := m.rows[m.cursor]
+	r := m.rows.At(m.cursor)
 	k := sort.Search(len(s.hits), func(j int) bool { return s.hits[j] >= r.idx })
 	if k < len(s.hits) && (s.hits[k] == r.idx || (r.kind == rowFold && s.hits[k] < r.idx+r.n)) {
 		return k

@@ -148,7 +148,7 @@ func (m *Model) screen() string {
 	h := m.bodyHeight()
 	shown := m.shownNodes()
 	for r := m.top; r < m.top+h; r++ {
-		if r < len(m.rows) {
+		if r < m.rows.Len() {
 			m.writeRow(&b, r, shown, nodes, colW, laneW)
 		}
 		b.WriteByte('\n')
@@ -217,12 +217,12 @@ func (m *Model) writeTitle(b *strings.Builder) {
 		parts = append(parts, "test "+strconv.Itoa(m.cur+1)+"/"+strconv.Itoa(len(m.tests)))
 	}
 	pos := 0
-	if len(m.rows) > 0 {
+	if m.rows.Len() > 0 {
 		pos = m.cursor + 1
 	}
-	parts = append(parts, "row "+strconv.Itoa(pos)+"/"+strconv.Itoa(len(m.rows)))
-	if m.cursor < len(m.rows) {
-		c := m.ix.at(int(m.rows[m.cursor].idx))
+	parts = append(parts, "row "+strconv.Itoa(pos)+"/"+strconv.Itoa(m.rows.Len()))
+	if m.cursor < m.rows.Len() {
+		c := m.ix.at(int(m.rows.At(m.cursor).idx))
 		lead := "none"
 		if c.leader != "" {
 			lead = c.leader
@@ -296,13 +296,13 @@ func (m *Model) writeColumnHeader(out *strings.Builder, nodes []string, colW, la
 		b.WriteByte(' ')
 	}
 	at := 0
-	if m.cursor < len(m.rows) {
-		at = int(m.rows[m.cursor].idx)
+	if m.cursor < m.rows.Len() {
+		at = int(m.rows.At(m.cursor).idx)
 	}
 	state := m.ix.at(at)
 	for i, n := range nodes {
 		role := m.roleAt(n, at)
-		if c, ok := m.ix.col[n]; ok && c < 64 && state.crashed&(1<<c) != 0 {
+		if state.crashed&m.ix.bit[n] != 0 {
 			// A crash line states the role the node had (a leader's crash says leader):
 			// a node that is down has none.
 			role = "down"
@@ -348,7 +348,7 @@ func pad(s string, w int) string {
 // writeRow writes row r. shown are the node columns the filter keeps, nodes those of them on
 // screen.
 func (m *Model) writeRow(b *strings.Builder, r int, shown, nodes []string, colW, laneW int) {
-	rw := m.rows[r]
+	rw := m.rows.At(r)
 	ev := m.Events()
 	event := ev.At(int(rw.idx))
 	e := &event
@@ -478,11 +478,11 @@ func (m *Model) arrowRow(e *parse.Event, shown []string, cols, colW int) (string
 func (m *Model) lane(i int) string {
 	c := m.ix.at(i)
 	var b strings.Builder
-	for col, n := range m.ix.nodes {
+	for _, n := range m.ix.nodes {
 		if m.hidden[n] {
 			continue
 		}
-		bit := uint64(1) << min(col, 63)
+		bit := m.ix.bit[n]
 		switch {
 		case c.crashed&bit != 0:
 			b.WriteString("✗")

@@ -18,6 +18,7 @@ const (
 	workSearch   workKind = iota // counting matches, searching other tests
 	workAnalysis                 // raftviz analyze's checks on the test shown
 	workReread                   // reading the test shown, let go, again from the log
+	workCatchUp                  // indexing and laying out the events that came, a slice at a time
 	workKinds
 )
 
@@ -82,6 +83,13 @@ func (m *Model) finishWork(msg workMsg) tea.Cmd {
 func (m *Model) keepWorking() tea.Cmd {
 	if m.quitting {
 		return nil
+	}
+	if m.work[workCatchUp] == nil && m.behind() {
+		// Nothing to do off the model's goroutine: the step runs in Update, where the keys
+		// that came meanwhile have been answered.
+		return m.startWork(workCatchUp, func(context.Context) func(*Model) tea.Cmd {
+			return func(m *Model) tea.Cmd { m.catchUp(); return nil }
+		})
 	}
 	var cmds []tea.Cmd
 	if m.work[workSearch] == nil && !m.srch.q.Empty() && (m.srch.test != m.Test() || !m.searchDone()) {
