@@ -230,37 +230,34 @@ func (m *Model) showTest() {
 	m.flagged = nil
 	m.cancelWork(workAnalysis)
 	m.wantAnalysis = true
-	m.rebuild()
 	m.place = -1
 	if idx, ok := m.places[t]; ok {
 		m.place = idx
 	}
-	m.catchUp()
+	m.rebuild()
 	m.openOnFailure()
 }
 
 // catchUpEvents is how many events one step of catchUp indexes and lays out: a few
-// milliseconds of work, so that a key waits no longer while a million events load.
+// milliseconds of work, so that a key waits no longer while a million events load or are
+// laid out again.
 const catchUpEvents = 1 << 12
 
-// behind reports whether events of the test shown are not yet indexed and laid out.
-func (m *Model) behind() bool { return m.ix.observed < m.Events().Len() }
+// behind reports whether events of the test shown are not yet indexed or laid out.
+func (m *Model) behind() bool {
+	return m.ix.observed < m.Events().Len() || m.build.to < m.ix.observed
+}
 
 // catchUp indexes and lays out the next catchUpEvents events of the test shown (keepWorking
 // goes on with the rest, after the keys that come meanwhile). The rows before stay as they
 // are, and so does the cursor, unless follow mode moves it to the end or it waits for a place
-// to come back to.
+// to go to (the event it was on before the rows were built again, or left on in the test).
 func (m *Model) catchUp() {
 	ev := m.Events()
-	to := min(ev.Len(), m.ix.observed+catchUpEvents)
-	if to > m.ix.observed {
-		m.ix.observeTo(ev, to)
+	m.ix.observeTo(ev, min(ev.Len(), m.ix.observed+catchUpEvents))
+	if m.build.to < m.ix.observed {
 		cursor, top := m.cursor, m.top
-		if m.scaled {
-			m.rebuild() // its blank rows are sized by the whole test
-		} else {
-			m.extendRows()
-		}
+		m.extendRows(m.build.to + catchUpEvents)
 		m.cursor, m.top = cursor, top
 		if m.follow {
 			m.cursor = max(m.rows.Len()-1, 0)
@@ -327,48 +324,45 @@ func (m *Model) openOnFailure() {
 	m.showOutput()
 }
 
-// rebuild recomputes the rows after a change of test, filter, folding or spacing, keeping the
-// cursor on the same event where it can.
+// rebuild lays the rows out again after a change of test, filter, folding or spacing, a
+// slice at a time (catchUp), the cursor going back to the event it was on once its row is
+// there.
 func (m *Model) rebuild() {
-	keep := int32(-1)
 	if m.cursor < m.rows.Len() {
-		keep = m.rows.At(m.cursor).idx
+		m.place = m.rows.At(m.cursor).idx
 	}
 	m.rows.Truncate(0)
 	m.build = rowBuild{unit: m.gapUnit()}
-	m.extendRows()
-	m.cursor = 0
-	if keep >= 0 {
-		m.cursorToEvent(keep)
-	}
-	if m.follow {
-		m.cursor = max(m.rows.Len()-1, 0)
-	}
-	m.clamp()
+	m.cursor, m.top = 0, 0
+	m.catchUp()
 }
 
 // rowBuild is where building the rows stopped: events arriving later (while a log loads, or
 // in follow mode) are added to the rows from there, not by building them all again, so that a
 // batch costs what it brings and keys keep their speed while a million events load.
 type rowBuild struct {
+	to       int // events laid out so far (the last of them maybe again later: see next)
 	next     int // first event not in the rows
 	rows     int // rows that later events cannot change; those after are built again
 	prevTime int64
 	prevTerm uint64
 	haveTime bool
-	ci       int   // walks the change list in step with the events
-	unit     int64 // proportional mode: the time a blank row stands for
+	ci       int // walks the change list in step with the events
+	// unit is, in proportional mode, the time a blank row stands for: the median gap of the
+	// events there when the rows were built (not built again as more come).
+	unit int64
 }
 
-// extendRows adds the rows of the events past m.build.next. A run of heartbeats that reaches
-// the last event may still grow into a fold: its rows are built again with the next events.
-func (m *Model) extendRows() {
+// extendRows adds the rows of the events past m.build.next, up to event to. A run of
+// heartbeats that reaches the last event laid out may still grow into a fold: its rows are
+// built again with the next events.
+func (m *Model) extendRows(to int) {
 	ev := m.Events()
 	b := &m.build
 	m.rows.Truncate(b.rows)
 	var open rowBuild // the state before the run of heartbeats open at the end, if haveOpen
 	haveOpen := false
-	end := m.ix.observed // the rows follow the index: the change list must cover them
+	end := min(to, m.ix.observed) // the rows follow the index: the change list must cover them
 	for i := b.next; i < end; i++ {
 		event := ev.At(i)
 		e := &event
@@ -417,14 +411,21 @@ func (m *Model) extendRows() {
 	}
 	if haveOpen {
 		*b = open
-		return
+	} else {
+		b.next, b.rows = end, m.rows.Len()
 	}
-	b.next, b.rows = end, m.rows.Len()
+	b.to = end
 }
 
-// cursorToEvent puts the cursor on the row of event idx, or the first row after it.
+// cursorToEvent puts the cursor on the row of event idx (a fold holding it), or the first
+// row after it.
 func (m *Model) cursorToEvent(idx int32) {
 	k := m.rows.Search(func(r row) bool { return r.idx >= idx })
+	if k > 0 && (k == m.rows.Len() || m.rows.At(k).idx > idx) {
+		if r := m.rows.At(k - 1); r.kind == rowFold && idx < r.idx+r.n {
+			k--
+		}
+	}
 	m.cursor = min(k, max(m.rows.Len()-1, 0))
 }
 

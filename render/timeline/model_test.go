@@ -1444,6 +1444,9 @@ func TestRowsGrowAsEventsArrive(t *testing.T) {
 			want := New([]*parse.Test{{Name: "TestSim", Events: all[:at]}}, Options{NoColor: true})
 			want.fold, want.hidden = fold, m.hidden
 			want.rebuild()
+			for want.behind() {
+				want.catchUp()
+			}
 			if d := firstDifference(&m.rows, &want.rows); d >= 0 {
 				t.Fatalf("fold %v, hide %v, after %d events: %d rows, built at once %d; first difference at row %d",
 					fold, hide, at, m.rows.Len(), want.rows.Len(), d)
@@ -1555,6 +1558,27 @@ func TestBigBatchIsLaidOutASliceAtATime(t *testing.T) {
 	want := New([]*parse.Test{big}, Options{NoColor: true})
 	if firstDifference(&m.rows, &want.rows) >= 0 || !slices.Equal(m.ix.changes, want.ix.changes) || !slices.Equal(m.ix.nodes, want.ix.nodes) {
 		t.Fatalf("caught up: %d rows, %d changes; built at once: %d rows, %d changes", m.rows.Len(), len(m.ix.changes), want.rows.Len(), len(want.ix.changes))
+	}
+
+	// Folding lays the rows out again a slice at a time too; the cursor goes back to its
+	// event (or the fold that holds it) when the rows reach it.
+	m.cursorToEvent(int32(3*catchUpEvents + 11))
+	at := m.rows.At(m.cursor).idx
+	m.Update(keyMsg("z"))
+	if !m.behind() || m.rows.Len() > catchUpEvents {
+		t.Fatalf("z laid out %d rows at once, behind %v", m.rows.Len(), m.behind())
+	}
+	settle(m)
+	want.fold = true
+	want.rebuild()
+	for want.behind() {
+		want.catchUp()
+	}
+	if d := firstDifference(&m.rows, &want.rows); d >= 0 {
+		t.Fatalf("folded a slice at a time: rows differ from row %d", d)
+	}
+	if r := m.rows.At(m.cursor); r.idx > at || r.kind == rowFold && r.idx+r.n <= at || r.kind == rowEvent && r.idx != at {
+		t.Fatalf("after z the cursor is on row %+v, not on event %d", r, at)
 	}
 
 	small := &parse.Test{Name: "TestSmall", Events: big.Events[:10]}
