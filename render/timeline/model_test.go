@@ -1554,6 +1554,7 @@ func TestBigBatchIsLaidOutASliceAtATime(t *testing.T) {
 	if last := m.rows.At(m.cursor).idx; int(last) >= catchUpEvents || m.cursor != m.rows.Len()-1 {
 		t.Fatalf("G went to event %d (row %d of %d) before the rest was laid out", last, m.cursor, m.rows.Len())
 	}
+	m.Update(AppendMsg{Done: true})
 	settle(m)
 	want := New([]*parse.Test{big}, Options{NoColor: true})
 	if firstDifference(&m.rows, &want.rows) >= 0 || !slices.Equal(m.ix.changes, want.ix.changes) || !slices.Equal(m.ix.nodes, want.ix.nodes) {
@@ -1565,10 +1566,13 @@ func TestBigBatchIsLaidOutASliceAtATime(t *testing.T) {
 	m.cursorToEvent(int32(3*catchUpEvents + 11))
 	at := m.rows.At(m.cursor).idx
 	m.Update(keyMsg("z"))
-	if !m.behind() || m.rows.Len() > catchUpEvents {
-		t.Fatalf("z laid out %d rows at once, behind %v", m.rows.Len(), m.behind())
+	if !m.behind() || m.rows.Len() > catchUpEvents || !strings.Contains(plain(m), "laying out 19%") {
+		t.Fatalf("z laid out %d rows at once, behind %v; header:\n%s", m.rows.Len(), m.behind(), plain(m))
 	}
 	settle(m)
+	if strings.Contains(plain(m), "laying out") {
+		t.Fatalf("laid out, the header still says:\n%s", plain(m))
+	}
 	want.fold = true
 	want.rebuild()
 	for want.behind() {

@@ -236,6 +236,8 @@ func (m *Model) writeTitle(b *strings.Builder) {
 		} else {
 			flags = append(flags, "loading…")
 		}
+	} else if n := m.Events().Len(); m.behind() && n > 0 {
+		flags = append(flags, "laying out "+strconv.Itoa(m.build.to*100/n)+"%…")
 	}
 	if m.follow {
 		flags = append(flags, "follow")
