@@ -8,10 +8,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/table"
-	"charm.land/bubbles/v2/textinput"
-	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -128,220 +125,67 @@ func (k keyMap) FullHelp() [][]key.Binding {
 	return out
 }
 
-// The test picker: a bubbles table of the run's tests, narrowed by a filter typed after /
-// into a bubbles text input.
-
-// pickerState is the picker's own state besides the bubbles table.
-type pickerState struct {
-	all   []table.Row // every test's row, built once when the picker opens
-	input textinput.Model
-	tests []int // the shown rows' tests (indexes into Model.tests): those the filter keeps
-}
-
-// filter is the case-insensitive part of a test's name the picker keeps.
-func (p *pickerState) filter() string { return strings.ToLower(p.input.Value()) }
+// The panes' glue: what the model does when a pane opens and when a key closes it.
 
 // openPicker opens the picker on the test shown. Its rows are built here once: a test's row
 // counts its nodes, which reads all its events.
 func (m *Model) openPicker() {
-	m.pick = pickerState{input: textinput.New()}
-	m.pick.input.Prompt = "/"
-	m.pick.input.Placeholder = "part of a test's name"
+	var rows []table.Row
 	for _, t := range m.tests {
 		name := t.Name
 		if t.Attempt > 1 {
 			name += " #" + strconv.Itoa(t.Attempt)
 		}
-		m.pick.all = append(m.pick.all, table.Row{t.Status.String(), name, strconv.Itoa(m.eventCount(t)), strings.Join(m.nodesOf(t), ",")})
+		rows = append(rows, table.Row{t.Status.String(), name, strconv.Itoa(m.eventCount(t)), strings.Join(m.nodesOf(t), ",")})
 	}
-	m.relayoutPicker(m.cur)
+	m.pick = newPicker(rows, m.cur, m.width, m.height, m.st.noColor)
 	m.mode = modePicker
 }
 
-// relayoutPicker lays the picker out for the screen's width and the filter, keeping the
-// selected test under the cursor when it is still listed.
-func (m *Model) relayoutPicker(selected int) {
-	var rows []table.Row
-	m.pick.tests = m.pick.tests[:0]
-	nameW := 20
-	cursor := 0
-	filter := m.pick.filter()
-	for i, r := range m.pick.all {
-		if filter != "" && !strings.Contains(strings.ToLower(r[1]), filter) {
-			continue
-		}
-		if i == selected {
-			cursor = len(rows)
-		}
-		nameW = max(nameW, len(r[1]))
-		rows = append(rows, r)
-		m.pick.tests = append(m.pick.tests, i)
-	}
-	nameW = min(nameW, max(m.width-40, 20))
-	st := table.DefaultStyles()
-	if m.st.noColor {
-		// Without colours the selected row is shown in reverse video, as the table's cursor is.
-		st.Selected = lipgloss.NewStyle().Reverse(true)
-	}
-	m.picker = table.New(
-		table.WithColumns([]table.Column{{Title: "STATUS", Width: 8}, {Title: "TEST", Width: nameW},
-			{Title: "EVENTS", Width: 8}, {Title: "NODES", Width: 16}}),
-		table.WithRows(rows), table.WithFocused(true), table.WithHeight(max(m.height-3, 3)), table.WithWidth(m.width),
-		table.WithStyles(st))
-	m.picker.SetCursor(cursor)
-}
-
-// pickedTest is the test under the picker's cursor, or -1 when the filter keeps none.
-func (m *Model) pickedTest() int {
-	if i := m.picker.Cursor(); i >= 0 && i < len(m.pick.tests) {
-		return m.pick.tests[i]
-	}
-	return -1
-}
-
-// pickerTitle is the line above the picker: its keys, or the filter being typed.
-func (m *Model) pickerTitle() string {
-	switch {
-	case m.pick.input.Focused():
-		return "Pick a test " + m.pick.input.View() + " (enter: done, esc: clear)"
-	case m.pick.input.Value() != "":
-		return "Pick a test matching " + strconv.Quote(m.pick.input.Value()) + " (enter: show, /: filter, esc: back)"
-	}
-	return "Pick a test (enter: show, /: filter, esc: back)"
-}
-
-func (m *Model) updatePicker(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	if m.pick.input.Focused() {
-		keep := m.pickedTest()
-		var cmd tea.Cmd
-		switch msg.String() {
-		case "enter":
-			m.pick.input.Blur()
-			return m, nil
-		case "esc":
-			m.pick.input.Blur()
-			m.pick.input.SetValue("")
-		case "ctrl+c":
-			return m, tea.Quit
-		default:
-			m.pick.input, cmd = m.pick.input.Update(msg)
-		}
-		m.relayoutPicker(keep)
-		return m, cmd
-	}
-	switch msg.String() {
-	case "esc", "q", "t":
+func (m *Model) updatePicker(msg tea.KeyPressMsg) tea.Cmd {
+	res, cmd := m.pick.update(msg)
+	if res.done {
 		m.mode = modeTable
-		return m, nil
-	case "/":
-		return m, m.pick.input.Focus()
-	case "enter":
-		m.mode = modeTable
-		if i := m.pickedTest(); i >= 0 && i != m.cur {
-			m.selectTest(i)
+		if res.test >= 0 && res.test != m.cur {
+			m.selectTest(res.test)
 		}
-		return m, nil
-	case "ctrl+c":
-		return m, tea.Quit
 	}
-	var cmd tea.Cmd
-	m.picker, cmd = m.picker.Update(msg)
-	return m, cmd
-}
-
-// The filter: toggles for node columns and event kinds.
-
-type filterItem struct {
-	node, kind string
-	on         bool
-}
-
-type filterState struct {
-	items  []filterItem
-	cursor int
+	return cmd
 }
 
 func (m *Model) openFilter() {
-	var items []filterItem
-	for _, n := range m.ix.nodes {
-		items = append(items, filterItem{node: n, on: !m.hidden[n]})
-	}
-	for _, k := range m.ix.kinds {
-		items = append(items, filterItem{kind: k, on: !m.hideKind[k]})
-	}
-	m.filter = filterState{items: items}
+	m.filter = newFilterPane(m.ix.nodes, m.ix.kinds, m.hidden, m.hideKind)
 	m.mode = modeFilter
 }
 
-func (m *Model) updateFilter(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	f := &m.filter
-	switch msg.String() {
-	case "up", "k":
-		f.cursor = max(f.cursor-1, 0)
-	case "down", "j":
-		f.cursor = min(f.cursor+1, len(f.items)-1)
-	case "space", "x":
-		if f.cursor < len(f.items) {
-			f.items[f.cursor].on = !f.items[f.cursor].on
-		}
-	case "a":
-		for i := range f.items {
-			f.items[i].on = true
-		}
-	case "enter":
-		m.hidden, m.hideKind = map[string]bool{}, map[string]bool{}
-		shown := 0
-		for _, it := range f.items {
-			switch {
-			case it.node != "" && !it.on:
-				m.hidden[it.node] = true
-			case it.node != "":
-				shown++
-			case !it.on:
-				m.hideKind[it.kind] = true
-			}
-		}
-		if shown == 0 && len(m.ix.nodes) > 0 {
-			m.hidden = map[string]bool{} // hiding every column shows nothing: keep them
-			m.status = "every node was hidden; showing all"
-		}
-		m.hscroll = 0
-		m.mode = modeTable
-		m.rebuild()
-	case "esc", "q", "f":
-		m.mode = modeTable
-	case "ctrl+c":
-		return m, tea.Quit
+func (m *Model) updateFilter(msg tea.KeyPressMsg) tea.Cmd {
+	res, cmd := m.filter.update(msg)
+	if !res.done {
+		return cmd
 	}
-	return m, nil
-}
-
-func (m *Model) filterView() string {
-	var b strings.Builder
-	b.WriteString(m.st.title.Render("Filter (space: toggle, a: all, enter: apply, esc: cancel)"))
-	b.WriteByte('\n')
-	h := max(m.height-2, 1)
-	start := max(0, min(m.filter.cursor-h/2, len(m.filter.items)-h))
-	for i := start; i < len(m.filter.items) && i < start+h; i++ {
-		it := m.filter.items[i]
-		box := "[ ]"
-		if it.on {
-			box = "[x]"
-		}
-		label := "node " + it.node
-		if it.kind != "" {
-			label = "kind " + it.kind
-		}
-		line := box + " " + label
-		if i == m.filter.cursor {
-			line = m.st.cursor.Render("▶ " + line)
-		} else {
-			line = "  " + line
-		}
-		b.WriteString(line)
-		b.WriteByte('\n')
+	m.mode = modeTable
+	if !res.apply {
+		return cmd
 	}
-	return b.String()
+	m.hidden, m.hideKind = map[string]bool{}, map[string]bool{}
+	shown := 0
+	for _, it := range m.filter.items {
+		switch {
+		case it.node != "" && !it.on:
+			m.hidden[it.node] = true
+		case it.node != "":
+			shown++
+		case !it.on:
+			m.hideKind[it.kind] = true
+		}
+	}
+	if shown == 0 && len(m.ix.nodes) > 0 {
+		m.hidden = map[string]bool{} // hiding every column shows nothing: keep them
+		m.status = "every node was hidden; showing all"
+	}
+	m.hscroll = 0
+	m.rebuild()
+	return cmd
 }
 
 // The detail pane: every field of the event under the cursor and the other events of its RPC.
@@ -397,12 +241,9 @@ func (m *Model) openDetail() {
 	m.showPane("Event detail", b.String())
 }
 
-// showPane shows text in the scrollable pane (the event detail, the test's output).
+// showPane shows text in the text pane (the event detail, the test's output).
 func (m *Model) showPane(title, text string) {
-	m.detail = viewport.New(viewport.WithWidth(m.width), viewport.WithHeight(max(m.height-2, 1)))
-	m.detail.SoftWrap = true // a long message or panic line is read whole, not cut at the edge
-	m.detail.SetContent(text)
-	m.paneTitle = title
+	m.pane = newTextPane(title, text, m.width, m.height)
 	m.mode = modeDetail
 }
 
@@ -425,15 +266,10 @@ func (m *Model) showOutput() bool {
 	return true
 }
 
-func (m *Model) updateDetail(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch msg.String() {
-	case "esc", "q", "enter":
+func (m *Model) updateDetail(msg tea.KeyPressMsg) tea.Cmd {
+	done, cmd := m.pane.update(msg)
+	if done {
 		m.mode = modeTable
-		return m, nil
-	case "ctrl+c":
-		return m, tea.Quit
 	}
-	var cmd tea.Cmd
-	m.detail, cmd = m.detail.Update(msg)
-	return m, cmd
+	return cmd
 }

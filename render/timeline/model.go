@@ -15,9 +15,6 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/table"
-	"charm.land/bubbles/v2/textinput"
-	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/raftviz/raftviz/parse"
@@ -98,15 +95,12 @@ type Model struct {
 	mode          mode
 	keys          keyMap
 	help          help.Model
-	prompt        textinput.Model
-	promptFor     promptKind
-	picker        table.Model
-	pick          pickerState
-	detail        viewport.Model
-	paneTitle     string
+	prompt        promptLine
+	pick          picker
+	pane          textPane
 	// outputShown: FAIL tests whose output the timeline opened on by itself (once each)
 	outputShown map[*parse.Test]bool
-	filter      filterState
+	filter      filterPane
 	st          styles
 	keyOf       map[int]int // follow mode: Update.Key -> index in tests
 	loading     bool
@@ -141,7 +135,7 @@ func New(tests []*parse.Test, opts Options) *Model {
 	for _, t := range m.tests {
 		m.held[t] = storeOf(t.Events)
 	}
-	m.prompt = textinput.New()
+	m.prompt = newPromptLine()
 	m.cur = min(max(opts.Test, 0), len(m.tests)-1)
 	m.selectTest(m.cur)
 	for m.behind() { // not yet a program: no keys to answer meanwhile
@@ -515,10 +509,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 		m.keys.width = msg.Width
 		m.help.SetWidth(msg.Width)
-		m.detail.SetWidth(msg.Width)
-		m.detail.SetHeight(max(msg.Height-2, 1))
+		m.pane.resize(msg.Width, msg.Height)
 		if m.mode == modePicker {
-			m.relayoutPicker(m.pickedTest()) // the test column's width follows the screen's
+			m.pick.resize(msg.Width, msg.Height) // the test column's width follows the screen's
 		}
 		m.clamp()
 		return m, nil
@@ -563,11 +556,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case modePrompt:
 			cmd = m.updatePrompt(msg)
 		case modePicker:
-			_, cmd = m.updatePicker(msg)
+			cmd = m.updatePicker(msg)
 		case modeFilter:
-			_, cmd = m.updateFilter(msg)
+			cmd = m.updateFilter(msg)
 		case modeDetail:
-			_, cmd = m.updateDetail(msg)
+			cmd = m.updateDetail(msg)
 		default:
 			_, cmd = m.updateTable(msg)
 		}

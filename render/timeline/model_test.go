@@ -1189,7 +1189,7 @@ func TestSearchRunsOffTheKeys(t *testing.T) {
 // prompt opens a prompt line with key k, types s and presses enter.
 func prompt(m *Model, k, s string) {
 	press(m, k)
-	m.prompt.SetValue(s)
+	m.prompt.input.SetValue(s)
 	press(m, "enter")
 }
 
@@ -1272,10 +1272,10 @@ func TestCopyOpenAndExport(t *testing.T) {
 	m.rebuild()
 	out := filepath.Join(dir, "rows.txt")
 	press(m, "e")
-	if v := m.prompt.Value(); v != "TestSim.txt" {
+	if v := m.prompt.value(); v != "TestSim.txt" {
 		t.Fatalf("e proposes %q", v)
 	}
-	m.prompt.SetValue(out)
+	m.prompt.input.SetValue(out)
 	press(m, "enter")
 	text, err := os.ReadFile(out)
 	if err != nil {
@@ -1605,5 +1605,56 @@ func TestBigBatchIsLaidOutASliceAtATime(t *testing.T) {
 	settle(m)
 	if got := m.rows.At(m.cursor).idx; got == place || m.cursor != 1 {
 		t.Fatalf("a cursor moved while the rows came went to event %d (row %d)", got, m.cursor)
+	}
+}
+
+// TestPanesShowTheirOwnKeys: each pane (picker, its filter line, the filter, the text pane,
+// the prompt) is a model with a key map of its own, and its title line or the footer is that
+// key map's help: what it lists is what it answers to. The prompt shows its whole placeholder.
+func TestPanesShowTheirOwnKeys(t *testing.T) {
+	m := newModel(t, simTests(t), 120, 20)
+	firstLine := func() string { return strings.SplitN(plain(m), "\n", 2)[0] }
+	lastLine := func() string {
+		lines := strings.Split(strings.TrimRight(plain(m), "\n"), "\n")
+		return lines[len(lines)-1]
+	}
+	steps := []struct {
+		keys  []string
+		where func() string
+		want  string
+	}{
+		{[]string{"t"}, firstLine, "Pick a test  enter show • / filter • ↑/k up • ↓/j down • esc back"},
+		{[]string{"/"}, firstLine, "enter done • esc clear"},
+		{[]string{"esc", "esc", "f"}, firstLine, "Filter  space toggle • a all • enter apply • esc cancel"},
+		{[]string{"esc", "enter"}, firstLine, "Event detail  esc back • ↓/j down • ↑/k up"},
+		{[]string{"esc", "/"}, lastLine, "enter search • esc cancel"},
+		{[]string{"esc", ":"}, lastLine, "enter go • esc cancel"},
+		{[]string{"esc", "e"}, lastLine, "enter export • esc cancel"},
+	}
+	for _, s := range steps {
+		press(m, s.keys...)
+		if got := s.where(); !strings.Contains(got, s.want) {
+			t.Fatalf("after %v the line is %q, want %q in it", s.keys, got, s.want)
+		}
+	}
+	press(m, "esc", "/")
+	if s := plain(m); !strings.Contains(s, "/text, or re:regexp") {
+		t.Fatalf("the search line does not show its placeholder whole:\n%s", s)
+	}
+	// What the help lists is what the pane answers to: the filter's "a all" turns every item
+	// on, its "space toggle" turns one off, "esc cancel" leaves the columns as they were.
+	press(m, "esc", "f", "space")
+	if m.filter.items[0].on {
+		t.Fatal("space did not toggle the first item")
+	}
+	press(m, "a")
+	for _, it := range m.filter.items {
+		if !it.on {
+			t.Fatal("a left an item off")
+		}
+	}
+	press(m, "space", "esc")
+	if m.mode != modeTable || len(m.hidden) != 0 {
+		t.Fatalf("esc applied the filter: mode %d, hidden %v", m.mode, m.hidden)
 	}
 }

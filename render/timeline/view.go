@@ -134,11 +134,11 @@ func (m *Model) View() tea.View {
 func (m *Model) screen() string {
 	switch m.mode {
 	case modePicker:
-		return m.st.title.Render(m.pickerTitle()) + "\n" + m.picker.View()
+		return m.pick.view(m.st.title)
 	case modeFilter:
-		return m.filterView()
+		return m.filter.view(m.width, m.height, m.st.title, m.st.cursor)
 	case modeDetail:
-		return m.st.title.Render(m.paneTitle+" (esc: back, j/k: scroll)") + "\n" + m.detail.View()
+		return m.pane.render(m.width, m.st.title)
 	}
 	var b strings.Builder
 	b.Grow(m.width * (m.height + 1))
@@ -155,7 +155,7 @@ func (m *Model) screen() string {
 	}
 	m.writeMessageLine(&b)
 	if m.mode == modePrompt {
-		b.WriteString(m.prompt.View())
+		b.WriteString(m.prompt.input.View())
 		b.WriteByte('\n')
 	} else if m.status != "" {
 		b.WriteString(m.st.status.Render(ansi.Truncate(m.status, m.width, "…")))
@@ -170,7 +170,11 @@ func (m *Model) screen() string {
 			b.WriteByte('\n')
 		}
 	}
-	b.WriteString(m.help.View(m.keys))
+	if m.mode == modePrompt {
+		b.WriteString(m.help.View(m.prompt.keys))
+	} else {
+		b.WriteString(m.help.View(m.keys))
+	}
 	return b.String()
 }
 
