@@ -29,7 +29,7 @@ func (m *Model) startAnalysis(dir int) tea.Cmd {
 			}
 			m.flagged, m.analyzed = flagged, len(snap.Events)
 			if dir != 0 {
-				m.jumpToFlag(dir)
+				return m.jumpToFlag(dir)
 			}
 			return nil
 		}
@@ -74,17 +74,17 @@ func (m *Model) flagJump(dir int) tea.Cmd {
 		m.status = "analysing " + m.Test().ID() + "…"
 		return m.startAnalysis(dir)
 	}
-	m.jumpToFlag(dir)
-	return nil
+	return m.jumpToFlag(dir)
 }
 
 // jumpToFlag moves to the next (1) or previous (-1) flagged event.
-func (m *Model) jumpToFlag(dir int) {
+func (m *Model) jumpToFlag(dir int) tea.Cmd {
 	if len(m.flagged) == 0 {
 		m.status = "analysis flags nothing in this test"
-		return
+		return nil
 	}
-	m.jumpIdx(func(i int32) bool { _, ok := m.flagged[i]; return ok }, dir, "flagged event")
+	flagged := m.flagged // never written again: a new analysis makes a new map
+	return m.jump(func(i int, _ *parse.Event) bool { _, ok := flagged[int32(i)]; return ok }, dir, "flagged event")
 }
 
 // analysisStale reports whether the flags miss events: none were computed, or events arrived

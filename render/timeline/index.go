@@ -205,20 +205,24 @@ func isElection(e *parse.Event) bool {
 	return e.Kind == "" && (e.BecameCandidate() || e.BecameLeader())
 }
 
-// isCommit reports whether event i advances a commit index: a structured commit event, or a
-// free-text line whose commit index is above what its node said before (see observeCommit).
-func (ix *index) isCommit(ev *evstore.Events, i int32) bool {
-	if kind := ev.Kind(int(i)); kind != "" {
-		return kind == eventline.KindCommit
-	}
+// commitTest returns a jump's test of whether an event advances a commit index: a structured
+// commit event, or a free-text line whose commit index is above what its node said before
+// (see observeCommit). The free-text lines of ev are read for it first, those not read before.
+func (ix *index) commitTest(ev *evstore.Events) func(int, *parse.Event) bool {
 	for ; ix.commitsScanned < ev.Len(); ix.commitsScanned++ {
 		if ev.Kind(ix.commitsScanned) == "" {
 			e := ev.At(ix.commitsScanned)
 			ix.observeCommit(&e, ix.commitsScanned)
 		}
 	}
-	k := sort.Search(len(ix.commits), func(j int) bool { return ix.commits[j] >= i })
-	return k < len(ix.commits) && ix.commits[k] == i
+	commits := ix.commits[:len(ix.commits):len(ix.commits)] // later scans append past it
+	return func(i int, e *parse.Event) bool {
+		if e.Kind != "" {
+			return e.Kind == eventline.KindCommit
+		}
+		k := sort.Search(len(commits), func(j int) bool { return commits[j] >= int32(i) })
+		return k < len(commits) && commits[k] == int32(i)
+	}
 }
 
 // commitNumber reads the commit index a free-text message states: the first number after a

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -445,11 +446,20 @@ func (m *Model) gapUnit() int64 {
 	return max(gaps[len(gaps)/2]*4, int64(time.Millisecond))
 }
 
-func (m *Model) visible(e *parse.Event) bool {
-	if m.hidden[e.Node] {
+func (m *Model) visible(e *parse.Event) bool { return visibleIn(m.hidden, m.hideKind, e) }
+
+// visibleIn reports whether the filter that hides the nodes hidden and the kinds hideKind
+// shows e.
+func visibleIn(hidden, hideKind map[string]bool, e *parse.Event) bool {
+	if hidden[e.Node] {
 		return false
 	}
-	return e.Kind == "" || !m.hideKind[e.Kind]
+	return e.Kind == "" || !hideKind[e.Kind]
+}
+
+// eventIs makes a jump's test of an event from a test that needs no index.
+func eventIs(f func(*parse.Event) bool) func(int, *parse.Event) bool {
+	return func(_ int, e *parse.Event) bool { return f(e) }
 }
 
 // bodyHeight is the number of table rows on screen.
@@ -651,17 +661,17 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Prev):
 		cmd = m.find(-1)
 	case key.Matches(msg, k.NextElection):
-		m.jump(isElection, 1, "election")
+		cmd = m.jump(eventIs(isElection), 1, "election")
 	case key.Matches(msg, k.PrevElection):
-		m.jump(isElection, -1, "election")
+		cmd = m.jump(eventIs(isElection), -1, "election")
 	case key.Matches(msg, k.NextCommit):
-		m.jumpIdx(func(i int32) bool { return m.ix.isCommit(m.Events(), i) }, 1, "commit")
+		cmd = m.jump(m.ix.commitTest(m.Events()), 1, "commit")
 	case key.Matches(msg, k.PrevCommit):
-		m.jumpIdx(func(i int32) bool { return m.ix.isCommit(m.Events(), i) }, -1, "commit")
+		cmd = m.jump(m.ix.commitTest(m.Events()), -1, "commit")
 	case key.Matches(msg, k.NextFault):
-		m.jump(isFaultOrStop, 1, "fault")
+		cmd = m.jump(eventIs(isFaultOrStop), 1, "fault")
 	case key.Matches(msg, k.PrevFault):
-		m.jump(isFaultOrStop, -1, "fault")
+		cmd = m.jump(eventIs(isFaultOrStop), -1, "fault")
 	case key.Matches(msg, k.NextFlag):
 		cmd = m.flagJump(1)
 	case key.Matches(msg, k.PrevFlag):
@@ -709,31 +719,82 @@ func (m *Model) rowMatches(r row, f func(int32) bool) bool {
 	return false
 }
 
-// jump moves the cursor to the next (dir 1) or previous (-1) row holding an event for which
-// f holds.
-func (m *Model) jump(f func(*parse.Event) bool, dir int, what string) bool {
-	ev := m.Events()
-	return m.jumpIdx(func(i int32) bool { e := ev.At(int(i)); return f(&e) }, dir, what)
-}
+// jumpNearRows is how many rows a jump looks through in Update; past them it looks on as
+// background work.
+const jumpNearRows = 4096
 
-func (m *Model) jumpIdx(f func(int32) bool, dir int, what string) bool {
-	for i := m.cursor + dir; i >= 0 && i < m.rows.Len(); i += dir {
-		if m.rowMatches(m.rows.At(i), f) {
+// jump moves the cursor to the next (dir 1) or previous (-1) row holding an event (index i,
+// event e) for which f holds. One within jumpNearRows rows is gone to at once; past them the
+// events are looked through as background work (its command is returned), so that a jump with
+// nothing to find in a million events never holds the screen. f may run off the model's
+// goroutine: it must read only what it captured, and nothing the model changes.
+func (m *Model) jump(f func(i int, e *parse.Event) bool, dir int, what string) tea.Cmd {
+	ev, t := m.Events(), m.Test()
+	at := func(i int32) bool { e := ev.At(int(i)); return f(int(i), &e) }
+	next := -1 // the event to look on from, past the rows looked through
+	for i, n := m.cursor+dir, 0; i >= 0 && i < m.rows.Len(); i, n = i+dir, n+1 {
+		r := m.rows.At(i)
+		if n == jumpNearRows {
+			next = int(r.idx)
 			if dir < 0 {
-				m.follow = false
+				next += int(max(r.n, 1)) - 1 // a fold's last event
 			}
-			m.cursor = i
-			m.clamp()
-			m.reveal()
-			return true
+			break
+		}
+		if m.rowMatches(r, at) {
+			m.goToRow(i)
+			return nil
 		}
 	}
-	word := "next"
-	if dir < 0 {
-		word = "previous"
+	word := map[int]string{1: "next", -1: "previous"}[dir]
+	if next < 0 && dir > 0 && m.behind() {
+		next = m.build.next // rows still to come
 	}
-	m.status = "no " + word + " " + what
-	return false
+	if next < 0 {
+		m.status = "no " + word + " " + what
+		return nil
+	}
+	m.status = "looking for the " + word + " " + what + "…"
+	hidden, hideKind := maps.Clone(m.hidden), maps.Clone(m.hideKind)
+	return m.startWork(workJump, func(ctx context.Context) func(*Model) tea.Cmd {
+		found := -1
+		for i := next; i >= 0 && i < ev.Len(); i += dir {
+			if i%4096 == 0 && ctx.Err() != nil {
+				return nil
+			}
+			if e := ev.At(i); visibleIn(hidden, hideKind, &e) && f(i, &e) {
+				found = i
+				break
+			}
+		}
+		return func(m *Model) tea.Cmd {
+			if m.Test() != t {
+				return nil
+			}
+			if found < 0 {
+				m.status = "no " + word + " " + what
+				return nil
+			}
+			m.status = ""
+			if found >= m.build.next {
+				m.place = int32(found) // its row is still to be laid out
+				return nil
+			}
+			m.cursorToEvent(int32(found))
+			m.goToRow(m.cursor)
+			return nil
+		}
+	})
+}
+
+// goToRow puts the cursor on row i, on screen, with its node's column.
+func (m *Model) goToRow(i int) {
+	if i < m.cursor {
+		m.follow = false
+	}
+	m.cursor = i
+	m.clamp()
+	m.reveal()
 }
 
 // reveal scrolls the columns sideways, when it must, so that the node of the event under the

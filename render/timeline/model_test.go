@@ -605,7 +605,9 @@ func TestNextCommitSkipsHeartbeatsOfClassicLogs(t *testing.T) {
 	m := newModel(t, tests, 120, 20)
 	var stops []int32
 	for i := 0; i < 6; i++ {
-		if !m.jumpIdx(func(i int32) bool { return m.ix.isCommit(m.Events(), i) }, 1, "commit") {
+		before := m.cursor
+		press(m, "c")
+		if m.cursor == before {
 			break
 		}
 		stops = append(stops, m.Cursor().Line)
@@ -1656,5 +1658,48 @@ func TestPanesShowTheirOwnKeys(t *testing.T) {
 	press(m, "space", "esc")
 	if m.mode != modeTable || len(m.hidden) != 0 {
 		t.Fatalf("esc applied the filter: mode %d, hidden %v", m.mode, m.hidden)
+	}
+}
+
+// TestFarJumpRunsOffTheKeys: a jump that finds nothing within jumpNearRows rows looks on as
+// background work: the key is answered at once, saying it is looking, and the cursor goes to
+// the event when it is found (or the status says there is none), in either direction.
+func TestFarJumpRunsOffTheKeys(t *testing.T) {
+	n := 3*jumpNearRows + 100
+	events := make([]parse.Event, n)
+	for i := range events {
+		events[i] = parse.Event{Time: int64(i) * 1000, Flags: parse.FlagTime, Node: fmt.Sprint(1 + i%3), Msg: "tick", Line: int32(i + 1)}
+	}
+	crash := n - 50
+	events[crash].Kind, events[crash].Msg = eventline.KindCrash, "crashes"
+	m := newModel(t, []*parse.Test{{Name: "TestFar", Events: events}}, 120, 20)
+	_, cmd := m.Update(keyMsg("x"))
+	if cmd == nil || m.cursor != 0 || !strings.Contains(m.status, "looking for the next fault") {
+		t.Fatalf("x far from a fault: cursor %d, status %q, background work %v", m.cursor, m.status, cmd != nil)
+	}
+	settle(m)
+	if e := m.Cursor(); e == nil || int(e.Line) != crash+1 {
+		t.Fatalf("x went to %+v, want line %d", e, crash+1)
+	}
+	press(m, "x")
+	if m.status != "no next fault" {
+		t.Fatalf("x past the last fault: status %q", m.status)
+	}
+	press(m, "G", "X")
+	if e := m.Cursor(); e == nil || int(e.Line) != crash+1 {
+		t.Fatalf("X from the end went to %+v", e)
+	}
+	press(m, "X")
+	if m.status != "no previous fault" || m.Cursor().Line != int32(crash+1) {
+		t.Fatalf("X before the first fault: status %q, cursor on line %d", m.status, m.Cursor().Line)
+	}
+	// A node hidden by the filter is hidden from jumps far off too.
+	press(m, "g")
+	m.hidden[events[crash].Node] = true
+	m.rebuild()
+	settle(m)
+	press(m, "x")
+	if m.status != "no next fault" {
+		t.Fatalf("x found a fault of a hidden node: status %q, cursor on %+v", m.status, m.Cursor())
 	}
 }

@@ -19,6 +19,7 @@ const (
 	workAnalysis                 // raftviz analyze's checks on the test shown
 	workReread                   // reading the test shown, let go, again from the log
 	workCatchUp                  // indexing and laying out the events that came, a slice at a time
+	workJump                     // looking for the next election, fault, commit or flagged event
 	workKinds
 )
 
