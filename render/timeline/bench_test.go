@@ -201,3 +201,30 @@ func BenchmarkFeedBigTest(b *testing.B) {
 	b.ReportMetric(float64(store>>20), "store-MB")
 	b.ReportMetric(float64(rows>>20), "rows-MB")
 }
+
+// BenchmarkJumpNoMatch measures a jump (x, next fault) that has nothing to find in a test of
+// 1,000,000 free-text events without faults: the key (Update: the rows near the cursor, then
+// the background work started) and the whole look (until it says there is none).
+func BenchmarkJumpNoMatch(b *testing.B) {
+	t := bigTest(b, 1_000_000)
+	for i := range t.Events {
+		t.Events[i].Kind, t.Events[i].Fields, t.Events[i].Msg = "", "", "tick"
+	}
+	m := New([]*parse.Test{t}, Options{})
+	m.Update(tea.WindowSizeMsg{Width: 160, Height: 50})
+	b.Run("key", func(b *testing.B) {
+		for b.Loop() {
+			m.Update(keyMsg("x"))
+			m.cancelWork(workJump)
+		}
+	})
+	b.Run("all", func(b *testing.B) {
+		for b.Loop() {
+			m.Update(keyMsg("x"))
+			settle(m)
+		}
+		if m.status != "no next fault" {
+			b.Fatalf("status %q", m.status)
+		}
+	})
+}
