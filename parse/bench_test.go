@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 
 	"github.com/raftviz/raftviz/parse/eventline"
@@ -15,21 +14,13 @@ import (
 	"github.com/raftviz/raftviz/sample/synth"
 )
 
-var (
-	benchOnce sync.Once
-	benchLog  []byte
-)
-
 // benchInput is the benchmark log of docs/BENCHMARKS.md: 1,000,000 lines in 85 tests.
 func benchInput(b *testing.B) []byte {
-	benchOnce.Do(func() {
-		var buf bytes.Buffer
-		if err := synth.Write(&buf, synth.DefaultOptions()); err != nil {
-			b.Fatal(err)
-		}
-		benchLog = buf.Bytes()
-	})
-	return benchLog
+	log, err := synth.DefaultLog()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return log
 }
 
 // BenchmarkParseEventLines measures parsing this project's structured event lines: a seeded

@@ -5,9 +5,11 @@ package synth
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 )
 
 // Options shape a generated log.
@@ -22,6 +24,14 @@ type Options struct {
 
 // DefaultOptions is the benchmark log: a million lines (about 78 MB) in 85 tests of 5 nodes.
 func DefaultOptions() Options { return Options{Lines: 1_000_000, Tests: 85, Nodes: 5, Seed: 1} }
+
+// DefaultLog is the benchmark log (DefaultOptions) in memory, generated once per process: the
+// benchmarks of several packages read it.
+var DefaultLog = sync.OnceValues(func() ([]byte, error) {
+	var buf bytes.Buffer
+	err := Write(&buf, DefaultOptions())
+	return buf.Bytes(), err
+})
 
 // Write writes the log.
 func Write(w io.Writer, o Options) error {
