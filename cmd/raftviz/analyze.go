@@ -42,15 +42,8 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	linHTML := fs.String("lin-html", "", "write porcupine's visualization of each test's client history to `file` (test number appended when several)")
 	var pf profileFlags
 	pf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fmt.Fprint(stdout, analyzeUsage)
-			fs.PrintDefaults()
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "raftviz analyze: %v (raftviz analyze -h lists the flags)\n", err)
-		return exitUsage
+	if code, done := parseCommandFlags(fs, args, analyzeUsage, stdout, stderr); done {
+		return code
 	}
 	// --format once chose the report format; "text" and "json" keep meaning that. Input in
 	// go test -json form is detected without it.
@@ -182,19 +175,31 @@ they first diverge: the leader of each term, and the sequence of committed comma
 Flags:
 `
 
+// parseCommandFlags parses a subcommand's flags (fs named after the command): -h prints its
+// usage and flags on stdout, a bad flag is said in one line on stderr. done says the command
+// ends there, with code.
+func parseCommandFlags(fs *flag.FlagSet, args []string, usage string, stdout, stderr io.Writer) (code int, done bool) {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return exitOK, false
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(stdout)
+		fmt.Fprint(stdout, usage)
+		fs.PrintDefaults()
+		return exitOK, true
+	default:
+		fmt.Fprintf(stderr, "%s: %v (%s -h lists the flags)\n", fs.Name(), err, fs.Name())
+		return exitUsage, true
+	}
+}
+
 func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("raftviz diff", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	runRe := fs.String("run", "", "only tests matching `regexp`")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fmt.Fprint(stdout, diffUsage)
-			fs.PrintDefaults()
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "raftviz diff: %v (raftviz diff -h lists the flags)\n", err)
-		return exitUsage
+	if code, done := parseCommandFlags(fs, args, diffUsage, stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() != 2 {
 		fmt.Fprintln(stderr, "raftviz diff: name two logs: raftviz diff A B")

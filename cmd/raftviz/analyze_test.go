@@ -151,3 +151,18 @@ func TestClassicTermGoingBack(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 }
+
+// TestSubcommandFlags: analyze and diff answer -h with their usage and flags on stdout, and a
+// flag they do not know with one line on stderr naming the command.
+func TestSubcommandFlags(t *testing.T) {
+	for _, c := range []struct{ cmd, flag string }{{"analyze", "-slow"}, {"diff", "-run"}} {
+		code, out, errOut := runCLI(t, "", c.cmd, "-h")
+		if code != exitOK || !strings.Contains(out, c.flag) || errOut != "" {
+			t.Errorf("%s -h: exit %d, stdout %q, stderr %q", c.cmd, code, out, errOut)
+		}
+		code, _, errOut = runCLI(t, "", c.cmd, "--bogus")
+		if want := "raftviz " + c.cmd + ": flag provided but not defined: -bogus (raftviz " + c.cmd + " -h lists the flags)\n"; code != exitUsage || errOut != want {
+			t.Errorf("%s --bogus: exit %d, stderr %q, want %q", c.cmd, code, errOut, want)
+		}
+	}
+}
