@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/raftviz/raftviz/parse"
 )
 
@@ -15,36 +17,28 @@ import (
 // jumpTo goes to what was typed after ':': a row number as the title shows it (":8006"), a
 // time of day as the time column shows it (":00:00:08.8", ":08.8" is not one), or an offset
 // from the test's start (":+1.5s", ":250ms"). It lands on the first event at or after it.
-func (m *Model) jumpTo(s string) {
+func (m *Model) jumpTo(s string) tea.Cmd {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return
+		return nil
 	}
 	if n, err := strconv.Atoi(s); err == nil {
 		if n < 1 || n > m.rows.Len() {
 			m.status = fmt.Sprintf("no row %d: this test has %d", n, m.rows.Len())
-			return
+			return nil
 		}
 		m.cursor = n - 1
 		m.move(0)
 		m.reveal()
-		return
+		return nil
 	}
 	at, err := m.timeTarget(s)
 	if err != nil {
 		m.status = err.Error()
-		return
+		return nil
 	}
-	ev := m.Events()
-	for r, row := range m.rows.All() {
-		if e := ev.At(int(row.idx)); row.isEvent() && e.HasTime() && at(&e) {
-			m.cursor = r
-			m.clamp()
-			m.reveal()
-			return
-		}
-	}
-	m.status = "no event at or after " + s
+	// Looked for from the first row on, as a jump is (in the background past the rows near).
+	return m.jumpFrom(-1, func(_ int, e *parse.Event) bool { return e.HasTime() && at(e) }, 1, "event at or after "+s)
 }
 
 // timeTarget reads a time typed after ':' into a test of whether an event is at or after it.

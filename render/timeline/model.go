@@ -729,10 +729,16 @@ const jumpNearRows = 4096
 // nothing to find in a million events never holds the screen. f may run off the model's
 // goroutine: it must read only what it captured, and nothing the model changes.
 func (m *Model) jump(f func(i int, e *parse.Event) bool, dir int, what string) tea.Cmd {
+	return m.jumpFrom(m.cursor, f, dir, what)
+}
+
+// jumpFrom is jump from row from (the cursor's, or -1: before the first) instead of the
+// cursor.
+func (m *Model) jumpFrom(from int, f func(i int, e *parse.Event) bool, dir int, what string) tea.Cmd {
 	ev, t := m.Events(), m.Test()
 	at := func(i int32) bool { e := ev.At(int(i)); return f(int(i), &e) }
 	next := -1 // the event to look on from, past the rows looked through
-	for i, n := m.cursor+dir, 0; i >= 0 && i < m.rows.Len(); i, n = i+dir, n+1 {
+	for i, n := from+dir, 0; i >= 0 && i < m.rows.Len(); i, n = i+dir, n+1 {
 		r := m.rows.At(i)
 		if n == jumpNearRows {
 			next = int(r.idx)

@@ -1693,6 +1693,26 @@ func TestFarJumpRunsOffTheKeys(t *testing.T) {
 	if m.status != "no previous fault" || m.Cursor().Line != int32(crash+1) {
 		t.Fatalf("X before the first fault: status %q, cursor on line %d", m.status, m.Cursor().Line)
 	}
+	// A time typed after : far from the start is looked for the same way.
+	press(m, "g", ":")
+	for _, r := range "+12ms" {
+		m.Update(keyMsg(string(r)))
+	}
+	if _, cmd := m.Update(keyMsg("enter")); cmd == nil || !strings.Contains(m.status, "looking for") {
+		t.Fatalf(":+12ms: status %q", m.status)
+	}
+	settle(m)
+	if e := m.Cursor(); e == nil || e.Line != 12001 {
+		t.Fatalf(":+12ms went to %+v, want line 12001", e)
+	}
+	press(m, ":")
+	for _, r := range "+1h" {
+		m.Update(keyMsg(string(r)))
+	}
+	press(m, "enter")
+	if m.status != "no next event at or after +1h" {
+		t.Fatalf(":+1h: status %q", m.status)
+	}
 	// A node hidden by the filter is hidden from jumps far off too.
 	press(m, "g")
 	m.hidden[events[crash].Node] = true

@@ -102,7 +102,7 @@ func (m *Model) updatePrompt(msg tea.KeyPressMsg) tea.Cmd {
 		case promptSearch:
 			cmd = m.submitSearch(m.prompt.value())
 		case promptJump:
-			m.jumpTo(m.prompt.value())
+			cmd = m.jumpTo(m.prompt.value())
 		case promptExport:
 			m.export(m.prompt.value())
 		}
