@@ -323,7 +323,7 @@ func (m *Model) openOnFailure() {
 // slice at a time (catchUp), the cursor going back to the event it was on once its row is
 // there.
 func (m *Model) rebuild() {
-	if m.cursor < m.rows.Len() {
+	if m.place < 0 && m.cursor < m.rows.Len() { // a place still to go to stays the one
 		m.place = m.rows.At(m.cursor).idx
 	}
 	m.rows.Truncate(0)

@@ -1601,7 +1601,15 @@ func TestBigBatchIsLaidOutASliceAtATime(t *testing.T) {
 	if got := m.rows.At(m.cursor).idx; got != place {
 		t.Fatalf("back to the big test, the cursor is on event %d, want %d", got, place)
 	}
+	// z pressed before the place came lays the rows out again, and still goes there.
 	press(m, ">")
+	m.Update(keyMsg("<"))
+	m.Update(keyMsg("z"))
+	settle(m)
+	if r := m.rows.At(m.cursor); r.idx > place || r.kind == rowFold && r.idx+r.n <= place || r.kind == rowEvent && r.idx != place {
+		t.Fatalf("z before the place came: the cursor is on row %+v, not on event %d", r, place)
+	}
+	press(m, "z", ">")
 	m.Update(keyMsg("<"))
 	m.Update(keyMsg("j")) // moved before the place came: stays where it was put
 	settle(m)
