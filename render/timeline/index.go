@@ -1,6 +1,8 @@
 package timeline
 
 import (
+	"context"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -53,14 +55,40 @@ type index struct {
 	kinds   []string // distinct structured kinds, sorted
 	// observed is the number of events folded in.
 	observed int
-	// commits are the events of free-text lines where a node's commit index goes up (in
-	// order); lastCommit is each node's highest so far. Classic logs say "commit" on every
-	// heartbeat (the leader's commit index), so the word alone does not make a commit. They
-	// are found on the first commit jump, not when the test opens (commitsScanned: events
-	// read so far), so that opening a test costs nothing for them.
-	commits        []int32
-	lastCommit     map[string]uint64
-	commitsScanned int
+	// commits are the free-text lines where a node's commit index goes up, read on the
+	// first commit jump, not when the test opens, so that opening a test costs nothing for
+	// them.
+	commits commitScan
+}
+
+// commitScan finds the free-text lines where a node's commit index goes up: events (in
+// order) holds them, last is each node's highest so far, read the events read so far.
+// Classic logs say "commit" on every heartbeat (the leader's commit index), so the word alone
+// does not make a commit.
+type commitScan struct {
+	events []int32
+	last   map[string]uint64
+	read   int
+}
+
+// clone returns a copy that reads on without changing s.
+func (s *commitScan) clone() commitScan {
+	return commitScan{events: s.events[:len(s.events):len(s.events)], last: maps.Clone(s.last), read: s.read}
+}
+
+// readTo reads the free-text events of ev up to to (stopping early, with false, when ctx
+// ends; ctx may be nil).
+func (s *commitScan) readTo(ctx context.Context, ev *evstore.Events, to int) bool {
+	for ; s.read < to; s.read++ {
+		if s.read%4096 == 0 && ctx != nil && ctx.Err() != nil {
+			return false
+		}
+		if ev.Kind(s.read) == "" {
+			e := ev.At(s.read)
+			s.observe(&e, s.read)
+		}
+	}
+	return true
 }
 
 // newIndex returns an index of no events.
@@ -207,15 +235,9 @@ func isElection(e *parse.Event) bool {
 
 // commitTest returns a jump's test of whether an event advances a commit index: a structured
 // commit event, or a free-text line whose commit index is above what its node said before
-// (see observeCommit). The free-text lines of ev are read for it first, those not read before.
-func (ix *index) commitTest(ev *evstore.Events) func(int, *parse.Event) bool {
-	for ; ix.commitsScanned < ev.Len(); ix.commitsScanned++ {
-		if ev.Kind(ix.commitsScanned) == "" {
-			e := ev.At(ix.commitsScanned)
-			ix.observeCommit(&e, ix.commitsScanned)
-		}
-	}
-	commits := ix.commits[:len(ix.commits):len(ix.commits)] // later scans append past it
+// (see commitScan.observe), among the events read (see Model.commitJump).
+func (ix *index) commitTest() func(int, *parse.Event) bool {
+	commits := ix.commits.events[:len(ix.commits.events):len(ix.commits.events)] // later reads append past it
 	return func(i int, e *parse.Event) bool {
 		if e.Kind != "" {
 			return e.Kind == eventline.KindCommit
@@ -231,17 +253,17 @@ func (ix *index) commitTest(ev *evstore.Events) func(int, *parse.Event) bool {
 // of a commit at all.
 var commitNumber = regexp.MustCompile(`(?i)commit[a-z_]*(?:\s+index)?\s*(?:[=:]|\bup to\b|\bto\b|\bis\b)?\s*(\d+)`)
 
-// observeCommit records event i when its message states a commit index above its node's
-// last one; a message that speaks of a commit without a number counts unless it is heartbeat
+// observe records event i when its message states a commit index above its node's last
+// one; a message that speaks of a commit without a number counts unless it is heartbeat
 // traffic.
-func (ix *index) observeCommit(e *parse.Event, i int) {
+func (s *commitScan) observe(e *parse.Event, i int) {
 	if parse.IndexFold(e.Msg, "commit") < 0 {
 		return
 	}
 	m := commitNumber.FindStringSubmatch(e.Msg)
 	if m == nil {
 		if !isHeartbeat(e) {
-			ix.commits = append(ix.commits, int32(i))
+			s.events = append(s.events, int32(i))
 		}
 		return
 	}
@@ -249,13 +271,13 @@ func (ix *index) observeCommit(e *parse.Event, i int) {
 	if err != nil {
 		return
 	}
-	if ix.lastCommit == nil {
-		ix.lastCommit = map[string]uint64{}
+	if s.last == nil {
+		s.last = map[string]uint64{}
 	}
-	if last, seen := ix.lastCommit[e.Node]; !seen || n > last {
-		ix.lastCommit[e.Node] = n
+	if last, seen := s.last[e.Node]; !seen || n > last {
+		s.last[e.Node] = n
 		if n > 0 {
-			ix.commits = append(ix.commits, int32(i))
+			s.events = append(s.events, int32(i))
 		}
 	}
 }

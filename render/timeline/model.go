@@ -665,9 +665,9 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.PrevElection):
 		cmd = m.jump(eventIs(isElection), -1, "election")
 	case key.Matches(msg, k.NextCommit):
-		cmd = m.jump(m.ix.commitTest(m.Events()), 1, "commit")
+		cmd = m.commitJump(1)
 	case key.Matches(msg, k.PrevCommit):
-		cmd = m.jump(m.ix.commitTest(m.Events()), -1, "commit")
+		cmd = m.commitJump(-1)
 	case key.Matches(msg, k.NextFault):
 		cmd = m.jump(eventIs(isFaultOrStop), 1, "fault")
 	case key.Matches(msg, k.PrevFault):
@@ -789,6 +789,32 @@ func (m *Model) jumpFrom(from int, f func(i int, e *parse.Event) bool, dir int, 
 			m.cursorToEvent(int32(found))
 			m.goToRow(m.cursor)
 			return nil
+		}
+	})
+}
+
+// commitJump is c and C. The free-text lines' commit indexes are read first, those not read
+// yet: a few at once, a whole test's (a million lines: up to 150 ms) as background work, the
+// jump made when they are read.
+func (m *Model) commitJump(dir int) tea.Cmd {
+	ev, ix := m.Events(), m.ix
+	if ev.Len()-ix.commits.read <= jumpNearRows {
+		ix.commits.readTo(nil, ev, ev.Len())
+		return m.jump(ix.commitTest(), dir, "commit")
+	}
+	m.status = "reading the commit indexes…"
+	scan := ix.commits.clone()
+	return m.startWork(workJump, func(ctx context.Context) func(*Model) tea.Cmd {
+		if !scan.readTo(ctx, ev, ev.Len()) {
+			return nil
+		}
+		return func(m *Model) tea.Cmd {
+			if m.ix != ix || scan.read <= ix.commits.read {
+				return nil // another test, or read meanwhile
+			}
+			ix.commits = scan
+			m.status = ""
+			return m.commitJump(dir)
 		}
 	})
 }

@@ -1678,9 +1678,19 @@ func TestFarJumpRunsOffTheKeys(t *testing.T) {
 	for i := range events {
 		events[i] = parse.Event{Time: int64(i) * 1000, Flags: parse.FlagTime, Node: fmt.Sprint(1 + i%3), Msg: "tick", Line: int32(i + 1)}
 	}
-	crash := n - 50
+	crash, commit := n-50, n-30
 	events[crash].Kind, events[crash].Msg = eventline.KindCrash, "crashes"
+	events[commit].Msg = "commit index is 5"
 	m := newModel(t, []*parse.Test{{Name: "TestFar", Events: events}}, 120, 20)
+	// The first c reads the free-text lines' commit indexes off the keys, then jumps.
+	if _, cmd := m.Update(keyMsg("c")); cmd == nil || m.cursor != 0 || m.status != "reading the commit indexes…" {
+		t.Fatalf("c: cursor %d, status %q, background work %v", m.cursor, m.status, cmd != nil)
+	}
+	settle(m)
+	if e := m.Cursor(); e == nil || int(e.Line) != commit+1 {
+		t.Fatalf("c went to %+v, want line %d", e, commit+1)
+	}
+	press(m, "g")
 	_, cmd := m.Update(keyMsg("x"))
 	if cmd == nil || m.cursor != 0 || !strings.Contains(m.status, "looking for the next fault") {
 		t.Fatalf("x far from a fault: cursor %d, status %q, background work %v", m.cursor, m.status, cmd != nil)
