@@ -2,6 +2,7 @@ package timeline
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +14,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/evstore"
 	"github.com/raftviz/raftviz/render"
 )
 
@@ -84,15 +86,33 @@ func (m *Model) exportName() string {
 }
 
 // export writes the rows in view (the filter and folds applied) as a text table to a new file
-// (an existing one is never overwritten).
-func (m *Model) export(name string) {
+// (an existing one is never overwritten), as background work: a million rows take seconds.
+func (m *Model) export(name string) tea.Cmd {
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return
+		return nil
 	}
 	t, ev := m.Test(), m.Events()
-	view := &parse.Test{Name: t.Name, Package: t.Package, Attempt: t.Attempt, Status: t.Status, Elapsed: t.Elapsed}
+	rows := make([]row, 0, m.rows.Len()) // the rows as they are now: laying out goes on
 	for _, r := range m.rows.All() {
+		rows = append(rows, r)
+	}
+	opts := render.Options{Format: render.FormatText, Wrap: render.DefaultWrap, Relative: m.opts.Relative, Arrows: m.arrows}
+	if len(m.hidden) > 0 {
+		opts.Nodes = m.shownNodes()
+	}
+	m.status = "writing " + name + "…"
+	return m.startWork(workExport, func(ctx context.Context) func(*Model) tea.Cmd {
+		status := writeRows(name, t, ev, rows, opts)
+		return func(m *Model) tea.Cmd { m.status = status; return nil }
+	})
+}
+
+// writeRows writes rows of test t (events ev) as a table to the new file name, and says how it
+// went.
+func writeRows(name string, t *parse.Test, ev *evstore.Events, rows []row, opts render.Options) string {
+	view := &parse.Test{Name: t.Name, Package: t.Package, Attempt: t.Attempt, Status: t.Status, Elapsed: t.Elapsed}
+	for _, r := range rows {
 		switch r.kind {
 		case rowEvent:
 			view.Events = append(view.Events, ev.At(int(r.idx)))
@@ -104,18 +124,12 @@ func (m *Model) export(name string) {
 				Msg: "… " + strconv.Itoa(int(r.n)) + " heartbeat events (folded)", Line: first.Line, File: first.File})
 		}
 	}
-	opts := render.Options{Format: render.FormatText, Wrap: render.DefaultWrap, Relative: m.opts.Relative, Arrows: m.arrows}
-	if len(m.hidden) > 0 {
-		opts.Nodes = m.shownNodes()
-	}
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			m.status = name + " exists: give another name (e)"
-		} else {
-			m.status = "cannot export: " + err.Error()
+			return name + " exists: give another name (e)"
 		}
-		return
+		return "cannot export: " + err.Error()
 	}
 	w := bufio.NewWriter(f)
 	err = render.NewWriter(w, opts).Test(view)
@@ -126,8 +140,7 @@ func (m *Model) export(name string) {
 		err = cerr
 	}
 	if err != nil {
-		m.status = "cannot export: " + err.Error()
-		return
+		return "cannot export: " + err.Error()
 	}
-	m.status = fmt.Sprintf("wrote %d rows of %s to %s", len(view.Events), t.ID(), name)
+	return fmt.Sprintf("wrote %d rows of %s to %s", len(view.Events), t.ID(), name)
 }

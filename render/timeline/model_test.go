@@ -1278,7 +1278,14 @@ func TestCopyOpenAndExport(t *testing.T) {
 		t.Fatalf("e proposes %q", v)
 	}
 	m.prompt.input.SetValue(out)
-	press(m, "enter")
+	// The file is written as background work, not inside Update.
+	if _, cmd := m.Update(keyMsg("enter")); cmd == nil || m.status != "writing "+out+"…" {
+		t.Fatalf("enter on the export line: status %q, background work %v", m.status, cmd != nil)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("the export was written inside Update")
+	}
+	settle(m)
 	text, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatalf("e wrote nothing (%q): %v", m.status, err)

@@ -104,7 +104,7 @@ func (m *Model) updatePrompt(msg tea.KeyPressMsg) tea.Cmd {
 		case promptJump:
 			cmd = m.jumpTo(m.prompt.value())
 		case promptExport:
-			m.export(m.prompt.value())
+			cmd = m.export(m.prompt.value())
 		}
 	}
 	m.clamp()

@@ -20,6 +20,7 @@ const (
 	workReread                   // reading the test shown, let go, again from the log
 	workCatchUp                  // indexing and laying out the events that came, a slice at a time
 	workJump                     // looking for the next election, fault, commit or flagged event
+	workExport                   // writing the rows in view to a file
 	workKinds
 )
 
