@@ -61,8 +61,8 @@ type index struct {
 	commits commitScan
 }
 
-// commitScan finds the free-text lines where a node's commit index goes up: events (in
-// order) holds them, last is each node's highest so far, read the events read so far.
+// commitScan finds the free-text lines where a node's commit index goes up: events holds
+// them (in order), last is each node's highest so far, and read is how many events were read.
 // Classic logs say "commit" on every heartbeat (the leader's commit index), so the word alone
 // does not make a commit.
 type commitScan struct {
