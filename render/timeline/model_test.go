@@ -79,6 +79,30 @@ func keyMsg(s string) tea.KeyPressMsg {
 	return tea.KeyPressMsg{Code: r, Text: s}
 }
 
+// readLog parses a log text.
+func readLog(t testing.TB, text string) []*parse.Test {
+	t.Helper()
+	tests, _, err := parse.Read(strings.NewReader(text), parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tests
+}
+
+// runProgram runs the timeline over tests as the program does (teatest, a w×h terminal),
+// sends msgs, quits and returns the final model. No leaktest: teatest's own SIGINT watcher
+// outlives the program (see TestFollowFile).
+func runProgram(t *testing.T, tests []*parse.Test, w, h int, msgs ...tea.Msg) *Model {
+	t.Helper()
+	tm := teatest.NewTestModel(t, New(tests, Options{NoColor: true}), teatest.WithInitialTermSize(w, h))
+	for _, msg := range msgs {
+		tm.Send(msg)
+	}
+	tm.Send(tea.QuitMsg{})
+	return tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+}
+
+// newModel returns a timeline over tests on a w×h screen, its background work done.
 func newModel(t testing.TB, tests []*parse.Test, w, h int) *Model {
 	m := New(tests, Options{NoColor: true})
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
@@ -425,10 +449,7 @@ const twoLeadersLog = `00:00:00.100000 [1] becomes leader | ev=state term=1 stat
 `
 
 func TestAnalysisFlagsAreMarked(t *testing.T) {
-	tests, _, err := parse.Read(strings.NewReader(twoLeadersLog), parse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tests := readLog(t, twoLeadersLog)
 	m := newModel(t, tests, 120, 20)
 	if len(m.flagged) != 2 || !strings.Contains(plain(m), "2 flagged") || !strings.Contains(plain(m), "‼") {
 		t.Fatalf("flags %v, view:\n%s", m.flagged, plain(m))
@@ -598,10 +619,7 @@ func TestNextCommitSkipsHeartbeatsOfClassicLogs(t *testing.T) {
 00:00:00.180000 [1] committed entries up to 2
 00:00:00.190000 [2] applying committed entries
 `
-	tests, _, err := parse.Read(strings.NewReader(text), parse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tests := readLog(t, text)
 	m := newModel(t, tests, 120, 20)
 	var stops []int32
 	for i := 0; i < 6; i++ {
@@ -626,11 +644,7 @@ func TestNextCommitSkipsHeartbeatsOfClassicLogs(t *testing.T) {
 // TestKeysArrivingTogether: bubbletea delivers keys that arrive together as one message
 // ("jjj"); each must move the cursor (issue 13 defect 3). Run through the real program loop.
 func TestKeysArrivingTogether(t *testing.T) {
-	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
-	tm := teatest.NewTestModel(t, New(simTests(t), Options{NoColor: true}), teatest.WithInitialTermSize(120, 24))
-	tm.Send(tea.KeyPressMsg{Code: 'j', Text: "jjj"})
-	tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	final := runProgram(t, simTests(t), 120, 24, tea.KeyPressMsg{Code: 'j', Text: "jjj"})
 	if final.cursor != 3 {
 		t.Fatalf("after the keys jjj arrived together the cursor is on row %d, want 3", final.cursor)
 	}
@@ -661,15 +675,8 @@ const classicCrashLog = `00:00:00.100000 [1] becomes leader | ev=state term=1 st
 // TestCrashedNodeIsNotLabelledLeader: a crashed node's column says it is down, not the role
 // its crash line stated, which next to the new leader looked like two leaders (defect 2).
 func TestCrashedNodeIsNotLabelledLeader(t *testing.T) {
-	tests, _, err := parse.Read(strings.NewReader(classicCrashLog), parse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
-	tm := teatest.NewTestModel(t, New(tests, Options{NoColor: true}), teatest.WithInitialTermSize(120, 20))
-	tm.Send(keyMsg("G"))
-	tm.Send(keyMsg("q"))
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	tests := readLog(t, classicCrashLog)
+	final := runProgram(t, tests, 120, 20, keyMsg("G"))
 	header := strings.Split(plain(final), "\n")[1]
 	if !strings.Contains(header, "1 down") || strings.Contains(header, "1 leader") || !strings.Contains(header, "2 leader") {
 		t.Fatalf("column header after the crash: %q", header)
@@ -679,10 +686,7 @@ func TestCrashedNodeIsNotLabelledLeader(t *testing.T) {
 // TestFlagsOfAStreamedTest: a test whose events arrive after it was opened (one file, loaded
 // in the background) is analysed again, so v finds its flagged events (defect 1).
 func TestFlagsOfAStreamedTest(t *testing.T) {
-	tests, _, err := parse.Read(strings.NewReader(twoLeadersLog), parse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tests := readLog(t, twoLeadersLog)
 	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
 	tm := teatest.NewTestModel(t, New(nil, Options{NoColor: true, Loading: true}), teatest.WithInitialTermSize(120, 20))
 	tm.Send(AppendMsg{Updates: []Update{{Key: 1, Name: tests[0].Name, Events: storeOf(tests[0].Events), Complete: true}}})
@@ -701,11 +705,7 @@ func TestFlagsOfAStreamedTest(t *testing.T) {
 // TestHelpFitsEightyColumns: at 80 columns the footer shows how to quit and get help, and the
 // full help shows every key without a cut line (defect 7).
 func TestHelpFitsEightyColumns(t *testing.T) {
-	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
-	tm := teatest.NewTestModel(t, New(simTests(t), Options{NoColor: true}), teatest.WithInitialTermSize(80, 24))
-	tm.Send(keyMsg("?"))
-	tm.Send(keyMsg("q"))
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	final := runProgram(t, simTests(t), 80, 24, keyMsg("?"))
 	screen := plain(final)
 	for _, b := range final.keys.FullHelp() {
 		for _, k := range b {
@@ -762,10 +762,7 @@ func TestJumpRevealsTheNodeColumn(t *testing.T) {
 		fmt.Fprintf(&text, "00:00:%02d.000000 [%d] routine work %d\n", i, i%2+1, i)
 	}
 	text.WriteString("00:00:30.000000 [5] something special\n00:00:31.000000 [3] more\n00:00:32.000000 [4] more\n")
-	tests, _, err := parse.Read(strings.NewReader(text.String()), parse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tests := readLog(t, text.String())
 	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
 	tm := teatest.NewTestModel(t, New(tests, Options{NoColor: true}), teatest.WithInitialTermSize(60, 20))
 	for _, k := range []string{"/", "s", "p", "e", "c", "i", "a", "l", "enter"} {
@@ -793,12 +790,8 @@ func TestJumpRevealsTheNodeColumn(t *testing.T) {
 // TestStatusLineKeepsTheCursorOnScreen: a status message takes the last line of the table;
 // the cursor on that line must stay visible (defect 6).
 func TestStatusLineKeepsTheCursorOnScreen(t *testing.T) {
-	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
-	tm := teatest.NewTestModel(t, New(simTests(t), Options{NoColor: true}), teatest.WithInitialTermSize(120, 12))
-	tm.Send(keyMsg("G"))
-	tm.Send(keyMsg("n"))   // no search yet: a status message
-	tm.Send(tea.QuitMsg{}) // q would clear the status line
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	// n with no search yet sets a status line (runProgram quits without q, which would clear it).
+	final := runProgram(t, simTests(t), 120, 12, keyMsg("G"), keyMsg("n"))
 	screen := plain(final)
 	if final.status == "" || !strings.Contains(screen, final.status) {
 		t.Fatalf("no status line: %q", final.status)
@@ -815,15 +808,8 @@ func TestMessageLineShowsTheWholeEvent(t *testing.T) {
 	text := "00:00:00.100000 [1] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2\n" +
 		"00:00:00.200000 [1] " + long + " | ev=send term=1 state=leader rpc=1-9 type=AppendEntries to=3\n" +
 		"00:00:00.300000 [2] short\n"
-	tests, _, err := parse.Read(strings.NewReader(text), parse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
-	tm := teatest.NewTestModel(t, New(tests, Options{NoColor: true}), teatest.WithInitialTermSize(160, 12))
-	tm.Send(keyMsg("j"))
-	tm.Send(tea.QuitMsg{})
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	tests := readLog(t, text)
+	final := runProgram(t, tests, 160, 12, keyMsg("j"))
 	lines := strings.Split(plain(final), "\n")
 	msgLine := lines[len(lines)-2] // above the footer
 	if want := "[1] " + long + " | ev=send term=1 state=leader rpc=1-9 type=AppendEntries to=3"; msgLine != want {
@@ -847,15 +833,8 @@ const electionLog = `00:00:00.100000 [2] sends RequestVote to 1 | ev=send term=1
 // its sender's column to its receiver's (leftward and rightward), a lost one ends in ✗, a
 // received one names its sender, and a node that only received messages has a column.
 func TestArrowsShowWhoTalkedToWhom(t *testing.T) {
-	tests, _, err := parse.Read(strings.NewReader(electionLog), parse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
-	tm := teatest.NewTestModel(t, New(tests, Options{NoColor: true}), teatest.WithInitialTermSize(120, 16))
-	tm.Send(keyMsg("a"))
-	tm.Send(tea.QuitMsg{})
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	tests := readLog(t, electionLog)
+	final := runProgram(t, tests, 120, 16, keyMsg("a"))
 	screen := plain(final)
 	if !strings.Contains(screen, "[arrows]") {
 		t.Errorf("the title does not say the arrows are on:\n%s", screen)
@@ -888,19 +867,15 @@ func TestColumnsKeepTheirPlacesWhileScrolling(t *testing.T) {
 	for i := 0; i < 16; i++ {
 		fmt.Fprintf(&text, "00:00:%02d.000000 [%d] step %d\n", i, i%8+1, i)
 	}
-	tests, _, err := parse.Read(strings.NewReader(text.String()), parse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tests := readLog(t, text.String())
 	var starts []int
 	for steps := 0; steps <= 8; steps++ {
 		// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
-		tm := teatest.NewTestModel(t, New(tests, Options{NoColor: true}), teatest.WithInitialTermSize(80, 20))
+		var keys []tea.Msg
 		for i := 0; i < steps; i++ {
-			tm.Send(keyMsg("l"))
+			keys = append(keys, keyMsg("l"))
 		}
-		tm.Send(tea.QuitMsg{})
-		final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+		final := runProgram(t, tests, 80, 20, keys...)
 		header := strings.Split(plain(final), "\n")[1]
 		if w := ansi.StringWidth(header); w > 80 {
 			t.Fatalf("after %d steps the header is %d cells wide: %q", steps, w, header)
@@ -932,15 +907,8 @@ func TestColumnsKeepTheirPlacesWhileScrolling(t *testing.T) {
 // screen's edge, instead of cutting it (defect 8).
 func TestDetailWrapsLongMessages(t *testing.T) {
 	long := strings.Repeat("word ", 40) + "THE-END"
-	tests, _, err := parse.Read(strings.NewReader("00:00:01.000000 [1] "+long+"\n"), parse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
-	tm := teatest.NewTestModel(t, New(tests, Options{NoColor: true}), teatest.WithInitialTermSize(80, 24))
-	tm.Send(keyMsg("enter"))
-	tm.Send(tea.QuitMsg{})
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	tests := readLog(t, "00:00:01.000000 [1] "+long+"\n")
+	final := runProgram(t, tests, 80, 24, keyMsg("enter"))
 	if screen := plain(final); !strings.Contains(screen, "THE-END") {
 		t.Fatalf("the detail pane cuts the message:\n%s", screen)
 	}
@@ -1008,18 +976,10 @@ func TestTimeToScaleKeepsTheLaneAndTheCursorOnEvents(t *testing.T) {
 00:00:02.010000 [1] ticks | ev=timer term=2 state=follower
 00:00:02.020000 [1] stops | ev=stop term=2 state=follower
 `
-	tests, _, err := parse.Read(strings.NewReader(log), parse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tests := readLog(t, log)
 	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
-	tm := teatest.NewTestModel(t, New(tests, Options{NoColor: true}), teatest.WithInitialTermSize(80, 40))
-	tm.Send(keyMsg("s"))
-	for i := 0; i < 5; i++ {
-		tm.Send(keyMsg("j")) // from the first event across the quiet stretch and the term rule
-	}
-	tm.Send(tea.QuitMsg{})
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	// s, then five steps down from the first event across the quiet stretch and the term rule.
+	final := runProgram(t, tests, 80, 40, keyMsg("s"), keyMsg("j"), keyMsg("j"), keyMsg("j"), keyMsg("j"), keyMsg("j"))
 	if c := final.Cursor(); c == nil || c.Time != 2_000_000_000 {
 		t.Errorf("five steps down landed on %+v (row kind %d), want the event after the gap", c, final.rows.At(final.cursor).kind)
 	}
@@ -1528,10 +1488,7 @@ func TestSearchGoesOnInATestStillLoading(t *testing.T) {
 		return src.Scan(ctx, parse.ScanOptions{Emit: numbered(visit)})
 	}})
 	m.Update(tea.WindowSizeMsg{Width: 120, Height: 20})
-	tests, _, err := parse.Read(strings.NewReader(log), parse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tests := readLog(t, log)
 	ups := []Update{}
 	for i, tt := range tests {
 		ups = append(ups, Update{Key: i + 1, Name: tt.Name, Status: tt.Status, Events: storeOf(tt.Events), Complete: true, Seq: i})
