@@ -1,7 +1,6 @@
 package parse
 
 import (
-	"iter"
 	"path"
 	"strconv"
 	"strings"
@@ -98,17 +97,6 @@ type Event struct {
 	File   int16            // index of the input file (0 for a single input)
 	Syntax Syntax
 	Flags  uint8
-}
-
-// Each yields a pointer to each of events, in order.
-func Each(events []Event) iter.Seq[*Event] {
-	return func(yield func(*Event) bool) {
-		for i := range events {
-			if !yield(&events[i]) {
-				return
-			}
-		}
-	}
 }
 
 // Field returns the value of a structured field.

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"iter"
 	"slices"
 	"strings"
 
@@ -198,11 +197,11 @@ func arrowWidth(a Arrow) int { return ansi.StringWidth(a.Label) + 2 }
 // lost between but that wrote no line of their own (a node cut off from the start, or one
 // that logs nothing), so that the arrow view has a column to draw them to. The result is in
 // natural order; nodes is returned as it is when nothing is missing.
-func WithMessagePeers(nodes []string, events iter.Seq[*parse.Event]) []string {
+func WithMessagePeers(nodes []string, events []parse.Event) []string {
 	var have map[string]bool
 	out := nodes
-	for e := range events {
-		from, to, _, ok := MessageEnds(e)
+	for i := range events {
+		from, to, _, ok := MessageEnds(&events[i])
 		if !ok {
 			continue
 		}

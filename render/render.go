@@ -101,7 +101,7 @@ func (o *Options) columns(events []parse.Event) []string {
 	t := parse.Test{Events: events}
 	nodes := t.Nodes()
 	if o.Arrows {
-		nodes = WithMessagePeers(nodes, parse.Each(events))
+		nodes = WithMessagePeers(nodes, events)
 	}
 	if len(o.Nodes) == 0 {
 		return nodes

@@ -17,8 +17,8 @@
 package evstore
 
 import (
+	"encoding/binary"
 	"hash/maphash"
-	"iter"
 	"unsafe"
 
 	"github.com/raftviz/raftviz/parse"
@@ -96,18 +96,6 @@ func (v *Events) Node(i int) string { return v.names[v.heads[v.rec(i).head].node
 // Kind returns event i's kind.
 func (v *Events) Kind(i int) string { return v.names[v.heads[v.rec(i).head].kind] }
 
-// All yields each event in order; the pointer is good until the next.
-func (v *Events) All() iter.Seq[*parse.Event] {
-	return func(yield func(*parse.Event) bool) {
-		for i := 0; i < v.Len(); i++ {
-			e := v.At(i)
-			if !yield(&e) {
-				return
-			}
-		}
-	}
-}
-
 // Slice returns events from to to as parse.Events (for code that wants a slice: the
 // analysis, an export); their strings point into the store.
 func (v *Events) Slice(from, to int) []parse.Event {
@@ -148,15 +136,7 @@ func (v *Events) Bytes() int {
 // text reads the string at r.
 func (v *Events) text(r ref) string {
 	c := v.chunks[r>>32][uint32(r):]
-	n, k := uint64(0), 0
-	for shift := uint(0); ; shift += 7 {
-		b := c[k]
-		k++
-		n |= uint64(b&0x7f) << shift
-		if b < 0x80 {
-			break
-		}
-	}
+	n, k := binary.Uvarint(c) // put wrote it: never malformed
 	if n == 0 {
 		return ""
 	}
@@ -168,9 +148,9 @@ func (v *Events) text(r ref) string {
 type Builder struct {
 	v    Events
 	used int // bytes written in the last chunk
-	// seen finds the head of a (node, kind, message) met before: a slot per hash, holding a
-	// head's index + 1 (0: empty); a miss only costs a duplicate head. It grows with the
-	// heads, up to maxSeen slots: enough for the distinct messages of most runs.
+	// seen finds a head met before: slots probed from its hash's, each holding a head's
+	// index + 1 (0: empty). It grows with the heads, up to maxSeen slots: enough for the
+	// distinct messages of most runs; past that a miss only costs a duplicate head.
 	seen   []uint32
 	seed   maphash.Seed
 	names  map[string]uint32
@@ -296,34 +276,18 @@ func (b *Builder) put(s string) ref {
 	if s == "" {
 		return 0
 	}
-	need := uvarintLen(uint64(len(s))) + len(s)
+	var length [binary.MaxVarintLen64]byte
+	k := binary.PutUvarint(length[:], uint64(len(s)))
+	need := k + len(s)
 	last := len(b.v.chunks) - 1
 	if b.used+need > len(b.v.chunks[last]) {
 		size := min(2*len(b.v.chunks[last]), maxChunk)
 		b.v.chunks = append(b.v.chunks, make([]byte, max(size, need)))
 		last, b.used = last+1, 0
 	}
-	c := b.v.chunks[last]
-	at := b.used
-	n := at
-	for x := uint64(len(s)); ; x >>= 7 {
-		if x < 0x80 {
-			c[n] = byte(x)
-			n++
-			break
-		}
-		c[n] = byte(x) | 0x80
-		n++
-	}
-	n += copy(c[n:], s)
-	b.used = n
+	c, at := b.v.chunks[last], b.used
+	copy(c[at:], length[:k])
+	copy(c[at+k:], s)
+	b.used += need
 	return ref(uint64(last)<<32 | uint64(at))
-}
-
-func uvarintLen(x uint64) int {
-	n := 1
-	for ; x >= 0x80; x >>= 7 {
-		n++
-	}
-	return n
 }
