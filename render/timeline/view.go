@@ -280,10 +280,9 @@ func (m *Model) roleAt(node string, i int) string {
 		if ev.Node(j) != node || ev.Kind(j) == "" {
 			continue
 		}
-		if e := ev.At(j); true {
-			if s, ok := e.Field("state"); ok {
-				return s
-			}
+		e := ev.At(j)
+		if s, ok := e.Field("state"); ok {
+			return s
 		}
 	}
 	return ""
