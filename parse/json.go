@@ -205,18 +205,38 @@ func (p *Parser) loggerRecord(m map[string]any, order []string) (Event, bool) {
 			}
 		}
 	}
-	if node == "" {
-		return Event{}, false
-	}
 	skip := map[string]bool{nodeKey: true}
-	e := Event{Syntax: SyntaxProfile, Node: p.nodeName(pr, node)}
-	var fs []eventline.Field
+	var msg string
 	for _, k := range msgKeys {
 		if s, ok := m[k].(string); ok {
-			e.Msg, skip[k] = cleanText([]byte(s)), true
+			msg, skip[k] = s, true
 			break
 		}
 	}
+	// The message may be in a library's wording (etcd-io/raft's inside zap's msg), which names
+	// the node where the record does not.
+	facts := pr
+	if w := p.wordingOf([]byte(msg)); w != nil {
+		facts = w
+		// The wording's node prefix is read off the message either way (its facts read what
+		// follows it); the record's own node key, when it has one, wins.
+		if n, rest, ok := w.MessageNode([]byte(msg)); ok {
+			msg = string(rest)
+			if node == "" {
+				node = n
+			}
+		}
+	}
+	e := Event{Syntax: SyntaxProfile, Msg: cleanText([]byte(msg))}
+	switch {
+	case node != "":
+		e.Node = p.nodeName(facts, node)
+	case p.opts.NodePerFile && p.opts.FileNode != "":
+		e.Node = p.internString(p.opts.FileNode)
+	default:
+		return Event{}, false // a record of no server
+	}
+	var fs []eventline.Field
 	e.Time = -1
 	for _, k := range timeKeys {
 		if v, ok := m[k]; ok {
@@ -242,10 +262,30 @@ func (p *Parser) loggerRecord(m map[string]any, order []string) (Event, bool) {
 	d := &p.dialect
 	if !d.locked {
 		d.locked, d.active = true, pr
-		p.sum.Profile = pr.Name
+		p.sum.Profile = d.envelopeName()
 	}
-	p.applyFacts(&e, pr)
+	p.applyFacts(&e, facts)
 	return e, true
+}
+
+// wordingOf returns the library wording of an envelope's messages: the one decided for the input,
+// or the first whose wording rule matches msg, which then decides it.
+func (p *Parser) wordingOf(msg []byte) *profile.Profile {
+	d := &p.dialect
+	if d.wording != nil || len(msg) == 0 {
+		return d.wording
+	}
+	for _, w := range d.wordings {
+		if w.Wording(msg) {
+			d.wording = w
+			p.sum.Profile = d.envelopeName()
+			if ts := p.target(); ts.t.Profile != "" {
+				ts.t.Profile = p.sum.Profile
+			}
+			return w
+		}
+	}
+	return nil
 }
 
 // decodeOrdered decodes a JSON object and also returns its keys in the order written, so that

@@ -57,3 +57,41 @@ func trimZeros(s string) string {
 	}
 	return s
 }
+
+// Book is what a run's logs say of their servers' other names: a member id, a peer id, an
+// address, each mapped to the node it is shown as (a per-node file's node). Peers name each
+// other by these in their messages (etcd's hex member ids, NATS peer ids, hashicorp's
+// "leader=127.0.0.1:7001"), so with a book votes, arrows and leaders connect to the same column.
+// The parsers of one Source share one book; they run on one goroutine.
+type Book struct {
+	names map[string]string
+}
+
+// NewBook returns an empty book.
+func NewBook() *Book { return &Book{names: map[string]string{}} }
+
+// Add says that name is another name of node. A name never changes its node once set (a
+// later, conflicting claim is ignored), and a node's own name is never remapped.
+func (b *Book) Add(name, node string) {
+	if b == nil || name == "" || node == "" || name == node {
+		return
+	}
+	if _, ok := b.names[name]; ok {
+		return
+	}
+	if _, isNode := b.names[node]; isNode {
+		return // node is itself another node's name: keep the first claim
+	}
+	if len(b.names) < 1<<16 {
+		b.names[name] = node
+	}
+}
+
+// Lookup returns the node a name belongs to.
+func (b *Book) Lookup(name string) (string, bool) {
+	if b == nil || len(b.names) == 0 {
+		return "", false
+	}
+	n, ok := b.names[name]
+	return n, ok
+}

@@ -71,6 +71,16 @@ type Options struct {
 	// tests by package (-run 'raft\.TestElection') needs it, and pays with holding one
 	// package's tests. go test -json names the package on every line: nothing is held there.
 	HoldForPackage bool
+	// FileNode names the server whose file this input is (NAME=FILE, or the file's name): the
+	// node of lines that name a logger where a server would be ("raft: entering leader state"),
+	// and, with NodePerFile, of every line that names no server.
+	FileNode string
+	// NodePerFile: the input is one server's log (one of several files, or named NAME=FILE), so
+	// a line that names no server is that server's.
+	NodePerFile bool
+	// Book, when set, is shared by the inputs of one run: the names servers give themselves and
+	// each other (ids, addresses), so that they map to the same node everywhere.
+	Book *Book
 }
 
 // ImplicitTestName is the default name of the test that holds lines outside any test.
@@ -206,6 +216,9 @@ func (p *Parser) Line(line []byte) {
 	p.sum.Lines++
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
+	}
+	if p.opts.Book != nil {
+		p.learnNames(line)
 	}
 	if p.format == FormatAuto {
 		if len(bytes.TrimSpace(line)) == 0 {

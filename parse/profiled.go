@@ -22,6 +22,12 @@ type dialect struct {
 	raftviz bool               // the classic syntax's lines carry raftviz fields
 	trace   *profile.Profile   // facts for etcd trace events
 	json    *profile.Profile   // keys and facts for JSON logger records
+	// wording is the library whose wording the messages of an envelope without one of its own
+	// (a JSON record) are in, detected on the first message that has one; wordings are the
+	// candidates.
+	wording  *profile.Profile
+	wordings []*profile.Profile
+	named    []*profile.Profile // profiles with identity or book rules
 	// aliases caches what a profile's alias rule says of a node id: ids repeat on every line,
 	// and the rule is a regexp.
 	aliases   map[string]aliasOf
@@ -43,6 +49,12 @@ func newDialect(forced *profile.Profile) dialect {
 	for _, p := range all {
 		if p.HasDetect() && p != forced {
 			d.detect = append(d.detect, p)
+		}
+		if p.HasWording() {
+			d.wordings = append(d.wordings, p)
+		}
+		if p.HasNames() {
+			d.named = append(d.named, p)
 		}
 		switch p.Builtin {
 		case profile.BuiltinClassic:
@@ -67,10 +79,20 @@ func (d *dialect) name(syntax Syntax) string {
 	case SyntaxEtcdTrace:
 		return d.trace.Name
 	}
+	return d.envelopeName()
+}
+
+// envelopeName names a profile's dialect: the profile, or envelope+wording ("json+etcd") when the
+// messages are in another library's wording.
+func (d *dialect) envelopeName() string {
+	name := d.json.Name
 	if d.active != nil {
-		return d.active.Name
+		name = d.active.Name
 	}
-	return d.json.Name
+	if d.wording != nil && d.wording != d.active {
+		name += "+" + d.wording.Name
+	}
+	return name
 }
 
 // profileEvent reads a line with the active profile's line regexp or, while the input's dialect
@@ -128,10 +150,7 @@ func (p *Parser) recordEvent(pr *profile.Profile, r *profile.Record) Event {
 	if e.Msg, ascii = cleanTextASCII(r.Msg); ascii {
 		e.Flags |= FlagASCII
 	}
-	e.Node = eventline.ClusterNode
-	if r.Node != "" && !r.Harness {
-		e.Node = p.nodeName(pr, r.Node)
-	}
+	e.Node = p.lineNode(pr, r.Node, r.Logger, r.Harness)
 	fs := r.Fields
 	if r.Level != "" {
 		fs = append(fs, eventline.Field{Key: "level", Value: r.Level})
@@ -139,6 +158,52 @@ func (p *Parser) recordEvent(pr *profile.Profile, r *profile.Record) Event {
 	e.Fields = eventline.MakeFields(fs...)
 	p.applyFacts(&e, pr)
 	return e
+}
+
+// lineNode is the node of a line that named node (or none, or a logger where a server would be):
+// the cluster lane for the harness; the file's server where the line names none and the input
+// is one server's log.
+func (p *Parser) lineNode(pr *profile.Profile, node string, logger, harness bool) string {
+	switch {
+	case harness:
+		return eventline.ClusterNode
+	case node != "":
+		return p.nodeName(pr, node)
+	case p.opts.FileNode != "" && (logger || p.opts.NodePerFile):
+		return p.internString(p.opts.FileNode)
+	}
+	return eventline.ClusterNode
+}
+
+// learnNames adds what a line says of its own server's names (its member id, its address) and of
+// its peers' to the run's book, by the rules of the input's profiles.
+func (p *Parser) learnNames(line []byte) {
+	d := &p.dialect
+	cands := [2]*profile.Profile{d.active, d.wording}
+	all := cands[:]
+	if !d.locked || (d.wording == nil && d.active != nil && d.active.Builtin == profile.BuiltinJSON) {
+		// A server states its names in its first lines, before the line that decides the
+		// input's dialect (NATS prints "Node: k2My6qdB" in its banner) or the wording of its
+		// envelope (etcd's "starting local member" comes before its first Raft message):
+		// every profile's rules.
+		all = d.named
+	}
+	for _, pr := range all {
+		if pr == nil || !pr.HasNames() {
+			continue
+		}
+		own, peers := pr.Names(line)
+		for _, n := range own {
+			p.opts.Book.Add(n, p.opts.FileNode)
+		}
+		for _, pe := range peers {
+			node := pe[1]
+			if n, ok := p.opts.Book.Lookup(node); ok {
+				node = n
+			}
+			p.opts.Book.Add(pe[0], node)
+		}
+	}
 }
 
 // applyFacts reads the facts of an event that states none itself.
@@ -182,6 +247,9 @@ func setField(fs []eventline.Field, f eventline.Field) []eventline.Field {
 // nodeName returns the name a node id is shown by: the id itself, or a short alias of a long id
 // (s1, s2, ... in order of appearance in the test), remembered in the test's legend.
 func (p *Parser) nodeName(pr *profile.Profile, id string) string {
+	if n, ok := p.opts.Book.Lookup(id); ok {
+		return p.internString(n)
+	}
 	d := &p.dialect
 	if d.aliasesOf != pr || len(d.aliases) > 4096 {
 		d.aliases, d.aliasesOf = map[string]aliasOf{}, pr

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -53,6 +55,65 @@ type sourceInput struct {
 type Input struct {
 	Name   string // shown in errors; "-" for standard input
 	Reader io.Reader
+	// Node names the server whose log this is (NAME=FILE on the command line); "" to take it
+	// from the file's name when there are several inputs.
+	Node string
+}
+
+// SplitNamed reads a NAME=FILE argument: the node's name and the file. An argument that is an
+// existing file as written, or has no '=', is only a file.
+func SplitNamed(arg string) (node, file string) {
+	name, path, ok := strings.Cut(arg, "=")
+	if !ok || name == "" || path == "" || strings.ContainsAny(name, "/\\") {
+		return "", arg
+	}
+	if _, err := os.Stat(arg); err == nil {
+		return "", arg
+	}
+	return name, path
+}
+
+// fileNodes names the server of each input: its NAME=, or its file's name without directories
+// and extensions (n1.log: n1), or, where two inputs share that name, their directories' names.
+func fileNodes(inputs []Input) []string {
+	names := make([]string, len(inputs))
+	stem := func(p string, parent int) string {
+		p = filepath.ToSlash(filepath.Clean(p))
+		parts := strings.Split(p, "/")
+		base := parts[len(parts)-1]
+		for {
+			ext := filepath.Ext(base)
+			if ext == "" || ext == base || len(ext) > 8 {
+				break
+			}
+			base = strings.TrimSuffix(base, ext)
+		}
+		if parent > 0 && len(parts) > parent {
+			return strings.Join(parts[len(parts)-1-parent:len(parts)-1], "/")
+		}
+		return base
+	}
+	for depth := 0; depth < 4; depth++ {
+		seen := map[string]int{}
+		for i, in := range inputs {
+			if in.Node != "" {
+				names[i] = in.Node
+			} else if in.Name != "-" {
+				names[i] = stem(in.Name, depth)
+			}
+			seen[names[i]]++
+		}
+		unique := true
+		for i, in := range inputs {
+			if in.Node == "" && in.Name != "-" && seen[names[i]] > 1 {
+				unique = false
+			}
+		}
+		if unique {
+			break
+		}
+	}
+	return names
 }
 
 // Open opens the named files ("-" is stdin; no names means stdin) for a Source. A missing file
@@ -64,8 +125,9 @@ func Open(names []string, stdin io.Reader, opts Options) (*Source, error) {
 	inputs := make([]Input, len(names))
 	var closers []io.Closer
 	var size int64
-	for i, name := range names {
-		inputs[i].Name = name
+	for i, arg := range names {
+		node, name := SplitNamed(arg)
+		inputs[i].Name, inputs[i].Node = name, node
 		if name == "-" {
 			inputs[i].Reader = stdin
 			continue
@@ -110,9 +172,20 @@ func Open(names []string, stdin io.Reader, opts Options) (*Source, error) {
 // set to its position.
 func NewSource(inputs []Input, opts Options) *Source {
 	s := &Source{byKey: map[string]*mergedTest{}, byPart: map[*Test]*mergedTest{}}
+	nodes := fileNodes(inputs)
+	var book *Book
 	for i, in := range inputs {
 		o := opts
 		o.File = int16(i)
+		// Several files are, as a rule, one server's log each; a file named on the command
+		// line as NAME=FILE is one by its user's word.
+		o.FileNode, o.NodePerFile = nodes[i], nodes[i] != "" && (len(inputs) > 1 || in.Node != "")
+		if o.NodePerFile {
+			if book == nil {
+				book = NewBook()
+			}
+			o.Book = book
+		}
 		s.inputs = append(s.inputs, &sourceInput{name: in.Name, p: NewParser(o), lines: newLineReader(in.Reader)})
 	}
 	return s

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -51,6 +52,9 @@ type Term struct {
 	// Instance numbers the clusters of a test that builds several (fresh instances of the same
 	// ids); 0 when there is one.
 	Instance int `json:"instance,omitempty"`
+	// Group is the Raft group of the term, in a log of several (NATS JetStream's _meta_ and
+	// stream groups); "" when the log names none.
+	Group string `json:"group,omitempty"`
 }
 
 // Latency summarises durations, in seconds.
@@ -108,6 +112,8 @@ type Violation struct {
 	// belong to another test; Reason says so. A warning does not fail raftviz analyze.
 	Warning bool   `json:"warning,omitempty"`
 	Reason  string `json:"reason,omitempty"`
+	// Group is the Raft group the violation is in, when the log names groups.
+	Group string `json:"group,omitempty"`
 }
 
 // Check statuses.
@@ -146,6 +152,9 @@ type Report struct {
 	Output []string `json:"output,omitempty"`
 	// Linearizable is the check of the client operations, when the log has any.
 	Linearizable *Linearizability `json:"linearizable,omitempty"`
+	// Groups are the Raft groups the log names, in order of appearance; each is checked on its
+	// own (their terms are told apart by Term.Group).
+	Groups []string `json:"groups,omitempty"`
 }
 
 // Checks, by name.
@@ -203,6 +212,7 @@ type nodeState struct {
 	// that is not down is a process that died without a word (kill -9) and came back: merged
 	// per-node logs of separate processes show only that.
 	active, down, restarted bool
+	starts                  int // start events of this node so far
 }
 
 type termInfo struct {
@@ -233,8 +243,146 @@ type slowRef struct {
 // Analyzer analyses one test whose events arrive in parts (a streamed test that is never whole
 // in memory): Add each part in order, then Report. It keeps per-node, per-term and per-index
 // facts, not events.
+//
+// A process may run many Raft groups (NATS JetStream: the _meta_ group and one per stream;
+// multi-raft stores: one per range): events with a group field are analysed per group, since
+// term 2 of one group has nothing to do with term 2 of another. A server's own start, stop and
+// crash lines name no group and count in every group it runs.
 type Analyzer struct {
+	opts   Options
+	main   *groupAnalyzer
+	groups map[string]*groupAnalyzer
+	order  []string // groups in order of appearance
+	events int
+}
+
+// NewAnalyzer starts the analysis of one test.
+func NewAnalyzer(opts Options) *Analyzer {
+	if opts.SlowRPC <= 0 {
+		opts.SlowRPC = 100 * time.Millisecond
+	}
+	return &Analyzer{opts: opts, main: newGroupAnalyzer(opts, ""), groups: map[string]*groupAnalyzer{}}
+}
+
+// Add analyses the next events of the test, in order.
+func (a *Analyzer) Add(events []parse.Event) {
+	for i := range events {
+		e := &events[i]
+		a.events++
+		g, ok := e.Field("group")
+		if !ok || g == "" {
+			a.main.event(e)
+			if len(a.groups) > 0 && e.Node != eventline.ClusterNode {
+				switch e.Kind {
+				case eventline.KindCrash, eventline.KindStop, eventline.KindStart, eventline.KindRestart:
+					// The server's own fault: every group it runs sees it.
+					for _, name := range a.order {
+						if ga := a.groups[name]; ga.nodes[e.Node] != nil {
+							ga.event(e)
+						}
+					}
+				}
+			}
+			continue
+		}
+		ga := a.groups[g]
+		if ga == nil {
+			ga = newGroupAnalyzer(a.opts, g)
+			a.groups[g] = ga
+			a.order = append(a.order, g)
+		}
+		ga.event(e)
+	}
+}
+
+// Report ends the analysis: t gives the test's name, status and output (its Events are not read
+// again; they may have been let go).
+func (a *Analyzer) Report(t *parse.Test) Report {
+	r := a.main.Report(t)
+	if len(a.groups) == 0 {
+		return r
+	}
+	r.Events = a.events
+	commit, apply := a.main.commitLat, a.main.applyLat
+	nodes := map[string]*NodeStats{}
+	var ids []string
+	addNodes := func(ns []NodeStats) {
+		for _, n := range ns {
+			m, ok := nodes[n.Node]
+			if !ok {
+				c := n
+				nodes[n.Node] = &c
+				ids = append(ids, n.Node)
+				continue
+			}
+			m.TermChanges += n.TermChanges
+			m.Commits += n.Commits
+			m.Applies += n.Applies
+			m.LastApplied = max(m.LastApplied, n.LastApplied)
+			// A server's crash is every group's: counted once.
+			m.Crashes, m.Restarts = max(m.Crashes, n.Crashes), max(m.Restarts, n.Restarts)
+			m.MaxHeartbeatGap = max(m.MaxHeartbeatGap, n.MaxHeartbeatGap)
+		}
+	}
+	addNodes(r.Nodes)
+	for _, name := range a.order {
+		ga := a.groups[name]
+		gr := ga.Report(t)
+		for _, tm := range gr.Terms {
+			tm.Group = name
+			r.Terms = append(r.Terms, tm)
+		}
+		for _, v := range gr.Violations {
+			v.Group = name
+			v.Detail = "group " + name + ": " + v.Detail
+			r.Violations = append(r.Violations, v)
+		}
+		r.RPCs = append(r.RPCs, gr.RPCs...)
+		r.Slow = append(r.Slow, gr.Slow...)
+		r.Checks = mergeChecks(r.Checks, gr.Checks)
+		addNodes(gr.Nodes)
+		commit, apply = append(commit, ga.commitLat...), append(apply, ga.applyLat...)
+		r.Groups = append(r.Groups, name)
+	}
+	parse.SortNodes(ids)
+	r.Nodes = r.Nodes[:0]
+	for _, id := range ids {
+		r.Nodes = append(r.Nodes, *nodes[id])
+	}
+	r.Commit, r.Apply = summarize(commit), summarize(apply)
+	return r
+}
+
+// mergeChecks combines one check's results over groups: violated in any group is violated;
+// otherwise passed in any is passed (with the counts of the groups that passed); otherwise not
+// checked.
+func mergeChecks(into, more []CheckResult) []CheckResult {
+	rank := map[string]int{NotChecked: 0, Passed: 1, Violated: 2}
+	for _, c := range more {
+		found := false
+		for i := range into {
+			if into[i].Name != c.Name {
+				continue
+			}
+			found = true
+			switch {
+			case rank[c.Status] > rank[into[i].Status]:
+				into[i] = c
+			case c.Status == Passed && into[i].Status == Passed && c.Why != "":
+				into[i].Why = "in every group that states it; " + strings.TrimPrefix(into[i].Why, "in every group that states it; ")
+			}
+		}
+		if !found {
+			into = append(into, c)
+		}
+	}
+	return into
+}
+
+// groupAnalyzer analyses the events of one Raft group of a test.
+type groupAnalyzer struct {
 	opts      Options
+	group     string
 	events    int
 	start     int64
 	end       int64
@@ -271,12 +419,19 @@ type Analyzer struct {
 	history      historyBuilder
 }
 
-// NewAnalyzer starts the analysis of one test.
-func NewAnalyzer(opts Options) *Analyzer {
-	if opts.SlowRPC <= 0 {
-		opts.SlowRPC = 100 * time.Millisecond
+// endLeading says that n's leadership ended at e.
+func (a *groupAnalyzer) endLeading(n *nodeState, e *parse.Event) {
+	if n.leading == 0 {
+		return
 	}
-	return &Analyzer{opts: opts, instances: map[string]int{}, nodes: map[string]*nodeState{},
+	if ti := a.terms[n.leading]; ti != nil && ti.endAt == 0 {
+		ti.endAt = e.Time
+	}
+	n.leading = 0
+}
+
+func newGroupAnalyzer(opts Options, group string) *groupAnalyzer {
+	return &groupAnalyzer{opts: opts, group: group, instances: map[string]int{}, nodes: map[string]*nodeState{},
 		terms: map[uint64]*termInfo{}, inEpoch: map[string]bool{}, applies: map[uint64]applied{},
 		proposed: map[uint64]proposal{}, leaderCommit: map[string]uint64{}, rpcs: map[rpcKey]*RPCStats{},
 		rtts: map[rpcKey][]time.Duration{}, inflight: map[string]sentReq{}, history: newHistoryBuilder()}
@@ -289,12 +444,12 @@ func Test(t *parse.Test, opts Options) Report {
 	return a.Report(t)
 }
 
-func (a *Analyzer) ref(r evRef) Ref {
+func (a *groupAnalyzer) ref(r evRef) Ref {
 	at := parse.Event{Time: r.time, Flags: r.flags}
 	return Ref{Time: at.FormatTime(a.start, false), Node: r.node, Line: r.line, File: r.file, Msg: r.msg}
 }
 
-func (a *Analyzer) violate(check, detail string, refs ...evRef) {
+func (a *groupAnalyzer) violate(check, detail string, refs ...evRef) {
 	v := Violation{Check: check, Detail: detail}
 	for _, r := range refs {
 		if !r.set {
@@ -316,7 +471,7 @@ func (a *Analyzer) violate(check, detail string, refs ...evRef) {
 	a.violations = append(a.violations, v)
 }
 
-func (a *Analyzer) node(id string) *nodeState {
+func (a *groupAnalyzer) node(id string) *nodeState {
 	n, ok := a.nodes[id]
 	if !ok {
 		n = &nodeState{stats: NodeStats{Node: id}}
@@ -326,20 +481,13 @@ func (a *Analyzer) node(id string) *nodeState {
 	return n
 }
 
-func (a *Analyzer) termOf(t uint64, e *parse.Event) *termInfo {
+func (a *groupAnalyzer) termOf(t uint64, e *parse.Event) *termInfo {
 	ti, ok := a.terms[t]
 	if !ok {
 		ti = &termInfo{firstEv: refOf(e), candidates: map[string]bool{}}
 		a.terms[t] = ti
 	}
 	return ti
-}
-
-// Add analyses the next events of the test, in order.
-func (a *Analyzer) Add(events []parse.Event) {
-	for i := range events {
-		a.event(&events[i])
-	}
 }
 
 type commitMark struct {
@@ -350,7 +498,7 @@ type commitMark struct {
 // markCommitted notes that index is committed, as the event's node knows in its term. The
 // marks stay a staircase: a mark with a higher index known in no later term makes another
 // redundant.
-func (a *Analyzer) markCommitted(index uint64, e *parse.Event) {
+func (a *groupAnalyzer) markCommitted(index uint64, e *parse.Event) {
 	term := uint64(0)
 	if t, ok := e.Term(); ok {
 		term = t
@@ -389,7 +537,7 @@ func (a *Analyzer) markCommitted(index uint64, e *parse.Event) {
 }
 
 // committedBefore returns the highest commit known in a term before term.
-func (a *Analyzer) committedBefore(term uint64) (commitMark, bool) {
+func (a *groupAnalyzer) committedBefore(term uint64) (commitMark, bool) {
 	for k := len(a.committed) - 1; k >= 0; k-- {
 		if a.committed[k].term < term {
 			return a.committed[k], true
@@ -406,7 +554,7 @@ func (n *nodeState) forget() {
 	n.rules.reset()
 }
 
-func (a *Analyzer) event(e *parse.Event) {
+func (a *groupAnalyzer) event(e *parse.Event) {
 	if !a.started {
 		a.start, a.started = e.Time, true
 	}
@@ -422,7 +570,10 @@ func (a *Analyzer) event(e *parse.Event) {
 	}
 	if e.FreshInstance() {
 		a.instances[e.Node]++
-		if a.inEpoch[e.Node] {
+		// A node's first start opens no new cluster, even after lines of its own (etcd-io/raft
+		// logs its configuration and role before "newRaft"); a fresh start of a node that had
+		// started already is another cluster of the same ids.
+		if a.inEpoch[e.Node] && n.starts > 0 {
 			a.epochs = append(a.epochs, a.terms)
 			a.terms = map[uint64]*termInfo{}
 			clear(a.inEpoch)
@@ -431,7 +582,13 @@ func (a *Analyzer) event(e *parse.Event) {
 			}
 		}
 		a.inEpoch[e.Node] = true
+		a.endLeading(n, e)
 		n.forget()
+		n.starts++
+		n.active, n.down, n.restarted = false, false, false
+		if st, ok := e.Field("state"); ok {
+			n.role = st
+		}
 		return
 	}
 	a.inEpoch[e.Node] = true
@@ -474,16 +631,21 @@ func (a *Analyzer) event(e *parse.Event) {
 	// After the term check, which compares a start with what the disk held before it.
 	a.protocolRules(e, n, term, hasTerm)
 	if n.leading != 0 {
-		// Leadership ends with a new term, another role, or a crash.
+		// Leadership ends with a new term, another role, or the node's crash, stop or start:
+		// a leader killed with kill -9 says nothing, and comes back as a follower.
 		t, _ := e.Term()
 		st, hasState := e.Field("state")
-		if t > n.leading || (hasState && st != "leader") || e.FaultKind() == eventline.KindCrash {
-			if ti := a.terms[n.leading]; ti != nil && ti.endAt == 0 {
-				ti.endAt = e.Time
+		switch {
+		case t > n.leading || (hasState && st != "leader"):
+			a.endLeading(n, e)
+		default:
+			switch e.Kind {
+			case eventline.KindCrash, eventline.KindStop, eventline.KindStart, eventline.KindRestart:
+				a.endLeading(n, e)
 			}
-			n.leading = 0
 		}
 	}
+
 	if st, ok := e.Field("state"); ok {
 		n.role = st
 		a.seen.roles++
@@ -517,6 +679,13 @@ func (a *Analyzer) event(e *parse.Event) {
 		case ti.leader == "":
 			ti.leader, ti.leaderEv = e.Node, refOf(e)
 			n.leading = term
+			// A leader of a later term: the leaders of earlier ones lead no more, whether or not
+			// they heard of it (or lived to: a leader killed with kill -9 says nothing).
+			for _, o := range a.nodes {
+				if o != n && o.leading != 0 && o.leading < term {
+					a.endLeading(o, e)
+				}
+			}
 			if v, ok := e.FieldInt("votes"); ok {
 				ti.votes = int(v)
 			}
@@ -537,6 +706,8 @@ func (a *Analyzer) event(e *parse.Event) {
 		n.restarted, n.down = true, false
 	case eventline.KindStart:
 		switch {
+		case n.starts == 0:
+			// Its first start: lines it wrote before were its start-up, not a life that ended.
 		case n.restarted: // counted at its restart event
 		case n.down:
 			n.stats.Restarts++
@@ -544,6 +715,7 @@ func (a *Analyzer) event(e *parse.Event) {
 			n.stats.Crashes++
 			n.stats.Restarts++
 		}
+		n.starts++
 		n.commit, n.lastHB = 0, 0
 		n.active, n.down, n.restarted = false, false, false
 	}
@@ -564,7 +736,7 @@ func (a *Analyzer) event(e *parse.Event) {
 }
 
 // kindEvent reads the facts of an event of a known kind (docs/FORMAT.md).
-func (a *Analyzer) kindEvent(e *parse.Event, n *nodeState) {
+func (a *groupAnalyzer) kindEvent(e *parse.Event, n *nodeState) {
 	switch e.Kind {
 	case eventline.KindStart:
 		if v, ok := e.FieldInt("last_index"); ok {
@@ -652,7 +824,7 @@ func (a *Analyzer) kindEvent(e *parse.Event, n *nodeState) {
 }
 
 // rpcEvent counts a message and measures round trips and heartbeat gaps.
-func (a *Analyzer) rpcEvent(e *parse.Event, n *nodeState) {
+func (a *groupAnalyzer) rpcEvent(e *parse.Event, n *nodeState) {
 	typ, _ := e.Field("type")
 	if typ == "" {
 		typ, _ = e.Field("msgtype") // a profile that read the message's type from its wording
@@ -706,7 +878,7 @@ func (a *Analyzer) rpcEvent(e *parse.Event, n *nodeState) {
 
 // Report ends the analysis: t gives the test's name, status and output (its Events are not read
 // again; they may have been let go).
-func (a *Analyzer) Report(t *parse.Test) Report {
+func (a *groupAnalyzer) Report(t *parse.Test) Report {
 	r := Report{Test: t.Name, Status: t.Status.String(), Events: a.events, Violations: a.violations}
 	if r.Violations == nil {
 		r.Violations = []Violation{}

@@ -39,7 +39,7 @@ func (rs *ruleState) reset() { *rs = ruleState{} }
 
 // protocolRules checks one event of node n against the rules above; term is the event's term
 // when it states one.
-func (a *Analyzer) protocolRules(e *parse.Event, n *nodeState, term uint64, hasTerm bool) {
+func (a *groupAnalyzer) protocolRules(e *parse.Event, n *nodeState, term uint64, hasTerm bool) {
 	rs := &n.rules
 	if rs.mustAdopt > 0 && hasTerm {
 		if term < rs.mustAdopt {

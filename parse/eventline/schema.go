@@ -229,3 +229,13 @@ func CheckText(log []byte) error {
 	}
 	return nil
 }
+
+// Kinds lists the event kinds of Schema, sorted: what a profile's fact rule may state.
+func Kinds() []string {
+	kinds := make([]string, 0, len(Schema))
+	for k := range Schema {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	return kinds
+}

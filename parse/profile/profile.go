@@ -66,6 +66,24 @@ type Profile struct {
 	jsonTime   []string
 	jsonLevel  []string
 	nodeFields map[string]bool
+	// logger: node values that name a logger ("raft", "agent.server.raft"), not a server; the
+	// node is then the message's (msgNode) or the file's.
+	logger *lineRegexp
+	// msgNode reads the node from the start of the message, as a library's wording writes it
+	// inside any envelope (etcd-io/raft's "8693d5c1331d5cc2 became leader at term 2").
+	msgNode *lineRegexp
+	// wording: a message in this library's wording, for choosing it inside another envelope
+	// (a JSON record's msg).
+	wording *lineRegexp
+	// identity: lines in which a server states its own names (an id, an address); each named
+	// group's value becomes another name of the line's node.
+	identity []*lineRegexp
+	// book: lines that name other servers with their addresses ("ID:node1 Address:10.0.0.1:7000"):
+	// every match's addr group is another name of the node its id group names.
+	book []*lineRegexp
+	// scanLit holds a literal that every identity or book rule needs (index-aligned with
+	// identity, then book), so most lines cost one bytes.Contains each.
+	scanLit []string
 }
 
 type lineGroups struct {
@@ -91,6 +109,9 @@ type Record struct {
 	Level   string
 	Fields  []eventline.Field
 	Harness bool // a line of the test harness, not of a server
+	// Logger: the line named a logger where a server would be (profile's logger rule), so the
+	// node is not known from the line: Node is "".
+	Logger bool
 }
 
 // Fact is what a profile read from a message: an event kind from docs/FORMAT.md ("" when the rule
@@ -135,6 +156,14 @@ func (p *Profile) ParseLine(line []byte) (Record, bool) {
 	}
 	r.Node = string(group(p.groups.node))
 	r.Msg = group(p.groups.msg)
+	if r.Node != "" && p.logger != nil && p.logger.MatchString(r.Node) {
+		r.Node, r.Logger = "", true
+	}
+	if r.Node == "" {
+		if node, rest, ok := p.MessageNode(r.Msg); ok {
+			r.Node, r.Msg = node, rest
+		}
+	}
 	r.Level = string(group(p.groups.level))
 	for _, g := range p.groups.extra {
 		if v := group(g.index); v != nil {
@@ -181,6 +210,65 @@ func (p *Profile) parseTime(ts []byte, r *Record) bool {
 	}
 	r.Time, r.HasDate = t.UnixNano(), true
 	return true
+}
+
+// MessageNode reads the node a message names at its start by the profile's msg-node rule, and
+// returns the message without it.
+func (p *Profile) MessageNode(msg []byte) (node string, rest []byte, ok bool) {
+	if p.msgNode == nil {
+		return "", msg, false
+	}
+	m := p.msgNode.FindSubmatchIndex(msg)
+	if m == nil {
+		return "", msg, false
+	}
+	i := p.msgNode.re.SubexpIndex("node")
+	if m[2*i] < 0 {
+		return "", msg, false
+	}
+	return string(msg[m[2*i]:m[2*i+1]]), msg[m[1]:], true
+}
+
+// HasWording reports whether the profile can be recognised by its wording alone, inside another
+// envelope (a JSON record, a logfmt line).
+func (p *Profile) HasWording() bool { return p.wording != nil }
+
+// Wording reports whether a message is in this profile's wording.
+func (p *Profile) Wording(msg []byte) bool { return p.wording != nil && p.wording.Match(msg) }
+
+// HasNames reports whether the profile has identity or book rules (see Names).
+func (p *Profile) HasNames() bool { return len(p.identity)+len(p.book) > 0 }
+
+// Names reads what a line says of servers' names: own is every name the line gives its own
+// server (an id, an address: the named groups of each identity rule that matches), and peers
+// pairs another name with a server's id (each match of a book rule: addr, then id).
+func (p *Profile) Names(line []byte) (own []string, peers [][2]string) {
+	for k, re := range p.identity {
+		if lit := p.scanLit[k]; lit != "" && !bytes.Contains(line, []byte(lit)) {
+			continue
+		}
+		m := re.FindSubmatchIndex(line)
+		if m == nil {
+			continue
+		}
+		for i, n := range re.re.SubexpNames() {
+			if n != "" && m[2*i] >= 0 && m[2*i+1] > m[2*i] {
+				own = append(own, string(line[m[2*i]:m[2*i+1]]))
+			}
+		}
+	}
+	for k, re := range p.book {
+		if lit := p.scanLit[len(p.identity)+k]; lit != "" && !bytes.Contains(line, []byte(lit)) {
+			continue
+		}
+		id, addr := re.re.SubexpIndex("id"), re.re.SubexpIndex("addr")
+		for _, m := range re.re.FindAllSubmatchIndex(line, -1) {
+			if m[2*id] >= 0 && m[2*addr] >= 0 {
+				peers = append(peers, [2]string{string(line[m[2*addr]:m[2*addr+1]]), string(line[m[2*id]:m[2*id+1]])})
+			}
+		}
+	}
+	return own, peers
 }
 
 // IsHarnessLine reports whether a line that is not a server's event line (t.Log output, the
@@ -432,6 +520,28 @@ func Parse(r io.Reader, file string) (*Profile, error) {
 			if re, err = compileLine(val); err == nil {
 				p.failure = append(p.failure, re)
 			}
+		case "logger":
+			p.logger, err = compileLine(val)
+		case "msg-node":
+			if p.msgNode, err = compileLine(val); err == nil && p.msgNode.re.SubexpIndex("node") < 0 {
+				err = fail("msg-node needs a (?P<node>...) group")
+			}
+		case "wording":
+			p.wording, err = compileLine(val)
+		case "identity":
+			var re *lineRegexp
+			if re, err = compileLine(val); err == nil {
+				p.identity = append(p.identity, re)
+			}
+		case "book":
+			var re *lineRegexp
+			if re, err = compileLine(val); err == nil {
+				if re.re.SubexpIndex("id") < 0 || re.re.SubexpIndex("addr") < 0 {
+					err = fail("book needs (?P<id>...) and (?P<addr>...) groups")
+				} else {
+					p.book = append(p.book, re)
+				}
+			}
 		case "node-fields":
 			for _, f := range strings.Fields(val) {
 				p.nodeFields[f] = true
@@ -461,6 +571,13 @@ func Parse(r io.Reader, file string) (*Profile, error) {
 		return nil, &Error{File: file, Line: n, Msg: "no line rule (a regexp with (?P<msg>...), or builtin:classic|etcd-trace|json)"}
 	}
 	p.folds = indexFolds(p.facts)
+	for _, re := range append(p.identity[:len(p.identity):len(p.identity)], p.book...) {
+		lit, fold := requiredLiteral(re.String())
+		if fold {
+			lit = ""
+		}
+		p.scanLit = append(p.scanLit, lit)
+	}
 	return p, nil
 }
 

@@ -8,7 +8,7 @@ import (
 
 func TestBuiltinsParseAndAreOrdered(t *testing.T) {
 	names := Names()
-	want := []string{"hashicorp", "etcd", "dslogs", "etcd-trace", "json", "classic"}
+	want := []string{"hashicorp", "etcd", "nats", "dslogs", "etcd-trace", "json", "classic"}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Fatalf("built-in profiles %v, want %v (detection order)", names, want)
 	}
@@ -30,6 +30,10 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		"name x\nline builtin:classic\nfact state : (\n":  "x.profile:3: bad regexp",
 		"name x\nline builtin:classic\nfact state (x)\n":  "fact wants",
 		"name x\nline builtin:classic\ntime offset -1s\n": "positive unit",
+		// A misspelt kind would state nothing, silently: the leader would disappear.
+		"name x\nline builtin:classic\n\nfact stat state=leader : ^won\n": "x.profile:4: unknown fact kind \"stat\"",
+		"name x\nline builtin:classic\nmsg-node ^(\\d+) \n":               "msg-node needs a (?P<node>...) group",
+		"name x\nline builtin:classic\nbook ID:(?P<id>\\S+)\n":            "book needs (?P<id>...) and (?P<addr>...) groups",
 	}
 	for text, want := range cases {
 		_, err := Parse(strings.NewReader(text), "x.profile")

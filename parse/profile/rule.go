@@ -238,6 +238,8 @@ func parseRule(val string, fail func(string, ...any) error, compile func(string)
 	r := &rule{kind: words[0]}
 	if r.kind == "-" {
 		r.kind = ""
+	} else if _, ok := eventline.Schema[r.kind]; !ok {
+		return nil, fail("unknown fact kind %q (the kinds of docs/FORMAT.md: %s; or - for fields only)", r.kind, strings.Join(eventline.Kinds(), ", "))
 	}
 	for _, w := range words[1:] {
 		k, v, ok := strings.Cut(w, "=")

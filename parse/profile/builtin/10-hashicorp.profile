@@ -5,6 +5,13 @@ description hashicorp/raft (hclog text: TIME [LEVEL]  server-<id>: message: key=
 detect      ^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+(?:Z|[+-]\d\d:?\d\d) \[(?:TRACE|DEBUG|INFO|WARN|ERROR)\]\s
 line        ^(?P<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+(?:Z|[+-]\d\d:?\d\d)) \[(?P<level>[A-Z]+)\]\s+(?:(?P<node>[^\s:]+): )?(?P<msg>.*)$
 time        2006-01-02T15:04:05.999999999Z0700
+# An app's own servers name hclog's logger ("raft", "agent.server.raft", "nomad.raft"), not the
+# server: the node is the file's (one log per process), named by its words below.
+logger      ^(?:[\w-]+\.)*raft(?:-net)?$
+# A server's own address and id, and its peers' (initial configuration: ID:node1 Address:...).
+identity    \[INFO\]  (?:\S+: )?entering (?:follower|candidate|leader) state: \w+="Node at (?P<addr>[^ "]+) \[
+identity    \] +(?:\S+: )?(?:pre-)?voting for self: term=\d+ id=(?P<id>\S+)
+book        ID:(?P<id>[^ }]+) Address:(?P<addr>[^ }]+)
 # Test clusters name servers "server-<uuid>" and address them as "<uuid>": one alias for both.
 alias       ^(?:server-)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$ as s
 # The test cluster's own logger, and t.Log lines of the tests ("raft_test.go:375: [INFO] ...").

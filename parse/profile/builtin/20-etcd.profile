@@ -5,13 +5,27 @@ description etcd-io/raft default logger (raftYYYY/MM/DD HH:MM:SS LEVEL: ID messa
 detect      ^raft\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)? (?:DEBUG|INFO|WARN|WARNING|ERROR|PANIC|FATAL): 
 line        ^raft(?P<time>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)?) (?P<level>[A-Z]+): (?:(?P<node>[0-9a-f]+) )?(?P<msg>.*)$
 time        2006/01/02 15:04:05
+# The wording inside any envelope (etcd's zap records carry it in "msg"): the member id first.
+# An id has a digit, so that words such as "added" are not taken for one.
+msg-node    ^(?P<node>[0-9a-f]*[0-9][0-9a-f]*)[ ]
+wording     ^(?:[0-9a-f]*[0-9][0-9a-f]* (?:became (?:leader|follower|candidate|pre-candidate) at term|switched to configuration|is starting a new election|\[term: \d+\]|\[logterm: \d+, index: \d+\]|received Msg|has received \d+ Msg)|newRaft [0-9a-f]+ \[|raft\.node: )
+# An etcd server's own member id, in its capnslog or zap lines: the id its peers name it by.
+identity    etcdserver: (?:starting|restarting) member (?P<id>[0-9a-f]+) in cluster
+identity    "msg":"(?:starting|restarting) local member".*"local-member-id":"(?P<id>[0-9a-f]+)"
 
-# "newRaft ID [...]" is the last line newRaft logs for a new instance of node ID. etcd's table
-# tests create many instances with the same ids, up front, and run them one after another; the
-# log never says which instance printed a line. raftviz analyze counts the instances, and a
-# violation involving a node with several is a warning (the attribution is uncertain), not a failure.
+# newRaft logs "switched to configuration", "became follower at term T", then "newRaft ID [peers:
+# ..., term: T, ..., lastindex: L]". Term 0 is the term of a node that has stored nothing: its
+# "became follower at term 0" is where a fresh instance, sharing nothing with an earlier one of
+# the id, begins (etcd's table tests build many clusters with the same ids in one test; raftviz
+# analyze counts the instances, and a violation involving a node with several is a warning, not
+# a failure). A newRaft with a term or entries is the same server restarted from its storage.
 fact conf : ^switched to configuration (?P<conf>.*)
-fact start fresh=true : ^newRaft (?P<node>[0-9a-f]+) \[peers: \[(?P<peers>[^\]]*)\], term: (?P<init_term>\d+), commit: (?P<commit>\d+), applied: (?P<applied>\d+), lastindex: (?P<last_index>\d+), lastterm: (?P<last_term>\d+)\]
+fact start fresh=true state=follower : ^became follower at term (?P<term>0)$
+fact conf : ^newRaft (?P<node>[0-9a-f]+) \[peers: \[(?P<peers>[^\]]*)\], term: (?P<init_term>0), commit: (?P<commit>0), applied: (?P<applied>\d+), lastindex: (?P<last_index>0), lastterm: (?P<last_term>0)\]
+fact start : ^newRaft (?P<node>[0-9a-f]+) \[peers: \[(?P<peers>[^\]]*)\], term: (?P<init_term>\d+), commit: (?P<commit>\d+), applied: (?P<applied>\d+), lastindex: (?P<last_index>\d+), lastterm: (?P<last_term>\d+)\]
+# etcd's node loop saying who leads: about the node it names, not the harness.
+fact leader : ^raft\.node: (?P<node>[0-9a-f]+) elected leader (?P<leader>[0-9a-f]+) at term (?P<term>\d+)
+fact leader : ^raft\.node: (?P<node>[0-9a-f]+) (?:lost leader|changed leader from) (?P<prev_leader>[0-9a-f]+)
 fact state state=leader       : ^became leader at term (?P<term>\d+)
 fact state state=candidate    : ^became candidate at term (?P<term>\d+)
 fact state state=precandidate : ^became pre-candidate at term (?P<term>\d+)

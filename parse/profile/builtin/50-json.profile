@@ -5,9 +5,9 @@ name        json
 description JSON records (zap, zerolog, logrus, log/slog) with a node key
 line        builtin:json
 json-node   node raft_id nid server server_id node_id id peer
-json-msg    msg message
+json-msg    msg message @message
 json-time   time ts timestamp @timestamp t
-json-level  level lvl severity
+json-level  level lvl severity @level
 fact crash      : (?i)\bcrash
 fact restart    : (?i)\brestart
 fact reconnect  : (?i)\breconnect
