@@ -78,6 +78,9 @@ type Options struct {
 	// NodePerFile: the input is one server's log (one of several files, or named NAME=FILE), so
 	// a line that names no server is that server's.
 	NodePerFile bool
+	// UserProfiles are a user's own profiles (profile.LoadUser): those with a detect or wording
+	// rule take part in detection, before the built-in ones.
+	UserProfiles []*profile.Profile
 	// Book, when set, is shared by the inputs of one run: the names servers give themselves and
 	// each other (ids, addresses), so that they map to the same node everywhere.
 	Book *Book
@@ -206,7 +209,7 @@ func NewParser(opts Options) *Parser {
 		attempts: make(map[string]int),
 		nodes:    make(map[string]string),
 		json:     jsonState{partial: make(map[string][]byte)},
-		dialect:  newDialect(opts.Profile),
+		dialect:  newDialect(opts.Profile, opts.UserProfiles),
 	}
 }
 

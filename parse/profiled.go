@@ -39,9 +39,10 @@ type aliasOf struct {
 	ok          bool
 }
 
-func newDialect(forced *profile.Profile) dialect {
+func newDialect(forced *profile.Profile, user []*profile.Profile) dialect {
 	d := dialect{active: forced, forced: forced != nil, locked: forced != nil}
-	all := profile.Builtins()
+	// A user's own profiles are tried first: they are more specific than the built-in ones.
+	all := append(user[:len(user):len(user)], profile.Builtins()...)
 	if forced != nil {
 		// Last, so that a forced profile's facts serve its own built-in syntax.
 		all = append(all[:len(all):len(all)], forced)
@@ -55,6 +56,9 @@ func newDialect(forced *profile.Profile) dialect {
 		}
 		if p.HasNames() {
 			d.named = append(d.named, p)
+		}
+		if p.Source != "builtin" && p != forced {
+			continue // a user's profile with a builtin: line serves only when forced
 		}
 		switch p.Builtin {
 		case profile.BuiltinClassic:

@@ -83,7 +83,7 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	if len(files) == 1 {
 		implicit = files[0]
 	}
-	src, err := parse.Open(files, stdin, parse.Options{Format: inFormat, ImplicitName: implicit, Profile: prof,
+	src, err := parse.Open(files, stdin, parse.Options{Format: inFormat, ImplicitName: implicit, Profile: prof, UserProfiles: pf.user,
 		HoldForPackage: matcher.NamesPackage()})
 	if err != nil {
 		fmt.Fprintf(stderr, "raftviz analyze: %v\n", err)

@@ -33,7 +33,7 @@ import (
 
 // parseOptions are the parser options every reading of the input uses.
 func (c *config) parseOptions() parse.Options {
-	return parse.Options{Format: c.inFormat, ImplicitName: c.implicit, Profile: c.profile,
+	return parse.Options{Format: c.inFormat, ImplicitName: c.implicit, Profile: c.profile, UserProfiles: c.prof.user,
 		HoldForPackage: c.matcher.NamesPackage()}
 }
 
@@ -95,6 +95,8 @@ per-node timing table per test. Several files (one per node) are merged by times
   raftviz --follow live.log      # the timeline of a log that is still being written
   raftviz analyze run.log        # leaders, latencies, safety checks (exit 1 on a violation)
   raftviz diff pass.log fail.log # where two runs of the same tests first diverge
+  raftviz n1=a.log n2=b.log      # one server's log per file, named (default: the file's name)
+  raftviz profiles               # the log dialects raftviz reads; profiles show NAME prints one
 
 Flags:
 `
@@ -197,10 +199,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 
 // run is the whole command, with its streams as parameters so tests can drive it.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) > 0 && (args[0] == "analyze" || args[0] == "diff") {
+	if len(args) > 0 && (args[0] == "analyze" || args[0] == "diff" || args[0] == "profiles") {
 		if _, err := os.Stat(args[0]); err != nil { // a log file of that name wins
-			if args[0] == "analyze" {
+			switch args[0] {
+			case "analyze":
 				return analyzeCommand(ctx, args[1:], stdin, stdout, stderr)
+			case "profiles":
+				return profilesCommand(args[1:], stdout, stderr)
 			}
 			return diffCommand(ctx, args[1:], stdout, stderr)
 		}

@@ -3,6 +3,9 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/raftviz/raftviz/parse/profile"
 )
@@ -12,6 +15,7 @@ type profileFlags struct {
 	name       string
 	nodeRe     string
 	timeLayout string
+	user       []*profile.Profile // the user's own profiles, after resolve
 }
 
 func (pf *profileFlags) register(fs *flag.FlagSet) {
@@ -20,8 +24,19 @@ func (pf *profileFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&pf.timeLayout, "time-layout", "", "Go time `layout` of the (?P<time>...) group of --node-re, e.g. 2006-01-02T15:04:05Z07:00")
 }
 
-// resolve returns the forced profile, or nil to detect one.
+// resolve returns the forced profile, or nil to detect one, and reads the user's own profiles
+// (profile.UserDir) into pf.user: they take part in detection, and --profile NAME finds them.
 func (pf *profileFlags) resolve() (*profile.Profile, error) {
+	user, err := profile.LoadUser()
+	if err != nil {
+		return nil, err
+	}
+	pf.user = user
+	for _, p := range user {
+		if pf.name != "" && p.Name == pf.name && pf.nodeRe == "" {
+			return p, nil
+		}
+	}
 	switch {
 	case pf.name != "" && pf.nodeRe != "":
 		return nil, fmt.Errorf("--profile and --node-re do not go together")
@@ -34,4 +49,56 @@ func (pf *profileFlags) resolve() (*profile.Profile, error) {
 		return profile.Load(pf.name)
 	}
 	return nil, nil
+}
+
+// profilesCommand is raftviz profiles: the profiles raftviz reads logs with, built in and the
+// user's own, with where each comes from; "show NAME" prints one as a file to start from.
+func profilesCommand(args []string, stdout, stderr io.Writer) int {
+	user, err := profile.LoadUser()
+	if err != nil {
+		fmt.Fprintf(stderr, "raftviz profiles: %v\n", err)
+		return exitUsage
+	}
+	all := append(user[:len(user):len(user)], profile.Builtins()...)
+	switch {
+	case len(args) == 0 || (len(args) == 1 && args[0] == "list"):
+		tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tFROM\tDETECTED\tDESCRIPTION")
+		for _, p := range all {
+			how := "no (--profile only)"
+			switch {
+			case p.HasDetect() && p.HasWording():
+				how = "by its lines and its wording"
+			case p.HasDetect() || (p.Builtin != "" && p.Source == "builtin"):
+				how = "by its lines"
+			case p.HasWording():
+				how = "by its wording"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, p.Source, how, p.Description)
+		}
+		tw.Flush()
+		if dir := profile.UserDir(); dir != "" {
+			fmt.Fprintf(stdout, "\nyour own profiles: %s/*.profile (raftviz profiles show NAME > there/mine.profile to start one)\n", dir)
+		}
+		return exitOK
+	case len(args) == 2 && args[0] == "show":
+		for _, p := range all {
+			if p.Name == args[1] {
+				fmt.Fprint(stdout, p.Text)
+				return exitOK
+			}
+		}
+		names := make([]string, len(all))
+		for i, p := range all {
+			names[i] = p.Name
+		}
+		fmt.Fprintf(stderr, "raftviz profiles: no profile %q (have: %s)\n", args[1], strings.Join(names, ", "))
+		return exitUsage
+	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help"):
+		fmt.Fprint(stdout, "usage: raftviz profiles [list]     the profiles, built in and your own, and where each comes from\n"+
+			"       raftviz profiles show NAME  print one, to copy and edit (docs/PROFILES.md)\n")
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "raftviz profiles: unknown arguments %q (raftviz profiles -h)\n", strings.Join(args, " "))
+	return exitUsage
 }

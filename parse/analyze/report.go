@@ -36,7 +36,14 @@ func WriteText(w io.Writer, r Report) {
 	fmt.Fprintf(w, "== %s (%s, %d events)\n", r.Test, r.Status, r.Events)
 	if len(r.Terms) > 0 {
 		tw := newTable(w)
-		tw.AppendHeader(table.Row{"TERM", "LEADER", "FROM", "LED", "CANDIDATES", "VOTES", "ELECTION"})
+		// A log of several Raft groups (NATS JetStream) gets a column for them: each group's
+		// terms are its own.
+		grouped := len(r.Groups) > 0
+		header := table.Row{"TERM", "LEADER", "FROM", "LED", "CANDIDATES", "VOTES", "ELECTION"}
+		if grouped {
+			header = append(table.Row{"GROUP"}, header...)
+		}
+		tw.AppendHeader(header)
 		for _, t := range r.Terms {
 			leader := t.Leader
 			if leader == "" {
@@ -46,7 +53,15 @@ func WriteText(w io.Writer, r Report) {
 			if t.Votes > 0 {
 				votes = fmt.Sprint(t.Votes)
 			}
-			tw.AppendRow(table.Row{t.Term, leader, t.Start, secs(t.Led), t.Candidates, votes, secs(t.Election)})
+			row := table.Row{t.Term, leader, t.Start, secs(t.Led), t.Candidates, votes, secs(t.Election)}
+			if grouped {
+				group := t.Group
+				if group == "" {
+					group = "-"
+				}
+				row = append(table.Row{group}, row...)
+			}
+			tw.AppendRow(row)
 		}
 		tw.Render()
 	}

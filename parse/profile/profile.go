@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -44,6 +45,8 @@ type Profile struct {
 	Source string
 	// Builtin names a hand-written line scanner (BuiltinClassic, ...); "" when Line is a regexp.
 	Builtin string
+	// Text is the profile file as written, for raftviz profiles show.
+	Text string
 
 	detect     *lineRegexp
 	line       *lineRegexp
@@ -423,7 +426,12 @@ func (e *Error) Error() string { return fmt.Sprintf("profile %s:%d: %s", e.File,
 
 // Parse reads a profile file. Every mistake is an *Error naming the file and line.
 func Parse(r io.Reader, file string) (*Profile, error) {
-	p := &Profile{Source: file, nodeFields: map[string]bool{}}
+	text, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return nil, &Error{File: file, Msg: err.Error()}
+	}
+	r = bytes.NewReader(text)
+	p := &Profile{Source: file, Text: string(text), nodeFields: map[string]bool{}}
 	for _, k := range []string{"candidate", "from", "to", "leader", "peer", "voter"} {
 		p.nodeFields[k] = true
 	}
@@ -659,6 +667,44 @@ func Load(nameOrFile string) (*Profile, error) {
 	}
 	defer f.Close()
 	return Parse(f, nameOrFile)
+}
+
+// UserDir is where a user's own profiles live: $XDG_CONFIG_HOME/raftviz/profiles, or
+// ~/.config/raftviz/profiles; "" when neither can be told.
+func UserDir() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "raftviz", "profiles")
+}
+
+// LoadUser reads every *.profile file of UserDir, in name order: profiles that take part in
+// detection before the built-in ones. A missing directory is no profiles; a profile with a
+// mistake is an *Error naming its file and line.
+func LoadUser() ([]*Profile, error) {
+	dir := UserDir()
+	if dir == "" {
+		return nil, nil
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.profile"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*Profile
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		p, err := Parse(f, name)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // Names lists the built-in profiles.

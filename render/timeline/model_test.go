@@ -1705,3 +1705,19 @@ func TestFarJumpRunsOffTheKeys(t *testing.T) {
 		t.Fatalf("x found a fault of a hidden node: status %q, cursor on %+v", m.status, m.Cursor())
 	}
 }
+
+// TestKilledLeaderIsNoLongerLeader: a leader killed with kill -9 writes nothing; its next line
+// is its start from storage, and from there its column says follower, not leader (two leaders
+// in the header after a restart, as merged per-node logs of a real cluster showed).
+func TestKilledLeaderIsNoLongerLeader(t *testing.T) {
+	log := "00:00:00.100000 [1] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2\n" +
+		"00:00:00.200000 [2] becomes leader | ev=state term=2 state=leader prev=candidate reason=won votes=2\n" +
+		"00:00:00.300000 [1] starts | ev=start term=1 peers=1,2,3 last_index=3 last_term=1 commit=2 vote=1\n" +
+		"00:00:00.400000 [1] resets election timer | ev=timer term=1 timer=election action=reset\n"
+	m := newModel(t, readLog(t, log), 120, 12)
+	press(m, "G")
+	header := strings.Split(plain(m), "\n")[1]
+	if strings.Contains(header, "1 leader") || !strings.Contains(header, "1 follower") || !strings.Contains(header, "2 leader") {
+		t.Fatalf("column header after node 1's restart: %q", header)
+	}
+}

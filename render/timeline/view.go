@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/eventline"
 	"github.com/raftviz/raftviz/render"
 )
 
@@ -283,6 +284,14 @@ func (m *Model) roleAt(node string, i int) string {
 		e := ev.At(j)
 		if s, ok := e.Field("state"); ok {
 			return s
+		}
+		switch e.Kind {
+		case eventline.KindStart, eventline.KindRestart:
+			// A server starts as a follower, whatever it was before it died (a leader killed
+			// with kill -9 says nothing of it).
+			return "follower"
+		case eventline.KindStop:
+			return "down"
 		}
 	}
 	return ""
