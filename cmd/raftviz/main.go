@@ -516,7 +516,11 @@ func emptyInputs(files []string) string {
 // reportUnderstood writes the one-line account of lines that were not events or test framing.
 func reportUnderstood(stderr io.Writer, s *parse.Summary) {
 	if s.Events == 0 && s.Framing == 0 {
-		fmt.Fprintf(stderr, "raftviz: no tests or debug lines found in %d lines of input\n", s.Lines)
+		// Say what was tried and where to start, on one line: a user whose format no profile
+		// knows is one profile (or one --node-re) away from a table.
+		fmt.Fprintf(stderr, "raftviz: no tests or debug lines found in %d lines of input (tried go test output, raftviz event lines and the profiles %s); "+
+			"for another format: --node-re 'REGEXP with (?P<node>...)', or a profile of your own (raftviz profiles show classic; docs/PROFILES.md)\n",
+			s.Lines, strings.Join(profile.Names(), ", "))
 		return
 	}
 	if s.NotUnderstood == 0 && s.Ambiguous == 0 && s.LongLines == 0 {
