@@ -77,6 +77,11 @@ func TestGolden(t *testing.T) {
 		{"dslogs_panic_table", []string{"--compact", "--wrap", "40", "--grep", "Leader", fx + "dslogs_panic.log"}},
 		{"dslogs_csv", []string{"--table", "csv", "--grep", "Leader", fx + "dslogs_fail.log"}},
 		{"jsonlog_list", []string{"--list", fx + "jsonlog_v.log"}},
+		// Real clusters' per-node files (testdata/fixtures/cluster), read with no flags.
+		{"cluster_list", []string{"--list", fx + "cluster/etcd_zap/n1.log", fx + "cluster/etcd_zap/n2.log", fx + "cluster/etcd_zap/n3.log"}},
+		{"cluster_etcd_table", []string{"--compact", "--wrap", "40", "--grep", "became", fx + "cluster/etcd_capnslog/n1.log", fx + "cluster/etcd_capnslog/n2.log", fx + "cluster/etcd_capnslog/n3.log"}},
+		{"cluster_hraft_table", []string{"--compact", "--wrap", "40", "--grep", "state", fx + "cluster/hraft/node1.log", fx + "cluster/hraft/node2.log", fx + "cluster/hraft/node3.log"}},
+		{"cluster_nats_analyze_json", []string{"analyze", "--json", fx + "cluster/nats/s1.log", fx + "cluster/nats/s2.log", fx + "cluster/nats/s3.log"}},
 		{"jsonlog_table", []string{"-run", "TestLogrus", "--compact", "--wrap", "50", fx + "jsonlog_v.log"}},
 		{"custom_node_re", []string{"--list", "--node-re", `\] (?P<node>server-[0-9a-f]{4})`, fx + "hashicorp_v.log"}},
 		{"bad_profile", []string{"--profile", td + "fixtures/capture.sh", td + "gotest_v.log"}},
