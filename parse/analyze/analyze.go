@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -354,7 +353,7 @@ func (a *Analyzer) Report(t *parse.Test) Report {
 }
 
 // mergeChecks combines one check's results over groups: violated in any group is violated;
-// otherwise passed in any is passed (with the counts of the groups that passed); otherwise not
+// otherwise passed in any is passed (with the first passing group's counts); otherwise not
 // checked.
 func mergeChecks(into, more []CheckResult) []CheckResult {
 	rank := map[string]int{NotChecked: 0, Passed: 1, Violated: 2}
@@ -365,11 +364,8 @@ func mergeChecks(into, more []CheckResult) []CheckResult {
 				continue
 			}
 			found = true
-			switch {
-			case rank[c.Status] > rank[into[i].Status]:
+			if rank[c.Status] > rank[into[i].Status] {
 				into[i] = c
-			case c.Status == Passed && into[i].Status == Passed && c.Why != "":
-				into[i].Why = "in every group that states it; " + strings.TrimPrefix(into[i].Why, "in every group that states it; ")
 			}
 		}
 		if !found {
