@@ -21,6 +21,27 @@ func (e *Event) Term() (uint64, bool) {
 	return n, err == nil
 }
 
+// Group returns the Raft group the event belongs to (its group field: NATS JetStream's
+// "_meta_" or a stream's group, a multi-raft store's range), or "" when it names none: a
+// single-group log, or a server's own line (start, stop, crash) that concerns every group it runs.
+func (e *Event) Group() string {
+	if e.Fields == "" {
+		return ""
+	}
+	g, _ := e.Field("group")
+	return g
+}
+
+// InGroup reports whether the event is part of what group g shows: its own events and the
+// events that name no group. Every event is in group "" (all groups).
+func (e *Event) InGroup(g string) bool {
+	if g == "" {
+		return true
+	}
+	own := e.Group()
+	return own == "" || own == g
+}
+
 // BecameLeader reports whether the event says its node became leader.
 func (e *Event) BecameLeader() bool { return e.stateIs("leader") }
 

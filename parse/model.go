@@ -2,6 +2,7 @@ package parse
 
 import (
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -282,6 +283,8 @@ type Tally struct {
 	Events int
 	nodes  map[string]struct{}
 	ids    []string
+	groups []string // Raft groups named, in order of appearance
+	inGrp  map[string]struct{}
 	lo, hi int64
 	timed  bool
 }
@@ -300,6 +303,15 @@ func (tl *Tally) Add(events []Event) {
 				tl.ids = append(tl.ids, e.Node)
 			}
 		}
+		if g := e.Group(); g != "" {
+			if _, ok := tl.inGrp[g]; !ok {
+				if tl.inGrp == nil {
+					tl.inGrp = map[string]struct{}{}
+				}
+				tl.inGrp[g] = struct{}{}
+				tl.groups = append(tl.groups, g)
+			}
+		}
 		if e.Flags&FlagTime == 0 {
 			continue
 		}
@@ -312,6 +324,10 @@ func (tl *Tally) Add(events []Event) {
 		tl.timed = true
 	}
 }
+
+// Groups returns the Raft groups the events named, in order of appearance; none for a log
+// of one group.
+func (tl *Tally) Groups() []string { return slices.Clone(tl.groups) }
 
 // Nodes returns the ids of the nodes that had events, in natural order (numbers numerically,
 // "n2" before "n10"). The cluster pseudo-node is left out.

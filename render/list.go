@@ -18,6 +18,7 @@ type ListEntry struct {
 	Name      string // the test's name and package (ID is what List shows)
 	Package   string
 	Nodes     []string
+	Groups    []string // Raft groups, when the log names them
 	Events    int
 	Duration  time.Duration
 	Other     int
@@ -28,7 +29,7 @@ type ListEntry struct {
 
 // Entry summarises a test for List.
 func Entry(t *parse.Test, tl *parse.Tally) ListEntry {
-	e := ListEntry{Status: t.Status, ID: t.ID(), Name: t.Name, Package: t.Package, Nodes: tl.Nodes(), Events: tl.Events,
+	e := ListEntry{Status: t.Status, ID: t.ID(), Name: t.Name, Package: t.Package, Nodes: tl.Nodes(), Groups: tl.Groups(), Events: tl.Events,
 		Duration: t.DurationOf(tl), Other: countNotUnderstood(t), Ambiguous: t.Ambiguous, Profile: t.Profile}
 	if t.Status != parse.StatusPass && t.Status != parse.StatusSkip {
 		e.Reason = t.Reason()
@@ -59,22 +60,40 @@ func QualifyRepeated(entries []ListEntry) {
 
 // List writes one line per test: status, name, the log dialect it was read with, node count and
 // ids, events, duration, lines that were not events, events whose test attribution is ambiguous,
-// and for a test that did not pass, the one-line reason (its panic or first output line).
+// and for a test that did not pass, the one-line reason (its panic or first output line). When
+// a log names Raft groups (several per process), a GROUPS column after NODES lists them.
 func List(w io.Writer, entries []ListEntry) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STATUS\tTEST\tPROFILE\tNODES\tEVENTS\tDURATION\tOTHER\tAMBIGUOUS\tREASON")
+	grouped := false
 	for _, e := range entries {
-		ids := strings.Join(e.Nodes, ",")
-		if len(ids) > 40 {
-			ids = ids[:37] + "..."
-		}
+		grouped = grouped || len(e.Groups) > 0
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	groupsHead := ""
+	if grouped {
+		groupsHead = "GROUPS\t"
+	}
+	fmt.Fprintf(tw, "STATUS\tTEST\tPROFILE\tNODES\t%sEVENTS\tDURATION\tOTHER\tAMBIGUOUS\tREASON\n", groupsHead)
+	for _, e := range entries {
 		prof := e.Profile
 		if prof == "" {
 			prof = "-"
 		}
-		line := fmt.Sprintf("%s\t%s\t%s\t%d [%s]\t%d\t%.3fs\t%d\t%d\t%s", e.Status, e.ID, prof, len(e.Nodes), ids,
+		groups := ""
+		if grouped {
+			groups = counted(e.Groups) + "\t"
+		}
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s%d\t%.3fs\t%d\t%d\t%s", e.Status, e.ID, prof, counted(e.Nodes), groups,
 			e.Events, e.Duration.Seconds(), e.Other, e.Ambiguous, e.Reason)
 		fmt.Fprintln(tw, strings.TrimRight(line, "\t "))
 	}
 	return tw.Flush()
+}
+
+// counted writes names as "N [a,b,c]", the list cut at 40 characters.
+func counted(names []string) string {
+	ids := strings.Join(names, ",")
+	if len(ids) > 40 {
+		ids = ids[:37] + "..."
+	}
+	return fmt.Sprintf("%d [%s]", len(names), ids)
 }

@@ -69,12 +69,15 @@ type Options struct {
 	// Grep, when set, keeps only events whose message, kind or fields contain it (see
 	// parse.Query: smart case, or a regexp after "re:").
 	Grep parse.Query
+	// Group, when set, keeps only the events of this Raft group and those that name none (a
+	// server's own start, stop and crash lines concern every group it runs).
+	Group string
 }
 
-// Filter applies Nodes and Grep to a test's events, returning the kept events (the input slice
+// Filter applies Nodes, Grep and Group to a test's events, returning the kept events (the input slice
 // itself when nothing is filtered).
 func (o *Options) Filter(events []parse.Event) []parse.Event {
-	if len(o.Nodes) == 0 && o.Grep.Empty() {
+	if len(o.Nodes) == 0 && o.Grep.Empty() && o.Group == "" {
 		return events
 	}
 	keep := make(map[string]bool, len(o.Nodes))
@@ -88,6 +91,9 @@ func (o *Options) Filter(events []parse.Event) []parse.Event {
 			continue
 		}
 		if !o.Grep.Empty() && !o.Grep.Matches(e) {
+			continue
+		}
+		if !e.InGroup(o.Group) {
 			continue
 		}
 		out = append(out, *e)

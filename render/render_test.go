@@ -460,3 +460,24 @@ func mustQuery(t *testing.T, s string) parse.Query {
 	}
 	return q
 }
+
+// TestFilterGroup: Options.Group keeps its group's events and those naming none.
+func TestFilterGroup(t *testing.T) {
+	ev := func(node string, fs ...eventline.Field) parse.Event {
+		msg := node
+		for _, f := range fs {
+			msg += " " + f.Key + "=" + f.Value
+		}
+		return parse.Event{Node: node, Msg: msg, Fields: eventline.MakeFields(fs...)}
+	}
+	events := []parse.Event{ev("s1"), ev("s1", eventline.Field{Key: "group", Value: "a"}),
+		ev("s2", eventline.Field{Key: "group", Value: "b"}), ev("s2", eventline.Field{Key: "term", Value: "3"})}
+	o := Options{Group: "a"}
+	var got []string
+	for _, e := range o.Filter(events) {
+		got = append(got, e.Msg)
+	}
+	if want := []string{"s1", "s1 group=a", "s2 term=3"}; !slices.Equal(got, want) {
+		t.Fatalf("Filter(Group a) = %q, want %q", got, want)
+	}
+}

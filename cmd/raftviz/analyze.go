@@ -39,6 +39,7 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	format := fs.String("format", "auto", "input `format`, as for raftviz: auto, gotest, json (go test -json), plain; text and json (report formats) are kept as the old spelling of --json")
 	slow := fs.Duration("slow", 100*time.Millisecond, "flag RPC round trips longer than `d`")
 	out := fs.String("o", "", "write the report to `file`")
+	group := fs.String("group", "", "analyse only this Raft `group` (a log of several, as NATS JetStream's; raftviz --list shows them)")
 	linHTML := fs.String("lin-html", "", "write porcupine's visualization of each test's client history to `file` (test number appended when several)")
 	var pf profileFlags
 	pf.register(fs)
@@ -102,7 +103,7 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	defer bw.Flush()
-	opts := analyze.Options{SlowRPC: *slow}
+	opts := analyze.Options{SlowRPC: *slow, Group: *group}
 	htmlN := 0
 	var reports []analyze.Report
 	violations, analyzed := 0, 0

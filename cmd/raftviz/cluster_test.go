@@ -60,6 +60,7 @@ func TestClusterLogs(t *testing.T) {
 					Term       uint64
 					Leader     string
 					Group      string
+					Candidates int
 					Start      string
 					LedSeconds float64 `json:"led_seconds"`
 				}
@@ -83,6 +84,10 @@ func TestClusterLogs(t *testing.T) {
 		}
 		got := map[string][]string{}
 		for _, tm := range rep.Terms {
+			if tm.Leader != "" && tm.Candidates < 1 {
+				// Every leader campaigned (NATS states the candidacy's term on its next line).
+				t.Errorf("%s group %q: term %d has leader %s and %d candidates", run.dir, tm.Group, tm.Term, tm.Leader, tm.Candidates)
+			}
 			if tm.Leader != "" {
 				got[tm.Group] = append(got[tm.Group], strconv.FormatUint(tm.Term, 10)+" "+tm.Leader)
 			}
@@ -129,6 +134,30 @@ func TestClusterLogsDoctored(t *testing.T) {
 		if code != exitTestsFailed || strings.Count(out, "VIOLATION ") != 1 || !strings.Contains(out, "VIOLATION one leader per term: "+c.want) {
 			t.Errorf("%s: exit %d, want one violation %q\n%s", c.dir, code, c.want, out)
 		}
+	}
+}
+
+// TestGroupSelection: a log of several Raft groups lists them, and --group narrows tables and
+// analyze to one (with the servers' own lines), saying so when the group does not exist.
+func TestGroupSelection(t *testing.T) {
+	logs := clusterLogs(t, "nats_two_leaders_stream")
+	code, out, _ := runCLI(t, "", append([]string{"--list"}, logs...)...)
+	if code != exitOK || !strings.Contains(out, " GROUPS ") || !strings.Contains(out, " 2 [_meta_,S-R3F-Szzbz5Vo] ") {
+		t.Errorf("--list: exit %d, want a GROUPS column with both groups\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "", append([]string{"--table", "csv", "--wrap", "0", "--fields", "--group", "_meta_"}, logs...)...)
+	if code != exitOK || strings.Contains(out, "group=S-R3F-") || !strings.Contains(out, "group=_meta_") || !strings.Contains(out, "Starting nats-server") {
+		t.Errorf("--group _meta_: exit %d, want _meta_ lines and the servers' own, no stream group's\n%.2000s", code, out)
+	}
+	for group, want := range map[string]int{"_meta_": exitOK, "S-R3F-Szzbz5Vo": exitTestsFailed} {
+		code, out, _ := runCLI(t, "", append([]string{"analyze", "--group", group}, logs...)...)
+		if code != want || (want == exitOK) != strings.Contains(out, "0 safety violations") {
+			t.Errorf("analyze --group %s: exit %d, want %d\n%s", group, code, want, out)
+		}
+	}
+	_, _, errOut := runCLI(t, "", append([]string{"--group", "nope"}, logs...)...)
+	if !strings.Contains(errOut, `--group: no group "nope" in the selected tests (their groups: S-R3F-Szzbz5Vo,_meta_)`) {
+		t.Errorf("--group nope: stderr %q", errOut)
 	}
 }
 

@@ -59,6 +59,7 @@ type config struct {
 	color     string
 	nodes     string
 	grep      string
+	group     string
 	list      bool
 	failExit  bool
 	format    string
@@ -117,6 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.output, "o", "", "write tables to `file` instead of stdout")
 	fs.StringVar(&c.color, "color", "auto", "colour cells by event kind: `auto|always|never` (auto: only on a terminal, never with NO_COLOR)")
 	fs.StringVar(&c.nodes, "nodes", "", "only these node columns, comma-separated `ids` (e.g. 0,2)")
+	fs.StringVar(&c.group, "group", "", "only this Raft `group`'s events (a log of several, as NATS JetStream's; --list shows them), with the servers' own lines")
 	fs.StringVar(&c.grep, "grep", "", "only events whose message or fields contain `text` (any case unless it has a capital; re:REGEXP for a regexp)")
 	fs.BoolVar(&c.list, "list", false, "list tests (status, nodes, events, duration, other lines) instead of drawing tables")
 	fs.BoolVar(&c.failExit, "fail-exit", false, "exit 1 when a selected test failed (with no -run: any test or package)")
@@ -187,6 +189,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("--grep: %v", err)
 	}
 	c.renderOpt.Grep = grep
+	c.renderOpt.Group = c.group
 	if c.nodes != "" {
 		for _, n := range strings.Split(c.nodes, ",") {
 			if n = strings.TrimSpace(n); n != "" {
@@ -311,9 +314,12 @@ type selection struct {
 	tests, selected int
 	failed          bool // a selected test failed
 	nodes           map[string]bool
+	groups          map[string]bool
 }
 
-func newSelection(c *config) *selection { return &selection{c: c, nodes: map[string]bool{}} }
+func newSelection(c *config) *selection {
+	return &selection{c: c, nodes: map[string]bool{}, groups: map[string]bool{}}
+}
 
 // test counts t and reports whether -run selects it.
 func (s *selection) test(t *parse.Test) bool {
@@ -331,11 +337,14 @@ func (s *selection) test(t *parse.Test) bool {
 
 // sawNodes notes the nodes of a selected test's events (also of a part written early).
 func (s *selection) sawNodes(events []parse.Event) {
-	if len(s.c.renderOpt.Nodes) == 0 {
+	if len(s.c.renderOpt.Nodes) == 0 && s.c.group == "" {
 		return
 	}
 	for i := range events {
 		s.nodes[events[i].Node] = true
+		if g := events[i].Group(); g != "" {
+			s.groups[g] = true
+		}
 	}
 }
 
@@ -360,6 +369,9 @@ func (s *selection) warn(stderr io.Writer) {
 	if s.selected == 0 {
 		return
 	}
+	if g := s.c.group; g != "" && !s.groups[g] {
+		fmt.Fprintf(stderr, "raftviz: --group: no group %q in the selected tests (their groups: %s)\n", g, joinSorted(s.groups))
+	}
 	var missing []string
 	for _, n := range s.c.renderOpt.Nodes {
 		if !s.nodes[n] {
@@ -367,16 +379,23 @@ func (s *selection) warn(stderr io.Writer) {
 		}
 	}
 	if len(missing) > 0 {
-		have := make([]string, 0, len(s.nodes))
-		for n := range s.nodes {
-			if n != "*" {
-				have = append(have, n)
-			}
-		}
-		sort.Strings(have)
+		delete(s.nodes, "*")
 		fmt.Fprintf(stderr, "raftviz: --nodes: no node %s in the selected tests (their nodes: %s)\n",
-			strings.Join(missing, ","), strings.Join(have, ","))
+			strings.Join(missing, ","), joinSorted(s.nodes))
 	}
+}
+
+// joinSorted lists a set's names, sorted, comma-separated; "none" when it is empty.
+func joinSorted(set map[string]bool) string {
+	if len(set) == 0 {
+		return "none"
+	}
+	names := make([]string, 0, len(set))
+	for n := range set {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
 }
 
 // tables streams tables test by test, in memory bounded by --chunk events of a test: a huge

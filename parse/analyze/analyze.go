@@ -27,6 +27,9 @@ type Options struct {
 	// LinHTML, when set, names a file for porcupine's visualization of the history; Test
 	// appends the test's index when several tests have client operations.
 	LinHTML string
+	// Group, when set, analyses only this Raft group (with the servers' own lines, which name
+	// none) in a log of several.
+	Group string
 }
 
 // Ref points at the event that proves something: its time, node and input line.
@@ -212,6 +215,10 @@ type nodeState struct {
 	// per-node logs of separate processes show only that.
 	active, down, restarted bool
 	starts                  int // start events of this node so far
+	// campaign is a candidacy whose line stated no term (NATS "Switching to candidate", a
+	// lab's "converting to Candidate"): it counts in the term of the node's next line that
+	// states one, its vote request.
+	campaign evRef
 }
 
 type termInfo struct {
@@ -267,9 +274,12 @@ func NewAnalyzer(opts Options) *Analyzer {
 func (a *Analyzer) Add(events []parse.Event) {
 	for i := range events {
 		e := &events[i]
+		if !e.InGroup(a.opts.Group) {
+			continue
+		}
 		a.events++
-		g, ok := e.Field("group")
-		if !ok || g == "" {
+		g := e.Group()
+		if g == "" {
 			a.main.event(e)
 			if len(a.groups) > 0 && e.Node != eventline.ClusterNode {
 				switch e.Kind {
@@ -477,6 +487,15 @@ func (a *groupAnalyzer) node(id string) *nodeState {
 	return n
 }
 
+// candidate counts e's node as a candidate of term t, campaigning since at.
+func (a *groupAnalyzer) candidate(t uint64, e *parse.Event, at evRef) {
+	ti := a.termOf(t, e)
+	ti.candidates[e.Node] = true
+	if !ti.firstCand.set || ti.firstCand.time > at.time {
+		ti.firstCand = at
+	}
+}
+
 func (a *groupAnalyzer) termOf(t uint64, e *parse.Event) *termInfo {
 	ti, ok := a.terms[t]
 	if !ok {
@@ -651,14 +670,17 @@ func (a *groupAnalyzer) event(e *parse.Event) {
 		reason, _ := e.Field("reason")
 		campaign = campaign || reason == "campaign"
 	}
-	if campaign {
-		if term, ok := e.Term(); ok {
-			ti := a.termOf(term, e)
-			ti.candidates[e.Node] = true
-			if !ti.firstCand.set {
-				ti.firstCand = refOf(e)
-			}
-		}
+	_, hasState := e.Field("state")
+	switch {
+	case campaign && hasTerm:
+		a.candidate(term, e, refOf(e))
+	case campaign:
+		n.campaign = refOf(e)
+	case n.campaign.set && hasTerm:
+		a.candidate(term, e, n.campaign)
+		n.campaign = evRef{}
+	case n.campaign.set && hasState:
+		n.campaign = evRef{} // it stopped campaigning before saying in which term
 	}
 	if e.BecameLeader() {
 		a.seen.leaders++

@@ -388,3 +388,30 @@ func TestLateLeaderOfOlderTerm(t *testing.T) {
 		t.Fatalf("a leader of a later term without the committed entry: %+v", r.Violations)
 	}
 }
+
+// TestCandidacyWithoutTerm: a candidacy whose line states no term (NATS "Switching to
+// candidate") counts in the term of the node's next line that states one, and the election
+// time runs from the candidacy.
+func TestCandidacyWithoutTerm(t *testing.T) {
+	r := Test(parseText(t, `00:00:00.100000 [1] starts | ev=start term=1 state=follower
+00:00:00.100000 [2] starts | ev=start term=1 state=follower
+00:00:00.200000 [1] switching to candidate | ev=state state=candidate
+00:00:00.201000 [1] sends RequestVote to 2 | ev=send term=2 type=RequestVote to=2
+00:00:00.203000 [1] becomes leader | ev=state term=2 state=leader
+00:00:00.300000 [2] switching to candidate | ev=state state=candidate
+00:00:00.301000 [2] becomes follower | ev=state state=follower
+00:00:00.302000 [2] hears term 2 | ev=recv term=2 type=AppendEntries from=1
+`), Options{})
+	var term2 *Term
+	for i := range r.Terms {
+		if r.Terms[i].Term == 2 {
+			term2 = &r.Terms[i]
+		}
+	}
+	if term2 == nil || term2.Leader != "1" || term2.Candidates != 1 {
+		t.Fatalf("term 2: %+v (terms %+v); want leader 1 and one candidate (2 gave up before stating a term)", term2, r.Terms)
+	}
+	if e := term2.Election; e < 0.0029 || e > 0.0031 {
+		t.Fatalf("election took %v s, want 0.003 (from the candidacy)", e)
+	}
+}
