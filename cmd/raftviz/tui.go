@@ -58,7 +58,7 @@ func tuneGC() {
 
 func tuiOptions(c *config) timeline.Options {
 	_, noColor := os.LookupEnv("NO_COLOR")
-	return timeline.Options{NoColor: noColor || c.color == "never", Relative: c.relative, Follow: c.follow, Arrows: c.arrows}
+	return timeline.Options{NoColor: noColor || c.color == "never", Relative: c.relative, Follow: c.follow, Arrows: c.arrows, Group: c.group}
 }
 
 func programOptions(stdin io.Reader, stdout io.Writer) []tea.ProgramOption {

@@ -53,6 +53,11 @@ type index struct {
 	bit     map[string]uint64
 	changes []change
 	kinds   []string // distinct structured kinds, sorted
+	// group is the Raft group whose terms, leaders and roles the index follows ("": every
+	// event, a log of one group); groups are those the events name, in order of appearance.
+	group   string
+	groups  []string
+	inGroup map[string]bool
 	// observed is the number of events folded in.
 	observed int
 	// commits are the free-text lines where a node's commit index goes up, read on the
@@ -91,14 +96,15 @@ func (s *commitScan) readTo(ctx context.Context, ev *evstore.Events, to int) boo
 	return true
 }
 
-// newIndex returns an index of no events.
-func newIndex() *index {
-	return &index{col: map[string]int{}, bit: map[string]uint64{}, changes: []change{{idx: 0}}}
+// newIndex returns an index of no events that follows Raft group group ("": all events).
+func newIndex(group string) *index {
+	return &index{col: map[string]int{}, bit: map[string]uint64{}, changes: []change{{idx: 0}},
+		group: group, inGroup: map[string]bool{}}
 }
 
 // buildIndex indexes a test's events.
 func buildIndex(ev *evstore.Events) *index {
-	ix := newIndex()
+	ix := newIndex("")
 	ix.observeTo(ev, ev.Len())
 	return ix
 }
@@ -145,6 +151,13 @@ func (ix *index) observe(ev *evstore.Events, i int) {
 		if at, found := slices.BinarySearch(ix.kinds, e.Kind); !found {
 			ix.kinds = slices.Insert(ix.kinds, at, e.Kind)
 		}
+	}
+	if g := e.Group(); g != "" && !ix.inGroup[g] {
+		ix.inGroup[g] = true
+		ix.groups = append(ix.groups, g)
+	}
+	if !e.InGroup(ix.group) {
+		return // another group's term 2 is not this one's
 	}
 	cur := ix.changes[len(ix.changes)-1]
 	next := cur

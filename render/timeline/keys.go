@@ -21,6 +21,7 @@ type keyMap struct {
 	NextCommit, PrevCommit, NextFault, PrevFault       key.Binding
 	NextFlag, PrevFlag                                 key.Binding
 	Follow, Fold, Scale, Arrows, Tests, Filter, Detail key.Binding
+	Group                                              key.Binding
 	Output                                             key.Binding
 	Help, Quit                                         key.Binding
 	// width is the screen's, so that the full help is laid out in as many columns as fit.
@@ -63,6 +64,7 @@ func defaultKeys() keyMap {
 		Fold:         b("z", "fold heartbeats", "z"),
 		Scale:        b("s", "time to scale", "s"),
 		Arrows:       b("a", "message arrows", "a"),
+		Group:        b("r", "next Raft group", "r"),
 		Tests:        b("t", "tests", "t"),
 		Filter:       b("f", "filter", "f"),
 		Detail:       b("enter", "detail", "enter"),
@@ -103,7 +105,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 func (k keyMap) FullHelp() [][]key.Binding {
 	all := []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right,
 		k.Search, k.Next, k.Prev, k.Jump, k.Mark, k.GoToMark, k.NextTest, k.PrevTest, k.NextElection, k.PrevElection, k.NextCommit, k.PrevCommit, k.NextFault,
-		k.PrevFault, k.NextFlag, k.PrevFlag, k.Follow, k.Fold, k.Scale, k.Arrows, k.Tests, k.Filter,
+		k.PrevFault, k.NextFlag, k.PrevFlag, k.Follow, k.Fold, k.Scale, k.Arrows, k.Group, k.Tests, k.Filter,
 		k.Detail, k.Output, k.Copy, k.Open, k.Export, k.Help, k.Quit}
 	colW := 0
 	for _, b := range all {

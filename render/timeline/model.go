@@ -11,6 +11,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,8 @@ type Options struct {
 	Test     int  // index of the test shown first
 	Follow   bool // start in follow mode (the cursor sticks to the newest row)
 	Arrows   bool // start with message arrows drawn (the a key toggles them)
+	// Group is the Raft group shown first in a log of several ("": all; the r key switches).
+	Group string
 	// Files are the log files by parse.Event.File ("-" for stdin): o opens them in a pager.
 	Files []string
 	// Loading says the tests arrive as AppendMsgs (Load); the header says so until Done.
@@ -73,6 +76,7 @@ type Model struct {
 	arrows   bool            // messages drawn as arrows from sender to receiver
 	hidden   map[string]bool // nodes hidden by the filter
 	hideKind map[string]bool // kinds hidden by the filter
+	group    string          // the Raft group shown ("": all); its terms and roles head the screen
 	srch     searchState
 	status   string // one-line message (no match, ...)
 	notice   string // a line from the program around the timeline (NoticeMsg), under status
@@ -129,7 +133,7 @@ type testSummary struct {
 // New returns a timeline over tests. It keeps its own compact copy of their events.
 func New(tests []*parse.Test, opts Options) *Model {
 	m := &Model{opts: opts, tests: tests, held: map[*parse.Test]*evstore.Events{}, keys: defaultKeys(), help: help.New(), width: 100, height: 30,
-		follow: opts.Follow, arrows: opts.Arrows, loading: opts.Loading, hidden: map[string]bool{}, hideKind: map[string]bool{}, st: newStyles(opts.NoColor)}
+		follow: opts.Follow, arrows: opts.Arrows, group: opts.Group, loading: opts.Loading, hidden: map[string]bool{}, hideKind: map[string]bool{}, st: newStyles(opts.NoColor)}
 	if len(m.tests) == 0 {
 		m.tests = []*parse.Test{{Name: "(no events yet)", Implicit: true}}
 	}
@@ -216,7 +220,7 @@ func (m *Model) selectTest(i int) {
 // it was left, and a failed test's output.
 func (m *Model) showTest() {
 	t := m.Test()
-	m.ix = newIndex()
+	m.ix = newIndex(m.group)
 	if s, gone := m.dropped[t]; gone {
 		for _, n := range s.nodes { // its columns, until its events are read again
 			m.ix.addNode(n)
@@ -317,6 +321,35 @@ func (m *Model) openOnFailure() {
 	}
 	m.outputShown[t] = true
 	m.showOutput()
+}
+
+// nextGroup shows the next Raft group of a log of several (all of them after the last): its
+// events, with the servers' own lines, and its terms, leaders and roles in the header.
+func (m *Model) nextGroup() {
+	groups := m.ix.groups
+	if len(groups) == 0 {
+		m.status = "this log names no Raft groups (one group: all of it is shown)"
+		return
+	}
+	at := slices.Index(groups, m.group) // -1 for "all"
+	if at+1 < len(groups) {
+		m.group = groups[at+1]
+		m.status = "group " + m.group + " (" + strconv.Itoa(at+2) + "/" + strconv.Itoa(len(groups)) + ")"
+	} else {
+		m.group = ""
+		m.status = "all " + strconv.Itoa(len(groups)) + " groups"
+	}
+	// The index follows the group's terms and leaders: index again, knowing the groups.
+	ix := newIndex(m.group)
+	for _, n := range m.ix.nodes {
+		ix.addNode(n)
+	}
+	for _, g := range groups {
+		ix.inGroup[g] = true
+	}
+	ix.groups = slices.Clone(groups)
+	m.ix = ix
+	m.rebuild()
 }
 
 // rebuild lays the rows out again after a change of test, filter, folding or spacing, a
@@ -446,12 +479,12 @@ func (m *Model) gapUnit() int64 {
 	return max(gaps[len(gaps)/2]*4, int64(time.Millisecond))
 }
 
-func (m *Model) visible(e *parse.Event) bool { return visibleIn(m.hidden, m.hideKind, e) }
+func (m *Model) visible(e *parse.Event) bool { return visibleIn(m.hidden, m.hideKind, m.group, e) }
 
-// visibleIn reports whether the filter that hides the nodes hidden and the kinds hideKind
-// shows e.
-func visibleIn(hidden, hideKind map[string]bool, e *parse.Event) bool {
-	if hidden[e.Node] {
+// visibleIn reports whether the filter that hides the nodes hidden and the kinds hideKind,
+// and shows Raft group group only, shows e.
+func visibleIn(hidden, hideKind map[string]bool, group string, e *parse.Event) bool {
+	if hidden[e.Node] || !e.InGroup(group) {
 		return false
 	}
 	return e.Kind == "" || !hideKind[e.Kind]
@@ -690,6 +723,8 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.rebuild()
 	case key.Matches(msg, k.Arrows):
 		m.arrows = !m.arrows
+	case key.Matches(msg, k.Group):
+		m.nextGroup()
 	case key.Matches(msg, k.Tests):
 		m.openPicker()
 	case key.Matches(msg, k.Filter):
@@ -761,14 +796,14 @@ func (m *Model) jumpFrom(from int, f func(i int, e *parse.Event) bool, dir int, 
 		return nil
 	}
 	m.status = "looking for the " + word + " " + what + "…"
-	hidden, hideKind := maps.Clone(m.hidden), maps.Clone(m.hideKind)
+	hidden, hideKind, group := maps.Clone(m.hidden), maps.Clone(m.hideKind), m.group
 	return m.startWork(workJump, func(ctx context.Context) func(*Model) tea.Cmd {
 		found := -1
 		for i := next; i >= 0 && i < ev.Len(); i += dir {
 			if i%4096 == 0 && ctx.Err() != nil {
 				return nil
 			}
-			if e := ev.At(i); visibleIn(hidden, hideKind, &e) && f(i, &e) {
+			if e := ev.At(i); visibleIn(hidden, hideKind, group, &e) && f(i, &e) {
 				found = i
 				break
 			}
@@ -975,7 +1010,7 @@ func (m *Model) append(msg AppendMsg) {
 			}
 			m.keyOf[u.Key] = ti
 			if ti == m.cur {
-				m.ix = newIndex()
+				m.ix = newIndex(m.group)
 			}
 		}
 		t := m.tests[ti]

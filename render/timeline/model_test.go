@@ -1721,3 +1721,54 @@ func TestKilledLeaderIsNoLongerLeader(t *testing.T) {
 		t.Fatalf("column header after node 1's restart: %q", header)
 	}
 }
+
+// twoGroupsLog: two servers, each in Raft groups a and b (as NATS JetStream's _meta_ and a
+// stream's group): 1 leads a in term 3, 2 leads b in term 1.
+const twoGroupsLog = `00:00:00.100000 [1] starts | ev=start term=0 state=follower
+00:00:00.100000 [2] starts | ev=start term=0 state=follower
+00:00:00.200000 [1] a: becomes leader | ev=state term=3 state=leader group=a
+00:00:00.210000 [2] a: follows 1 | ev=state term=3 state=follower group=a
+00:00:00.300000 [2] b: becomes leader | ev=state term=1 state=leader group=b
+00:00:00.310000 [1] b: follows 2 | ev=state term=1 state=follower group=b
+00:00:00.400000 [1] a: heartbeat | ev=send term=3 state=leader type=AppendEntries to=2 group=a
+`
+
+// TestGroupKeyShowsOneGroup: in a log of several Raft groups, r shows one group at a time:
+// its events (with the servers' own), its term, leader and roles in the header; then all.
+func TestGroupKeyShowsOneGroup(t *testing.T) {
+	m := newModel(t, readLog(t, twoGroupsLog), 120, 20)
+	press(m, "G")
+	events := func() int {
+		n := 0
+		for _, r := range m.rows.All() {
+			if r.kind == rowEvent {
+				n++
+			}
+		}
+		return n
+	}
+	head := func() (string, string) {
+		lines := strings.Split(plain(m), "\n")
+		return lines[0], lines[1]
+	}
+	if title, _ := head(); !strings.Contains(title, "2 groups (r: one)") || events() != 7 {
+		t.Fatalf("all groups: title %q, %d rows", title, events())
+	}
+	for _, c := range []struct {
+		title, cols string
+		rows        int
+	}{
+		{"term 3 leader 1  group a", "1 leader", 5},
+		{"term 1 leader 2  group b", "2 leader", 4},
+	} {
+		press(m, "r", "G")
+		title, cols := head()
+		if !strings.Contains(title, c.title) || !strings.Contains(cols, c.cols) || !strings.Contains(cols, "follower") || events() != c.rows {
+			t.Errorf("after r: title %q, columns %q, %d rows; want %q, %q, %d rows", title, cols, events(), c.title, c.cols, c.rows)
+		}
+	}
+	press(m, "r")
+	if title, _ := head(); !strings.Contains(title, "2 groups") || events() != 7 {
+		t.Errorf("r after the last group: title %q, %d rows; want all groups again", title, events())
+	}
+}

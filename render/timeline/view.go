@@ -234,6 +234,13 @@ func (m *Model) writeTitle(b *strings.Builder) {
 		}
 		parts = append(parts, "term "+strconv.FormatUint(c.term, 10)+" leader "+lead)
 	}
+	switch {
+	case m.group != "":
+		parts = append(parts, "group "+m.group)
+	case len(m.ix.groups) > 0:
+		// Terms and leaders of several groups mixed: say so, and how to see one.
+		parts = append(parts, strconv.Itoa(len(m.ix.groups))+" groups (r: one)")
+	}
 	var flags []string
 	if m.loading {
 		if m.read > 0 {
@@ -282,6 +289,9 @@ func (m *Model) roleAt(node string, i int) string {
 			continue
 		}
 		e := ev.At(j)
+		if !e.InGroup(m.group) {
+			continue // its role in another Raft group
+		}
 		if s, ok := e.Field("state"); ok {
 			return s
 		}
