@@ -209,12 +209,6 @@ type nodeState struct {
 	server           bool   // the node wrote more than client events
 	hbLeader         string
 	stats            NodeStats
-	// active: the node wrote an event since it last started; down: its last word was a crash
-	// or stop; restarted: a restart event came before its start. A start of an active node
-	// that is not down is a process that died without a word (kill -9) and came back: merged
-	// per-node logs of separate processes show only that.
-	active, down, restarted bool
-	starts                  int // start events of this node so far
 	// campaign is a candidacy whose line stated no term (NATS "Switching to candidate", a
 	// lab's "converting to Candidate"): it counts in the term of the node's next line that
 	// states one, its vote request.
@@ -394,6 +388,7 @@ type groupAnalyzer struct {
 	end       int64
 	started   bool
 	instances map[string]int // fresh instances of each node id so far
+	lives     parse.Lives    // each node's process: started, writing, down
 	// What the log states, per check: a check runs only on the facts it needs.
 	seen struct {
 		leaders, leadersWithTerm, terms, truncates, roles, applies, commits, lastIndex int
@@ -588,7 +583,7 @@ func (a *groupAnalyzer) event(e *parse.Event) {
 		// A node's first start opens no new cluster, even after lines of its own (etcd-io/raft
 		// logs its configuration and role before "newRaft"); a fresh start of a node that had
 		// started already is another cluster of the same ids.
-		if a.inEpoch[e.Node] && n.starts > 0 {
+		if a.inEpoch[e.Node] && a.lives.Started(e.Node) {
 			a.epochs = append(a.epochs, a.terms)
 			a.terms = map[uint64]*termInfo{}
 			clear(a.inEpoch)
@@ -599,14 +594,14 @@ func (a *groupAnalyzer) event(e *parse.Event) {
 		a.inEpoch[e.Node] = true
 		a.endLeading(n, e)
 		n.forget()
-		n.starts++
-		n.active, n.down, n.restarted = false, false, false
+		a.lives.Observe(e, a.events) // a fresh instance ends no life: it shares nothing
 		if st, ok := e.Field("state"); ok {
 			n.role = st
 		}
 		return
 	}
 	a.inEpoch[e.Node] = true
+	life, _ := a.lives.Observe(e, a.events)
 	if e.NewServer() {
 		// The same id, another server: what the old one stated is not its past. The cluster's
 		// terms go on (no new epoch).
@@ -721,32 +716,21 @@ func (a *groupAnalyzer) event(e *parse.Event) {
 		n.commit, n.lastHB = 0, 0 // volatile state is lost
 	case eventline.KindRestart:
 		n.stats.Restarts++
-		n.restarted, n.down = true, false
 	case eventline.KindStart:
-		switch {
-		case n.starts == 0:
-			// Its first start: lines it wrote before were its start-up, not a life that ended.
-		case n.restarted: // counted at its restart event
-		case n.down:
+		switch life {
+		case parse.AfterDown:
 			n.stats.Restarts++
-		case n.active:
+		case parse.AfterSilence:
+			// A process that died without a word (kill -9) and came back: merged per-node
+			// logs of separate processes show only that.
 			n.stats.Crashes++
 			n.stats.Restarts++
 		}
-		n.starts++
 		n.commit, n.lastHB = 0, 0
-		n.active, n.down, n.restarted = false, false, false
 	}
 	switch e.Kind {
 	case eventline.KindCrash, eventline.KindStop, eventline.KindRestart:
 		n.rebooting = true
-	}
-	switch e.Kind {
-	case eventline.KindCrash, eventline.KindStop:
-		n.down = true
-	case eventline.KindStart, eventline.KindRestart:
-	default:
-		n.active = true
 	}
 	if e.Kind != "" {
 		a.kindEvent(e, n)

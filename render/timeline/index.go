@@ -58,6 +58,11 @@ type index struct {
 	group   string
 	groups  []string
 	inGroup map[string]bool
+	// lives follows each node's process; silent holds the last events of nodes that wrote
+	// nothing more until they started again (killed without a word, as kill -9 does): the
+	// crash no line states happened after them.
+	lives  parse.Lives
+	silent map[int]string
 	// observed is the number of events folded in.
 	observed int
 	// commits are the free-text lines where a node's commit index goes up, read on the
@@ -99,7 +104,7 @@ func (s *commitScan) readTo(ctx context.Context, ev *evstore.Events, to int) boo
 // newIndex returns an index of no events that follows Raft group group ("": all events).
 func newIndex(group string) *index {
 	return &index{col: map[string]int{}, bit: map[string]uint64{}, changes: []change{{idx: 0}},
-		group: group, inGroup: map[string]bool{}}
+		group: group, inGroup: map[string]bool{}, silent: map[int]string{}}
 }
 
 // buildIndex indexes a test's events.
@@ -156,6 +161,9 @@ func (ix *index) observe(ev *evstore.Events, i int) {
 		ix.inGroup[g] = true
 		ix.groups = append(ix.groups, g)
 	}
+	if life, last := ix.lives.Observe(e, i); life == parse.AfterSilence {
+		ix.silentCrash(e.Node, last, i)
+	}
 	if !e.InGroup(ix.group) {
 		return // another group's term 2 is not this one's
 	}
@@ -180,6 +188,9 @@ func (ix *index) observe(ev *evstore.Events, i int) {
 		}
 	case eventline.KindRestart, eventline.KindStart:
 		next.crashed &^= bit
+		if next.leader == e.Node {
+			next.leader = "" // a server starts as a follower
+		}
 	case eventline.KindDisconnect:
 		next.discon |= bit
 	case eventline.KindReconnect:
@@ -195,6 +206,30 @@ func (ix *index) observe(ev *evstore.Events, i int) {
 			ix.changes[len(ix.changes)-1] = next
 		} else {
 			ix.changes = append(ix.changes, next)
+		}
+	}
+}
+
+// silentCrash marks node down from after its event last to its start at event start: it
+// said nothing of dying, but started again (see parse.Lives).
+func (ix *index) silentCrash(node string, last, start int) {
+	ix.silent[last] = node
+	bit := ix.bit[node]
+	from := last + 1
+	if from >= start || bit == 0 {
+		return
+	}
+	k := sort.Search(len(ix.changes), func(j int) bool { return ix.changes[j].idx >= from })
+	if k == len(ix.changes) || ix.changes[k].idx != from {
+		c := ix.at(last)
+		c.idx = from
+		ix.changes = slices.Insert(ix.changes, k, c)
+	}
+	for ; k < len(ix.changes) && ix.changes[k].idx < start; k++ {
+		c := &ix.changes[k]
+		c.crashed |= bit
+		if c.leader == node {
+			c.leader = ""
 		}
 	}
 }

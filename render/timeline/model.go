@@ -490,6 +490,14 @@ func visibleIn(hidden, hideKind map[string]bool, group string, e *parse.Event) b
 	return e.Kind == "" || !hideKind[e.Kind]
 }
 
+// isFault is the test x and X jump by: faults, a node stopping, and the last line of a node
+// that crashed without a word (see index.silentCrash). It reads a copy of what it needs, as
+// a jump's test must.
+func (m *Model) isFault() func(int, *parse.Event) bool {
+	silent := maps.Clone(m.ix.silent)
+	return func(i int, e *parse.Event) bool { return isFaultOrStop(e) || silent[i] != "" }
+}
+
 // eventIs makes a jump's test of an event from a test that needs no index.
 func eventIs(f func(*parse.Event) bool) func(int, *parse.Event) bool {
 	return func(_ int, e *parse.Event) bool { return f(e) }
@@ -702,9 +710,9 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.PrevCommit):
 		cmd = m.commitJump(-1)
 	case key.Matches(msg, k.NextFault):
-		cmd = m.jump(eventIs(isFaultOrStop), 1, "fault")
+		cmd = m.jump(m.isFault(), 1, "fault")
 	case key.Matches(msg, k.PrevFault):
-		cmd = m.jump(eventIs(isFaultOrStop), -1, "fault")
+		cmd = m.jump(m.isFault(), -1, "fault")
 	case key.Matches(msg, k.NextFlag):
 		cmd = m.flagJump(1)
 	case key.Matches(msg, k.PrevFlag):

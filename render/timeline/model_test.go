@@ -1772,3 +1772,44 @@ func TestGroupKeyShowsOneGroup(t *testing.T) {
 		t.Errorf("r after the last group: title %q, %d rows; want all groups again", title, events())
 	}
 }
+
+// killedLeaderLog: leader 1 is killed without a word (kill -9) after its heartbeat at 0.30,
+// 2 is elected in term 2, and 1 starts again from its data.
+const killedLeaderLog = `00:00:00.100000 [1] starts | ev=start term=0 state=follower
+00:00:00.100000 [2] starts | ev=start term=0 state=follower
+00:00:00.200000 [1] becomes leader | ev=state term=1 state=leader
+00:00:00.300000 [1] heartbeat | ev=send term=1 state=leader type=AppendEntries to=2
+00:00:00.310000 [2] heartbeat from 1 | ev=recv term=1 state=follower type=AppendEntries from=1
+00:00:00.900000 [2] election timeout | ev=timer term=1 state=follower
+00:00:00.900000 [2] becomes candidate | ev=state term=2 state=candidate
+00:00:01.000000 [2] becomes leader | ev=state term=2 state=leader
+00:00:02.000000 [1] starts | ev=start term=1 state=follower
+00:00:02.100000 [1] follows 2 | ev=state term=2 state=follower
+`
+
+// TestSilentCrashIsMarked: a node that wrote nothing more until it started again crashed
+// after its last line, as analyze counts it: x stops there and says so, and the node is down
+// (not leader) from then until its start.
+func TestSilentCrashIsMarked(t *testing.T) {
+	m := newModel(t, readLog(t, killedLeaderLog), 140, 20)
+	press(m, "x")
+	e := m.Cursor()
+	lines := strings.Split(plain(m), "\n")
+	msgLine := ""
+	for _, l := range lines {
+		if strings.HasPrefix(l, "✗ ") {
+			msgLine = l
+		}
+	}
+	if e == nil || e.Msg != "heartbeat" || e.Node != "1" || !strings.Contains(msgLine, "1 wrote nothing more until it started again: it crashed after this line (inferred)") {
+		t.Fatalf("x: cursor on %+v, message line %q; want 1's last line, marked", e, msgLine)
+	}
+	press(m, "j") // 2's receive: 1 is down, and no longer the leader
+	if title, cols := strings.Split(plain(m), "\n")[0], strings.Split(plain(m), "\n")[1]; !strings.Contains(title, "leader none") || !strings.Contains(cols, "1 down") {
+		t.Fatalf("after 1's last line: title %q, columns %q; want no leader and 1 down", title, cols)
+	}
+	press(m, "G")
+	if cols := strings.Split(plain(m), "\n")[1]; !strings.Contains(cols, "1 follower") || !strings.Contains(cols, "2 leader") {
+		t.Fatalf("after 1's start: columns %q", cols)
+	}
+}

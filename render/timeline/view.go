@@ -184,6 +184,10 @@ func (m *Model) screen() string {
 func (m *Model) writeMessageLine(b *strings.Builder) {
 	var line strings.Builder
 	if e := m.Cursor(); e != nil {
+		if node := m.ix.silent[int(m.rows.At(m.cursor).idx)]; node != "" {
+			// First, so that a narrow screen's cut keeps it.
+			line.WriteString("✗ " + node + " wrote nothing more until it started again: it crashed after this line (inferred) · ")
+		}
 		writeEventText(&line, e)
 	}
 	b.WriteString(m.st.message.Render(ansi.Truncate(line.String(), m.width, "…")))
