@@ -2,6 +2,7 @@ package parse
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -186,9 +187,43 @@ func NewSource(inputs []Input, opts Options) *Source {
 			}
 			o.Book = book
 		}
-		s.inputs = append(s.inputs, &sourceInput{name: in.Name, p: NewParser(o), lines: newLineReader(in.Reader)})
+		p, r := NewParser(o), in.Reader
+		if o.NodePerFile {
+			r = prescanNames(r, p)
+		}
+		s.inputs = append(s.inputs, &sourceInput{name: in.Name, p: p, lines: newLineReader(r)})
 	}
 	return s
+}
+
+// prescanLimit is how much of a server's file prescanNames reads: its start-up, where it
+// states its names.
+const prescanLimit = 1 << 20
+
+// prescanNames reads the start of a file into the run's book before any input is parsed: a
+// server states its member id or address in its first lines, but its peers' lines that name it
+// by them are often stamped earlier (etcd's raft lines have whole seconds; a peer may start
+// first), and a name learnt after a line was read does not rename it. It returns the reader to
+// parse: the part read, then the rest. Only files are prescanned (a pipe may be a live stream
+// that a read of its start would wait on).
+func prescanNames(r io.Reader, p *Parser) io.Reader {
+	if rs, ok := r.(io.Seeker); !ok {
+		return r
+	} else if _, err := rs.Seek(0, io.SeekCurrent); err != nil {
+		return r // a pipe or a terminal
+	}
+	head := make([]byte, prescanLimit)
+	n, _ := io.ReadFull(r, head) // an error is the rest's to report
+	head = head[:n]
+	for rest := head; len(rest) > 0; {
+		line, after, found := bytes.Cut(rest, []byte{'\n'})
+		if !found && n == prescanLimit {
+			break // a line cut by the limit
+		}
+		p.learnNames(line)
+		rest = after
+	}
+	return io.MultiReader(bytes.NewReader(head), r)
 }
 
 // Progress returns the bytes read from the inputs so far and their size when opened (0 when

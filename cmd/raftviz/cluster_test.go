@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -115,6 +116,25 @@ func TestClusterLogs(t *testing.T) {
 					}
 					break
 				}
+			}
+		}
+	}
+}
+
+// TestPeersNamedByColumn: a Raft message's peer is shown by its server's column (n1, s2), also
+// when the peer's line is stamped before the line where that server states its id (etcd's raft
+// lines have whole seconds).
+func TestPeersNamedByColumn(t *testing.T) {
+	rawID := regexp.MustCompile(`\b(from|to|leader|prev_leader|candidate|peer)=([0-9a-f]{16}|[0-9A-Za-z]{8}\b)`)
+	for _, run := range clusterRuns {
+		code, out, _ := runCLI(t, "", append([]string{"--table", "csv", "--fields", "--wrap", "0"}, clusterLogs(t, run.dir)...)...)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d", run.dir, code)
+		}
+		for _, row := range strings.Split(out, "\n") {
+			cols := strings.SplitN(row, ",", 5)
+			if len(cols) == 5 && cols[3] != "" && rawID.MatchString(cols[4]) {
+				t.Errorf("%s: an event names a peer by its raw id: %s", run.dir, row)
 			}
 		}
 	}

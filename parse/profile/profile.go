@@ -432,7 +432,7 @@ func Parse(r io.Reader, file string) (*Profile, error) {
 	}
 	r = bytes.NewReader(text)
 	p := &Profile{Source: file, Text: string(text), nodeFields: map[string]bool{}}
-	for _, k := range []string{"candidate", "from", "to", "leader", "peer", "voter"} {
+	for _, k := range []string{"candidate", "from", "to", "leader", "prev_leader", "peer", "voter"} {
 		p.nodeFields[k] = true
 	}
 	sc := bufio.NewScanner(r)
