@@ -392,7 +392,7 @@ type groupAnalyzer struct {
 	// What the log states, per check: a check runs only on the facts it needs.
 	seen struct {
 		leaders, leadersWithTerm, terms, truncates, roles, applies, commits, lastIndex int
-		mterms, persists, acks                                                         int
+		mterms, appendMterms, persists, acks                                           int
 	}
 	nodes     map[string]*nodeState
 	nodeOrder []string
@@ -968,7 +968,7 @@ func (a *groupAnalyzer) Report(t *parse.Test) Report {
 		leaders: a.seen.leaders, leadersWithTerm: a.seen.leadersWithTerm, terms: a.seen.terms, truncates: a.seen.truncates,
 		roles: a.seen.roles, applies: a.seen.applies, commits: a.seen.commits, lastIndex: a.seen.lastIndex,
 		nodes: len(a.nodes), lin: r.Linearizable != nil, linSkipped: opts.NoLinearizability,
-		mterms: a.seen.mterms, persists: a.seen.persists, acks: a.seen.acks,
+		mterms: a.seen.mterms, appendMterms: a.seen.appendMterms, persists: a.seen.persists, acks: a.seen.acks,
 	})
 	sort.Slice(a.slow, func(x, y int) bool { return a.slow[x].d > a.slow[y].d })
 	for _, s := range a.slow[:min(len(a.slow), 5)] {
@@ -986,7 +986,7 @@ func isReply(typ string) bool {
 // checkFacts counts what a test's events state, for deciding which checks could run.
 type checkFacts struct {
 	leaders, leadersWithTerm, terms, truncates, roles, applies, commits, lastIndex, nodes int
-	mterms, persists, acks                                                                int
+	mterms, appendMterms, persists, acks                                                  int
 	lin, linSkipped                                                                       bool
 }
 
@@ -1018,8 +1018,9 @@ func checkResults(r *Report, f checkFacts) []CheckResult {
 		res(CheckLeaderComplete, f.lastIndex > 0 && (f.commits > 0 || f.applies > 0), "",
 			"the log states no log lengths, or no commits"),
 		res(CheckAdoptsTerm, f.mterms > 0, fmt.Sprintf("%d received messages state their term", f.mterms),
-			"no received message states its term (mterm)"),
-		res(CheckStaleAppend, f.mterms > 0, "", "no received message states its term (mterm)"),
+			"no received message but vote requests states its term (mterm)"),
+		res(CheckStaleAppend, f.appendMterms > 0, fmt.Sprintf("%d received AppendEntries state their term", f.appendMterms),
+			"no received AppendEntries states its term (mterm)"),
 		res(CheckDurableAck, f.persists > 0 && f.acks > 0, fmt.Sprintf("%d acknowledgements", f.acks),
 			"the log states no persists, or no acknowledgements"),
 	}

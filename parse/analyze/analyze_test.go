@@ -415,3 +415,32 @@ func TestCandidacyWithoutTerm(t *testing.T) {
 		t.Fatalf("election took %v s, want 0.003 (from the candidacy)", e)
 	}
 }
+
+// TestTermChecksNeedTheirMessages: received vote requests with their term feed neither term
+// rule (a vote request may be refused without a term change), so both say "not checked"
+// rather than pass on nothing; an AppendEntries with its term feeds both.
+func TestTermChecksNeedTheirMessages(t *testing.T) {
+	status := func(log string) (adopt, stale string) {
+		for _, c := range Test(parseText(t, log), Options{}).Checks {
+			switch c.Name {
+			case CheckAdoptsTerm:
+				adopt = c.Status
+			case CheckStaleAppend:
+				stale = c.Status
+			}
+		}
+		return adopt, stale
+	}
+	votes := `00:00:00.100000 [1] starts | ev=start term=1 state=follower
+00:00:00.200000 [1] vote request from 2 | ev=recv term=1 mterm=2 type=RequestVote from=2
+00:00:00.200000 [1] becomes follower | ev=state term=2 state=follower
+`
+	if a, s := status(votes); a != NotChecked || s != NotChecked {
+		t.Errorf("vote requests only: adopts %s, stale append %s; want both not_checked", a, s)
+	}
+	appends := votes + `00:00:00.300000 [1] append from 2 | ev=recv term=2 mterm=2 type=AppendEntries from=2
+`
+	if a, s := status(appends); a != Passed || s != Passed {
+		t.Errorf("with an AppendEntries: adopts %s, stale append %s; want both passed", a, s)
+	}
+}

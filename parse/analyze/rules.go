@@ -77,8 +77,17 @@ func (a *groupAnalyzer) protocolRules(e *parse.Event, n *nodeState, term uint64,
 		if !ok || !hasTerm {
 			break
 		}
-		a.seen.mterms++
+		// Counted for the checks they can feed: a vote request may be refused without a term
+		// change, so it feeds neither.
 		typ, _ := e.Field("type")
+		switch typ {
+		case "RequestVote", "PreVote", "PreVoteReply":
+		case "AppendEntries":
+			a.seen.mterms++
+			a.seen.appendMterms++
+		default:
+			a.seen.mterms++
+		}
 		switch {
 		case uint64(mterm) > term && typ != "RequestVote" && typ != "PreVote" && typ != "PreVoteReply":
 			// A vote request may be refused without a term change (a live leader's lease);

@@ -35,6 +35,10 @@ fact vote granted=false : rejected (?P<type>MsgVote|MsgPreVote) from (?P<candida
 fact recv type=RequestVoteReply granted=false : received (?P<msgtype>MsgVoteResp|MsgPreVoteResp) rejection from (?P<from>[0-9a-f]+) at term (?P<term>\d+)
 fact recv type=RequestVoteReply granted=true  : received (?P<msgtype>MsgVoteResp|MsgPreVoteResp) from (?P<from>[0-9a-f]+) at term (?P<term>\d+)
 fact send type=RequestVote : sent (?P<msgtype>MsgVote|MsgPreVote) request to (?P<to>[0-9a-f]+) at term (?P<term>\d+)
+# A message of a higher term: a vote request is from a candidate (a node adopts a MsgVote's term,
+# not a MsgPreVote's); any other is from the leader of that term.
+fact recv type=RequestVote : ^\[term: (?P<term>\d+)\] received a (?P<msgtype>MsgVote) message with higher term from (?P<from>[0-9a-f]+) \[term: (?P<mterm>\d+)\]
+fact recv type=RequestVote : ^\[term: (?P<term>\d+)\] received a (?P<msgtype>MsgPreVote) message with higher term from (?P<from>[0-9a-f]+)
 fact leader : ^\[term: (?P<term>\d+)\] received a \w+ message with higher term from (?P<leader>[0-9a-f]+)
 fact commit : ^\[commit: (?P<prev>\d+)\].*\bcommitted to (?P<commit>\d+)
 fact snapshot action=installed : \[commit: \d+\] restored snapshot \[index: (?P<index>\d+), term: (?P<eterm>\d+)\]
