@@ -23,12 +23,12 @@ type Start uint8
 
 // What a start event ends.
 const (
-	NotAStart     Start = iota // the event is no start
-	FirstStart                 // the node's first: lines before it were its start-up, not a life that ended
-	AfterRestart               // a restart event came first (and counted the restart)
-	AfterDown                  // the node had crashed or stopped: a restart
-	AfterSilence               // the node was writing and said nothing of dying: it crashed after its last line
-	Repeated                   // a start right after a start: no life between them
+	NotAStart    Start = iota // the event is no start
+	FirstStart                // the node's first: lines before it were its start-up, not a life that ended
+	AfterRestart              // a restart event came first (and counted the restart)
+	AfterDown                 // the node had crashed or stopped: a restart
+	AfterSilence              // the node was writing and said nothing of dying: it crashed after its last line
+	Repeated                  // a start right after a start: no life between them
 )
 
 // Observe folds in event e, the i-th of its test, and says what it ends when it is a start;

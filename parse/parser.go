@@ -113,14 +113,17 @@ func (s *Summary) PackageOf(n int) string {
 
 // Summary counts what a parse saw.
 type Summary struct {
-	Format        Format         // the detected (or forced) format
-	Lines         int            // input lines
-	Events        int            // lines understood as events
-	NotUnderstood int            // lines that are neither events nor go test framing
-	Ambiguous     int            // events whose test attribution is uncertain (parallel tests)
-	LongLines     int            // lines cut at MaxLineBytes
-	Framing       int            // go test's own lines (=== RUN, --- PASS, ok, PASS, ...)
-	BySyntax      [NumSyntax]int // events per Syntax
+	Format        Format // the detected (or forced) format
+	Lines         int    // input lines
+	Events        int    // lines understood as events
+	NotUnderstood int    // lines that are neither events nor go test framing
+	Ambiguous     int    // events whose test attribution is uncertain (parallel tests)
+	LongLines     int    // lines cut at MaxLineBytes
+	Framing       int    // go test's own lines (=== RUN, --- PASS, ok, PASS, ...)
+	// Tied: events of several inputs merged that share their stamp with another input's (whole
+	// seconds, a busy millisecond): their order within the stamp is inferred (Source.mergeQueued).
+	Tied     int
+	BySyntax [NumSyntax]int // events per Syntax
 	// Profile names the log dialect detected (or forced); "" when no line was an event.
 	Profile  string
 	Packages []PackageResult

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/raftviz/raftviz/parse/eventline"
 )
 
 // MergeWindow is how far back in time an input may still write after a later line, for the
@@ -36,6 +38,7 @@ type Source struct {
 	running []*mergedTest // in start order
 	size    int64         // the inputs' size in bytes when opened; 0 when not known
 	cps     checkpoints
+	ties    int // events merged at another input's stamp (Summary.Tied)
 }
 
 // sourceInput is one input of a Source.
@@ -263,6 +266,7 @@ func (s *Source) Summary() Summary {
 	for i, in := range s.inputs {
 		total = addSummary(total, in.p.Summary(), i == 0)
 	}
+	total.Tied = s.ties
 	return total
 }
 
@@ -575,7 +579,10 @@ func (s *Source) release(emit func(*Test) error) error {
 }
 
 // mergeQueued moves queued events into m.t.Events in time order while no input can still write
-// an earlier one. Ties go to the earlier input; an input's own order is never changed.
+// an earlier one; an input's own order is never changed. Ties (stamps of whole seconds, or of
+// one millisecond) keep causal order where the events show it: a node's receipt of a peer's
+// message (a receive from it, a vote for it) waits for the peer's sending it (a send to the
+// node, a vote for the node) stamped the same. Other ties go to the earlier input.
 func (s *Source) mergeQueued(m *mergedTest) {
 	for {
 		best := -1
@@ -587,8 +594,94 @@ func (s *Source) mergeQueued(m *mergedTest) {
 		if best < 0 || !s.safe(m, best, m.queue[best].peek().Time) {
 			return
 		}
+		if m.tied(best) {
+			s.ties++
+			if m.waits(best) {
+				best = m.notWaiting(best)
+			}
+		}
 		m.t.Events = append(m.t.Events, m.queue[best].pop())
 	}
+}
+
+// tied reports whether queue i's next event has the stamp of another queue's next event.
+func (m *mergedTest) tied(i int) bool {
+	t := m.queue[i].peek().Time
+	for j := range m.queue {
+		if j != i && m.queue[j].len() > 0 && m.queue[j].peek().Time == t {
+			return true
+		}
+	}
+	return false
+}
+
+// tieScan bounds how far into another input's events of one stamp a receipt looks for its
+// send: ties are short runs, and a longer one is not worth a quadratic merge.
+const tieScan = 256
+
+// waits reports whether queue i's next event is a receipt from a peer whose sending it, stamped
+// the same, is still queued in another input.
+func (m *mergedTest) waits(i int) bool {
+	e := m.queue[i].peek()
+	peer := receiptFrom(e)
+	if peer == "" {
+		return false
+	}
+	for j := range m.queue {
+		q := &m.queue[j]
+		if j == i {
+			continue
+		}
+		for k := q.head; k < len(q.ev) && k < q.head+tieScan && q.ev[k].Time == e.Time; k++ {
+			if o := &q.ev[k]; o.Node == peer && sentTo(o) == e.Node {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// notWaiting returns the first queue after best (in input order, then from the first) whose
+// next event ties with best's and does not wait; best itself when all wait (a cycle the
+// events cannot order).
+func (m *mergedTest) notWaiting(best int) int {
+	t := m.queue[best].peek().Time
+	for k := 1; k < len(m.queue); k++ {
+		j := (best + k) % len(m.queue)
+		if m.queue[j].len() > 0 && m.queue[j].peek().Time == t && !m.waits(j) {
+			return j
+		}
+	}
+	return best
+}
+
+// receiptFrom returns the peer whose message e shows its node received: a receive's sender,
+// or the candidate a vote was cast for (the vote answers its request); "" for anything else.
+func receiptFrom(e *Event) string {
+	var peer string
+	switch e.Kind {
+	case eventline.KindRecv:
+		peer, _ = e.Field("from")
+	case eventline.KindVote:
+		peer, _ = e.Field("candidate")
+	}
+	if peer == e.Node {
+		return ""
+	}
+	return peer
+}
+
+// sentTo returns the node e shows its node sending a message to: a send's receiver, or the
+// candidate a vote was cast for (the vote is its reply); "" for anything else.
+func sentTo(e *Event) string {
+	var to string
+	switch e.Kind {
+	case eventline.KindSend:
+		to, _ = e.Field("to")
+	case eventline.KindVote:
+		to, _ = e.Field("candidate")
+	}
+	return to
 }
 
 // safe reports whether no input other than from can still produce an event of m earlier than t.

@@ -303,3 +303,35 @@ func TestProgressCountsTheBytesRead(t *testing.T) {
 		t.Errorf("stdin has size %d", total)
 	}
 }
+
+// TestTiedStampsKeepCausalOrder: per-node files whose stamps tie (whole seconds) merge with
+// every receipt after its send: a receive after the peer's send to the node, a vote after the
+// candidate's request, the candidate's receipt of the reply after the vote. Events that show no
+// causal link keep input order.
+func TestTiedStampsKeepCausalOrder(t *testing.T) {
+	a := `00:00:01.000000 [a] configured | ev=conf conf=a,b
+00:00:01.000000 [a] receives RequestVote from b | ev=recv term=2 mterm=2 type=RequestVote from=b
+00:00:01.000000 [a] votes for b | ev=vote term=2 candidate=b granted=true
+00:00:02.000000 [a] later | ev=timer term=2
+`
+	b := `00:00:01.000000 [b] configured | ev=conf conf=a,b
+00:00:01.000000 [b] becomes candidate | ev=state term=2 state=candidate
+00:00:01.000000 [b] sends RequestVote to a | ev=send term=2 type=RequestVote to=a
+00:00:01.000000 [b] receives RequestVoteReply from a | ev=recv term=2 type=RequestVoteReply from=a granted=true
+00:00:01.000000 [b] becomes leader | ev=state term=2 state=leader
+`
+	src := NewSource([]Input{{Name: "a", Reader: strings.NewReader(a)}, {Name: "b", Reader: strings.NewReader(b)}}, Options{})
+	tests, _, err := src.ReadAll(context.Background())
+	if err != nil || len(tests) != 1 {
+		t.Fatalf("%d tests, %v", len(tests), err)
+	}
+	var got []string
+	for _, e := range tests[0].Events {
+		got = append(got, e.Node+" "+e.Msg)
+	}
+	want := []string{"a configured", "b configured", "b becomes candidate", "b sends RequestVote to a",
+		"a receives RequestVote from b", "a votes for b", "b receives RequestVoteReply from a", "b becomes leader", "a later"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("merged order:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

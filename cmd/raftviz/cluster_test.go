@@ -140,6 +140,17 @@ func TestPeersNamedByColumn(t *testing.T) {
 	}
 }
 
+// TestCoarseStampsAreSaid: files whose stamps tie across servers (etcd's raft lines have whole
+// seconds) are said to be too coarse to order by time; microsecond stamps (NATS) are not.
+func TestCoarseStampsAreSaid(t *testing.T) {
+	for dir, coarse := range map[string]bool{"etcd_capnslog": true, "nats": false} {
+		_, _, errOut := runCLI(t, "", append([]string{"--list"}, clusterLogs(t, dir)...)...)
+		if got := strings.Contains(errOut, "events share their stamp with another file's (stamps too coarse to order them"); got != coarse {
+			t.Errorf("%s: said coarse %v, want %v: %q", dir, got, coarse, errOut)
+		}
+	}
+}
+
 // TestClusterLogsDoctored: each copy with a second leader injected into one term (after a
 // restart, or in one group of several) fails analyze, naming that term.
 func TestClusterLogsDoctored(t *testing.T) {

@@ -542,7 +542,8 @@ func reportUnderstood(stderr io.Writer, s *parse.Summary) {
 			s.Lines, strings.Join(profile.Names(), ", "))
 		return
 	}
-	if s.NotUnderstood == 0 && s.Ambiguous == 0 && s.LongLines == 0 {
+	coarse := s.Tied > 0 && s.Tied*10 >= s.Events // a tie now and then is no matter
+	if s.NotUnderstood == 0 && s.Ambiguous == 0 && s.LongLines == 0 && !coarse {
 		return
 	}
 	var parts []string
@@ -551,6 +552,9 @@ func reportUnderstood(stderr io.Writer, s *parse.Summary) {
 	}
 	if s.Ambiguous > 0 {
 		parts = append(parts, fmt.Sprintf("%d events printed while tests ran in parallel (test attribution may be wrong)", s.Ambiguous))
+	}
+	if coarse {
+		parts = append(parts, fmt.Sprintf("%d of %d events share their stamp with another file's (stamps too coarse to order them: within one, a receipt is put after its send, the rest in file order)", s.Tied, s.Events))
 	}
 	if s.LongLines > 0 {
 		parts = append(parts, fmt.Sprintf("%d lines over %d MiB cut", s.LongLines, parse.MaxLineBytes>>20))
