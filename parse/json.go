@@ -175,7 +175,7 @@ func (p *Parser) jsonEvent(b []byte) (Event, bool) {
 			return p.traceEvent(inner, m)
 		}
 	}
-	return p.loggerRecord(m, order)
+	return p.loggerRecord(m, order, false)
 }
 
 func (p *Parser) traceEvent(m, wrapper map[string]any) (Event, bool) {
@@ -185,13 +185,20 @@ func (p *Parser) traceEvent(m, wrapper map[string]any) (Event, bool) {
 	return e, ok
 }
 
-// loggerRecord reads a structured logger's JSON record (zap, zerolog, logrus, log/slog) that names
-// its node in one of the json profile's node keys; records without one are not events.
-func (p *Parser) loggerRecord(m map[string]any, order []string) (Event, bool) {
-	pr := p.dialect.json
-	if a := p.dialect.active; a != nil && a.Builtin == "json" {
-		pr = a
+// recordProfile is the profile whose keys and facts read logger records: the json profile, or
+// the one forced or detected for the input in its place.
+func (p *Parser) recordProfile() *profile.Profile {
+	if a := p.dialect.active; a != nil && a.Builtin == profile.BuiltinJSON {
+		return a
 	}
+	return p.dialect.json
+}
+
+// loggerRecord reads a structured logger's record, JSON (zap, zerolog, logrus, log/slog) or
+// logfmt (slog's text handler, go-kit), that names its node in one of the json profile's node
+// keys, or is a line of a per-node file; other records are not events.
+func (p *Parser) loggerRecord(m map[string]any, order []string, logfmt bool) (Event, bool) {
+	pr := p.recordProfile()
 	nodeKeys, msgKeys, timeKeys, levelKeys := pr.JSONKeys()
 	node, nodeKey := "", ""
 	for _, k := range nodeKeys {
@@ -229,10 +236,15 @@ func (p *Parser) loggerRecord(m map[string]any, order []string) (Event, bool) {
 	}
 	e := Event{Syntax: SyntaxProfile, Msg: cleanText([]byte(msg))}
 	switch {
+	case p.opts.NodePerFile && p.opts.FileNode != "":
+		// One server's file, by the user's word: a key that names a node names another (hclog's
+		// node="Node at ADDR", a peer's id), and is kept as a field.
+		e.Node = p.internString(p.opts.FileNode)
+		if nodeKey != "" {
+			delete(skip, nodeKey)
+		}
 	case node != "":
 		e.Node = p.nodeName(facts, node)
-	case p.opts.NodePerFile && p.opts.FileNode != "":
-		e.Node = p.internString(p.opts.FileNode)
 	default:
 		return Event{}, false // a record of no server
 	}
@@ -261,11 +273,51 @@ func (p *Parser) loggerRecord(m map[string]any, order []string) (Event, bool) {
 	e.Fields = eventline.MakeFields(fs...)
 	d := &p.dialect
 	if !d.locked {
-		d.locked, d.active = true, pr
+		d.locked, d.active, d.logfmt = true, pr, logfmt
 		p.sum.Profile = d.envelopeName()
+	}
+	if facts != pr && len(fs) > 0 {
+		// A library's wording: the record's other keys are its message's args (hclog's, written
+		// as JSON or through slog), which the wording's rules read as its text lines write them
+		// ("vote granted: from=X term=T": T is the voter's term, not a field of the event).
+		var envelope, args []eventline.Field
+		for _, fl := range fs {
+			if recordEnvelopeKeys[fl.Key] {
+				envelope = append(envelope, fl)
+			} else {
+				args = append(args, fl)
+			}
+		}
+		if len(args) > 0 {
+			e.Msg = cleanText([]byte(hclogText(e.Msg, args)))
+			e.Fields = eventline.MakeFields(envelope...)
+		}
 	}
 	p.applyFacts(&e, facts)
 	return e, true
+}
+
+// recordEnvelopeKeys are a record's keys that say where a line came from, not what it says:
+// they are kept as fields, and left out of hclogText.
+var recordEnvelopeKeys = map[string]bool{"logger": true, "@module": true, "module": true, "component": true,
+	"caller": true, "@caller": true, "source": true}
+
+// hclogText writes a record's message and args as hclog's text format does: "msg: k=v k=\"v w\"".
+func hclogText(msg string, args []eventline.Field) string {
+	var b strings.Builder
+	b.WriteString(msg)
+	b.WriteByte(':')
+	for _, f := range args {
+		b.WriteByte(' ')
+		b.WriteString(f.Key)
+		b.WriteByte('=')
+		if f.Value == "" || strings.ContainsAny(f.Value, " \"=") {
+			b.WriteString(strconv.Quote(f.Value))
+		} else {
+			b.WriteString(f.Value)
+		}
+	}
+	return b.String()
 }
 
 // wordingOf returns the library wording of an envelope's messages: the one decided for the input,

@@ -356,7 +356,7 @@ func FuzzParse(f *testing.F) {
 	}
 	// Real captures of other libraries (testdata/fixtures), cut to their first lines.
 	for _, name := range []string{"hashicorp_v.log", "etcd_v.log", "etcd_trace_v.log", "dslogs_fail.log", "dslogs_panic.log", "jsonlog_v.log",
-		"cluster/etcd_zap/n1.log", "cluster/etcd_capnslog/n2.log", "cluster/nats/s1.log", "cluster/hraft/node1.log"} {
+		"cluster/etcd_zap/n1.log", "cluster/etcd_capnslog/n2.log", "cluster/nats/s1.log", "cluster/hraft/node1.log", "cluster/hraft_slog/node1.log"} {
 		b, err := os.ReadFile(filepath.Join("..", "testdata", "fixtures", name))
 		if err != nil {
 			f.Fatal(err)
@@ -368,6 +368,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("{\"level\":\"info\",\"ts\":1.7e9,\"raft_id\":\"2\",\"msg\":\"became leader\",\"term\":3}\n{\"node\":{}}\n"))
 	f.Add([]byte("\x1b[31m12:00:00.1 [1] x | ev=\"\n=== CONT\n--- PASS: \n"))
+	f.Add([]byte("time=1.7e9 level=INFO msg=\"became leader\" node=2 term=3\nk=\"unterminated\nmsg=\"a\\\"b\" k= =v node=\"\"\n"))
 	f.Add([]byte("{\"ev\":1}\n{\"name\":\"x\",\"nid\":{}}\n\r\n\xff"))
 	builtins := profile.Builtins()
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -425,5 +426,38 @@ func TestFlushedImplicitTestStillCompletes(t *testing.T) {
 	p.Finish()
 	if done := p.Completed(); len(done) != 1 || done[0].Flushed != 1 {
 		t.Fatalf("a flushed implicit test was discarded: %v", done)
+	}
+}
+
+// TestLogfmtRecords: logfmt records (log/slog's TextHandler, go-kit) are read as logger records:
+// time, level and message from their keys, the node from a node key, other keys as fields; a
+// line that only looks like one is not.
+func TestLogfmtRecords(t *testing.T) {
+	in := `time=2026-12-06T20:55:38.356Z level=INFO msg="became leader" node=2 term=3 note="a \"quoted\" word"
+ts=1733518538.5 lvl=debug msg=heartbeat node=3 to=2
+retries=3 is not a record
+msg="no node, no event" level=INFO
+time=2026-12-06T20:55:39Z msg="unterminated node=2
+`
+	tests, sum, err := Read(strings.NewReader(in), Options{})
+	if err != nil || len(tests) != 1 {
+		t.Fatalf("%d tests, %v", len(tests), err)
+	}
+	ev := tests[0].Events
+	if len(ev) != 2 || sum.Profile != "logfmt" || sum.NotUnderstood != 3 {
+		t.Fatalf("events %+v, profile %q, %d not understood; want 2 events, logfmt, 3 other lines", ev, sum.Profile, sum.NotUnderstood)
+	}
+	lead, hb := ev[0], ev[1]
+	if lead.Node != "2" || lead.Msg != "became leader" || !lead.BecameLeader() || lead.FormatTime(0, false) != "20:55:38.356000" {
+		t.Errorf("first record: %+v (time %s)", lead, lead.FormatTime(0, false))
+	}
+	if term, ok := lead.Term(); !ok || term != 3 {
+		t.Errorf("term %d %v, want 3", term, ok)
+	}
+	if note, _ := lead.Field("note"); note != `a "quoted" word` {
+		t.Errorf("quoted value %q", note)
+	}
+	if to, _ := hb.Field("to"); hb.Node != "3" || to != "2" || hb.Flags&FlagDate == 0 {
+		t.Errorf("second record: %+v", hb)
 	}
 }

@@ -292,6 +292,12 @@ func (p *Parser) textLine(line []byte, framing bool) {
 			return
 		}
 	}
+	if !forcedRegexp && looksLogfmt(t) {
+		if e, ok := p.logfmtEvent(t); ok {
+			p.event(p.target(), e)
+			return
+		}
+	}
 	if e, ok := p.harnessLine(line); ok {
 		p.event(p.target(), e)
 		return

@@ -21,7 +21,8 @@ type dialect struct {
 	classic *profile.Profile   // facts for lines of the built-in classic syntax
 	raftviz bool               // the classic syntax's lines carry raftviz fields
 	trace   *profile.Profile   // facts for etcd trace events
-	json    *profile.Profile   // keys and facts for JSON logger records
+	json    *profile.Profile   // keys and facts for logger records, JSON or logfmt
+	logfmt  bool               // the input's records are logfmt, not JSON
 	// wording is the library whose wording the messages of an envelope without one of its own
 	// (a JSON record) are in, detected on the first message that has one; wordings are the
 	// candidates.
@@ -92,6 +93,9 @@ func (d *dialect) envelopeName() string {
 	name := d.json.Name
 	if d.active != nil {
 		name = d.active.Name
+	}
+	if d.logfmt && (d.active == nil || d.active == d.json) {
+		name = "logfmt" // the json profile's keys and facts, in logfmt records
 	}
 	if d.wording != nil && d.wording != d.active {
 		name += "+" + d.wording.Name
@@ -216,6 +220,11 @@ func (p *Parser) applyFacts(e *Event, pr *profile.Profile) {
 		return
 	}
 	f, ok := pr.Facts(e.Msg)
+	p.applyFact(e, pr, f, ok)
+}
+
+// applyFact sets what fact f (ok: a rule matched) says of e.
+func (p *Parser) applyFact(e *Event, pr *profile.Profile, f profile.Fact, ok bool) {
 	if !ok {
 		return
 	}

@@ -30,6 +30,9 @@ var clusterRuns = []struct {
 		leaders: map[string][]string{"": {"2 n2", "3 n1", "4 n2"}}},
 	{dir: "hraft", nodes: "3 [node1,node2,node3]", killed: "node2",
 		leaders: map[string][]string{"": {"2 node2", "3 node3", "4 node1"}}},
+	// The same app logging through log/slog's TextHandler: logfmt records, hashicorp's wording.
+	{dir: "hraft_slog", nodes: "3 [node1,node2,node3]", killed: "node3",
+		leaders: map[string][]string{"": {"2 node3", "3 node1", "4 node2"}}},
 	{dir: "nats", nodes: "3 [s1,s2,s3]", killed: "s2", groups: []string{"_meta_", "S-R3F-Szzbz5Vo"},
 		leaders: map[string][]string{"_meta_": {"1 s2", "2 s1"}, "S-R3F-Szzbz5Vo": {"1 s3", "2 s1"}}},
 }
@@ -158,6 +161,7 @@ func TestClusterLogsDoctored(t *testing.T) {
 		{"etcd_zap_two_leaders", "term 5 has two leaders: n1 and n2"},
 		{"etcd_capnslog_two_leaders", "term 4 has two leaders: n1 and n2"},
 		{"hraft_two_leaders", "term 4 has two leaders: node1 and node2"},
+		{"hraft_slog_two_leaders", "term 4 has two leaders: node2 and node3"},
 		{"nats_two_leaders_meta", "group _meta_: term 2 has two leaders: s3 and s1"},
 		{"nats_two_leaders_stream", "group S-R3F-Szzbz5Vo: term 2 has two leaders: s2 and s1"},
 	} {

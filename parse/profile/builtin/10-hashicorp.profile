@@ -8,9 +8,15 @@ time        2006-01-02T15:04:05.999999999Z0700
 # An app's own servers name hclog's logger ("raft", "agent.server.raft", "nomad.raft"), not the
 # server: the node is the file's (one log per process), named by its words below.
 logger      ^(?:[\w-]+\.)*raft(?:-net)?$
-# A server's own address and id, and its peers' (initial configuration: ID:node1 Address:...).
+# The wording inside another envelope: an app's hclog written as JSON (@message) or through
+# log/slog (msg="entering leader state" logger=raft leader="Node at ..."), the args as keys.
+wording     ^(?:entering (?:follower|candidate|leader) state|election won|(?:pre-)?vote (?:granted|denied|received)|(?:pre-)?voting for self|initial configuration|pre-vote successful|heartbeat timeout reached|snapshot complete up to|restored from snapshot)\b
+# A server's own address and id, and its peers' (initial configuration: ID:node1 Address:...),
+# in hclog's text lines and in records (logfmt, JSON).
 identity    \[INFO\]  (?:\S+: )?entering (?:follower|candidate|leader) state: \w+="Node at (?P<addr>[^ "]+) \[
 identity    \] +(?:\S+: )?(?:pre-)?voting for self: term=\d+ id=(?P<id>\S+)
+identity    \bmsg="entering (?:follower|candidate|leader) state" .*\b(?:follower|candidate|leader|node)="Node at (?P<addr>[^ "]+) \[
+identity    \bmsg="(?:pre-)?voting for self" .*\bid=(?P<id>\S+)
 book        ID:(?P<id>[^ }]+) Address:(?P<addr>[^ }]+)
 # Test clusters name servers "server-<uuid>" and address them as "<uuid>": one alias for both.
 alias       ^(?:server-)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$ as s
