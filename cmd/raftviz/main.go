@@ -537,9 +537,7 @@ func reportUnderstood(stderr io.Writer, s *parse.Summary) {
 	if s.Events == 0 && s.Framing == 0 {
 		// Say what was tried and where to start, on one line: a user whose format no profile
 		// knows is one profile (or one --node-re) away from a table.
-		fmt.Fprintf(stderr, "raftviz: no tests or debug lines found in %d lines of input (tried go test output, raftviz event lines and the profiles %s); "+
-			"for another format: --node-re 'REGEXP with (?P<node>...)', or a profile of your own (raftviz profiles show classic; docs/PROFILES.md)\n",
-			s.Lines, strings.Join(profile.Names(), ", "))
+		fmt.Fprintf(stderr, "raftviz: no tests or debug lines found in %d lines of input (%s)\n", s.Lines, noEventsHint())
 		return
 	}
 	coarse := s.Tied > 0 && s.Tied*10 >= s.Events // a tie now and then is no matter
@@ -560,6 +558,14 @@ func reportUnderstood(stderr io.Writer, s *parse.Summary) {
 		parts = append(parts, fmt.Sprintf("%d lines over %d MiB cut", s.LongLines, parse.MaxLineBytes>>20))
 	}
 	fmt.Fprintf(stderr, "raftviz: %s\n", strings.Join(parts, "; "))
+}
+
+// noEventsHint says which dialects were tried and how to start on another: a user whose format
+// no profile knows is one profile (or one --node-re) away from a table.
+func noEventsHint() string {
+	return fmt.Sprintf("tried go test output, raftviz event lines and the profiles %s; "+
+		"for another format: --node-re 'REGEXP with (?P<node>...)', or a profile of your own (raftviz profiles show classic; docs/PROFILES.md)",
+		strings.Join(profile.Names(), ", "))
 }
 
 // pathError shortens *os.PathError messages to "open x: no such file or directory".

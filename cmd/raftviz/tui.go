@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -58,7 +59,8 @@ func tuneGC() {
 
 func tuiOptions(c *config) timeline.Options {
 	_, noColor := os.LookupEnv("NO_COLOR")
-	return timeline.Options{NoColor: noColor || c.color == "never", Relative: c.relative, Follow: c.follow, Arrows: c.arrows, Group: c.group}
+	return timeline.Options{NoColor: noColor || c.color == "never", Relative: c.relative, Follow: c.follow, Arrows: c.arrows, Group: c.group,
+		NoEvents: "Tried " + strings.TrimPrefix(noEventsHint(), "tried ") + "."}
 }
 
 func programOptions(stdin io.Reader, stdout io.Writer) []tea.ProgramOption {

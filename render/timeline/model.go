@@ -32,6 +32,9 @@ type Options struct {
 	Arrows   bool // start with message arrows drawn (the a key toggles them)
 	// Group is the Raft group shown first in a log of several ("": all; the r key switches).
 	Group string
+	// NoEvents is what the screen of a test with no events says after its first line: which
+	// dialects were tried and how to start on another (the command's own one-line hint).
+	NoEvents string
 	// Files are the log files by parse.Event.File ("-" for stdin): o opens them in a pager.
 	Files []string
 	// Loading says the tests arrive as AppendMsgs (Load); the header says so until Done.

@@ -1813,3 +1813,18 @@ func TestSilentCrashIsMarked(t *testing.T) {
 		t.Fatalf("after 1's start: columns %q", cols)
 	}
 }
+
+// TestNoEventsSaysSo: a test with no event the timeline can draw says so, with the command's
+// hint and where its lines are, instead of an empty screen.
+func TestNoEventsSaysSo(t *testing.T) {
+	tests := readLog(t, "hello world\nsome other line\n")
+	m := New(tests, Options{NoColor: true, NoEvents: "Tried the profiles a, b."})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 20})
+	settle(m)
+	screen := plain(m)
+	for _, want := range []string{"No event in this test: none of its lines is a debug line raftviz reads.", "Tried the profiles a, b.", "! shows its 2 lines as they are."} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("screen lacks %q:\n%s", want, screen)
+		}
+	}
+}

@@ -148,9 +148,12 @@ func (m *Model) screen() string {
 	m.writeColumnHeader(&b, nodes, colW, laneW)
 	h := m.bodyHeight()
 	shown := m.shownNodes()
+	empty := m.emptyLines(h)
 	for r := m.top; r < m.top+h; r++ {
 		if r < m.rows.Len() {
 			m.writeRow(&b, r, shown, nodes, colW, laneW)
+		} else if k := r - m.top; k < len(empty) {
+			b.WriteString(empty[k])
 		}
 		b.WriteByte('\n')
 	}
@@ -177,6 +180,35 @@ func (m *Model) screen() string {
 		b.WriteString(m.help.View(m.keys))
 	}
 	return b.String()
+}
+
+// emptyLines is what the body of a test with no events says instead of nothing (at most h
+// lines): that no line was understood, the command's hint, and where its lines are. None while
+// events may still come.
+func (m *Model) emptyLines(h int) []string {
+	if m.rows.Len() > 0 || m.Events().Len() > 0 || m.loading || m.follow || m.behind() || m.width < 20 {
+		return nil
+	}
+	t := m.Test()
+	text := "No event in this test: none of its lines is a debug line raftviz reads."
+	if len(t.Other) == 0 {
+		text = "No event in this test, and no other line."
+	}
+	paras := []string{text}
+	if m.opts.NoEvents != "" {
+		paras = append(paras, m.opts.NoEvents)
+	}
+	if len(t.Other) > 0 {
+		paras = append(paras, "! shows its "+strconv.Itoa(len(t.Other))+" lines as they are.")
+	}
+	var out []string
+	for _, p := range paras {
+		out = append(out, "")
+		for _, l := range strings.Split(ansi.Wordwrap(p, m.width-4, " "), "\n") {
+			out = append(out, "  "+ansi.Truncate(l, m.width-2, "…"))
+		}
+	}
+	return out[:min(len(out), h)]
 }
 
 // writeMessageLine writes the whole message of the event under the cursor, with its fields,
