@@ -85,6 +85,10 @@ const (
 	FlagInferred
 	// FlagOffset: Time counts from the start of the run (a dslogs stamp), not from midnight.
 	FlagOffset
+	// FlagGuessed: the profile that read the event was inferred from the input's shape
+	// (package infer), not written for its implementation: its generic wordings may take a
+	// message's term for the node's.
+	FlagGuessed
 )
 
 // Event is one understood debug line: something a node did at a time.

@@ -84,6 +84,9 @@ type Options struct {
 	// Book, when set, is shared by the inputs of one run: the names servers give themselves and
 	// each other (ids, addresses), so that they map to the same node everywhere.
 	Book *Book
+	// NoInfer keeps an input no profile reads from being read by an inferred profile (see
+	// package infer). A followed input is never inferred: its start may be all there is yet.
+	NoInfer bool
 }
 
 // ImplicitTestName is the default name of the test that holds lines outside any test.
@@ -165,8 +168,13 @@ type testState struct {
 
 // Parser turns lines into tests. It is not safe for concurrent use.
 type Parser struct {
-	opts     Options
-	format   Format
+	opts   Options
+	format Format
+	// harnessCache is harnessNode's last answer.
+	harnessCache struct {
+		node    string
+		is, set bool
+	}
 	sum      Summary
 	running  map[string]*testState // by test name
 	order    []*testState          // running tests in start order
@@ -281,6 +289,9 @@ func (p *Parser) textLine(line []byte, framing bool) {
 	if !forcedRegexp && parseEventLine(line, &le) {
 		e := p.toEvent(&le)
 		p.lockBuiltin(&e)
+		if p.harnessNode(e.Node) {
+			e.Node = eventline.ClusterNode // "[TEST] Disconnect 2": the harness speaking
+		}
 		p.applyFacts(&e, p.dialect.classic)
 		p.event(p.target(), e)
 		return
@@ -390,6 +401,17 @@ func (p *Parser) notUnderstood(ts *testState, line []byte) {
 		p.sum.NotUnderstood++
 	}
 	p.other(ts, line)
+}
+
+// harnessNode reports whether a classic line's node is the harness by the classic profile's
+// rules, remembering the last node asked about (ids repeat line after line, interned).
+func (p *Parser) harnessNode(node string) bool {
+	c := &p.harnessCache
+	if !c.set || c.node != node {
+		c.node, c.set = node, true
+		c.is = p.dialect.classic != nil && p.dialect.classic.IsHarnessNode(node)
+	}
+	return c.is
 }
 
 // framing recognises go test's own lines and updates the test bookkeeping. It reports whether the

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/parse/infer"
 	"github.com/raftviz/raftviz/parse/profile"
 )
 
@@ -229,6 +230,9 @@ func (p *Parser) applyFact(e *Event, pr *profile.Profile, f profile.Fact, ok boo
 		return
 	}
 	e.Flags |= FlagInferred
+	if pr.Source == infer.Source {
+		e.Flags |= FlagGuessed
+	}
 	if f.Kind != "" {
 		e.Kind = p.internString(f.Kind)
 	}

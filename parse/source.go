@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/parse/infer"
+	"github.com/raftviz/raftviz/parse/profile"
 )
 
 // MergeWindow is how far back in time an input may still write after a later line, for the
@@ -190,9 +192,19 @@ func NewSource(inputs []Input, opts Options) *Source {
 			}
 			o.Book = book
 		}
-		p, r := NewParser(o), in.Reader
+		r := in.Reader
+		var head []byte
+		if o.NodePerFile || (!o.NoInfer && o.Profile == nil) {
+			head, r = prefetch(r)
+		}
+		if inferred := inferFor(head, o); inferred != nil {
+			// As if given with --profile: the profiles that read too little of the input (a
+			// tester's line that looks like dslogs') do not get to decide it.
+			o.Profile = inferred
+		}
+		p := NewParser(o)
 		if o.NodePerFile {
-			r = prescanNames(r, p)
+			learnNamesFrom(head, p)
 		}
 		s.inputs = append(s.inputs, &sourceInput{name: in.Name, p: p, lines: newLineReader(r)})
 	}
@@ -203,30 +215,84 @@ func NewSource(inputs []Input, opts Options) *Source {
 // states its names.
 const prescanLimit = 1 << 20
 
-// prescanNames reads the start of a file into the run's book before any input is parsed: a
-// server states its member id or address in its first lines, but its peers' lines that name it
-// by them are often stamped earlier (etcd's raft lines have whole seconds; a peer may start
-// first), and a name learnt after a line was read does not rename it. It returns the reader to
-// parse: the part read, then the rest. Only files are prescanned (a pipe may be a live stream
-// that a read of its start would wait on).
-func prescanNames(r io.Reader, p *Parser) io.Reader {
+// prefetch reads the start of an input (up to prescanLimit) for what must be known before it is
+// parsed: its servers' names (learnNamesFrom) and, when no profile reads it, an inferred one
+// (inferFor). It returns the reader to parse: the part read, then the rest. Only files are read
+// ahead (a pipe may be a live stream that a read of its start would wait on).
+func prefetch(r io.Reader) ([]byte, io.Reader) {
 	if rs, ok := r.(io.Seeker); !ok {
-		return r
+		return nil, r
 	} else if _, err := rs.Seek(0, io.SeekCurrent); err != nil {
-		return r // a pipe or a terminal
+		return nil, r // a pipe or a terminal
 	}
 	head := make([]byte, prescanLimit)
 	n, _ := io.ReadFull(r, head) // an error is the rest's to report
 	head = head[:n]
+	return head, io.MultiReader(bytes.NewReader(head), r)
+}
+
+// headLines splits the start of an input into its whole lines (a line cut by the limit is left
+// out).
+func headLines(head []byte) [][]byte {
+	var lines [][]byte
 	for rest := head; len(rest) > 0; {
 		line, after, found := bytes.Cut(rest, []byte{'\n'})
-		if !found && n == prescanLimit {
-			break // a line cut by the limit
+		if !found && len(head) == prescanLimit {
+			break
 		}
-		p.learnNames(line)
+		lines = append(lines, bytes.TrimSuffix(line, []byte{'\r'}))
 		rest = after
 	}
-	return io.MultiReader(bytes.NewReader(head), r)
+	return lines
+}
+
+// learnNamesFrom reads the start of a server's file into the run's book before any input is
+// parsed: a server states its member id or address in its first lines, but its peers' lines
+// that name it by them are often stamped earlier (etcd's raft lines have whole seconds; a peer
+// may start first), and a name learnt after a line was read does not rename it.
+func learnNamesFrom(head []byte, p *Parser) {
+	for _, line := range headLines(head) {
+		p.learnNames(line)
+	}
+}
+
+// inferLines is how many lines of an input's start inference looks at.
+const inferLines = 4000
+
+// inferFor returns a profile inferred from the start of an input when the profiles raftviz has
+// read too little of it (fewer than one line in five as events, or events of no server) and
+// the inferred one reads more; nil otherwise.
+func inferFor(head []byte, o Options) *profile.Profile {
+	if len(head) == 0 || o.NoInfer || o.Profile != nil {
+		return nil
+	}
+	lines := headLines(head)
+	if len(lines) > inferLines {
+		lines = lines[:inferLines]
+	}
+	probe := o
+	probe.Book, probe.NodePerFile, probe.NoInfer = nil, false, true
+	tests, sum, err := NewSource([]Input{{Name: "head", Reader: bytes.NewReader(bytes.Join(lines, []byte{'\n'}))}}, probe).ReadAll(context.Background())
+	if err != nil {
+		return nil
+	}
+	named := 0 // events of a server
+	for _, t := range tests {
+		for i := range t.Events {
+			if t.Events[i].Node != eventline.ClusterNode && t.Events[i].Node != "" {
+				named++
+			}
+		}
+	}
+	debug := sum.Lines - sum.Framing
+	if debug <= 0 || named*5 >= debug {
+		return nil
+	}
+	res, ok := infer.Infer(lines)
+	if !ok || res.Lines <= named*2 {
+		return nil
+	}
+	return res.Profile
 }
 
 // Progress returns the bytes read from the inputs so far and their size when opened (0 when

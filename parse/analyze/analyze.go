@@ -196,6 +196,7 @@ type sentReq struct {
 // nodeState is what the analysis tracks per node while walking the events.
 type nodeState struct {
 	termKnown               bool // false until the node states a term (again, after a fresh instance)
+	termWeak                bool // the term was read by an inferred profile on a line that is no role change
 	term, commit, lastIndex uint64
 	// rebooting: the node crashed, stopped or was restarted and has not stated a term since.
 	// A restart may come back below the term it stated last (one it had not made durable),
@@ -608,6 +609,14 @@ func (a *groupAnalyzer) event(e *parse.Event) {
 		n.forget()
 	}
 	term, hasTerm := e.Term()
+	// A term read by an inferred profile's generic wordings on a line that is no role change (a
+	// late RPC's "request vote success, term=14") may be a message's, not the node's: it raises the node's term, but an
+	// older one said so is no step back, and a role change below it is not either.
+	weak := e.Flags&parse.FlagGuessed != 0 && e.Kind != eventline.KindState && e.Kind != eventline.KindTerm &&
+		e.Kind != eventline.KindStart && e.Kind != eventline.KindVote
+	if hasTerm && weak && n.termKnown && term < n.term {
+		hasTerm = false
+	}
 	if hasTerm {
 		a.seen.terms++
 		fault := e.Kind == eventline.KindCrash || e.Kind == eventline.KindStop || e.Kind == eventline.KindRestart
@@ -624,6 +633,8 @@ func (a *groupAnalyzer) event(e *parse.Event) {
 				a.violate(CheckTermMonotonic, fmt.Sprintf("node %s restarted at term %d, below the term %d it had made durable", e.Node, term, n.rules.diskTerm), n.rules.diskEv, refOf(e))
 			}
 			n.term, n.termEv = term, refOf(e)
+		case n.termKnown && term < n.term && n.termWeak:
+			n.term, n.termEv = term, refOf(e) // the higher one was a free-text mention
 		case n.termKnown && term < n.term:
 			a.violate(CheckTermMonotonic, fmt.Sprintf("node %s went from term %d back to %d", e.Node, n.term, term), n.termEv, refOf(e))
 			n.term, n.termEv = term, refOf(e) // one violation, not one per later event
@@ -633,8 +644,12 @@ func (a *groupAnalyzer) event(e *parse.Event) {
 				n.stats.TermChanges++
 			}
 			n.term, n.termEv, n.termKnown = term, refOf(e), true
+			n.termWeak = weak
 		} else if term == n.term {
 			n.termEv = refOf(e)
+			n.termWeak = n.termWeak && weak
+		} else {
+			n.termWeak = weak
 		}
 		a.termOf(term, e)
 	}
@@ -686,8 +701,14 @@ func (a *groupAnalyzer) event(e *parse.Event) {
 			}
 			term = n.term
 		}
-		a.seen.leadersWithTerm++
 		ti := a.termOf(term, e)
+		if !ok && n.termWeak && ti.leader != "" && ti.leader != e.Node {
+			// Its line states no term, and the node's last one was guessed from a line that is
+			// no role change (an inferred profile's): it may have campaigned since without saying so.
+			// Another leader of that term is no proof.
+			return
+		}
+		a.seen.leadersWithTerm++
 		switch {
 		case ti.leader == "":
 			ti.leader, ti.leaderEv = e.Node, refOf(e)

@@ -278,6 +278,10 @@ func (p *Profile) Names(line []byte) (own []string, peers [][2]string) {
 // tester's prints) is the harness speaking, as the profile's harness rules say.
 func (p *Profile) IsHarnessLine(line []byte) bool { return matchAnyBytes(p.harness, line) }
 
+// IsHarnessNode reports whether a node id is the harness's own name ("TEST" in "[TEST]
+// Disconnect 2"), as the profile's "harness node" rules say.
+func (p *Profile) IsHarnessNode(node string) bool { return matchAny(p.harnessN, node) }
+
 // Facts applies the profile's fact rules to a message. The first rule with a kind that matches
 // (in file order) gives the kind, its fields and the node; then every field-only rule
 // ("fact - : ...") adds the fields that are not set yet, reading only the text outside what the

@@ -4,6 +4,8 @@
 name        classic
 description HH:MM:SS.uuuuuu [ID] message (and raftviz event lines)
 line        builtin:classic
+# A test harness's own tag where a server's id would be ("[TEST] Disconnect 2"): not a server.
+harness     node ^(?:TEST|TESTER|TESTING|HARNESS|tester|test|harness)$
 fact reconnect  : (?i)reconnect
 fact disconnect : (?i)disconnect
 fact restart    : (?i)restart
