@@ -85,9 +85,8 @@ const (
 	FlagInferred
 	// FlagOffset: Time counts from the start of the run (a dslogs stamp), not from midnight.
 	FlagOffset
-	// FlagGuessed: the profile that read the event was inferred from the input's shape
-	// (package infer), not written for its implementation: its generic wordings may take a
-	// message's term for the node's.
+	// FlagGuessed: the profile that read the event says its terms are hints (weak-terms: an
+	// inferred profile's generic wordings may take a message's term for the node's).
 	FlagGuessed
 )
 

@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/raftviz/raftviz/parse/eventline"
-	"github.com/raftviz/raftviz/parse/infer"
 	"github.com/raftviz/raftviz/parse/profile"
 )
 
@@ -230,7 +229,7 @@ func (p *Parser) applyFact(e *Event, pr *profile.Profile, f profile.Fact, ok boo
 		return
 	}
 	e.Flags |= FlagInferred
-	if pr.Source == infer.Source {
+	if pr.WeakTerms {
 		e.Flags |= FlagGuessed
 	}
 	if f.Kind != "" {

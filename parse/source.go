@@ -256,6 +256,21 @@ func learnNamesFrom(head []byte, p *Parser) {
 	}
 }
 
+// Learn infers a profile from the start of r (what an input no profile reads would be read
+// with), whether or not another profile reads it; false when no shape names its servers.
+func Learn(r io.Reader) (infer.Result, bool) {
+	head := make([]byte, prescanLimit)
+	n, _ := io.ReadFull(r, head)
+	lines := headLines(head[:n])
+	if n < prescanLimit && n > 0 && head[n-1] != '\n' {
+		lines = headLines(append(head[:n:n], '\n')) // the last line, whole
+	}
+	if len(lines) > inferLines {
+		lines = lines[:inferLines]
+	}
+	return infer.Infer(lines)
+}
+
 // inferLines is how many lines of an input's start inference looks at.
 const inferLines = 4000
 

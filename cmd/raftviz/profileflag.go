@@ -4,9 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/parse/profile"
 )
 
@@ -94,11 +96,43 @@ func profilesCommand(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "raftviz profiles: no profile %q (have: %s)\n", args[1], strings.Join(names, ", "))
 		return exitUsage
+	case len(args) == 2 && args[0] == "learn":
+		return learnProfile(args[1], stdout, stderr)
 	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help"):
 		fmt.Fprint(stdout, "usage: raftviz profiles [list]     the profiles, built in and your own, and where each comes from\n"+
-			"       raftviz profiles show NAME  print one, to copy and edit (docs/PROFILES.md)\n")
+			"       raftviz profiles show NAME  print one, to copy and edit (docs/PROFILES.md)\n"+
+			"       raftviz profiles learn LOG  infer one from a log of your own Raft, to edit and keep\n")
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "raftviz profiles: unknown arguments %q (raftviz profiles -h)\n", strings.Join(args, " "))
 	return exitUsage
+}
+
+// learnProfile prints the profile inferred from the start of a log (what raftviz reads a log no
+// profile knows with), to edit and keep.
+func learnProfile(path string, stdout, stderr io.Writer) int {
+	f, err := os.Open(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "raftviz profiles learn: %v\n", pathError(err))
+		return exitUsage
+	}
+	defer f.Close()
+	res, ok := parse.Learn(f)
+	if !ok {
+		fmt.Fprintf(stderr, "raftviz profiles learn: %s: no line shape names a cluster's servers (S1, [1], server 1, ...) near the start of most lines; "+
+			"write one from raftviz profiles show classic (docs/PROFILES.md)\n", path)
+		return exitTestsFailed
+	}
+	fmt.Fprint(stdout, res.Text)
+	fmt.Fprintf(stderr, "raftviz profiles learn: %d of %d debug lines of the sample name a server; keep it with raftviz --profile FILE or in %s\n",
+		res.Lines, res.Sampled, userDirHint())
+	return exitOK
+}
+
+// userDirHint names the directory of a user's profiles.
+func userDirHint() string {
+	if dir := profile.UserDir(); dir != "" {
+		return dir + "/"
+	}
+	return "$XDG_CONFIG_HOME/raftviz/profiles/"
 }

@@ -223,6 +223,10 @@ type termInfo struct {
 	endAt             int64 // when the leader stopped leading (0: it led to the end)
 	candidates        map[string]bool
 	votes             int
+	// granted are the votes granted in the term, by candidate: the voters (a vote line of the
+	// voter, or a granted reply the candidate received). They fill VOTES where the leader's
+	// line states no count.
+	granted map[string]map[string]bool
 }
 
 type applied struct {
@@ -481,6 +485,49 @@ func (a *groupAnalyzer) node(id string) *nodeState {
 		a.nodeOrder = append(a.nodeOrder, id)
 	}
 	return n
+}
+
+// countGrant notes a granted vote: a voter's vote for a candidate, or a candidate's granted
+// reply from a voter, in the term the line states (else the node's).
+func (a *groupAnalyzer) countGrant(e *parse.Event, n *nodeState) {
+	var candidate, voter string
+	switch e.Kind {
+	case eventline.KindVote:
+		if g, _ := e.Field("granted"); g != "true" {
+			return
+		}
+		candidate, _ = e.Field("candidate")
+		voter = e.Node
+	case eventline.KindRecv:
+		if t, _ := e.Field("type"); t != "RequestVoteReply" {
+			return
+		}
+		if g, _ := e.Field("granted"); g != "true" {
+			return
+		}
+		candidate = e.Node
+		voter, _ = e.Field("from")
+	default:
+		return
+	}
+	term, ok := e.Term()
+	if !ok {
+		if !n.termKnown {
+			return
+		}
+		term = n.term
+	}
+	if candidate == "" || voter == "" {
+		return
+	}
+	ti := a.termOf(term, e)
+	if ti.granted == nil {
+		ti.granted = map[string]map[string]bool{}
+	}
+	if ti.granted[candidate] == nil {
+		ti.granted[candidate] = map[string]bool{}
+	}
+	ti.granted[candidate][voter] = true
 }
 
 // candidate counts e's node as a candidate of term t, campaigning since at.
@@ -760,6 +807,7 @@ func (a *groupAnalyzer) event(e *parse.Event) {
 
 // kindEvent reads the facts of an event of a known kind (docs/FORMAT.md).
 func (a *groupAnalyzer) kindEvent(e *parse.Event, n *nodeState) {
+	a.countGrant(e, n)
 	switch e.Kind {
 	case eventline.KindStart:
 		if v, ok := e.FieldInt("last_index"); ok {
@@ -925,7 +973,14 @@ func (a *groupAnalyzer) Report(t *parse.Test) Report {
 			if tn == 0 && ti.leader == "" && len(ti.candidates) == 0 {
 				continue // the term every node starts in
 			}
-			out := Term{Term: tn, Leader: ti.leader, Start: a.ref(ti.firstEv).Time, Votes: ti.votes, Candidates: len(ti.candidates)}
+			votes := ti.votes
+			if g := ti.granted[ti.leader]; votes == 0 && ti.leader != "" && len(g) > 0 {
+				votes = len(g)
+				if !g[ti.leader] {
+					votes++ // its own vote, which few logs state
+				}
+			}
+			out := Term{Term: tn, Leader: ti.leader, Start: a.ref(ti.firstEv).Time, Votes: votes, Candidates: len(ti.candidates)}
 			if len(epochs) > 1 {
 				out.Instance = inst + 1
 			}

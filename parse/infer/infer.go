@@ -75,11 +75,11 @@ var nodes = []nodeShape{
 
 // terms are the ways a line states its node's term in its prefix: "term 3", "T3", "T(3)",
 // "[term 3]".
-var terms = []string{
-	`\[[Tt]erm[ :=]?(?P<term>\d+)\]`,
-	`\b[Tt]erm[ :=]\s*(?P<term>\d+)\b`,
-	`\bT\((?P<term>\d+)\)`,
-	`\bT(?P<term>\d+)\b`,
+var terms = []struct{ re, desc string }{
+	{`\[[Tt]erm[ :=]?(?P<term>\d+)\]`, "[term N]"},
+	{`\b[Tt]erm[ :=]\s*(?P<term>\d+)\b`, "term N"},
+	{`\bT\((?P<term>\d+)\)`, "T(N)"},
+	{`\bT(?P<term>\d+)\b`, "TN"},
 }
 
 // prefixLimit is how far into a message (after its time) a server's name may be: names are
@@ -114,8 +114,8 @@ func Infer(lines [][]byte) (Result, bool) {
 	if ns == nil || hits*10 < len(sample)*4 {
 		return Result{}, false // a server is named on fewer than 40% of the lines
 	}
-	term := pickTerm(rests, ns)
-	text := write(ts, ns, term, rests)
+	term, termDesc := pickTerm(rests, ns)
+	text := write(ts, ns, term, termDesc, rests)
 	p, err := profile.Parse(strings.NewReader(text), Name)
 	if err != nil {
 		return Result{}, false // a bug here; the input is read without inference
@@ -224,12 +224,12 @@ func pickNode(rests []string) (*nodeShape, int) {
 
 // pickTerm finds a shape that states a term in most messages' prefixes (a lab's "T3" after the
 // topic, "term 1 server 1 ..."), unless the node's shape carries the term.
-func pickTerm(rests []string, ns *nodeShape) string {
+func pickTerm(rests []string, ns *nodeShape) (re, desc string) {
 	if strings.Contains(ns.re, "(?P<term>") {
-		return ""
+		return "", ""
 	}
 	for _, t := range terms {
-		re := regexp.MustCompile(t)
+		re := regexp.MustCompile(t.re)
 		n := 0
 		for _, s := range rests {
 			if m := re.FindStringIndex(s[:min(len(s), prefixLimit+16)]); m != nil && m[0] <= prefixLimit {
@@ -237,15 +237,15 @@ func pickTerm(rests []string, ns *nodeShape) string {
 			}
 		}
 		if n*2 >= len(rests) {
-			return t
+			return t.re, t.desc
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // write renders the profile. The server's name is taken out of the message when it begins it
 // (after a topic word at most); a message that names it further in keeps it.
-func write(ts *timeShape, ns *nodeShape, term string, rests []string) string {
+func write(ts *timeShape, ns *nodeShape, term, termDesc string, rests []string) string {
 	re := regexp.MustCompile(ns.re)
 	atStart := 0
 	for _, s := range rests {
@@ -262,7 +262,7 @@ func write(ts *timeShape, ns *nodeShape, term string, rests []string) string {
 	}
 	fmt.Fprintf(&b, "# Inferred by raftviz from the start of the input: %s, the server as %s", desc, ns.desc)
 	if term != "" {
-		fmt.Fprintf(&b, ", its term as %s", strings.TrimPrefix(strings.TrimPrefix(term, `\b`), `\[`))
+		fmt.Fprintf(&b, ", its term as %s", termDesc)
 	}
 	fmt.Fprintf(&b, ".\n# Edit it and keep it: raftviz --profile FILE, or in $XDG_CONFIG_HOME/raftviz/profiles/.\n")
 	fmt.Fprintf(&b, "name        %s\n", Name)
@@ -280,6 +280,7 @@ func write(ts *timeShape, ns *nodeShape, term string, rests []string) string {
 	if ts != nil {
 		fmt.Fprintf(&b, "time        %s\n", ts.layout)
 	}
+	b.WriteString("# Generic wordings: a term on a line that is no role change may be a message's.\nweak-terms\n")
 	b.WriteString(wordings)
 	if term != "" {
 		fmt.Fprintf(&b, "# The node's term, where the line's prefix states it.\nfact -      : ^.{0,%d}?%s\n", prefixLimit, term)
@@ -307,12 +308,12 @@ fact restart    : (?i)\brestart(?:ed|s|ing)?\s+(?:server|peer|node)\b
 fact partition  : (?i)\bpartition
 # Role changes: "became leader", "converting to Leader", "changes state from Follower to
 # Candidate", "set state Leader", "switchToLeader", "L[1] is a leader now", "成为了新的 leader".
-fact state state=leader    : (?i)\b(?:becom\w*|became|convert\w*\s+to|is\s+now|transition\w*\s+to|switch\w*\s*(?:from\s+\w+\s+)?to|set\s+state|change\w*\s+(?:state\s+)?(?:from\s+\w+\s+)?to|elected|won\s+(?:the\s+)?election\W+becom\w*)\W*(?:a\s+|the\s+|new\s+)*leader\b
+fact state state=leader    : (?i)\b(?:becom\w*|became|convert\w*\s+to|is\s+now|transition\w*\s+to|switch\w*\s*(?:from\s+\w+\s+)?to|set\s+state|change\w*\s+(?:state\s+)?(?:from\s+\w+\s+)?to|elected|won\s+(?:the\s+)?election\W+becom\w*)\W*(?:a\s+|the\s+|new\s+)*leader\b(?:\s+(?:at\s+|in\s+|of\s+)?(?:term\s+|T)?(?P<term>\d+)\b)?
 fact state state=leader    : (?i)^(?:\S+\s+)?is\s+(?:a\s+|the\s+)?(?:new\s+)?leader\b
 fact state state=leader    : 成为\S{0,4}\s*(?i:leader)
-fact state state=candidate : (?i)\b(?:becom\w*|became|convert\w*\s+to|is\s+now|transition\w*\s+to|switch\w*\s*(?:from\s+\w+\s+)?to|set\s+state|change\w*\s+(?:state\s+)?(?:from\s+\w+\s+)?to)\W*(?:a\s+|the\s+)*candidate\b
+fact state state=candidate : (?i)\b(?:becom\w*|became|convert\w*\s+to|is\s+now|transition\w*\s+to|switch\w*\s*(?:from\s+\w+\s+)?to|set\s+state|change\w*\s+(?:state\s+)?(?:from\s+\w+\s+)?to)\W*(?:a\s+|the\s+)*candidate\b(?:\s+(?:at\s+|in\s+|of\s+)?(?:term\s+|T)?(?P<term>\d+)\b)?
 fact state state=candidate : 成为\S{0,4}\s*(?i:candidate)
-fact state state=follower  : (?i)\b(?:becom\w*|became|convert\w*\s+to|is\s+now|transition\w*\s+to|switch\w*\s*(?:from\s+\w+\s+)?to|set\s+state|change\w*\s+(?:state\s+)?(?:from\s+\w+\s+)?to|step\w*\s+down\s+to)\W*(?:a\s+|the\s+)*follower\b
+fact state state=follower  : (?i)\b(?:becom\w*|became|convert\w*\s+to|is\s+now|transition\w*\s+to|switch\w*\s*(?:from\s+\w+\s+)?to|set\s+state|change\w*\s+(?:state\s+)?(?:from\s+\w+\s+)?to|step\w*\s+down\s+to)\W*(?:a\s+|the\s+)*follower\b(?:\s+(?:at\s+|in\s+|of\s+)?(?:term\s+|T)?(?P<term>\d+)\b)?
 fact state state=follower  : 成为\S{0,4}\s*(?i:follower)
 # Votes: "granted vote to 2", "vote for S1", "F[1] vote to C[2]", a reply with VoteGranted:true.
 fact vote granted=true     : (?i)\b(?:grant\w*|cast\w*|give\w*)\s+(?:a\s+|my\s+|the\s+)?vote\s+(?:to|for)\s+(?:server\s+|peer\s+|node\s+|S|[A-Z]\[)?(?P<candidate>\d+)

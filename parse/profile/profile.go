@@ -69,6 +69,9 @@ type Profile struct {
 	jsonTime   []string
 	jsonLevel  []string
 	nodeFields map[string]bool
+	// WeakTerms: terms this profile reads on lines that are no role change are hints (its
+	// wordings are generic: a late RPC's line may state a message's term). Directive weak-terms.
+	WeakTerms bool
 	// logger: node values that name a logger ("raft", "agent.server.raft"), not a server; the
 	// node is then the message's (msgNode) or the file's.
 	logger *lineRegexp
@@ -468,7 +471,7 @@ func Parse(r io.Reader, file string) (*Profile, error) {
 		}
 		key, val, _ := strings.Cut(trimmed, " ")
 		val = strings.TrimLeft(val, " \t")
-		if val == "" {
+		if val == "" && key != "weak-terms" {
 			return nil, fail("%s needs a value", key)
 		}
 		var err error
@@ -554,6 +557,8 @@ func Parse(r io.Reader, file string) (*Profile, error) {
 					p.book = append(p.book, re)
 				}
 			}
+		case "weak-terms":
+			p.WeakTerms = true
 		case "node-fields":
 			for _, f := range strings.Fields(val) {
 				p.nodeFields[f] = true
