@@ -154,6 +154,9 @@ func (p *Parser) recordEvent(pr *profile.Profile, r *profile.Record) Event {
 	default:
 		e.Time = int64(p.lineNo) // untimed: numbered in input order
 	}
+	if pr.WeakTerms {
+		e.Flags |= FlagGuessed // a term its line regexp reads too
+	}
 	var ascii bool
 	if e.Msg, ascii = cleanTextASCII(r.Msg); ascii {
 		e.Flags |= FlagASCII

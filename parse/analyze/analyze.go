@@ -743,8 +743,10 @@ func (a *groupAnalyzer) event(e *parse.Event) {
 		a.seen.leaders++
 		term, ok := e.Term()
 		if !ok {
-			if !n.termKnown {
-				return // a leader of an unknown term proves nothing
+			if !n.termKnown || n.campaign.set {
+				// A leader of an unknown term proves nothing; nor does one that campaigned
+				// since it last stated a term (the campaign began a later one).
+				return
 			}
 			term = n.term
 		}

@@ -42,6 +42,15 @@ type timeShape struct {
 	desc   string
 }
 
+// sep is what follows the stamp: blanks, or for a clock none at all ("19:09:51.475[1, 1] ...":
+// a stamp that ends in its fraction's digits needs no blank after it; a counter does).
+func (t *timeShape) sep() string {
+	if strings.HasPrefix(t.layout, "offset") {
+		return `\s+`
+	}
+	return `\s*`
+}
+
 // times are the stamps people's loggers write, most specific first.
 var times = []timeShape{
 	{`\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)?`, "2006/01/02 15:04:05", "log.Printf date and time"},
@@ -55,22 +64,23 @@ var times = []timeShape{
 type nodeShape struct {
 	re   string // with (?P<node>...), and maybe (?P<term>...)
 	desc string
+	term bool // re always reads the term too
 }
 
 // nodes are the ways students and hobbyists name their servers in debug lines, from real logs
 // (testdata/corpus), most specific first: "[1, 3]" (me, term), "[me 1]", "[S1]", "{Node 1}",
 // "s[1]", "L[1]", "[1]", "S1", "server 1", "raft-server 1", "rf.me=1", "(1)", "n1".
 var nodes = []nodeShape{
-	{`\[(?P<node>\d{1,2}), ?(?P<term>\d+)\]`, "[me, term]"},
-	{`\[(?:me|id|server|peer|node|raft|rf\.me|Server|Peer|Node|Raft)[ :=]?(?P<node>\d{1,2})\]`, "[me N]"},
-	{`\[(?P<node>[SRN]\d{1,2})\]`, "[SN]"},
-	{`\{(?:Node|node|Server|server|Peer|peer|S)[ :=]?(?P<node>\d{1,2})\}`, "{Node N}"},
-	{`\b[A-Za-z]\[(?P<node>\d{1,2})\]`, "X[N]"}, // "s[1]", a role's initial: "L[1]", "F[2]"
-	{`\[(?P<node>\d{1,2})\]`, "[N]"},
-	{`\b(?P<node>[SR]\d{1,2})\b`, "SN"},
-	{`\b(?:[Ss]erver|[Pp]eer|[Nn]ode|[Rr]aft(?:-[a-z]+)?|rf\.me|me)[ :=]+(?P<node>\d{1,2})\b`, "server N"},
-	{`\((?P<node>\d{1,2})\)`, "(N)"},
-	{`\b(?P<node>n\d{1,2})\b`, "nN"},
+	{`\[(?P<node>\d{1,2}), ?(?P<term>\d+)\]`, "[me, term]", true},
+	{`\[(?:me|id|server|peer|node|raft|rf\.me|Server|Peer|Node|Raft)[ :=]?(?P<node>\d{1,2})\]`, "[me N]", false},
+	{`\[(?P<node>[SRN]\d{1,2})\]`, "[SN]", false},
+	{`\{(?:Node|node|Server|server|Peer|peer|S)[ :=]?(?P<node>\d{1,2})\}`, "{Node N}", false},
+	{`\b[A-Za-z]\[(?P<node>\d{1,2})\]`, "X[N]", false}, // "s[1]", a role's initial: "L[1]", "F[2]"
+	{`\[(?P<node>\d{1,2})\]`, "[N]", false},
+	{`\b(?P<node>[SR]\d{1,2})\b(?:\((?P<term>\d+)(?:,\s*[A-Za-z-]+)?\))?`, "SN", false}, // "S0(3,Leader)": its term in parentheses
+	{`\b(?:[Ss]erver|[Pp]eer|[Nn]ode|[Rr]aft(?:-[a-z]+)?|rf\.me|me)[ :=]+(?P<node>\d{1,2})\b`, "server N", false},
+	{`\((?P<node>\d{1,2})\)`, "(N)", false},
+	{`\b(?P<node>n\d{1,2})\b`, "nN", false},
 }
 
 // terms are the ways a line states its node's term in its prefix: "term 3", "T3", "T(3)",
@@ -129,7 +139,7 @@ func Infer(lines [][]byte) (Result, bool) {
 func pickTime(sample []string) (*timeShape, []string) {
 	best, bestN := -1, 0
 	for i, t := range times {
-		re := regexp.MustCompile(`^` + t.re + `\s`)
+		re := regexp.MustCompile(`^` + t.re + t.sep())
 		n := 0
 		for _, s := range sample {
 			if re.MatchString(s) {
@@ -144,7 +154,7 @@ func pickTime(sample []string) (*timeShape, []string) {
 		return nil, sample
 	}
 	t := times[best]
-	re := regexp.MustCompile(`^` + t.re + `\s+`)
+	re := regexp.MustCompile(`^` + t.re + t.sep())
 	rests := make([]string, len(sample))
 	var maxCounter int64
 	for i, s := range sample {
@@ -225,7 +235,7 @@ func pickNode(rests []string) (*nodeShape, int) {
 // pickTerm finds a shape that states a term in most messages' prefixes (a lab's "T3" after the
 // topic, "term 1 server 1 ..."), unless the node's shape carries the term.
 func pickTerm(rests []string, ns *nodeShape) (re, desc string) {
-	if strings.Contains(ns.re, "(?P<term>") {
+	if ns.term {
 		return "", ""
 	}
 	for _, t := range terms {
@@ -258,7 +268,7 @@ func write(ts *timeShape, ns *nodeShape, term, termDesc string, rests []string) 
 	timePart := ""
 	if ts != nil {
 		desc = ts.desc
-		timePart = `(?P<time>` + ts.re + `)\s+` + ansi
+		timePart = `(?P<time>` + ts.re + `)` + ts.sep() + ansi
 	}
 	fmt.Fprintf(&b, "# Inferred by raftviz from the start of the input: %s, the server as %s", desc, ns.desc)
 	if term != "" {
@@ -299,6 +309,7 @@ fact disconnect : \bdisconnect\((?P<node>\d+)\)
 fact reconnect  : \bconnect\((?P<node>\d+)\)
 # An election or a timer started again is no server restarting.
 fact timer      : (?i)\b(?:re)?start\w*\s+(?:the\s+|a\s+|an\s+)?(?:election\s+)?(?:timer|ticker|timeout)\b
+fact timer      : (?i)\b(?:attempt\w*|try|tries|trying|cannot|can't|won't|not)\s+(?:to\s+)?start\w*\s+(?:an?\s+|the\s+|new\s+)*election\b
 fact state state=candidate : (?i)\brestart\w*\s+(?:an?\s+|the\s+)?election\b
 fact state state=candidate : (?i)\bstart\w*\s+(?:an?\s+|the\s+|new\s+)*election\b
 fact state state=candidate : (?i)\belection\s+started\b
@@ -310,6 +321,10 @@ fact partition  : (?i)\bpartition
 # Candidate", "set state Leader", "switchToLeader", "L[1] is a leader now", "成为了新的 leader".
 fact state state=leader    : (?i)\b(?:becom\w*|became|convert\w*\s+to|is\s+now|transition\w*\s+to|switch\w*\s*(?:from\s+\w+\s+)?to|set\s+state|change\w*\s+(?:state\s+)?(?:from\s+\w+\s+)?to|elected|won\s+(?:the\s+)?election\W+becom\w*)\W*(?:a\s+|the\s+|new\s+)*leader\b(?:\s+(?:at\s+|in\s+|of\s+)?(?:term\s+|T)?(?P<term>\d+)\b)?
 fact state state=leader    : (?i)^(?:\S+\s+)?is\s+(?:a\s+|the\s+)?(?:new\s+)?leader\b
+# Function names as people log them: "becomeLeader", "switchToLeader", "convertToCandidate".
+fact state state=leader    : \b(?:[bB]ecome|[bB]ecame|[sS]witchTo|[cC]onvertTo|[cC]hangeTo|[tT]urnTo|[tT]oBe)Leader
+fact state state=candidate : \b(?:[bB]ecome|[bB]ecame|[sS]witchTo|[cC]onvertTo|[cC]hangeTo|[tT]urnTo|[tT]oBe)Candidate
+fact state state=follower  : \b(?:[bB]ecome|[bB]ecame|[sS]witchTo|[cC]onvertTo|[cC]hangeTo|[tT]urnTo|[tT]oBe)Follower
 fact state state=leader    : 成为\S{0,4}\s*(?i:leader)
 fact state state=candidate : (?i)\b(?:becom\w*|became|convert\w*\s+to|is\s+now|transition\w*\s+to|switch\w*\s*(?:from\s+\w+\s+)?to|set\s+state|change\w*\s+(?:state\s+)?(?:from\s+\w+\s+)?to)\W*(?:a\s+|the\s+)*candidate\b(?:\s+(?:at\s+|in\s+|of\s+)?(?:term\s+|T)?(?P<term>\d+)\b)?
 fact state state=candidate : 成为\S{0,4}\s*(?i:candidate)
@@ -323,13 +338,15 @@ fact recv type=RequestVoteReply granted=true : \bVoteGranted:\s*true\b.*\bfrom\s
 fact commit : (?i)\bcommit\s*index\s*(?:from\s+)?(?:(?P<prev>\d+)\s*(?:-+>|to)\s*)?(?P<commit>\d+)
 fact commit : (?i)\bcommit\w*\s+(?:up\s+)?to\s+(?:index\s+)?(?P<commit>\d+)
 fact apply  : (?i)\bappl(?:y|ying|ied)\s+(?:log\s+|index\s+|entry\s+|entries\s+)?(?:\d+\s*(?:-|to|\.\.)\s*)?(?P<index>\d+)
-# The node's own term: "currentTerm=3", "term=3", "at term 3", "in term 3", "Term:[3]", "term: 3"
+# The node's own term: "currentTerm=3", "term=3", "at term 3", "in term 3", "Term:[3]", "term: 3",
+# "state Follower, term 3"
 # (a struct dump's "Term:3" is a message's).
 fact -      : \bcurrentTerm\s*[=:]\s*(?P<term>\d+)
 fact -      : \bterm\s*=\s*(?P<term>\d+)
 fact -      : (?i)\b(?:at|in)\s+term\s+(?P<term>\d+)
 fact -      : \b[Tt]erm:\s*\[(?P<term>\d+)\]
 fact -      : \b[Tt]erm:\s+(?P<term>\d+)
+fact -      : (?i)\bstate\W+(?:leader|candidate|follower)\W+term\W+(?P<term>\d+)\b
 `
 
 // Shapes lists the catalogue (for documentation and tests): time layouts and server shapes.

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// corpusCase is one line of testdata/corpus/truth.txt: per log, a test, its nodes and its leaders as
+// read by hand.
+type corpusCase struct {
+	log, test string
+	nodes     []string
+	leaders   []string // "term:node"; nil when unknown
+	unknown   bool     // leaders=?: raftviz is known not to find them
+	unread    bool     // reads=no
+}
+
+// corpusTruth reads testdata/corpus/truth.txt.
+func corpusTruth(t *testing.T) []corpusCase {
+	t.Helper()
+	f, err := os.Open("../../testdata/corpus/truth.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []corpusCase
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 3 || strings.HasPrefix(fields[0], "#") {
+			continue
+		}
+		c := corpusCase{log: fields[0], test: fields[1]}
+		for _, kv := range fields[2:] {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "nodes":
+				c.nodes = strings.Split(v, ",")
+			case "leaders":
+				if v == "?" {
+					c.unknown = true
+				} else {
+					c.leaders = strings.Split(v, ",")
+				}
+			case "reads":
+				c.unread = v == "no"
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// corpusReport is what the corpus test reads of analyze --json's report of a test.
+type corpusReport struct {
+	Test  string
+	Terms []struct {
+		Term   uint64
+		Leader string
+	}
+	Nodes []struct {
+		Node    string
+		Crashes int
+	}
+	Violations []struct{ Detail string }
+}
+
+// TestCorpusWithNoFlags: real home-made Raft logs (testdata/corpus: students' labs and a hobby
+// project, run with their own tests and debug output on) read with no flags: the nodes are the
+// servers and the leaders of each checked test those its lines name, on the logs truth.txt says
+// are read; on every log, analyze finds no violation (none of these runs broke safety) and no
+// crash where no line speaks of one.
+func TestCorpusWithNoFlags(t *testing.T) {
+	cases := corpusTruth(t)
+	logs, _ := filepath.Glob("../../testdata/corpus/*.log")
+	if len(logs) < 10 || len(cases) != len(logs) {
+		t.Fatalf("%d logs, %d in truth.txt", len(logs), len(cases))
+	}
+	right := 0
+	for _, c := range cases {
+		path := "../../testdata/corpus/" + c.log + ".log"
+		code, out, errOut := runCLI(t, "", "analyze", "--json", path)
+		var doc struct{ Tests []corpusReport }
+		if err := json.Unmarshal([]byte(out), &doc); err != nil && !c.unread {
+			t.Fatalf("%s: %v\n%s", c.log, err, errOut)
+		}
+		if c.unread {
+			if code == exitTestsFailed {
+				t.Errorf("%s: a log raftviz does not read fails analyze", c.log)
+			}
+			continue
+		}
+		raw, _ := os.ReadFile(path)
+		speaksOfCrashes := strings.Contains(strings.ToLower(string(raw)), "kill") || strings.Contains(strings.ToLower(string(raw)), "crash")
+		for _, tr := range doc.Tests {
+			if len(tr.Violations) > 0 {
+				t.Errorf("%s %s: violations %+v (a passing run of a lab)", c.log, tr.Test, tr.Violations)
+			}
+			for _, n := range tr.Nodes {
+				if n.Crashes > 0 && !speaksOfCrashes {
+					t.Errorf("%s %s: node %s has %d crashes, and no line speaks of one", c.log, tr.Test, n.Node, n.Crashes)
+				}
+			}
+		}
+		if code != exitOK {
+			t.Errorf("%s: analyze exit %d", c.log, code)
+		}
+		i := slices.IndexFunc(doc.Tests, func(x corpusReport) bool {
+			return x.Test == c.test
+		})
+		if i < 0 {
+			t.Errorf("%s: no test %s", c.log, c.test)
+			continue
+		}
+		tr := doc.Tests[i]
+		var nodes, leaders []string
+		for _, n := range tr.Nodes {
+			nodes = append(nodes, n.Node)
+		}
+		for _, tm := range tr.Terms {
+			if tm.Leader != "" {
+				leaders = append(leaders, strconv.FormatUint(tm.Term, 10)+":"+tm.Leader)
+			}
+		}
+		if !slices.Equal(nodes, c.nodes) {
+			t.Errorf("%s %s: nodes %v, want %v", c.log, c.test, nodes, c.nodes)
+			continue
+		}
+		if c.unknown {
+			if len(leaders) > 0 {
+				t.Logf("%s %s: leaders %v (truth.txt says raftviz does not find them: check it and update truth.txt)", c.log, c.test, leaders)
+			}
+			continue
+		}
+		if !slices.Equal(leaders, c.leaders) {
+			t.Errorf("%s %s: leaders %v, want %v (truth.txt)", c.log, c.test, leaders, c.leaders)
+			continue
+		}
+		right++
+	}
+	if right < 8 {
+		t.Errorf("nodes and leaders right on %d corpus logs, want at least 8", right)
+	}
+}
+
+// TestLearnedProfileReadsAsInference: the profile raftviz profiles learn prints, loaded with
+// --profile, reads a corpus log as inference does.
+func TestLearnedProfileReadsAsInference(t *testing.T) {
+	for _, c := range corpusTruth(t) {
+		if c.unread || c.log == "eliben" || c.log == "faraway" { // read by built-in profiles
+			continue
+		}
+		path := "../../testdata/corpus/" + c.log + ".log"
+		code, prof, errOut := runCLI(t, "", "profiles", "learn", path)
+		if code != exitOK || !strings.Contains(prof, "name        inferred") {
+			t.Fatalf("%s: profiles learn: exit %d\n%s", c.log, code, errOut)
+		}
+		file := filepath.Join(t.TempDir(), c.log+".profile")
+		if err := os.WriteFile(file, []byte(prof), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, inferred, _ := runCLI(t, "", "analyze", "--json", path)
+		_, learned, _ := runCLI(t, "", "analyze", "--json", "--profile", file, path)
+		if inferred != learned {
+			t.Errorf("%s: analyze with the learned profile differs from inference", c.log)
+		}
+	}
+	if code, _, errOut := runCLI(t, "", "profiles", "learn", "../../testdata/corpus/gameofdimension.log"); code != exitTestsFailed ||
+		!strings.Contains(errOut, "no line shape names a cluster's servers") {
+		t.Errorf("profiles learn on a log it cannot read: exit %d, %q", code, errOut)
+	}
+}
