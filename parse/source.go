@@ -271,8 +271,12 @@ func Learn(r io.Reader) (infer.Result, bool) {
 	return infer.Infer(lines)
 }
 
-// inferLines is how many lines of an input's start inference looks at.
-const inferLines = 4000
+// inferLines is how many lines of an input's start inference looks at; probeLines how many the
+// known profiles are tried on first.
+const (
+	inferLines = 4000
+	probeLines = 500
+)
 
 // inferFor returns a profile inferred from the start of an input when the profiles raftviz has
 // read too little of it (fewer than one line in five as events, or events of no server) and
@@ -285,9 +289,11 @@ func inferFor(head []byte, o Options) *profile.Profile {
 	if len(lines) > inferLines {
 		lines = lines[:inferLines]
 	}
+	// The profiles raftviz has are tried on the first probeLines lines: an input they read is
+	// known by then, at a cost of well under a millisecond.
 	probe := o
 	probe.Book, probe.NodePerFile, probe.NoInfer = nil, false, true
-	tests, sum, err := NewSource([]Input{{Name: "head", Reader: bytes.NewReader(bytes.Join(lines, []byte{'\n'}))}}, probe).ReadAll(context.Background())
+	tests, sum, err := NewSource([]Input{{Name: "head", Reader: bytes.NewReader(bytes.Join(lines[:min(len(lines), probeLines)], []byte{'\n'}))}}, probe).ReadAll(context.Background())
 	if err != nil {
 		return nil
 	}
@@ -304,7 +310,7 @@ func inferFor(head []byte, o Options) *profile.Profile {
 		return nil
 	}
 	res, ok := infer.Infer(lines)
-	if !ok || res.Lines <= named*2 {
+	if !ok || res.Lines*len(lines[:min(len(lines), probeLines)]) <= named*2*len(lines) {
 		return nil
 	}
 	return res.Profile

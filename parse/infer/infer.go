@@ -303,8 +303,8 @@ func write(ts *timeShape, ns *nodeShape, term, termDesc string, rests []string) 
 // (testdata/corpus), and the 6.824 tester's own lines, which name no server.
 const wordings = `# The tester's own prints (connect(0), disconnect(0)) and harness tags are not a server's.
 harness     node ^(?:TEST|TESTER|TESTING|HARNESS|CONFIG|tester|test|harness|config)$
-harness     \b(?:dis)?connect\(\d+\)\s*$
-harness     ^(?:\S+\s+){0,2}\[?(?:TEST|TESTER|Test|Tester|tester)\]?:\s
+harness     connect\(\d+\)\s*$
+harness     ^(?:\S+\s){0,2}\[?(?:TEST|TESTER|Test|Tester|tester)\]?:\s
 fact disconnect : \bdisconnect\((?P<node>\d+)\)
 fact reconnect  : \bconnect\((?P<node>\d+)\)
 # An election or a timer started again is no server restarting.
