@@ -45,18 +45,45 @@ func BenchmarkParse(b *testing.B) {
 
 // benchScan parses in b.N times as raftviz does (tests handed off as they complete) and checks
 // that events were found with the expected profile.
-func benchScan(b *testing.B, in []byte, profile string) {
+func benchScan(b *testing.B, in []byte, profile string) { benchScanWith(b, in, profile, Options{}) }
+
+// benchScanWith is benchScan with options.
+func benchScanWith(b *testing.B, in []byte, profile string, opts Options) {
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		src := NewSource([]Input{{Name: "bench", Reader: bytes.NewReader(in)}}, Options{})
+		src := NewSource([]Input{{Name: "bench", Reader: bytes.NewReader(in)}}, opts)
 		n := 0
-		err := src.Scan(context.Background(), ScanOptions{Emit: func(t *Test) error { n += len(t.Events); return nil }})
-		if sum := src.Summary(); err != nil || n == 0 || sum.Profile != profile {
-			b.Fatal(err, n, sum.Profile)
+		read := ""
+		err := src.Scan(context.Background(), ScanOptions{Emit: func(t *Test) error {
+			n += len(t.Events)
+			if t.Profile != "" {
+				read = t.Profile
+			}
+			return nil
+		}})
+		if err != nil || n == 0 || read != profile {
+			b.Fatal(err, n, read)
 		}
 	}
+}
+
+// BenchmarkParseNoInfer is BenchmarkParse without inference: the difference is what probing a
+// known dialect's input costs (its first 500 lines read once more).
+func BenchmarkParseNoInfer(b *testing.B) {
+	benchScanWith(b, benchInput(b), "classic", Options{NoInfer: true})
+}
+
+// BenchmarkParseInferred measures an input no profile knows, read with the profile inferred
+// from its start: a real lab's log of testdata/corpus ("2026/12/06 21:42:02 term 1 server 1
+// become leader"), repeated to about 30 MB.
+func BenchmarkParseInferred(b *testing.B) {
+	one, err := os.ReadFile(filepath.Join("..", "testdata", "corpus", "ferriem.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchScan(b, bytes.Repeat(one, 30<<20/len(one)), "inferred")
 }
 
 // BenchmarkParseProfile measures the profile-driven (regexp) path: the real hashicorp/raft

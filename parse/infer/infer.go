@@ -278,23 +278,26 @@ func write(ts *timeShape, ns *nodeShape, term, termDesc string, rests []string) 
 	fmt.Fprintf(&b, "name        %s\n", Name)
 	fmt.Fprintf(&b, "description inferred: %s, server as %s\n", desc, ns.desc)
 	nodeRe := ns.re
-	var line string
 	if atStart*2 >= len(rests) {
-		line = `^` + ansi + timePart + nodeRe + `[\s:,\-]*(?P<msg>.*)$`
+		line := `^` + ansi + timePart + nodeRe + `[\s:,\-]*(?P<msg>.*)$`
+		fmt.Fprintf(&b, "detect      %s\n", line)
+		fmt.Fprintf(&b, "line        %s\n", line)
 	} else {
-		// The name further in: the message keeps it ("term 1 server 1 receive ..."), nested.
-		line = `^` + ansi + timePart + `(?P<msg>.{0,` + strconv.Itoa(prefixLimit) + `}?` + nodeRe + `.*)$`
+		// The name further in ("term 1 server 1 receive ..."): the message keeps it, and an
+		// unanchored msg-node rule finds it near the start.
+		fmt.Fprintf(&b, "detect      ^%s%s.{0,%d}?%s\n", ansi, timePart, prefixLimit, nodeRe)
+		fmt.Fprintf(&b, "line        ^%s%s(?P<msg>.*)$\n", ansi, timePart)
+		fmt.Fprintf(&b, "msg-node    %s\n", nodeRe)
 	}
-	fmt.Fprintf(&b, "detect      %s\n", line)
-	fmt.Fprintf(&b, "line        %s\n", line)
 	if ts != nil {
 		fmt.Fprintf(&b, "time        %s\n", ts.layout)
 	}
 	b.WriteString("# Generic wordings: a term on a line that is no role change may be a message's.\nweak-terms\n")
-	b.WriteString(wordings)
 	if term != "" {
+		// First: the field-only rules after it have no term left to state.
 		fmt.Fprintf(&b, "# The node's term, where the line's prefix states it.\nfact -      : ^.{0,%d}?%s\n", prefixLimit, term)
 	}
+	b.WriteString(wordings)
 	return b.String()
 }
 

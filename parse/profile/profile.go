@@ -76,8 +76,11 @@ type Profile struct {
 	// node is then the message's (msgNode) or the file's.
 	logger *lineRegexp
 	// msgNode reads the node from the start of the message, as a library's wording writes it
-	// inside any envelope (etcd-io/raft's "8693d5c1331d5cc2 became leader at term 2").
-	msgNode *lineRegexp
+	// inside any envelope (etcd-io/raft's "8693d5c1331d5cc2 became leader at term 2"); one not
+	// anchored with ^ finds it near the start (msgNodeWindow bytes) and leaves the message
+	// whole ("term 1 server 2 vote for 0"), its other named groups (a term) as fields.
+	msgNode     *lineRegexp
+	msgNodeKeep bool
 	// wording: a message in this library's wording, for choosing it inside another envelope
 	// (a JSON record's msg).
 	wording *lineRegexp
@@ -166,7 +169,7 @@ func (p *Profile) ParseLine(line []byte) (Record, bool) {
 		r.Node, r.Logger = "", true
 	}
 	if r.Node == "" {
-		if node, rest, ok := p.MessageNode(r.Msg); ok {
+		if node, rest, ok := p.messageNode(r.Msg, &r.Fields); ok {
 			r.Node, r.Msg = node, rest
 		}
 	}
@@ -218,19 +221,43 @@ func (p *Profile) parseTime(ts []byte, r *Record) bool {
 	return true
 }
 
+// msgNodeWindow is how far into a message an unanchored msg-node rule looks for the node: a
+// server's name is printed near the start, and the search costs what it reads.
+const msgNodeWindow = 64
+
 // MessageNode reads the node a message names at its start by the profile's msg-node rule, and
-// returns the message without it.
+// returns the message without it (or whole, for an unanchored rule).
 func (p *Profile) MessageNode(msg []byte) (node string, rest []byte, ok bool) {
+	return p.messageNode(msg, nil)
+}
+
+// messageNode is MessageNode, appending the rule's other named groups to fields when it is not
+// nil.
+func (p *Profile) messageNode(msg []byte, fields *[]eventline.Field) (node string, rest []byte, ok bool) {
 	if p.msgNode == nil {
 		return "", msg, false
 	}
-	m := p.msgNode.FindSubmatchIndex(msg)
+	in := msg
+	if p.msgNodeKeep && len(in) > msgNodeWindow {
+		in = in[:msgNodeWindow]
+	}
+	m := p.msgNode.FindSubmatchIndex(in)
 	if m == nil {
 		return "", msg, false
 	}
 	i := p.msgNode.re.SubexpIndex("node")
 	if m[2*i] < 0 {
 		return "", msg, false
+	}
+	if fields != nil {
+		for j, name := range p.msgNode.re.SubexpNames() {
+			if name != "" && j != i && m[2*j] >= 0 {
+				*fields = append(*fields, eventline.Field{Key: name, Value: string(in[m[2*j]:m[2*j+1]])})
+			}
+		}
+	}
+	if p.msgNodeKeep {
+		return string(in[m[2*i]:m[2*i+1]]), msg, true
 	}
 	return string(msg[m[2*i]:m[2*i+1]]), msg[m[1]:], true
 }
@@ -309,7 +336,7 @@ func (p *Profile) Facts(msg string) (Fact, bool) {
 		break
 	}
 	for _, r := range p.facts {
-		if r.kind != "" {
+		if r.kind != "" || r.addsNothing(out.Fields) {
 			continue
 		}
 		f, _, _, ok := r.match(&m)
@@ -538,6 +565,7 @@ func Parse(r io.Reader, file string) (*Profile, error) {
 		case "logger":
 			p.logger, err = compileLine(val)
 		case "msg-node":
+			p.msgNodeKeep = !strings.HasPrefix(val, "^")
 			if p.msgNode, err = compileLine(val); err == nil && p.msgNode.re.SubexpIndex("node") < 0 {
 				err = fail("msg-node needs a (?P<node>...) group")
 			}

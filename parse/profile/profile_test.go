@@ -2,6 +2,10 @@ package profile
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -115,6 +119,43 @@ func TestCustomFromFlags(t *testing.T) {
 	for _, bad := range [][2]string{{`(`, ""}, {`node=\w+`, ""}, {`(?P<node>\w+)`, "2006"}} {
 		if _, err := Custom(bad[0], bad[1], classic); err == nil || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%q %q: error %v", bad[0], bad[1], err)
+		}
+	}
+}
+
+// TestLeadingLiteralMatchesAsRegexp: a rule run anchored where its leading literal occurs finds
+// what the unanchored regexp finds, submatches included, on random messages.
+func TestLeadingLiteralMatchesAsRegexp(t *testing.T) {
+	exprs := []string{`\bterm\s*=\s*(?P<term>\d+)`, `(?i)\bkilled\b`, `(?i)\bcommit\w*\s+(?:up\s+)?to\s+(?:index\s+)?(?P<commit>\d+)`,
+		`(?i)\bappl(?:y|ying|ied)\s+(?:\d+\s*-\s*)?(?P<index>\d+)`, `\bcurrentTerm\s*[=:]\s*(?P<term>\d+)`}
+	words := []string{"term", "Term", "TERM", "=", " ", "3", "12", "xterm", "term=", "killed", "Killed", "skilled", "commit", "commits",
+		"to", "up", "index", "apply", "applied", "appl", "-", "currentTerm", "_term", "é", "K", "\u212a", ":", "terms"}
+	rng := rand.New(rand.NewPCG(3, 5))
+	for _, expr := range exprs {
+		r, err := parseRule("- : "+expr, func(f string, a ...any) error { return fmt.Errorf(f, a...) }, regexp.Compile)
+		if err != nil || r.at == nil {
+			t.Fatalf("%s: %v (lead %q)", expr, err, r.lead)
+		}
+		re := regexp.MustCompile(expr)
+		for i := 0; i < 20000; i++ {
+			var b strings.Builder
+			for j := rng.IntN(8); j >= 0; j-- {
+				b.WriteString(words[rng.IntN(len(words))])
+				if rng.IntN(2) == 0 {
+					b.WriteByte(' ')
+				}
+			}
+			s := b.String()
+			want := re.FindStringSubmatchIndex(s)
+			var got []int
+			if !r.leadFold || isASCII(s) {
+				got = r.matchAtLead(s)
+			} else {
+				got = want
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s on %q: %v, want %v", expr, s, got, want)
+			}
 		}
 	}
 }

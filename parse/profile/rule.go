@@ -9,6 +9,25 @@ import (
 	"github.com/raftviz/raftviz/parse/eventline"
 )
 
+// addsNothing reports whether every field the rule can state is in fs already: a field-only
+// rule then has nothing to add, and is not run (the term rules of a profile all state "term").
+func (r *rule) addsNothing(fs []eventline.Field) bool {
+	if len(fs) == 0 {
+		return false
+	}
+	for _, c := range r.consts {
+		if !hasKey(fs, c.Key) {
+			return false
+		}
+	}
+	for _, n := range r.names {
+		if n != "" && !hasKey(fs, n) {
+			return false
+		}
+	}
+	return true
+}
+
 // rule is one "fact" line: when its regexp matches a message, the message states a fact of kind
 // with the constant fields and the regexp's named groups as fields.
 type rule struct {
@@ -28,6 +47,12 @@ type rule struct {
 	// anyOf are further sets of strings of which every match contains at least one each (the
 	// alternatives of "(?:becom|convert|elected)"), checked after lit.
 	anyOf []literalSet
+	// lead is a literal every match of an unanchored rule begins with, after a \b ("\bterm\s*="):
+	// a match can begin only where it occurs, so the rule runs anchored there (at) instead of
+	// being tried at every byte of the message, which Go's regexp does for such a rule.
+	lead     string
+	leadFold bool
+	at       *regexp.Regexp // ^(?:expr)
 }
 
 type literalSet struct {
@@ -260,6 +285,11 @@ func parseRule(val string, fail func(string, ...any) error, compile func(string)
 		r.lit = "" // the prefix check says it already
 	}
 	r.anyOf = requiredAlternatives(re.String())
+	if lead, fold := leadingLiteral(re.String()); lead != "" {
+		if at, err := regexp.Compile(`^(?:` + re.String() + `)`); err == nil {
+			r.lead, r.leadFold, r.at = lead, fold, at
+		}
+	}
 	r.litBit = -1
 	for i := range r.anyOf {
 		r.anyOf[i].bits = make([]int, len(r.anyOf[i].alts))
@@ -283,12 +313,77 @@ func (r *rule) match(msg *message) (f Fact, lo, hi int, ok bool) {
 			return Fact{}, 0, 0, false
 		}
 	}
-	m := r.re.FindStringSubmatchIndex(msg.s)
+	var m []int
+	if r.at != nil && (!r.leadFold || isASCII(msg.s)) {
+		m = r.matchAtLead(msg.s)
+	} else {
+		m = r.re.FindStringSubmatchIndex(msg.s)
+	}
 	if m == nil {
 		return Fact{}, 0, 0, false
 	}
 	f = r.fact(msg.s, m)
 	return f, m[0], m[1], true
+}
+
+// matchAtLead finds the rule's leftmost match by running it anchored where its leading literal
+// occurs at a word boundary, as the unanchored regexp would find it.
+func (r *rule) matchAtLead(s string) []int {
+	for from := 0; from < len(s); {
+		var i int
+		if r.leadFold {
+			i = indexFold(s[from:], r.lead)
+		} else {
+			i = strings.Index(s[from:], r.lead)
+		}
+		if i < 0 {
+			return nil
+		}
+		pos := from + i
+		if pos == 0 || !isWordByte(s[pos-1]) {
+			if m := r.at.FindStringSubmatchIndex(s[pos:]); m != nil {
+				for k := range m {
+					if m[k] >= 0 {
+						m[k] += pos
+					}
+				}
+				return m
+			}
+		}
+		from = pos + 1
+	}
+	return nil
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// leadingLiteral returns the literal (ASCII, beginning with a word character) that every match
+// of expr begins with right after a \b, and whether it is matched without regard to case; "".
+// when expr is anchored or begins otherwise.
+func leadingLiteral(expr string) (string, bool) {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return "", false
+	}
+	re = re.Simplify()
+	if re.Op != syntax.OpConcat || len(re.Sub) < 2 || re.Sub[0].Op != syntax.OpWordBoundary {
+		return "", false
+	}
+	lit := re.Sub[1]
+	if lit.Op != syntax.OpLiteral || len(lit.Rune) < 2 {
+		return "", false
+	}
+	s := string(lit.Rune)
+	if !isASCII(s) || !isWordByte(s[0]) {
+		return "", false
+	}
+	fold := lit.Flags&syntax.FoldCase != 0
+	if fold {
+		s = strings.ToLower(s)
+	}
+	return s, fold
 }
 
 func (r *rule) fact(msg string, m []int) Fact {
