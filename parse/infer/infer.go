@@ -307,7 +307,7 @@ func write(ts *timeShape, ns *nodeShape, term, termDesc string, rests []string) 
 const wordings = `# The tester's own prints (connect(0), disconnect(0)) and harness tags are not a server's.
 harness     node ^(?:TEST|TESTER|TESTING|HARNESS|CONFIG|tester|test|harness|config)$
 harness     connect\(\d+\)\s*$
-harness     ^(?:\S+\s){0,2}\[?(?:TEST|TESTER|Test|Tester|tester)\]?:\s
+harness     (?i)^(?:\S+\s){0,2}\[?test(?:er)?\]?:\s
 fact disconnect : \bdisconnect\((?P<node>\d+)\)
 fact reconnect  : \bconnect\((?P<node>\d+)\)
 # An election or a timer started again is no server restarting.

@@ -27,10 +27,25 @@ type lineRegexp struct {
 	re   *regexp.Regexp
 	fast *gnode // nil: no fast path for this regexp
 	ncap int    // number of capture slots (2 per group, group 0 included)
+	// lit is a literal every match contains (in any case with litFold), for Match to rule
+	// lines out without running the regexp.
+	lit     string
+	litFold bool
+}
+
+// mayContain reports whether b may contain l.lit: it does, or it has bytes beyond ASCII (where
+// (?i) matching is the regexp's to decide).
+func (l *lineRegexp) mayContain(b []byte) bool {
+	if !l.litFold {
+		return bytes.Contains(b, []byte(l.lit))
+	}
+	s := readOnlyString(b)
+	return indexFold(s, l.lit) >= 0 || !isASCII(s)
 }
 
 func newLineRegexp(re *regexp.Regexp) *lineRegexp {
 	l := &lineRegexp{re: re, ncap: 2 * (re.NumSubexp() + 1)}
+	l.lit, l.litFold = requiredLiteral(re.String())
 	tree, err := syntax.Parse(re.String(), syntax.Perl)
 	if err != nil {
 		return l
@@ -71,6 +86,9 @@ func (l *lineRegexp) FindSubmatchIndex(b []byte) []int {
 
 // Match is regexp.Match.
 func (l *lineRegexp) Match(b []byte) bool {
+	if l.lit != "" && !l.mayContain(b) {
+		return false // a line without the literal every match holds (most lines, for a harness rule)
+	}
 	if l.fast != nil {
 		m := gmatch{in: b, noCaps: true}
 		_, ok := m.run(l.fast, 0)
@@ -102,6 +120,14 @@ func (l *lineRegexp) FindStringSubmatchIndex(s string) []int {
 // was a measurable part of the profile path).
 func readOnlyBytes(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// readOnlyString views bytes as a string without copying them, for searches that only read it.
+func readOnlyString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 func beginsWithText(n *syntax.Regexp) bool {
