@@ -98,6 +98,7 @@ per-node timing table per test. Several files (one per node) are merged by times
   raftviz diff pass.log fail.log # where two runs of the same tests first diverge
   raftviz n1=a.log n2=b.log      # one server's log per file, named (default: the file's name)
   raftviz profiles               # the log dialects raftviz reads; profiles show NAME prints one
+  raftviz profiles learn lab.log # the profile inferred for a log of your own Raft, to edit and keep
 
 Flags:
 `
@@ -563,7 +564,7 @@ func reportUnderstood(stderr io.Writer, s *parse.Summary) {
 // noEventsHint says which dialects were tried and how to start on another: a user whose format
 // no profile knows is one profile (or one --node-re) away from a table.
 func noEventsHint() string {
-	return fmt.Sprintf("tried go test output, raftviz event lines and the profiles %s; "+
+	return fmt.Sprintf("tried go test output, raftviz event lines, the profiles %s and inference; "+
 		"for another format: --node-re 'REGEXP with (?P<node>...)', or a profile of your own (raftviz profiles show classic; docs/PROFILES.md)",
 		strings.Join(profile.Names(), ", "))
 }

@@ -290,7 +290,7 @@ func TestHugeTestIsWrittenInParts(t *testing.T) {
 
 func TestEmptyInputSaysSo(t *testing.T) {
 	code, out, errOut := runCLI(t, "hello\nworld\n")
-	if code != 0 || !strings.HasPrefix(errOut, "raftviz: no tests or debug lines found in 2 lines of input (tried go test output, raftviz event lines and the profiles hashicorp, etcd, nats,") ||
+	if code != 0 || !strings.HasPrefix(errOut, "raftviz: no tests or debug lines found in 2 lines of input (tried go test output, raftviz event lines, the profiles hashicorp, etcd, nats,") ||
 		!strings.Contains(errOut, "--node-re") || strings.Count(errOut, "\n") != 1 {
 		t.Errorf("exit %d stderr %q", code, errOut)
 	}
