@@ -44,6 +44,7 @@ func OpenFollow(name string, stdin io.Reader, poll time.Duration, opts Options) 
 		}
 		r = fr
 	}
+	opts.NoInfer = true // its start may be all there is yet
 	s := NewSource([]Input{{Name: name, Reader: r}}, opts)
 	if c, ok := r.(io.Closer); ok {
 		s.closers = append(s.closers, c)

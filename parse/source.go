@@ -195,7 +195,7 @@ func NewSource(inputs []Input, opts Options) *Source {
 		r := in.Reader
 		var head []byte
 		if o.NodePerFile || (!o.NoInfer && o.Profile == nil) {
-			head, r = prefetch(r)
+			head, r = prefetch(r, !o.NoInfer)
 		}
 		if inferred := inferFor(head, o); inferred != nil {
 			// As if given with --profile: the profiles that read too little of the input (a
@@ -217,13 +217,17 @@ const prescanLimit = 1 << 20
 
 // prefetch reads the start of an input (up to prescanLimit) for what must be known before it is
 // parsed: its servers' names (learnNamesFrom) and, when no profile reads it, an inferred one
-// (inferFor). It returns the reader to parse: the part read, then the rest. Only files are read
-// ahead (a pipe may be a live stream that a read of its start would wait on).
-func prefetch(r io.Reader) ([]byte, io.Reader) {
-	if rs, ok := r.(io.Seeker); !ok {
+// (inferFor). It returns the reader to parse: the part read, then the rest. A pipe is read
+// ahead only when waiting is allowed: its start may be all there is yet (a live stream, a
+// go test still running), and its reading waits for more or its end.
+func prefetch(r io.Reader, wait bool) ([]byte, io.Reader) {
+	seekable := false
+	if rs, ok := r.(io.Seeker); ok {
+		_, err := rs.Seek(0, io.SeekCurrent)
+		seekable = err == nil
+	}
+	if !seekable && !wait {
 		return nil, r
-	} else if _, err := rs.Seek(0, io.SeekCurrent); err != nil {
-		return nil, r // a pipe or a terminal
 	}
 	head := make([]byte, prescanLimit)
 	n, _ := io.ReadFull(r, head) // an error is the rest's to report

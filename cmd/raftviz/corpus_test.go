@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -174,5 +176,20 @@ func TestLearnedProfileReadsAsInference(t *testing.T) {
 	if code, _, errOut := runCLI(t, "", "profiles", "learn", "../../testdata/corpus/gameofdimension.log"); code != exitTestsFailed ||
 		!strings.Contains(errOut, "no line shape names a cluster's servers") {
 		t.Errorf("profiles learn on a log it cannot read: exit %d, %q", code, errOut)
+	}
+}
+
+// TestPipedLabLogIsInferred: go test -v output of a home-made Raft piped in (a pipe, which
+// cannot be read twice) is read with an inferred profile, as the same log in a file is.
+func TestPipedLabLogIsInferred(t *testing.T) {
+	raw, err := os.ReadFile("../../testdata/corpus/ferriem.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut strings.Builder
+	pipe := io.MultiReader(strings.NewReader(string(raw))) // no Seek: as a pipe
+	code := run(context.Background(), []string{"--list"}, pipe, &out, &errOut)
+	if code != exitOK || !strings.Contains(out.String(), " inferred  3 [0,1,2] ") {
+		t.Errorf("piped lab log: exit %d\n%s%s", code, out.String(), errOut.String())
 	}
 }

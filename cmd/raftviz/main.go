@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -241,7 +242,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if tui && len(c.files) == 1 {
 		c.implicit = c.files[0] // the timeline names a plain log's test after its file
 	}
-	src, err := parse.Open(c.files, stdin, c.parseOptions())
+	opts := c.parseOptions()
+	// The timeline opens at once on a pipe (a go test still running): no waiting for its start
+	// to infer a profile from. Tables wait for it.
+	opts.NoInfer = tui && slices.Contains(c.files, "-")
+	src, err := parse.Open(c.files, stdin, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "raftviz: %v\n", err)
 		return exitUsage
