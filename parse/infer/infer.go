@@ -278,16 +278,28 @@ func write(ts *timeShape, ns *nodeShape, term, termDesc string, rests []string) 
 	fmt.Fprintf(&b, "name        %s\n", Name)
 	fmt.Fprintf(&b, "description inferred: %s, server as %s\n", desc, ns.desc)
 	nodeRe := ns.re
-	if atStart*2 >= len(rests) {
-		line := `^` + ansi + timePart + nodeRe + `[\s:,\-]*(?P<msg>.*)$`
-		fmt.Fprintf(&b, "detect      %s\n", line)
-		fmt.Fprintf(&b, "line        %s\n", line)
-	} else {
-		// The name further in ("term 1 server 1 receive ..."): the message keeps it, and an
-		// unanchored msg-node rule finds it near the start.
+	atStartRule := `^` + nodeRe + `[\s:,\-]*`
+	switch {
+	case ts != nil:
+		// Every stamped line is read, with its time: one that names no server is the cluster's
+		// (the tester's "Test: disconnect(0)"). The name is taken off the start of the message,
+		// or found near its start and left in ("term 1 server 1 receive ...").
 		fmt.Fprintf(&b, "detect      ^%s%s.{0,%d}?%s\n", ansi, timePart, prefixLimit, nodeRe)
 		fmt.Fprintf(&b, "line        ^%s%s(?P<msg>.*)$\n", ansi, timePart)
-		fmt.Fprintf(&b, "msg-node    %s\n", nodeRe)
+		if atStart*2 >= len(rests) {
+			fmt.Fprintf(&b, "msg-node    %s\n", atStartRule)
+		} else {
+			fmt.Fprintf(&b, "msg-node    %s\n", nodeRe)
+		}
+	case atStart*2 >= len(rests):
+		// No stamp to tell a line of the log from a panic's or a dump's: a line is read when it
+		// names a server.
+		line := `^` + ansi + nodeRe + `[\s:,\-]*(?P<msg>.*)$`
+		fmt.Fprintf(&b, "detect      %s\n", line)
+		fmt.Fprintf(&b, "line        %s\n", line)
+	default:
+		fmt.Fprintf(&b, "detect      ^%s.{0,%d}?%s\n", ansi, prefixLimit, nodeRe)
+		fmt.Fprintf(&b, "line        ^%s(?P<msg>.{0,%d}?%s.*)$\n", ansi, prefixLimit, nodeRe)
 	}
 	if ts != nil {
 		fmt.Fprintf(&b, "time        %s\n", ts.layout)
