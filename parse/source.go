@@ -192,56 +192,80 @@ func NewSource(inputs []Input, opts Options) *Source {
 			}
 			o.Book = book
 		}
-		r := in.Reader
-		var head []byte
+		ra := readAhead{r: in.Reader}
 		if o.NodePerFile || (!o.NoInfer && o.Profile == nil) {
-			head, r = prefetch(r, !o.NoInfer)
+			ra.allowed = ra.canRead(!o.NoInfer)
 		}
-		if inferred := inferFor(head, o); inferred != nil {
+		if o.NodePerFile {
+			ra.fill(prescanLimit)
+		}
+		if inferred := inferFor(&ra, o); inferred != nil {
 			// As if given with --profile: the profiles that read too little of the input (a
 			// tester's line that looks like dslogs') do not get to decide it.
 			o.Profile = inferred
 		}
 		p := NewParser(o)
 		if o.NodePerFile {
-			learnNamesFrom(head, p)
+			learnNamesFrom(ra.head, p)
 		}
-		s.inputs = append(s.inputs, &sourceInput{name: in.Name, p: p, lines: newLineReader(r)})
+		s.inputs = append(s.inputs, &sourceInput{name: in.Name, p: p, lines: newLineReader(ra.reader())})
 	}
 	return s
 }
 
-// prescanLimit is how much of a server's file prescanNames reads: its start-up, where it
+// prescanLimit is how much of an input is read ahead at most: a server's start-up, where it
 // states its names.
 const prescanLimit = 1 << 20
 
-// prefetch reads the start of an input (up to prescanLimit) for what must be known before it is
-// parsed: its servers' names (learnNamesFrom) and, when no profile reads it, an inferred one
-// (inferFor). It returns the reader to parse: the part read, then the rest. A pipe is read
-// ahead only when waiting is allowed: its start may be all there is yet (a live stream, a
-// go test still running), and its reading waits for more or its end.
-func prefetch(r io.Reader, wait bool) ([]byte, io.Reader) {
-	seekable := false
-	if rs, ok := r.(io.Seeker); ok {
-		_, err := rs.Seek(0, io.SeekCurrent)
-		seekable = err == nil
-	}
-	if !seekable && !wait {
-		return nil, r
-	}
-	head := make([]byte, prescanLimit)
-	n, _ := io.ReadFull(r, head) // an error is the rest's to report
-	head = head[:n]
-	return head, io.MultiReader(bytes.NewReader(head), r)
+// readAhead reads the start of an input for what must be known before it is parsed: its
+// servers' names (learnNamesFrom) and, when no profile reads it, an inferred one (inferFor).
+// Reading stops early when a known profile reads the start: only probeBytes of it are taken.
+type readAhead struct {
+	r       io.Reader
+	head    []byte
+	allowed bool // the input may be read ahead
+	eof     bool
 }
 
-// headLines splits the start of an input into its whole lines (a line cut by the limit is left
-// out).
-func headLines(head []byte) [][]byte {
+// canRead reports whether the input may be read ahead: a file, or a pipe when waiting is
+// allowed (its start may be all there is yet: a live stream, a go test still running, and its
+// reading waits for more or its end).
+func (ra *readAhead) canRead(wait bool) bool {
+	if rs, ok := ra.r.(io.Seeker); ok {
+		if _, err := rs.Seek(0, io.SeekCurrent); err == nil {
+			return true
+		}
+	}
+	return wait
+}
+
+// fill reads ahead until the head holds n bytes or the input ends.
+func (ra *readAhead) fill(n int) {
+	if !ra.allowed || ra.eof || len(ra.head) >= n {
+		return
+	}
+	buf := make([]byte, n)
+	copy(buf, ra.head)
+	got, err := io.ReadFull(ra.r, buf[len(ra.head):])
+	ra.head = buf[:len(ra.head)+got]
+	ra.eof = err != nil // an error is the rest's to report
+}
+
+// reader is the input to parse: the part read ahead, then the rest.
+func (ra *readAhead) reader() io.Reader {
+	if len(ra.head) == 0 {
+		return ra.r
+	}
+	return io.MultiReader(bytes.NewReader(ra.head), ra.r)
+}
+
+// headLines splits the start of an input into its lines; with more after it, the last line,
+// maybe cut, is left out.
+func headLines(head []byte, more bool) [][]byte {
 	var lines [][]byte
 	for rest := head; len(rest) > 0; {
 		line, after, found := bytes.Cut(rest, []byte{'\n'})
-		if !found && len(head) == prescanLimit {
+		if !found && more {
 			break
 		}
 		lines = append(lines, bytes.TrimSuffix(line, []byte{'\r'}))
@@ -255,7 +279,7 @@ func headLines(head []byte) [][]byte {
 // that name it by them are often stamped earlier (etcd's raft lines have whole seconds; a peer
 // may start first), and a name learnt after a line was read does not rename it.
 func learnNamesFrom(head []byte, p *Parser) {
-	for _, line := range headLines(head) {
+	for _, line := range headLines(head, len(head) == prescanLimit) {
 		p.learnNames(line)
 	}
 }
@@ -263,12 +287,9 @@ func learnNamesFrom(head []byte, p *Parser) {
 // Learn infers a profile from the start of r (what an input no profile reads would be read
 // with), whether or not another profile reads it; false when no shape names its servers.
 func Learn(r io.Reader) (infer.Result, bool) {
-	head := make([]byte, prescanLimit)
-	n, _ := io.ReadFull(r, head)
-	lines := headLines(head[:n])
-	if n < prescanLimit && n > 0 && head[n-1] != '\n' {
-		lines = headLines(append(head[:n:n], '\n')) // the last line, whole
-	}
+	ra := readAhead{r: r, allowed: true}
+	ra.fill(prescanLimit)
+	lines := headLines(ra.head, !ra.eof)
 	if len(lines) > inferLines {
 		lines = lines[:inferLines]
 	}
@@ -280,24 +301,24 @@ func Learn(r io.Reader) (infer.Result, bool) {
 const (
 	inferLines = 4000
 	probeLines = 500
+	probeBytes = 64 << 10
 )
 
 // inferFor returns a profile inferred from the start of an input when the profiles raftviz has
 // read too little of it (fewer than one line in five as events, or events of no server) and
 // the inferred one reads more; nil otherwise.
-func inferFor(head []byte, o Options) *profile.Profile {
-	if len(head) == 0 || o.NoInfer || o.Profile != nil {
+func inferFor(ra *readAhead, o Options) *profile.Profile {
+	if !ra.allowed || o.NoInfer || o.Profile != nil {
 		return nil
 	}
-	lines := headLines(head)
-	if len(lines) > inferLines {
-		lines = lines[:inferLines]
-	}
-	// The profiles raftviz has are tried on the first probeLines lines: an input they read is
-	// known by then, at a cost of well under a millisecond.
+	// The profiles raftviz has are tried on the first probeLines lines (at most probeBytes): an
+	// input they read is known by then, at a cost of well under a millisecond.
+	ra.fill(probeBytes)
+	lines := headLines(ra.head, !ra.eof)
 	probe := o
 	probe.Book, probe.NodePerFile, probe.NoInfer = nil, false, true
-	tests, sum, err := NewSource([]Input{{Name: "head", Reader: bytes.NewReader(bytes.Join(lines[:min(len(lines), probeLines)], []byte{'\n'}))}}, probe).ReadAll(context.Background())
+	probed := lines[:min(len(lines), probeLines)]
+	tests, sum, err := NewSource([]Input{{Name: "head", Reader: bytes.NewReader(bytes.Join(probed, []byte{'\n'}))}}, probe).ReadAll(context.Background())
 	if err != nil {
 		return nil
 	}
@@ -313,8 +334,13 @@ func inferFor(head []byte, o Options) *profile.Profile {
 	if debug <= 0 || named*5 >= debug {
 		return nil
 	}
+	ra.fill(prescanLimit)
+	lines = headLines(ra.head, !ra.eof)
+	if len(lines) > inferLines {
+		lines = lines[:inferLines]
+	}
 	res, ok := infer.Infer(lines)
-	if !ok || res.Lines*len(lines[:min(len(lines), probeLines)]) <= named*2*len(lines) {
+	if !ok || res.Lines*len(probed) <= named*2*len(lines) {
 		return nil
 	}
 	return res.Profile
