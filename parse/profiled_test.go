@@ -244,3 +244,33 @@ func TestNamesPackage(t *testing.T) {
 		}
 	}
 }
+
+// TestDslogsWordings: the dslogs convention as students write it: "apply 50 - 51" applies a
+// range (last applied 51), "T(3)" is term 3, "Election timeout, starting election" is a
+// candidacy, "become Candidate 3" states its term.
+func TestDslogsWordings(t *testing.T) {
+	in := `004045 TIMR S0 Election timeout, starting election
+004046 TERM S0 converting to Candidate in T(3)
+004047 PHAS S1 become Candidate 4
+004048 CMIT S0 apply 50 - 51
+`
+	tests, _, err := Read(strings.NewReader(in), Options{})
+	if err != nil || len(tests) != 1 {
+		t.Fatalf("%d tests, %v", len(tests), err)
+	}
+	ev := tests[0].Events
+	if len(ev) != 4 {
+		t.Fatalf("%d events", len(ev))
+	}
+	if !ev[0].BecameCandidate() {
+		t.Errorf("%q: kind %q fields %v, want a candidacy", ev[0].Msg, ev[0].Kind, ev[0].Fields)
+	}
+	for i, want := range map[int]uint64{1: 3, 2: 4} {
+		if term, ok := ev[i].Term(); !ok || term != want || !ev[i].BecameCandidate() {
+			t.Errorf("%q: term %d %v, candidate %v; want term %d", ev[i].Msg, term, ok, ev[i].BecameCandidate(), want)
+		}
+	}
+	if idx, _ := ev[3].FieldInt("index"); ev[3].Kind != "apply" || idx != 51 {
+		t.Errorf("%q: kind %q index %d, want apply 51", ev[3].Msg, ev[3].Kind, idx)
+	}
+}

@@ -193,3 +193,43 @@ func TestPipedLabLogIsInferred(t *testing.T) {
 		t.Errorf("piped lab log: exit %d\n%s%s", code, out.String(), errOut.String())
 	}
 }
+
+// TestDslogsColumns: on the dslogs lab of the corpus, CANDIDATES, VOTES and LAST APPLIED say what
+// its lines do: "become Candidate 1" (its term after the role), "Grant Vote -1 -> S2" (votes
+// counted in the candidate's term, with its own), "apply 3, command: 300".
+func TestDslogsColumns(t *testing.T) {
+	code, out, _ := runCLI(t, "", "analyze", "--json", "-run", "TestReElection2A$|TestBasicAgree2B$", "../../testdata/corpus/faraway.log")
+	var doc struct {
+		Tests []struct {
+			Test  string
+			Terms []struct {
+				Term       uint64
+				Leader     string
+				Candidates int
+				Votes      int
+			}
+			Nodes []struct {
+				Node        string
+				LastApplied uint64 `json:"last_applied"`
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != exitOK || len(doc.Tests) != 2 {
+		t.Fatalf("exit %d, %v\n%s", code, err, out)
+	}
+	re, agree := doc.Tests[0], doc.Tests[1]
+	if re.Test != "TestReElection2A" {
+		re, agree = agree, re
+	}
+	want := map[uint64][3]any{1: {"S2", 1, 3}, 2: {"S1", 1, 2}}
+	for _, tm := range re.Terms {
+		if w, ok := want[tm.Term]; ok && (tm.Leader != w[0] || tm.Candidates != w[1] || tm.Votes != w[2]) {
+			t.Errorf("term %d: leader %s, %d candidates, %d votes; want %v", tm.Term, tm.Leader, tm.Candidates, tm.Votes, w)
+		}
+	}
+	for _, n := range agree.Nodes {
+		if (n.Node == "S0" || n.Node == "S1" || n.Node == "S2") && n.LastApplied != 3 {
+			t.Errorf("TestBasicAgree2B: %s last applied %d, want 3 (apply 3, command: 300)", n.Node, n.LastApplied)
+		}
+	}
+}

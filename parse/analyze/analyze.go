@@ -488,7 +488,7 @@ func (a *groupAnalyzer) node(id string) *nodeState {
 }
 
 // countGrant notes a granted vote: a voter's vote for a candidate, or a candidate's granted
-// reply from a voter, in the term the line states (else the node's).
+// reply from a voter, in the term the line states (else the candidate's).
 func (a *groupAnalyzer) countGrant(e *parse.Event, n *nodeState) {
 	var candidate, voter string
 	switch e.Kind {
@@ -510,15 +510,21 @@ func (a *groupAnalyzer) countGrant(e *parse.Event, n *nodeState) {
 	default:
 		return
 	}
-	term, ok := e.Term()
-	if !ok {
-		if !n.termKnown {
-			return
-		}
-		term = n.term
-	}
 	if candidate == "" || voter == "" {
 		return
+	}
+	term, ok := e.Term()
+	if !ok {
+		// The election's term is the candidate's: a voter's line written before it adopted
+		// that term states none, and its own is the one before.
+		switch c := a.nodes[candidate]; {
+		case c != nil && c.termKnown:
+			term = c.term
+		case n.termKnown:
+			term = n.term
+		default:
+			return
+		}
 	}
 	ti := a.termOf(term, e)
 	if ti.granted == nil {
