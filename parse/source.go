@@ -41,6 +41,8 @@ type Source struct {
 	size    int64         // the inputs' size in bytes when opened; 0 when not known
 	cps     checkpoints
 	ties    int // events merged at another input's stamp (Summary.Tied)
+	// firstLines are the first lines of the first input read ahead, for SuggestNodeRe.
+	firstLines [][]byte
 }
 
 // sourceInput is one input of a Source.
@@ -208,6 +210,11 @@ func NewSource(inputs []Input, opts Options) *Source {
 		if o.NodePerFile {
 			learnNamesFrom(ra.head, p)
 		}
+		if i == 0 && len(ra.head) > 0 {
+			for _, l := range headLines(ra.head[:min(len(ra.head), 8<<10)], true) {
+				s.firstLines = append(s.firstLines, bytes.Clone(l))
+			}
+		}
 		s.inputs = append(s.inputs, &sourceInput{name: in.Name, p: p, lines: newLineReader(ra.reader())})
 	}
 	return s
@@ -282,6 +289,21 @@ func learnNamesFrom(head []byte, p *Parser) {
 	for _, line := range headLines(head, len(head) == prescanLimit) {
 		p.learnNames(line)
 	}
+}
+
+// SuggestNodeRe returns flags to start reading an input no profile reads from (--node-re with
+// the stamp and first word of its first debug line as time and node, and --time-layout), or ""
+// when its start was not read ahead or has no such line.
+func (s *Source) SuggestNodeRe() string {
+	re, layout, ok := infer.Suggest(s.firstLines)
+	if !ok {
+		return ""
+	}
+	out := "--node-re '" + re + "'"
+	if layout != "" {
+		out += " --time-layout '" + layout + "'"
+	}
+	return out
 }
 
 // Learn infers a profile from the start of r (what an input no profile reads would be read

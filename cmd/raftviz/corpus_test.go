@@ -233,3 +233,24 @@ func TestDslogsColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadLogSuggestsAStart: a log no profile and no inference reads says so in one line,
+// with a --node-re made from its own first line, which reads it when given back.
+func TestUnreadLogSuggestsAStart(t *testing.T) {
+	path := "../../testdata/corpus/gameofdimension.log"
+	_, _, errOut := runCLI(t, "", "--list", path)
+	i := strings.Index(errOut, "start from --node-re '")
+	if i < 0 || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("stderr %q: want one line suggesting a --node-re", errOut)
+	}
+	rest := errOut[i+len("start from --node-re '"):]
+	re, rest, _ := strings.Cut(rest, "'")
+	layout := ""
+	if j := strings.Index(rest, "--time-layout '"); j >= 0 {
+		layout, _, _ = strings.Cut(rest[j+len("--time-layout '"):], "'")
+	}
+	code, out, errOut := runCLI(t, "", "--list", "--node-re", re, "--time-layout", layout, path)
+	if code != exitOK || strings.Contains(out, " 0 [] ") {
+		t.Errorf("the suggested flags: exit %d\n%s%s", code, out, errOut)
+	}
+}

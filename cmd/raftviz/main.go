@@ -296,7 +296,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	if !c.quiet {
-		reportUnderstood(stderr, &sum)
+		reportUnderstood(stderr, &sum, src.SuggestNodeRe())
 	}
 	sel.warn(stderr)
 	status = sel.status(status)
@@ -539,11 +539,11 @@ func emptyInputs(files []string) string {
 }
 
 // reportUnderstood writes the one-line account of lines that were not events or test framing.
-func reportUnderstood(stderr io.Writer, s *parse.Summary) {
+func reportUnderstood(stderr io.Writer, s *parse.Summary, suggest string) {
 	if s.Events == 0 && s.Framing == 0 {
 		// Say what was tried and where to start, on one line: a user whose format no profile
 		// knows is one profile (or one --node-re) away from a table.
-		fmt.Fprintf(stderr, "raftviz: no tests or debug lines found in %d lines of input (%s)\n", s.Lines, noEventsHint())
+		fmt.Fprintf(stderr, "raftviz: no tests or debug lines found in %d lines of input (%s)\n", s.Lines, noEventsHint(suggest))
 		return
 	}
 	coarse := s.Tied > 0 && s.Tied*10 >= s.Events // a tie now and then is no matter
@@ -553,6 +553,9 @@ func reportUnderstood(stderr io.Writer, s *parse.Summary) {
 	var parts []string
 	if s.NotUnderstood > 0 {
 		parts = append(parts, fmt.Sprintf("%d of %d lines not understood (kept as other lines)", s.NotUnderstood, s.Lines))
+		if s.Events == 0 {
+			parts = append(parts, "no debug line among them: "+noEventsHint(suggest))
+		}
 	}
 	if s.Ambiguous > 0 {
 		parts = append(parts, fmt.Sprintf("%d events printed while tests ran in parallel (test attribution may be wrong)", s.Ambiguous))
@@ -568,10 +571,15 @@ func reportUnderstood(stderr io.Writer, s *parse.Summary) {
 
 // noEventsHint says which dialects were tried and how to start on another: a user whose format
 // no profile knows is one profile (or one --node-re) away from a table.
-func noEventsHint() string {
+// suggest, when not "", is a --node-re made from the input's own first line to start from.
+func noEventsHint(suggest string) string {
+	start := "--node-re 'REGEXP with (?P<node>...)'"
+	if suggest != "" {
+		start = "start from " + suggest
+	}
 	return fmt.Sprintf("tried go test output, raftviz event lines, the profiles %s and inference; "+
-		"for another format: --node-re 'REGEXP with (?P<node>...)', or a profile of your own (raftviz profiles show classic; docs/PROFILES.md)",
-		strings.Join(profile.Names(), ", "))
+		"for another format: %s, or a profile of your own (raftviz profiles show classic; docs/PROFILES.md)",
+		strings.Join(profile.Names(), ", "), start)
 }
 
 // pathError shortens *os.PathError messages to "open x: no such file or directory".

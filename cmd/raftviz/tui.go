@@ -57,10 +57,12 @@ func tuneGC() {
 	}
 }
 
-func tuiOptions(c *config) timeline.Options {
+// tuiOptions are the timeline's options from the flags; suggest is a --node-re made from the
+// input's first line ("" when none), for the screen of a test with no events.
+func tuiOptions(c *config, suggest string) timeline.Options {
 	_, noColor := os.LookupEnv("NO_COLOR")
 	return timeline.Options{NoColor: noColor || c.color == "never", Relative: c.relative, Follow: c.follow, Arrows: c.arrows, Group: c.group,
-		NoEvents: "Tried " + strings.TrimPrefix(noEventsHint(), "tried ") + "."}
+		NoEvents: "Tried " + strings.TrimPrefix(noEventsHint(suggest), "tried ") + "."}
 }
 
 func programOptions(stdin io.Reader, stdout io.Writer) []tea.ProgramOption {
@@ -81,7 +83,7 @@ func runTUI(ctx context.Context, c *config, src *parse.Source, stdin io.Reader, 
 		return exitUsage
 	}
 	tuneGC()
-	opts := tuiOptions(c)
+	opts := tuiOptions(c, src.SuggestNodeRe())
 	opts.Loading = true
 	if !slices.Contains(c.files, "-") {
 		// Files can be read again: keep only the test on screen in memory, and places to
@@ -162,7 +164,7 @@ func runFollow(ctx context.Context, c *config, stdin io.Reader, stdout, stderr i
 	defer src.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p := tea.NewProgram(timeline.New(nil, tuiOptions(c)), append(programOptions(stdin, stdout), tea.WithContext(ctx))...)
+	p := tea.NewProgram(timeline.New(nil, tuiOptions(c, "")), append(programOptions(stdin, stdout), tea.WithContext(ctx))...)
 	errc := make(chan error, 1)
 	go func() { errc <- timeline.Feed(ctx, src, nil, p.Send) }()
 	_, err = p.Run()

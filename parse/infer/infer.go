@@ -375,3 +375,27 @@ func Shapes() (timeShapes, nodeShapes []string) {
 	sort.Strings(timeShapes)
 	return timeShapes, nodeShapes
 }
+
+// Suggest writes a --node-re (and --time-layout) for a log no shape of the catalogue reads, from
+// its first line that looks like debug output: its stamp, then its first word as the node. It is
+// a start for a user to edit, not a guess raftviz reads with; false when no such line.
+func Suggest(lines [][]byte) (nodeRe, timeLayout string, ok bool) {
+	for _, l := range lines {
+		s := strings.TrimRight(ansiRe.ReplaceAllString(string(l), ""), "\r ")
+		if s == "" || framing.MatchString(s) {
+			continue
+		}
+		for _, t := range times {
+			if strings.HasPrefix(t.layout, "offset") {
+				continue
+			}
+			if regexp.MustCompile(`^` + t.re + `\s+\S+\s`).MatchString(s) {
+				return `^(?P<time>` + t.re + `)\s+(?P<node>\S+)\s+(?P<msg>.*)$`, t.layout, true
+			}
+		}
+		if strings.Contains(s, " ") {
+			return `^(?P<node>\S+)\s+(?P<msg>.*)$`, "", true
+		}
+	}
+	return "", "", false
+}
