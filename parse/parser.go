@@ -87,6 +87,10 @@ type Options struct {
 	// NoInfer keeps an input no profile reads from being read by an inferred profile (see
 	// package infer). A followed input is never inferred: its start may be all there is yet.
 	NoInfer bool
+	// NoFacts skips the fact rules that only say what an event is (its kind and fields), for a
+	// reader that counts events and nodes (--list): rules that say which node an event is about
+	// still run.
+	NoFacts bool
 }
 
 // ImplicitTestName is the default name of the test that holds lines outside any test.
@@ -170,6 +174,11 @@ type testState struct {
 type Parser struct {
 	opts   Options
 	format Format
+	// factsCache is factsNameNodes' last answer.
+	factsCache struct {
+		pr    *profile.Profile
+		names bool
+	}
 	// harnessCache is harnessNode's last answer.
 	harnessCache struct {
 		node    string

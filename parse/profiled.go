@@ -222,8 +222,20 @@ func (p *Parser) applyFacts(e *Event, pr *profile.Profile) {
 	if pr == nil || !pr.HasFacts() || e.Kind != "" && e.Syntax != SyntaxEtcdTrace {
 		return
 	}
+	if p.opts.NoFacts && !p.factsNameNodes(pr) {
+		return
+	}
 	f, ok := pr.Facts(e.Msg)
 	p.applyFact(e, pr, f, ok)
+}
+
+// factsNameNodes is pr.FactsNameNodes, remembered for the last profile asked about.
+func (p *Parser) factsNameNodes(pr *profile.Profile) bool {
+	c := &p.factsCache
+	if c.pr != pr {
+		c.pr, c.names = pr, pr.FactsNameNodes()
+	}
+	return c.names
 }
 
 // applyFact sets what fact f (ok: a rule matched) says of e.

@@ -243,6 +243,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		c.implicit = c.files[0] // the timeline names a plain log's test after its file
 	}
 	opts := c.parseOptions()
+	opts.NoFacts = c.list && !tui // --list shows no kinds
 	// The timeline opens at once on a pipe (a go test still running): no waiting for its start
 	// to infer a profile from. Tables wait for it.
 	opts.NoInfer = tui && slices.Contains(c.files, "-")

@@ -365,6 +365,17 @@ func hasKey(fs []eventline.Field, k string) bool {
 // HasFacts reports whether the profile has fact rules at all.
 func (p *Profile) HasFacts() bool { return len(p.facts) > 0 }
 
+// FactsNameNodes reports whether a fact rule can say which node an event is about ("Disconnect
+// 2" said by the harness): reading facts can then change an event's node, not only its kind.
+func (p *Profile) FactsNameNodes() bool {
+	for _, r := range p.facts {
+		if r.node > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // IsNodeField reports whether a field names a node (candidate, from, to, leader, ...), so that
 // package parse shows it by the same alias as the node column.
 func (p *Profile) IsNodeField(key string) bool { return p.nodeFields[key] }
