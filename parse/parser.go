@@ -91,6 +91,9 @@ type Options struct {
 	// reader that counts events and nodes (--list): rules that say which node an event is about
 	// still run.
 	NoFacts bool
+	// FaultFacts runs only the fact rules that say an event is a fault or which node it is
+	// about (profile.FaultFacts), for a plain table, which shows nothing else of them.
+	FaultFacts bool
 }
 
 // ImplicitTestName is the default name of the test that holds lines outside any test.

@@ -225,7 +225,13 @@ func (p *Parser) applyFacts(e *Event, pr *profile.Profile) {
 	if p.opts.NoFacts && !p.factsNameNodes(pr) {
 		return
 	}
-	f, ok := pr.Facts(e.Msg)
+	var f profile.Fact
+	var ok bool
+	if p.opts.FaultFacts {
+		f, ok = pr.FaultFacts(e.Msg)
+	} else {
+		f, ok = pr.Facts(e.Msg)
+	}
 	p.applyFact(e, pr, f, ok)
 }
 

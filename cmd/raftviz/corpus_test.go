@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/render"
 )
 
 // corpusCase is one line of testdata/corpus/truth.txt: per log, a test, its nodes and its leaders as
@@ -252,5 +255,42 @@ func TestUnreadLogSuggestsAStart(t *testing.T) {
 	code, out, errOut := runCLI(t, "", "--list", "--node-re", re, "--time-layout", layout, path)
 	if code != exitOK || strings.Contains(out, " 0 [] ") {
 		t.Errorf("the suggested flags: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestFaultFactsDrawTheSameTables: a plain table read with only the fault and node rules of
+// profiles (FaultFacts, what tables use when they show no kinds) is byte-identical to one read
+// with all of them, on every fixture and corpus log, in text and markdown.
+func TestFaultFactsDrawTheSameTables(t *testing.T) {
+	logs, _ := filepath.Glob("../../testdata/fixtures/*.log")
+	more, _ := filepath.Glob("../../testdata/corpus/*.log")
+	cluster, _ := filepath.Glob("../../testdata/fixtures/cluster/*/*.log")
+	logs = append(append(logs, more...), cluster...)
+	if len(logs) < 30 {
+		t.Fatalf("%d logs", len(logs))
+	}
+	draw := func(path string, faults bool, format render.Format) string {
+		tests, _, err := parse.ReadFiles([]string{path}, parse.Options{FaultFacts: faults})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		w := render.NewWriter(&b, render.Options{Format: format, Wrap: render.DefaultWrap})
+		for _, tt := range tests {
+			if err := w.Test(tt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Finish(parse.StatusPass); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	for _, path := range logs {
+		for _, f := range []render.Format{render.FormatText, render.FormatMarkdown} {
+			if all, faults := draw(path, false, f), draw(path, true, f); all != faults {
+				t.Errorf("%s (format %d): the table differs when only fault facts are read", path, f)
+			}
+		}
 	}
 }

@@ -202,6 +202,17 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	return c, nil
 }
 
+// plainTable reports whether the tables show of an event's kind and fields only its faults: no
+// colour, no fields, no arrows, no grep over kinds, no summary, not CSV (which has a kind column).
+func (c *config) plainTable(stdout io.Writer) bool {
+	o := &c.renderOpt
+	color := c.color == "always"
+	if c.output == "" || c.output == "-" {
+		color = useColor(c.color, stdout) // a file is no terminal: colour there only when always
+	}
+	return !color && !o.Fields && !o.Arrows && o.Grep.Empty() && !c.summary && o.Format != render.FormatCSV
+}
+
 // run is the whole command, with its streams as parameters so tests can drive it.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && (args[0] == "analyze" || args[0] == "diff" || args[0] == "profiles") {
@@ -244,6 +255,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	opts := c.parseOptions()
 	opts.NoFacts = c.list && !tui // --list shows no kinds
+	// A plain table shows of an event's kind only whether it is a fault.
+	opts.FaultFacts = !c.list && !tui && c.plainTable(stdout)
 	// The timeline opens at once on a pipe (a go test still running): no waiting for its start
 	// to infer a profile from. Tables wait for it.
 	opts.NoInfer = tui && slices.Contains(c.files, "-")

@@ -317,23 +317,48 @@ func (p *Profile) IsHarnessNode(node string) bool { return matchAny(p.harnessN, 
 // ("fact - : ...") adds the fields that are not set yet, reading only the text outside what the
 // kind rule matched: in "Applying index 1 term 2", a term rule must not take the entry's term
 // for the node's.
-func (p *Profile) Facts(msg string) (Fact, bool) {
+func (p *Profile) Facts(msg string) (Fact, bool) { return p.facts1(msg, false) }
+
+// FaultFacts is Facts for a reader that shows only faults and which node an event is about
+// (a plain table's FAULT column and node columns): it says what Facts says of a message whose
+// first matching kind rule is a fault's or names a node, and nothing of the others, which it
+// does not run but where they come before such a rule.
+func (p *Profile) FaultFacts(msg string) (Fact, bool) { return p.facts1(msg, true) }
+
+func (p *Profile) facts1(msg string, faultsOnly bool) (Fact, bool) {
 	var out Fact
 	found := false
 	rest := msg
 	m := message{s: msg, folds: p.folds}
-	for _, r := range p.facts {
-		if r.kind == "" {
+	first := -1 // the first kind rule that matches
+	var lo, hi int
+	for i, r := range p.facts {
+		if r.kind == "" || faultsOnly && !r.faultOrNode() {
 			continue
 		}
-		f, lo, hi, ok := r.match(&m)
+		f, l, h, ok := r.match(&m)
 		if !ok {
 			continue
 		}
-		out, found = f, true
+		out, first, lo, hi = f, i, l, h
+		break
+	}
+	if faultsOnly {
+		if first < 0 {
+			return Fact{}, false
+		}
+		for _, r := range p.facts[:first] {
+			if r.kind != "" && !r.faultOrNode() {
+				if _, _, _, ok := r.match(&m); ok {
+					return Fact{}, false // Facts would take this rule's kind: no fault
+				}
+			}
+		}
+	}
+	if first >= 0 {
+		found = true
 		rest = msg[:lo] + " " + msg[hi:]
 		m = message{s: rest, folds: p.folds}
-		break
 	}
 	for _, r := range p.facts {
 		if r.kind != "" || r.addsNothing(out.Fields) {

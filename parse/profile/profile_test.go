@@ -127,9 +127,11 @@ func TestCustomFromFlags(t *testing.T) {
 // what the unanchored regexp finds, submatches included, on random messages.
 func TestLeadingLiteralMatchesAsRegexp(t *testing.T) {
 	exprs := []string{`\bterm\s*=\s*(?P<term>\d+)`, `(?i)\bkilled\b`, `(?i)\bcommit\w*\s+(?:up\s+)?to\s+(?:index\s+)?(?P<commit>\d+)`,
-		`(?i)\bappl(?:y|ying|ied)\s+(?:\d+\s*-\s*)?(?P<index>\d+)`, `\bcurrentTerm\s*[=:]\s*(?P<term>\d+)`}
+		`(?i)\bappl(?:y|ying|ied)\s+(?:\d+\s*-\s*)?(?P<index>\d+)`, `\bcurrentTerm\s*[=:]\s*(?P<term>\d+)`,
+		`(?i)\b(?:becom\w*|became|convert\w*\s+to|is\s+now|elected)\W+(?:a\s+|the\s+)*leader`, `(?i)\b(?:at|in)\s+term\s+(?P<term>\d+)`}
 	words := []string{"term", "Term", "TERM", "=", " ", "3", "12", "xterm", "term=", "killed", "Killed", "skilled", "commit", "commits",
-		"to", "up", "index", "apply", "applied", "appl", "-", "currentTerm", "_term", "é", "K", "\u212a", ":", "terms"}
+		"to", "up", "index", "apply", "applied", "appl", "-", "currentTerm", "_term", "é", "K", "\u212a", ":", "terms",
+		"become", "becomes", "Became", "converting", "is", "now", "a", "the", "leader", "Leader", "elected", "at", "in", "isnow", "xbecome"}
 	rng := rand.New(rand.NewPCG(3, 5))
 	for _, expr := range exprs {
 		r, err := parseRule("- : "+expr, func(f string, a ...any) error { return fmt.Errorf(f, a...) }, regexp.Compile)
@@ -156,6 +158,28 @@ func TestLeadingLiteralMatchesAsRegexp(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Fatalf("%s on %q: %v, want %v", expr, s, got, want)
 			}
+		}
+	}
+}
+
+// TestFaultFactsAgreeWithFacts: FaultFacts says a message is a fault exactly when Facts does,
+// also when a rule of another kind comes first and matches too.
+func TestFaultFactsAgreeWithFacts(t *testing.T) {
+	p, err := Parse(strings.NewReader(`name t
+line ^(?P<msg>.*)$
+fact state state=leader : (?i)\bleader\b
+fact crash : (?i)\bcrash
+fact leader : ^raft\.node: (?P<node>\d+) elected leader (?P<leader>\d+)
+`), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, msg := range []string{"the leader crashed", "crash of 2", "raft.node: 1 elected leader 2", "nothing", "leader here"} {
+		all, okAll := p.Facts(msg)
+		f, ok := p.FaultFacts(msg)
+		wantFault := okAll && (all.Kind == "crash" || all.Node != "")
+		if ok != wantFault || ok && (f.Kind != all.Kind || f.Node != all.Node) {
+			t.Errorf("%q: FaultFacts %+v %v, Facts %+v %v", msg, f, ok, all, okAll)
 		}
 	}
 }

@@ -9,6 +9,10 @@ import (
 	"github.com/raftviz/raftviz/parse/eventline"
 )
 
+// faultOrNode reports whether the rule states a fault or which node an event is about: what a
+// plain table shows of facts.
+func (r *rule) faultOrNode() bool { return r.node > 0 || eventline.IsFault(r.kind) }
+
 // addsNothing reports whether every field the rule can state is in fs already: a field-only
 // rule then has nothing to add, and is not run (the term rules of a profile all state "term").
 func (r *rule) addsNothing(fs []eventline.Field) bool {
@@ -50,7 +54,7 @@ type rule struct {
 	// lead is a literal every match of an unanchored rule begins with, after a \b ("\bterm\s*="):
 	// a match can begin only where it occurs, so the rule runs anchored there (at) instead of
 	// being tried at every byte of the message, which Go's regexp does for such a rule.
-	lead     string
+	lead     []string // one of them, for an alternation of words ("\b(?:becom|convert|elected)")
 	leadFold bool
 	at       *regexp.Regexp // ^(?:expr)
 }
@@ -285,7 +289,7 @@ func parseRule(val string, fail func(string, ...any) error, compile func(string)
 		r.lit = "" // the prefix check says it already
 	}
 	r.anyOf = requiredAlternatives(re.String())
-	if lead, fold := leadingLiteral(re.String()); lead != "" {
+	if lead, fold := leadingLiterals(re.String()); len(lead) > 0 {
 		if at, err := regexp.Compile(`^(?:` + re.String() + `)`); err == nil {
 			r.lead, r.leadFold, r.at = lead, fold, at
 		}
@@ -326,20 +330,35 @@ func (r *rule) match(msg *message) (f Fact, lo, hi int, ok bool) {
 	return f, m[0], m[1], true
 }
 
-// matchAtLead finds the rule's leftmost match by running it anchored where its leading literal
-// occurs at a word boundary, as the unanchored regexp would find it.
+// matchAtLead finds the rule's leftmost match by running it anchored where one of its leading
+// literals occurs at a word boundary, in order, as the unanchored regexp would find it.
 func (r *rule) matchAtLead(s string) []int {
+	var next [8]int // each literal's next occurrence at or after from (-1: none left)
+	for i := range r.lead {
+		next[i] = -2 // not looked for yet
+	}
 	for from := 0; from < len(s); {
-		var i int
-		if r.leadFold {
-			i = indexFold(s[from:], r.lead)
-		} else {
-			i = strings.Index(s[from:], r.lead)
+		pos := -1
+		for i, lit := range r.lead {
+			if next[i] == -2 || next[i] >= 0 && next[i] < from {
+				var j int
+				if r.leadFold {
+					j = indexFold(s[from:], lit)
+				} else {
+					j = strings.Index(s[from:], lit)
+				}
+				next[i] = -1
+				if j >= 0 {
+					next[i] = from + j
+				}
+			}
+			if next[i] >= 0 && (pos < 0 || next[i] < pos) {
+				pos = next[i]
+			}
 		}
-		if i < 0 {
+		if pos < 0 {
 			return nil
 		}
-		pos := from + i
 		if pos == 0 || !isWordByte(s[pos-1]) {
 			if m := r.at.FindStringSubmatchIndex(s[pos:]); m != nil {
 				for k := range m {
@@ -359,31 +378,57 @@ func isWordByte(c byte) bool {
 	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
-// leadingLiteral returns the literal (ASCII, beginning with a word character) that every match
-// of expr begins with right after a \b, and whether it is matched without regard to case; "".
-// when expr is anchored or begins otherwise.
-func leadingLiteral(expr string) (string, bool) {
+// leadingLiterals returns the literals (ASCII, beginning with a word character, up to 8) one of
+// which every match of expr begins with right after a \b, and whether they are matched without
+// regard to case; none when expr is anchored or begins otherwise.
+func leadingLiterals(expr string) ([]string, bool) {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
-		return "", false
+		return nil, false
 	}
 	re = re.Simplify()
 	if re.Op != syntax.OpConcat || len(re.Sub) < 2 || re.Sub[0].Op != syntax.OpWordBoundary {
-		return "", false
+		return nil, false
 	}
-	lit := re.Sub[1]
-	if lit.Op != syntax.OpLiteral || len(lit.Rune) < 2 {
-		return "", false
+	var lits []*syntax.Regexp
+	if !firstLiterals(re.Sub[1], &lits) || len(lits) == 0 || len(lits) > 8 {
+		return nil, false
 	}
-	s := string(lit.Rune)
-	if !isASCII(s) || !isWordByte(s[0]) {
-		return "", false
+	fold := lits[0].Flags&syntax.FoldCase != 0
+	var out []string
+	for _, l := range lits {
+		s := string(l.Rune)
+		if len(s) < 2 || !isASCII(s) || !isWordByte(s[0]) || (l.Flags&syntax.FoldCase != 0) != fold {
+			return nil, false
+		}
+		if fold {
+			s = strings.ToLower(s)
+		}
+		out = append(out, s)
 	}
-	fold := lit.Flags&syntax.FoldCase != 0
-	if fold {
-		s = strings.ToLower(s)
+	return out, fold
+}
+
+// firstLiterals collects the literal each match of n begins with, for every branch of n; false
+// when a branch can begin otherwise.
+func firstLiterals(n *syntax.Regexp, out *[]*syntax.Regexp) bool {
+	switch n.Op {
+	case syntax.OpLiteral:
+		*out = append(*out, n)
+		return true
+	case syntax.OpCapture:
+		return firstLiterals(n.Sub[0], out)
+	case syntax.OpConcat:
+		return len(n.Sub) > 0 && firstLiterals(n.Sub[0], out)
+	case syntax.OpAlternate:
+		for _, b := range n.Sub {
+			if !firstLiterals(b, out) {
+				return false
+			}
+		}
+		return true
 	}
-	return s, fold
+	return false
 }
 
 func (r *rule) fact(msg string, m []int) Fact {
