@@ -46,7 +46,7 @@ func (l *lineRegexp) mayContain(b []byte) bool {
 func newLineRegexp(re *regexp.Regexp) *lineRegexp {
 	l := &lineRegexp{re: re, ncap: 2 * (re.NumSubexp() + 1)}
 	l.lit, l.litFold = requiredLiteral(re.String())
-	tree, err := syntax.Parse(re.String(), syntax.Perl)
+	tree, err := parseSyntax(re.String())
 	if err != nil {
 		return l
 	}

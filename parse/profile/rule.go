@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/raftviz/raftviz/parse/eventline"
@@ -382,7 +383,7 @@ func isWordByte(c byte) bool {
 // which every match of expr begins with right after a \b, and whether they are matched without
 // regard to case; none when expr is anchored or begins otherwise.
 func leadingLiterals(expr string) ([]string, bool) {
-	re, err := syntax.Parse(expr, syntax.Perl)
+	re, err := parseSyntax(expr)
 	if err != nil {
 		return nil, false
 	}
@@ -461,10 +462,38 @@ func setField(fs []eventline.Field, k, v string) []eventline.Field {
 	return append(fs, eventline.Field{Key: k, Value: v})
 }
 
+// syntaxTrees caches the parsed trees of the regexps being compiled: each rule's is read by
+// several of the helpers below and by the greedy compiler, and parsing was half of building
+// the built-in profiles at every start. Trees are only read.
+var syntaxTrees struct {
+	sync.Mutex
+	m map[string]*syntax.Regexp
+}
+
+// parseSyntax is syntax.Parse(expr, syntax.Perl), remembered.
+func parseSyntax(expr string) (*syntax.Regexp, error) {
+	syntaxTrees.Lock()
+	defer syntaxTrees.Unlock()
+	if re, ok := syntaxTrees.m[expr]; ok {
+		return re, nil
+	}
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil, err
+	}
+	if syntaxTrees.m == nil {
+		syntaxTrees.m = map[string]*syntax.Regexp{}
+	}
+	if len(syntaxTrees.m) < 4096 {
+		syntaxTrees.m[expr] = re
+	}
+	return re, nil
+}
+
 // requiredLiteral returns the longest literal that every match of expr contains, and whether it
 // is matched without regard to case; "" when there is none worth checking.
 func requiredLiteral(expr string) (string, bool) {
-	re, err := syntax.Parse(expr, syntax.Perl)
+	re, err := parseSyntax(expr)
 	if err != nil {
 		return "", false
 	}
@@ -502,7 +531,7 @@ func requiredLiteral(expr string) (string, bool) {
 // anchoredPrefix returns the literal a match must begin with when expr is anchored at the
 // start ("^vote granted: from=..." gives "vote granted: from="), or "".
 func anchoredPrefix(expr string) string {
-	re, err := syntax.Parse(expr, syntax.Perl)
+	re, err := parseSyntax(expr)
 	if err != nil || re.Op != syntax.OpConcat || len(re.Sub) < 2 || re.Sub[0].Op != syntax.OpBeginText {
 		return ""
 	}
@@ -524,7 +553,7 @@ func isASCII(s string) bool {
 // requiredAlternatives finds, among the top-level parts of expr, alternations whose every branch
 // begins with a literal: every match contains one of those literals.
 func requiredAlternatives(expr string) []literalSet {
-	re, err := syntax.Parse(expr, syntax.Perl)
+	re, err := parseSyntax(expr)
 	if err != nil {
 		return nil
 	}
