@@ -156,6 +156,12 @@ type charset struct {
 	end   bool
 }
 
+// anything is the set of every character and the end: what follows a part when nothing can be
+// ruled out.
+func anything() charset {
+	return charset{ascii: [2]uint64{^uint64(0), ^uint64(0)}, high: true, end: true}
+}
+
 func (s *charset) addRune(r rune) {
 	if r < utf8.RuneSelf {
 		s.ascii[r>>6] |= 1 << (r & 63)
@@ -340,7 +346,12 @@ func (c *gcompiler) compile(n *syntax.Regexp, follow charset) *gnode {
 		for i := len(n.Sub) - 1; i >= 0; i-- {
 			s := c.compile(n.Sub[i], f)
 			g.sub[i] = s
-			if s.nullable {
+			if s.op == syntax.OpWordBoundary || s.op == syntax.OpNoWordBoundary {
+				// The assertion reads the character before it too: a repetition before it that
+				// stops earlier may pass it where the greedy run fails ("\S+\b" on "5."). Anything
+				// may follow, for what comes before.
+				f = anything()
+			} else if s.nullable {
 				f = s.first.union(f)
 			} else {
 				f = s.first

@@ -16,7 +16,7 @@ import (
 // randomRegexp builds an anchored regexp over a small alphabet, with the constructs log profiles
 // use: literals, classes, captures, optional parts, repetitions, alternations, anchors.
 func randomRegexp(r *rand.Rand, depth int) string {
-	atoms := []string{"a", "b", ":", " ", `\d`, `\s`, `[^\s:]`, `[ab]`, `.`, `[a-c:]`, `\w`, "ab", "a:", `\b`, "(?i:a)", "é", `[^a]`}
+	atoms := []string{"a", "b", ":", " ", `\d`, `\s`, `[^\s:]`, `[ab]`, `.`, `[a-c:]`, `\w`, "ab", "a:", `\b`, `\B`, "(?i:a)", "é", `[^a]`, `\S`, `\.`}
 	if depth <= 0 || r.IntN(3) == 0 {
 		return atoms[r.IntN(len(atoms))]
 	}
@@ -228,6 +228,28 @@ func TestRFC3339MatchesTimeParse(t *testing.T) {
 	for _, l := range []string{"2006-01-02T15:04:05.000Z07:00", "2006/01/02 15:04:05", time.Kitchen} {
 		if isRFC3339Layout(l) {
 			t.Errorf("%q taken for RFC 3339", l)
+		}
+	}
+}
+
+// TestGreedyWordBoundaryAfterRepetition: a \b or \B after a repetition can make the repetition
+// give characters back ("\S+\b" on "5." matches "5"), which the greedy run must not take for a
+// failure.
+func TestGreedyWordBoundaryAfterRepetition(t *testing.T) {
+	for _, c := range []struct{ expr, in string }{
+		{`^commit index (?P<commit>\S+)\b`, "commit index 5."},
+		{`^(?P<a>\S+)\B`, "ab."},
+		{`^x(?P<a>[a-z.]*)\b.*$`, "xab.. tail"},
+		{`^(?P<n>\d+\.?)\b`, "12."},
+	} {
+		re := regexp.MustCompile(c.expr)
+		l := newLineRegexp(re)
+		want := re.FindSubmatchIndex([]byte(c.in))
+		if got := l.FindSubmatchIndex([]byte(c.in)); !slices.Equal(got, want) {
+			t.Errorf("%q on %q: got %v, regexp says %v", c.expr, c.in, got, want)
+		}
+		if got := l.Match([]byte(c.in)); got != (want != nil) {
+			t.Errorf("%q on %q: Match %v, regexp says %v", c.expr, c.in, got, want != nil)
 		}
 	}
 }
