@@ -38,6 +38,10 @@ func (c *config) parseOptions() parse.Options {
 		HoldForPackage: c.matcher.NamesPackage()}
 }
 
+// raftDebugEnv switches this project's Raft's event lines on (raft.DebugEnv; raftviz does not
+// link the Raft it reads logs of, a test checks the two agree).
+const raftDebugEnv = "RAFT_DEBUG"
+
 // Exit codes.
 const (
 	exitOK          = 0
@@ -237,15 +241,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(c.files) == 0 {
 		c.files = []string{"-"}
 	}
-	if c.follow {
-		return runFollow(ctx, c, stdin, stdout, stderr)
-	}
 	for _, f := range c.files {
 		if f == "-" && isTerminal(stdin) {
+			// Also --follow: a terminal is no log to follow, and the timeline would read the
+			// keys typed to quit it as lines.
 			fmt.Fprint(stderr, "raftviz: no input: pipe go test output in or name a file\n\n")
 			fmt.Fprint(stderr, usageText)
 			return exitUsage
 		}
+	}
+	if c.follow {
+		return runFollow(ctx, c, stdin, stdout, stderr)
 	}
 	// Every input is opened first, so a typo in the third file name fails before anything is
 	// written.
@@ -267,14 +273,26 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	defer src.Close()
 	if tui {
+		if allEmptyFiles(c.files) {
+			// As the tables say it: a timeline of nothing is no answer.
+			fmt.Fprintf(stderr, "raftviz: no input: %s\n", emptyInputs(c.files))
+			return exitUsage
+		}
 		return runTUI(ctx, c, src, stdin, stdout, stderr)
 	}
 
 	out := stdout
 	var file *os.File
+	tmp := "" // the file written, renamed to -o's when the tables are whole
 	if c.output != "" && c.output != "-" {
-		if file, err = os.Create(c.output); err != nil {
-			fmt.Fprintf(stderr, "raftviz: %v\n", pathError(err))
+		path := c.output
+		if st, serr := os.Stat(path); serr != nil || st.Mode().IsRegular() {
+			// An interrupted run, or one that fails, leaves the old file as it was.
+			tmp = path + ".tmp"
+			path = tmp
+		}
+		if file, err = os.Create(path); err != nil {
+			fmt.Fprintf(stderr, "raftviz: %v\n", strings.Replace(pathError(err).Error(), path, c.output, 1))
 			return exitUsage
 		}
 		out = file
@@ -301,8 +319,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if cerr := file.Close(); err == nil {
 			err = cerr
 		}
-		if empty {
-			os.Remove(c.output)
+		if tmp != "" {
+			if err == nil && ctx.Err() == nil && !empty {
+				err = os.Rename(tmp, c.output)
+			}
+			if err != nil || ctx.Err() != nil || empty {
+				os.Remove(tmp)
+			}
 		}
 	}
 	if empty {
@@ -537,6 +560,18 @@ func overall(sum *parse.Summary, anyFailed bool) parse.Status {
 	return sum.Status(nil)
 }
 
+// allEmptyFiles reports whether every input is a file, and empty.
+func allEmptyFiles(files []string) bool {
+	for _, f := range files {
+		_, path := parse.SplitNamed(f)
+		st, err := os.Stat(path)
+		if f == "-" || err != nil || !st.Mode().IsRegular() || st.Size() > 0 {
+			return false
+		}
+	}
+	return len(files) > 0
+}
+
 // emptyInputs names the inputs that held nothing, for the "no input" error.
 func emptyInputs(files []string) string {
 	names := make([]string, len(files))
@@ -558,6 +593,12 @@ func reportUnderstood(stderr io.Writer, s *parse.Summary, suggest string) {
 		// Say what was tried and where to start, on one line: a user whose format no profile
 		// knows is one profile (or one --node-re) away from a table.
 		fmt.Fprintf(stderr, "raftviz: no tests or debug lines found in %d lines of input (%s)\n", s.Lines, noEventsHint(suggest))
+		return
+	}
+	if s.Events == 0 && s.Framing > 0 && s.NotUnderstood == 0 {
+		// go test's own lines and nothing else: the tests ran with their debug output off.
+		fmt.Fprintf(stderr, "raftviz: the tests printed no debug lines: this project's Raft writes them with %s=1 (%s=1 go test -v ./raft/ | raftviz); another implementation needs its own debug output switched on\n",
+			raftDebugEnv, raftDebugEnv)
 		return
 	}
 	coarse := s.Tied > 0 && s.Tied*10 >= s.Events // a tie now and then is no matter

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/raft"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -378,5 +379,60 @@ func TestPackagesKeepTestsApart(t *testing.T) {
 	code, out, _ := runCLI(t, "", "diff", fx+"multipkg_v.log", fx+"multipkg_json.jsonl")
 	if code != exitOK || !strings.Contains(out, "kv.TestElection") || !strings.Contains(out, "raft.TestElection") {
 		t.Errorf("diff of the -v and -json runs: exit %d\n%s", code, out)
+	}
+}
+
+// TestTestsWithoutDebugLinesSaySo: go test -v output with no debug lines (the tests ran with
+// their debug off) says in one line how to switch this project's on.
+func TestTestsWithoutDebugLinesSaySo(t *testing.T) {
+	if raftDebugEnv != raft.DebugEnv {
+		t.Fatalf("raftDebugEnv %q, raft.DebugEnv %q", raftDebugEnv, raft.DebugEnv)
+	}
+	code, _, errOut := runCLI(t, "=== RUN   TestElection\n--- PASS: TestElection (0.00s)\nPASS\nok  \tx/raft\t0.01s\n")
+	if code != exitOK || !strings.Contains(errOut, "RAFT_DEBUG=1 go test -v") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestEmptyFileInTheTimeline: an empty file is no input for the timeline either (exit 2, the
+// tables' words), not a blank screen.
+func TestEmptyFileInTheTimeline(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "empty.log")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "", "--tui", empty)
+	if code != exitUsage || errOut != "raftviz: no input: "+empty+" is empty\n" {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestInterruptedOutputKeepsTheOldFile: -o FILE is written to FILE.tmp and renamed when whole:
+// an interrupted run leaves the old file as it was and no temporary file; a whole run replaces it.
+func TestInterruptedOutputKeepsTheOldFile(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "election.txt")
+	if err := os.WriteFile(out, []byte("old tables\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var so, se bytes.Buffer
+	code := run(ctx, []string{"-o", out, td + "classic_go_test_v.log"}, strings.NewReader(""), &so, &se)
+	if b, _ := os.ReadFile(out); code != exitInterrupted || string(b) != "old tables\n" {
+		t.Errorf("interrupted: exit %d, file %q", code, b)
+	}
+	if _, err := os.Stat(out + ".tmp"); !os.IsNotExist(err) {
+		t.Errorf("interrupted: %s.tmp left behind (%v)", out, err)
+	}
+	if code, _, errOut := runCLI(t, "", "-o", out, td+"classic_go_test_v.log"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if b, _ := os.ReadFile(out); !strings.Contains(string(b), "TestElection") {
+		t.Errorf("a whole run did not replace the file: %q", b)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("files left: %v", entries)
 	}
 }

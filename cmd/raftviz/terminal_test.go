@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -171,5 +172,19 @@ func TestTimelineCollectsSooner(t *testing.T) {
 	tuneGC()
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Fatalf("GOGC %d with the user's GOGC=100", got)
+	}
+}
+
+// TestFollowWithoutInputOnATerminal: --follow with no file and a terminal on stdin is refused
+// with the usage and exit 2, as the tables are, instead of opening a timeline that reads the
+// keys typed to quit it as log lines.
+func TestFollowWithoutInputOnATerminal(t *testing.T) {
+	defer leaktest.Check(t)()
+	p := startOnMutePTY(t, "--follow")
+	defer p.close()
+	exited, err := p.wait(3 * time.Second)
+	var ee *exec.ExitError
+	if !exited || !errors.As(err, &ee) || ee.ExitCode() != exitUsage || !bytes.Contains(p.output(), []byte("no input: pipe go test output in")) {
+		t.Fatalf("raftviz --follow on a terminal: exited %v (%v); wrote %q", exited, err, p.output())
 	}
 }
