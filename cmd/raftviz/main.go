@@ -25,6 +25,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/raftviz/raftviz/parse"
@@ -442,9 +443,11 @@ func joinSorted(set map[string]bool) string {
 }
 
 // tables streams tables test by test, in memory bounded by --chunk events of a test: a huge
-// test is written in parts as it streams.
+// test is written in parts as it streams. Parsing and drawing run on two goroutines (a 2-core
+// machine's both cores): the parser hands each finished test, or part of a huge one, to the
+// drawer, in order, through a short queue; the output is the one a single goroutine writes.
 func tables(ctx context.Context, c *config, sel *selection, src *parse.Source, out io.Writer) (parse.Status, parse.Summary, error) {
-	w := render.NewWriter(out, c.renderOpt)
+	d := newDrawer(c, out)
 	var failed bool
 	parts := make(map[*parse.Test]int)    // parts already written of a huge test
 	starts := make(map[*parse.Test]int64) // first event time of a test written in parts
@@ -459,21 +462,9 @@ func tables(ctx context.Context, c *config, sel *selection, src *parse.Source, o
 			delete(parts, t)
 			start := starts[t]
 			delete(starts, t)
-			if err := w.Part(t, t.Events, start, n+1, true); err != nil {
-				return err
-			}
-			if c.summary {
-				fmt.Fprintf(out, "summary: not available for a test written in parts (raise --chunk, or use raftviz analyze)\n\n")
-			}
-			return nil
+			return d.send(drawJob{t: t, events: t.Events, start: start, part: n + 1, last: true})
 		}
-		if err := w.Test(t); err != nil {
-			return err
-		}
-		if c.summary {
-			writeSummary(out, t)
-		}
-		return nil
+		return d.send(drawJob{t: t, events: t.Events})
 	}
 	batch := func(running []*parse.Test) error {
 		for _, t := range running {
@@ -485,20 +476,102 @@ func tables(ctx context.Context, c *config, sel *selection, src *parse.Source, o
 			}
 			parts[t]++
 			sel.sawNodes(t.Events)
-			if err := w.Part(t, t.Events, starts[t], parts[t], false); err != nil {
+			// The drawer gets a snapshot of the running test and its events; the parser goes on
+			// with new ones (memory stays bounded by --chunk and the queue).
+			snap := *t
+			events := t.Events
+			t.Flushed += len(t.Events)
+			t.Events = nil
+			if err := d.send(drawJob{t: &snap, events: events, start: starts[t], part: parts[t]}); err != nil {
 				return err
 			}
-			t.Consumed() // written: memory stays bounded by --chunk
 		}
 		return nil
 	}
 	err := src.Scan(ctx, parse.ScanOptions{Emit: write, Batch: batch})
+	derr := d.close()
 	sum := src.Summary()
 	st := overall(&sum, failed)
+	if err == nil {
+		err = derr
+	}
 	if err != nil {
 		return st, sum, err
 	}
-	return st, sum, w.Finish(st)
+	return st, sum, d.w.Finish(st)
+}
+
+// drawJob is a table to draw: a whole test (part 0), or a part of a huge one.
+type drawJob struct {
+	t      *parse.Test
+	events []parse.Event
+	start  int64
+	part   int
+	last   bool
+}
+
+// drawer draws tables on a goroutine of its own, in the order they are sent.
+type drawer struct {
+	c    *config
+	out  io.Writer
+	w    *render.Writer
+	jobs chan drawJob
+	done chan struct{}
+	err  error // the first error drawing: set before bad, then never again
+	bad  atomic.Bool
+}
+
+func newDrawer(c *config, out io.Writer) *drawer {
+	d := &drawer{c: c, out: out, w: render.NewWriter(out, c.renderOpt), jobs: make(chan drawJob, 2), done: make(chan struct{})}
+	go d.run()
+	return d
+}
+
+func (d *drawer) run() {
+	defer close(d.done)
+	for j := range d.jobs {
+		if d.err != nil {
+			continue // drain: the parser stops at its next send
+		}
+		if d.err = d.draw(j); d.err != nil {
+			d.bad.Store(true)
+		}
+	}
+}
+
+func (d *drawer) draw(j drawJob) error {
+	if j.part > 0 {
+		if err := d.w.Part(j.t, j.events, j.start, j.part, j.last); err != nil {
+			return err
+		}
+		if j.last && d.c.summary {
+			fmt.Fprintf(d.out, "summary: not available for a test written in parts (raise --chunk, or use raftviz analyze)\n\n")
+		}
+		return nil
+	}
+	if err := d.w.Test(j.t); err != nil {
+		return err
+	}
+	if d.c.summary {
+		writeSummary(d.out, j.t)
+	}
+	return nil
+}
+
+// send queues a table, or returns the error that stopped the drawing.
+func (d *drawer) send(j drawJob) error {
+	if d.bad.Load() {
+		return d.err // set before bad, and never again
+	}
+	d.jobs <- j
+	return nil
+}
+
+// close waits for the queued tables to be drawn and returns the drawing's error.
+func (d *drawer) close() error {
+	close(d.jobs)
+	<-d.done
+	return d.err
 }
 
 // list prints one line per test. Tests stream: only a tally of each running test's events is

@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,8 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fortytw2/leaktest"
+
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/raft"
+	"github.com/raftviz/raftviz/render"
+	"github.com/raftviz/raftviz/sample/synth"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -435,4 +440,60 @@ func TestInterruptedOutputKeepsTheOldFile(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("files left: %v", entries)
 	}
+}
+
+// TestTablesPipelineDrawsAsOneGoroutine: tables drawn while the input is parsed (two goroutines)
+// are byte-identical to the tables of the tests read whole and drawn one after another, on
+// generated logs of random shapes (classic and structured lines, every table style); with a
+// small --chunk, huge tests come out in parts, in order, under the race detector in CI.
+func TestTablesPipelineDrawsAsOneGoroutine(t *testing.T) {
+	defer leaktest.Check(t)()
+	rng := rand.New(rand.NewPCG(11, 13))
+	for i := 0; i < 12; i++ {
+		var in bytes.Buffer
+		o := synth.Options{Lines: 500 + rng.IntN(5000), Tests: 1 + rng.IntN(6), Nodes: 1 + rng.IntN(5), Seed: rng.Uint64(), Structured: rng.IntN(2) == 0}
+		if err := synth.Write(&in, o); err != nil {
+			t.Fatal(err)
+		}
+		style := []string{"text", "ascii", "markdown", "html", "csv"}[rng.IntN(5)]
+		code, out, errOut := runCLI(t, in.String(), "--table", style, "--chunk", "1000000")
+		if code != exitOK {
+			t.Fatalf("%+v: exit %d: %s", o, code, errOut)
+		}
+		format, _ := render.ParseFormat(style)
+		tests, sum, err := parse.Read(bytes.NewReader(in.Bytes()), parse.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		w := render.NewWriter(&want, render.Options{Format: format, Wrap: render.DefaultWrap})
+		for _, tt := range tests {
+			if err := w.Test(tt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Finish(sum.Status(tests)); err != nil {
+			t.Fatal(err)
+		}
+		if out != want.String() {
+			t.Fatalf("%+v --table %s: the pipeline's tables differ from the tests drawn one after another", o, style)
+		}
+		// In parts: every event row once, in order.
+		code, parts, _ := runCLI(t, in.String(), "--table", "csv", "--chunk", strconv.Itoa(100+rng.IntN(400)))
+		_, whole, _ := runCLI(t, in.String(), "--table", "csv", "--chunk", "1000000")
+		if code != exitOK || stripCSVHeaders(parts) != stripCSVHeaders(whole) {
+			t.Fatalf("%+v: csv in parts differs from csv whole", o)
+		}
+	}
+}
+
+// stripCSVHeaders drops the header rows, which parts repeat.
+func stripCSVHeaders(s string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(s, "\n") {
+		if l != "test,time,node,kind,message,fields" && l != "" {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
 }
