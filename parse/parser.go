@@ -182,16 +182,13 @@ type Parser struct {
 		pr    *profile.Profile
 		names bool
 	}
-	// harnessCache is harnessNode's last answer.
-	harnessCache struct {
-		node    string
-		is, set bool
-	}
-	sum      Summary
-	running  map[string]*testState // by test name
-	order    []*testState          // running tests in start order
-	attempts map[string]int        // runs seen per test name in this package, for -count repeats
-	started  int                   // tests started in the whole input
+	// harnessNodes are harnessNode's answers.
+	harnessNodes map[string]bool
+	sum          Summary
+	running      map[string]*testState // by test name
+	order        []*testState          // running tests in start order
+	attempts     map[string]int        // runs seen per test name in this package, for -count repeats
+	started      int                   // tests started in the whole input
 	// completed counts the tests completed in the whole input: a package line records it, so
 	// that tests handed out before go test -v named their package can be told it later
 	// (Summary.PackageOf) without the parser holding on to them.
@@ -416,14 +413,17 @@ func (p *Parser) notUnderstood(ts *testState, line []byte) {
 }
 
 // harnessNode reports whether a classic line's node is the harness by the classic profile's
-// rules, remembering the last node asked about (ids repeat line after line, interned).
+// rules, remembering the answer for each node (a test has few; ids repeat line after line).
 func (p *Parser) harnessNode(node string) bool {
-	c := &p.harnessCache
-	if !c.set || c.node != node {
-		c.node, c.set = node, true
-		c.is = p.dialect.classic != nil && p.dialect.classic.IsHarnessNode(node)
+	is, ok := p.harnessNodes[node]
+	if !ok {
+		if p.harnessNodes == nil || len(p.harnessNodes) > 4096 {
+			p.harnessNodes = map[string]bool{}
+		}
+		is = p.dialect.classic != nil && p.dialect.classic.IsHarnessNode(node)
+		p.harnessNodes[node] = is
 	}
-	return c.is
+	return is
 }
 
 // framing recognises go test's own lines and updates the test bookkeeping. It reports whether the
@@ -654,6 +654,14 @@ func (p *Parser) updateAmbiguity() {
 // isCrashText recognises the lines of a dying test binary: the panic, the goroutine dumps and
 // the stack frames under them.
 func isCrashText(line []byte) bool {
+	if len(line) == 0 {
+		return false
+	}
+	switch line[0] { // most lines begin with none of these: one comparison
+	case 'p', '*', 'g', '\t', '[', 'e':
+	default:
+		return false
+	}
 	return bytes.HasPrefix(line, []byte("panic: ")) || bytes.HasPrefix(line, []byte("*** Test killed")) ||
 		bytes.HasPrefix(line, []byte("goroutine ")) || bytes.HasPrefix(line, []byte("\t")) ||
 		bytes.HasPrefix(line, []byte("[signal ")) || bytes.HasPrefix(line, []byte("exit status "))

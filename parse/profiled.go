@@ -237,6 +237,9 @@ func (p *Parser) applyFacts(e *Event, pr *profile.Profile) {
 
 // factsNameNodes is pr.FactsNameNodes, remembered for the last profile asked about.
 func (p *Parser) factsNameNodes(pr *profile.Profile) bool {
+	if pr == nil {
+		return false
+	}
 	c := &p.factsCache
 	if c.pr != pr {
 		c.pr, c.names = pr, pr.FactsNameNodes()
