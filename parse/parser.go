@@ -89,7 +89,7 @@ type Options struct {
 	NoInfer bool
 	// NoFacts skips the fact rules that only say what an event is (its kind and fields), for a
 	// reader that counts events and nodes (--list): rules that say which node an event is about
-	// still run.
+	// still run (profile.NodeFacts).
 	NoFacts bool
 	// FaultFacts runs only the fact rules that say an event is a fault or which node it is
 	// about (profile.FaultFacts), for a plain table, which shows nothing else of them.

@@ -227,9 +227,12 @@ func (p *Parser) applyFacts(e *Event, pr *profile.Profile) {
 	}
 	var f profile.Fact
 	var ok bool
-	if p.opts.FaultFacts {
+	switch {
+	case p.opts.NoFacts:
+		f, ok = pr.NodeFacts(e.Msg) // which node it is about, not what it is
+	case p.opts.FaultFacts:
 		f, ok = pr.FaultFacts(e.Msg)
-	} else {
+	default:
 		f, ok = pr.Facts(e.Msg)
 	}
 	p.applyFact(e, pr, f, ok)

@@ -317,15 +317,21 @@ func (p *Profile) IsHarnessNode(node string) bool { return matchAny(p.harnessN, 
 // ("fact - : ...") adds the fields that are not set yet, reading only the text outside what the
 // kind rule matched: in "Applying index 1 term 2", a term rule must not take the entry's term
 // for the node's.
-func (p *Profile) Facts(msg string) (Fact, bool) { return p.facts1(msg, false) }
+func (p *Profile) Facts(msg string) (Fact, bool) { return p.facts1(msg, nil) }
 
 // FaultFacts is Facts for a reader that shows only faults and which node an event is about
 // (a plain table's FAULT column and node columns): it says what Facts says of a message whose
 // first matching kind rule is a fault's or names a node, and nothing of the others, which it
 // does not run but where they come before such a rule.
-func (p *Profile) FaultFacts(msg string) (Fact, bool) { return p.facts1(msg, true) }
+func (p *Profile) FaultFacts(msg string) (Fact, bool) { return p.facts1(msg, (*rule).faultOrNode) }
 
-func (p *Profile) facts1(msg string, faultsOnly bool) (Fact, bool) {
+// NodeFacts is Facts for a reader that shows only which node an event is about (--list): what
+// Facts says of a message whose first matching kind rule names a node, and nothing otherwise.
+func (p *Profile) NodeFacts(msg string) (Fact, bool) { return p.facts1(msg, (*rule).namesNode) }
+
+// facts1 is Facts, or, with only set, the subset FaultFacts and NodeFacts describe.
+func (p *Profile) facts1(msg string, only func(*rule) bool) (Fact, bool) {
+	faultsOnly := only != nil
 	var out Fact
 	found := false
 	rest := msg
@@ -333,7 +339,7 @@ func (p *Profile) facts1(msg string, faultsOnly bool) (Fact, bool) {
 	first := -1 // the first kind rule that matches
 	var lo, hi int
 	for i, r := range p.facts {
-		if r.kind == "" || faultsOnly && !r.faultOrNode() {
+		if r.kind == "" || faultsOnly && !only(r) {
 			continue
 		}
 		f, l, h, ok := r.match(&m)
@@ -348,7 +354,7 @@ func (p *Profile) facts1(msg string, faultsOnly bool) (Fact, bool) {
 			return Fact{}, false
 		}
 		for _, r := range p.facts[:first] {
-			if r.kind != "" && !r.faultOrNode() {
+			if r.kind != "" && !only(r) {
 				if _, _, _, ok := r.match(&m); ok {
 					return Fact{}, false // Facts would take this rule's kind: no fault
 				}

@@ -183,3 +183,23 @@ fact leader : ^raft\.node: (?P<node>\d+) elected leader (?P<leader>\d+)
 		}
 	}
 }
+
+// TestNodeFactsAgreeWithFacts: NodeFacts names the node Facts names, and only then.
+func TestNodeFactsAgreeWithFacts(t *testing.T) {
+	p, err := Parse(strings.NewReader(`name t
+line ^(?P<msg>.*)$
+fact state state=leader : (?i)\bleader\b
+fact crash : (?i)\bcrash\w*\s+(?P<node>S\d+)
+fact crash : (?i)\bcrash
+`), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, msg := range []string{"crash S1", "the leader crashed S2", "crash", "nothing"} {
+		all, okAll := p.Facts(msg)
+		f, ok := p.NodeFacts(msg)
+		if want := okAll && all.Node != ""; ok != want || ok && f.Node != all.Node {
+			t.Errorf("%q: NodeFacts %+v %v, Facts %+v %v", msg, f, ok, all, okAll)
+		}
+	}
+}

@@ -14,6 +14,9 @@ import (
 // plain table shows of facts.
 func (r *rule) faultOrNode() bool { return r.node > 0 || eventline.IsFault(r.kind) }
 
+// namesNode reports whether the rule says which node an event is about.
+func (r *rule) namesNode() bool { return r.node > 0 }
+
 // addsNothing reports whether every field the rule can state is in fs already: a field-only
 // rule then has nothing to add, and is not run (the term rules of a profile all state "term").
 func (r *rule) addsNothing(fs []eventline.Field) bool {
