@@ -294,3 +294,34 @@ func TestFaultFactsDrawTheSameTables(t *testing.T) {
 		}
 	}
 }
+
+// TestListWithoutFactsListsTheSame: --list reads only the fact rules that name a node; its
+// lines (status, nodes, groups, events, duration) are the ones a full read gives, on every
+// fixture and corpus log.
+func TestListWithoutFactsListsTheSame(t *testing.T) {
+	logs, _ := filepath.Glob("../../testdata/fixtures/*.log")
+	more, _ := filepath.Glob("../../testdata/corpus/*.log")
+	logs = append(logs, more...)
+	list := func(path string, noFacts bool) string {
+		tests, _, err := parse.ReadFiles([]string{path}, parse.Options{NoFacts: noFacts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var entries []render.ListEntry
+		for _, tt := range tests {
+			var tl parse.Tally
+			tl.Add(tt.Events)
+			entries = append(entries, render.Entry(tt, &tl))
+		}
+		var b strings.Builder
+		if err := render.List(&b, entries); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	for _, path := range logs {
+		if full, fast := list(path, false), list(path, true); full != fast {
+			t.Errorf("%s: --list differs without facts:\n%s\nvs\n%s", path, full, fast)
+		}
+	}
+}
