@@ -123,6 +123,10 @@ const (
 	Passed     = "passed"
 	Violated   = "violated"
 	NotChecked = "not_checked"
+	// Warned: the check found something only in events whose attribution is uncertain (printed
+	// while tests ran in parallel, or by one of several instances of a node id): a warning, not
+	// a violation (exit 0), and not a pass.
+	Warned = "warning"
 )
 
 // CheckResult says whether one safety check ran on a test and what it found; Why explains a
@@ -362,10 +366,10 @@ func (a *Analyzer) Report(t *parse.Test) Report {
 }
 
 // mergeChecks combines one check's results over groups: violated in any group is violated;
-// otherwise passed in any is passed (with the first passing group's counts); otherwise not
+// otherwise a warning in any is a warning; otherwise passed in any is passed (with the first passing group's counts); otherwise not
 // checked.
 func mergeChecks(into, more []CheckResult) []CheckResult {
-	rank := map[string]int{NotChecked: 0, Passed: 1, Violated: 2}
+	rank := map[string]int{NotChecked: 0, Passed: 1, Warned: 2, Violated: 3}
 	for _, c := range more {
 		found := false
 		for i := range into {
@@ -1076,14 +1080,20 @@ type checkFacts struct {
 
 // checkResults turns the violations and the facts seen into one result per check.
 func checkResults(r *Report, f checkFacts) []CheckResult {
-	violated := map[string]bool{}
+	violated, warned := map[string]bool{}, map[string]int{}
 	for _, v := range r.Violations {
-		violated[v.Check] = true
+		if v.Warning {
+			warned[v.Check]++
+		} else {
+			violated[v.Check] = true
+		}
 	}
 	res := func(name string, ran bool, why, notWhy string) CheckResult {
 		switch {
 		case violated[name]:
 			return CheckResult{Name: name, Status: Violated}
+		case warned[name] > 0:
+			return CheckResult{Name: name, Status: Warned, Why: fmt.Sprintf("%d findings of uncertain attribution, below", warned[name])}
 		case ran:
 			return CheckResult{Name: name, Status: Passed, Why: why}
 		}

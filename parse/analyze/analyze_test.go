@@ -444,3 +444,18 @@ func TestTermChecksNeedTheirMessages(t *testing.T) {
 		t.Errorf("with an AppendEntries: adopts %s, stale append %s; want both passed", a, s)
 	}
 }
+
+// TestWarningsAreNoViolation: a check whose only findings are of uncertain attribution is a
+// warning, neither violated nor passed, and the verdict says no violation.
+func TestWarningsAreNoViolation(t *testing.T) {
+	r := Report{Violations: []Violation{{Check: CheckTermMonotonic, Detail: "x", Warning: true}}}
+	r.Checks = checkResults(&r, checkFacts{terms: 3})
+	for _, c := range r.Checks {
+		if c.Name == CheckTermMonotonic && c.Status != Warned {
+			t.Errorf("%s: %s, want %s", c.Name, c.Status, Warned)
+		}
+	}
+	if v := r.Verdict(); !strings.HasPrefix(v, "no violation") || r.Failures() != 0 {
+		t.Errorf("verdict %q, %d failures", v, r.Failures())
+	}
+}
