@@ -5,9 +5,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -496,4 +498,16 @@ func stripCSVHeaders(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestTimelineKnowsItsFiles: the timeline is given the files it reads (by parse.Event.File), so
+// that o opens the event's log in a pager, NAME=FILE by its path.
+func TestTimelineKnowsItsFiles(t *testing.T) {
+	c, err := parseFlags([]string{"--tui", "a.log", "n2=b.log", "-"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tuiOptions(c, "").Files; !slices.Equal(got, []string{"a.log", "b.log", "-"}) {
+		t.Errorf("Files %q", got)
+	}
 }

@@ -61,8 +61,12 @@ func tuneGC() {
 // input's first line ("" when none), for the screen of a test with no events.
 func tuiOptions(c *config, suggest string) timeline.Options {
 	_, noColor := os.LookupEnv("NO_COLOR")
+	files := make([]string, len(c.files)) // for o, which opens the log of the event in a pager
+	for i, f := range c.files {
+		_, files[i] = parse.SplitNamed(f)
+	}
 	return timeline.Options{NoColor: noColor || c.color == "never", Relative: c.relative, Follow: c.follow, Arrows: c.arrows, Group: c.group,
-		NoEvents: "Tried " + strings.TrimPrefix(noEventsHint(suggest), "tried ") + "."}
+		Files: files, NoEvents: "Tried " + strings.TrimPrefix(noEventsHint(suggest), "tried ") + "."}
 }
 
 func programOptions(stdin io.Reader, stdout io.Writer) []tea.ProgramOption {

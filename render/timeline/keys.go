@@ -15,6 +15,7 @@ import (
 // keyMap is the timeline's key bindings; bubbles/help renders them.
 type keyMap struct {
 	Up, Down, PageUp, PageDown, Home, End, Left, Right key.Binding
+	HalfUp, HalfDown                                   key.Binding
 	Search, Next, Prev, Jump, Mark, GoToMark           key.Binding
 	NextTest, PrevTest, Copy, Open, Export             key.Binding
 	NextElection, PrevElection                         key.Binding
@@ -35,8 +36,10 @@ func defaultKeys() keyMap {
 	return keyMap{
 		Up:           b("↑/k", "up", "up", "k"),
 		Down:         b("↓/j", "down", "down", "j"),
-		PageUp:       b("pgup", "page up", "pgup", "ctrl+b", "b"),
-		PageDown:     b("pgdn", "page down", "pgdown", "ctrl+f", "space"),
+		PageUp:       b("pgup/b", "page up", "pgup", "ctrl+b", "b"),
+		PageDown:     b("pgdn/space", "page down", "pgdown", "ctrl+f", "space"),
+		HalfUp:       b("ctrl+u", "half page up", "ctrl+u"),
+		HalfDown:     b("ctrl+d", "half page down", "ctrl+d"),
 		Home:         b("g", "first", "g", "home"),
 		End:          b("G", "last", "G", "end"),
 		Left:         b("←/h", "columns left", "left", "h"),
@@ -103,7 +106,10 @@ func (k keyMap) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap: every binding, in as many columns as the screen's width
 // holds.
 func (k keyMap) FullHelp() [][]key.Binding {
-	all := []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Left, k.Right,
+	// Pairs that read as one line of help are shown as one ("^u/^d half page up, down").
+	upDown := key.NewBinding(key.WithKeys("up"), key.WithHelp("↑↓/jk", "up, down"))
+	half := key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("^u/^d", "half page up, down"))
+	all := []key.Binding{upDown, k.PageUp, k.PageDown, half, k.Home, k.End, k.Left, k.Right,
 		k.Search, k.Next, k.Prev, k.Jump, k.Mark, k.GoToMark, k.NextTest, k.PrevTest, k.NextElection, k.PrevElection, k.NextCommit, k.PrevCommit, k.NextFault,
 		k.PrevFault, k.NextFlag, k.PrevFlag, k.Follow, k.Fold, k.Scale, k.Arrows, k.Group, k.Tests, k.Filter,
 		k.Detail, k.Output, k.Copy, k.Open, k.Export, k.Help, k.Quit}

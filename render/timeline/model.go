@@ -651,8 +651,8 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	page := m.bodyHeight()
 	var cmd tea.Cmd
 	switch {
-	case m.help.ShowAll && msg.Code == tea.KeyEscape:
-		m.help.ShowAll = false // esc closes the full help, as it closes every pane
+	case m.help.ShowAll && (msg.Code == tea.KeyEscape || msg.String() == "q"):
+		m.help.ShowAll = false // esc and q close the full help, as they close every pane
 		m.clamp()
 	case key.Matches(msg, k.Quit):
 		m.quitting = true
@@ -672,6 +672,12 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.PageUp):
 		m.top -= page
 		m.move(-page)
+	case key.Matches(msg, k.HalfDown):
+		m.top += page / 2
+		m.move(max(page/2, 1))
+	case key.Matches(msg, k.HalfUp):
+		m.top -= page / 2
+		m.move(-max(page/2, 1))
 	case key.Matches(msg, k.Home):
 		m.cursor, m.top, m.follow = 0, 0, false
 		m.clamp()

@@ -437,6 +437,7 @@ func TestProgramKeys(t *testing.T) {
 	tm.Send(keyMsg("?"))
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("fold heartbeats")) },
 		teatest.WithDuration(5*time.Second))
+	tm.Send(keyMsg("q")) // closes the help
 	tm.Send(keyMsg("q"))
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 	_, _ = io.ReadAll(tm.FinalOutput(t))
@@ -739,6 +740,7 @@ func TestAsksTheTerminalNothing(t *testing.T) {
 	// No leaktest: teatest's own SIGINT watcher outlives the program (see TestFollowFile).
 	tm := teatest.NewTestModel(t, New(simTests(t), Options{}), teatest.WithInitialTermSize(80, 24))
 	tm.Send(keyMsg("?"))
+	tm.Send(keyMsg("q")) // closes the help
 	tm.Send(keyMsg("q"))
 	out, err := io.ReadAll(tm.FinalOutput(t, teatest.WithFinalTimeout(5*time.Second)))
 	if err != nil {
@@ -1826,5 +1828,29 @@ func TestNoEventsSaysSo(t *testing.T) {
 		if !strings.Contains(screen, want) {
 			t.Errorf("screen lacks %q:\n%s", want, screen)
 		}
+	}
+}
+
+// TestQClosesTheHelp: with the full help open, q closes it (as it closes every pane) instead of
+// quitting; ctrl+d and ctrl+u move half a page.
+func TestQClosesTheHelp(t *testing.T) {
+	m := newModel(t, simTests(t), 120, 30)
+	press(m, "?")
+	if !m.help.ShowAll {
+		t.Fatal("? did not open the help")
+	}
+	if _, cmd := m.Update(keyMsg("q")); m.help.ShowAll || m.quitting || cmd != nil {
+		t.Fatalf("q with the help open: help %v, quitting %v, cmd %v", m.help.ShowAll, m.quitting, cmd != nil)
+	}
+	half := m.bodyHeight() / 2
+	m.Update(tea.KeyPressMsg{Code: 'd', Mod: tea.ModCtrl})
+	settle(m)
+	if m.cursor != half {
+		t.Fatalf("ctrl+d: cursor %d, want %d", m.cursor, half)
+	}
+	m.Update(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
+	settle(m)
+	if m.cursor != 0 {
+		t.Fatalf("ctrl+u: cursor %d, want 0", m.cursor)
 	}
 }
