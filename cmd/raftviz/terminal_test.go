@@ -188,3 +188,29 @@ func TestFollowWithoutInputOnATerminal(t *testing.T) {
 		t.Fatalf("raftviz --follow on a terminal: exited %v (%v); wrote %q", exited, err, p.output())
 	}
 }
+
+// TestTimelineCtrlCExits130: ctrl+c quits the timeline as an interrupted command (exit 130, as
+// the README says and the tables do); q quits with 0.
+func TestTimelineCtrlCExits130(t *testing.T) {
+	defer leaktest.Check(t)()
+	for key, want := range map[string]int{"\x03": exitInterrupted, "q": exitOK} {
+		p := startOnMutePTY(t, "--tui", td+"classic_go_test_v.log")
+		if !p.waitFor(regexp.MustCompile(`row 1/`), 3*time.Second) {
+			p.close()
+			t.Fatalf("no first screen; wrote %q", p.output())
+		}
+		if _, err := p.master.Write([]byte(key)); err != nil {
+			t.Fatal(err)
+		}
+		exited, err := p.wait(5 * time.Second)
+		p.close()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		}
+		if !exited || code != want {
+			t.Errorf("key %q: exited %v, code %d (%v), want %d", key, exited, code, err, want)
+		}
+	}
+}

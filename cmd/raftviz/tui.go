@@ -97,19 +97,30 @@ func runTUI(ctx context.Context, c *config, src *parse.Source, stdin io.Reader, 
 			return rereadTests(ctx, c.files, c.parseOptions(), src, from, visit)
 		}
 	}
+	signals := ctx // SIGINT, SIGTERM
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := tea.NewProgram(timeline.New(nil, opts), append(programOptions(stdin, stdout), tea.WithContext(ctx))...)
 	errc := make(chan error, 1)
 	go func() { errc <- timeline.Feed(ctx, src, c.matcher.MatchTest, p.Send) }()
-	_, err := p.Run()
+	final, err := p.Run()
 	cancel()
-	if lerr := <-errc; lerr != nil && ctx.Err() == nil {
-		fmt.Fprintf(stderr, "raftviz: %v\n", pathError(lerr))
+	return timelineExit(signals, final, err, <-errc, stderr)
+}
+
+// timelineExit is the timeline's exit code: 130 when it was interrupted (a signal, or ctrl+c),
+// as the tables are; 2 with the one-line error of a failed read or a failed program.
+func timelineExit(signals context.Context, final tea.Model, runErr, readErr error, stderr io.Writer) int {
+	m, _ := final.(*timeline.Model)
+	switch {
+	case signals.Err() != nil || m != nil && m.Interrupted():
+		fmt.Fprintln(stderr, "raftviz: interrupted")
+		return exitInterrupted
+	case readErr != nil && !errors.Is(readErr, context.Canceled):
+		fmt.Fprintf(stderr, "raftviz: %v\n", pathError(readErr))
 		return exitUsage
-	}
-	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
-		fmt.Fprintf(stderr, "raftviz: %v\n", err)
+	case runErr != nil && !errors.Is(runErr, tea.ErrProgramKilled):
+		fmt.Fprintf(stderr, "raftviz: %v\n", runErr)
 		return exitUsage
 	}
 	return exitOK
@@ -166,20 +177,17 @@ func runFollow(ctx context.Context, c *config, stdin io.Reader, stdout, stderr i
 		return exitUsage
 	}
 	defer src.Close()
+	signals := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := tea.NewProgram(timeline.New(nil, tuiOptions(c, "")), append(programOptions(stdin, stdout), tea.WithContext(ctx))...)
 	errc := make(chan error, 1)
 	go func() { errc <- timeline.Feed(ctx, src, nil, p.Send) }()
-	_, err = p.Run()
+	final, err := p.Run()
 	cancel()
-	if ferr := <-errc; ferr != nil {
-		fmt.Fprintf(stderr, "raftviz: following %s: %v\n", name, pathError(ferr))
-		return exitUsage
+	ferr := <-errc
+	if ferr != nil {
+		ferr = fmt.Errorf("following %s: %v", name, pathError(ferr))
 	}
-	if err != nil && ctx.Err() == nil {
-		fmt.Fprintf(stderr, "raftviz: %v\n", err)
-		return exitUsage
-	}
-	return exitOK
+	return timelineExit(signals, final, err, ferr, stderr)
 }

@@ -93,6 +93,9 @@ type Model struct {
 	// wantAnalysis asks for the analysis of the test shown (see keepWorking); quitting stops
 	// new work from starting.
 	wantAnalysis, quitting bool
+	// interrupted: the program was quit with ctrl+c, not q (the command exits 130, as an
+	// interrupted table does).
+	interrupted bool
 	// wantReread asks for the test shown, let go, to be read again (see keepWorking).
 	wantReread bool
 	// place is where to put the cursor once the rows reach it (-1: nowhere): the event left
@@ -354,6 +357,9 @@ func (m *Model) nextGroup() {
 	m.ix = ix
 	m.rebuild()
 }
+
+// Interrupted reports whether the timeline was quit with ctrl+c (rather than q).
+func (m *Model) Interrupted() bool { return m.interrupted }
 
 // rebuild lays the rows out again after a change of test, filter, folding or spacing, a
 // slice at a time (catchUp), the cursor going back to the event it was on once its row is
@@ -656,6 +662,7 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.clamp()
 	case key.Matches(msg, k.Quit):
 		m.quitting = true
+		m.interrupted = msg.String() == "ctrl+c"
 		for k := range m.work {
 			m.cancelWork(workKind(k))
 		}
