@@ -179,7 +179,11 @@ func report(w io.Writer, o testrun.Options, runs []testrun.Run) int {
 			kept++
 		}
 	}
-	fmt.Fprintf(w, "%d runs, %d failed; ", len(runs), failed)
+	runsWord := "runs"
+	if len(runs) == 1 {
+		runsWord = "run"
+	}
+	fmt.Fprintf(w, "%d %s, %d failed; ", len(runs), runsWord, failed)
 	if kept == 0 {
 		fmt.Fprintln(w, "no logs kept (only failing runs are kept; --keep-all keeps every one)")
 	} else {

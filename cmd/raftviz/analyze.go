@@ -155,7 +155,7 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 			return exitUsage
 		}
 	} else {
-		fmt.Fprintf(bw, "%d tests analysed, %d safety violations\n", analyzed, violations)
+		fmt.Fprintf(bw, "%s analysed, %s\n", plural(analyzed, "test"), plural(violations, "safety violation"))
 	}
 	if analyzed == 0 {
 		bw.Flush()
@@ -431,4 +431,12 @@ func writeSummary(w io.Writer, t *parse.Test) {
 		fmt.Fprintf(w, "summary: %s %s: %s\n", label, v.Check, v.Detail)
 	}
 	fmt.Fprintln(w)
+}
+
+// plural writes n and a noun, in the plural unless n is 1 ("1 test", "3 tests").
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }

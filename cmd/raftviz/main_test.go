@@ -342,7 +342,7 @@ func TestPackageQualifiedTests(t *testing.T) {
 			t.Errorf("%s: --list -run kv\\. listed:\n%s", in, out)
 		}
 		code, out, _ := runCLI(t, "", "analyze", "-run", `raft\.TestElection`, in)
-		if code != exitOK || !strings.Contains(out, "1 tests analysed") {
+		if code != exitOK || !strings.Contains(out, "1 test analysed") {
 			t.Errorf("%s: analyze -run raft\\.TestElection: exit %d\n%s", in, code, out)
 		}
 	}
