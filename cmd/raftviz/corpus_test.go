@@ -274,17 +274,7 @@ func TestFaultFactsDrawTheSameTables(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var b strings.Builder
-		w := render.NewWriter(&b, render.Options{Format: format, Wrap: render.DefaultWrap})
-		for _, tt := range tests {
-			if err := w.Test(tt); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := w.Finish(parse.StatusPass); err != nil {
-			t.Fatal(err)
-		}
-		return b.String()
+		return drawTests(t, tests, format, parse.StatusPass)
 	}
 	for _, path := range logs {
 		for _, f := range []render.Format{render.FormatText, render.FormatMarkdown} {

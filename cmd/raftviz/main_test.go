@@ -467,17 +467,7 @@ func TestTablesPipelineDrawsAsOneGoroutine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var want bytes.Buffer
-		w := render.NewWriter(&want, render.Options{Format: format, Wrap: render.DefaultWrap})
-		for _, tt := range tests {
-			if err := w.Test(tt); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := w.Finish(sum.Status(tests)); err != nil {
-			t.Fatal(err)
-		}
-		if out != want.String() {
+		if want := drawTests(t, tests, format, sum.Status(tests)); out != want {
 			t.Fatalf("%+v --table %s: the pipeline's tables differ from the tests drawn one after another", o, style)
 		}
 		// In parts: every event row once, in order.
@@ -510,4 +500,20 @@ func TestTimelineKnowsItsFiles(t *testing.T) {
 	if got := tuiOptions(c, "").Files; !slices.Equal(got, []string{"a.log", "b.log", "-"}) {
 		t.Errorf("Files %q", got)
 	}
+}
+
+// drawTests draws tests one after another, as tables of format, with the run's status last.
+func drawTests(t *testing.T, tests []*parse.Test, format render.Format, status parse.Status) string {
+	t.Helper()
+	var b strings.Builder
+	w := render.NewWriter(&b, render.Options{Format: format, Wrap: render.DefaultWrap})
+	for _, tt := range tests {
+		if err := w.Test(tt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Finish(status); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
