@@ -959,6 +959,26 @@ func (r *Raft) Step(m Message) error {
 	case m.Term > r.term && m.Type.IsResponse() && Mutated(MutNoStepDownOnReply):
 	case m.Term > r.term:
 		isVote := m.Type == MsgVote || m.Type == MsgPreVote
+		if isVote && r.noMemory() && m.LastTerm > 0 && !Mutated(MutVoteIgnoresLog) {
+			// This node holds no state of its own (term 0, no vote, no entry of a term): a new
+			// member, or one whose data was wiped and that was started again as a new cluster's
+			// instead of joining. The candidate's cluster existed, and what this node
+			// acknowledged before it lost its data may be what the candidate lacks: its vote
+			// could elect a leader that deletes acknowledged entries. It refuses, without
+			// taking the term (so that a restart finds it as it was), until a leader has given
+			// it entries; a new cluster's candidates (no entry of a term) are voted for.
+			if r.tr.On() {
+				r.tr.Emit(eventline.KindVote, "rejects vote for "+ID(m.From)+", it holds no state of its own", r.term, r.role,
+					slog.String("candidate", ID(m.From)), slog.Bool("granted", false), slog.String("reason", eventline.ReasonNoMemory),
+					slog.Bool("prevote", m.Type == MsgPreVote))
+			}
+			resp := MsgVoteResp
+			if m.Type == MsgPreVote {
+				resp = MsgPreVoteResp
+			}
+			r.send(Message{Type: resp, To: m.From, Term: m.Term, RPC: m.RPC})
+			return nil
+		}
 		if isVote && !m.Force && r.checkQuorum && r.lead != None && r.electionElapsed < r.electionTick {
 			// Leader lease: this node heard from a leader less than an election timeout ago,
 			// so the cluster has a leader and the candidate is disruptive (dissertation 4.2.3).
@@ -1056,6 +1076,12 @@ func (r *Raft) Step(m Message) error {
 		}
 	}
 	return nil
+}
+
+// noMemory reports whether the node holds no state of its own: term 0, no vote, and no entry of
+// a term in its log (a new cluster's bootstrap configuration is of term 0).
+func (r *Raft) noMemory() bool {
+	return r.term == 0 && r.vote == None && r.log.lastTerm() == 0
 }
 
 func (r *Raft) handleVote(m Message) {

@@ -727,3 +727,57 @@ func TestFlowControlProbesOneMessageAtATime(t *testing.T) {
 	}
 	catchUp(t, nw)
 }
+
+// TestWipedNodeDoesNotElectAStaleLeader: a follower whose data was wiped and that was started
+// again as a new cluster's member (not as a joining learner) has no memory of what it
+// acknowledged. It must not vote for a candidate of the cluster that existed (a candidate whose
+// log has entries of a term): with the old leader down, it would elect a node that missed
+// acknowledged writes, and the old leader's entries would be deleted when it came back
+// (issue 30, 1). It votes again once a leader has brought it up to date.
+func TestWipedNodeDoesNotElectAStaleLeader(t *testing.T) {
+	nw := newNetwork(t, 3, nil)
+	nw.campaign(1)
+	nw.deliver(nil)
+	nw.propose(1, "set a 1")
+	nw.deliver(nil)
+	// Node 3 misses x: nodes 1 and 2 hold it, a majority: acknowledged.
+	idx := nw.propose(1, "set x 1")
+	nw.deliver(among(1, 2))
+	nw.tick(1, 1)
+	nw.deliver(among(1, 2))
+	if st := nw.nodes[1].Status(); st.Commit < idx {
+		t.Fatalf("x (index %d) not committed: commit %d", idx, st.Commit)
+	}
+	// Nodes 1 and 2 go down; 2's data is wiped and it starts again with the cluster's flags.
+	nw.crash(1)
+	nw.crash(2)
+	nw.stores[2] = storage.NewMemory()
+	nw.start(2)
+	nw.campaign(3)
+	nw.deliver(nil)
+	if st := nw.nodes[3].Status(); st.Role == raft.Leader {
+		t.Fatal("node 3, which missed an acknowledged write, won with the vote of a wiped node")
+	}
+	// Node 1 comes back with x and wins; everyone gets x; the wiped node votes again.
+	nw.start(1)
+	for try := 0; try < 5 && nw.nodes[1].Status().Role != raft.Leader; try++ {
+		nw.campaign(1) // node 3's term is higher: node 1's first campaign may only catch up to it
+		nw.deliver(nil)
+	}
+	if st := nw.nodes[1].Status(); st.Role != raft.Leader {
+		t.Fatalf("node 1 did not win: %v", st.Role)
+	}
+	nw.propose(1, "set y 1")
+	nw.deliver(nil)
+	for _, id := range []uint64{1, 2, 3} {
+		found := false
+		for _, e := range nw.applied[id] {
+			if string(e.Data) == "set x 1" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("node %d has not applied the acknowledged write x", id)
+		}
+	}
+}

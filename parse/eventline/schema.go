@@ -29,6 +29,10 @@ const (
 	ReasonAlreadyVoted = "already_voted"
 	ReasonStaleLog     = "stale_log"
 	ReasonLeaderAlive  = "leader_alive"
+	// ReasonNoMemory: the voter holds no state of its own (a new or a wiped node: term 0, no
+	// vote, no entry of any term) and the candidate's log has entries of a term: the cluster
+	// existed, and what this node acknowledged before may count in no quorum any more.
+	ReasonNoMemory = "no_memory"
 
 	// drop: why a message or a connection was lost or refused.
 	ReasonStaleTerm           = "stale_term"           // a node ignores a message of an older term
@@ -96,7 +100,7 @@ var Schema = map[string]Spec{
 	KindTimer: {Required: []string{"timer", "action"}, Optional: []string{"timeout"},
 		Values: map[string][]string{"timer": {"election", "heartbeat"}, "action": {"reset", "fire"}}},
 	KindVote: {Required: []string{"candidate", "granted", "reason"}, Optional: []string{"prevote"},
-		Values: map[string][]string{"reason": {ReasonOK, ReasonAlreadyVoted, ReasonStaleLog, ReasonStaleTerm, ReasonLeaderAlive}}},
+		Values: map[string][]string{"reason": {ReasonOK, ReasonAlreadyVoted, ReasonStaleLog, ReasonStaleTerm, ReasonLeaderAlive, ReasonNoMemory}}},
 	KindLeader: {Required: []string{"leader"}},
 
 	// send and recv also carry MessageFields[type].
