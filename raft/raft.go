@@ -60,6 +60,11 @@ type Config struct {
 	SnapshotChunk int
 	// MaxEntriesPerMsg caps the entries of one AppendEntries (default 64).
 	MaxEntriesPerMsg int
+	// MaxBytesPerMsg caps the entries' data in one AppendEntries (default 1 MiB, as etcd's
+	// MaxSizePerMsg), so that a batch of large commands stays well under the transport's frame
+	// limit: a follower far behind catches up in smaller messages instead of none. One entry is
+	// sent whatever its size.
+	MaxBytesPerMsg int
 	// MaxInflightMsgs caps the AppendEntries with entries a leader has sent to one follower
 	// and not yet seen acknowledged (default 256), so that a slow follower does not get
 	// unbounded messages queued towards it.
@@ -113,6 +118,7 @@ type Raft struct {
 	votes       map[uint64]bool
 	progress    map[uint64]*progress
 	maxBatch    int
+	maxBytes    int
 	maxInflight int
 
 	// conf is the configuration in effect (peers holds its voters); baseConf is the one the
@@ -194,6 +200,9 @@ func New(cfg Config) (*Raft, error) {
 	if cfg.MaxEntriesPerMsg <= 0 {
 		cfg.MaxEntriesPerMsg = 64
 	}
+	if cfg.MaxBytesPerMsg <= 0 {
+		cfg.MaxBytesPerMsg = 1 << 20
+	}
 	if cfg.MaxInflightMsgs <= 0 {
 		cfg.MaxInflightMsgs = 256
 	}
@@ -222,6 +231,7 @@ func New(cfg Config) (*Raft, error) {
 		tickInterval:  cfg.TickInterval,
 		rand:          cfg.Rand,
 		maxBatch:      cfg.MaxEntriesPerMsg,
+		maxBytes:      cfg.MaxBytesPerMsg,
 		maxInflight:   cfg.MaxInflightMsgs,
 		rpcSeq:        cfg.RPCBase - 1,
 		preVote:       cfg.PreVote,
@@ -750,7 +760,7 @@ func (r *Raft) sendAppend(to uint64, heartbeat bool) {
 	}
 	var ents []Entry
 	if pr.mayAppend(r.maxInflight) || (heartbeat && pr.state == stateProbe) {
-		ents = r.log.slice(pr.next, r.log.lastIndex(), r.maxBatch)
+		ents = limitBytes(r.log.slice(pr.next, r.log.lastIndex(), r.maxBatch), r.maxBytes)
 	} else if !heartbeat {
 		return
 	}
@@ -760,6 +770,21 @@ func (r *Raft) sendAppend(to uint64, heartbeat bool) {
 	if len(ents) > 0 {
 		pr.sentEntries(ents[len(ents)-1].Index)
 	}
+}
+
+// entryOverhead is what an entry costs on the wire besides its data (index, term, type, length).
+const entryOverhead = 32
+
+// limitBytes keeps the leading entries whose data fits in max bytes, and at least one.
+func limitBytes(ents []Entry, max int) []Entry {
+	size := 0
+	for i, e := range ents {
+		size += len(e.Data) + entryOverhead
+		if i > 0 && size > max {
+			return ents[:i]
+		}
+	}
+	return ents
 }
 
 // sendSnapshot sends the chunk of the newest snapshot at the follower's offset. One chunk is

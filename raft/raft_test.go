@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -779,5 +780,41 @@ func TestWipedNodeDoesNotElectAStaleLeader(t *testing.T) {
 		if !found {
 			t.Errorf("node %d has not applied the acknowledged write x", id)
 		}
+	}
+}
+
+// TestAppendEntriesBoundedByBytes: a follower many large commands behind catches up in
+// AppendEntries whose data stays under MaxBytesPerMsg (one entry at least), where a batch by
+// count alone would exceed the transport's frame limit and be dropped every time (issue 30, 3).
+func TestAppendEntriesBoundedByBytes(t *testing.T) {
+	nw := newNetwork(t, 3, func(c *raft.Config) { c.MaxBytesPerMsg = 1 << 20 })
+	nw.campaign(1)
+	nw.deliver(nil)
+	big := strings.Repeat("v", 300<<10)
+	for i := 0; i < 20; i++ {
+		nw.propose(1, "set k"+strconv.Itoa(i)+" "+big)
+		nw.deliver(among(1, 2)) // node 3 is cut off: 20 x 300 KB behind
+	}
+	largest := 0
+	for round := 0; round < 60 && len(nw.applied[3]) < len(nw.applied[1]); round++ {
+		nw.tick(1, 1)
+		nw.deliver(func(m raft.Message) bool {
+			if m.Type == raft.MsgApp {
+				size := 0
+				for _, e := range m.Entries {
+					size += len(e.Data)
+				}
+				if len(m.Entries) > 1 {
+					largest = max(largest, size)
+				}
+			}
+			return true
+		})
+	}
+	if len(nw.applied[3]) != len(nw.applied[1]) {
+		t.Fatalf("node 3 applied %d entries, the leader %d", len(nw.applied[3]), len(nw.applied[1]))
+	}
+	if largest > 1<<20 {
+		t.Fatalf("an AppendEntries of several entries carried %d bytes, over the 1 MiB limit", largest)
 	}
 }
