@@ -30,6 +30,11 @@ var ErrReadNotReady = errors.New("raft: leader has not committed in its term yet
 // ErrTransferring is returned by Propose while the leader hands its leadership over.
 var ErrTransferring = errors.New("raft: leadership transfer in progress")
 
+// ErrTooLarge is returned (wrapped, with the sizes) by Propose for a command over
+// Config.MaxCommandBytes: one that big could not travel in a message to the followers, and a
+// client retrying it would only fill the log.
+var ErrTooLarge = errors.New("raft: command too large")
+
 // Config configures a Raft node.
 type Config struct {
 	// ID is the node's id; it must not be None (0).
@@ -65,6 +70,9 @@ type Config struct {
 	// limit: a follower far behind catches up in smaller messages instead of none. One entry is
 	// sent whatever its size.
 	MaxBytesPerMsg int
+	// MaxCommandBytes caps one command (default 8 MiB, half the TCP transport's frame limit):
+	// a larger one is refused by Propose with ErrTooLarge before it reaches the log.
+	MaxCommandBytes int
 	// MaxInflightMsgs caps the AppendEntries with entries a leader has sent to one follower
 	// and not yet seen acknowledged (default 256), so that a slow follower does not get
 	// unbounded messages queued towards it.
@@ -119,6 +127,7 @@ type Raft struct {
 	progress    map[uint64]*progress
 	maxBatch    int
 	maxBytes    int
+	maxCommand  int
 	maxInflight int
 
 	// conf is the configuration in effect (peers holds its voters); baseConf is the one the
@@ -203,6 +212,9 @@ func New(cfg Config) (*Raft, error) {
 	if cfg.MaxBytesPerMsg <= 0 {
 		cfg.MaxBytesPerMsg = 1 << 20
 	}
+	if cfg.MaxCommandBytes <= 0 {
+		cfg.MaxCommandBytes = 8 << 20
+	}
 	if cfg.MaxInflightMsgs <= 0 {
 		cfg.MaxInflightMsgs = 256
 	}
@@ -232,6 +244,7 @@ func New(cfg Config) (*Raft, error) {
 		rand:          cfg.Rand,
 		maxBatch:      cfg.MaxEntriesPerMsg,
 		maxBytes:      cfg.MaxBytesPerMsg,
+		maxCommand:    cfg.MaxCommandBytes,
 		maxInflight:   cfg.MaxInflightMsgs,
 		rpcSeq:        cfg.RPCBase - 1,
 		preVote:       cfg.PreVote,
@@ -676,6 +689,9 @@ func (r *Raft) propose(e Entry) (uint64, error) {
 	}
 	if r.transferee != None {
 		return 0, ErrTransferring
+	}
+	if len(e.Data) > r.maxCommand {
+		return 0, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(e.Data), r.maxCommand)
 	}
 	if e.Type == EntryConf {
 		cc, ok := DecodeConfChange(e)

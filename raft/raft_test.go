@@ -818,3 +818,21 @@ func TestAppendEntriesBoundedByBytes(t *testing.T) {
 		t.Fatalf("an AppendEntries of several entries carried %d bytes, over the 1 MiB limit", largest)
 	}
 }
+
+// TestCommandTooLarge: a command over MaxCommandBytes is refused by Propose with ErrTooLarge,
+// before it reaches the log; one at the limit is taken.
+func TestCommandTooLarge(t *testing.T) {
+	nw := newNetwork(t, 3, func(c *raft.Config) { c.MaxCommandBytes = 1 << 10 })
+	nw.campaign(1)
+	nw.deliver(nil)
+	before := nw.nodes[1].Status().LastIndex
+	if _, err := nw.nodes[1].Propose(make([]byte, 1<<10+1)); !errors.Is(err, raft.ErrTooLarge) {
+		t.Fatalf("a command over the limit: %v, want ErrTooLarge", err)
+	}
+	if st := nw.nodes[1].Status(); st.LastIndex != before {
+		t.Fatalf("the refused command reached the log: last index %d, was %d", st.LastIndex, before)
+	}
+	if _, err := nw.nodes[1].Propose(make([]byte, 1<<10)); err != nil {
+		t.Fatalf("a command at the limit: %v", err)
+	}
+}

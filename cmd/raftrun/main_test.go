@@ -16,6 +16,7 @@ import (
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/raft"
 	"github.com/raftviz/raftviz/raft/storage"
+	"github.com/raftviz/raftviz/raft/transport"
 )
 
 func fixtureDir(t *testing.T) string {
@@ -193,5 +194,14 @@ func TestScriptOutputReachesTheTimeline(t *testing.T) {
 	kept, _ := io.ReadAll(out)
 	if string(kept) != "> crash 1\nnode 1 crashed\n> partial" {
 		t.Fatalf("kept %q", kept)
+	}
+}
+
+// TestTooLargeIsRefused: a command over the size limit is answered as refused (a retry cannot
+// help), with the sizes, not as an error to retry.
+func TestTooLargeIsRefused(t *testing.T) {
+	r := errorReply(fmt.Errorf("%w: 9000000 bytes, at most 8388608", raft.ErrTooLarge))
+	if r.Status != transport.ReplyRefused || !strings.Contains(r.Text, "too large") {
+		t.Errorf("reply %+v", r)
 	}
 }
