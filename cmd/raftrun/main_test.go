@@ -125,7 +125,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"node", "--id", "1"}, "--id, --listen and --data are required"},
 		{[]string{"node", "--id", "1", "--listen", ":0", "--data", "d", "--peers", "2=x,2=y"}, "peer 2 listed twice"},
 		{[]string{"node", "--id", "1", "--listen", ":0", "--data", "d", "--peers", "1=x"}, "lists this node's own id"},
-		{[]string{"client", "set", "x", "1"}, "--peers is required"},
+		{[]string{"client", "set", "x", "1"}, "raftrun client: --peers is required: ID=HOST:PORT,...\n"},
 		{[]string{"client", "--peers", "1=127.0.0.1:1", "frob", "x"}, "unknown operation"},
 		{[]string{"live", "-n", "0"}, "out of range"},
 		{[]string{"live", "--heartbeat", "500us"}, "need heartbeat"},

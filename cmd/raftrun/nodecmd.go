@@ -327,8 +327,12 @@ func clientCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return exitUsage
 	}
 	peers, err := parsePeers(*peersFlag)
-	if err != nil || len(peers) == 0 {
-		fmt.Fprintf(stderr, "raftrun client: --peers is required: ID=HOST:PORT,... %v\n", err)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "raftrun client: --peers: %v\n", err)
+		return exitUsage
+	case len(peers) == 0:
+		fmt.Fprintln(stderr, "raftrun client: --peers is required: ID=HOST:PORT,...")
 		return exitUsage
 	}
 	if args := fs.Args(); len(args) > 0 && (args[0] == "add" || args[0] == "remove") {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +70,13 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	if err != nil {
 		fmt.Fprintf(stderr, "raftviz analyze: %v\n", err)
 		return exitUsage
+	}
+	if *linHTML != "" {
+		// Said before the analysis, not as a note after it with exit 0.
+		if st, err := os.Stat(filepath.Dir(*linHTML)); err != nil || !st.IsDir() {
+			fmt.Fprintf(stderr, "raftviz analyze: --lin-html: no directory %s to write %s in\n", filepath.Dir(*linHTML), filepath.Base(*linHTML))
+			return exitUsage
+		}
 	}
 	files := fs.Args()
 	if len(files) == 0 {

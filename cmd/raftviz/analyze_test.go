@@ -166,3 +166,12 @@ func TestSubcommandFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestLinHTMLWithoutDirectory: --lin-html into a directory that does not exist is a usage error
+// said before the analysis (it was a note after it, with exit 0).
+func TestLinHTMLWithoutDirectory(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "analyze", "--lin-html", "/nonexistent/x.html", "../../sample/logs/sim_seed7.log")
+	if code != exitUsage || out != "" || errOut != "raftviz analyze: --lin-html: no directory /nonexistent to write x.html in\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
