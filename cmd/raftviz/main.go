@@ -310,7 +310,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		status, sum, err = tables(ctx, c, sel, src, bw)
 	}
 	empty := err == nil && ctx.Err() == nil && sum.Lines == 0
-	if empty {
+	// Lines, none of them go test's or a debug line raftviz reads (a binary file, a log of an
+	// unknown format): a failure to read, as analyze says it, not a table of "(no events)".
+	unread := err == nil && ctx.Err() == nil && sum.Lines > 0 && sum.Events == 0 && sum.Framing == 0
+	if empty || unread {
 		bw.Reset(io.Discard) // no table of nothing: only the one-line error
 	}
 	if ferr := bw.Flush(); err == nil {
@@ -321,16 +324,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			err = cerr
 		}
 		if tmp != "" {
-			if err == nil && ctx.Err() == nil && !empty {
+			if err == nil && ctx.Err() == nil && !empty && !unread {
 				err = os.Rename(tmp, c.output)
 			}
-			if err != nil || ctx.Err() != nil || empty {
+			if err != nil || ctx.Err() != nil || empty || unread {
 				os.Remove(tmp)
 			}
 		}
 	}
 	if empty {
 		fmt.Fprintf(stderr, "raftviz: no input: %s\n", emptyInputs(c.files))
+		return exitUsage
+	}
+	if unread {
+		reportUnderstood(stderr, &sum, src.SuggestNodeRe()) // its one line, also with --quiet
 		return exitUsage
 	}
 	if !c.quiet {

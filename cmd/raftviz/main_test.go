@@ -296,14 +296,30 @@ func TestHugeTestIsWrittenInParts(t *testing.T) {
 	}
 }
 
+// TestEmptyInputSaysSo: lines of which none is go test's or a debug line raftviz reads are a
+// failure to read (exit 2, as analyze), said in one line with where to start, with no table of
+// "(no events)"; a binary file too.
 func TestEmptyInputSaysSo(t *testing.T) {
 	code, out, errOut := runCLI(t, "hello\nworld\n")
-	if code != 0 || !strings.HasPrefix(errOut, "raftviz: no tests or debug lines found in 2 lines of input (tried go test output, raftviz event lines, the profiles hashicorp, etcd, nats,") ||
+	if code != exitUsage || !strings.HasPrefix(errOut, "raftviz: no tests or debug lines found in 2 lines of input (tried go test output, raftviz event lines, the profiles hashicorp, etcd, nats,") ||
 		!strings.Contains(errOut, "--node-re") || strings.Count(errOut, "\n") != 1 {
 		t.Errorf("exit %d stderr %q", code, errOut)
 	}
-	if !strings.HasSuffix(out, "UNKNOWN\n") {
+	if out != "" {
 		t.Errorf("stdout %q", out)
+	}
+	bin := filepath.Join(t.TempDir(), "a.out")
+	junk := make([]byte, 4096)
+	for i := range junk {
+		junk[i] = byte(i*7 + i/13)
+	}
+	if err := os.WriteFile(bin, junk, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{bin}, {"--list", bin}, {"analyze", bin}} {
+		if code, _, errOut := runCLI(t, "", args...); code != exitUsage || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v on a binary file: exit %d, stderr %q", args, code, errOut)
+		}
 	}
 }
 
