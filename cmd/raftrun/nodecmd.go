@@ -268,7 +268,8 @@ func errorReply(err error) transport.Reply {
 	switch {
 	case errors.As(err, &nl):
 		return transport.Reply{Status: transport.ReplyNotLeader, Leader: nl.Leader}
-	case errors.Is(err, raft.ErrRefused), errors.Is(err, kv.ErrUnknownSession), errors.Is(err, kv.ErrBadCommand), errors.Is(err, raft.ErrTooLarge):
+	case errors.Is(err, raft.ErrRefused), errors.Is(err, kv.ErrUnknownSession), errors.Is(err, kv.ErrBadCommand), errors.Is(err, raft.ErrTooLarge),
+		errors.Is(err, kv.ErrSeqReused):
 		return transport.Reply{Status: transport.ReplyRefused, Text: err.Error()}
 	}
 	return transport.Reply{Status: transport.ReplyError, Text: err.Error()}

@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 )
@@ -49,6 +50,10 @@ const MaxSessions = 4096
 // ErrUnknownSession is the result of a command in a registered session the store does not hold:
 // it expired, or was never registered. The command was not applied; the client registers again.
 var ErrUnknownSession = errors.New("unknown client session (expired or never registered): register again")
+
+// ErrSeqReused is the result of a command whose session sequence number was used for another
+// command: the client reused a number (a retry is the same command again). Nothing is applied.
+var ErrSeqReused = errors.New("sequence number already used for another command in this session")
 
 // Command is one operation on the store.
 type Command struct {
@@ -159,6 +164,18 @@ type session struct {
 	seq    uint64
 	result Result
 	last   uint64 // log index of the session's last command (its register, at first)
+	// cmd is a hash of the command applied at seq (without its session prefix), so that a
+	// retry is told from another command under the same number; 0: not known (an older
+	// snapshot).
+	cmd uint64
+}
+
+// commandHash is what session.cmd holds of a command.
+func commandHash(c Command) uint64 {
+	c.Client, c.Seq = "", 0
+	h := fnv.New64a()
+	h.Write(c.Encode())
+	return h.Sum64() | 1 // never 0, which means "not known"
 }
 
 // New returns an empty store.
@@ -190,6 +207,9 @@ func (s *Store) Execute(index uint64, data []byte) (Result, error) {
 	}
 	if c.Client != "" {
 		last, ok := s.sessions[c.Client]
+		if ok && c.Seq == last.seq && last.cmd != 0 && last.cmd != commandHash(c) {
+			return Result{}, fmt.Errorf("session %s, seq %d: %w", c.Client, c.Seq, ErrSeqReused)
+		}
 		if ok && c.Seq <= last.seq {
 			// A retry of a command already applied: answer as the first time, change nothing.
 			res := last.result
@@ -212,7 +232,7 @@ func (s *Store) Execute(index uint64, data []byte) (Result, error) {
 	}
 	res := Result{Value: old, Found: found}
 	if c.Client != "" {
-		s.sessions[c.Client] = session{seq: c.Seq, result: res, last: index}
+		s.sessions[c.Client] = session{seq: c.Seq, result: res, last: index, cmd: commandHash(c)}
 	}
 	return res, nil
 }
@@ -256,13 +276,14 @@ type sessionForm struct {
 	Value string `json:"value,omitempty"`
 	Found bool   `json:"found,omitempty"`
 	Last  uint64 `json:"last,omitempty"`
+	Cmd   uint64 `json:"cmd,omitempty"`
 }
 
 // Snapshot encodes the whole store, sessions included. It never fails.
 func (s *Store) Snapshot() ([]byte, error) {
 	f := snapshotForm{Data: s.data, Sessions: make(map[string]sessionForm, len(s.sessions))}
 	for c, ss := range s.sessions {
-		f.Sessions[c] = sessionForm{Seq: ss.seq, Value: ss.result.Value, Found: ss.result.Found, Last: ss.last}
+		f.Sessions[c] = sessionForm{Seq: ss.seq, Value: ss.result.Value, Found: ss.result.Found, Last: ss.last, Cmd: ss.cmd}
 	}
 	return json.Marshal(f)
 }
@@ -279,7 +300,7 @@ func (s *Store) Restore(data []byte) error {
 	}
 	s.sessions = make(map[string]session, len(f.Sessions))
 	for c, ss := range f.Sessions {
-		s.sessions[c] = session{seq: ss.Seq, result: Result{Value: ss.Value, Found: ss.Found}, last: ss.Last}
+		s.sessions[c] = session{seq: ss.Seq, result: Result{Value: ss.Value, Found: ss.Found}, last: ss.Last, cmd: ss.Cmd}
 	}
 	return nil
 }

@@ -95,7 +95,7 @@ func TestSnapshotRestore(t *testing.T) {
 	if _, ok := b.Get("junk"); ok {
 		t.Fatal("restore kept old keys")
 	}
-	if res, _ := b.Execute(0, []byte("@c1:4 set z 9")); !res.Duplicate {
+	if res, _ := b.Execute(0, []byte("@c1:4 set z 3")); !res.Duplicate {
 		t.Fatal("restore lost the sessions: a retry applied again")
 	}
 	if err := b.Restore([]byte("not json")); err == nil {
@@ -175,4 +175,33 @@ func mustSnapshot(t *testing.T, s *Store) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestSeqReusedForAnotherCommand: a session's sequence number used again for another command is
+// an error, applied nowhere (issue 30, 6: it was acknowledged and not applied); the same command
+// again is a retry, answered as the first time; the check survives a snapshot.
+func TestSeqReusedForAnotherCommand(t *testing.T) {
+	s := New()
+	reg, _ := s.Execute(1, []byte("register"))
+	sess := reg.Value
+	if _, err := s.Execute(2, []byte("@"+sess+":1 set k1 v1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Execute(3, []byte("@"+sess+":1 set k2 v2")); !errors.Is(err, ErrSeqReused) {
+		t.Fatalf("another command under seq 1: %v, want ErrSeqReused", err)
+	}
+	if _, ok := s.Get("k2"); ok {
+		t.Fatal("the refused command was applied")
+	}
+	if res, err := s.Execute(4, []byte("@"+sess+":1 set k1 v1")); err != nil || !res.Duplicate {
+		t.Fatalf("a retry: %+v %v, want a duplicate", res, err)
+	}
+	snap, _ := s.Snapshot()
+	r := New()
+	if err := r.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Execute(5, []byte("@"+sess+":1 get k1")); !errors.Is(err, ErrSeqReused) {
+		t.Fatalf("after a snapshot: %v, want ErrSeqReused", err)
+	}
 }
