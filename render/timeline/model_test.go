@@ -1854,3 +1854,26 @@ func TestQClosesTheHelp(t *testing.T) {
 		t.Fatalf("ctrl+u: cursor %d, want 0", m.cursor)
 	}
 }
+
+// TestRowOfAnOffScreenColumn: on a screen too narrow for every node's column, a row whose node's
+// column is scrolled off shows who and what, compactly ("▸ 5: ..."), instead of a bare time.
+func TestRowOfAnOffScreenColumn(t *testing.T) {
+	m := newModel(t, simTests(t), 60, 40)
+	if len(m.shownNodes()) < 3 {
+		t.Skip("the sample has too few nodes")
+	}
+	lines := strings.Split(plain(m), "\n")
+	blank, compact := 0, 0
+	for _, l := range lines[2 : len(lines)-3] {
+		body := strings.TrimSpace(strings.TrimLeft(l, "▶ "))
+		if len(body) <= len("00:00:00.000000")+4 && strings.Contains(body, ":") && !strings.Contains(body, "term") {
+			blank++
+		}
+		if strings.Contains(l, "▸ ") || strings.Contains(l, "◂ ") {
+			compact++
+		}
+	}
+	if compact == 0 || blank > 0 {
+		t.Fatalf("at 60 columns: %d rows name an off-screen node, %d look blank:\n%s", compact, blank, plain(m))
+	}
+}

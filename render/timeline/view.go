@@ -18,23 +18,25 @@ import (
 // styles are built once: styling is the expensive part of a frame, so nothing is built per
 // row.
 type styles struct {
-	noColor  bool
-	title    lipgloss.Style
-	header   lipgloss.Style
-	time     lipgloss.Style
-	cursor   lipgloss.Style
-	sep      lipgloss.Style
-	fold     lipgloss.Style
-	gap      lipgloss.Style
-	status   lipgloss.Style
-	pass     lipgloss.Style
-	fail     lipgloss.Style
-	unknown  lipgloss.Style
-	lane     lipgloss.Style
-	message  lipgloss.Style
-	match    lipgloss.Style // a search's match inside a cell
-	category [6]lipgloss.Style
-	roles    map[string]lipgloss.Style
+	noColor bool
+	title   lipgloss.Style
+	header  lipgloss.Style
+	time    lipgloss.Style
+	cursor  lipgloss.Style
+	sep     lipgloss.Style
+	fold    lipgloss.Style
+	// offscreen: a row whose node's column is scrolled off
+	offscreen lipgloss.Style
+	gap       lipgloss.Style
+	status    lipgloss.Style
+	pass      lipgloss.Style
+	fail      lipgloss.Style
+	unknown   lipgloss.Style
+	lane      lipgloss.Style
+	message   lipgloss.Style
+	match     lipgloss.Style // a search's match inside a cell
+	category  [6]lipgloss.Style
+	roles     map[string]lipgloss.Style
 }
 
 func newStyles(noColor bool) styles {
@@ -46,6 +48,7 @@ func newStyles(noColor bool) styles {
 	s.cursor = plain.Reverse(true)
 	s.sep = plain.Faint(true)
 	s.fold = plain.Faint(true).Italic(true)
+	s.offscreen = plain.Faint(true)
 	s.gap = plain.Faint(true)
 	s.status = plain.Bold(true)
 	s.pass, s.fail, s.unknown = plain.Bold(true), plain.Bold(true), plain.Bold(true)
@@ -467,6 +470,13 @@ func (m *Model) writeRow(b *strings.Builder, r int, shown, nodes []string, colW,
 			break
 		}
 		hit := m.srch.test == m.Test() && m.srch.hit(rw.idx)
+		if off := offScreen(e.Node, shown, nodes); off != "" {
+			// The node's column is scrolled off: the row says who and what, compactly, rather
+			// than look blank (h and l bring the column).
+			text := off + e.Node + ": " + m.cellText(e)
+			line.WriteString(m.st.offscreen.Render(pad(ansi.Truncate(text, len(nodes)*(colW+1)-1, "…"), len(nodes)*(colW+1))))
+			break
+		}
 		for i, n := range nodes {
 			cell := ""
 			if e.Node == n {
@@ -487,6 +497,22 @@ func (m *Model) writeRow(b *strings.Builder, r int, shown, nodes []string, colW,
 		s = m.st.cursor.Render(ansi.Strip(s))
 	}
 	b.WriteString(ansi.Truncate(s, m.width, ""))
+}
+
+// offScreen returns "◂ " or "▸ " when node's column is shown but scrolled off to the left or the
+// right of the columns on screen, and "" when it is on screen or hidden.
+func offScreen(node string, shown, onScreen []string) string {
+	if len(onScreen) == 0 || slices.Contains(onScreen, node) {
+		return ""
+	}
+	at := slices.Index(shown, node)
+	if at < 0 {
+		return ""
+	}
+	if at < slices.Index(shown, onScreen[0]) {
+		return "◂ "
+	}
+	return "▸ "
 }
 
 // styleCell styles a node's cell; in a search's hit the matched text stands out.
