@@ -28,6 +28,9 @@ func (m *Model) startAnalysis(dir int) tea.Cmd {
 				return nil
 			}
 			m.flagged, m.analyzed = flagged, len(snap.Events)
+			if m.fold && len(flagged) > 0 {
+				m.rebuild() // flagged heartbeats come out of their folds
+			}
 			if dir != 0 {
 				return m.jumpToFlag(dir)
 			}

@@ -428,10 +428,10 @@ func (m *Model) extendRows(to int) {
 		if e.HasTime() {
 			b.prevTime, b.haveTime = e.Time, true
 		}
-		if m.fold && isHeartbeat(e) {
+		if m.fold && m.foldable(i, e) {
 			j := i + 1
 			for ; j < end; j++ {
-				if next := ev.At(j); !isHeartbeat(&next) && m.visible(&next) {
+				if next := ev.At(j); !m.foldable(j, &next) && m.visible(&next) {
 					break
 				}
 			}
@@ -452,6 +452,17 @@ func (m *Model) extendRows(to int) {
 		b.next, b.rows = end, m.rows.Len()
 	}
 	b.to = end
+}
+
+// foldable reports whether event i folds into a run of heartbeats: a heartbeat the analysis
+// does not flag (a flagged one keeps its row, so that v lands on it and the line under the
+// table shows it).
+func (m *Model) foldable(i int, e *parse.Event) bool {
+	if !isHeartbeat(e) {
+		return false
+	}
+	_, flagged := m.flagged[int32(i)]
+	return !flagged
 }
 
 // cursorToEvent puts the cursor on the row of event idx (a fold holding it), or the first

@@ -1542,6 +1542,7 @@ func TestBigBatchIsLaidOutASliceAtATime(t *testing.T) {
 		t.Fatalf("laid out, the header still says:\n%s", plain(m))
 	}
 	want.fold = true
+	want.flagged = m.flagged // flagged heartbeats keep their rows: the same flags on both
 	want.rebuild()
 	for want.behind() {
 		want.catchUp()
@@ -1875,5 +1876,47 @@ func TestRowOfAnOffScreenColumn(t *testing.T) {
 	}
 	if compact == 0 || blank > 0 {
 		t.Fatalf("at 60 columns: %d rows name an off-screen node, %d look blank:\n%s", compact, blank, plain(m))
+	}
+}
+
+// TestFlaggedHeartbeatKeepsItsRow: folding never hides a flagged event in a fold: v lands on
+// the flagged event's own row and the line under the table shows it (issue 31, 12).
+func TestFlaggedHeartbeatKeepsItsRow(t *testing.T) {
+	// Heartbeats of leader 1 to 2, one of them answered 250 ms late: a slow round trip.
+	var b strings.Builder
+	b.WriteString("00:00:00.100000 [1] becomes leader | ev=state term=1 state=leader\n")
+	clock := 200 * time.Millisecond
+	at := func(d time.Duration) string {
+		return fmt.Sprintf("00:00:%02d.%06d", int(d/time.Second), int(d%time.Second/time.Microsecond))
+	}
+	for k := 1; k <= 6; k++ {
+		rpc := "1-" + strconv.Itoa(k)
+		reply := clock + time.Millisecond
+		if k == 4 {
+			reply = clock + 250*time.Millisecond
+		}
+		fmt.Fprintf(&b, "%s [1] heartbeat to 2 | ev=send term=1 state=leader rpc=%s type=AppendEntries to=2 entries=0\n", at(clock), rpc)
+		fmt.Fprintf(&b, "%s [1] heartbeat reply from 2 | ev=recv term=1 state=leader rpc=%s type=AppendEntriesReply from=2 success=true\n", at(reply), rpc)
+		clock = reply + 10*time.Millisecond
+	}
+	m := newModel(t, readLog(t, b.String()), 140, 30)
+	press(m, "z", "v") // v analyses first, then jumps
+	if len(m.flagged) == 0 {
+		t.Fatal("the slow heartbeat reply is not flagged")
+	}
+	for _, r := range m.rows.All() {
+		if r.kind != rowFold {
+			continue
+		}
+		for i := r.idx; i < r.idx+r.n; i++ {
+			if _, ok := m.flagged[i]; ok {
+				t.Fatalf("flagged event %d is folded away (fold at %d of %d events)", i, r.idx, r.n)
+			}
+		}
+	}
+	if r := m.rows.At(m.cursor); r.kind != rowEvent {
+		t.Fatalf("v stopped on a %v row", r.kind)
+	} else if _, ok := m.flagged[r.idx]; !ok {
+		t.Fatalf("v stopped on event %d, which is not flagged", r.idx)
 	}
 }
