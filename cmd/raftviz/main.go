@@ -258,7 +258,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	// written.
 	tui := wantTUI(c, stdout)
 	if tui && len(c.files) == 1 {
-		c.implicit = c.files[0] // the timeline names a plain log's test after its file
+		c.implicit = logTitle(c.files[0]) // the timeline names a plain log's test after its file
 	}
 	opts := c.parseOptions()
 	opts.NoFacts = c.list && !tui // --list shows no kinds
@@ -638,6 +638,14 @@ func overall(sum *parse.Summary, anyFailed bool) parse.Status {
 		return parse.StatusFail
 	}
 	return sum.Status(nil)
+}
+
+// logTitle names a plain log's test in the timeline: its file, or "stdin".
+func logTitle(file string) string {
+	if file == "-" {
+		return "stdin"
+	}
+	return file
 }
 
 // allEmptyFiles reports whether every input is a file, and empty.

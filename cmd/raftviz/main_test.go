@@ -533,3 +533,11 @@ func drawTests(t *testing.T, tests []*parse.Test, format render.Format, status p
 	}
 	return b.String()
 }
+
+// TestStdinLogIsTitledStdin: a plain log read from stdin is named "stdin" in the timeline, not
+// "-".
+func TestStdinLogIsTitledStdin(t *testing.T) {
+	if logTitle("-") != "stdin" || logTitle("run.log") != "run.log" {
+		t.Errorf("logTitle: %q, %q", logTitle("-"), logTitle("run.log"))
+	}
+}

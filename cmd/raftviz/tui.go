@@ -170,7 +170,7 @@ func runFollow(ctx context.Context, c *config, stdin io.Reader, stdout, stderr i
 	if len(c.files) == 1 {
 		name = c.files[0]
 	}
-	c.implicit = name
+	c.implicit = logTitle(name)
 	src, err := parse.OpenFollow(name, stdin, 0, c.parseOptions())
 	if err != nil {
 		fmt.Fprintf(stderr, "raftviz: %v\n", err)
