@@ -111,7 +111,7 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 	}
 	tcp, err := transport.ListenTCP(transport.TCPConfig{ID: *id, ClusterID: *clusterID, Listen: *listen, Advertise: adv,
-		Announce: *join, Peers: peers, OnRefused: onRefused})
+		Announce: *join, AwaitIdentity: true, Peers: peers, OnRefused: onRefused})
 	if err != nil {
 		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
 		return exitUsage

@@ -46,6 +46,11 @@ type TCPConfig struct {
 	// node's address before it has anything to send (a server joining a cluster). Off, a
 	// connection is opened with the first message.
 	Announce bool
+	// AwaitIdentity holds the announcing connections until SetIdentity: their hello then
+	// carries this node's incarnation, which a peer records while the node is a learner (a
+	// hello without one is neither checked nor recorded, and the node, once a voter, would be
+	// refused at its next restart by a peer that knew an earlier copy of it).
+	AwaitIdentity bool
 	// Peers maps the other nodes' ids to their addresses; SetPeer can add them later.
 	Peers map[uint64]string
 	// Links, when set, lets a harness cut this node off (checked on send and receive).
@@ -94,9 +99,11 @@ type TCP struct {
 	cancel context.CancelFunc
 	// buffered is the memory held by inbound frame buffers, against MaxBufferedBytes.
 	buffered atomic.Int64
-	// incarnation and admit: see SetIdentity.
+	// incarnation and admit: see SetIdentity; identified is closed by its first call.
 	incarnation atomic.Uint64
 	admit       func(peer, incarnation uint64) error
+	identified  chan struct{}
+	identOnce   sync.Once
 }
 
 // SetIdentity sets this node's incarnation (storage.Incarnation), which travels in every hello
@@ -109,6 +116,7 @@ func (t *TCP) SetIdentity(incarnation uint64, admit func(peer, incarnation uint6
 	t.mu.Lock()
 	t.admit = admit
 	t.mu.Unlock()
+	t.identOnce.Do(func() { close(t.identified) })
 }
 
 // maxHelloSize bounds a connection's first frame: nothing is buffered for a stranger beyond it.
@@ -157,7 +165,7 @@ func ListenTCP(cfg TCPConfig) (*TCP, error) {
 		}
 	}
 	t := &TCP{cfg: cfg, ln: ln, peers: make(map[uint64]*peer), inbound: make(map[net.Conn]struct{}),
-		stop: make(chan struct{}), tracer: raft.NewTracer(cfg.Handler, raft.ID(cfg.ID), nil)}
+		stop: make(chan struct{}), tracer: raft.NewTracer(cfg.Handler, raft.ID(cfg.ID), nil), identified: make(chan struct{})}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	if t.cfg.Advertise == "" {
 		t.cfg.Advertise = ln.Addr().String()
@@ -312,6 +320,15 @@ func (t *TCP) sendLoop(p *peer) {
 	// even before there is anything to send (a learner joining a cluster sends nothing at
 	// first). It is off otherwise: measured with raftrun bench, connecting eagerly on every
 	// restart made failovers slower (p50 230 -> 300 ms), for reasons not yet understood.
+	if t.cfg.Announce && t.cfg.AwaitIdentity {
+		select {
+		case <-t.identified:
+		case <-p.done:
+			return
+		case <-t.stop:
+			return
+		}
+	}
 	if t.cfg.Announce || p.greet {
 		if c, err := net.DialTimeout("tcp", p.addr, t.cfg.DialTimeout); err == nil {
 			c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))

@@ -298,3 +298,46 @@ func TestJoiningServerLearnsAddresses(t *testing.T) {
 		t.Errorf("an address the joining server knew was replaced: node 3 at %q", got)
 	}
 }
+
+// TestAnnounceCarriesTheIncarnation: a joining server (Announce, AwaitIdentity) sends its first
+// hello once its identity is set, so the peer sees its incarnation from the first connection
+// and can record it while the server is a learner (issue 30, 4: the announce hello carried none,
+// and the re-added server was refused at its next restart).
+func TestAnnounceCarriesTheIncarnation(t *testing.T) {
+	defer leaktest.Check(t)()
+	a, err := ListenTCP(TCPConfig{ID: 1, Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	var mu sync.Mutex
+	var seen []uint64
+	a.SetIdentity(7, func(peer, inc uint64) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if peer == 4 {
+			seen = append(seen, inc)
+		}
+		return nil
+	})
+	d, err := ListenTCP(TCPConfig{ID: 4, Listen: "127.0.0.1:0", Announce: true, AwaitIdentity: true,
+		Peers: map[uint64]string{1: a.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var ca, cd collector
+	a.Serve(&ca)
+	time.Sleep(50 * time.Millisecond) // an announce that did not wait would connect now
+	d.SetIdentity(42, nil)
+	d.Serve(&cd)
+	deadline := time.Now().Add(5 * time.Second)
+	for a.PeerAddr(4) == "" && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) == 0 || seen[0] != 42 {
+		t.Fatalf("the peer saw incarnations %v of the joining server, want 42 first", seen)
+	}
+}
