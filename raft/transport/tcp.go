@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -129,7 +130,14 @@ type peer struct {
 	queue chan []byte
 	done  chan struct{} // closed when the peer is replaced
 	greet bool          // connect at once (see setPeer)
+	// hearsay: the address came from a third node's address book, not from the configuration
+	// or the node itself; the node's own word replaces it.
+	hearsay bool
 }
+
+// maxHearsayPeers bounds the peers learnt from other nodes' address books: each costs a queue
+// and a goroutine, and a hello can name a thousand (a cluster has a few members).
+const maxHearsayPeers = 64
 
 // ListenTCP binds the transport's listener. Call Serve to start accepting.
 func ListenTCP(cfg TCPConfig) (*TCP, error) {
@@ -191,7 +199,10 @@ func (t *TCP) SetPeer(id uint64, addr string) { t.setPeer(id, addr, false) }
 // setPeer is SetPeer; greet connects at once, so that a peer learnt from a hello (a server
 // joining) gets this node's hello and address book back, and announces itself to the members
 // it learns of.
-func (t *TCP) setPeer(id uint64, addr string, greet bool) {
+func (t *TCP) setPeer(id uint64, addr string, greet bool) { t.setPeerFrom(id, addr, greet, false) }
+
+// setPeerFrom is setPeer; hearsay marks an address learnt from a third node's address book.
+func (t *TCP) setPeerFrom(id uint64, addr string, greet, hearsay bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed || id == t.cfg.ID {
@@ -203,10 +214,48 @@ func (t *TCP) setPeer(id uint64, addr string, greet bool) {
 		}
 		close(p.done) // its sender exits; a new one dials the new address
 	}
-	p := &peer{id: id, addr: addr, queue: make(chan []byte, t.cfg.QueueSize), done: make(chan struct{}), greet: greet}
+	p := &peer{id: id, addr: addr, queue: make(chan []byte, t.cfg.QueueSize), done: make(chan struct{}), greet: greet, hearsay: hearsay}
 	t.peers[id] = p
 	t.wg.Add(1)
 	go t.sendLoop(p)
+}
+
+// learnAddresses takes the addresses a hello from node from tells: from's own, which replaces
+// one learnt from a third node (a forged book must not lock the real node out), and those of
+// its address book for nodes this one does not know (a server being added, or a member telling
+// a joining server where the others are), at most maxHearsayPeers of them. Known addresses stay.
+func (t *TCP) learnAddresses(from uint64, book map[uint64]string) {
+	if addr := book[from]; addr != "" && from != t.cfg.ID {
+		t.mu.Lock()
+		p, ok := t.peers[from]
+		replace := !ok || p.hearsay && p.addr != addr
+		t.mu.Unlock()
+		if replace {
+			t.setPeerFrom(from, addr, true, false)
+		}
+	}
+	for id, addr := range book {
+		if id == from || addr == "" || id == t.cfg.ID || t.PeerAddr(id) != "" {
+			continue
+		}
+		t.mu.Lock()
+		hearsay := 0
+		for _, p := range t.peers {
+			if p.hearsay {
+				hearsay++
+			}
+		}
+		t.mu.Unlock()
+		if hearsay >= maxHearsayPeers {
+			if t.tracer.On() {
+				t.tracer.EmitStateless(eventline.KindDrop, "ignores the rest of node "+raft.ID(from)+"'s address book: "+
+					strconv.Itoa(maxHearsayPeers)+" peers learnt from others already",
+					slog.String("from", raft.ID(from)), slog.String("reason", eventline.ReasonRefused))
+			}
+			return
+		}
+		t.setPeerFrom(id, addr, true, true)
+	}
 }
 
 // Serve starts accepting peers' connections and handing their messages to r.
@@ -495,12 +544,8 @@ func (t *TCP) readLoop(c net.Conn) {
 			return
 		}
 	}
-	for id, addr := range book {
-		if addr != "" && id != t.cfg.ID && t.PeerAddr(id) == "" {
-			// A node we did not know (a server being added) told us where it listens, or a
-			// member told a joining server where the others are. Known addresses stay.
-			t.setPeer(id, addr, true)
-		}
+	if err == nil {
+		t.learnAddresses(from, book)
 	}
 	if err != nil {
 		if t.tracer.On() {

@@ -341,3 +341,64 @@ func TestAnnounceCarriesTheIncarnation(t *testing.T) {
 		t.Fatalf("the peer saw incarnations %v of the joining server, want 42 first", seen)
 	}
 }
+
+// TestAddressBookBombAndLockOut: a hello's address book cannot make a node hold more than
+// maxHearsayPeers peers learnt from others, and a node's own hello replaces the address a third
+// node's book gave for it (a forged book must not lock the real node out; issue 30, 5).
+func TestAddressBookBombAndLockOut(t *testing.T) {
+	defer leaktest.Check(t)()
+	a, err := ListenTCP(TCPConfig{ID: 1, Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	var ca collector
+	a.Serve(&ca)
+	bogus := map[uint64]string{1: a.Addr(), 5: "127.0.0.1:1"}
+	for id := uint64(100); id < 400; id++ {
+		bogus[id] = "127.0.0.1:1"
+	}
+	d, err := ListenTCP(TCPConfig{ID: 9, Listen: "127.0.0.1:0", Announce: true, Peers: bogus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cd collector
+	d.Serve(&cd)
+	deadline := time.Now().Add(5 * time.Second)
+	for a.PeerAddr(9) == "" && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	d.Close()
+	// A book of 300 strangers (as a hello carries it; here handed over directly, so that the
+	// count is taken when the hello has been read whole).
+	book := map[uint64]string{}
+	for id := uint64(1000); id < 1300; id++ {
+		book[id] = "127.0.0.1:1"
+	}
+	a.learnAddresses(8, book)
+	a.mu.Lock()
+	hearsay := 0
+	for _, p := range a.peers {
+		if p.hearsay {
+			hearsay++
+		}
+	}
+	a.mu.Unlock()
+	if hearsay > maxHearsayPeers {
+		t.Errorf("address books made node 1 hold %d peers learnt from others", hearsay)
+	}
+	// The real node 5 says where it is: its word replaces the book's, if the book named it.
+	r5, err := ListenTCP(TCPConfig{ID: 5, Listen: "127.0.0.1:0", Announce: true, Peers: map[uint64]string{1: a.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r5.Close()
+	var c5 collector
+	r5.Serve(&c5)
+	for a.PeerAddr(5) != r5.Addr() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := a.PeerAddr(5); got != r5.Addr() {
+		t.Errorf("node 5 at %q after its own hello, want %q", got, r5.Addr())
+	}
+}
