@@ -1008,31 +1008,13 @@ func (r *Raft) Step(m Message) error {
 			// could elect a leader that deletes acknowledged entries. It refuses, without
 			// taking the term (so that a restart finds it as it was), until a leader has given
 			// it entries; a new cluster's candidates (no entry of a term) are voted for.
-			if r.tr.On() {
-				r.tr.Emit(eventline.KindVote, "rejects vote for "+ID(m.From)+", it holds no state of its own", r.term, r.role,
-					slog.String("candidate", ID(m.From)), slog.Bool("granted", false), slog.String("reason", eventline.ReasonNoMemory),
-					slog.Bool("prevote", m.Type == MsgPreVote))
-			}
-			resp := MsgVoteResp
-			if m.Type == MsgPreVote {
-				resp = MsgPreVoteResp
-			}
-			r.send(Message{Type: resp, To: m.From, Term: m.Term, RPC: m.RPC})
+			r.refuseVote(m, m.Term, "it holds no state of its own", eventline.ReasonNoMemory)
 			return nil
 		}
 		if isVote && !m.Force && r.checkQuorum && r.lead != None && r.electionElapsed < r.electionTick {
 			// Leader lease: this node heard from a leader less than an election timeout ago,
 			// so the cluster has a leader and the candidate is disruptive (dissertation 4.2.3).
-			if r.tr.On() {
-				r.tr.Emit(eventline.KindVote, "rejects vote for "+ID(m.From)+", a leader is alive", r.term, r.role,
-					slog.String("candidate", ID(m.From)), slog.Bool("granted", false), slog.String("reason", eventline.ReasonLeaderAlive),
-					slog.Bool("prevote", m.Type == MsgPreVote))
-			}
-			resp := MsgVoteResp
-			if m.Type == MsgPreVote {
-				resp = MsgPreVoteResp
-			}
-			r.send(Message{Type: resp, To: m.From, Term: r.term, RPC: m.RPC})
+			r.refuseVote(m, r.term, "a leader is alive", eventline.ReasonLeaderAlive)
 			return nil
 		}
 		switch {
@@ -1117,6 +1099,20 @@ func (r *Raft) Step(m Message) error {
 		}
 	}
 	return nil
+}
+
+// refuseVote answers a (pre-)vote request m with a refusal in term, saying why.
+func (r *Raft) refuseVote(m Message, term uint64, why, reason string) {
+	if r.tr.On() {
+		r.tr.Emit(eventline.KindVote, "rejects vote for "+ID(m.From)+", "+why, r.term, r.role,
+			slog.String("candidate", ID(m.From)), slog.Bool("granted", false), slog.String("reason", reason),
+			slog.Bool("prevote", m.Type == MsgPreVote))
+	}
+	resp := MsgVoteResp
+	if m.Type == MsgPreVote {
+		resp = MsgPreVoteResp
+	}
+	r.send(Message{Type: resp, To: m.From, Term: term, RPC: m.RPC})
 }
 
 // noMemory reports whether the node holds no state of its own: term 0, no vote, and no entry of
