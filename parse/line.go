@@ -250,7 +250,7 @@ func (p *Parser) toEvent(le *lineEvent) Event {
 			rest = msg
 		}
 	}
-	if p.opts.NoFacts && !p.factsNameNodes(p.dialect.classic) {
+	if p.opts.Facts == NodeFacts && !p.factsNameNodes(p.dialect.classic) {
 		return e // a reader of counts (--list): no message shown, and no rule to read a node in it
 	}
 	var ascii bool

@@ -87,14 +87,24 @@ type Options struct {
 	// NoInfer keeps an input no profile reads from being read by an inferred profile (see
 	// package infer). A followed input is never inferred: its start may be all there is yet.
 	NoInfer bool
-	// NoFacts skips the fact rules that only say what an event is (its kind and fields), for a
-	// reader that counts events and nodes (--list): rules that say which node an event is about
-	// still run (profile.NodeFacts).
-	NoFacts bool
-	// FaultFacts runs only the fact rules that say an event is a fault or which node it is
-	// about (profile.FaultFacts), for a plain table, which shows nothing else of them.
-	FaultFacts bool
+	// Facts says which fact rules of the profiles run: all of them (the default), or only
+	// those a reader shows.
+	Facts FactSet
 }
+
+// FactSet chooses the fact rules a reader needs: what it does not show is not read.
+type FactSet uint8
+
+const (
+	// AllFacts: every rule (the timeline, analyze, coloured tables, --fields, --grep, CSV).
+	AllFacts FactSet = iota
+	// FaultFacts: the rules that say an event is a fault or which node it is about
+	// (profile.FaultFacts): a plain table shows nothing else of them.
+	FaultFacts
+	// NodeFacts: only the rules that say which node an event is about (profile.NodeFacts), and
+	// no messages of classic lines: --list counts events and nodes.
+	NodeFacts
+)
 
 // ImplicitTestName is the default name of the test that holds lines outside any test.
 const ImplicitTestName = "(log)"

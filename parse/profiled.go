@@ -222,15 +222,15 @@ func (p *Parser) applyFacts(e *Event, pr *profile.Profile) {
 	if pr == nil || !pr.HasFacts() || e.Kind != "" && e.Syntax != SyntaxEtcdTrace {
 		return
 	}
-	if p.opts.NoFacts && !p.factsNameNodes(pr) {
+	if p.opts.Facts == NodeFacts && !p.factsNameNodes(pr) {
 		return
 	}
 	var f profile.Fact
 	var ok bool
 	switch {
-	case p.opts.NoFacts:
+	case p.opts.Facts == NodeFacts:
 		f, ok = pr.NodeFacts(e.Msg) // which node it is about, not what it is
-	case p.opts.FaultFacts:
+	case p.opts.Facts == FaultFacts:
 		f, ok = pr.FaultFacts(e.Msg)
 	default:
 		f, ok = pr.Facts(e.Msg)

@@ -269,8 +269,8 @@ func TestFaultFactsDrawTheSameTables(t *testing.T) {
 	if len(logs) < 30 {
 		t.Fatalf("%d logs", len(logs))
 	}
-	draw := func(path string, faults bool, format render.Format) string {
-		tests, _, err := parse.ReadFiles([]string{path}, parse.Options{FaultFacts: faults})
+	draw := func(path string, facts parse.FactSet, format render.Format) string {
+		tests, _, err := parse.ReadFiles([]string{path}, parse.Options{Facts: facts})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -278,7 +278,7 @@ func TestFaultFactsDrawTheSameTables(t *testing.T) {
 	}
 	for _, path := range logs {
 		for _, f := range []render.Format{render.FormatText, render.FormatMarkdown} {
-			if all, faults := draw(path, false, f), draw(path, true, f); all != faults {
+			if all, faults := draw(path, parse.AllFacts, f), draw(path, parse.FaultFacts, f); all != faults {
 				t.Errorf("%s (format %d): the table differs when only fault facts are read", path, f)
 			}
 		}
@@ -292,8 +292,8 @@ func TestListWithoutFactsListsTheSame(t *testing.T) {
 	logs, _ := filepath.Glob("../../testdata/fixtures/*.log")
 	more, _ := filepath.Glob("../../testdata/corpus/*.log")
 	logs = append(logs, more...)
-	list := func(path string, noFacts bool) string {
-		tests, _, err := parse.ReadFiles([]string{path}, parse.Options{NoFacts: noFacts})
+	list := func(path string, facts parse.FactSet) string {
+		tests, _, err := parse.ReadFiles([]string{path}, parse.Options{Facts: facts})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -310,7 +310,7 @@ func TestListWithoutFactsListsTheSame(t *testing.T) {
 		return b.String()
 	}
 	for _, path := range logs {
-		if full, fast := list(path, false), list(path, true); full != fast {
+		if full, fast := list(path, parse.AllFacts), list(path, parse.NodeFacts); full != fast {
 			t.Errorf("%s: --list differs without facts:\n%s\nvs\n%s", path, full, fast)
 		}
 	}

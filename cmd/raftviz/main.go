@@ -261,9 +261,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		c.implicit = logTitle(c.files[0]) // the timeline names a plain log's test after its file
 	}
 	opts := c.parseOptions()
-	opts.NoFacts = c.list && !tui // --list shows no kinds
-	// A plain table shows of an event's kind only whether it is a fault.
-	opts.FaultFacts = !c.list && !tui && c.plainTable(stdout)
+	switch {
+	case tui:
+	case c.list:
+		opts.Facts = parse.NodeFacts // --list shows no kinds
+	case c.plainTable(stdout):
+		opts.Facts = parse.FaultFacts // a plain table shows of a kind only whether it is a fault
+	}
 	// The timeline opens at once on a pipe (a go test still running): no waiting for its start
 	// to infer a profile from. Tables wait for it.
 	opts.NoInfer = tui && slices.Contains(c.files, "-")
