@@ -29,6 +29,7 @@ type dialect struct {
 	wording  *profile.Profile
 	wordings []*profile.Profile
 	named    []*profile.Profile // profiles with identity or book rules
+	stamps   profile.Stamps     // the last time stamp read, for the next line's
 	// aliases caches what a profile's alias rule says of a node id: ids repeat on every line,
 	// and the rule is a regexp.
 	aliases   map[string]aliasOf
@@ -108,7 +109,7 @@ func (d *dialect) envelopeName() string {
 func (p *Parser) profileEvent(line []byte) (Event, bool) {
 	d := &p.dialect
 	if d.active != nil && d.active.Builtin == "" {
-		if r, ok := d.active.ParseLine(line); ok {
+		if r, ok := d.active.ParseLine(line, &d.stamps); ok {
 			return p.recordEvent(d.active, &r), true
 		}
 	}
@@ -119,7 +120,7 @@ func (p *Parser) profileEvent(line []byte) (Event, bool) {
 		if !pr.Detect(line) {
 			continue
 		}
-		if r, ok := pr.ParseLine(line); ok {
+		if r, ok := pr.ParseLine(line, &d.stamps); ok {
 			d.active, d.locked = pr, true
 			p.sum.Profile = pr.Name
 			return p.recordEvent(pr, &r), true

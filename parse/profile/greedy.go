@@ -31,6 +31,10 @@ type lineRegexp struct {
 	// lines out without running the regexp.
 	lit     string
 	litFold bool
+	// lead finds where an unanchored regexp's matches can begin (nil: Go's regexp searches).
+	lead *leadingWords
+	// lazy runs "^.{0,N}?REST" as a search for REST (nil: not of that shape).
+	lazy *lazyPrefix
 }
 
 // mayContain reports whether b may contain l.lit: it does, or it has bytes beyond ASCII (where
@@ -51,11 +55,13 @@ func newLineRegexp(re *regexp.Regexp) *lineRegexp {
 		return l
 	}
 	if !beginsWithText(tree) {
+		l.lead = newLeadingWords(tree, re.String())
 		return l
 	}
 	var c gcompiler
 	n := c.compile(tree, charset{}) // the end of the match: nothing follows that could fail
 	if c.unsupported {
+		l.lazy = newLazyPrefix(tree, re)
 		return l
 	}
 	l.fast = n
@@ -67,6 +73,11 @@ func (l *lineRegexp) String() string { return l.re.String() }
 
 // FindSubmatchIndex is regexp.FindSubmatchIndex.
 func (l *lineRegexp) FindSubmatchIndex(b []byte) []int {
+	if l.lazy != nil {
+		if m, ok := l.lazy.find(b); ok {
+			return m
+		}
+	}
 	if l.fast != nil {
 		m := gmatch{in: b, caps: make([]int, l.ncap)}
 		for i := range m.caps {
@@ -80,6 +91,9 @@ func (l *lineRegexp) FindSubmatchIndex(b []byte) []int {
 		case !m.abort && m.choices == 0:
 			return nil // no choice was made: no other way to match
 		}
+	}
+	if l.lead != nil && (!l.lead.fold || isASCII(readOnlyString(b))) {
+		return l.lead.find(b)
 	}
 	return l.re.FindSubmatchIndex(b)
 }
@@ -109,7 +123,7 @@ func (l *lineRegexp) MatchString(s string) bool {
 
 // FindStringSubmatchIndex is regexp.FindStringSubmatchIndex.
 func (l *lineRegexp) FindStringSubmatchIndex(s string) []int {
-	if l.fast == nil {
+	if l.fast == nil && l.lead == nil && l.lazy == nil {
 		return l.re.FindStringSubmatchIndex(s)
 	}
 	return l.FindSubmatchIndex(readOnlyBytes(s))

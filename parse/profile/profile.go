@@ -53,6 +53,7 @@ type Profile struct {
 	groups     lineGroups
 	timeLayout string
 	rfc3339    bool          // timeLayout is read by UnixNanoRFC3339
+	fracAtEnd  bool          // timeLayout ends with fractional seconds (see Stamps)
 	timeUnit   time.Duration // "time offset UNIT": the time group counts UNITs since the start
 	alias      *regexp.Regexp
 	aliasAs    string
@@ -142,8 +143,9 @@ func (p *Profile) Detect(line []byte) bool {
 func (p *Profile) HasDetect() bool { return p.detect != nil }
 
 // ParseLine reads one line with the profile's line regexp. It returns false for lines of other
-// shapes (and always for built-in line syntaxes, which package parse scans itself).
-func (p *Profile) ParseLine(line []byte) (Record, bool) {
+// shapes (and always for built-in line syntaxes, which package parse scans itself). st, when not
+// nil, carries the input's last time stamp from line to line.
+func (p *Profile) ParseLine(line []byte, st *Stamps) (Record, bool) {
 	if p.line == nil {
 		return Record{}, false
 	}
@@ -159,7 +161,7 @@ func (p *Profile) ParseLine(line []byte) (Record, bool) {
 	}
 	var r Record
 	if ts := group(p.groups.time); len(ts) > 0 {
-		if !p.parseTime(ts, &r) {
+		if !p.parseTime(ts, &r, st) {
 			return Record{}, false
 		}
 	}
@@ -187,7 +189,7 @@ func (p *Profile) ParseLine(line []byte) (Record, bool) {
 	return r, true
 }
 
-func (p *Profile) parseTime(ts []byte, r *Record) bool {
+func (p *Profile) parseTime(ts []byte, r *Record, st *Stamps) bool {
 	if p.timeUnit > 0 {
 		n, err := strconv.ParseInt(string(ts), 10, 64)
 		if err != nil {
@@ -205,6 +207,10 @@ func (p *Profile) parseTime(ts []byte, r *Record) bool {
 			return true
 		}
 	}
+	key, frac := p.splitFraction(ts)
+	if st.lookup(p, key, frac, r) {
+		return true
+	}
 	t, err := time.Parse(p.timeLayout, string(ts))
 	if err != nil {
 		return false
@@ -212,12 +218,15 @@ func (p *Profile) parseTime(ts []byte, r *Record) bool {
 	r.HasTime = true
 	if t.Year() == 0 { // a layout without a date: a time of day
 		r.Time = int64(t.Hour())*3600e9 + int64(t.Minute())*60e9 + int64(t.Second())*1e9 + int64(t.Nanosecond())
-		return true
+	} else {
+		if !strings.ContainsAny(p.timeLayout, "Z-07") { // no zone in the stamp: the reader's zone
+			t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.Local)
+		}
+		r.Time, r.HasDate = t.UnixNano(), true
 	}
-	if !strings.ContainsAny(p.timeLayout, "Z-07") { // no zone in the stamp: the reader's zone
-		t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.Local)
+	if int64(t.Nanosecond()) == fractionNanos(frac) {
+		st.remember(p, key, frac, r) // the fraction is all of the nanoseconds: the rest is shared
 	}
-	r.Time, r.HasDate = t.UnixNano(), true
 	return true
 }
 
@@ -339,7 +348,7 @@ func (p *Profile) facts1(msg string, only func(*rule) bool) (Fact, bool) {
 	first := -1 // the first kind rule that matches
 	var lo, hi int
 	for i, r := range p.facts {
-		if r.kind == "" || faultsOnly && !only(r) {
+		if r.kind == "" || faultsOnly && !only(r) || !r.mayMatch(&m) {
 			continue
 		}
 		f, l, h, ok := r.match(&m)
@@ -367,7 +376,7 @@ func (p *Profile) facts1(msg string, only func(*rule) bool) (Fact, bool) {
 		m = message{s: rest, folds: p.folds}
 	}
 	for _, r := range p.facts {
-		if r.kind != "" || r.addsNothing(out.Fields) {
+		if r.kind != "" || !r.mayMatch(&m) || r.addsNothing(out.Fields) {
 			continue
 		}
 		f, _, _, ok := r.match(&m)
@@ -571,7 +580,7 @@ func Parse(r io.Reader, file string) (*Profile, error) {
 				}
 				continue
 			}
-			p.timeLayout, p.rfc3339 = val, isRFC3339Layout(val)
+			p.timeLayout, p.rfc3339, p.fracAtEnd = val, isRFC3339Layout(val), layoutEndsWithFraction(val)
 		case "alias":
 			pattern, as, ok := strings.Cut(val, " as ")
 			if !ok {
@@ -823,7 +832,7 @@ func Custom(nodeRe, timeLayout string, facts *Profile) (*Profile, error) {
 	if err := p.setGroups(func(f string, a ...any) error { return fmt.Errorf(f, a...) }); err != nil {
 		return nil, err
 	}
-	p.timeLayout, p.rfc3339 = timeLayout, isRFC3339Layout(timeLayout)
+	p.timeLayout, p.rfc3339, p.fracAtEnd = timeLayout, isRFC3339Layout(timeLayout), layoutEndsWithFraction(timeLayout)
 	if facts != nil {
 		p.facts, p.folds, p.nodeFields = facts.facts, facts.folds, facts.nodeFields
 	}

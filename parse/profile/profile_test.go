@@ -2,7 +2,6 @@ package profile
 
 import (
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"regexp"
 	"slices"
@@ -112,7 +111,7 @@ func TestCustomFromFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, ok := p.ParseLine([]byte("12:00 node=n3 became leader term=4"))
+	r, ok := p.ParseLine([]byte("12:00 node=n3 became leader term=4"), nil)
 	if !ok || r.Node != "n3" || string(r.Msg) != "became leader term=4" {
 		t.Fatalf("%+v %v", r, ok)
 	}
@@ -123,22 +122,31 @@ func TestCustomFromFlags(t *testing.T) {
 	}
 }
 
-// TestLeadingLiteralMatchesAsRegexp: a rule run anchored where its leading literal occurs finds
-// what the unanchored regexp finds, submatches included, on random messages.
-func TestLeadingLiteralMatchesAsRegexp(t *testing.T) {
+// TestLeadingWordsMatchAsRegexp: a regexp run anchored where one of its leading words occurs
+// finds what Go's unanchored regexp finds, submatches included, on random messages.
+func TestLeadingWordsMatchAsRegexp(t *testing.T) {
 	exprs := []string{`\bterm\s*=\s*(?P<term>\d+)`, `(?i)\bkilled\b`, `(?i)\bcommit\w*\s+(?:up\s+)?to\s+(?:index\s+)?(?P<commit>\d+)`,
 		`(?i)\bappl(?:y|ying|ied)\s+(?:\d+\s*-\s*)?(?P<index>\d+)`, `\bcurrentTerm\s*[=:]\s*(?P<term>\d+)`,
-		`(?i)\b(?:becom\w*|became|convert\w*\s+to|is\s+now|elected)\W+(?:a\s+|the\s+)*leader`, `(?i)\b(?:at|in)\s+term\s+(?P<term>\d+)`}
+		`(?i)\b(?:becom\w*|became|convert\w*\s+to|is\s+now|elected)\W+(?:a\s+|the\s+)*leader`, `(?i)\b(?:at|in)\s+term\s+(?P<term>\d+)`,
+		// The server token of inferred profiles: letters of either case written as classes.
+		`\b(?:[Ss]erver|[Pp]eer|[Nn]ode|[Rr]aft(?:-[a-z]+)?|rf\.me|me)[ :=]+(?P<node>\d{1,2})\b`,
+		`\b[Tt]erm:\s*\[(?P<term>\d+)\]`, `(?:[Ss]erver|peer)\s(?P<node>\d)`, `term\b`, `\bterm\B`,
+		// "The term in the first N characters": run as a search for what follows the dots.
+		`^.{0,40}?\b[Tt]erm[ :=]\s*(?P<term>\d+)\b`, `^.{0,5}?(?P<x>term)\s*(?P<term>\d+)`, `^.*?\bserver (?P<node>\d)`,
+		// A class of two cases, then a literal of one (the search is without regard to case).
+		`\b(?:[bB]ecome|[bB]ecame|[sS]witchTo|[tT]oBe)Leader`}
 	words := []string{"term", "Term", "TERM", "=", " ", "3", "12", "xterm", "term=", "killed", "Killed", "skilled", "commit", "commits",
 		"to", "up", "index", "apply", "applied", "appl", "-", "currentTerm", "_term", "é", "K", "\u212a", ":", "terms",
-		"become", "becomes", "Became", "converting", "is", "now", "a", "the", "leader", "Leader", "elected", "at", "in", "isnow", "xbecome"}
+		"become", "becomes", "Became", "converting", "is", "now", "a", "the", "leader", "Leader", "elected", "at", "in", "isnow", "xbecome",
+		"server", "Server", "SERVER", "peer", "Peer", "node", "raft", "raft-x", "Raft-", "rf.me", "me", "ame", "[", "]", "Term:", "\u017f", "\n", "(becomeLeader", "BecomeLeader", "switchToLeader", "becomeleader", "toBeLEADER"}
 	rng := rand.New(rand.NewPCG(3, 5))
 	for _, expr := range exprs {
-		r, err := parseRule("- : "+expr, func(f string, a ...any) error { return fmt.Errorf(f, a...) }, regexp.Compile)
-		if err != nil || r.at == nil {
-			t.Fatalf("%s: %v (lead %q)", expr, err, r.lead)
-		}
 		re := regexp.MustCompile(expr)
+		l := newLineRegexp(re)
+		lazy := strings.HasPrefix(expr, "^")
+		if !lazy && l.lead == nil || lazy && l.lazy == nil {
+			t.Fatalf("%s: no leading words (%v) or lazy prefix (%v)", expr, l.lead, l.lazy)
+		}
 		for i := 0; i < 20000; i++ {
 			var b strings.Builder
 			for j := rng.IntN(8); j >= 0; j-- {
@@ -149,14 +157,14 @@ func TestLeadingLiteralMatchesAsRegexp(t *testing.T) {
 			}
 			s := b.String()
 			want := re.FindStringSubmatchIndex(s)
-			var got []int
-			if !r.leadFold || isASCII(s) {
-				got = r.matchAtLead(s)
-			} else {
-				got = want
-			}
-			if !slices.Equal(got, want) {
+			if got := l.FindStringSubmatchIndex(s); !slices.Equal(got, want) {
 				t.Fatalf("%s on %q: %v, want %v", expr, s, got, want)
+			}
+			if lazy {
+				continue
+			}
+			if got := l.lead.find([]byte(s)); isASCII(s) && !slices.Equal(got, want) {
+				t.Fatalf("%s on %q (leading words): %v, want %v", expr, s, got, want)
 			}
 		}
 	}

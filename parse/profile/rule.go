@@ -55,12 +55,12 @@ type rule struct {
 	// anyOf are further sets of strings of which every match contains at least one each (the
 	// alternatives of "(?:becom|convert|elected)"), checked after lit.
 	anyOf []literalSet
-	// lead is a literal every match of an unanchored rule begins with, after a \b ("\bterm\s*="):
-	// a match can begin only where it occurs, so the rule runs anchored there (at) instead of
-	// being tried at every byte of the message, which Go's regexp does for such a rule.
-	lead     []string // one of them, for an alternation of words ("\b(?:becom|convert|elected)")
-	leadFold bool
-	at       *regexp.Regexp // ^(?:expr)
+	// need and needAny say the same of lit and anyOf as bits of the profile's foldIndex, which
+	// finds every literal of every rule in one pass over a message: a rule whose literals are
+	// not all there is ruled out by a few bit operations (need: all of these bits; needAny: one
+	// bit of each). They over-approximate (case is ignored); lit and anyOf then decide.
+	need    uint64
+	needAny []uint64
 }
 
 type literalSet struct {
@@ -88,6 +88,27 @@ type message struct {
 	high    bool // a byte >= 0x80: (?i)k matches the Kelvin sign, so the regexp must decide
 }
 
+// mayHave reports whether the message may contain the literals of bits need (all of them) and
+// needAny (one of each).
+func (m *message) mayHave(need uint64, needAny []uint64) bool {
+	if !m.scanned {
+		m.found, m.high = m.folds.scan(m.s)
+		m.scanned = true
+	}
+	if m.high {
+		return true
+	}
+	if m.found&need != need {
+		return false
+	}
+	for _, b := range needAny {
+		if m.found&b == 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // contains reports whether the message may contain lit (lower case when fold); bit is lit's
 // place in the foldIndex, or -1.
 func (m *message) contains(lit string, fold bool, bit int) bool {
@@ -108,8 +129,14 @@ func (m *message) contains(lit string, fold bool, bit int) bool {
 // (an Aho-Corasick automaton over lower-case ASCII).
 type foldIndex struct {
 	lits []string
-	// trans[state+c] for a state's offset (a multiple of 128) and a lower-case ASCII byte c is
-	// the next state's offset, plus 1 when literals end there (out[offset/128] says which).
+	// class maps a byte to its class: bytes that appear in no literal (and bytes >= 0x80) are
+	// class 0, each letter of the literals a class of its own in either case. The table is then
+	// states x classes, small enough to stay in the first-level cache (a row of 128 bytes per
+	// state was not).
+	class  [256]uint8
+	nclass uint32
+	// trans[state+class] for a state's offset (a multiple of nclass) is the next state's offset
+	// times 2, plus 1 when literals end there (out[offset/nclass] says which).
 	trans []uint32
 	out   []uint64
 }
@@ -130,15 +157,28 @@ func (x *foldIndex) bit(lit string) int {
 
 // build makes the automaton of the literals added.
 func (x *foldIndex) build() {
-	next := [][128]int{{}}
+	x.nclass = 1
+	for _, lit := range x.lits {
+		for j := 0; j < len(lit); j++ {
+			if c := lit[j]; x.class[c] == 0 {
+				x.class[c] = uint8(x.nclass)
+				if u := upperASCII(rune(c)); u != rune(c) {
+					x.class[u] = uint8(x.nclass)
+				}
+				x.nclass++
+			}
+		}
+	}
+	nc := int(x.nclass)
+	next := [][]int{make([]int, nc)}
 	x.out = []uint64{0}
 	// The trie: state 0 is the root; 0 in next means "no edge" until the links are made.
 	for i, lit := range x.lits {
 		st := 0
 		for j := 0; j < len(lit); j++ {
-			c := lit[j]
+			c := x.class[lit[j]]
 			if next[st][c] == 0 {
-				next = append(next, [128]int{})
+				next = append(next, make([]int, nc))
 				x.out = append(x.out, 0)
 				next[st][c] = len(next) - 1
 			}
@@ -149,7 +189,7 @@ func (x *foldIndex) build() {
 	// Breadth first: a missing edge goes where the longest proper suffix's edge goes.
 	fail := make([]int, len(next))
 	queue := []int{}
-	for c := 0; c < 128; c++ {
+	for c := 1; c < nc; c++ {
 		if s := next[0][c]; s != 0 {
 			queue = append(queue, s)
 		}
@@ -158,7 +198,7 @@ func (x *foldIndex) build() {
 		st := queue[0]
 		queue = queue[1:]
 		x.out[st] |= x.out[fail[st]]
-		for c := 0; c < 128; c++ {
+		for c := 0; c < nc; c++ {
 			s := next[st][c]
 			if s == 0 {
 				next[st][c] = next[fail[st]][c]
@@ -168,25 +208,17 @@ func (x *foldIndex) build() {
 			queue = append(queue, s)
 		}
 	}
-	x.trans = make([]uint32, 128*len(next))
+	x.trans = make([]uint32, nc*len(next))
 	for st := range next {
 		for c, to := range next[st] {
-			e := uint32(to * 128)
+			e := uint32(to*nc) << 1
 			if x.out[to] != 0 {
 				e |= 1
 			}
-			x.trans[st*128+c] = e
+			x.trans[st*nc+c] = e
 		}
 	}
 }
-
-// lowerASCIITable maps a byte to its lower case; bytes >= 0x80 to 0 (scan reports them).
-var lowerASCIITable = func() (t [256]byte) {
-	for c := 0; c < 128; c++ {
-		t[c] = lowerByte(byte(c))
-	}
-	return t
-}()
 
 // scan returns the literals s contains, and whether s has a byte >= 0x80 (then the answer is
 // not used: see message).
@@ -195,28 +227,58 @@ func (x *foldIndex) scan(s string) (found uint64, high bool) {
 		return 0, !isASCII(s)
 	}
 	st, any := uint32(0), byte(0)
-	trans := x.trans
+	trans, nc := x.trans, x.nclass
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		any |= c
-		e := trans[st+uint32(lowerASCIITable[c])]
-		st = e &^ 127
+		e := trans[st+uint32(x.class[c])]
+		st = e >> 1
 		if e&1 != 0 {
-			found |= x.out[st/128]
+			found |= x.out[st/nc]
 		}
 	}
 	return found, any >= utf8.RuneSelf
 }
 
-// indexFold is the index of lit (ASCII, lower case) in s, ignoring ASCII case, or -1.
+// indexFold is the index of lit (ASCII, lower case) in s, ignoring ASCII case, or -1. It skips
+// to occurrences of lit's first byte in either case with strings.IndexByte (vectorised), which
+// made it several times faster than comparing at every byte.
 func indexFold(s, lit string) int {
 	if len(lit) == 0 {
 		return 0
 	}
-	first := lit[0]
-	for i := 0; i+len(lit) <= len(s); i++ {
-		if lowerByte(s[i]) != first {
-			continue
+	if len(lit) > len(s) {
+		return -1
+	}
+	lo, up := lit[0], lit[0]
+	if 'a' <= lo && lo <= 'z' {
+		up = lo - 'a' + 'A'
+	}
+	last := len(s) - len(lit) // the last place a match can begin
+	nextLo, nextUp := -2, -2  // the next occurrence at or after i of each case (-1: none; -2: not looked)
+	if up == lo {
+		nextUp = -1
+	}
+	for i := 0; i <= last; {
+		if nextLo != -1 && nextLo < i {
+			nextLo = -1
+			if j := strings.IndexByte(s[i:last+1], lo); j >= 0 {
+				nextLo = i + j
+			}
+		}
+		if nextUp != -1 && nextUp < i {
+			nextUp = -1
+			if j := strings.IndexByte(s[i:last+1], up); j >= 0 {
+				nextUp = i + j
+			}
+		}
+		switch {
+		case nextLo < 0 && nextUp < 0:
+			return -1
+		case nextUp < 0 || nextLo >= 0 && nextLo < nextUp:
+			i = nextLo
+		default:
+			i = nextUp
 		}
 		j := 1
 		for j < len(lit) && lowerByte(s[i+j]) == lit[j] {
@@ -225,6 +287,7 @@ func indexFold(s, lit string) int {
 		if j == len(lit) {
 			return i
 		}
+		i++
 	}
 	return -1
 }
@@ -236,18 +299,36 @@ func lowerByte(c byte) byte {
 	return c
 }
 
-// indexFolds puts the case-insensitive literals of the rules in one foldIndex.
+// indexFolds puts the literals of the rules in one foldIndex, in lower case: a case-insensitive
+// literal is looked up there alone; a literal of exact case is looked for only where the index
+// says it may be.
 func indexFolds(rules []*rule) *foldIndex {
 	x := &foldIndex{}
 	for _, r := range rules {
-		if r.lit != "" && r.fold {
-			r.litBit = x.bit(r.lit)
+		if r.lit != "" {
+			bit := x.bit(strings.ToLower(r.lit))
+			if r.fold {
+				r.litBit = bit
+			}
+			if bit >= 0 {
+				r.need |= 1 << bit
+			}
 		}
 		for _, set := range r.anyOf {
-			if set.fold {
-				for j, a := range set.alts {
-					set.bits[j] = x.bit(a)
+			var mask uint64
+			for j, a := range set.alts {
+				bit := x.bit(strings.ToLower(a))
+				if set.fold {
+					set.bits[j] = bit
 				}
+				if bit < 0 {
+					mask = 0
+					break
+				}
+				mask |= 1 << bit
+			}
+			if mask != 0 {
+				r.needAny = append(r.needAny, mask)
 			}
 		}
 	}
@@ -293,11 +374,6 @@ func parseRule(val string, fail func(string, ...any) error, compile func(string)
 		r.lit = "" // the prefix check says it already
 	}
 	r.anyOf = requiredAlternatives(re.String())
-	if lead, fold := leadingLiterals(re.String()); len(lead) > 0 {
-		if at, err := regexp.Compile(`^(?:` + re.String() + `)`); err == nil {
-			r.lead, r.leadFold, r.at = lead, fold, at
-		}
-	}
 	r.litBit = -1
 	for i := range r.anyOf {
 		r.anyOf[i].bits = make([]int, len(r.anyOf[i].alts))
@@ -308,9 +384,18 @@ func parseRule(val string, fail func(string, ...any) error, compile func(string)
 	return r, nil
 }
 
+// mayMatch reports whether the message may contain the rule's literals, as the profile's
+// foldIndex found them (cheap: most rules are ruled out here, before match is called).
+func (r *rule) mayMatch(msg *message) bool {
+	return r.need == 0 && r.needAny == nil || msg.folds == nil || msg.mayHave(r.need, r.needAny)
+}
+
 // match applies the rule to a message and returns the fact and the span the regexp matched.
 func (r *rule) match(msg *message) (f Fact, lo, hi int, ok bool) {
 	if !strings.HasPrefix(msg.s, r.prefix) {
+		return Fact{}, 0, 0, false
+	}
+	if !r.mayMatch(msg) {
 		return Fact{}, 0, 0, false
 	}
 	if r.lit != "" && !msg.contains(r.lit, r.fold, r.litBit) {
@@ -321,118 +406,12 @@ func (r *rule) match(msg *message) (f Fact, lo, hi int, ok bool) {
 			return Fact{}, 0, 0, false
 		}
 	}
-	var m []int
-	if r.at != nil && (!r.leadFold || isASCII(msg.s)) {
-		m = r.matchAtLead(msg.s)
-	} else {
-		m = r.re.FindStringSubmatchIndex(msg.s)
-	}
+	m := r.re.FindStringSubmatchIndex(msg.s)
 	if m == nil {
 		return Fact{}, 0, 0, false
 	}
 	f = r.fact(msg.s, m)
 	return f, m[0], m[1], true
-}
-
-// matchAtLead finds the rule's leftmost match by running it anchored where one of its leading
-// literals occurs at a word boundary, in order, as the unanchored regexp would find it.
-func (r *rule) matchAtLead(s string) []int {
-	var next [8]int // each literal's next occurrence at or after from (-1: none left)
-	for i := range r.lead {
-		next[i] = -2 // not looked for yet
-	}
-	for from := 0; from < len(s); {
-		pos := -1
-		for i, lit := range r.lead {
-			if next[i] == -2 || next[i] >= 0 && next[i] < from {
-				var j int
-				if r.leadFold {
-					j = indexFold(s[from:], lit)
-				} else {
-					j = strings.Index(s[from:], lit)
-				}
-				next[i] = -1
-				if j >= 0 {
-					next[i] = from + j
-				}
-			}
-			if next[i] >= 0 && (pos < 0 || next[i] < pos) {
-				pos = next[i]
-			}
-		}
-		if pos < 0 {
-			return nil
-		}
-		if pos == 0 || !isWordByte(s[pos-1]) {
-			if m := r.at.FindStringSubmatchIndex(s[pos:]); m != nil {
-				for k := range m {
-					if m[k] >= 0 {
-						m[k] += pos
-					}
-				}
-				return m
-			}
-		}
-		from = pos + 1
-	}
-	return nil
-}
-
-func isWordByte(c byte) bool {
-	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
-}
-
-// leadingLiterals returns the literals (ASCII, beginning with a word character, up to 8) one of
-// which every match of expr begins with right after a \b, and whether they are matched without
-// regard to case; none when expr is anchored or begins otherwise.
-func leadingLiterals(expr string) ([]string, bool) {
-	re, err := parseSyntax(expr)
-	if err != nil {
-		return nil, false
-	}
-	re = re.Simplify()
-	if re.Op != syntax.OpConcat || len(re.Sub) < 2 || re.Sub[0].Op != syntax.OpWordBoundary {
-		return nil, false
-	}
-	var lits []*syntax.Regexp
-	if !firstLiterals(re.Sub[1], &lits) || len(lits) == 0 || len(lits) > 8 {
-		return nil, false
-	}
-	fold := lits[0].Flags&syntax.FoldCase != 0
-	var out []string
-	for _, l := range lits {
-		s := string(l.Rune)
-		if len(s) < 2 || !isASCII(s) || !isWordByte(s[0]) || (l.Flags&syntax.FoldCase != 0) != fold {
-			return nil, false
-		}
-		if fold {
-			s = strings.ToLower(s)
-		}
-		out = append(out, s)
-	}
-	return out, fold
-}
-
-// firstLiterals collects the literal each match of n begins with, for every branch of n; false
-// when a branch can begin otherwise.
-func firstLiterals(n *syntax.Regexp, out *[]*syntax.Regexp) bool {
-	switch n.Op {
-	case syntax.OpLiteral:
-		*out = append(*out, n)
-		return true
-	case syntax.OpCapture:
-		return firstLiterals(n.Sub[0], out)
-	case syntax.OpConcat:
-		return len(n.Sub) > 0 && firstLiterals(n.Sub[0], out)
-	case syntax.OpAlternate:
-		for _, b := range n.Sub {
-			if !firstLiterals(b, out) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
 }
 
 func (r *rule) fact(msg string, m []int) Fact {
