@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/parse/analyze"
 	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/raft"
 	"github.com/raftviz/raftviz/raft/transport"
 )
 
@@ -198,6 +200,7 @@ type procCluster struct {
 	addrs  map[uint64]string
 	procs  map[uint64]*exec.Cmd
 	stderr map[uint64]*bytes.Buffer
+	extra  []string // flags every node is started with
 }
 
 func newProcCluster(t *testing.T, n int) *procCluster {
@@ -255,6 +258,7 @@ func (c *procCluster) start(id uint64, join bool, peerIDs ...uint64) *exec.Cmd {
 	}
 	args := []string{"node", "--id", fmt.Sprint(id), "--listen", c.addrs[id], "--peers", strings.Join(others, ","),
 		"--data", c.data(id), "--log", c.logPath(id), "--election-timeout", "150ms", "--heartbeat", "30ms"}
+	args = append(args, c.extra...)
 	if join {
 		args = append(args, "--join")
 	}
@@ -324,7 +328,7 @@ func TestThreeProcessesSurviveKill(t *testing.T) {
 	ctx := context.Background()
 	write := func(k, v string) uint64 {
 		t.Helper()
-		r, by, err := Request(ctx, peers, 1, "set "+k+" "+v, 15*time.Second)
+		r, by, err := Request(ctx, peers, clusterAuth{id: 1}, "set "+k+" "+v, 15*time.Second)
 		if err != nil || r.Status != transport.ReplyOK {
 			t.Fatalf("set %s: %v %+v", k, err, r)
 		}
@@ -352,14 +356,14 @@ func TestThreeProcessesSurviveKill(t *testing.T) {
 			t.Fatalf("client set q %s: exit %d %s %s", v, code, out, errOut)
 		}
 	}
-	if r, _, err := Request(ctx, peers, 1, "get q", 5*time.Second); err != nil || !strings.HasPrefix(r.Text, "value=2 ") {
+	if r, _, err := Request(ctx, peers, clusterAuth{id: 1}, "get q", 5*time.Second); err != nil || !strings.HasPrefix(r.Text, "value=2 ") {
 		t.Fatalf("get q after two clients' sets: %v %q", err, r.Text)
 	}
 	code, _, errOut := runCmd(ctx, "client", "--peers", c.peerFlag(), "@s424242:1", "set", "z", "1")
 	if code != exitFailed || !strings.Contains(errOut, "unknown client session") {
 		t.Errorf("a command in an unknown session: exit %d, %q", code, errOut)
 	}
-	if r, _, err := Request(ctx, peers, 1, "get z", 5*time.Second); err != nil || !strings.HasPrefix(r.Text, "not_found") {
+	if r, _, err := Request(ctx, peers, clusterAuth{id: 1}, "get z", 5*time.Second); err != nil || !strings.HasPrefix(r.Text, "not_found") {
 		t.Errorf("get z after a refused command: %v %q", err, r.Text)
 	}
 	// A second process on a data directory in use refuses to start, in one line (it used to
@@ -396,7 +400,7 @@ func TestThreeProcessesSurviveKill(t *testing.T) {
 		c.start(id, false)
 	}
 	for k, v := range acked {
-		r, _, err := Request(ctx, peers, 1, "get "+k, 15*time.Second)
+		r, _, err := Request(ctx, peers, clusterAuth{id: 1}, "get "+k, 15*time.Second)
 		if err != nil || r.Text != "value="+v+" "+strings.SplitN(r.Text, " ", 2)[1] {
 			t.Fatalf("get %s after kills: %v %q, want value=%s", k, err, r.Text, v)
 		}
@@ -440,7 +444,7 @@ func TestProcessJoinsAndLeaves(t *testing.T) {
 	c.start(2, false, 1, 3)
 	c.start(3, false, 1, 2)
 	ctx := context.Background()
-	if r, _, err := Request(ctx, c.peers(1, 2, 3), 1, "set before 1", 15*time.Second); err != nil || r.Status != transport.ReplyOK {
+	if r, _, err := Request(ctx, c.peers(1, 2, 3), clusterAuth{id: 1}, "set before 1", 15*time.Second); err != nil || r.Status != transport.ReplyOK {
 		t.Fatalf("set: %v %+v", err, r)
 	}
 	c.start(4, true, 1, 2, 3)
@@ -454,7 +458,7 @@ func TestProcessJoinsAndLeaves(t *testing.T) {
 		t.Fatalf("get before: %s", out)
 	}
 	// Nodes 3 and 4 are the cluster now: a majority of two needs node 4.
-	r, by, err := Request(ctx, c.peers(3, 4), 1, "get after", 15*time.Second)
+	r, by, err := Request(ctx, c.peers(3, 4), clusterAuth{id: 1}, "get after", 15*time.Second)
 	if err != nil || !strings.HasPrefix(r.Text, "value=2") || (by != 3 && by != 4) {
 		t.Fatalf("get after from {3,4}: %v %+v (node %d)", err, r, by)
 	}
@@ -476,7 +480,7 @@ func TestJoinKnowingOneMemberLosesNothing(t *testing.T) {
 		c.start(id, false, others...)
 	}
 	five := []uint64{1, 2, 3, 4, 5}
-	if r, _, err := Request(context.Background(), c.peers(five...), 1, "set before 1", 15*time.Second); err != nil || r.Status != transport.ReplyOK {
+	if r, _, err := Request(context.Background(), c.peers(five...), clusterAuth{id: 1}, "set before 1", 15*time.Second); err != nil || r.Status != transport.ReplyOK {
 		t.Fatalf("set: %v %+v", err, r)
 	}
 	c.start(6, true, 1)
@@ -484,7 +488,7 @@ func TestJoinKnowingOneMemberLosesNothing(t *testing.T) {
 	for id := uint64(2); id <= 5; id++ {
 		c.kill(id)
 	}
-	r, by, err := Request(context.Background(), c.peers(1, 6), 1, "set x 1", 4*time.Second)
+	r, by, err := Request(context.Background(), c.peers(1, 6), clusterAuth{id: 1}, "set x 1", 4*time.Second)
 	if err == nil && r.Status == transport.ReplyOK {
 		t.Fatalf("nodes 1 and 6, 2 of 6 voters, acknowledged a write (node %d: %s)", by, r.Text)
 	}
@@ -509,7 +513,7 @@ func TestWipedNodeIsRefused(t *testing.T) {
 		c.start(id, false)
 	}
 	ctx := context.Background()
-	if r, _, err := Request(ctx, c.peers(), 1, "set x 1", 15*time.Second); err != nil || r.Status != transport.ReplyOK {
+	if r, _, err := Request(ctx, c.peers(), clusterAuth{id: 1}, "set x 1", 15*time.Second); err != nil || r.Status != transport.ReplyOK {
 		t.Fatalf("set: %v %+v", err, r)
 	}
 	c.kill(3)
@@ -532,18 +536,66 @@ func TestWipedNodeIsRefused(t *testing.T) {
 	os.RemoveAll(c.data(3))
 	// Added as a learner before it starts: its first hello comes when it is already in the
 	// configuration again, which must not be taken for the wiped voter coming back.
-	if _, _, err := Request(ctx, c.peers(1, 2), 1, "conf add_learner 3", 15*time.Second); err != nil {
+	if _, _, err := Request(ctx, c.peers(1, 2), clusterAuth{id: 1}, "conf add_learner 3", 15*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	c.start(3, true)
-	if _, _, err := Request(ctx, c.peers(1, 2), 1, "conf promote 3", 20*time.Second); err != nil {
+	if _, _, err := Request(ctx, c.peers(1, 2), clusterAuth{id: 1}, "conf promote 3", 20*time.Second); err != nil {
 		t.Fatalf("promote 3: %v (stderr of node 3: %q)", err, c.stderr[3].String())
 	}
 	// Nodes 1 and 3 are a majority of three: x must be there.
 	c.kill(2)
-	r, _, err := Request(ctx, c.peers(1, 3), 1, "get x", 15*time.Second)
+	r, _, err := Request(ctx, c.peers(1, 3), clusterAuth{id: 1}, "get x", 15*time.Second)
 	if err != nil || !strings.HasPrefix(r.Text, "value=1") {
 		t.Fatalf("get x from nodes 1 and 3: %v %+v", err, r)
+	}
+}
+
+// TestClusterKeyKeepsStrangersOut: nodes started with a cluster key serve clients that hold it;
+// a client without it is refused in one line; a stranger's vote request with term 2^64-1 (it
+// used to stall the cluster for good) is refused before it is read, and the cluster still
+// commits. A node that bootstraps with peers and finds no key file is told to make one.
+func TestClusterKeyKeepsStrangersOut(t *testing.T) {
+	c := newProcCluster(t, 3)
+	keyPath := filepath.Join(c.dir, "cluster.key")
+	start := []string{"node", "--id", "1", "--listen", c.addrs[1], "--peers", c.peerFlag(2, 3), "--data", c.data(1), "--cluster-key", keyPath}
+	if code, _, errOut := runCmd(context.Background(), start...); code != exitUsage || !strings.Contains(errOut, "raftrun key "+keyPath) {
+		t.Fatalf("bootstrap with peers and no key file: exit %d, %q", code, errOut)
+	}
+	if code, out, errOut := runCmd(context.Background(), "key", keyPath); code != exitOK {
+		t.Fatalf("raftrun key: exit %d %s %s", code, out, errOut)
+	}
+	if code, _, _ := runCmd(context.Background(), "key", keyPath); code != exitFailed {
+		t.Fatalf("raftrun key over an existing key: exit %d", code)
+	}
+	c.extra = []string{"--cluster-key", keyPath}
+	for id := uint64(1); id <= 3; id++ {
+		c.start(id, false)
+	}
+	c.client(nil, "--cluster-key", keyPath, "set", "x", "1")
+	code, _, errOut := runCmd(context.Background(), "client", "--peers", c.peerFlag(), "--timeout", "5s", "set", "x", "2")
+	if code != exitFailed || !strings.Contains(errOut, "needs its key") || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("client without the key: exit %d, %q", code, errOut)
+	}
+	stranger, err := transport.ListenTCP(transport.TCPConfig{ID: 2, ClusterID: 1, Listen: "127.0.0.1:0", Peers: c.peers(1, 3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stranger.Close()
+	for i := 0; i < 20; i++ {
+		for _, to := range []uint64{1, 3} {
+			stranger.Send(raft.Message{Type: raft.MsgVote, From: 2, To: to, Term: math.MaxUint64, LastIndex: math.MaxUint64, LastTerm: math.MaxUint64})
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.client(nil, "--cluster-key", keyPath, "set", "y", "2")
+	if out := c.client(nil, "--cluster-key", keyPath, "get", "y"); !strings.HasPrefix(out, "value=2") {
+		t.Fatalf("get y after the stranger: %q", out)
+	}
+	log1, _ := os.ReadFile(c.logPath(1))
+	if !bytes.Contains(log1, []byte("reason=unauthenticated")) || bytes.Contains(log1, []byte("18446744073709551615")) {
+		t.Errorf("node 1's log: the stranger refused %v, its term seen %v",
+			bytes.Contains(log1, []byte("reason=unauthenticated")), bytes.Contains(log1, []byte("18446744073709551615")))
 	}
 }
 

@@ -49,6 +49,7 @@ Commands:
   sim     run a seeded, deterministic simulation with faults; check safety
   node    run one Raft node as its own process (clusters across processes and machines)
   client  send set/get/del to a cluster of raftrun nodes
+  key     write a new cluster key to a file (node and client --cluster-key)
   bench   measure writes/s, commit latency and failover time of the Raft core
   soak    kill, pause, wipe and reconfigure node processes under client load; check the history
 
@@ -82,6 +83,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return benchCommand(ctx, args[1:], stdout, stderr)
 	case "soak":
 		return soakCommand(ctx, args[1:], stdout, stderr)
+	case "key":
+		return keyCommand(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK

@@ -135,10 +135,13 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"sim", "x"}, `raftrun sim: unexpected argument "x"`},
 		{[]string{"node", "x"}, `raftrun node: unexpected argument "x"`},
 		{[]string{"soak", "x"}, `raftrun soak: unexpected argument "x"`},
+		{[]string{"key"}, "raftrun key: want one FILE"},
+		{[]string{"client", "--peers", "1=127.0.0.1:1", "--cluster-key", "/no/such/key", "get", "x"}, "raftrun client: --cluster-key: open /no/such/key"},
+		{[]string{"node", "--id", "1", "--listen", ":0", "--data", "d", "--join", "--cluster-key", "/no/such/key"}, "copy it to every server"},
 	}
 	for _, c := range cases {
 		code, _, errOut := runCmd(context.Background(), c.args...)
-		if code != exitUsage || !strings.Contains(errOut, c.want) || strings.Count(errOut, "\n") > 12 {
+		if code != exitUsage || !strings.Contains(errOut, c.want) || strings.Count(errOut, "\n") > 14 {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
 		}
 		// A refused command line creates nothing (here: the default runs directory).

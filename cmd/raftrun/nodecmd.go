@@ -73,6 +73,7 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	slow := fs.Duration("slow-rpc", 0, "warn (a slow event) when an RPC round trip exceeds `d`")
 	join := fs.Bool("join", false, "join a running cluster as a new server: start as a learner (then: raftrun client --peers ... add ID)")
 	advertise := fs.String("advertise", "", "`address` other nodes dial to reach this one (default: --listen)")
+	keyPath := fs.String("cluster-key", "", "the cluster key `file` (raftrun key): peers and clients must prove they hold the same key; a one-node cluster's first start writes a new one there")
 	if code, ok := parseFlagsOnly(fs, args, nodeUsage, "", stdout, stderr); !ok {
 		return code
 	}
@@ -89,6 +90,11 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitUsage
 	case peers[*id] != "":
 		fmt.Fprintf(stderr, "raftrun node: --peers lists this node's own id %d\n", *id)
+		return exitUsage
+	}
+	key, keyNote, err := nodeKey(*keyPath, *data, *join || len(peers) > 0)
+	if err != nil {
+		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
 		return exitUsage
 	}
 	tick := raftTick
@@ -111,7 +117,7 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 	}
 	tcp, err := transport.ListenTCP(transport.TCPConfig{ID: *id, ClusterID: *clusterID, Listen: *listen, Advertise: adv,
-		Announce: *join, AwaitIdentity: true, Peers: peers, OnRefused: onRefused})
+		Announce: *join, AwaitIdentity: true, Peers: peers, OnRefused: onRefused, Key: key})
 	if err != nil {
 		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
 		return exitUsage
@@ -195,6 +201,9 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return answer(ctx, n, cmd)
 	})
 	tcp.Serve(n)
+	if keyNote != "" {
+		fmt.Fprintln(stdout, keyNote)
+	}
 	fmt.Fprintf(stdout, "node %d listening on %s\n", *id, tcp.Addr())
 	var refusal string
 	select {
@@ -217,6 +226,60 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitOK // asked to stop
 	}
 	return exitFailed
+}
+
+// nodeKey reads the cluster key of --cluster-key. A cluster that starts as one node (no data
+// yet, no --join, no --peers) writes a new key when the file does not exist; where others are
+// involved (joining, bootstrapping with peers, a node with data) the key must be there already:
+// keys made on several machines at once would split the cluster. No path: no key.
+func nodeKey(path, data string, others bool) (key []byte, note string, err error) {
+	if path == "" {
+		return nil, "", nil
+	}
+	key, err = transport.ReadKeyFile(path)
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		if err != nil {
+			err = fmt.Errorf("--cluster-key: %w", err)
+		}
+		return key, "", err
+	}
+	entries, derr := os.ReadDir(data)
+	switch {
+	case others:
+		return nil, "", fmt.Errorf("--cluster-key %s: no such file: make one with raftrun key %s and copy it to every server and client of the cluster", path, path)
+	case derr == nil && len(entries) > 0:
+		return nil, "", fmt.Errorf("--cluster-key %s: no such file, and %s holds a node's data already: copy the cluster's key there", path, data)
+	}
+	if key, err = transport.WriteKeyFile(path); err != nil {
+		return nil, "", fmt.Errorf("--cluster-key: %w", err)
+	}
+	return key, "wrote a new cluster key to " + path + ": copy it to the servers that join and to clients (--cluster-key)", nil
+}
+
+const keyUsage = `usage: raftrun key FILE
+
+Writes a new random cluster key to FILE (readable by its owner only; an existing file is never
+replaced). Copy it to every server (raftrun node --cluster-key FILE) and client (raftrun
+client --cluster-key FILE): a connection that cannot prove it holds the key is refused before
+anything but its hello is read.
+`
+
+func keyCommand(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("raftrun key", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if code, ok := parseCommandFlags(fs, args, keyUsage, "", stdout, stderr); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprint(stderr, "raftrun key: want one FILE (raftrun key -h)\n")
+		return exitUsage
+	}
+	if _, err := transport.WriteKeyFile(fs.Arg(0)); err != nil {
+		fmt.Fprintf(stderr, "raftrun key: %v\n", err)
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "wrote a new cluster key to %s\n", fs.Arg(0))
+	return exitOK
 }
 
 // answer runs a client's command on the node: a key-value command, or a membership change
@@ -319,6 +382,7 @@ func clientCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.SetOutput(io.Discard)
 	peersFlag := fs.String("peers", "", "the cluster's nodes: `ID=HOST:PORT,...`")
 	clusterID := fs.Uint64("cluster-id", 1, "cluster `id`")
+	keyPath := fs.String("cluster-key", "", "the cluster key `file` (of a cluster whose nodes run with --cluster-key)")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after `d`")
 	if code, ok := parseCommandFlags(fs, args, clientUsage, "", stdout, stderr); !ok {
 		return code
@@ -336,8 +400,15 @@ func clientCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, "raftrun client: --peers is required: ID=HOST:PORT,...")
 		return exitUsage
 	}
+	auth := clusterAuth{id: *clusterID}
+	if *keyPath != "" {
+		if auth.key, err = transport.ReadKeyFile(*keyPath); err != nil {
+			fmt.Fprintf(stderr, "raftrun client: --cluster-key: %v\n", err)
+			return exitUsage
+		}
+	}
 	if args := fs.Args(); len(args) > 0 && (args[0] == "add" || args[0] == "remove") {
-		return clientConf(ctx, peers, *clusterID, *timeout, args, stdout, stderr)
+		return clientConf(ctx, peers, auth, *timeout, args, stdout, stderr)
 	}
 	kc, err := kv.Parse(strings.Join(fs.Args(), " "))
 	if err != nil {
@@ -347,7 +418,7 @@ func clientCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if kc.Client == "" && kc.Op != kv.OpRegister {
 		// A session of its own, registered through the log (so no other client can hold the
 		// same one), so that the retries below apply the command once.
-		reply, _, err := Request(ctx, peers, *clusterID, "register", *timeout)
+		reply, _, err := Request(ctx, peers, auth, "register", *timeout)
 		if err != nil {
 			fmt.Fprintf(stderr, "raftrun client: opening a session: %v\n", err)
 			return exitFailed
@@ -361,7 +432,7 @@ func clientCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		kc.Client, kc.Seq = name, 1
 	}
 	cmd := string(kc.Encode())
-	reply, by, err := Request(ctx, peers, *clusterID, cmd, *timeout)
+	reply, by, err := Request(ctx, peers, auth, cmd, *timeout)
 	if err != nil {
 		fmt.Fprintf(stderr, "raftrun client: %v\n", err)
 		return exitFailed
@@ -370,10 +441,17 @@ func clientCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return exitOK
 }
 
+// clusterAuth is what a client names a cluster by: its id, and its key (nil when its nodes run
+// without one).
+type clusterAuth struct {
+	id  uint64
+	key []byte
+}
+
 // Request sends cmd to the cluster: it tries the nodes in id order, follows NotLeader replies
 // to the named leader, and retries on errors until timeout. It returns the reply and the node
 // that gave it.
-func Request(ctx context.Context, peers map[uint64]string, clusterID uint64, cmd string, timeout time.Duration) (transport.Reply, uint64, error) {
+func Request(ctx context.Context, peers map[uint64]string, auth clusterAuth, cmd string, timeout time.Duration) (transport.Reply, uint64, error) {
 	ids := make([]uint64, 0, len(peers))
 	for id := range peers {
 		ids = append(ids, id)
@@ -386,7 +464,7 @@ func Request(ctx context.Context, peers map[uint64]string, clusterID uint64, cmd
 	for try := 0; time.Now().Before(deadline) && ctx.Err() == nil; try++ {
 		target := next
 		next = ids[(indexOf(ids, target)+1)%len(ids)]
-		c, err := transport.DialClient(peers[target], clusterID, time.Until(deadline))
+		c, err := transport.DialClient(peers[target], auth.id, auth.key, time.Until(deadline))
 		if err != nil {
 			last = fmt.Errorf("node %d: %w", target, err)
 			pause(ctx, try)
@@ -452,7 +530,7 @@ func pause(ctx context.Context, try int) {
 
 // clientConf adds or removes a server: add is add_learner, then promote once the leader
 // accepts it (it refuses while the learner is behind).
-func clientConf(ctx context.Context, peers map[uint64]string, clusterID uint64, timeout time.Duration, args []string, stdout, stderr io.Writer) int {
+func clientConf(ctx context.Context, peers map[uint64]string, auth clusterAuth, timeout time.Duration, args []string, stdout, stderr io.Writer) int {
 	if len(args) != 2 {
 		fmt.Fprintf(stderr, "raftrun client: usage: %s ID\n", args[0])
 		return exitUsage
@@ -467,7 +545,7 @@ func clientConf(ctx context.Context, peers map[uint64]string, clusterID uint64, 
 		steps = []string{"add_learner", "promote"}
 	}
 	for _, step := range steps {
-		reply, by, err := Request(ctx, peers, clusterID, "conf "+step+" "+args[1], timeout)
+		reply, by, err := Request(ctx, peers, auth, "conf "+step+" "+args[1], timeout)
 		if err != nil {
 			fmt.Fprintf(stderr, "raftrun client: %s %d: %v\n", step, id, err)
 			return exitFailed

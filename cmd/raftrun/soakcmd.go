@@ -110,11 +110,20 @@ type soak struct {
 	procs   map[uint64]*exec.Cmd
 	members map[uint64]bool // the servers clients may be sent to
 	counts  map[string]int  // faults done, by kind
+	// auth: the cluster's key, in keyPath, which every node and client of the soak uses.
+	auth    clusterAuth
+	keyPath string
 }
 
 func newSoak(exe, dir string, n int, stderr io.Writer) (*soak, error) {
 	s := &soak{exe: exe, dir: dir, stderr: stderr, addrs: map[uint64]string{}, procs: map[uint64]*exec.Cmd{},
-		members: map[uint64]bool{}, counts: map[string]int{}}
+		members: map[uint64]bool{}, counts: map[string]int{}, keyPath: filepath.Join(dir, "cluster.key")}
+	// The nodes and clients hold a cluster key, as a careful operator's would.
+	key, err := transport.WriteKeyFile(s.keyPath)
+	if err != nil {
+		return nil, err
+	}
+	s.auth = clusterAuth{id: 1, key: key}
 	var lns []net.Listener
 	defer func() {
 		for _, ln := range lns {
@@ -149,7 +158,7 @@ func (s *soak) start(id uint64, join bool, peers []uint64) error {
 	}
 	args := []string{"node", "--id", strconv.FormatUint(id, 10), "--listen", s.addrs[id], "--peers", strings.Join(list, ","),
 		"--data", s.dataDir(id), "--log", s.logPath(id), "--election-timeout", "300ms", "--heartbeat", "50ms",
-		"--snapshot-every", "2000"}
+		"--snapshot-every", "2000", "--cluster-key", s.keyPath}
 	if join {
 		args = append(args, "--join")
 	}
@@ -218,14 +227,14 @@ func (s *soak) memberIDs() []uint64 {
 
 // leader asks the cluster which node leads (the one that answers a read).
 func (s *soak) leader(ctx context.Context) (uint64, error) {
-	_, by, err := Request(ctx, s.peers(), 1, string(kv.Command{Op: kv.OpGet, Key: "leader-probe"}.Encode()), 10*time.Second)
+	_, by, err := Request(ctx, s.peers(), s.auth, string(kv.Command{Op: kv.OpGet, Key: "leader-probe"}.Encode()), 10*time.Second)
 	return by, err
 }
 
 // conf runs a membership change step ("add_learner 4", "promote 4", "remove 4") until the
 // leader accepts it.
 func (s *soak) conf(ctx context.Context, step string) error {
-	_, _, err := Request(ctx, s.peers(), 1, "conf "+step, 30*time.Second)
+	_, _, err := Request(ctx, s.peers(), s.auth, "conf "+step, 30*time.Second)
 	return err
 }
 
@@ -338,7 +347,7 @@ func (s *soak) client(ctx context.Context, h slog.Handler, c, keys int, seed uin
 	var st clientStats
 	session := ""
 	for session == "" && ctx.Err() == nil {
-		reply, _, err := Request(ctx, s.peers(), 1, string(kv.Command{Op: kv.OpRegister}.Encode()), 5*time.Second)
+		reply, _, err := Request(ctx, s.peers(), s.auth, string(kv.Command{Op: kv.OpRegister}.Encode()), 5*time.Second)
 		if err != nil {
 			pause(ctx, 5) // a refusal comes back at once: do not spin
 			continue
@@ -355,7 +364,7 @@ func (s *soak) client(ctx context.Context, h slog.Handler, c, keys int, seed uin
 		cmd.Client, cmd.Seq = session, seq
 		opID := strconv.FormatUint(seq, 10)
 		kv.EmitInvoke(h, time.Now(), name, opID, cmd)
-		reply, _, err := Request(ctx, s.peers(), 1, string(cmd.Encode()), 8*time.Second)
+		reply, _, err := Request(ctx, s.peers(), s.auth, string(cmd.Encode()), 8*time.Second)
 		var res kv.Result
 		if err == nil {
 			res = parseReply(reply)
@@ -387,7 +396,7 @@ func (s *soak) finalReads(ctx context.Context, h slog.Handler, keys int) int {
 		cmd := kv.Command{Op: kv.OpGet, Key: "k" + strconv.Itoa(k)}
 		opID := strconv.Itoa(k + 1)
 		kv.EmitInvoke(h, time.Now(), "final", opID, cmd)
-		reply, _, err := Request(ctx, s.peers(), 1, string(cmd.Encode()), 30*time.Second)
+		reply, _, err := Request(ctx, s.peers(), s.auth, string(cmd.Encode()), 30*time.Second)
 		kv.EmitReturn(h, time.Now(), "final", opID, cmd, parseReply(reply), err)
 		if err == nil {
 			n++

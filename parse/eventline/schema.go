@@ -48,6 +48,7 @@ const (
 	ReasonMemory              = "memory"               // a frame over the transport's buffer budget
 	ReasonClusterID           = "cluster_id"           // a connection from another cluster
 	ReasonRefused             = "refused"              // a connection from a node the transport does not accept
+	ReasonUnauthenticated     = "unauthenticated"      // a connection without the cluster key's proof
 	ReasonAcceptError         = "accept_error"         // the listener failed; retried with back-off
 	ReasonTooManyConnections  = "too_many_connections" // the listener is at its connection limit
 
@@ -110,7 +111,7 @@ var Schema = map[string]Spec{
 	KindDrop: {Required: []string{"reason"}, Optional: []string{"rpc", "type", "from", "to"},
 		Values: map[string][]string{"reason": {ReasonPartition, ReasonLoss, ReasonCrashed, ReasonStaleTerm,
 			ReasonUnknownPeer, ReasonOverwritesCommitted, ReasonMisrouted, ReasonInboxFull, ReasonQueueFull,
-			ReasonTooLarge, ReasonMemory, ReasonClusterID, ReasonRefused, ReasonAcceptError, ReasonTooManyConnections}}},
+			ReasonTooLarge, ReasonMemory, ReasonClusterID, ReasonRefused, ReasonUnauthenticated, ReasonAcceptError, ReasonTooManyConnections}}},
 	KindSlow: {Required: []string{"rpc", "type", "peer", "rtt", "threshold"}},
 
 	KindPropose:  {Required: []string{"index", "cmd"}, Optional: []string{"client", "seq"}},

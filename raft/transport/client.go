@@ -110,19 +110,25 @@ type Client struct {
 	timeout time.Duration
 }
 
-// DialClient connects to a node as a client of cluster clusterID.
-func DialClient(addr string, clusterID uint64, timeout time.Duration) (*Client, error) {
+// DialClient connects to a node as a client of cluster clusterID; key is the cluster key (nil
+// for a cluster that runs without one).
+func DialClient(addr string, clusterID uint64, key []byte, timeout time.Duration) (*Client, error) {
 	conn, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
 		return nil, err
 	}
+	r := bufio.NewReader(conn)
 	hello := binary.AppendUvarint([]byte(clientMagic), clusterID)
-	conn.SetWriteDeadline(time.Now().Add(timeout))
-	if _, err := conn.Write(appendFrame(nil, frameClientHello, hello)); err != nil {
+	frame, err := answerChallenge(conn, r, key, purposeClient, frameClientHello, hello, timeout)
+	if err == nil {
+		conn.SetWriteDeadline(time.Now().Add(timeout))
+		_, err = conn.Write(frame)
+	}
+	if err != nil {
 		conn.Close()
 		return nil, err
 	}
-	return &Client{conn: conn, r: bufio.NewReader(conn), timeout: timeout}, nil
+	return &Client{conn: conn, r: r, timeout: timeout}, nil
 }
 
 // Do sends a command and waits for the node's reply.
@@ -131,19 +137,24 @@ func (c *Client) Do(cmd string) (Reply, error) {
 	if _, err := c.conn.Write(appendFrame(nil, frameRequest, []byte(cmd))); err != nil {
 		return Reply{}, err
 	}
-	var hdr [5]byte
-	if _, err := io.ReadFull(c.r, hdr[:]); err != nil {
-		return Reply{}, err
+	for {
+		var hdr [5]byte
+		if _, err := io.ReadFull(c.r, hdr[:]); err != nil {
+			return Reply{}, err
+		}
+		n := int(binary.BigEndian.Uint32(hdr[:4]))
+		if n < 1 || n > MaxMessageSize || hdr[4] != frameReply && hdr[4] != frameChallenge {
+			return Reply{}, errors.New("transport: malformed reply frame")
+		}
+		b := make([]byte, n-1)
+		if _, err := io.ReadFull(c.r, b); err != nil {
+			return Reply{}, err
+		}
+		if hdr[4] == frameChallenge {
+			continue // a node with a key asks a client without one: its refusal follows
+		}
+		return unmarshalReply(b)
 	}
-	n := int(binary.BigEndian.Uint32(hdr[:4]))
-	if n < 1 || n > MaxMessageSize || hdr[4] != frameReply {
-		return Reply{}, errors.New("transport: malformed reply frame")
-	}
-	b := make([]byte, n-1)
-	if _, err := io.ReadFull(c.r, b); err != nil {
-		return Reply{}, err
-	}
-	return unmarshalReply(b)
 }
 
 // Close closes the connection.

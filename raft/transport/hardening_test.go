@@ -57,7 +57,7 @@ func TestClientConnectionsLeaveNoGoroutines(t *testing.T) {
 	tr := serving(t, TCPConfig{})
 	base := runtime.NumGoroutine()
 	for i := 0; i < 200; i++ {
-		c, err := DialClient(tr.Addr(), 7, time.Second)
+		c, err := DialClient(tr.Addr(), 7, nil, time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +124,7 @@ func TestAcceptErrorsAreRetried(t *testing.T) {
 	fl.failures.Store(3)
 	var log lockedBuffer
 	tr := serving(t, TCPConfig{Listener: fl, Handler: eventline.NewTextHandler(&log, nil)})
-	c, err := DialClient(tr.Addr(), 7, 5*time.Second)
+	c, err := DialClient(tr.Addr(), 7, nil, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestConnectionCap(t *testing.T) {
 func TestFrameMemoryBudget(t *testing.T) {
 	var log lockedBuffer
 	tr := serving(t, TCPConfig{MaxBufferedBytes: 64 << 10, MaxMessageSize: 1 << 20, Handler: eventline.NewTextHandler(&log, nil)})
-	hello := (&TCP{cfg: TCPConfig{ID: 2, ClusterID: 7, Advertise: "127.0.0.1:1"}}).hello()
+	hello := appendFrame(nil, frameHello, (&TCP{cfg: TCPConfig{ID: 2, ClusterID: 7, Advertise: "127.0.0.1:1"}}).hello())
 	c, err := net.Dial("tcp", tr.Addr())
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +214,7 @@ func BenchmarkClientConnections(b *testing.B) {
 	g0, h0 := settle()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		c, err := DialClient(tr.Addr(), 7, time.Second)
+		c, err := DialClient(tr.Addr(), 7, nil, time.Second)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -78,6 +78,10 @@ type TCPConfig struct {
 	Handler slog.Handler
 	// OnRefused, when set, is told when a peer refused this node's connection, and why.
 	OnRefused func(peer uint64, reason string)
+	// Key is the cluster key (ReadKeyFile). With a key, every connection, peer's or client's,
+	// must prove it holds the same key before anything but its hello is read (see auth.go);
+	// without one, any connection that names the cluster id is taken.
+	Key []byte
 }
 
 // TCP is a transport over TCP connections: one outgoing connection per peer, redialled with
@@ -306,7 +310,7 @@ func appendFrame(dst []byte, kind byte, payload []byte) []byte {
 	return append(dst, payload...)
 }
 
-// hello is a connection's first frame: magic | cluster id | sender id | its address | the
+// hello is the payload of a connection's first frame: magic | cluster id | sender id | its address | the
 // addresses of the peers it knows (count, then id | address each). The address book lets a
 // server that joins knowing one member learn where the others are from the first member that
 // connects to it.
@@ -334,7 +338,7 @@ func (t *TCP) hello() []byte {
 	p = binary.AppendUvarint(p, uint64(n))
 	p = append(p, entries...)
 	p = binary.AppendUvarint(p, t.incarnation.Load())
-	return appendFrame(nil, frameHello, p)
+	return p
 }
 
 func appendString(p []byte, s string) []byte {
@@ -379,14 +383,8 @@ func (t *TCP) sendLoop(p *peer) {
 		}
 	}
 	if t.cfg.Announce || p.greet {
-		if c, err := net.DialTimeout("tcp", p.addr, t.cfg.DialTimeout); err == nil {
-			c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
-			if _, err := c.Write(t.hello()); err == nil {
-				conn = c
-				t.watchRefusal(p.id, c)
-			} else {
-				c.Close()
-			}
+		if c, err := t.dialPeer(p); err == nil {
+			conn = c
 		}
 	}
 	for {
@@ -402,19 +400,13 @@ func (t *TCP) sendLoop(p *peer) {
 			if time.Now().Before(retryAt) {
 				continue // peer down: drop rather than stall the queue
 			}
-			c, err := net.DialTimeout("tcp", p.addr, t.cfg.DialTimeout)
+			c, err := t.dialPeer(p)
 			if err != nil {
 				retryAt = time.Now().Add(backoff)
 				backoff = min(2*backoff, time.Second)
 				continue
 			}
-			c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
-			if _, err := c.Write(t.hello()); err != nil {
-				c.Close()
-				continue
-			}
 			conn, backoff = c, 20*time.Millisecond
-			t.watchRefusal(p.id, c)
 		}
 		// Write what else is already queued in the same system call: under load the queue
 		// holds many frames, and one write per frame would cost more than the fsyncs.
@@ -435,20 +427,49 @@ func (t *TCP) sendLoop(p *peer) {
 	}
 }
 
+// dialPeer connects to a peer and sends the hello (with its proof, when the cluster has a key:
+// the peer's challenge comes first); the connection is watched for a refusal.
+func (t *TCP) dialPeer(p *peer) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", p.addr, t.cfg.DialTimeout)
+	if err != nil {
+		return nil, err
+	}
+	r := bufio.NewReaderSize(c, 512)
+	frame, err := answerChallenge(c, r, t.cfg.Key, purposePeer, frameHello, t.hello(), t.cfg.DialTimeout+t.cfg.WriteTimeout)
+	if err == nil {
+		c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
+		_, err = c.Write(frame)
+	}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	t.watchRefusal(p.id, c, r)
+	return c, nil
+}
+
 // watchRefusal reads the one frame a peer may write back on this node's connection, a refusal,
-// and reports it. The goroutine ends when the connection closes (the sender closes it on any
-// error and when it stops).
-func (t *TCP) watchRefusal(peer uint64, c net.Conn) {
+// and reports it (a challenge, written to a node that has no key, is passed over). The
+// goroutine ends when the connection closes (the sender closes it on any error and when it
+// stops).
+func (t *TCP) watchRefusal(peer uint64, c net.Conn, r *bufio.Reader) {
 	if t.cfg.OnRefused == nil {
 		return
 	}
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
-		fr := frameReader{t: t, r: bufio.NewReaderSize(c, 512)}
+		fr := frameReader{t: t, r: r}
 		defer fr.release()
-		if kind, payload, err := fr.read(maxHelloSize); err == nil && kind == frameRefuse {
-			t.cfg.OnRefused(peer, string(payload))
+		for {
+			kind, payload, err := fr.read(maxHelloSize)
+			if err != nil {
+				return
+			}
+			if kind == frameRefuse {
+				t.cfg.OnRefused(peer, string(payload))
+				return
+			}
 		}
 	}()
 }
@@ -521,7 +542,24 @@ func (t *TCP) readLoop(c net.Conn) {
 	c.SetReadDeadline(time.Now().Add(t.cfg.HelloTimeout))
 	fr := frameReader{t: t, r: r}
 	defer fr.release()
-	kind, payload, err := fr.read(maxHelloSize)
+	ch, err := t.challenge(c)
+	if err != nil {
+		return
+	}
+	kind, payload, err := t.readHello(&fr, ch)
+	if errors.Is(err, errNoKey) || errors.Is(err, errBadKey) {
+		if t.tracer.On() {
+			t.tracer.EmitStateless(eventline.KindDrop, "refuses connection from "+c.RemoteAddr().String()+": "+err.Error(),
+				slog.String("from", c.RemoteAddr().String()), slog.String("reason", eventline.ReasonUnauthenticated))
+		}
+		refusal := appendFrame(nil, frameRefuse, []byte(err.Error()))
+		if kind == frameClientHello {
+			refusal = appendFrame(nil, frameReply, Reply{Status: ReplyRefused, Text: err.Error()}.marshal())
+		}
+		c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
+		c.Write(refusal)
+		return
+	}
 	if err == nil && kind == frameClientHello {
 		t.serveClient(c, &fr, payload)
 		return

@@ -162,7 +162,7 @@ func TestTCPRefusesOtherCluster(t *testing.T) {
 // named (its entries would be misread), and a stranger is still "not a raftviz peer".
 func TestHelloOfAnotherWireFormat(t *testing.T) {
 	tr := &TCP{cfg: TCPConfig{ID: 2, ClusterID: 7}}
-	ok := (&TCP{cfg: TCPConfig{ID: 1, ClusterID: 7, Advertise: "127.0.0.1:1"}}).hello()[5:] // the payload, after length and kind
+	ok := (&TCP{cfg: TCPConfig{ID: 1, ClusterID: 7, Advertise: "127.0.0.1:1"}}).hello()
 	if from, _, _, err := tr.checkHello(ok); err != nil || from != 1 {
 		t.Fatalf("a hello of this format: from %d, %v", from, err)
 	}
