@@ -1000,6 +1000,15 @@ func (r *Raft) Step(m Message) error {
 	case m.Term > r.term && m.Type.IsResponse() && Mutated(MutNoStepDownOnReply):
 	case m.Term > r.term:
 		isVote := m.Type == MsgVote || m.Type == MsgPreVote
+		if isVote && len(r.conf.voters) > 0 && !r.conf.isVoter(m.From) {
+			// A candidate this node's configuration does not count: a removed server that
+			// timed out, or a stranger with a forged term (2^64-1 once stalled every election
+			// for good). Its vote cannot count for it here, and its term must not become this
+			// node's; a voter added by an entry this node has not received yet is voted for by
+			// the nodes that have it, and its term arrives with its AppendEntries once it leads.
+			r.refuseVote(m, r.term, "it is not a voter of this node's configuration", eventline.ReasonNotVoter)
+			return nil
+		}
 		if isVote && r.noMemory() && m.LastTerm > 0 && !Mutated(MutVoteIgnoresLog) {
 			// This node holds no state of its own (term 0, no vote, no entry of a term): a new
 			// member, or one whose data was wiped and that was started again as a new cluster's

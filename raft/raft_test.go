@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -834,5 +835,40 @@ func TestCommandTooLarge(t *testing.T) {
 	}
 	if _, err := nw.nodes[1].Propose(make([]byte, 1<<10)); err != nil {
 		t.Fatalf("a command at the limit: %v", err)
+	}
+}
+
+// TestNonMemberCannotRaiseTerms: a vote request from a node outside the configuration (a
+// removed server, or a stranger) with a far higher term is refused without taking the term; it
+// used to give every node term 2^64-1, after which no election could ever win (issue 30, 2).
+func TestNonMemberCannotRaiseTerms(t *testing.T) {
+	nw := newNetwork(t, 3, func(c *raft.Config) { c.CheckQuorum = false }) // no leader lease to hide behind
+	nw.campaign(1)
+	nw.deliver(nil)
+	term := nw.nodes[2].Status().Term
+	for _, typ := range []raft.MessageType{raft.MsgVote, raft.MsgPreVote} {
+		if err := nw.nodes[2].Step(raft.Message{Type: typ, From: 9, To: 2, Term: math.MaxUint64, LastIndex: math.MaxUint64, LastTerm: math.MaxUint64}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nw.process(2)
+	if st := nw.nodes[2].Status(); st.Term != term {
+		t.Fatalf("node 2 took term %d from a non-member, was %d", st.Term, term)
+	}
+	var granted []raft.Message
+	nw.deliver(func(m raft.Message) bool {
+		if m.To == 9 && m.Granted {
+			granted = append(granted, m)
+		}
+		return m.To != 9
+	})
+	if len(granted) > 0 {
+		t.Fatalf("votes granted to a non-member: %+v", granted)
+	}
+	// The cluster goes on: the leader commits.
+	nw.propose(1, "set a 1")
+	nw.deliver(nil)
+	if len(nw.applied[2]) == 0 || string(nw.applied[2][len(nw.applied[2])-1].Data) != "set a 1" {
+		t.Fatalf("node 2 applied %v after the stranger's votes", nw.applied[2])
 	}
 }

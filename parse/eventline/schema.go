@@ -33,6 +33,9 @@ const (
 	// vote, no entry of any term) and the candidate's log has entries of a term: the cluster
 	// existed, and what this node acknowledged before may count in no quorum any more.
 	ReasonNoMemory = "no_memory"
+	// ReasonNotVoter: the candidate is not a voter of the node's configuration (a removed
+	// server, or a stranger); its term is not taken.
+	ReasonNotVoter = "not_voter"
 
 	// drop: why a message or a connection was lost or refused.
 	ReasonStaleTerm           = "stale_term"           // a node ignores a message of an older term
@@ -101,7 +104,7 @@ var Schema = map[string]Spec{
 	KindTimer: {Required: []string{"timer", "action"}, Optional: []string{"timeout"},
 		Values: map[string][]string{"timer": {"election", "heartbeat"}, "action": {"reset", "fire"}}},
 	KindVote: {Required: []string{"candidate", "granted", "reason"}, Optional: []string{"prevote"},
-		Values: map[string][]string{"reason": {ReasonOK, ReasonAlreadyVoted, ReasonStaleLog, ReasonStaleTerm, ReasonLeaderAlive, ReasonNoMemory}}},
+		Values: map[string][]string{"reason": {ReasonOK, ReasonAlreadyVoted, ReasonStaleLog, ReasonStaleTerm, ReasonLeaderAlive, ReasonNoMemory, ReasonNotVoter}}},
 	KindLeader: {Required: []string{"leader"}},
 
 	// send and recv also carry MessageFields[type].
