@@ -191,8 +191,11 @@ func (m membership) members() []uint64 { return append(slices.Clone(m.voters), m
 func (m membership) check(cc ConfChange) error {
 	switch cc.Type {
 	case ConfAddLearner:
-		if m.isMember(cc.Node) {
-			return refused(ErrAlreadyMember, "node %d is already a member", cc.Node)
+		if m.isVoter(cc.Node) {
+			return refused(ErrAlreadyMember, "node %d is already a voter", cc.Node)
+		}
+		if m.isLearner(cc.Node) {
+			return refused(ErrAlreadyMember, "node %d is already a learner", cc.Node)
 		}
 	case ConfPromote:
 		if !m.isLearner(cc.Node) {

@@ -521,7 +521,7 @@ func TestRefusedMembershipChanges(t *testing.T) {
 		kind error
 		msg  string
 	}{
-		{raft.ConfChange{Type: raft.ConfAddLearner, Node: 2}, raft.ErrAlreadyMember, "raft: node 2 is already a member"},
+		{raft.ConfChange{Type: raft.ConfAddLearner, Node: 2}, raft.ErrAlreadyMember, "raft: node 2 is already a voter"},
 		{raft.ConfChange{Type: raft.ConfRemove, Node: 9}, raft.ErrNotMember, "raft: node 9 is not a member"},
 		{raft.ConfChange{Type: raft.ConfPromote, Node: 9}, raft.ErrRefused, "raft: node 9 is not a learner"},
 	} {

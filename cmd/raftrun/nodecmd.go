@@ -546,6 +546,17 @@ func clientConf(ctx context.Context, peers map[uint64]string, auth clusterAuth, 
 	}
 	for _, step := range steps {
 		reply, by, err := Request(ctx, peers, auth, "conf "+step+" "+args[1], timeout)
+		if err != nil && step == "add_learner" && reply.Status == transport.ReplyRefused {
+			// add resumes an add that stopped half way, and is done when it is done.
+			switch {
+			case strings.Contains(reply.Text, "already a learner"):
+				fmt.Fprintf(stdout, "node %d is a learner already: promoting it (node %d)\n", id, by)
+				continue
+			case strings.Contains(reply.Text, "already a voter"):
+				fmt.Fprintf(stdout, "node %d is already a voter (node %d)\n", id, by)
+				return exitOK
+			}
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "raftrun client: %s %d: %v\n", step, id, err)
 			return exitFailed
