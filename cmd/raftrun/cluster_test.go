@@ -472,6 +472,24 @@ func TestProcessJoinsAndLeaves(t *testing.T) {
 	}
 }
 
+// TestAddOfAnotherClustersNode: adding a node started with another cluster id is refused with
+// that cause named; it used to be retried until the timeout as "the learner has not caught up
+// yet" (issue 30, 7).
+func TestAddOfAnotherClustersNode(t *testing.T) {
+	c := newProcCluster(t, 4)
+	c.start(1, false, 2, 3)
+	c.start(2, false, 1, 3)
+	c.start(3, false, 1, 2)
+	c.client([]uint64{1, 2, 3}, "set", "x", "1")
+	c.extra = []string{"--cluster-id", "2"}
+	c.start(4, true, 1, 2, 3)
+	c.extra = nil
+	code, out, errOut := runCmd(context.Background(), "client", "--peers", c.peerFlag(1, 2, 3), "--timeout", "20s", "add", "4")
+	if code != exitFailed || !strings.Contains(errOut, "node 4 cannot catch up") || !strings.Contains(errOut, "cluster id 2") {
+		t.Fatalf("add of another cluster's node: exit %d, %q %q", code, out, errOut)
+	}
+}
+
 // TestJoinKnowingOneMemberLosesNothing (issue: a join with a partial --peers list lost an
 // acknowledged write): node 6 joins a cluster of five knowing only node 1. It must learn the
 // whole configuration from the log, so that with nodes 2..5 down it and node 1 (2 of 6 voters)

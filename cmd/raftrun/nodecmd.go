@@ -198,7 +198,7 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	tcp.SetIdentity(inc, admitter(book, n.Status))
 	tcp.ServeClients(func(ctx context.Context, cmd []byte) transport.Reply {
-		return answer(ctx, n, cmd)
+		return answer(ctx, n, tcp.PeerTrouble, cmd)
 	})
 	tcp.Serve(n)
 	if keyNote != "" {
@@ -294,9 +294,9 @@ func admitter(book *storage.PeerBook, status func() raft.Status) func(peer, inc 
 	}
 }
 
-func answer(ctx context.Context, n *node.Node, cmd []byte) transport.Reply {
+func answer(ctx context.Context, n *node.Node, trouble func(uint64) string, cmd []byte) transport.Reply {
 	if rest, ok := strings.CutPrefix(string(cmd), "conf "); ok {
-		return answerConf(ctx, n, rest)
+		return answerConf(ctx, n, trouble, rest)
 	}
 	kc, err := kv.Parse(string(cmd))
 	if err != nil {
@@ -338,7 +338,9 @@ func errorReply(err error) transport.Reply {
 	return transport.Reply{Status: transport.ReplyError, Text: err.Error()}
 }
 
-func answerConf(ctx context.Context, n *node.Node, text string) transport.Reply {
+// answerConf runs a membership change; trouble says why a peer takes none of this node's
+// connections (transport.TCP.PeerTrouble), for a learner that can never catch up.
+func answerConf(ctx context.Context, n *node.Node, trouble func(uint64) string, text string) transport.Reply {
 	action, idText, _ := strings.Cut(strings.TrimSpace(text), " ")
 	id, err := strconv.ParseUint(idText, 10, 64)
 	var cc raft.ConfChange
@@ -359,6 +361,12 @@ func answerConf(ctx context.Context, n *node.Node, text string) transport.Reply 
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	idx, err := n.ChangeConf(ctx, cc)
+	if errors.Is(err, raft.ErrLearnerBehind) {
+		if why := trouble(id); why != "" {
+			return transport.Reply{Status: transport.ReplyRefused,
+				Text: fmt.Sprintf("node %d cannot catch up: %s", id, why)}
+		}
+	}
 	if err != nil {
 		return errorReply(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,10 @@ const (
 	// frameRefuse is the only frame a node writes back on a peer's connection: why it refuses
 	// the peer (Admit), before it closes the connection.
 	frameRefuse = 6
+	// frameOtherCluster tells a dialler that this node belongs to another cluster. Unlike a
+	// refusal it says nothing against the dialler, which runs on; it remembers why the peer
+	// hears nothing (PeerTrouble), so that adding such a node can say so.
+	frameOtherCluster = 9
 	// helloMagic names the wire format: "RVZ" and its version. Version 2 added the entry type
 	// to every entry; a peer of another version is refused with both versions named, instead
 	// of having its messages misread.
@@ -109,6 +114,8 @@ type TCP struct {
 	admit       func(peer, incarnation uint64) error
 	identified  chan struct{}
 	identOnce   sync.Once
+	// trouble: per peer, why it and this node cannot talk (PeerTrouble).
+	trouble map[uint64]string
 }
 
 // SetIdentity sets this node's incarnation (storage.Incarnation), which travels in every hello
@@ -448,14 +455,11 @@ func (t *TCP) dialPeer(p *peer) (net.Conn, error) {
 	return c, nil
 }
 
-// watchRefusal reads the one frame a peer may write back on this node's connection, a refusal,
-// and reports it (a challenge, written to a node that has no key, is passed over). The
-// goroutine ends when the connection closes (the sender closes it on any error and when it
-// stops).
+// watchRefusal reads the one frame a peer may write back on this node's connection, a refusal
+// (reported to OnRefused) or a notice that it is of another cluster (kept for PeerTrouble); a
+// challenge, written to a node that has no key, is passed over. The goroutine ends when the
+// connection closes (the sender closes it on any error and when it stops).
 func (t *TCP) watchRefusal(peer uint64, c net.Conn, r *bufio.Reader) {
-	if t.cfg.OnRefused == nil {
-		return
-	}
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
@@ -466,12 +470,42 @@ func (t *TCP) watchRefusal(peer uint64, c net.Conn, r *bufio.Reader) {
 			if err != nil {
 				return
 			}
-			if kind == frameRefuse {
-				t.cfg.OnRefused(peer, string(payload))
+			switch kind {
+			case frameRefuse:
+				if t.cfg.OnRefused != nil {
+					t.cfg.OnRefused(peer, string(payload))
+				}
+				return
+			case frameOtherCluster:
+				t.noteTrouble(peer, string(payload))
 				return
 			}
 		}
 	}()
+}
+
+// noteTrouble keeps why a peer and this node cannot talk, for PeerTrouble.
+func (t *TCP) noteTrouble(peer uint64, why string) {
+	if peer == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.trouble == nil {
+		t.trouble = map[uint64]string{}
+	}
+	if len(t.trouble) < maxHearsayPeers || t.trouble[peer] != "" {
+		t.trouble[peer] = why // bounded: strangers can name any id
+	}
+}
+
+// PeerTrouble returns why a peer and this node cannot talk: the peer took none of this node's
+// connections, saying why, or its own hellos are of another cluster; "" when nothing is known
+// against it.
+func (t *TCP) PeerTrouble(id uint64) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.trouble[id]
 }
 
 // acceptLoop accepts connections until the transport closes. An accept error (out of file
@@ -590,6 +624,12 @@ func (t *TCP) readLoop(c net.Conn) {
 			t.tracer.EmitStateless(eventline.KindDrop, "refuses connection from "+c.RemoteAddr().String()+": "+err.Error(),
 				slog.String("from", c.RemoteAddr().String()), slog.String("reason", eventline.ReasonClusterID))
 		}
+		if errors.Is(err, errOtherCluster) {
+			t.noteTrouble(from, fmt.Sprintf("its hellos name another cluster (%s): start it with --cluster-id %d",
+				strings.TrimPrefix(err.Error(), errOtherCluster.Error()+": "), t.cfg.ClusterID))
+			c.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
+			c.Write(appendFrame(nil, frameOtherCluster, []byte(fmt.Sprintf("it says it is node %d of cluster id %d", t.cfg.ID, t.cfg.ClusterID))))
+		}
 		return
 	}
 	t.mu.Lock()
@@ -656,7 +696,7 @@ func (t *TCP) checkHello(p []byte) (uint64, map[uint64]string, uint64, error) {
 		return 0, nil, 0, errors.New("bad hello")
 	}
 	if cluster != t.cfg.ClusterID {
-		return 0, nil, 0, fmt.Errorf("%w: cluster id %d, want %d", errOtherCluster, cluster, t.cfg.ClusterID)
+		return from, nil, 0, fmt.Errorf("%w: cluster id %d, want %d", errOtherCluster, cluster, t.cfg.ClusterID)
 	}
 	book := map[uint64]string{}
 	if addr, ok := str(); ok {
