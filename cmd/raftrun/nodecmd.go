@@ -67,6 +67,7 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	preVote := fs.Bool("prevote", true, "pre-vote: a node that rejoins does not disrupt the leader (false: the classic behaviour)")
 	checkQuorum := fs.Bool("check-quorum", true, "a leader that cannot hear a majority steps down")
 	snapEvery := fs.Int("snapshot-every", 10000, "snapshot the state machine and compact the log every `n` applied entries (0: never)")
+	snapMB := fs.Int("snapshot-mb", 64, "snapshot and compact too once the commands applied since the last snapshot hold `n` MiB (0: by --snapshot-every only)")
 	jsonOut := fs.Bool("json", false, "write the JSON-lines form of the events (full dates, for merging machines)")
 	election := fs.Duration("election-timeout", 300*time.Millisecond, "minimum election `timeout`")
 	heartbeat := fs.Duration("heartbeat", 100*time.Millisecond, "heartbeat `interval`")
@@ -81,6 +82,9 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	switch {
 	case *snapEvery < 0:
 		fmt.Fprintf(stderr, "raftrun node: --snapshot-every must be 0 (never) or more, not %d\n", *snapEvery)
+		return exitUsage
+	case *snapMB < 0:
+		fmt.Fprintf(stderr, "raftrun node: --snapshot-mb must be 0 (by count only) or more, not %d\n", *snapMB)
 		return exitUsage
 	case err != nil:
 		fmt.Fprintf(stderr, "raftrun node: %v\n", err)
@@ -181,7 +185,7 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	n, err := node.Start(node.Config{ID: *id, Peers: ids, Bootstrap: !*join, Storage: store, Sender: tcp, StateMachine: kv.New(), TickInterval: tick,
 		ElectionTick: int(*election / tick), HeartbeatTick: int(*heartbeat / tick), Handler: h, SlowRPC: *slow,
-		PreVote: *preVote, CheckQuorum: *checkQuorum, SnapshotEvery: *snapEvery})
+		PreVote: *preVote, CheckQuorum: *checkQuorum, SnapshotEvery: *snapEvery, SnapshotBytes: int64(*snapMB) << 20})
 	if err != nil {
 		tcp.Close()
 		store.Close()

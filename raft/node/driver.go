@@ -80,7 +80,9 @@ type Driver struct {
 	reads     map[uint64]ReadDone
 	confirmed []confirmedRead
 	applied   uint64 // last index applied to the state machine
-	lastTerm  uint64 // term of the last applied entry
+	// appliedBytes: the bytes of commands applied since the last snapshot (SnapshotBytes).
+	appliedBytes int64
+	lastTerm     uint64 // term of the last applied entry
 	// inflight holds the send time of requests, for SlowRPC.
 	inflight map[raft.RPCID]sentRPC
 
@@ -353,6 +355,7 @@ func (d *Driver) apply(e raft.Entry) {
 	}
 	d.r.TraceApply(e, result)
 	d.applied, d.lastTerm = e.Index, e.Term
+	d.appliedBytes += int64(len(e.Data))
 	if d.hooks.Applied != nil {
 		d.hooks.Applied(e)
 	}
@@ -396,13 +399,16 @@ func (d *Driver) serveReads() {
 	d.confirmed = kept
 }
 
-// maybeSnapshot snapshots the state machine and compacts the log when SnapshotEvery entries
-// were applied since the last snapshot.
+// maybeSnapshot snapshots the state machine and compacts the log when SnapshotEvery entries,
+// or entries of SnapshotBytes, were applied since the last snapshot.
 func (d *Driver) maybeSnapshot() error {
 	every := uint64(d.cfg.SnapshotEvery)
-	if every == 0 || d.applied == 0 || d.applied < d.r.Status().SnapIndex+every {
+	byCount := every > 0 && d.applied >= d.r.Status().SnapIndex+every
+	byBytes := d.cfg.SnapshotBytes > 0 && d.appliedBytes >= d.cfg.SnapshotBytes
+	if d.applied == 0 || !byCount && !byBytes || d.applied <= d.r.Status().SnapIndex {
 		return nil
 	}
+	d.appliedBytes = 0
 	data, err := d.sm.Snapshot()
 	if err != nil {
 		return fmt.Errorf("snapshotting the state machine: %w", err)

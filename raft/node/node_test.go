@@ -298,3 +298,37 @@ func TestNodeSubmitThenStop(t *testing.T) {
 		t.Fatalf("a stopped node took a command: %v", err)
 	}
 }
+
+// TestDriverSnapshotsByBytes: with SnapshotBytes, a few large commands compact the log long
+// before SnapshotEvery entries would (the in-memory log was bounded by count only: 300 commands
+// of 1 MB held 470-580 MB per node), and a restart still rebuilds the state.
+func TestDriverSnapshotsByBytes(t *testing.T) {
+	st := &journaledStorage{Memory: storage.NewMemory(), j: &journal{}}
+	cfg := Config{ID: 1, Peers: []uint64{1}, Bootstrap: true, Storage: st, Sender: st.j, StateMachine: &listMachine{},
+		ElectionTick: 10, HeartbeatTick: 1, SnapshotEvery: 10000, SnapshotBytes: 3 << 10, RPCBase: 1}
+	d := newDriverOn(t, cfg)
+	elect(t, d)
+	big := strings.Repeat("x", 1<<10)
+	for i := 0; i < 7; i++ {
+		if _, err := d.Propose([]byte(fmt.Sprint(i, big)), func(Result, error) {}); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Ready(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, _ := st.Snapshot()
+	if snap == nil || snap.Meta.Index < 5 {
+		t.Fatalf("7 commands of 1 KiB with SnapshotBytes 3 KiB: snapshot %+v", snap)
+	}
+	if err := d.Stop(false); err != nil {
+		t.Fatal(err)
+	}
+	again := &listMachine{}
+	cfg.StateMachine, cfg.Storage = again, &journaledStorage{Memory: st.Memory.Reopen(), j: st.j}
+	d = newDriverOn(t, cfg)
+	elect(t, d)
+	if len(again.cmds) != 7 {
+		t.Fatalf("after a restart the state machine holds %d commands, want 7", len(again.cmds))
+	}
+}
