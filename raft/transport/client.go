@@ -93,6 +93,7 @@ func (t *TCP) serveClient(c net.Conn, fr *frameReader, payload []byte) {
 		c.SetReadDeadline(time.Now().Add(t.cfg.IdleTimeout))
 		kind, b, err := fr.read(t.cfg.MaxMessageSize)
 		if err != nil || kind != frameRequest {
+			t.logFrameError(c.RemoteAddr().String(), err)
 			return
 		}
 		reply := h(ctx, b)

@@ -177,6 +177,7 @@ func TestFrameMemoryBudget(t *testing.T) {
 	defer c.Close()
 	c.Write(hello)
 	c.Write(append(binary.BigEndian.AppendUint32(nil, 512<<10), frameMessage))
+	c.Write(make([]byte, 128<<10)) // more than the budget, of the frame announced
 	if !closedSoon(c, 2*time.Second) || !strings.Contains(log.String(), "reason=memory") {
 		t.Fatalf("a frame over the memory budget was read; log:\n%s", log.String())
 	}
@@ -189,6 +190,38 @@ func TestFrameMemoryBudget(t *testing.T) {
 			t.Fatalf("%d bytes still charged after the connection ended", tr.buffered.Load())
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestHeldFramesHoldNoBudget: connections that announce large frames and send nothing more
+// used to take the whole read budget at the announcement (about 35 held 8 MiB requests, and
+// every new client got EOF, with nothing logged). The budget is charged as bytes arrive, and a
+// frame whose body does not come is closed after its deadline.
+func TestHeldFramesHoldNoBudget(t *testing.T) {
+	tr := serving(t, TCPConfig{MaxBufferedBytes: 16 << 20, HelloTimeout: 300 * time.Millisecond}) // 40 x 2 MiB announced: 5x the budget
+	var held []*Client
+	for i := 0; i < 40; i++ {
+		c, err := DialClient(tr.Addr(), 7, nil, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.conn.Write(append(binary.BigEndian.AppendUint32(nil, 2<<20), frameRequest))
+		held = append(held, c)
+	}
+	time.Sleep(50 * time.Millisecond)
+	c, err := DialClient(tr.Addr(), 7, nil, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if r, err := c.Do("get x"); err != nil || r.Text != "ok" {
+		t.Fatalf("a client after 40 held 2 MiB frames: %v %+v (budget charged: %d bytes)", err, r, tr.buffered.Load())
+	}
+	for i, h := range held {
+		if !closedSoon(h.conn, 10*time.Second) {
+			t.Fatalf("held frame %d: its connection was kept past the body's deadline", i)
+		}
 	}
 }
 

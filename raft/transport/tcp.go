@@ -574,7 +574,7 @@ func (t *TCP) readLoop(c net.Conn) {
 	// The first frame says who connects; until then nothing grows beyond maxHelloSize, and a
 	// connection that says nothing is closed after HelloTimeout.
 	c.SetReadDeadline(time.Now().Add(t.cfg.HelloTimeout))
-	fr := frameReader{t: t, r: r}
+	fr := frameReader{t: t, r: r, conn: c}
 	defer fr.release()
 	ch, err := t.challenge(c)
 	if err != nil {
@@ -639,14 +639,7 @@ func (t *TCP) readLoop(c net.Conn) {
 		c.SetReadDeadline(time.Now().Add(t.cfg.IdleTimeout))
 		kind, buf, err := fr.read(t.cfg.MaxMessageSize)
 		if err != nil {
-			if t.tracer.On() && (errors.Is(err, errTooLarge) || errors.Is(err, errOverBudget)) {
-				reason := eventline.ReasonTooLarge
-				if errors.Is(err, errOverBudget) {
-					reason = eventline.ReasonMemory
-				}
-				t.tracer.EmitStateless(eventline.KindDrop, "closes connection from "+raft.ID(from)+": "+err.Error(),
-					slog.String("from", raft.ID(from)), slog.String("reason", reason))
-			}
+			t.logFrameError(raft.ID(from), err)
 			return
 		}
 		if kind != frameMessage {
@@ -723,13 +716,39 @@ var (
 	errOverBudget = errors.New("frame over the transport's memory budget")
 )
 
+// logFrameError says why a connection's frame was refused (too large, over the memory budget);
+// other errors (the connection closed) say nothing.
+func (t *TCP) logFrameError(from string, err error) {
+	if !t.tracer.On() || !errors.Is(err, errTooLarge) && !errors.Is(err, errOverBudget) {
+		return
+	}
+	reason := eventline.ReasonTooLarge
+	if errors.Is(err, errOverBudget) {
+		reason = eventline.ReasonMemory
+	}
+	t.tracer.EmitStateless(eventline.KindDrop, "closes connection from "+from+": "+err.Error(),
+		slog.String("from", from), slog.String("reason", reason))
+}
+
 // frameReader reads the frames of one inbound connection into a buffer it reuses. The buffer
-// is charged to the transport's MaxBufferedBytes, so that many connections announcing large
-// frames cannot take more memory than that between them.
+// is charged to the transport's MaxBufferedBytes as the frame's bytes arrive, not when a frame
+// is announced: a connection that announces a large frame and sends nothing holds nothing (40
+// such connections used to take the whole budget, and every new client got EOF). A large
+// frame's body must also arrive at a rate a real peer keeps (bodyDeadline).
 type frameReader struct {
-	t   *TCP
-	r   *bufio.Reader
-	buf []byte
+	t    *TCP
+	r    *bufio.Reader
+	conn net.Conn // for the body's deadline; nil: none
+	buf  []byte
+}
+
+// frameChunk is how much of a frame's body is read (and its buffer grown) at a time.
+const frameChunk = 256 << 10
+
+// bodyDeadline is how long a frame of n bytes may take to arrive: HelloTimeout, plus a second
+// per MiB (a peer on a link slower than 1 MiB/s cannot keep up with Raft's traffic anyway).
+func (t *TCP) bodyDeadline(n int) time.Duration {
+	return t.cfg.HelloTimeout + time.Duration(n>>20)*time.Second
 }
 
 // read returns the next frame's kind and payload (valid until the next read); limit bounds the
@@ -743,17 +762,29 @@ func (f *frameReader) read(limit int) (byte, []byte, error) {
 	if n < 1 || n > limit {
 		return 0, nil, fmt.Errorf("%w: %d bytes", errTooLarge, n)
 	}
-	if cap(f.buf) < n-1 {
-		grow := int64(n - 1 - cap(f.buf))
-		if f.t.buffered.Add(grow) > f.t.cfg.MaxBufferedBytes {
-			f.t.buffered.Add(-grow)
-			return 0, nil, fmt.Errorf("%w: %d bytes", errOverBudget, n)
-		}
-		f.buf = make([]byte, n-1)
+	need := n - 1
+	if need > frameChunk && f.conn != nil {
+		f.conn.SetReadDeadline(time.Now().Add(f.t.bodyDeadline(need)))
 	}
-	f.buf = f.buf[:n-1]
-	if _, err := io.ReadFull(f.r, f.buf); err != nil {
-		return 0, nil, err
+	f.buf = f.buf[:0]
+	for len(f.buf) < need {
+		chunk := min(need-len(f.buf), frameChunk)
+		if cap(f.buf)-len(f.buf) < chunk {
+			grown := min(max(2*cap(f.buf), len(f.buf)+chunk), need)
+			grow := int64(grown - cap(f.buf))
+			if f.t.buffered.Add(grow) > f.t.cfg.MaxBufferedBytes {
+				f.t.buffered.Add(-grow)
+				return 0, nil, fmt.Errorf("%w: %d bytes", errOverBudget, n)
+			}
+			b := make([]byte, len(f.buf), grown)
+			copy(b, f.buf)
+			f.buf = b
+		}
+		end := len(f.buf) + chunk
+		if _, err := io.ReadFull(f.r, f.buf[len(f.buf):end]); err != nil {
+			return 0, nil, err
+		}
+		f.buf = f.buf[:end]
 	}
 	return hdr[4], f.buf, nil
 }
