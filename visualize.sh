@@ -2,7 +2,7 @@
 # visualize.sh: run one Go test with Raft debug output switched on and write its per-node timing
 # table to a file.
 #
-#   ./visualize.sh -t TestElectionNormal              # a test of this project's ./raft package
+#   ./visualize.sh -t TestFigure8                     # a test of this project's ./raft package
 #   ./visualize.sh -t TestFoo ./path/to/your/raft     # any package, relative to where you are
 #   ./visualize.sh -t TestFoo -o foo.txt -- -json     # choose the output file; raftrun test flags
 #

@@ -2,7 +2,7 @@
 // interactive terminal timeline.
 //
 //	go test -v ./raft/ | raftviz
-//	raftviz -run TestElection -o election.txt run.log
+//	raftviz -run TestFigure8 -o figure8.txt run.log
 //	raftviz --list run.log
 //	raftviz --tui run.log
 //	raftviz --follow live.log
@@ -95,8 +95,8 @@ const usageText = `usage: raftviz [flags] [file ...]
 Reads go test -v / -json output or Raft debug logs (stdin when no file or "-") and writes one
 per-node timing table per test. Several files (one per node) are merged by timestamp.
 
-  go test -v -run TestElection ./raft/ 2>&1 | raftviz
-  raftviz -run 'TestElection$' -o election.txt run.log
+  RAFT_DEBUG=1 go test -v -run TestFigure8 ./raft/ 2>&1 | raftviz   # this project's debug lines
+  raftviz -run 'TestFigure8$' -o figure8.txt run.log
   raftviz --list run.log
   raftviz --tui run.log          # the interactive timeline (? shows its keys)
   raftviz --follow live.log      # the timeline of a log that is still being written
