@@ -199,3 +199,64 @@ func TestReadmeSimulationIsRealOutput(t *testing.T) {
 		t.Fatalf("%d simulation examples found in README.md", ran)
 	}
 }
+
+// helpCommands are the commands whose -h output README's "Every flag" section shows in full.
+var helpCommands = []string{"raftviz", "raftviz analyze", "raftviz diff", "raftrun test", "raftrun live", "raftrun sim",
+	"raftrun node", "raftrun client", "raftrun key", "raftrun bench", "raftrun soak"}
+
+// TestReadmeShowsEveryFlag: README shows each command's -h output, flags and all, as the
+// programs print it (flags such as --quiet, analyze -o, node --advertise were documented
+// nowhere). RAFTVIZ_UPDATE_README=1 writes the current output into README.md.
+func TestReadmeShowsEveryFlag(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds raftrun")
+	}
+	bin := filepath.Join(t.TempDir(), "raftrun")
+	if out, err := exec.Command("go", "build", "-o", bin, "../raftrun").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	help := func(cmd string) string {
+		words := strings.Fields(cmd)
+		var out bytes.Buffer
+		if words[0] == "raftviz" {
+			run(context.Background(), append(words[1:], "-h"), strings.NewReader(""), &out, &out)
+		} else {
+			c := exec.Command(bin, append(words[1:], "-h")...)
+			c.Stdout, c.Stderr = &out, &out
+			c.Run()
+		}
+		return strings.TrimRight(out.String(), "\n")
+	}
+	path := filepath.Join("..", "..", "README.md")
+	readme, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	for _, cmd := range helpCommands {
+		marker := "<!-- help: " + cmd + " -->\n```\n"
+		i := strings.Index(text, marker)
+		if i < 0 {
+			t.Errorf("README.md has no %q block with the -h output of %s", strings.TrimSuffix(marker, "\n```\n"), cmd)
+			continue
+		}
+		start := i + len(marker)
+		end := strings.Index(text[start:], "\n```")
+		if end < 0 {
+			t.Fatalf("README.md: the block of %s does not end", cmd)
+		}
+		want := help(cmd)
+		if got := text[start : start+end]; got != want {
+			if os.Getenv("RAFTVIZ_UPDATE_README") == "1" {
+				text = text[:start] + want + text[start+end:]
+				continue
+			}
+			t.Errorf("README.md's -h of %s is not what it prints (RAFTVIZ_UPDATE_README=1 go test ./cmd/raftviz -run TestReadmeShowsEveryFlag writes it):\n%s", cmd, want)
+		}
+	}
+	if os.Getenv("RAFTVIZ_UPDATE_README") == "1" && text != string(readme) {
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
