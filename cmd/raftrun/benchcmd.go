@@ -52,6 +52,9 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case *heartbeat < tick || *election < 2**heartbeat:
 		fmt.Fprintf(stderr, "raftrun bench: need heartbeat >= %v and election timeout >= 2 x heartbeat\n", tick)
 		return exitUsage
+	case *failovers > 0 && *nodes < 3:
+		fmt.Fprintf(stderr, "raftrun bench: --failovers needs -n 3 at least: without its leader, a cluster of %d has no majority (--failovers 0 measures writes only)\n", *nodes)
+		return exitUsage
 	}
 	dir := *dataDir
 	if dir == "" {

@@ -136,6 +136,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"node", "x"}, `raftrun node: unexpected argument "x"`},
 		{[]string{"soak", "x"}, `raftrun soak: unexpected argument "x"`},
 		{[]string{"key"}, "raftrun key: want one FILE"},
+		{[]string{"bench", "-n", "1", "-d", "1s", "--failovers", "1"}, "--failovers needs -n 3 at least"},
 		{[]string{"client", "--peers", "1=127.0.0.1:1", "--cluster-key", "/no/such/key", "get", "x"}, "raftrun client: --cluster-key: open /no/such/key"},
 		{[]string{"node", "--id", "1", "--listen", ":0", "--data", "d", "--join", "--cluster-key", "/no/such/key"}, "copy it to every server"},
 	}

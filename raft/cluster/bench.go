@@ -97,10 +97,17 @@ func (c *Cluster) Load(ctx context.Context, o LoadOptions) (LoadResult, error) {
 	return res, nil
 }
 
+// failoverWait bounds the wait for a new leader after a crash: one that never comes is an
+// error, not a hang.
+const failoverWait = 30 * time.Second
+
 // Failover crashes the leader and measures the time until a write succeeds through a new
 // one; then it restarts the old leader and waits until the cluster agrees again. It returns
-// the measured times, sorted.
+// the measured times, sorted. It needs three nodes at least: the others must be a majority.
 func (c *Cluster) Failover(ctx context.Context, rounds int) ([]time.Duration, error) {
+	if n := len(c.peers); n < 3 {
+		return nil, fmt.Errorf("a failover needs 3 nodes at least: without its leader, a cluster of %d has no majority", n)
+	}
 	var times []time.Duration
 	for i := 0; i < rounds; i++ {
 		lead, err := c.Leader(ctx)
@@ -117,6 +124,9 @@ func (c *Cluster) Failover(ctx context.Context, rounds int) ([]time.Duration, er
 		for {
 			if ctx.Err() != nil {
 				return times, ctx.Err()
+			}
+			if time.Since(t0) > failoverWait {
+				return times, fmt.Errorf("no new leader took a write within %v of node %d's crash", failoverWait, lead)
 			}
 			l, ok := c.agreedLeader()
 			if ok && l != lead {
