@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -101,13 +102,12 @@ func liveCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	var in io.Reader = stdin
 	interactive := false
 	if *script != "" {
-		f, err := os.Open(*script)
+		b, err := readScript(*script, stdin)
 		if err != nil {
 			fmt.Fprintf(stderr, "raftrun live: %v\n", err)
 			return exitUsage
 		}
-		defer f.Close()
-		in = f
+		in = bytes.NewReader(b)
 	} else if f, ok := stdin.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 		interactive = true
 	}

@@ -140,6 +140,19 @@ func testCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "raftrun test: interrupted before any run finished")
 		return exitInterrupted
 	}
+	if !interrupted && len(testrun.Summarize(runs)) == 0 && allPassed(runs) {
+		// go test calls a run of no test ok; a user who asked for tests gets none.
+		what := "no test"
+		if o.Run != "" {
+			what = "no test matching -run " + o.Run
+		}
+		pkg := o.Package
+		if pkg == "" {
+			pkg = "."
+		}
+		fmt.Fprintf(stderr, "raftrun test: %s in %s ran\n", what, pkg)
+		return exitFailed
+	}
 	failed := report(stdout, o, runs)
 	if viz && failed > 0 {
 		showFailures(stdout, stderr, runs)
@@ -162,6 +175,16 @@ func testCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitFailed
 	}
 	return exitOK
+}
+
+// allPassed reports whether every run passed.
+func allPassed(runs []testrun.Run) bool {
+	for _, r := range runs {
+		if r.Status != parse.StatusPass {
+			return false
+		}
+	}
+	return true
 }
 
 // report prints the per-test table and where the logs went; it returns the number of failed runs.

@@ -209,3 +209,36 @@ func TestTooLargeIsRefused(t *testing.T) {
 		t.Errorf("reply %+v", r)
 	}
 }
+
+// TestCommandsThatDoNothingSaySo: a test pattern that matches nothing, an empty script, a
+// binary file or a directory as a script used to exit 0 (having run nothing) or to echo the
+// binary to the terminal; each says why in one line and exits non-zero.
+func TestCommandsThatDoNothingSaySo(t *testing.T) {
+	dir := t.TempDir()
+	empty, binary := filepath.Join(dir, "empty.txt"), filepath.Join(dir, "binary.bin")
+	os.WriteFile(empty, []byte("# only a comment\n\n"), 0o644)
+	os.WriteFile(binary, []byte("\x00\x01\x02binary\xff\xfe\n"), 0o644)
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"sim", "--script", empty}, exitUsage, "has no commands"},
+		{[]string{"sim", "--script", binary}, exitUsage, "is not a text file"},
+		{[]string{"live", "--script", dir}, exitUsage, "is a directory, not a script"},
+	}
+	if !testing.Short() {
+		t.Setenv("FIXTURE_FAIL", "0")
+		cases = append(cases, struct {
+			args []string
+			code int
+			want string
+		}{[]string{"test", "-run", "NoSuchTest", "-runs", filepath.Join(dir, "runs"), fixtureDir(t)}, exitFailed, "no test matching -run NoSuchTest"})
+	}
+	for _, c := range cases {
+		code, out, errOut := runCmd(context.Background(), c.args...)
+		if code != c.code || !strings.Contains(errOut, c.want) || strings.Count(errOut, "\n") != 1 || strings.Contains(out, "binary") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %d and %q", c.args, code, out, errOut, c.code, c.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -123,17 +124,12 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 }
 
 func runSimScript(path string, w, stderr io.Writer) int {
-	var r io.Reader = os.Stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			fmt.Fprintf(stderr, "raftrun sim: %v\n", err)
-			return exitUsage
-		}
-		defer f.Close()
-		r = f
+	script, err := readScript(path, os.Stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "raftrun sim: %v\n", err)
+		return exitUsage
 	}
-	if err := sim.RunScript(r, w); err != nil {
+	if err := sim.RunScript(bytes.NewReader(script), w); err != nil {
 		fmt.Fprintf(stderr, "raftrun sim: %s: %v\n", path, err)
 		return exitFailed
 	}
