@@ -3,6 +3,7 @@ package parse
 import (
 	"path"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -284,7 +285,7 @@ func (t *Test) Reason() string {
 // consumer that lets the events go as they stream: Add each part, in any order.
 type Tally struct {
 	Events int
-	nodes  map[string]struct{}
+	nodes  map[string]bool // true: the node is a server (an event other than a client's)
 	ids    []string
 	groups []string // Raft groups named, in order of appearance
 	inGrp  map[string]struct{}
@@ -299,11 +300,14 @@ func (tl *Tally) Add(events []Event) {
 		e := &events[i]
 		if e.Node != eventline.ClusterNode {
 			if tl.nodes == nil {
-				tl.nodes = make(map[string]struct{}, 8)
+				tl.nodes = make(map[string]bool, 8)
 			}
-			if _, ok := tl.nodes[e.Node]; !ok {
-				tl.nodes[e.Node] = struct{}{}
+			server, seen := tl.nodes[e.Node]
+			if !seen {
 				tl.ids = append(tl.ids, e.Node)
+			}
+			if !server && (!seen || e.Kind != eventline.KindInvoke && e.Kind != eventline.KindReturn) {
+				tl.nodes[e.Node] = e.Kind != eventline.KindInvoke && e.Kind != eventline.KindReturn
 			}
 		}
 		if g := e.Group(); g != "" {
@@ -333,10 +337,13 @@ func (tl *Tally) Add(events []Event) {
 func (tl *Tally) Groups() []string { return slices.Clone(tl.groups) }
 
 // Nodes returns the ids of the nodes that had events, in natural order (numbers numerically,
-// "n2" before "n10"). The cluster pseudo-node is left out.
+// "n2" before "n10"), the servers first: a node with only client operations (invoke, return:
+// the simulator's c0, c1) comes after them, as a client is no column among the servers. The
+// cluster pseudo-node is left out.
 func (tl *Tally) Nodes() []string {
 	ids := append([]string(nil), tl.ids...)
 	SortNodes(ids)
+	sort.SliceStable(ids, func(i, j int) bool { return tl.nodes[ids[i]] && !tl.nodes[ids[j]] })
 	return ids
 }
 

@@ -461,3 +461,22 @@ time=2026-12-06T20:55:39Z msg="unterminated node=2
 		t.Errorf("second record: %+v", hb)
 	}
 }
+
+// TestClientsAfterServers: a node that only invokes and returns client operations (the
+// simulator's c0, c1) is drawn after the servers, whatever their names: "c0" used to come
+// before "n1" (issue 31, 15).
+func TestClientsAfterServers(t *testing.T) {
+	log := `00:00:00.000000 [n1] starts | ev=start term=0 state=follower peers=n1,n2 last_index=0 last_term=0 commit=0 vote=none
+00:00:00.001000 [c0] c0 set k 1 | ev=invoke client=c0 op_id=1 op=set key=k value=1
+00:00:00.002000 [n2] starts | ev=start term=0 state=follower peers=n1,n2 last_index=0 last_term=0 commit=0 vote=none
+00:00:00.003000 [c0] c0 set k -> ok | ev=return client=c0 op_id=1 op=set key=k ok=true
+00:00:00.004000 [a1] starts | ev=start term=0 state=follower peers=n1,n2 last_index=0 last_term=0 commit=0 vote=none
+`
+	tests, _, err := Read(strings.NewReader(log), Options{})
+	if err != nil || len(tests) != 1 {
+		t.Fatal(err, len(tests))
+	}
+	if got := strings.Join(tests[0].Nodes(), ","); got != "a1,n1,n2,c0" {
+		t.Errorf("nodes %s, want the servers a1,n1,n2 then the client c0", got)
+	}
+}

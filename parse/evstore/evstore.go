@@ -19,6 +19,7 @@ package evstore
 import (
 	"encoding/binary"
 	"hash/maphash"
+	"sort"
 	"unsafe"
 
 	"github.com/raftviz/raftviz/parse"
@@ -61,6 +62,9 @@ type Events struct {
 	chunks [][]byte
 	names  []string // nodes and kinds; names[0] is ""
 	nodes  []string // node ids in the order they first wrote, the cluster left out
+	// servers are the nodes with an event other than a client operation's (invoke, return),
+	// in the order found; append-only, as nodes, so that views share it safely.
+	servers []string
 }
 
 // Len returns the number of events.
@@ -107,13 +111,19 @@ func (v *Events) Slice(from, to int) []parse.Event {
 }
 
 // Nodes returns the ids of the nodes that have events, in natural order (parse.SortNodes),
-// the cluster pseudo-node left out.
+// the servers first and the nodes of client operations only after them, as parse.Tally
+// orders them; the cluster pseudo-node left out.
 func (v *Events) Nodes() []string {
 	if v == nil {
 		return nil
 	}
 	ids := append([]string(nil), v.nodes...)
 	parse.SortNodes(ids)
+	server := make(map[string]bool, len(v.servers))
+	for _, s := range v.servers {
+		server[s] = true
+	}
+	sort.SliceStable(ids, func(i, j int) bool { return server[ids[i]] && !server[ids[j]] })
 	return ids
 }
 
@@ -151,10 +161,11 @@ type Builder struct {
 	// seen finds a head met before: slots probed from its hash's, each holding a head's
 	// index + 1 (0: empty). It grows with the heads, up to maxSeen slots: enough for the
 	// distinct messages of most runs; past that a miss only costs a duplicate head.
-	seen   []uint32
-	seed   maphash.Seed
-	names  map[string]uint32
-	isNode []bool // by index in names: a node that has events
+	seen     []uint32
+	seed     maphash.Seed
+	names    map[string]uint32
+	isNode   []bool // by index in names: a node that has events
+	isServer []bool // by index in names: a node with an event other than a client operation
 	// lastNode and lastKind are the names last looked up as a node and a kind: runs of
 	// events share them, and a comparison costs less than the map.
 	lastNode, lastKind lastName
@@ -244,6 +255,14 @@ func (b *Builder) head(e *parse.Event) uint32 {
 	if !b.isNode[node] && e.Node != eventline.ClusterNode {
 		b.isNode[node] = true
 		b.v.nodes = append(b.v.nodes, b.v.names[node])
+	}
+	// Every new (node, kind) is a new head: whether a node is a server is found here too.
+	for int(node) >= len(b.isServer) {
+		b.isServer = append(b.isServer, false)
+	}
+	if !b.isServer[node] && e.Node != eventline.ClusterNode && e.Kind != eventline.KindInvoke && e.Kind != eventline.KindReturn {
+		b.isServer[node] = true
+		b.v.servers = append(b.v.servers, b.v.names[node])
 	}
 	return i
 }

@@ -32,10 +32,15 @@ func randomEvents(r *rand.Rand, n int) []parse.Event {
 			e.Node = eventline.ClusterNode
 		case 1:
 			e.Node = fmt.Sprintf("n%d", r.IntN(300)) // many nodes
+		case 2:
+			e.Node = fmt.Sprintf("c%d", r.IntN(3)) // clients: drawn after the servers
 		default:
 			e.Node = fmt.Sprint(r.IntN(5))
 		}
 		e.Kind = kinds[r.IntN(len(kinds))]
+		if e.Node[0] == 'c' && r.IntN(1000) != 0 {
+			e.Kind = []string{eventline.KindInvoke, eventline.KindReturn}[r.IntN(2)] // now and then a client is also a server
+		}
 		switch r.IntN(4) {
 		case 0:
 			e.Msg = ""
