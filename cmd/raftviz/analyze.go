@@ -255,7 +255,7 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "raftviz diff: %v\n", err)
 		return exitUsage
 	}
-	b, _, err := read(fs.Arg(1))
+	b, orderB, err := read(fs.Arg(1))
 	if err != nil {
 		fmt.Fprintf(stderr, "raftviz diff: %v\n", err)
 		return exitUsage
@@ -263,9 +263,25 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	bw := bufio.NewWriter(stdout)
 	defer bw.Flush()
 	compared := 0
+	var onlyA, onlyB []string
+	for _, name := range orderB {
+		if _, ok := a[name]; !ok {
+			onlyB = append(onlyB, name)
+		}
+	}
+	defer func() {
+		// A test in one run only is a difference too (it did not run, or under another name).
+		if len(onlyA) > 0 {
+			fmt.Fprintf(bw, "only in A (%s): %s\n", fs.Arg(0), strings.Join(onlyA, ", "))
+		}
+		if len(onlyB) > 0 {
+			fmt.Fprintf(bw, "only in B (%s): %s\n", fs.Arg(1), strings.Join(onlyB, ", "))
+		}
+	}()
 	for _, name := range order {
 		tb, ok := b[name]
 		if !ok {
+			onlyA = append(onlyA, name)
 			continue
 		}
 		if ctx.Err() != nil {
@@ -330,7 +346,7 @@ func writeDiff(w io.Writer, name string, a, b *parse.Test, nameA, nameB string) 
 	tw := table.NewWriter()
 	tw.SetOutputMirror(w)
 	tw.SetStyle(table.StyleLight)
-	tw.AppendHeader(table.Row{"TERM", "A LEADER", "A FROM", "B LEADER", "B FROM", ""})
+	tw.AppendHeader(table.Row{"TERM", "A LEADER", "A FROM", "B LEADER", "B FROM", "DIFFERS"})
 	first := ""
 	show := func(t analyze.Term, ok bool) (string, string) {
 		switch {

@@ -72,6 +72,15 @@ func TestDiffFindsFirstDivergence(t *testing.T) {
 	if code, _, _ := runCLI(t, "", "diff", a); code != exitUsage {
 		t.Fatalf("one file: exit %d", code)
 	}
+	// A test in one run only is said, and every column of the table has a header.
+	framed := func(name string) string { return "=== RUN   " + name + "\n" + goodRun + "--- PASS: " + name + " (0.10s)\n" }
+	one, extra := filepath.Join(dir, "one.log"), filepath.Join(dir, "extra.log")
+	os.WriteFile(one, []byte(framed("TestA")), 0o644)
+	os.WriteFile(extra, []byte(framed("TestA")+framed("TestOnlyHere")), 0o644)
+	code, out, _ = runCLI(t, "", "diff", one, extra)
+	if code != exitOK || !strings.Contains(out, "only in B ("+extra+"): TestOnlyHere") || !strings.Contains(out, "│ DIFFERS │") {
+		t.Errorf("diff of a log with a test more:\n%s", out)
+	}
 }
 
 func TestSummaryUnderTables(t *testing.T) {
