@@ -144,20 +144,30 @@ func aliasLegend(t *parse.Test) string {
 	return strings.Join(parts, " ")
 }
 
-// Finish writes the overall result line (and closes the HTML document).
-func (w *Writer) Finish(overall parse.Status) error {
+// Finish writes the overall result line and closes the HTML document.
+func (w *Writer) Finish(overall parse.Status) error { return w.finish(overall, true) }
+
+// FinishWithoutResult is Finish for an input that states no result (a plain log: a bare
+// UNKNOWN under its tables said nothing).
+func (w *Writer) FinishWithoutResult() error { return w.finish(parse.StatusUnknown, false) }
+
+func (w *Writer) finish(overall parse.Status, result bool) error {
 	var err error
-	switch w.opts.Format {
-	case FormatHTML:
+	switch {
+	case w.opts.Format == FormatHTML:
 		if w.tables == 0 {
 			_, err = io.WriteString(w.w, htmlHead)
 		}
-		if err == nil {
-			_, err = fmt.Fprintf(w.w, "<p><b>%s</b></p>\n</body>\n</html>\n", overall)
+		if err == nil && result {
+			_, err = fmt.Fprintf(w.w, "<p><b>%s</b></p>\n", overall)
 		}
-	case FormatCSV:
+		if err == nil {
+			_, err = io.WriteString(w.w, "</body>\n</html>\n")
+		}
+	case w.opts.Format == FormatCSV:
 		// CSV has no place for a result line; the exit code and stderr carry it.
-	case FormatMarkdown:
+	case !result:
+	case w.opts.Format == FormatMarkdown:
 		_, err = fmt.Fprintf(w.w, "**%s**\n", overall)
 	default:
 		_, err = fmt.Fprintf(w.w, "%s\n", overall)
