@@ -69,12 +69,15 @@ if ! (cd "$root" && go build -o "$bin/raftviz" ./cmd/raftviz && go build -o "$bi
 fi
 
 echo "running $test in $pkg with RAFT_DEBUG=1 ..." >&2
-(cd "$rundir" && "$bin/raftrun" test -run "^${test}\$" -count 1 --keep-all -runs "$bin/runs" "${gotest[@]}" "$pkg") >&2
-status=$?
+# raftrun's report names the log in a temporary folder that is gone when this script ends: the
+# log is moved to $raw, which the last line names, so those paths are left out.
+(cd "$rundir" && "$bin/raftrun" test -run "^${test}\$" -count 1 --keep-all -runs "$bin/runs" "${gotest[@]}" "$pkg") 2>&1 |
+	sed -e "s|; [0-9]* logs* in $bin/runs/[0-9]*/||" -e "\|$bin/runs/|d" >&2
+status=${PIPESTATUS[0]}
 if [ $status -eq 2 ]; then
 	exit 2 # raftrun said why
 fi
-logs=("$bin"/runs/*)
+logs=("$bin"/runs/*/*)
 if [ ! -f "${logs[0]}" ]; then
 	echo "visualize.sh: raftrun kept no log of $test" >&2
 	exit 2

@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -213,7 +214,14 @@ func report(w io.Writer, o testrun.Options, runs []testrun.Run) int {
 	if kept == 0 {
 		fmt.Fprintln(w, "no logs kept (only failing runs are kept; --keep-all keeps every one)")
 	} else {
-		fmt.Fprintf(w, "%d logs in %s/\n", kept, o.RunsDir)
+		dir := o.RunsDir
+		for _, r := range runs {
+			if r.Log != "" {
+				dir = filepath.Dir(r.Log) // this call's folder in RunsDir
+				break
+			}
+		}
+		fmt.Fprintf(w, "%d logs in %s/\n", kept, dir)
 		for _, r := range runs {
 			if r.Log != "" && r.Status != parse.StatusPass {
 				fmt.Fprintf(w, "  %s  %s\n", r.Status, r.Log)

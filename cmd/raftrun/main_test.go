@@ -77,7 +77,7 @@ func TestTestCommandKeepsFailingLogs(t *testing.T) {
 				t.Errorf("summary table:\n%s", out)
 			}
 			for _, n := range []string{"001", "002", "003"} {
-				path := filepath.Join(runs, "run-"+n+"-FAIL"+ext)
+				path := filepath.Join(runs, "001", "run-"+n+"-FAIL"+ext)
 				tests, _, err := parse.ReadFiles([]string{path}, parse.Options{})
 				if err != nil {
 					t.Fatalf("log %s: %v", path, err)
@@ -239,6 +239,29 @@ func TestCommandsThatDoNothingSaySo(t *testing.T) {
 		code, out, errOut := runCmd(context.Background(), c.args...)
 		if code != c.code || !strings.Contains(errOut, c.want) || strings.Count(errOut, "\n") != 1 || strings.Contains(out, "binary") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %d and %q", c.args, code, out, errOut, c.code, c.want)
+		}
+	}
+}
+
+// TestTestCommandCallsKeepTheirLogsApart: two calls into one runs directory keep their logs in
+// folders of their own (a second call used to write run-001-FAIL.log beside the first call's
+// run-003-FAIL.log), and the report names the folder of its own call.
+func TestTestCommandCallsKeepTheirLogsApart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a test binary")
+	}
+	t.Setenv("FIXTURE_FAIL", "1")
+	runs := filepath.Join(t.TempDir(), "runs")
+	for i, count := range []string{"3", "1"} {
+		code, out, errOut := runCmd(context.Background(), "test", "-count", count, "-runs", runs, fixtureDir(t))
+		want := filepath.Join(runs, fmt.Sprintf("%03d", i+1))
+		if code != exitFailed || !strings.Contains(out, "logs in "+want+"/") {
+			t.Fatalf("call %d: exit %d, %s %s; want its logs in %s", i+1, code, out, errOut, want)
+		}
+	}
+	for dir, n := range map[string]int{"001": 3, "002": 1} {
+		if entries, _ := os.ReadDir(filepath.Join(runs, dir)); len(entries) != n {
+			t.Errorf("%s holds %d logs, want %d", dir, len(entries), n)
 		}
 	}
 }

@@ -42,6 +42,15 @@ func TestVisualizeScript(t *testing.T) {
 	if !strings.HasPrefix(string(table), "PASS TestFixtureElection") || !strings.Contains(string(table), "nodes: 0 1 2 ; entries: 15") {
 		t.Errorf("table:\n%.300s", table)
 	}
+	// Every path it prints is still there when the user reads it (raftrun's report named a
+	// log in the script's temporary folder, removed when it ended).
+	for _, w := range strings.Fields(out) {
+		if p := strings.Trim(w, "()/:;,"); strings.HasPrefix(p, "/") {
+			if _, err := os.Stat(p); err != nil {
+				t.Errorf("visualize.sh printed %s, which is gone:\n%s", p, out)
+			}
+		}
+	}
 
 	code, out = visualize("FIXTURE_FAIL=1", "-t", "TestFixtureFlaky", "-o", "flaky.txt", fixture)
 	table, _ = os.ReadFile(filepath.Join(dir, "flaky.txt"))

@@ -33,7 +33,7 @@ type Options struct {
 	Parallel int           // runs at once
 	JSON     bool          // capture go test -json (through test2json) instead of -v text
 	KeepAll  bool          // keep the logs of passing runs too
-	RunsDir  string        // where logs go
+	RunsDir  string        // where logs go: in a folder of their own per Execute, RunsDir/001, 002, ...
 	Timeout  time.Duration // per run; 0 means go test's default (10m)
 	Env      []string      // extra environment for the test binary
 	// Progress, when set, is called after each run completes.
@@ -120,10 +120,15 @@ func Execute(ctx context.Context, opts Options) ([]Run, error) {
 	if _, err := os.Stat(exe); err != nil {
 		return nil, fmt.Errorf("package %s has no tests", opts.Package)
 	}
-	// Only now: a mistyped package or pattern leaves nothing behind.
-	if err := os.MkdirAll(opts.RunsDir, 0o755); err != nil {
+	// Only now: a mistyped package or pattern leaves nothing behind. Each call's logs go in a
+	// folder of their own: a second call used to write TestX-001-FAIL.log beside an earlier
+	// call's TestX-005-FAIL.log, and nothing told the two runs apart.
+	session, err := newSessionDir(opts.RunsDir)
+	if err != nil {
 		return nil, err
 	}
+	defer os.Remove(session) // only when empty: nothing was kept
+	opts.RunsDir = session
 
 	runs := make([]Run, opts.Count)
 	jobs := make(chan int)
@@ -168,6 +173,24 @@ feed:
 		}
 	}
 	return finished, ctx.Err()
+}
+
+// newSessionDir creates the next free numbered folder (001, 002, ...) in parent.
+func newSessionDir(parent string) (string, error) {
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", err
+	}
+	for n := 1; n < 100000; n++ {
+		dir := filepath.Join(parent, fmt.Sprintf("%03d", n))
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return dir, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("%s holds 99,999 runs' folders: remove old ones", parent)
 }
 
 // packageDir finds the directory of a package: a test binary must run there, as go test does, so
