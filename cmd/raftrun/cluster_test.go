@@ -634,11 +634,19 @@ func TestSoakShort(t *testing.T) {
 	old := soakExecutable
 	soakExecutable = func() (string, error) { return c.bin, nil }
 	defer func() { soakExecutable = old }()
-	dir := filepath.Join(t.TempDir(), "soak")
+	t.Setenv("TMPDIR", t.TempDir()) // no --dir: a folder of its own, removed as the soak passes
 	var out, errOut bytes.Buffer
-	code := soakCommand(context.Background(), []string{"--cycles", "6", "--clients", "3", "--seed", "4", "--dir", dir}, &out, &errOut)
+	code := soakCommand(context.Background(), []string{"--cycles", "6", "--clients", "3", "--seed", "4"}, &out, &errOut)
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	// Every path it prints is still there: it used to name logs in the folder it had removed.
+	for _, w := range strings.Fields(out.String() + errOut.String()) {
+		if p := strings.Trim(w, "()/:;,"); strings.HasPrefix(p, "/") {
+			if _, err := os.Stat(p); err != nil {
+				t.Errorf("soak printed %s, which is gone", p)
+			}
+		}
 	}
 	for _, want := range []string{"1 join", "1 remove", "1 wipe and re-add", "6 of 6 keys read",
 		"passed       the key-value history is linearizable", "passed       one leader per term"} {

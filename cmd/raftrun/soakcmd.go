@@ -89,6 +89,7 @@ func soakCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	switch {
 	case code == exitOK && !keep:
 		os.RemoveAll(*dir)
+		fmt.Fprintln(stdout, "its folder of logs and data is removed, as the soak passed (--dir DIR keeps them)")
 	default:
 		fmt.Fprintf(stdout, "logs and data directories: %s\n", *dir)
 	}
@@ -587,7 +588,13 @@ func (s *soak) check(ctx context.Context, stdout io.Writer) int {
 		return exitFailed
 	}
 	r := reports[0]
-	fmt.Fprintf(stdout, "analysis of %d logs, %d events (raftviz analyze %s):\n", len(names), r.Events, strings.Join(names, " "))
+	// The logs are named as in the soak's folder: a passing soak removes the folder unless
+	// --dir gave it, and a path printed here would then lead nowhere.
+	base := make([]string, len(names))
+	for i, n := range names {
+		base[i] = filepath.Base(n)
+	}
+	fmt.Fprintf(stdout, "analysis of %d logs, %d events (raftviz analyze %s, in the soak's folder):\n", len(names), r.Events, strings.Join(base, " "))
 	for _, c := range r.Checks {
 		fmt.Fprintf(stdout, "  %-11s  %s", strings.ReplaceAll(c.Status, "_", " "), c.Name)
 		if c.Why != "" {
