@@ -73,7 +73,9 @@ func TestDiffFindsFirstDivergence(t *testing.T) {
 		t.Fatalf("one file: exit %d", code)
 	}
 	// A test in one run only is said, and every column of the table has a header.
-	framed := func(name string) string { return "=== RUN   " + name + "\n" + goodRun + "--- PASS: " + name + " (0.10s)\n" }
+	framed := func(name string) string {
+		return "=== RUN   " + name + "\n" + goodRun + "--- PASS: " + name + " (0.10s)\n"
+	}
 	one, extra := filepath.Join(dir, "one.log"), filepath.Join(dir, "extra.log")
 	os.WriteFile(one, []byte(framed("TestA")), 0o644)
 	os.WriteFile(extra, []byte(framed("TestA")+framed("TestOnlyHere")), 0o644)
