@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/raftviz/raftviz/parse"
@@ -51,6 +53,38 @@ func BenchmarkRereadLastTest(b *testing.B) {
 				})
 				if !errors.Is(err, stop) || found.ID() != tests[last].ID() || len(found.Events) != len(tests[last].Events) {
 					b.Fatalf("read %v again (%v), want %s", found, err, tests[last].ID())
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCommands measures the three commands of docs/BENCHMARKS.md as a user runs them, in
+// process, on the million-line, 85-test benchmark log, their output discarded: the tables,
+// --list and analyze.
+//
+//	go test ./cmd/raftviz/ -run '^$' -bench Commands -benchtime 3x
+func BenchmarkCommands(b *testing.B) {
+	name := filepath.Join(b.TempDir(), "big.log")
+	f, err := os.Create(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := synth.Write(f, synth.DefaultOptions()); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	st, _ := os.Stat(name)
+	for _, bc := range []struct {
+		name string
+		args []string
+	}{{"tables", []string{"--quiet", name}}, {"list", []string{"--list", name}}, {"analyze", []string{"analyze", name}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(st.Size())
+			for b.Loop() {
+				// The log has failing tests and seeded violations: 1 is a result, 2 an error.
+				if code := run(context.Background(), bc.args, strings.NewReader(""), io.Discard, io.Discard); code >= exitUsage {
+					b.Fatalf("%v: exit %d", bc.args, code)
 				}
 			}
 		})
