@@ -105,6 +105,11 @@ func (in *Interpreter) Exec(line string) (string, error) {
 	if line == "" || strings.HasPrefix(line, "#") {
 		return "", nil
 	}
+	if strings.ContainsRune(line, '\x1b') {
+		// An arrow or another editing key at a prompt read line by line: it reaches here as
+		// an escape code, which names no command.
+		return "", errors.New("the line holds terminal escape codes (an arrow key?): this prompt has no line editing or history; run it under rlwrap (rlwrap raftrun live) for both")
+	}
 	words := strings.Fields(line)
 	c := in.find(words[0])
 	if c == nil {

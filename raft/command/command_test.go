@@ -112,3 +112,16 @@ func TestExtraCommandsAndHelp(t *testing.T) {
 		t.Errorf("unknown command: %v", err)
 	}
 }
+
+// TestEscapeCodesAreNamed: an arrow key at the prompt sends an escape code, which used to be
+// answered `unknown command "\x1b[A"`; the answer says that the prompt has no line editing or
+// history, and how to get both.
+func TestEscapeCodesAreNamed(t *testing.T) {
+	in := New(func() Cluster { return &fake{down: map[uint64]bool{}} })
+	for _, line := range []string{"\x1b[A", "set x\x1b[D 1"} {
+		_, err := in.Exec(line)
+		if err == nil || !strings.Contains(err.Error(), "no line editing") || !strings.Contains(err.Error(), "rlwrap") {
+			t.Errorf("%q: %v", line, err)
+		}
+	}
+}
