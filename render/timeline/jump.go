@@ -154,8 +154,8 @@ func (m *Model) stepTest(dir int) {
 		m.status = map[int]string{1: "this is the last test", -1: "this is the first test"}[dir]
 		return
 	}
-	m.selectTest(i)
-	if m.status == "" || m.wantReread {
+	m.openTest(i)
+	if m.opening == nil && (m.status == "" || m.wantReread) {
 		m.status = fmt.Sprintf("test %d/%d: %s", i+1, len(m.tests), m.Test().ID())
 	}
 }

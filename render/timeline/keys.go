@@ -155,7 +155,7 @@ func (m *Model) updatePicker(msg tea.KeyPressMsg) tea.Cmd {
 	if res.done {
 		m.mode = modeTable
 		if res.test >= 0 && res.test != m.cur {
-			m.selectTest(res.test)
+			m.openTest(res.test)
 		}
 	}
 	return cmd

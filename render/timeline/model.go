@@ -96,8 +96,13 @@ type Model struct {
 	// interrupted: the program was quit with ctrl+c, not q (the command exits 130, as an
 	// interrupted table does).
 	interrupted bool
-	// wantReread asks for the test shown, let go, to be read again (see keepWorking).
+	// wantReread asks for the test shown, let go, to be read again (see keepWorking); or, when
+	// opening is set, the test being opened.
 	wantReread bool
+	// opening is a test picked while its events were let go: the screen keeps the test shown,
+	// saying "opening ...", until they are read again (an empty table with "row 0/0" for a
+	// moment said nothing).
+	opening *parse.Test
 	// place is where to put the cursor once the rows reach it (-1: nowhere): the event left
 	// in a test opened again, whose rows are laid out a slice at a time (catchUp).
 	place int32
@@ -197,7 +202,30 @@ func (m *Model) Cursor() *parse.Event {
 	return &e
 }
 
+// openTest shows test i as a user's pick (the picker, the next or previous test): one whose
+// events were let go is read again first while the screen keeps the test shown.
+func (m *Model) openTest(i int) {
+	t := m.tests[i]
+	if _, gone := m.dropped[t]; gone && i != m.cur && m.rows.Len() > 0 {
+		m.cancelWork(workReread) // for a test opened before, not yet read
+		m.opening, m.wantReread = t, true
+		m.status = "opening " + t.ID() + "…"
+		return
+	}
+	m.opening = nil
+	m.selectTest(i)
+}
+
+// readTarget is the test to read again: the one being opened, or the one shown.
+func (m *Model) readTarget() *parse.Test {
+	if m.opening != nil {
+		return m.opening
+	}
+	return m.Test()
+}
+
 func (m *Model) selectTest(i int) {
+	m.opening = nil
 	if m.cur < len(m.tests) && m.cursor < m.rows.Len() {
 		// Coming back to a test finds the cursor where it was left.
 		if m.places == nil {
@@ -279,7 +307,7 @@ func (m *Model) catchUp() {
 
 // startReread reads the test on screen, let go, again (background work).
 func (m *Model) startReread() tea.Cmd {
-	t := m.Test()
+	t := m.readTarget()
 	want, from, reread := m.complete[t], rereadFrom(t, m.complete[t]), m.opts.Reread
 	return m.startWork(workReread, func(ctx context.Context) func(*Model) tea.Cmd {
 		var found *parse.Test
@@ -294,7 +322,7 @@ func (m *Model) startReread() tea.Cmd {
 			return ctx.Err()
 		})
 		return func(m *Model) tea.Cmd {
-			if m.Test() != t {
+			if m.readTarget() != t {
 				return nil
 			}
 			if found == nil || found.ID() != t.ID() {
@@ -302,12 +330,22 @@ func (m *Model) startReread() tea.Cmd {
 					err = fmt.Errorf("the log no longer has it in its place (was it rewritten?)")
 				}
 				m.status = fmt.Sprintf("cannot read %s again: %v", t.ID(), err)
+				m.opening = nil
 				return nil
 			}
 			m.held[t] = events
 			delete(m.dropped, t)
 			if strings.HasPrefix(m.status, "reading "+t.ID()) {
 				m.status = ""
+			}
+			if m.opening == t {
+				for i, x := range m.tests {
+					if x == t {
+						m.selectTest(i)
+						m.status = fmt.Sprintf("test %d/%d: %s", i+1, len(m.tests), t.ID())
+					}
+				}
+				return nil
 			}
 			m.showTest()
 			return nil

@@ -98,7 +98,7 @@ func (m *Model) keepWorking() tea.Cmd {
 		cmds = append(cmds, m.countHits())
 	}
 	_, gone := m.dropped[m.Test()]
-	if gone && m.wantReread && m.work[workReread] == nil {
+	if _, targetGone := m.dropped[m.readTarget()]; targetGone && m.wantReread && m.work[workReread] == nil {
 		m.wantReread = false
 		cmds = append(cmds, m.startReread())
 	}
