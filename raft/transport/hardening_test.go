@@ -261,3 +261,64 @@ func BenchmarkClientConnections(b *testing.B) {
 	b.ReportMetric(float64(g1-g0), "goroutines-left")
 	b.ReportMetric(float64(int64(h1)-int64(h0))/(1<<20), "heap-MB-left")
 }
+
+// BenchmarkHostileMemory measures what hostile connections can make a node's transport hold:
+// 160 forged hellos, each naming about 100 peers with bogus addresses (each hearsay peer costs
+// a queue and a sender), 40 connections that announce an 8 MiB frame and send nothing more,
+// and 500 idle connections, all at once; it reports the heap in use and the goroutines while
+// they are open (docs/RELIABILITY.md):
+//
+//	go test ./raft/transport -run '^$' -bench HostileMemory -benchtime 1x
+func BenchmarkHostileMemory(b *testing.B) {
+	for b.Loop() {
+		tr, err := ListenTCP(TCPConfig{ID: 1, ClusterID: 7, Listen: "127.0.0.1:0", DialTimeout: 20 * time.Millisecond})
+		if err != nil {
+			b.Fatal(err)
+		}
+		tr.ServeClients(func(ctx context.Context, cmd []byte) Reply { return Reply{Status: ReplyOK, Text: "ok"} })
+		tr.Serve(&collector{})
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		g0 := runtime.NumGoroutine()
+		var conns []net.Conn
+		dial := func() net.Conn {
+			c, err := net.Dial("tcp", tr.Addr())
+			if err != nil {
+				b.Fatal(err)
+			}
+			conns = append(conns, c)
+			return c
+		}
+		for i := 0; i < 160; i++ {
+			forger := &TCP{cfg: TCPConfig{ID: uint64(1000 + i), ClusterID: 7, Advertise: "10.255.255.1:1"}, peers: map[uint64]*peer{}}
+			for j := 0; j < 100; j++ {
+				id := uint64(10000 + i*100 + j)
+				forger.peers[id] = &peer{id: id, addr: "10.255.255.1:1"}
+			}
+			dial().Write(appendFrame(nil, frameHello, forger.hello()))
+		}
+		for i := 0; i < 40; i++ {
+			c, err := DialClient(tr.Addr(), 7, nil, time.Second)
+			if err != nil {
+				b.Fatal(err)
+			}
+			conns = append(conns, c.conn)
+			c.conn.Write(append(binary.BigEndian.AppendUint32(nil, 8<<20), frameRequest))
+		}
+		for i := 0; i < 500; i++ {
+			dial()
+		}
+		time.Sleep(500 * time.Millisecond)
+		runtime.GC()
+		var during runtime.MemStats
+		runtime.ReadMemStats(&during)
+		b.ReportMetric(float64(int64(during.HeapInuse)-int64(before.HeapInuse))/(1<<20), "heap-MB")
+		b.ReportMetric(float64(runtime.NumGoroutine()-g0), "goroutines")
+		b.ReportMetric(float64(tr.buffered.Load())/(1<<20), "budget-MB")
+		for _, c := range conns {
+			c.Close()
+		}
+		tr.Close()
+	}
+}
