@@ -1009,14 +1009,15 @@ func (r *Raft) Step(m Message) error {
 			r.refuseVote(m, r.term, "it is not a voter of this node's configuration", eventline.ReasonNotVoter)
 			return nil
 		}
-		if isVote && r.noMemory() && m.LastTerm > 0 && !Mutated(MutVoteIgnoresLog) {
-			// This node holds no state of its own (term 0, no vote, no entry of a term): a new
-			// member, or one whose data was wiped and that was started again as a new cluster's
-			// instead of joining. The candidate's cluster existed, and what this node
-			// acknowledged before it lost its data may be what the candidate lacks: its vote
-			// could elect a leader that deletes acknowledged entries. It refuses, without
-			// taking the term (so that a restart finds it as it was), until a leader has given
-			// it entries; a new cluster's candidates (no entry of a term) are voted for.
+		if isVote && r.noMemory() && beyondBootstrap(m.LastIndex, m.LastTerm) && !Mutated(MutVoteIgnoresLog) {
+			// This node holds no state of its own (no vote, no entry beyond a new cluster's
+			// configuration): a new member, or one whose data was wiped and that was started
+			// again as a new cluster's instead of joining. The candidate's cluster existed (its
+			// log holds more), and what this node acknowledged before it lost its data may be
+			// what the candidate lacks: its vote could elect a leader that deletes acknowledged
+			// entries. It refuses, without taking the term (so that a restart finds it as it
+			// was), until a leader has given it entries; a new cluster's candidates (nothing
+			// beyond the configuration) are voted for.
 			r.refuseVote(m, m.Term, "it holds no state of its own", eventline.ReasonNoMemory)
 			return nil
 		}
@@ -1124,11 +1125,19 @@ func (r *Raft) refuseVote(m Message, term uint64, why, reason string) {
 	r.send(Message{Type: resp, To: m.From, Term: term, RPC: m.RPC})
 }
 
-// noMemory reports whether the node holds no state of its own: term 0, no vote, and no entry of
-// a term in its log (a new cluster's bootstrap configuration is of term 0).
+// noMemory reports whether the node holds no state of its own: no vote in its term, and no
+// entry beyond what a new cluster's start writes (the configuration at index 1, term 1:
+// Bootstrap; or, started with Peers alone, an empty log). A node whose data was wiped and that
+// was started again with the cluster's usual flags looks so: it bootstraps afresh. Its term is
+// no sign: the first reply it gets raises it (a refused pre-vote carries the voter's term), and
+// a term check let such a node vote a stale leader in (TestWipedFollowerRestartedWithoutJoin...).
 func (r *Raft) noMemory() bool {
-	return r.term == 0 && r.vote == None && r.log.lastTerm() == 0
+	return r.vote == None && !beyondBootstrap(r.log.lastIndex(), r.log.lastTerm())
 }
+
+// beyondBootstrap reports whether a log ending at (index, term) holds more than a new
+// cluster's start writes: the configuration of Bootstrap at index 1, term 1.
+func beyondBootstrap(index, term uint64) bool { return index > 1 || term > 1 }
 
 func (r *Raft) handleVote(m Message) {
 	pre := m.Type == MsgPreVote

@@ -658,3 +658,58 @@ func TestSoakShort(t *testing.T) {
 		t.Errorf("output:\n%s", out.String())
 	}
 }
+
+// TestWipedFollowerRestartedWithoutJoinLosesNothing (issue 30, 1): a follower Z misses writes
+// X1..X5, acknowledged by the leader L and the other follower A; L and A go down, A's data is
+// wiped, and A and Z are started with their usual flags. A used to vote for Z (Z had never
+// recorded A's incarnation), Z led, and when L came back its X entries were deleted. Now A,
+// holding no state of its own, refuses a candidate of a cluster that has entries: every X is
+// there once L is back.
+func TestWipedFollowerRestartedWithoutJoinLosesNothing(t *testing.T) {
+	c := newProcCluster(t, 3)
+	for id := uint64(1); id <= 3; id++ {
+		c.start(id, false)
+	}
+	ctx := context.Background()
+	auth := clusterAuth{id: 1}
+	_, lead, err := Request(ctx, c.peers(), auth, "set w 0", 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var followers []uint64
+	for id := uint64(1); id <= 3; id++ {
+		if id != lead {
+			followers = append(followers, id)
+		}
+	}
+	a, z := followers[0], followers[1]
+	c.kill(z)
+	for i := 1; i <= 5; i++ {
+		if r, _, err := Request(ctx, c.peers(lead, a), auth, fmt.Sprintf("set X%d %d", i, i), 15*time.Second); err != nil || r.Status != transport.ReplyOK {
+			t.Fatalf("set X%d: %v %+v", i, err, r)
+		}
+	}
+	c.kill(lead)
+	c.kill(a)
+	if err := os.RemoveAll(c.data(a)); err != nil {
+		t.Fatal(err)
+	}
+	c.start(a, false)
+	c.start(z, false)
+	time.Sleep(3 * time.Second) // many election timeouts: Z campaigns, A must not elect it
+	c.start(lead, false)
+	for i := 1; i <= 5; i++ {
+		r, _, err := Request(ctx, c.peers(lead, z), auth, fmt.Sprintf("get X%d", i), 20*time.Second)
+		if err != nil || !strings.HasPrefix(r.Text, fmt.Sprintf("value=%d ", i)) {
+			for id := uint64(1); id <= 3; id++ {
+				b, _ := os.ReadFile(c.logPath(id))
+				for _, l := range strings.Split(string(b), "\n") {
+					if strings.Contains(l, "ev=state") || strings.Contains(l, "ev=vote") || strings.Contains(l, "ev=start") || strings.Contains(l, "ev=truncate") || strings.Contains(l, "deletes") {
+						t.Log(l)
+					}
+				}
+			}
+			t.Fatalf("get X%d after the wiped follower's restart (leader %d, wiped %d, behind %d): %v %+v (an acknowledged write lost)", i, lead, a, z, err, r)
+		}
+	}
+}

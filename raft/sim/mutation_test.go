@@ -20,7 +20,7 @@ import (
 	"github.com/raftviz/raftviz/raft"
 )
 
-var mutationSeeds = flag.Int("mutation-seeds", 500, "seeds to try per seeded bug before calling it missed")
+var mutationSeeds = flag.Int("mutation-seeds", 1500, "seeds to try per seeded bug before calling it missed")
 
 // unreachable are seeded bugs that the node driver's order makes harmless, so that no run can
 // catch them; a unit test of the core shows each (see the table in docs/RELIABILITY.md).
