@@ -317,10 +317,10 @@ func appendFrame(dst []byte, kind byte, payload []byte) []byte {
 	return append(dst, payload...)
 }
 
-// hello is the payload of a connection's first frame: magic | cluster id | sender id | its address | the
-// addresses of the peers it knows (count, then id | address each). The address book lets a
-// server that joins knowing one member learn where the others are from the first member that
-// connects to it.
+// hello is the payload of a connection's first frame: magic | cluster id | sender id | its
+// address | the addresses of the peers it knows (count, then id | address each) | its
+// incarnation. The address book lets a server that joins knowing one member learn where the
+// others are from the first member that connects to it.
 func (t *TCP) hello() []byte {
 	p := []byte(helloMagic)
 	p = binary.AppendUvarint(p, t.cfg.ClusterID)
