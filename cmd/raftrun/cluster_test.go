@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"os"
@@ -717,5 +718,44 @@ func TestWipedFollowerRestartedWithoutJoinLosesNothing(t *testing.T) {
 			}
 			t.Fatalf("get X%d after the wiped follower's restart (leader %d, wiped %d, behind %d): %v %+v (an acknowledged write lost)", i, lead, a, z, err, r)
 		}
+	}
+}
+
+// TestSoakSaysWhenANodeEndsOnItsOwn: a node that cannot start (its port taken) or is refused
+// ends on its own; the soak used to run on one node short and pass, the cause only in the
+// node's stderr file. Now it reports the node and its last word.
+func TestSoakSaysWhenANodeEndsOnItsOwn(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "fake-node")
+	// Node 2 runs until it is killed; the others fail at once, as with a port taken.
+	script := "#!/bin/sh\ncase \"$*\" in *'--id 2 '*) exec sleep 30;; esac\n" +
+		"echo 'raftrun node: listen tcp 127.0.0.1:1: bind: address already in use' >&2\nexit 2\n"
+	if err := os.WriteFile(exe, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := newSoak(exe, dir, 3, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.start(1, false, s.allIDs()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.deadNode() == "" {
+		if time.Now().After(deadline) {
+			t.Fatal("a node that ended on its own went unnoticed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if msg := s.deadNode(); !strings.Contains(msg, "node 1 ended on its own") || !strings.Contains(msg, "address already in use") {
+		t.Errorf("deadNode: %q", msg)
+	}
+	// A node the soak kills is no death of its own.
+	if err := s.start(2, false, s.allIDs()); err != nil {
+		t.Fatal(err)
+	}
+	s.kill(2)
+	if msg := s.deadNode(); strings.Contains(msg, "node 2") {
+		t.Errorf("a killed node reported as ended on its own: %q", msg)
 	}
 }

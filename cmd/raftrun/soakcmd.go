@@ -112,8 +112,12 @@ type soak struct {
 	addrs    map[uint64]string
 	stderr   io.Writer
 
-	mu      sync.Mutex
-	procs   map[uint64]*exec.Cmd
+	mu     sync.Mutex
+	procs  map[uint64]*exec.Cmd
+	exited map[*exec.Cmd]chan struct{} // closed when the process has ended (its Wait returned)
+	// died: nodes that ended on their own (not killed by the soak), and how: a node that
+	// could not start or was refused used to leave the soak passing one node short.
+	died    map[uint64]string
 	members map[uint64]bool // the servers clients may be sent to
 	counts  map[string]int  // faults done, by kind
 	// auth: the cluster's key, in keyPath, which every node and client of the soak uses.
@@ -181,10 +185,47 @@ func (s *soak) start(id uint64, join bool, peers []uint64) error {
 		return err
 	}
 	errLog.Close() // the child has its own descriptor
+	done := make(chan struct{})
 	s.mu.Lock()
 	s.procs[id] = cmd
+	if s.exited == nil {
+		s.exited = map[*exec.Cmd]chan struct{}{}
+	}
+	s.exited[cmd] = done
 	s.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		s.mu.Lock()
+		if s.procs[id] == cmd { // not killed by the soak
+			delete(s.procs, id)
+			if s.died == nil {
+				s.died = map[uint64]string{}
+			}
+			s.died[id] = fmt.Sprintf("node %d ended on its own (%v): %s", id, err, lastLine(filepath.Join(s.dir, "node"+strconv.FormatUint(id, 10)+".stderr")))
+		}
+		s.mu.Unlock()
+		close(done)
+	}()
 	return nil
+}
+
+// lastLine is the last line of a file ("" when it has none): a node's last word on stderr.
+func lastLine(path string) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return lines[len(lines)-1]
+}
+
+// deadNode returns how a node that should be running ended, or "".
+func (s *soak) deadNode() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range s.allIDs() {
+		if msg, ok := s.died[id]; ok {
+			return msg
+		}
+	}
+	return ""
 }
 
 // kill ends node id with SIGKILL, as a crash or a power cut would.
@@ -192,10 +233,12 @@ func (s *soak) kill(id uint64) {
 	s.mu.Lock()
 	cmd := s.procs[id]
 	delete(s.procs, id)
+	done := s.exited[cmd]
+	delete(s.exited, cmd)
 	s.mu.Unlock()
 	if cmd != nil {
 		cmd.Process.Kill()
-		cmd.Wait()
+		<-done
 	}
 }
 
@@ -297,6 +340,11 @@ func (s *soak) run(ctx context.Context, plan soakPlan, stdout io.Writer) int {
 			err, done = s.wipeWithoutJoin(ctx, r), "wipe without --join"
 		default:
 			err = s.fault(ctx, r) // counts its own kind
+		}
+		if err == nil {
+			if dead := s.deadNode(); dead != "" {
+				err = errors.New(dead)
+			}
 		}
 		if err != nil {
 			failed = fmt.Sprintf("cycle %d: %v", cycle, err)
@@ -587,6 +635,9 @@ func (s *soak) wipeWithoutJoin(ctx context.Context, r *rand.Rand) error {
 	}
 	time.Sleep(2 * time.Second) // the load goes on; its peers refuse it, or it refuses to vote
 	s.kill(id)
+	s.mu.Lock()
+	delete(s.died, id) // refused and ended: what its peers must do
+	s.mu.Unlock()
 	if err := s.remove(ctx, id); err != nil {
 		return err
 	}
