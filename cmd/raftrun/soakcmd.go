@@ -568,12 +568,11 @@ func (s *soak) remove(ctx context.Context, id uint64) error {
 	return nil
 }
 
-// wipeAndReadd loses a follower's data directory, as a replaced disk would: the node is killed,
-// removed, wiped, and added again as a new server.
-func (s *soak) wipeAndReadd(ctx context.Context, r *rand.Rand) error {
+// follower picks a member that is not the leader, for a fault (what names it in an error).
+func (s *soak) follower(ctx context.Context, r *rand.Rand, what string) (uint64, error) {
 	lead, err := s.leader(ctx)
 	if err != nil {
-		return fmt.Errorf("no leader before the wipe: %w", err)
+		return 0, fmt.Errorf("no leader before %s: %w", what, err)
 	}
 	var followers []uint64
 	for _, id := range s.memberIDs() {
@@ -582,9 +581,18 @@ func (s *soak) wipeAndReadd(ctx context.Context, r *rand.Rand) error {
 		}
 	}
 	if len(followers) == 0 {
-		return errors.New("no follower to wipe")
+		return 0, fmt.Errorf("no follower for %s", what)
 	}
-	id := followers[r.IntN(len(followers))]
+	return followers[r.IntN(len(followers))], nil
+}
+
+// wipeAndReadd loses a follower's data directory, as a replaced disk would: the node is killed,
+// removed, wiped, and added again as a new server.
+func (s *soak) wipeAndReadd(ctx context.Context, r *rand.Rand) error {
+	id, err := s.follower(ctx, r, "the wipe")
+	if err != nil {
+		return err
+	}
 	s.kill(id)
 	if err := s.remove(ctx, id); err != nil {
 		return err
@@ -606,20 +614,10 @@ func (s *soak) wipeAndReadd(ctx context.Context, r *rand.Rand) error {
 // runs holding nothing and must vote no stale leader in; either way no acknowledged write may
 // be lost. Then it is repaired as documented: removed, wiped, added again.
 func (s *soak) wipeWithoutJoin(ctx context.Context, r *rand.Rand) error {
-	lead, err := s.leader(ctx)
+	id, err := s.follower(ctx, r, "the wipe without --join")
 	if err != nil {
-		return fmt.Errorf("no leader before the wipe without --join: %w", err)
+		return err
 	}
-	var followers []uint64
-	for _, id := range s.memberIDs() {
-		if id != lead {
-			followers = append(followers, id)
-		}
-	}
-	if len(followers) == 0 {
-		return errors.New("no follower to wipe")
-	}
-	id := followers[r.IntN(len(followers))]
 	s.kill(id)
 	if err := os.RemoveAll(s.dataDir(id)); err != nil {
 		return err

@@ -13,10 +13,8 @@ import (
 	"github.com/raftviz/raftviz/sample/synth"
 )
 
-// BenchmarkRereadLastTest measures what picking a test the timeline let go costs: reading the
-// last test of the million-line, 85-test log again, from the file's start and from the
-// nearest checkpoint the first reading kept (every checkpointBytes).
-func BenchmarkRereadLastTest(b *testing.B) {
+// benchLog writes the million-line, 85-test benchmark log of docs/BENCHMARKS.md to a file.
+func benchLog(b *testing.B) string {
 	name := filepath.Join(b.TempDir(), "big.log")
 	f, err := os.Create(name)
 	if err != nil {
@@ -25,7 +23,17 @@ func BenchmarkRereadLastTest(b *testing.B) {
 	if err := synth.Write(f, synth.DefaultOptions()); err != nil {
 		b.Fatal(err)
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return name
+}
+
+// BenchmarkRereadLastTest measures what picking a test the timeline let go costs: reading the
+// last test of the million-line, 85-test log again, from the file's start and from the
+// nearest checkpoint the first reading kept (every checkpointBytes).
+func BenchmarkRereadLastTest(b *testing.B) {
+	name := benchLog(b)
 	src, err := parse.Open([]string{name}, nil, parse.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -65,15 +73,7 @@ func BenchmarkRereadLastTest(b *testing.B) {
 //
 //	go test ./cmd/raftviz/ -run '^$' -bench Commands -benchtime 3x
 func BenchmarkCommands(b *testing.B) {
-	name := filepath.Join(b.TempDir(), "big.log")
-	f, err := os.Create(name)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := synth.Write(f, synth.DefaultOptions()); err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
+	name := benchLog(b)
 	st, _ := os.Stat(name)
 	for _, bc := range []struct {
 		name string

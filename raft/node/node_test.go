@@ -179,16 +179,23 @@ func TestDriverRestoresItsStateMachine(t *testing.T) {
 	if snap, _ := st.Snapshot(); snap == nil || string(snap.Data) == "" {
 		t.Fatalf("no snapshot of the state machine was stored: %+v", snap)
 	}
+	again := restartDriver(t, d, cfg, st)
+	if got := strings.Join(again.cmds, ","); got != "a,b,c,d,e" {
+		t.Fatalf("after a restart the state machine holds %q", got)
+	}
+}
+
+// restartDriver stops d as a crash would and starts it again on the same storage with a new
+// state machine, elected; it returns that state machine.
+func restartDriver(t *testing.T, d *Driver, cfg Config, st *journaledStorage) *listMachine {
+	t.Helper()
 	if err := d.Stop(false); err != nil {
 		t.Fatal(err)
 	}
 	again := &listMachine{}
 	cfg.StateMachine, cfg.Storage = again, &journaledStorage{Memory: st.Memory.Reopen(), j: st.j}
-	d = newDriverOn(t, cfg)
-	elect(t, d)
-	if got := strings.Join(again.cmds, ","); got != "a,b,c,d,e" {
-		t.Fatalf("after a restart the state machine holds %q", got)
-	}
+	elect(t, newDriverOn(t, cfg))
+	return again
 }
 
 // TestDriverRepliesOnlyAfterFsync: a vote is a promise; the reply that carries it leaves only
@@ -321,13 +328,7 @@ func TestDriverSnapshotsByBytes(t *testing.T) {
 	if snap == nil || snap.Meta.Index < 5 {
 		t.Fatalf("7 commands of 1 KiB with SnapshotBytes 3 KiB: snapshot %+v", snap)
 	}
-	if err := d.Stop(false); err != nil {
-		t.Fatal(err)
-	}
-	again := &listMachine{}
-	cfg.StateMachine, cfg.Storage = again, &journaledStorage{Memory: st.Memory.Reopen(), j: st.j}
-	d = newDriverOn(t, cfg)
-	elect(t, d)
+	again := restartDriver(t, d, cfg, st)
 	if len(again.cmds) != 7 {
 		t.Fatalf("after a restart the state machine holds %d commands, want 7", len(again.cmds))
 	}
