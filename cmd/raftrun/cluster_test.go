@@ -759,3 +759,17 @@ func TestSoakSaysWhenANodeEndsOnItsOwn(t *testing.T) {
 		t.Errorf("a killed node reported as ended on its own: %q", msg)
 	}
 }
+
+// TestHistoryValuesCompareAsValues: the clients' history records large values by a digest:
+// equal values are recorded equal, different ones (even sharing their first 32 bytes) not, and
+// short values as they are.
+func TestHistoryValuesCompareAsValues(t *testing.T) {
+	a := "c1-7:" + strings.Repeat("x", largeValue)
+	b := "c1-7:" + strings.Repeat("x", largeValue-1) + "y"
+	if historyValue(a) != historyValue(strings.Clone(a)) || historyValue(a) == historyValue(b) || len(historyValue(a)) > 100 {
+		t.Errorf("large values: %q %q", historyValue(a), historyValue(b))
+	}
+	if historyValue("c1-8") != "c1-8" {
+		t.Errorf("a short value is recorded as %q", historyValue("c1-8"))
+	}
+}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,17 +33,17 @@ import (
 const soakUsage = `usage: raftrun soak [flags]
 
 Runs a cluster of raftrun node processes on this machine under client load and faults, then
-checks what it did. Three voters start; clients write and read a few keys through sessions,
-recording every operation; meanwhile, cycle after cycle, the leader or a follower is killed
-with SIGKILL and restarted, all nodes are killed at once, a node is paused (SIGSTOP), or a
-stranger without the cluster key sends vote requests of term 2^64-1. A fourth server joins and
-is removed during the load; a follower's data directory is wiped and the node removed, added
-again and restarted; and once a follower's data is wiped and it is started again with its usual
-flags, not --join (an operator's mistake), before it is repaired the documented way. At the
-end every key is read, and the node logs and the
-clients' history are analysed as 'raftviz analyze' does: Raft's safety checks and porcupine's
+checks what it did. Three voters start; clients write and read a few keys through sessions
+(one write in 500 of a 300 KB value), recording every operation; meanwhile, cycle after cycle,
+the leader or a follower is killed with SIGKILL and restarted, all nodes are killed at once, a
+node is paused (SIGSTOP), or a stranger without the cluster key sends vote requests of term
+2^64-1. A fourth server joins and is removed during the load; a follower's data directory is
+wiped and the node removed, added again and restarted; and once a follower's data is wiped and
+it is started again with its usual flags, not --join (an operator's mistake), before it is
+repaired the documented way. At the end every key is read, and the node logs and the clients'
+history are analysed as 'raftviz analyze' does: Raft's safety checks and porcupine's
 linearizability check of the history. An acknowledged write that was lost makes the history
-non-linearizable. Exit 1 on any violation.
+non-linearizable. A node that ends on its own fails the soak. Exit 1 on any violation.
 
 Flags:
 `
@@ -374,13 +376,14 @@ func (s *soak) run(ctx context.Context, plan soakPlan, stdout io.Writer) int {
 	for _, st := range stats {
 		total.ops += st.ops
 		total.acked += st.acked
+		total.largeAcked += st.largeAcked
 		total.unknown += st.unknown
 	}
 	s.mu.Lock()
 	fmt.Fprintf(stdout, "soak: %d fault cycles in %v: %s\n", plan.cycles, time.Since(began).Round(time.Second), faultSummary(s.counts))
 	s.mu.Unlock()
-	fmt.Fprintf(stdout, "clients: %d, %d operations (%d writes acknowledged, %d without an answer), %d of %d keys read at the end\n",
-		plan.clients, total.ops, total.acked, total.unknown, finals, plan.keys)
+	fmt.Fprintf(stdout, "clients: %d, %d operations (%d writes acknowledged, %d of them of %d KB; %d without an answer), %d of %d keys read at the end\n",
+		plan.clients, total.ops, total.acked, total.largeAcked, largeValue>>10, total.unknown, finals, plan.keys)
 	if rss != "" {
 		fmt.Fprintf(stdout, "node memory at the end (RSS): %s\n", rss)
 	}
@@ -399,7 +402,36 @@ func (s *soak) run(ctx context.Context, plan soakPlan, stdout io.Writer) int {
 	return code
 }
 
-type clientStats struct{ ops, acked, unknown int }
+type clientStats struct{ ops, acked, largeAcked, unknown int }
+
+// largeValue and largeValueEvery: one write in largeValueEvery carries a value of about 300 KB.
+const (
+	largeValue      = 300 << 10
+	largeValueEvery = 500
+)
+
+// historyValue is how the clients' history records a value: as it is, or, past 1 KiB, its start
+// and a digest. Lines of 300 KB would be cut when the history is read back; the digest of the
+// value written and of the value read compare as the values do.
+func historyValue(v string) string {
+	if len(v) <= 1<<10 {
+		return v
+	}
+	sum := sha256.Sum256([]byte(v))
+	return v[:min(len(v), 32)] + "...sha256:" + hex.EncodeToString(sum[:12])
+}
+
+// historyCommand is a command as the history records it (historyValue).
+func historyCommand(c kv.Command) kv.Command {
+	c.Value = historyValue(c.Value)
+	return c
+}
+
+// historyResult is an answer as the history records it (historyValue).
+func historyResult(r kv.Result) kv.Result {
+	r.Value = historyValue(r.Value)
+	return r
+}
 
 // client writes and reads random keys through a session of its own until ctx ends, recording
 // every operation as invoke and return events. A request without an answer is retried with the
@@ -422,21 +454,29 @@ func (s *soak) client(ctx context.Context, h slog.Handler, c, keys int, seed uin
 		cmd := kv.Command{Op: kv.OpGet, Key: "k" + strconv.Itoa(r.IntN(keys))}
 		if r.IntN(3) > 0 {
 			cmd = kv.Command{Op: kv.OpSet, Key: cmd.Key, Value: name + "-" + strconv.FormatUint(seq, 10)}
+			if r.IntN(largeValueEvery) == 0 {
+				// A large value now and then: AppendEntries must stay under the frame limit
+				// by bytes, and a follower behind must still catch up (issue 30, 3).
+				cmd.Value += ":" + strings.Repeat("x", largeValue)
+			}
 		}
 		cmd.Client, cmd.Seq = session, seq
 		opID := strconv.FormatUint(seq, 10)
-		kv.EmitInvoke(h, time.Now(), name, opID, cmd)
+		kv.EmitInvoke(h, time.Now(), name, opID, historyCommand(cmd))
 		reply, _, err := Request(ctx, s.peers(), s.auth, string(cmd.Encode()), 8*time.Second)
 		var res kv.Result
 		if err == nil {
 			res = parseReply(reply)
 			if cmd.Op == kv.OpSet {
 				st.acked++
+				if len(cmd.Value) > largeValue {
+					st.largeAcked++
+				}
 			}
 		} else {
 			st.unknown++
 		}
-		kv.EmitReturn(h, time.Now(), name, opID, cmd, res, err)
+		kv.EmitReturn(h, time.Now(), name, opID, historyCommand(cmd), historyResult(res), err)
 		st.ops++
 	}
 	return st
@@ -459,7 +499,7 @@ func (s *soak) finalReads(ctx context.Context, h slog.Handler, keys int) int {
 		opID := strconv.Itoa(k + 1)
 		kv.EmitInvoke(h, time.Now(), "final", opID, cmd)
 		reply, _, err := Request(ctx, s.peers(), s.auth, string(cmd.Encode()), 30*time.Second)
-		kv.EmitReturn(h, time.Now(), "final", opID, cmd, parseReply(reply), err)
+		kv.EmitReturn(h, time.Now(), "final", opID, cmd, historyResult(parseReply(reply)), err)
 		if err == nil {
 			n++
 		}
