@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/eventline"
 )
 
 // Writer writes one table per test to an output, followed by the overall result.
@@ -40,10 +41,37 @@ func (w *Writer) Part(t *parse.Test, events []parse.Event, start int64, part int
 	return w.table(t, events, start, label, !last)
 }
 
+// MaxNodeColumns is the most node columns a table draws; a test with more draws one column of
+// every node's events (each cell headed by its node), so that output stays linear in events.
+const MaxNodeColumns = 64
+
+// nodeColumnTitle is the one column's title past MaxNodeColumns.
+const nodeColumnTitle = "NODE: EVENT"
+
+// oneNodeColumn moves every node's events into one column, each message headed by its node
+// ("[n7] becomes leader"); the cluster's events (faults) stay where they are.
+func oneNodeColumn(events []parse.Event, nodes []string) ([]parse.Event, []string) {
+	out := make([]parse.Event, len(events))
+	for i, e := range events {
+		if e.Node != eventline.ClusterNode {
+			e.Msg = "[" + e.Node + "] " + e.Msg
+			e.Node = nodeColumnTitle
+		}
+		out[i] = e
+	}
+	return out, []string{nodeColumnTitle}
+}
+
 func (w *Writer) table(t *parse.Test, events []parse.Event, start int64, label string, running bool) error {
 	events = w.opts.Filter(events)
 	nodes := w.opts.columns(events)
 	status := StatusLine(t, nodes, len(events)) + label
+	if len(nodes) > MaxNodeColumns && w.opts.Format != FormatCSV {
+		// A column per node made a table of rows x nodes cells: 20,000 node ids wrote 53.6 GB.
+		// Past MaxNodeColumns, one column holds every node's events, each headed by its node.
+		status += fmt.Sprintf(" ; %d nodes: one column, each event headed by its node (over %d)", len(nodes), MaxNodeColumns)
+		events, nodes = oneNodeColumn(events, nodes)
+	}
 	if running {
 		status = "RUNNING" + status[len(t.Status.String()):]
 	}
