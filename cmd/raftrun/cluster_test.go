@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -771,5 +772,96 @@ func TestHistoryValuesCompareAsValues(t *testing.T) {
 	}
 	if historyValue("c1-8") != "c1-8" {
 		t.Errorf("a short value is recorded as %q", historyValue("c1-8"))
+	}
+}
+
+// BenchmarkNodeRSSUnderHostileConnections measures a raftrun node process's resident memory
+// while hostile connections are open at once: 160 forged hellos naming 100 peers each, 40
+// connections that announce an 8 MiB request and send nothing more, and 500 idle connections
+// (docs/RELIABILITY.md):
+//
+//	go test ./cmd/raftrun -run '^$' -bench NodeRSSUnderHostile -benchtime 1x
+func BenchmarkNodeRSSUnderHostileConnections(b *testing.B) {
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "raftrun")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	rss := func(pid int) float64 {
+		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		for _, line := range strings.Split(string(st), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				var kb float64
+				fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+				return kb / 1024
+			}
+		}
+		return 0
+	}
+	for b.Loop() {
+		node := exec.Command(bin, "node", "--id", "1", "--listen", addr, "--data", filepath.Join(dir, fmt.Sprint("d", b.N)), "--log", filepath.Join(dir, "n1.log"))
+		if err := node.Start(); err != nil {
+			b.Fatal(err)
+		}
+		var conns []net.Conn
+		dial := func() net.Conn {
+			for try := 0; try < 100; try++ {
+				if c, err := net.Dial("tcp", addr); err == nil {
+					conns = append(conns, c)
+					return c
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			b.Fatal("the node does not listen")
+			return nil
+		}
+		dial()
+		time.Sleep(500 * time.Millisecond)
+		before := rss(node.Process.Pid)
+		var forgers []*transport.TCP
+		for i := 0; i < 160; i++ {
+			// A node of its own whose address book names 100 peers at a bogus address: its
+			// hello carries them (hearsay the node must bound).
+			book := map[uint64]string{1: addr}
+			for j := 0; j < 100; j++ {
+				book[uint64(10000+i*100+j)] = "10.255.255.1:1"
+			}
+			f, err := transport.ListenTCP(transport.TCPConfig{ID: uint64(1000 + i), ClusterID: 1, Listen: "127.0.0.1:0", Peers: book})
+			if err != nil {
+				b.Fatal(err)
+			}
+			forgers = append(forgers, f)
+			f.Send(raft.Message{Type: raft.MsgVote, From: uint64(1000 + i), To: 1, Term: 1})
+		}
+		// Client connections that announce an 8 MiB request and send nothing more (frame kinds
+		// 3, client hello "RVZC" + cluster id, and 4, request, of raft/transport).
+		for i := 0; i < 40; i++ {
+			c := dial()
+			hello := append([]byte("RVZC"), 1)
+			frame := binary.BigEndian.AppendUint32(nil, uint32(len(hello)+1))
+			frame = append(append(frame, 3), hello...)
+			frame = binary.BigEndian.AppendUint32(frame, 8<<20)
+			c.Write(append(frame, 4))
+		}
+		for i := 0; i < 500; i++ {
+			dial()
+		}
+		time.Sleep(time.Second)
+		b.ReportMetric(before, "rss-before-MB")
+		b.ReportMetric(rss(node.Process.Pid), "rss-MB")
+		for _, c := range conns {
+			c.Close()
+		}
+		for _, f := range forgers {
+			f.Close()
+		}
+		node.Process.Kill()
+		node.Wait()
 	}
 }
