@@ -151,7 +151,7 @@ func testCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		if pkg == "" {
 			pkg = "."
 		}
-		fmt.Fprintf(stderr, "raftrun test: %s in %s ran\n", what, pkg)
+		fmt.Fprintf(stderr, "raftrun test: %s is in %s: go test ran none\n", what, pkg)
 		return exitFailed
 	}
 	failed := report(stdout, o, runs)

@@ -163,18 +163,25 @@ func matchElided(got, want []string) bool {
 	return len(got) > 0 && got[0] == want[0] && matchElided(got[1:], want[1:])
 }
 
-// TestReadmeSimulationIsRealOutput: README's seeded simulation ("$ raftrun sim --seed 7 ...",
-// deterministic) prints what README shows, and so does the "$ head" of the log it writes (the
-// figures were an older build's: 20278 steps where the simulator takes 20196).
-func TestReadmeSimulationIsRealOutput(t *testing.T) {
+// TestReadmeRaftrun checks README's raftrun examples against a build of raftrun (one build for
+// both checks): the seeded simulation's output, and every command's -h.
+func TestReadmeRaftrun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds raftrun")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "raftrun")
+	bin := filepath.Join(t.TempDir(), "raftrun")
 	if out, err := exec.Command("go", "build", "-o", bin, "../raftrun").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	t.Run("simulation", func(t *testing.T) { readmeSimulation(t, bin) })
+	t.Run("every_flag", func(t *testing.T) { readmeEveryFlag(t, bin) })
+}
+
+// readmeSimulation: README's seeded simulation ("$ raftrun sim --seed 7 ...", deterministic)
+// prints what README shows, and so does the "$ head" of the log it writes (the figures were an
+// older build's: 20278 steps where the simulator takes 20196).
+func readmeSimulation(t *testing.T, bin string) {
+	dir := t.TempDir()
 	ran := 0
 	for _, ex := range readmeExamples(t, "raftrun sim", "head") {
 		args := strings.Fields(ex.cmd)
@@ -204,17 +211,10 @@ func TestReadmeSimulationIsRealOutput(t *testing.T) {
 var helpCommands = []string{"raftviz", "raftviz analyze", "raftviz diff", "raftrun test", "raftrun live", "raftrun sim",
 	"raftrun node", "raftrun client", "raftrun key", "raftrun bench", "raftrun soak"}
 
-// TestReadmeShowsEveryFlag: README shows each command's -h output, flags and all, as the
-// programs print it (flags such as --quiet, analyze -o, node --advertise were documented
-// nowhere). RAFTVIZ_UPDATE_README=1 writes the current output into README.md.
-func TestReadmeShowsEveryFlag(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds raftrun")
-	}
-	bin := filepath.Join(t.TempDir(), "raftrun")
-	if out, err := exec.Command("go", "build", "-o", bin, "../raftrun").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+// readmeEveryFlag: README shows each command's -h output, flags and all, as the programs print
+// it (flags such as --quiet, analyze -o, node --advertise were documented nowhere).
+// RAFTVIZ_UPDATE_README=1 writes the current output into README.md.
+func readmeEveryFlag(t *testing.T, bin string) {
 	help := func(cmd string) string {
 		words := strings.Fields(cmd)
 		var out bytes.Buffer
@@ -251,7 +251,7 @@ func TestReadmeShowsEveryFlag(t *testing.T) {
 				text = text[:start] + want + text[start+end:]
 				continue
 			}
-			t.Errorf("README.md's -h of %s is not what it prints (RAFTVIZ_UPDATE_README=1 go test ./cmd/raftviz -run TestReadmeShowsEveryFlag writes it):\n%s", cmd, want)
+			t.Errorf("README.md's -h of %s is not what it prints (RAFTVIZ_UPDATE_README=1 go test ./cmd/raftviz -run TestReadmeRaftrun/every_flag writes it):\n%s", cmd, want)
 		}
 	}
 	if os.Getenv("RAFTVIZ_UPDATE_README") == "1" && text != string(readme) {
