@@ -64,12 +64,12 @@ func (s *Source) maybeCheckpoint(in *sourceInput) {
 	if n := len(c.list); n > 0 {
 		last = c.list[n-1].Offset
 	}
-	if in.lines.read-last < c.every || !in.p.quiet() {
+	if in.read()-last < c.every || !in.p.quiet() {
 		return
 	}
 	p := in.p.frozen()
 	c.mu.Lock()
-	c.list = append(c.list, Checkpoint{Offset: in.lines.read, Whole: p.completed, First: p.completed - len(p.done), p: p})
+	c.list = append(c.list, Checkpoint{Offset: in.read(), Whole: p.completed, First: p.completed - len(p.done), p: p})
 	c.mu.Unlock()
 }
 

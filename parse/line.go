@@ -230,6 +230,13 @@ func (p *Parser) toEvent(le *lineEvent) Event {
 		e.Time = p.clock.adjust(le.clock)
 	}
 	e.Node = p.intern(le.node)
+	if pre := p.pre; pre != nil && pre.classicMsg {
+		// Read ahead (ahead.go): a line without a field block, its message made as below.
+		if e.Msg = pre.msg; pre.ascii {
+			e.Flags |= FlagASCII
+		}
+		return e
+	}
 	rest := le.rest
 	if i := bytes.Index(rest, []byte(eventline.Separator)); i >= 0 {
 		fields, err := eventline.ParseFields(cleanFieldBlock(rest[i+3:]), p.fields[:0])

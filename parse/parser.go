@@ -224,6 +224,10 @@ type Parser struct {
 	// fields and text are scratch space for an event's fields on their way into one string.
 	fields []eventline.Field
 	text   []byte
+	// prep, when the input is read ahead (ahead.go), is told the profile the input is read
+	// with; pre is what the line being parsed says, read ahead (nil when it was not).
+	prep *preparer
+	pre  *prepared
 }
 
 // NewParser returns a parser for one input.
@@ -262,10 +266,27 @@ func (p *Parser) Line(line []byte) {
 		p.sum.Format = p.format
 	}
 	if p.format == FormatJSON {
+		p.pre = nil // prepared for the record; the lines inside it are read here
 		p.jsonLine(line)
 		return
 	}
 	p.textLine(line, p.format == FormatGoTest)
+}
+
+// linePrepared is Line for a line read ahead (ahead.go), with what it says.
+func (p *Parser) linePrepared(line []byte, pre *prepared) {
+	p.pre = pre
+	p.Line(line)
+	p.pre = nil
+}
+
+// classicLine is parseEventLine, or its result read ahead.
+func (p *Parser) classicLine(line []byte, le *lineEvent) bool {
+	if pre := p.pre; pre != nil && pre.leDone {
+		*le = pre.le
+		return pre.leOK
+	}
+	return parseEventLine(line, le)
 }
 
 // detect picks the input format from its first non-blank line.
@@ -305,7 +326,7 @@ func (p *Parser) textLine(line []byte, framing bool) {
 	// not match are not read by the built-in syntaxes (whose shapes it may overlap).
 	forcedRegexp := p.dialect.forced && p.dialect.active.Builtin == ""
 	var le lineEvent
-	if !forcedRegexp && parseEventLine(line, &le) {
+	if !forcedRegexp && p.classicLine(line, &le) {
 		e := p.toEvent(&le)
 		p.lockBuiltin(&e)
 		if p.harnessNode(e.Node) {

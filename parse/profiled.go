@@ -109,7 +109,14 @@ func (d *dialect) envelopeName() string {
 func (p *Parser) profileEvent(line []byte) (Event, bool) {
 	d := &p.dialect
 	if d.active != nil && d.active.Builtin == "" {
-		if r, ok := d.active.ParseLine(line, &d.stamps); ok {
+		var r profile.Record
+		var ok bool
+		if pre := p.pre; pre != nil && pre.pr == d.active {
+			r, ok = pre.rec, pre.recOK // read ahead (ahead.go)
+		} else {
+			r, ok = d.active.ParseLine(line, &d.stamps)
+		}
+		if ok {
 			return p.recordEvent(d.active, &r), true
 		}
 	}
@@ -121,12 +128,20 @@ func (p *Parser) profileEvent(line []byte) (Event, bool) {
 			continue
 		}
 		if r, ok := pr.ParseLine(line, &d.stamps); ok {
-			d.active, d.locked = pr, true
-			p.sum.Profile = pr.Name
+			p.lockProfile(pr)
 			return p.recordEvent(pr, &r), true
 		}
 	}
 	return Event{}, false
+}
+
+// lockProfile decides the input's dialect: pr, a detected profile.
+func (p *Parser) lockProfile(pr *profile.Profile) {
+	p.dialect.active, p.dialect.locked = pr, true
+	p.sum.Profile = pr.Name
+	if p.prep != nil && pr.Builtin == "" {
+		p.prep.active.Store(pr) // the lines read ahead from now on are read with it too
+	}
 }
 
 // lockBuiltin decides the input's dialect on the first line read by a built-in syntax.
@@ -159,7 +174,12 @@ func (p *Parser) recordEvent(pr *profile.Profile, r *profile.Record) Event {
 		e.Flags |= FlagGuessed // a term its line regexp reads too
 	}
 	var ascii bool
-	if e.Msg, ascii = cleanTextASCII(r.Msg); ascii {
+	if pre := p.pre; pre != nil && pre.pr == pr && pre.recOK {
+		e.Msg, ascii = pre.msg, pre.ascii // read ahead (ahead.go)
+	} else {
+		e.Msg, ascii = cleanTextASCII(r.Msg)
+	}
+	if ascii {
 		e.Flags |= FlagASCII
 	}
 	e.Node = p.lineNode(pr, r.Node, r.Logger, r.Harness)
@@ -223,20 +243,33 @@ func (p *Parser) applyFacts(e *Event, pr *profile.Profile) {
 	if pr == nil || !pr.HasFacts() || e.Kind != "" && e.Syntax != SyntaxEtcdTrace {
 		return
 	}
-	if p.opts.Facts == NodeFacts && !p.factsNameNodes(pr) {
-		return
-	}
 	var f profile.Fact
 	var ok bool
-	switch {
-	case p.opts.Facts == NodeFacts:
-		f, ok = pr.NodeFacts(e.Msg) // which node it is about, not what it is
-	case p.opts.Facts == FaultFacts:
-		f, ok = pr.FaultFacts(e.Msg)
-	default:
-		f, ok = pr.Facts(e.Msg)
+	if pre := p.pre; pre != nil && pre.factsPr == pr && pre.msg == e.Msg {
+		f, ok = pre.fact, pre.factOK // read ahead (ahead.go)
+	} else {
+		f, ok = factsOf(pr, e.Msg, p.opts.Facts, p.factsNameNodes(pr))
 	}
 	p.applyFact(e, pr, f, ok)
+}
+
+// factsOf is what the fact rules of set say of a message, for a profile whose facts name nodes
+// or not (FactsNameNodes). It is a pure function of its arguments: the parser and the
+// goroutines that read ahead of it (ahead.go) both call it.
+func factsOf(pr *profile.Profile, msg string, set FactSet, namesNodes bool) (profile.Fact, bool) {
+	if pr == nil || !pr.HasFacts() {
+		return profile.Fact{}, false
+	}
+	switch set {
+	case NodeFacts:
+		if !namesNodes {
+			return profile.Fact{}, false
+		}
+		return pr.NodeFacts(msg) // which node it is about, not what it is
+	case FaultFacts:
+		return pr.FaultFacts(msg)
+	}
+	return pr.Facts(msg)
 }
 
 // factsNameNodes is pr.FactsNameNodes, remembered for the last profile asked about.
@@ -349,8 +382,7 @@ func (p *Parser) profileTest(line []byte) bool {
 		for _, c := range p.dialect.detect {
 			if _, ok := c.TestStart(line); ok {
 				pr = c
-				p.dialect.active, p.dialect.locked = c, true
-				p.sum.Profile = c.Name
+				p.lockProfile(c)
 				break
 			}
 		}

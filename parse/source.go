@@ -49,6 +49,9 @@ type Source struct {
 type sourceInput struct {
 	name  string
 	lines *lineReader
+	// ahead reads lines ahead of the parser on other cores (ahead.go); nil until the first
+	// read, and for a followed input
+	ahead *lineAhead
 	p     *Parser
 	eof   bool
 	// waiting: a followed input has nothing more for now; replaced: its file was truncated or
@@ -373,7 +376,7 @@ func inferFor(ra *readAhead, o Options) *profile.Profile {
 // can be read past its size.
 func (s *Source) Progress() (read, size int64) {
 	for _, in := range s.inputs {
-		read += in.lines.read
+		read += in.read()
 	}
 	return read, s.size
 }
@@ -387,8 +390,13 @@ func (s *Source) Names() []string {
 	return names
 }
 
-// Close closes the files Open opened.
+// Close closes the files Open opened, and stops reading ahead.
 func (s *Source) Close() error {
+	for _, in := range s.inputs {
+		if in.ahead != nil {
+			in.ahead.close()
+		}
+	}
 	var err error
 	for _, c := range s.closers {
 		if cerr := c.Close(); err == nil {
@@ -452,10 +460,22 @@ type ScanOptions struct {
 // (returning ctx's error) or a callback fails. A followed input (OpenFollow) has no end: Scan
 // returns when ctx ends, or when a followed stdin is closed.
 func (s *Source) Scan(ctx context.Context, opts ScanOptions) error {
+	var err error
 	if len(s.inputs) == 1 {
-		return s.scanOne(ctx, s.inputs[0], opts)
+		err = s.scanOne(ctx, s.inputs[0], opts)
+	} else {
+		err = s.scanMerged(ctx, opts)
 	}
-	return s.scanMerged(ctx, opts)
+	if err != nil {
+		// A scan that stopped early is not continued: stop reading ahead (a Source made by
+		// NewSource may never be closed).
+		for _, in := range s.inputs {
+			if in.ahead != nil {
+				in.ahead.close()
+			}
+		}
+	}
+	return err
 }
 
 // scanOne streams a single input straight from its parser: no merge, no copy.
@@ -525,8 +545,23 @@ func (in *sourceInput) readError() error {
 // input that has nothing more for now sets in.waiting; one that was replaced, in.replaced.
 func (s *Source) feed(in *sourceInput, budget int) {
 	in.waiting, in.replaced = false, false
+	if in.ahead == nil && aheadWorthIt() {
+		if _, followed := in.lines.r.(follower); !followed {
+			in.ahead = startAhead(in.lines, in.p)
+		}
+	}
 	for budget > 0 {
-		line, err := in.lines.next()
+		var line []byte
+		var pre *prepared
+		var err error
+		cut := 0
+		if in.ahead != nil {
+			line, pre, err = in.ahead.next()
+			cut = in.ahead.cut
+		} else {
+			line, err = in.lines.next()
+			cut = in.lines.cut
+		}
 		switch {
 		case errors.Is(err, errWait):
 			in.waiting = true
@@ -542,15 +577,23 @@ func (s *Source) feed(in *sourceInput, budget int) {
 			in.p.Finish()
 			return
 		}
-		if in.lines.cut > 0 {
+		if cut > 0 {
 			in.p.sum.LongLines++
 		}
-		in.p.Line(line)
+		in.p.linePrepared(line, pre)
 		if s.cps.every > 0 {
 			s.maybeCheckpoint(in)
 		}
 		budget -= len(line) + 1 + batchLineCost
 	}
+}
+
+// read is how many bytes of the input the parser has read.
+func (in *sourceInput) read() int64 {
+	if in.ahead != nil {
+		return in.ahead.read
+	}
+	return in.lines.read
 }
 
 // mergedTest is one test of the merged output, made of the same test (by Key) in several inputs.
