@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -71,29 +72,52 @@ func newLineRegexp(re *regexp.Regexp) *lineRegexp {
 // String returns the regexp's source text.
 func (l *lineRegexp) String() string { return l.re.String() }
 
+// maxStackSlots is how many capture slots a match keeps on the stack while it runs.
+const maxStackSlots = 24
+
 // FindSubmatchIndex is regexp.FindSubmatchIndex.
-func (l *lineRegexp) FindSubmatchIndex(b []byte) []int {
+func (l *lineRegexp) FindSubmatchIndex(b []byte) []int { return l.findInto(nil, b) }
+
+// findInto is FindSubmatchIndex returning its slots in dst's array where it is big enough: a
+// caller that is done with a match before it asks for the next allocates nothing.
+func (l *lineRegexp) findInto(dst []int, b []byte) []int {
 	if l.lazy != nil {
-		if m, ok := l.lazy.find(b); ok {
+		if m, ok := l.lazy.find(dst, b); ok {
 			return m
 		}
 	}
-	if l.fast != nil {
-		m := gmatch{in: b, caps: make([]int, l.ncap)}
-		for i := range m.caps {
-			m.caps[i] = -1
-		}
-		end, ok := m.run(l.fast, 0)
-		switch {
-		case ok:
-			m.caps[0], m.caps[1] = 0, end
-			return m.caps
-		case !m.abort && m.choices == 0:
-			return nil // no choice was made: no other way to match
-		}
-	}
 	if l.lead != nil && (!l.lead.fold || isASCII(readOnlyString(b))) {
-		return l.lead.find(b)
+		return l.lead.findFrom(dst, b, -1)
+	}
+	return l.findAnchored(dst, b)
+}
+
+// findAnchored is findInto by the greedy matcher or Go's regexp, for a regexp that begins with
+// ^ (leadingWords' anchored runs: a function apart, so that escape analysis sees no recursion and
+// leaves dst on its caller's stack).
+func (l *lineRegexp) findAnchored(dst []int, b []byte) []int {
+	if l.fast != nil {
+		if cap(dst) >= l.ncap {
+			if m, decided := l.runFast(dst[:l.ncap], b); decided {
+				return m
+			}
+		} else {
+			// The slots live on the stack until there is a match to return: most runs (a
+			// word candidate of leadingWords, a rule tried on a message) find none.
+			var slots [maxStackSlots]int
+			caps := slots[:0]
+			if l.ncap <= len(slots) {
+				caps = slots[:l.ncap]
+			} else {
+				caps = make([]int, l.ncap)
+			}
+			if m, decided := l.runFast(caps, b); decided {
+				if m == nil {
+					return nil
+				}
+				return slices.Clone(m)
+			}
+		}
 	}
 	return l.re.FindSubmatchIndex(b)
 }
@@ -122,11 +146,32 @@ func (l *lineRegexp) MatchString(s string) bool {
 }
 
 // FindStringSubmatchIndex is regexp.FindStringSubmatchIndex.
-func (l *lineRegexp) FindStringSubmatchIndex(s string) []int {
+func (l *lineRegexp) FindStringSubmatchIndex(s string) []int { return l.findStringInto(nil, s) }
+
+// runFast runs the greedy matcher with caps as its slots: the match (caps) or nil, and whether
+// that is the answer (false: the regexp must decide).
+func (l *lineRegexp) runFast(caps []int, b []byte) ([]int, bool) {
+	for i := range caps {
+		caps[i] = -1
+	}
+	m := gmatch{in: b, caps: caps}
+	end, ok := m.run(l.fast, 0)
+	switch {
+	case ok:
+		caps[0], caps[1] = 0, end
+		return caps, true
+	case !m.abort && m.choices == 0:
+		return nil, true // no choice was made: no other way to match
+	}
+	return nil, false
+}
+
+// findStringInto is findInto for a string.
+func (l *lineRegexp) findStringInto(dst []int, s string) []int {
 	if l.fast == nil && l.lead == nil && l.lazy == nil {
 		return l.re.FindStringSubmatchIndex(s)
 	}
-	return l.FindSubmatchIndex(readOnlyBytes(s))
+	return l.findInto(dst, readOnlyBytes(s))
 }
 
 // readOnlyBytes views a string's bytes without copying them, for the greedy run and regexp,

@@ -51,6 +51,7 @@ func randomInput(r *rand.Rand) []byte {
 func TestGreedyMatchesRegexp(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
 	fast, decided := 0, 0
+	var scratch [maxStackSlots]int
 	for i := 0; i < 4000; i++ {
 		expr := "^" + randomRegexp(r, 4)
 		if r.IntN(2) == 0 {
@@ -69,6 +70,9 @@ func TestGreedyMatchesRegexp(t *testing.T) {
 			want := re.FindSubmatchIndex(in)
 			if got := l.FindSubmatchIndex(in); !slices.Equal(got, want) {
 				t.Fatalf("%q on %q: got %v, regexp says %v", expr, in, got, want)
+			}
+			if got := l.findInto(scratch[:0], in); !slices.Equal(got, want) {
+				t.Fatalf("%q on %q into scratch slots: got %v, regexp says %v", expr, in, got, want)
 			}
 			if got := l.Match(in); got != (want != nil) {
 				t.Fatalf("%q on %q: Match %v, regexp says %v", expr, in, got, want != nil)

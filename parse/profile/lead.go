@@ -21,10 +21,12 @@ import (
 // regexp finds at a start exactly the match the unanchored one prefers there, so the first
 // candidate that matches gives Go's leftmost-first answer, submatches included.
 type leadingWords struct {
-	words []string // ASCII, lower case where fold; at most maxLeadingWords
-	fold  bool     // compare without regard to case (then only on ASCII messages: see message)
-	word  bool     // the regexp begins with \b: a candidate must begin a word
-	at    *lineRegexp
+	words   []string  // ASCII, lower case where fold; at most maxLeadingWords
+	longest int       // the longest word's length
+	starts  [256]bool // the bytes a word begins with, in both cases where fold
+	fold    bool      // compare without regard to case (then only on ASCII messages: see message)
+	word    bool      // the regexp begins with \b: a candidate must begin a word
+	at      *lineRegexp
 }
 
 // maxLeadingWords bounds the words looked for: beyond it, scanning the message for each costs
@@ -76,6 +78,13 @@ func newLeadingWords(tree *syntax.Regexp, expr string) *leadingWords {
 		return nil
 	}
 	lw.words, lw.at = kept, newLineRegexp(at)
+	for _, w := range kept {
+		lw.longest = max(lw.longest, len(w))
+		lw.starts[w[0]] = true
+		if lw.fold {
+			lw.starts[upperByte(w[0])] = true
+		}
+	}
 	return lw
 }
 
@@ -205,11 +214,11 @@ func newLazyPrefix(tree *syntax.Regexp, re *regexp.Regexp) *lazyPrefix {
 
 // find returns the regexp's match in b, as FindSubmatchIndex does, or ok false when b is not
 // ASCII or has a newline (then the regexp must decide).
-func (lp *lazyPrefix) find(b []byte) (m []int, ok bool) {
+func (lp *lazyPrefix) find(dst []int, b []byte) (m []int, ok bool) {
 	if !isASCII(readOnlyString(b)) || bytes.IndexByte(b, '\n') >= 0 {
 		return nil, false
 	}
-	m = lp.rest.findFrom(b, lp.max)
+	m = lp.rest.findFrom(dst, b, lp.max)
 	if m != nil {
 		m[0] = 0 // the match begins where the text does: the repetition took what lies before
 	}
@@ -217,40 +226,25 @@ func (lp *lazyPrefix) find(b []byte) (m []int, ok bool) {
 }
 
 // find returns the leftmost-first match of the regexp in b, as FindSubmatchIndex does.
-func (lw *leadingWords) find(b []byte) []int { return lw.findFrom(b, -1) }
+func (lw *leadingWords) find(b []byte) []int { return lw.findFrom(nil, b, -1) }
 
-// findFrom is find for matches that begin at most limit bytes in (-1: anywhere).
-func (lw *leadingWords) findFrom(b []byte, limit int) []int {
-	var nextBuf [maxLeadingWords]int // each word's next occurrence at or after from (-1: none left)
-	next := nextBuf[:len(lw.words)]
-	for i := range next {
-		next[i] = -2 // not looked for yet
-	}
+// findFrom is find for matches that begin at most limit bytes in (-1: anywhere), returning the
+// match's slots in dst's array where it is big enough (lineRegexp.findInto).
+func (lw *leadingWords) findFrom(dst []int, b []byte, limit int) []int {
 	s := readOnlyString(b)
-	for from := 0; from < len(s); {
-		pos := -1
-		for i, w := range lw.words {
-			if next[i] == -2 || next[i] >= 0 && next[i] < from {
-				var j int
-				if lw.fold {
-					j = indexFold(s[from:], w)
-				} else {
-					j = strings.Index(s[from:], w)
-				}
-				next[i] = -1
-				if j >= 0 {
-					next[i] = from + j
-				}
-			}
-			if next[i] >= 0 && (pos < 0 || next[i] < pos) {
-				pos = next[i]
-			}
-		}
+	words := s // where the words are looked for: a match that begins by limit ends its word by limit+longest
+	if limit >= 0 && limit+lw.longest < len(s) {
+		words = s[:limit+lw.longest]
+	}
+	var c candidates
+	c.init(lw, words)
+	for from := 0; from < len(words); {
+		pos := c.next(lw, words, from)
 		if pos < 0 || limit >= 0 && pos > limit {
 			return nil
 		}
 		if !lw.word || pos == 0 || !isWordByte(s[pos-1]) {
-			if m := lw.at.FindSubmatchIndex(b[pos:]); m != nil {
+			if m := lw.at.findAnchored(dst, b[pos:]); m != nil {
 				for k := range m {
 					if m[k] >= 0 {
 						m[k] += pos
@@ -264,6 +258,89 @@ func (lw *leadingWords) findFrom(b []byte, limit int) []int {
 	return nil
 }
 
+// shortText is the length up to which the words are found in one pass over the text, byte by
+// byte; in a longer text each word is looked for apart (strings.Index and indexFold skip ahead
+// many bytes at a time, but each word costs a pass).
+const shortText = 128
+
+// candidates finds, one after another, where one of the leading words occurs.
+type candidates struct {
+	scan bool
+	// nextBuf holds each word's next occurrence at or after the last from (-1: none left;
+	// -2: not looked for yet), when the words are looked for apart.
+	nextBuf [maxLeadingWords]int
+}
+
+func (c *candidates) init(lw *leadingWords, text string) {
+	c.scan = len(text) <= shortText
+	if !c.scan {
+		for i := range lw.words {
+			c.nextBuf[i] = -2
+		}
+	}
+}
+
+// next is the first place at or after from where a word occurs, or -1.
+func (c *candidates) next(lw *leadingWords, text string, from int) int {
+	if c.scan {
+		for i := from; i < len(text); i++ {
+			if !lw.starts[text[i]] {
+				continue
+			}
+			for _, w := range lw.words {
+				if hasWordAt(text, i, w, lw.fold) {
+					return i
+				}
+			}
+		}
+		return -1
+	}
+	pos := -1
+	next := c.nextBuf[:len(lw.words)]
+	for i, w := range lw.words {
+		if next[i] == -2 || next[i] >= 0 && next[i] < from {
+			var j int
+			if lw.fold {
+				j = indexFold(text[from:], w)
+			} else {
+				j = strings.Index(text[from:], w)
+			}
+			next[i] = -1
+			if j >= 0 {
+				next[i] = from + j
+			}
+		}
+		if next[i] >= 0 && (pos < 0 || next[i] < pos) {
+			pos = next[i]
+		}
+	}
+	return pos
+}
+
+// hasWordAt reports whether w occurs in text at i (in any ASCII case with fold; w is then lower
+// case).
+func hasWordAt(text string, i int, w string, fold bool) bool {
+	if len(text)-i < len(w) {
+		return false
+	}
+	if !fold {
+		return text[i:i+len(w)] == w
+	}
+	for j := 0; j < len(w); j++ {
+		if lowerByte(text[i+j]) != w[j] {
+			return false
+		}
+	}
+	return true
+}
+
 func isWordByte(c byte) bool {
 	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+func upperByte(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
 }

@@ -149,7 +149,7 @@ func (p *Profile) ParseLine(line []byte, st *Stamps) (Record, bool) {
 	if p.line == nil {
 		return Record{}, false
 	}
-	m := p.line.FindSubmatchIndex(line)
+	m := p.line.findInto(st.lineSlots(), line)
 	if m == nil {
 		return Record{}, false
 	}
@@ -171,7 +171,7 @@ func (p *Profile) ParseLine(line []byte, st *Stamps) (Record, bool) {
 		r.Node, r.Logger = "", true
 	}
 	if r.Node == "" {
-		if node, rest, ok := p.messageNode(r.Msg, &r.Fields); ok {
+		if node, rest, ok := p.messageNode(r.Msg, &r.Fields, st.nodeSlots()); ok {
 			r.Node, r.Msg = node, rest
 		}
 	}
@@ -237,12 +237,12 @@ const msgNodeWindow = 64
 // MessageNode reads the node a message names at its start by the profile's msg-node rule, and
 // returns the message without it (or whole, for an unanchored rule).
 func (p *Profile) MessageNode(msg []byte) (node string, rest []byte, ok bool) {
-	return p.messageNode(msg, nil)
+	return p.messageNode(msg, nil, nil)
 }
 
 // messageNode is MessageNode, appending the rule's other named groups to fields when it is not
 // nil.
-func (p *Profile) messageNode(msg []byte, fields *[]eventline.Field) (node string, rest []byte, ok bool) {
+func (p *Profile) messageNode(msg []byte, fields *[]eventline.Field, slots []int) (node string, rest []byte, ok bool) {
 	if p.msgNode == nil {
 		return "", msg, false
 	}
@@ -250,7 +250,7 @@ func (p *Profile) messageNode(msg []byte, fields *[]eventline.Field) (node strin
 	if p.msgNodeKeep && len(in) > msgNodeWindow {
 		in = in[:msgNodeWindow]
 	}
-	m := p.msgNode.FindSubmatchIndex(in)
+	m := p.msgNode.findInto(slots, in)
 	if m == nil {
 		return "", msg, false
 	}

@@ -140,6 +140,7 @@ func TestLeadingWordsMatchAsRegexp(t *testing.T) {
 		"become", "becomes", "Became", "converting", "is", "now", "a", "the", "leader", "Leader", "elected", "at", "in", "isnow", "xbecome",
 		"server", "Server", "SERVER", "peer", "Peer", "node", "raft", "raft-x", "Raft-", "rf.me", "me", "ame", "[", "]", "Term:", "\u017f", "\n", "(becomeLeader", "BecomeLeader", "switchToLeader", "becomeleader", "toBeLEADER"}
 	rng := rand.New(rand.NewPCG(3, 5))
+	var scratch [maxStackSlots]int
 	for _, expr := range exprs {
 		re := regexp.MustCompile(expr)
 		l := newLineRegexp(re)
@@ -149,7 +150,11 @@ func TestLeadingWordsMatchAsRegexp(t *testing.T) {
 		}
 		for i := 0; i < 20000; i++ {
 			var b strings.Builder
-			for j := rng.IntN(8); j >= 0; j-- {
+			n := rng.IntN(8)
+			if i%4 == 0 {
+				n = 20 + rng.IntN(40) // longer than shortText: each word looked for apart
+			}
+			for j := n; j >= 0; j-- {
 				b.WriteString(words[rng.IntN(len(words))])
 				if rng.IntN(2) == 0 {
 					b.WriteByte(' ')
@@ -159,6 +164,10 @@ func TestLeadingWordsMatchAsRegexp(t *testing.T) {
 			want := re.FindStringSubmatchIndex(s)
 			if got := l.FindStringSubmatchIndex(s); !slices.Equal(got, want) {
 				t.Fatalf("%s on %q: %v, want %v", expr, s, got, want)
+			}
+			// Into room left over from the last message, as ParseLine and the fact rules do.
+			if got := l.findStringInto(scratch[:0], s); !slices.Equal(got, want) {
+				t.Fatalf("%s on %q into scratch slots: %v, want %v", expr, s, got, want)
 			}
 			if lazy {
 				continue

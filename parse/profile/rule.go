@@ -86,6 +86,8 @@ type message struct {
 	found   uint64
 	scanned bool
 	high    bool // a byte >= 0x80: (?i)k matches the Kelvin sign, so the regexp must decide
+	// slots is room for a rule's match, read into a Fact before the next rule runs.
+	slots [maxStackSlots]int
 }
 
 // mayHave reports whether the message may contain the literals of bits need (all of them) and
@@ -406,7 +408,7 @@ func (r *rule) match(msg *message) (f Fact, lo, hi int, ok bool) {
 			return Fact{}, 0, 0, false
 		}
 	}
-	m := r.re.FindStringSubmatchIndex(msg.s)
+	m := r.re.findStringInto(msg.slots[:0], msg.s)
 	if m == nil {
 		return Fact{}, 0, 0, false
 	}

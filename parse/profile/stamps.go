@@ -12,6 +12,25 @@ type Stamps struct {
 	key     []byte // the last stamp read, without its fraction
 	base    int64  // its time without the fraction
 	hasDate bool
+	// line and node are room for the slots of a line's match and of its message's node, which
+	// are read before the next line is: no allocation per line.
+	line, node [maxStackSlots]int
+}
+
+// lineSlots is room for a line's match (nil without Stamps).
+func (st *Stamps) lineSlots() []int {
+	if st == nil {
+		return nil
+	}
+	return st.line[:0]
+}
+
+// nodeSlots is room for a message's node match (nil without Stamps).
+func (st *Stamps) nodeSlots() []int {
+	if st == nil {
+		return nil
+	}
+	return st.node[:0]
 }
 
 // splitFraction returns a stamp without the fraction its layout ends with, and the fraction's
