@@ -52,6 +52,12 @@ type prepared struct {
 	factsPr *profile.Profile
 	fact    profile.Fact
 	factOK  bool
+	// jsonDone: the line is a JSON object's, and json, jsonOrder and jsonOK are decodeRecord's
+	// result.
+	jsonDone  bool
+	json      map[string]any
+	jsonOrder []string
+	jsonOK    bool
 }
 
 // lineBatch is consecutive lines of one input, with what they say when prepared.
@@ -72,6 +78,8 @@ type preparer struct {
 	facts   FactSet
 	// active is the line-regexp profile the parser reads the input with, once it is known.
 	active atomic.Pointer[profile.Profile]
+	// testJSON: the input is go test -json, whose records the parser decodes itself.
+	testJSON atomic.Bool
 }
 
 // lineAhead reads one input ahead of its parser.
@@ -116,6 +124,9 @@ func startAhead(lr *lineReader, p *Parser) *lineAhead {
 	prep := &preparer{classic: p.dialect.classic, facts: p.opts.Facts}
 	if d := &p.dialect; d.locked && d.active != nil && d.active.Builtin == "" {
 		prep.active.Store(d.active)
+	}
+	if p.format == FormatJSON {
+		prep.testJSON.Store(true)
 	}
 	p.prep = prep
 	a := &lineAhead{
@@ -282,7 +293,14 @@ func (w *prepWorker) line(prep *preparer, active *profile.Profile, line []byte, 
 	}
 	pre.leDone = true
 	pre.leOK = parseEventLine(line, &pre.le)
-	if !pre.leOK || bytes.Contains(pre.le.rest, []byte(eventline.Separator)) {
+	if !pre.leOK {
+		if t := bytes.TrimLeft(line, " \t"); len(t) > 0 && t[0] == '{' && !prep.testJSON.Load() {
+			pre.jsonDone = true
+			pre.json, pre.jsonOrder, pre.jsonOK = decodeRecord(t)
+		}
+		return
+	}
+	if bytes.Contains(pre.le.rest, []byte(eventline.Separator)) {
 		return // a line with a field block is the parser's to read
 	}
 	pre.classicMsg = true

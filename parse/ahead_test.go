@@ -18,7 +18,7 @@ import (
 // aheadInputs are the logs of every dialect the tests have: go test -v and -json, this
 // project's event lines, hashicorp, etcd (zap, capnslog, trace), NATS, dslogs, JSON and logfmt
 // loggers, and the home-made labs of the corpus (inferred).
-func aheadInputs(t *testing.T) [][]byte {
+func aheadInputs(t testing.TB) [][]byte {
 	t.Helper()
 	var logs [][]byte
 	for _, pattern := range []string{"*.log", "*.jsonl", "*.ndjson", "fixtures/*.log", "fixtures/*.jsonl",

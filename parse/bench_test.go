@@ -97,6 +97,17 @@ func BenchmarkParseProfile(b *testing.B) {
 	benchScan(b, bytes.Repeat(one, 250), "hashicorp")
 }
 
+// BenchmarkParseLoggerJSON measures logger records (zap, zerolog, slog JSON: the real capture of
+// testdata/fixtures, repeated to about 27 MB), each decoded and read with the json profile's keys
+// and facts.
+func BenchmarkParseLoggerJSON(b *testing.B) {
+	one, err := os.ReadFile(filepath.Join("..", "testdata", "fixtures", "jsonlog_v.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchScan(b, bytes.Repeat(one, 1000), "json+etcd")
+}
+
 // BenchmarkMergeNodeLogs measures the streamed merge: three per-node logs (300k classic lines in
 // all) read as one timeline, the consumer taking events as they stream.
 func BenchmarkMergeNodeLogs(b *testing.B) {

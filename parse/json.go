@@ -156,7 +156,14 @@ func isPackageSummary(line []byte) bool {
 // jsonEvent reads a JSON object that is a structured event (docs/FORMAT.md JSON form) or an
 // etcd-io/raft trace event, possibly wrapped in a logger's record (zap's {"ts":..,"event":{..}}).
 func (p *Parser) jsonEvent(b []byte) (Event, bool) {
-	m, order, ok := decodeOrdered(b)
+	var m map[string]any
+	var order []string
+	var ok bool
+	if pre := p.pre; pre != nil && pre.jsonDone {
+		m, order, ok = pre.json, pre.jsonOrder, pre.jsonOK // read ahead (ahead.go)
+	} else {
+		m, order, ok = decodeRecord(b)
+	}
 	if !ok {
 		return Event{}, false
 	}

@@ -264,6 +264,9 @@ func (p *Parser) Line(line []byte) {
 		}
 		p.format = detect(line)
 		p.sum.Format = p.format
+		if p.prep != nil && p.format == FormatJSON {
+			p.prep.testJSON.Store(true)
+		}
 	}
 	if p.format == FormatJSON {
 		p.pre = nil // prepared for the record; the lines inside it are read here
