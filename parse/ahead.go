@@ -2,7 +2,7 @@ package parse
 
 import (
 	"bytes"
-	"io"
+	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -31,6 +31,9 @@ const (
 	// times the batch size, plus the prepared results).
 	aheadBatches = 8
 )
+
+// errClosed ends the lines of an input whose Source was closed while it was read.
+var errClosed = errors.New("the input was closed")
 
 // prepared is what a line of a batch says, read ahead of the parser.
 type prepared struct {
@@ -238,13 +241,21 @@ func (a *lineAhead) next() ([]byte, *prepared, error) {
 			}
 			a.cur = nil
 		}
-		b, ok := <-a.batches
-		if !ok {
-			return nil, nil, io.ErrUnexpectedEOF // the reading was stopped
+		var b *lineBatch
+		select {
+		case b = <-a.batches:
+		case <-a.stop:
+			return nil, nil, errClosed
 		}
 		<-b.ready
 		a.cur, a.i = b, 0
 	}
+}
+
+// more reports whether the next line can be had without waiting for the input: the batch being
+// read has more, or another was read.
+func (a *lineAhead) more() bool {
+	return a.cur != nil && (a.i < len(a.cur.ends) || a.cur.err != nil) || len(a.batches) > 0
 }
 
 // close stops the reading ahead and waits for the goroutines that prepare; the one that reads

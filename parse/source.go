@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/raftviz/raftviz/parse/eventline"
@@ -40,6 +41,10 @@ type Source struct {
 	running []*mergedTest // in start order
 	size    int64         // the inputs' size in bytes when opened; 0 when not known
 	cps     checkpoints
+	// aheadMu guards the inputs' reading ahead between the scan and Close, which may be called
+	// from another goroutine (the timeline quits while its input is read); closed: by Close.
+	aheadMu sync.Mutex
+	closed  bool
 	ties    int // events merged at another input's stamp (Summary.Tied)
 	// firstLines are the first lines of the first input read ahead, for SuggestNodeRe.
 	firstLines [][]byte
@@ -50,16 +55,18 @@ type sourceInput struct {
 	name  string
 	lines *lineReader
 	// ahead reads lines ahead of the parser on other cores (ahead.go); nil until the first
-	// read, and for a followed input
-	ahead *lineAhead
-	p     *Parser
-	eof   bool
+	// read (aheadTried), and for a followed input
+	ahead      *lineAhead
+	aheadTried bool
+	p          *Parser
+	eof        bool
 	// waiting: a followed input has nothing more for now; replaced: its file was truncated or
-	// replaced and is read again from the start
-	waiting, replaced bool
-	timed             bool  // an event with a time was read
-	maxTime           int64 // the latest event time read
-	err               error
+	// replaced and is read again from the start; stalled: a scan that hands out promptly
+	// stopped where the input had nothing more for now
+	waiting, replaced, stalled bool
+	timed                      bool  // an event with a time was read
+	maxTime                    int64 // the latest event time read
+	err                        error
 }
 
 // Input is one source for NewSource.
@@ -392,11 +399,7 @@ func (s *Source) Names() []string {
 
 // Close closes the files Open opened, and stops reading ahead.
 func (s *Source) Close() error {
-	for _, in := range s.inputs {
-		if in.ahead != nil {
-			in.ahead.close()
-		}
-	}
+	s.stopAhead(true)
 	var err error
 	for _, c := range s.closers {
 		if cerr := c.Close(); err == nil {
@@ -448,12 +451,18 @@ type ScanOptions struct {
 	// or analysed as it streams) uses them and calls Test.Consumed, and receives only the rest
 	// in Emit.
 	Batch func(running []*Test) error
-	// Idle, when set, is called when a followed input (OpenFollow) has nothing more for now,
-	// after Batch: a place to show what arrived without waiting for more.
+	// Idle, when set, is called when a followed input (OpenFollow), or one scanned Promptly,
+	// has nothing more for now, after Batch: a place to show what arrived without waiting for
+	// more.
 	Idle func() error
 	// Reset, when set, is called when a followed file was truncated or replaced: what was
 	// handed out so far is void, and the file is read again from its start.
 	Reset func() error
+	// Promptly hands out what was read (Emit, Batch) whenever the input has nothing more for
+	// now, instead of reading on until a chunk is full: a timeline of go test -v still
+	// running shows the lines that came. Batch is then called at times that depend on how
+	// the input arrives, so a consumer that keeps tests in parts (the tables) leaves it off.
+	Promptly bool
 }
 
 // Scan reads every input to its end and hands out the tests. It stops early when ctx ends
@@ -469,11 +478,7 @@ func (s *Source) Scan(ctx context.Context, opts ScanOptions) error {
 	if err != nil {
 		// A scan that stopped early is not continued: stop reading ahead (a Source made by
 		// NewSource may never be closed).
-		for _, in := range s.inputs {
-			if in.ahead != nil {
-				in.ahead.close()
-			}
-		}
+		s.stopAhead(false)
 	}
 	return err
 }
@@ -497,7 +502,7 @@ func (s *Source) scanOne(ctx context.Context, in *sourceInput, opts ScanOptions)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		s.feed(in, readBufSize)
+		s.feed(in, readBufSize, opts.Promptly)
 		if in.replaced {
 			in.p = NewParser(in.p.opts)
 			in.lines.reset(in.lines.r)
@@ -514,12 +519,12 @@ func (s *Source) scanOne(ctx context.Context, in *sourceInput, opts ScanOptions)
 		if in.err != nil {
 			return in.readError()
 		}
-		if in.waiting {
-			if opts.Idle != nil {
-				if err := opts.Idle(); err != nil {
-					return err
-				}
+		if (in.waiting || in.stalled) && opts.Idle != nil {
+			if err := opts.Idle(); err != nil {
+				return err
 			}
+		}
+		if in.waiting {
 			if err := in.lines.r.(follower).wait(ctx); err != nil {
 				return err
 			}
@@ -541,16 +546,17 @@ func (in *sourceInput) readError() error {
 	return fmt.Errorf("read %s: %w", name, in.err)
 }
 
-// feed parses about budget bytes of the input (and finishes its parser at the end). A followed
-// input that has nothing more for now sets in.waiting; one that was replaced, in.replaced.
-func (s *Source) feed(in *sourceInput, budget int) {
-	in.waiting, in.replaced = false, false
-	if in.ahead == nil && aheadWorthIt() {
-		if _, followed := in.lines.r.(follower); !followed {
-			in.ahead = startAhead(in.lines, in.p)
+// feed parses about budget bytes of the input (and finishes its parser at the end); promptly,
+// only what is there without waiting (at least one line). A followed input that has nothing
+// more for now sets in.waiting; one that was replaced, in.replaced.
+func (s *Source) feed(in *sourceInput, budget int, promptly bool) {
+	in.waiting, in.replaced, in.stalled = false, false, false
+	s.startAhead(in)
+	for fed := false; budget > 0; fed = true {
+		if promptly && fed && !in.more() {
+			in.stalled = true
+			return
 		}
-	}
-	for budget > 0 {
 		var line []byte
 		var pre *prepared
 		var err error
@@ -586,6 +592,43 @@ func (s *Source) feed(in *sourceInput, budget int) {
 		}
 		budget -= len(line) + 1 + batchLineCost
 	}
+}
+
+// startAhead starts reading the input ahead of its parser where that is worth it, unless the
+// Source was closed.
+func (s *Source) startAhead(in *sourceInput) {
+	if in.aheadTried || !aheadWorthIt() {
+		return
+	}
+	in.aheadTried = true
+	if _, followed := in.lines.r.(follower); followed {
+		return
+	}
+	s.aheadMu.Lock()
+	defer s.aheadMu.Unlock()
+	if !s.closed {
+		in.ahead = startAhead(in.lines, in.p)
+	}
+}
+
+// stopAhead stops every input's reading ahead; with closing, for good.
+func (s *Source) stopAhead(closing bool) {
+	s.aheadMu.Lock()
+	defer s.aheadMu.Unlock()
+	s.closed = s.closed || closing
+	for _, in := range s.inputs {
+		if in.ahead != nil {
+			in.ahead.close()
+		}
+	}
+}
+
+// more reports whether a line can be had without waiting for the input.
+func (in *sourceInput) more() bool {
+	if in.ahead != nil {
+		return in.ahead.more()
+	}
+	return in.lines.err != nil || in.lines.br.Buffered() > 0
 }
 
 // read is how many bytes of the input the parser has read.
@@ -641,7 +684,7 @@ func (s *Source) scanMerged(ctx context.Context, opts ScanOptions) error {
 		if in == nil {
 			break
 		}
-		s.feed(in, mergeStep)
+		s.feed(in, mergeStep, opts.Promptly)
 		if in.err != nil {
 			return in.readError()
 		}

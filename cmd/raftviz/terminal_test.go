@@ -36,6 +36,13 @@ type mutePTY struct {
 
 func startOnMutePTY(t *testing.T, args ...string) *mutePTY {
 	t.Helper()
+	return startOnMutePTYWithStdin(t, nil, args...)
+}
+
+// startOnMutePTYWithStdin is startOnMutePTY with stdin from in (nil: the terminal), as for
+// go test -v | raftviz: the program then reads its keys from the terminal itself.
+func startOnMutePTYWithStdin(t *testing.T, in *os.File, args ...string) *mutePTY {
+	t.Helper()
 	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
 	if err != nil {
 		t.Skipf("no pseudo-terminals here: %v", err)
@@ -58,7 +65,13 @@ func startOnMutePTY(t *testing.T, args ...string) *mutePTY {
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), mainEnv+"=1", "TERM=xterm-256color")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	if in != nil {
+		cmd.Stdin = in
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if in != nil {
+		cmd.SysProcAttr.Ctty = 1 // the terminal is its stdout's
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -212,5 +225,36 @@ func TestTimelineCtrlCExits130(t *testing.T) {
 		if !exited || code != want {
 			t.Errorf("key %q: exited %v, code %d (%v), want %d", key, exited, code, err, want)
 		}
+	}
+}
+
+// TestTimelineOfAPipeStillWritten: go test -v | raftviz --tui while the tests still run: the
+// lines that came are on screen without waiting for more, and q quits at once, though the pipe
+// is still open (the program read on in the background and waited for it before).
+func TestTimelineOfAPipeStillWritten(t *testing.T) {
+	defer leaktest.Check(t)()
+	log, err := os.ReadFile(td + "classic_go_test_v.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Write(log); err != nil {
+		t.Fatal(err)
+	}
+	p := startOnMutePTYWithStdin(t, r, "--tui")
+	r.Close()
+	defer p.close()
+	if !p.waitFor(regexp.MustCompile(`row 1/`), 3*time.Second) {
+		t.Fatalf("the lines that came are not on screen within 3 s; wrote %q", p.output())
+	}
+	if _, err := p.master.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	if exited, err := p.wait(3 * time.Second); !exited || err != nil {
+		t.Fatalf("q did not quit the timeline while its input was still open: exited %v, %v", exited, err)
 	}
 }

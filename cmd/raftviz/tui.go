@@ -105,7 +105,14 @@ func runTUI(ctx context.Context, c *config, src *parse.Source, stdin io.Reader, 
 	go func() { errc <- timeline.Feed(ctx, src, c.matcher.MatchTest, p.Send) }()
 	final, err := p.Run()
 	cancel()
-	return timelineExit(signals, final, err, <-errc, stderr)
+	var readErr error
+	select {
+	case readErr = <-errc:
+	default:
+		// Still reading: a pipe whose writer has not ended (go test still running). The user
+		// is done with it; the read ends with the program.
+	}
+	return timelineExit(signals, final, err, readErr, stderr)
 }
 
 // timelineExit is the timeline's exit code: 130 when it was interrupted (a signal, or ctrl+c),

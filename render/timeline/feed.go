@@ -107,6 +107,7 @@ func Feed(ctx context.Context, src *parse.Source, match func(*parse.Test) bool, 
 		last = time.Now()
 	}
 	err := src.Scan(ctx, parse.ScanOptions{
+		Promptly: true, // go test -v | raftviz: the lines that came, while the tests run
 		Emit: func(t *parse.Test) error {
 			tr.take(t, true)
 			tr.seq++
