@@ -36,6 +36,11 @@ type textTable struct {
 	cells   [][]string // per column (0, the time, unused), the current row's lines
 	ascii   []bool     // per column, whether the current row's lines are known ASCII
 	sep     []byte     // the rule between rows
+	// blank is a line of the table with every cell empty, and off where each cell's text
+	// begins in it (off[0]: the time's): a row line of ASCII cells without colour is blank
+	// with the texts copied in, which is what the cells padded one by one come to.
+	blank []byte
+	off   []int
 }
 
 func newTextTable(opts *Options, nodes []string, events []parse.Event, start int64) *textTable {
@@ -97,7 +102,40 @@ func newTextTable(opts *Options, nodes []string, events []parse.Event, start int
 	tt.cells = make([][]string, len(tt.headers))
 	tt.ascii = make([]bool, len(tt.headers))
 	tt.sep = tt.rule(nil, tt.b.midL, tt.b.midM, tt.b.midR)
+	tt.off = make([]int, len(tt.headers))
+	for c, w := range tt.widths {
+		tt.blank = append(tt.blank, tt.b.vert...)
+		tt.off[c] = len(tt.blank) + 1
+		tt.blank = appendSpaces(tt.blank, w+2)
+	}
+	tt.blank = append(append(tt.blank, tt.b.vert...), '\n')
 	return tt
+}
+
+// blankRow appends line ln of the current row as blank with its texts copied in, and reports
+// false (appending nothing) when a cell of it is not known ASCII or colour is on: then the cells
+// are padded one by one.
+func (tt *textTable) blankRow(ln int, on string) bool {
+	if on != "" {
+		return false
+	}
+	for c := 1; c < len(tt.cells); c++ {
+		if lines := tt.cells[c]; ln < len(lines) && lines[ln] != "" && (!tt.ascii[c] || len(lines[ln]) > tt.widths[c]) {
+			return false
+		}
+	}
+	start := len(tt.buf)
+	tt.buf = append(tt.buf, tt.blank...)
+	line := tt.buf[start:]
+	if ln == 0 {
+		copy(line[tt.off[0]:], tt.time)
+	}
+	for c := 1; c < len(tt.cells); c++ {
+		if lines := tt.cells[c]; ln < len(lines) {
+			copy(line[tt.off[c]:], lines[ln])
+		}
+	}
+	return true
 }
 
 // rule appends a horizontal border line.
@@ -234,6 +272,9 @@ func (tt *textTable) row(e *parse.Event) {
 		on = colorOf(e)
 	}
 	for ln := 0; ln < h; ln++ {
+		if len(tt.time) <= tt.widths[0] && tt.blankRow(ln, on) {
+			continue
+		}
 		tt.buf = append(tt.buf, tt.b.vert...)
 		tt.buf = append(tt.buf, ' ')
 		if ln == 0 {
