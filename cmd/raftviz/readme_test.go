@@ -95,7 +95,8 @@ func shellWords(t *testing.T, cmd string) (args []string, from, to int) {
 // TestReadmeExamplesAreRealOutput: every "$ raftviz ..." of README.md, run on the files it
 // names, prints what README shows under it (README's examples went stale before: figures of an
 // older build, tests the project does not have). Examples of files a reader makes first (a
-// cluster's logs) are skipped when the files are not in the repository.
+// cluster's logs) are skipped here when the files are not in the repository: TestReadmeRaftrun
+// makes them in a real run and checks those examples there.
 func TestReadmeExamplesAreRealOutput(t *testing.T) {
 	examples := readmeExamples(t, "raftviz")
 	if len(examples) < 5 {
@@ -164,7 +165,8 @@ func matchElided(got, want []string) bool {
 }
 
 // TestReadmeRaftrun checks README's raftrun examples against a build of raftrun (one build for
-// both checks): the seeded simulation's output, and every command's -h.
+// every check): the seeded simulation's output, every command's -h, and the live runs (a repeated
+// test, a live cluster, a cluster of processes: readme_runs_test.go).
 func TestReadmeRaftrun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds raftrun")
@@ -175,6 +177,9 @@ func TestReadmeRaftrun(t *testing.T) {
 	}
 	t.Run("simulation", func(t *testing.T) { readmeSimulation(t, bin) })
 	t.Run("every_flag", func(t *testing.T) { readmeEveryFlag(t, bin) })
+	t.Run("repeated_test", func(t *testing.T) { readmeRepeatedTest(t, bin) })
+	t.Run("live_cluster", func(t *testing.T) { readmeLiveCluster(t, bin) })
+	t.Run("process_cluster", func(t *testing.T) { readmeProcessCluster(t, bin) })
 }
 
 // readmeSimulation: README's seeded simulation ("$ raftrun sim --seed 7 ...", deterministic)
