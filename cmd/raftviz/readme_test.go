@@ -265,3 +265,38 @@ func readmeEveryFlag(t *testing.T, bin string) {
 		}
 	}
 }
+
+// TestReadmeIntroIsRealOutput: the table README opens with is what its Quick start command
+// ("go run ./cmd/raftviz FILE") prints, with "..." where it leaves rows out (it dropped six rows
+// without saying so).
+func TestReadmeIntroIsRealOutput(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(readme), "```")
+	if len(blocks) < 4 {
+		t.Fatal("README.md has too few code blocks")
+	}
+	intro := strings.Split(strings.Trim(blocks[1], "\n"), "\n")
+	var args []string
+	for _, l := range strings.Split(string(readme), "\n") {
+		if rest, ok := strings.CutPrefix(l, "go run ./cmd/raftviz "); ok {
+			args = strings.Fields(rest)
+			break
+		}
+	}
+	if len(args) == 0 {
+		t.Fatal("README.md has no Quick start command")
+	}
+	for i, a := range args {
+		args[i] = filepath.Join("..", "..", a)
+	}
+	code, out, errOut := runCLI(t, "", args...)
+	if code != 0 {
+		t.Fatalf("raftviz %v: exit %d: %s", args, code, errOut)
+	}
+	if got := outputLines([]byte(out)); !matchElided(got, intro) {
+		t.Errorf("README's first table is not what the Quick start command prints:\n%s", strings.Join(intro, "\n"))
+	}
+}
