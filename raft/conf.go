@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +27,11 @@ const (
 	ConfAddLearner ConfChangeType = iota + 1
 	ConfPromote
 	ConfRemove
+	// ConfIdentity records a member's incarnation (the identity of its data directory) in the
+	// configuration, so that every member, also one that joins later, can tell the member from
+	// a server that comes back under its id with its data wiped. It changes no quorum, so it
+	// may be proposed while another change is uncommitted.
+	ConfIdentity
 )
 
 // String is the action as event lines write it.
@@ -37,6 +43,8 @@ func (t ConfChangeType) String() string {
 		return "promote"
 	case ConfRemove:
 		return "remove"
+	case ConfIdentity:
+		return "identity"
 	}
 	return "conf(" + strconv.Itoa(int(t)) + ")"
 }
@@ -45,11 +53,18 @@ func (t ConfChangeType) String() string {
 type ConfChange struct {
 	Type ConfChangeType
 	Node uint64
+	// Incarnation is the node's incarnation, for ConfIdentity (never 0).
+	Incarnation uint64
 }
 
-// Encode renders the change as the data of a configuration entry (EntryConf).
+// Encode renders the change as the data of a configuration entry (EntryConf): "add_learner 4",
+// "identity 4 9f3c...".
 func (cc ConfChange) Encode() []byte {
-	return []byte(cc.Type.String() + " " + strconv.FormatUint(cc.Node, 10))
+	s := cc.Type.String() + " " + strconv.FormatUint(cc.Node, 10)
+	if cc.Type == ConfIdentity {
+		s += " " + strconv.FormatUint(cc.Incarnation, 16)
+	}
+	return []byte(s)
 }
 
 // DecodeConfChange reads a configuration entry that holds one change; ok is false for any
@@ -59,8 +74,19 @@ func DecodeConfChange(e Entry) (ConfChange, bool) {
 		return ConfChange{}, false
 	}
 	action, node, _ := strings.Cut(string(e.Data), " ")
+	node, inc, hasInc := strings.Cut(node, " ")
 	id, err := strconv.ParseUint(node, 10, 64)
 	if err != nil || id == None {
+		return ConfChange{}, false
+	}
+	if action == ConfIdentity.String() {
+		v, err := strconv.ParseUint(inc, 16, 64)
+		if !hasInc || err != nil || v == 0 {
+			return ConfChange{}, false
+		}
+		return ConfChange{Type: ConfIdentity, Node: id, Incarnation: v}, true
+	}
+	if hasInc {
 		return ConfChange{}, false
 	}
 	for _, t := range []ConfChangeType{ConfAddLearner, ConfPromote, ConfRemove} {
@@ -103,6 +129,39 @@ func DecodeConfiguration(e Entry) (voters, learners []uint64, ok bool) {
 		return nil, nil, false
 	}
 	return voters, learners, true
+}
+
+// EncodeIncarnations renders members' incarnations as text ("1=9f3c,2=77a1", by id), as
+// snapshots carry them on disk and over the network.
+func EncodeIncarnations(incs map[uint64]uint64) []byte {
+	var b []byte
+	for i, id := range slices.Sorted(maps.Keys(incs)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, id, 10)
+		b = append(b, '=')
+		b = strconv.AppendUint(b, incs[id], 16)
+	}
+	return b
+}
+
+// DecodeIncarnations reads EncodeIncarnations' text (empty: none).
+func DecodeIncarnations(b []byte) (map[uint64]uint64, bool) {
+	if len(b) == 0 {
+		return nil, true
+	}
+	incs := map[uint64]uint64{}
+	for _, f := range strings.Split(string(b), ",") {
+		id, inc, ok := strings.Cut(f, "=")
+		n, err1 := strconv.ParseUint(id, 10, 64)
+		v, err2 := strconv.ParseUint(inc, 16, 64)
+		if !ok || err1 != nil || err2 != nil || n == None || v == 0 {
+			return nil, false
+		}
+		incs[n] = v
+	}
+	return incs, true
 }
 
 func sortedIDs(ids []uint64) []uint64 {
@@ -171,13 +230,15 @@ var ErrConfPending = errors.New("raft: a membership change is still uncommitted;
 // waiting for a voter that cannot vote usefully (dissertation 4.2.1).
 var ErrLearnerBehind = errors.New("raft: the learner has not caught up yet; retry")
 
-// membership is a configuration: voters and learners, each sorted.
+// membership is a configuration: voters and learners, each sorted, and the incarnations of the
+// members recorded (ConfIdentity).
 type membership struct {
 	voters, learners []uint64
+	incarnations     map[uint64]uint64
 }
 
 func (m membership) clone() membership {
-	return membership{voters: slices.Clone(m.voters), learners: slices.Clone(m.learners)}
+	return membership{voters: slices.Clone(m.voters), learners: slices.Clone(m.learners), incarnations: maps.Clone(m.incarnations)}
 }
 
 func (m membership) isVoter(id uint64) bool   { return slices.Contains(m.voters, id) }
@@ -208,6 +269,18 @@ func (m membership) check(cc ConfChange) error {
 		if m.isVoter(cc.Node) && len(m.voters) == 1 {
 			return refused(nil, "cannot remove the last voter")
 		}
+	case ConfIdentity:
+		if !m.isMember(cc.Node) {
+			return refused(ErrNotMember, "node %d is not a member", cc.Node)
+		}
+		if cc.Incarnation == 0 {
+			return refused(nil, "no incarnation for node %d", cc.Node)
+		}
+		if old, ok := m.incarnations[cc.Node]; ok && old != cc.Incarnation && m.isVoter(cc.Node) {
+			// A voter's recorded identity never changes: one with other data is a server
+			// that lost its votes and entries, to be removed and added again.
+			return refused(nil, "node %d is a voter of incarnation %x", cc.Node, old)
+		}
 	default:
 		return refused(nil, "unknown membership change %d", cc.Type)
 	}
@@ -228,6 +301,15 @@ func (m membership) apply(cc ConfChange) membership {
 		slices.Sort(out.voters)
 	case ConfRemove:
 		out.voters, out.learners = del(out.voters), del(out.learners)
+		delete(out.incarnations, cc.Node)
+	case ConfIdentity:
+		if out.incarnations == nil {
+			out.incarnations = map[uint64]uint64{}
+		}
+		out.incarnations[cc.Node] = cc.Incarnation
+	}
+	if cc.Type == ConfAddLearner {
+		delete(out.incarnations, cc.Node) // a new server, whatever an earlier one under its id was
 	}
 	return out
 }
@@ -239,7 +321,7 @@ func (r *Raft) confAt(idx uint64) membership {
 	m := r.baseConf.clone()
 	for _, e := range r.log.slice(r.log.snapIndex+1, idx, 0) {
 		if v, l, ok := DecodeConfiguration(e); ok {
-			m = membership{voters: v, learners: l}
+			m = membership{voters: v, learners: l, incarnations: m.incarnations}
 		} else if cc, ok := DecodeConfChange(e); ok && m.check(cc) == nil {
 			m = m.apply(cc)
 		}
@@ -271,7 +353,7 @@ func (r *Raft) setConf(m membership) {
 func (r *Raft) observeConf(ents []Entry) {
 	for _, e := range ents {
 		if v, l, ok := DecodeConfiguration(e); ok {
-			r.setConf(membership{voters: v, learners: l})
+			r.setConf(membership{voters: v, learners: l, incarnations: r.conf.incarnations})
 			r.pendingConf = e.Index
 			if r.tr.On() {
 				r.tr.Emit(eventline.KindConf, "configuration "+joinIDs(v), r.term, r.role, slog.String("action", "set"),
@@ -285,7 +367,9 @@ func (r *Raft) observeConf(ents []Entry) {
 			continue
 		}
 		r.setConf(r.conf.apply(cc))
-		r.pendingConf = e.Index
+		if cc.Type != ConfIdentity {
+			r.pendingConf = e.Index
+		}
 		if r.tr.On() {
 			r.tr.Emit(eventline.KindConf, cc.Type.String()+" "+ID(cc.Node), r.term, r.role, slog.String("action", cc.Type.String()),
 				slog.String("peer", ID(cc.Node)), slog.String("voters", joinIDs(r.conf.voters)),
@@ -297,8 +381,12 @@ func (r *Raft) observeConf(ents []Entry) {
 // lastConfIndex returns the index of the newest configuration entry in the log (0: none).
 func (r *Raft) lastConfIndex() uint64 {
 	for i := len(r.log.entries) - 1; i >= 0; i-- {
-		if r.log.entries[i].Type == EntryConf {
-			return r.log.entries[i].Index
+		e := r.log.entries[i]
+		if cc, ok := DecodeConfChange(e); ok && cc.Type == ConfIdentity {
+			continue // changes no quorum: nothing waits for it
+		}
+		if e.Type == EntryConf {
+			return e.Index
 		}
 	}
 	return 0

@@ -94,8 +94,10 @@ type Message struct {
 	Offset    uint64
 	Data      []byte
 	Done      bool
-	// Voters and Learners, on the last chunk, are the configuration the snapshot holds.
+	// Voters, Learners and Incarnations, on the last chunk, are the configuration the
+	// snapshot holds.
 	Voters, Learners []uint64
+	Incarnations     map[uint64]uint64
 
 	// AppendEntries replies. On success Match is the highest index known to match the leader's
 	// log. On failure ConflictIndex/ConflictTerm let the leader skip a whole term at once

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -263,7 +264,8 @@ func New(cfg Config) (*Raft, error) {
 	r.snapChunk = cfg.SnapshotChunk
 	r.baseConf = membership{voters: peers, learners: learners}
 	if cfg.Snapshot != nil && len(cfg.Snapshot.Meta.Voters) > 0 {
-		r.baseConf = membership{voters: slices.Clone(cfg.Snapshot.Meta.Voters), learners: slices.Clone(cfg.Snapshot.Meta.Learners)}
+		r.baseConf = membership{voters: slices.Clone(cfg.Snapshot.Meta.Voters), learners: slices.Clone(cfg.Snapshot.Meta.Learners),
+			incarnations: maps.Clone(cfg.Snapshot.Meta.Incarnations)}
 	}
 	r.setConf(r.confAt(r.log.lastIndex()))
 	r.pendingConf = r.lastConfIndex()
@@ -306,6 +308,8 @@ type Status struct {
 	Match map[uint64]uint64
 	// SnapIndex is the last index covered by the node's snapshot (0: none).
 	SnapIndex uint64
+	// Incarnations are the members' incarnations the configuration records (ConfIdentity).
+	Incarnations map[uint64]uint64
 }
 
 // Status returns the node's state.
@@ -313,7 +317,7 @@ func (r *Raft) Status() Status {
 	s := Status{ID: r.id, Term: r.term, Vote: r.vote, Lead: r.lead, Role: r.role,
 		Commit: r.log.committed, Applied: r.log.applied,
 		LastIndex: r.log.lastIndex(), LastTerm: r.log.lastTerm(), SnapIndex: r.log.snapIndex,
-		Voters: slices.Clone(r.conf.voters), Learners: slices.Clone(r.conf.learners)}
+		Voters: slices.Clone(r.conf.voters), Learners: slices.Clone(r.conf.learners), Incarnations: maps.Clone(r.conf.incarnations)}
 	if r.role == Leader {
 		s.Match = make(map[uint64]uint64, len(r.progress))
 		for id, pr := range r.progress {
@@ -698,7 +702,7 @@ func (r *Raft) propose(e Entry) (uint64, error) {
 		if !ok {
 			return 0, refused(nil, "malformed membership change %q", e.Data)
 		}
-		if r.pendingConf > r.log.committed {
+		if r.pendingConf > r.log.committed && cc.Type != ConfIdentity {
 			return 0, ErrConfPending
 		}
 		if err := r.conf.check(cc); err != nil {
@@ -823,7 +827,7 @@ func (r *Raft) sendSnapshot(to uint64) {
 	m := Message{Type: MsgSnap, To: to, Term: r.term, SnapIndex: r.snap.Meta.Index, SnapTerm: r.snap.Meta.Term,
 		Offset: off, Data: slices.Clone(r.snap.Data[off:end]), Done: done, Commit: r.log.committed}
 	if done {
-		m.Voters, m.Learners = r.snap.Meta.Voters, r.snap.Meta.Learners
+		m.Voters, m.Learners, m.Incarnations = r.snap.Meta.Voters, r.snap.Meta.Learners, r.snap.Meta.Incarnations
 	}
 	r.send(m)
 }
@@ -885,7 +889,7 @@ func (r *Raft) handleSnapshot(m Message) {
 		return
 	}
 	r.receiving = nil
-	rc.Meta.Voters, rc.Meta.Learners = m.Voters, m.Learners
+	rc.Meta.Voters, rc.Meta.Learners, rc.Meta.Incarnations = m.Voters, m.Learners, m.Incarnations
 	r.installSnapshot(rc)
 	reply.Match = rc.Meta.Index
 	r.send(reply)
@@ -909,7 +913,7 @@ func (r *Raft) installSnapshot(s *Snapshot) {
 	r.log.applied = idx
 	r.snap, r.pendingSnap = s, s
 	if len(s.Meta.Voters) > 0 {
-		r.baseConf = membership{voters: slices.Clone(s.Meta.Voters), learners: slices.Clone(s.Meta.Learners)}
+		r.baseConf = membership{voters: slices.Clone(s.Meta.Voters), learners: slices.Clone(s.Meta.Learners), incarnations: maps.Clone(s.Meta.Incarnations)}
 	}
 	r.setConf(r.confAt(r.log.lastIndex()))
 	if r.tr.On() {
@@ -934,7 +938,7 @@ func (r *Raft) Compact(snap Snapshot) (Snapshot, error) {
 		return snap, fmt.Errorf("raft: snapshot at %d has term %d, the log has %d", idx, snap.Meta.Term, t)
 	}
 	at := r.confAt(idx)
-	snap.Meta.Voters, snap.Meta.Learners = at.voters, at.learners
+	snap.Meta.Voters, snap.Meta.Learners, snap.Meta.Incarnations = at.voters, at.learners, maps.Clone(at.incarnations)
 	r.log.entries = slices.Clone(r.log.slice(idx+1, r.log.lastIndex(), 0))
 	r.log.snapIndex, r.log.snapTerm = idx, snap.Meta.Term
 	r.baseConf = at

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -870,5 +871,89 @@ func TestNonMemberCannotRaiseTerms(t *testing.T) {
 	nw.deliver(nil)
 	if len(nw.applied[2]) == 0 || string(nw.applied[2][len(nw.applied[2])-1].Data) != "set a 1" {
 		t.Fatalf("node 2 applied %v after the stranger's votes", nw.applied[2])
+	}
+}
+
+// TestIncarnationsTravelWithTheConfiguration: the incarnation of each member recorded in the
+// log (ConfIdentity) is part of the configuration every member holds: a node that joins later
+// learns it from the log, a restart reads it back, a voter's recorded incarnation cannot be
+// replaced (a server with other data under its id is refused), recording one waits for no other
+// membership change, and removing the member forgets it. Before, only the peers that had heard
+// from a server knew its incarnation, so one that joined after a server's data was wiped took
+// the wiped server on trust.
+func TestIncarnationsTravelWithTheConfiguration(t *testing.T) {
+	nw := newNetwork(t, 3, nil)
+	nw.cfg = func(c *raft.Config) { c.Peers = nil } // the configuration is the log's, as in a real cluster
+	for _, id := range nw.peers {
+		nw.crash(id)
+		nw.stores[id] = storage.NewMemory()
+		hs, e := raft.Bootstrap(nw.peers, nil)
+		if err := nw.stores[id].Save(hs, []raft.Entry{e}); err != nil {
+			t.Fatal(err)
+		}
+		nw.start(id)
+	}
+	nw.campaign(1)
+	nw.deliver(nil)
+	for id := uint64(1); id <= 3; id++ {
+		nw.proposeConf(1, raft.ConfChange{Type: raft.ConfIdentity, Node: id, Incarnation: 0xa0 + id})
+	}
+	nw.deliver(nil)
+	want := map[uint64]uint64{1: 0xa1, 2: 0xa2, 3: 0xa3}
+	for id := uint64(1); id <= 3; id++ {
+		if got := nw.nodes[id].Status().Incarnations; !maps.Equal(got, want) {
+			t.Fatalf("node %d's recorded incarnations: %v, want %v", id, got, want)
+		}
+	}
+	// Recording waits for no pending change, and no change waits for a record.
+	nw.stores[4] = storage.NewMemory()
+	nw.start(4) // joining: an empty log
+	nw.proposeConf(1, raft.ConfChange{Type: raft.ConfAddLearner, Node: 4})
+	if _, err := nw.nodes[1].ProposeConfChange(raft.ConfChange{Type: raft.ConfIdentity, Node: 4, Incarnation: 0xb4}); err != nil {
+		t.Fatalf("recording the learner's incarnation while its addition is uncommitted: %v", err)
+	}
+	nw.process(1)
+	nw.deliver(nil)
+	nw.tick(1, 1)
+	nw.deliver(nil)
+	nw.proposeConf(1, raft.ConfChange{Type: raft.ConfPromote, Node: 4})
+	nw.deliver(nil)
+	want[4] = 0xb4
+	if got := nw.nodes[4].Status().Incarnations; !maps.Equal(got, want) {
+		t.Fatalf("the joined node learned %v, want %v", got, want)
+	}
+	nw.crash(4)
+	nw.start(4)
+	if got := nw.nodes[4].Status().Incarnations; !maps.Equal(got, want) {
+		t.Fatalf("after a restart the joined node holds %v, want %v", got, want)
+	}
+	_, err := nw.nodes[1].ProposeConfChange(raft.ConfChange{Type: raft.ConfIdentity, Node: 2, Incarnation: 0xdead})
+	if !errors.Is(err, raft.ErrRefused) {
+		t.Fatalf("replacing a voter's incarnation: %v, want a refusal", err)
+	}
+	nw.proposeConf(1, raft.ConfChange{Type: raft.ConfRemove, Node: 3})
+	nw.deliver(nil)
+	delete(want, 3)
+	if got := nw.nodes[2].Status().Incarnations; !maps.Equal(got, want) {
+		t.Fatalf("after removing node 3: %v, want %v", got, want)
+	}
+}
+
+// TestConfIdentityEncoding: a recorded incarnation reads back as written, and malformed ones
+// are no configuration change.
+func TestConfIdentityEncoding(t *testing.T) {
+	cc := raft.ConfChange{Type: raft.ConfIdentity, Node: 7, Incarnation: 0x9f3c00aa77}
+	got, ok := raft.DecodeConfChange(raft.Entry{Type: raft.EntryConf, Data: cc.Encode()})
+	if !ok || got != cc {
+		t.Fatalf("%q reads back as %+v %v", cc.Encode(), got, ok)
+	}
+	for _, bad := range []string{"identity 7", "identity 7 0", "identity 7 zz", "add_learner 7 1f", "identity 0 1f"} {
+		if cc, ok := raft.DecodeConfChange(raft.Entry{Type: raft.EntryConf, Data: []byte(bad)}); ok {
+			t.Errorf("%q read as %+v", bad, cc)
+		}
+	}
+	incs := map[uint64]uint64{3: 0x1, 1: 0xffffffffffffffff}
+	if back, ok := raft.DecodeIncarnations(raft.EncodeIncarnations(incs)); !ok || !maps.Equal(back, incs) {
+		t.Fatalf("%q reads back as %v %v", raft.EncodeIncarnations(incs), back, ok)
 	}
 }

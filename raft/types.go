@@ -82,8 +82,10 @@ func (r Role) String() string {
 type SnapshotMeta struct {
 	Index uint64
 	Term  uint64
-	// Voters and Learners are the configuration at Index (empty: the node's initial one).
+	// Voters and Learners are the configuration at Index (empty: the node's initial one), and
+	// Incarnations the members' incarnations it records (ConfIdentity).
 	Voters, Learners []uint64
+	Incarnations     map[uint64]uint64
 }
 
 // Snapshot is the state machine's state after applying every entry up to Meta.Index; the log

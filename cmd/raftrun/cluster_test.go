@@ -868,3 +868,53 @@ func BenchmarkNodeRSSUnderHostileConnections(b *testing.B) {
 		node.Wait()
 	}
 }
+
+// TestJoinedMemberRefusesAWipedVoter: the members' incarnations are recorded in the
+// configuration, so a member that joined after a voter went down, and so never heard from it,
+// still refuses the voter when it comes back with its data wiped. Before, only peers whose
+// PeerBook held the old incarnation could tell; node 4 took the wiped node 1 on trust.
+func TestJoinedMemberRefusesAWipedVoter(t *testing.T) {
+	c := newProcCluster(t, 4)
+	c.start(1, false, 2, 3)
+	c.start(2, false, 1, 3)
+	c.start(3, false, 1, 2)
+	c.client([]uint64{1, 2, 3}, "set", "x", "1")
+	recorded := func(id uint64, peer uint64) bool {
+		b, _ := os.ReadFile(c.logPath(id))
+		return bytes.Contains(b, []byte(fmt.Sprintf("action=identity peer=%d ", peer)))
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for !recorded(2, 1) {
+		if time.Now().After(deadline) {
+			t.Fatal("node 1's incarnation was never recorded in the configuration")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.kill(1)
+	c.start(4, true, 2, 3)
+	c.client([]uint64{2, 3}, "add", "4")
+	for !recorded(4, 1) {
+		if time.Now().After(deadline) {
+			t.Fatal("node 4 never learned node 1's incarnation from the log")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Nodes 2 and 3, whose PeerBooks know node 1, are down: only node 4 can tell.
+	c.kill(2)
+	c.kill(3)
+	if err := os.RemoveAll(c.data(1)); err != nil {
+		t.Fatal(err)
+	}
+	wiped := c.start(1, false, 4) // knowing only the member that never met it
+	exited := make(chan error, 1)
+	go func() { exited <- wiped.Wait() }()
+	select {
+	case err := <-exited:
+		delete(c.procs, 1)
+		if msg := c.stderr[1].String(); err == nil || !strings.Contains(msg, "came back with other data") {
+			t.Fatalf("the wiped node ended with %v, saying %q", err, msg)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the wiped voter ran on: node 4 took it on trust")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -165,17 +166,55 @@ func TestRejoinedLearnerIsAdmitted(t *testing.T) {
 	if err := book.Check(3, 0xa, true); err != nil {
 		t.Fatal(err)
 	}
-	admit := admitter(book, func() raft.Status { return raft.Status{Voters: []uint64{1, 2, 3}} })
-	if err := admit(3, 0xb); !errors.Is(err, storage.ErrLostState) {
+	admit := func(st raft.Status) func(peer, inc uint64) error {
+		return newIdentities(1, 0x1, book, func() raft.Status { return st }, nil).admit
+	}
+	if err := admit(raft.Status{Voters: []uint64{1, 2, 3}})(3, 0xb); !errors.Is(err, storage.ErrLostState) {
 		t.Fatalf("a voter with other data: %v", err)
 	}
-	admit = admitter(book, func() raft.Status { return raft.Status{Voters: []uint64{1, 2}, Learners: []uint64{3}} })
-	if err := admit(3, 0xc); err != nil {
+	if err := admit(raft.Status{Voters: []uint64{1, 2}, Learners: []uint64{3}})(3, 0xc); err != nil {
 		t.Fatalf("the re-added learner: %v", err)
 	}
-	admit = admitter(book, func() raft.Status { return raft.Status{Voters: []uint64{1, 2, 3}} })
-	if err := admit(3, 0xc); err != nil {
+	if err := admit(raft.Status{Voters: []uint64{1, 2, 3}})(3, 0xc); err != nil {
 		t.Fatalf("the promoted server, known by its new incarnation: %v", err)
+	}
+}
+
+// TestMembersKnowEveryIncarnationFromTheConfiguration: a node that never heard from a voter
+// (its PeerBook is empty: it joined after the voter's data was wiped) refuses the voter when the
+// configuration records another incarnation for it; and the leader records in the
+// configuration the incarnations it knows of and the configuration lacks: its own, a peer's
+// from its hello, a re-added learner's new one, but never a new one for a voter.
+func TestMembersKnowEveryIncarnationFromTheConfiguration(t *testing.T) {
+	book, err := storage.OpenPeerBook(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := raft.Status{Role: raft.Leader, Voters: []uint64{1, 2, 3}, Learners: []uint64{4},
+		Incarnations: map[uint64]uint64{2: 0xa2, 4: 0xa4}}
+	var recorded []raft.ConfChange
+	ids := newIdentities(1, 0xa1, book, func() raft.Status { return st }, func(_ context.Context, cc raft.ConfChange) error {
+		recorded = append(recorded, cc)
+		return nil
+	})
+	if err := ids.admit(2, 0xbad); !errors.Is(err, storage.ErrLostState) {
+		t.Fatalf("a voter the configuration knows by another incarnation, never heard of here: %v", err)
+	}
+	for _, hello := range [][2]uint64{{2, 0xa2}, {3, 0xa3}, {4, 0xb4}} {
+		if err := ids.admit(hello[0], hello[1]); err != nil {
+			t.Fatalf("hello of %d with %x: %v", hello[0], hello[1], err)
+		}
+	}
+	ids.recordMissing(context.Background())
+	want := []raft.ConfChange{{Type: raft.ConfIdentity, Node: 1, Incarnation: 0xa1}, {Type: raft.ConfIdentity, Node: 3, Incarnation: 0xa3},
+		{Type: raft.ConfIdentity, Node: 4, Incarnation: 0xb4}}
+	if !slices.Equal(recorded, want) {
+		t.Fatalf("recorded %+v, want %+v", recorded, want)
+	}
+	st.Role, recorded = raft.Follower, nil
+	ids.recordMissing(context.Background())
+	if len(recorded) != 0 {
+		t.Fatalf("a follower recorded %+v", recorded)
 	}
 }
 

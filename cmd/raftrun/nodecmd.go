@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/raftviz/raftviz/parse/eventline"
@@ -200,7 +202,14 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "raftrun node: cannot write event lines to %s: %v\n", *logPath, lw.Err())
 		return exitFailed
 	}
-	tcp.SetIdentity(inc, admitter(book, n.Status))
+	ident := newIdentities(*id, inc, book, n.Status, func(ctx context.Context, cc raft.ConfChange) error {
+		_, err := n.ChangeConf(ctx, cc)
+		return err
+	})
+	tcp.SetIdentity(inc, ident.admit)
+	recordCtx, stopRecording := context.WithCancel(ctx)
+	defer stopRecording()
+	go ident.record(recordCtx)
 	tcp.ServeClients(func(ctx context.Context, cmd []byte) transport.Reply {
 		return answer(ctx, n, tcp.PeerTrouble, cmd)
 	})
@@ -292,9 +301,87 @@ func keyCommand(args []string, stdout, stderr io.Writer) int {
 // knows is refused (it may have forgotten a vote). A server that was removed and added again
 // after losing its data is a learner until it caught up, and whether its first hello reaches
 // this node before or after the learner is added is a matter of timing.
-func admitter(book *storage.PeerBook, status func() raft.Status) func(peer, inc uint64) error {
-	return func(peer, inc uint64) error {
-		return book.Check(peer, inc, slices.Contains(status().Voters, peer))
+// identities checks peers' incarnations (the identity of their data directories) and, on the
+// leader, records the members' incarnations in the configuration (raft.ConfIdentity), so that
+// every member, also one that joins later, refuses a voter that comes back with its data wiped.
+type identities struct {
+	self   uint64
+	inc    uint64 // this node's incarnation
+	book   *storage.PeerBook
+	status func() raft.Status
+	change func(context.Context, raft.ConfChange) error // proposes and waits for the commit
+	mu     sync.Mutex
+	seen   map[uint64]uint64 // the incarnation of each peer's last admitted hello
+}
+
+func newIdentities(self, inc uint64, book *storage.PeerBook, status func() raft.Status,
+	change func(context.Context, raft.ConfChange) error) *identities {
+	return &identities{self: self, inc: inc, book: book, status: status, change: change, seen: map[uint64]uint64{}}
+}
+
+// admit is the transport's check of a peer's hello: a voter whose incarnation differs from the
+// one the configuration records, or from the one this node's PeerBook holds, lost its state.
+func (ids *identities) admit(peer, inc uint64) error {
+	st := ids.status()
+	voter := slices.Contains(st.Voters, peer)
+	if rec, ok := st.Incarnations[peer]; ok && voter && inc != 0 && rec != inc {
+		return storage.LostState(peer)
+	}
+	if err := ids.book.Check(peer, inc, voter); err != nil {
+		return err
+	}
+	if inc != 0 {
+		ids.mu.Lock()
+		ids.seen[peer] = inc
+		ids.mu.Unlock()
+	}
+	return nil
+}
+
+// recordEvery is how often the leader looks for members whose incarnation the configuration
+// does not record yet.
+const recordEvery = 200 * time.Millisecond
+
+// record runs until ctx ends: while this node leads, it records the incarnation of every member
+// it knows of and the configuration lacks (its own, and the others' from their hellos), and a
+// learner's new one (a server added again after its data was wiped). A voter's recorded
+// incarnation is never replaced.
+func (ids *identities) record(ctx context.Context) {
+	tick := time.NewTicker(recordEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		ids.recordMissing(ctx)
+	}
+}
+
+// recordMissing is one round of record.
+func (ids *identities) recordMissing(ctx context.Context) {
+	st := ids.status()
+	if st.Role != raft.Leader {
+		return
+	}
+	ids.mu.Lock()
+	known := maps.Clone(ids.seen)
+	ids.mu.Unlock()
+	known[ids.self] = ids.inc
+	for _, peer := range slices.Sorted(maps.Keys(known)) {
+		inc := known[peer]
+		voter, learner := slices.Contains(st.Voters, peer), slices.Contains(st.Learners, peer)
+		rec, ok := st.Incarnations[peer]
+		if !voter && !learner || ok && (rec == inc || voter) {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := ids.change(cctx, raft.ConfChange{Type: raft.ConfIdentity, Node: peer, Incarnation: inc})
+		cancel()
+		if err != nil {
+			return // not the leader any more, or busy: the next round tries again
+		}
 	}
 }
 

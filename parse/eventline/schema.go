@@ -132,7 +132,7 @@ var Schema = map[string]Spec{
 
 	// An appended change names its action (and peer, but for set); a committed one does not.
 	KindConf: {Required: []string{"voters", "index", "phase"}, Optional: []string{"action", "peer", "learners"},
-		Values: map[string][]string{"action": {"set", "add_learner", "promote", "remove"}, "phase": {"appended", "committed"}}},
+		Values: map[string][]string{"action": {"set", "add_learner", "promote", "remove", "identity"}, "phase": {"appended", "committed"}}},
 	KindSnapshot: {Required: []string{"index", "eterm", "bytes", "action"},
 		Values: map[string][]string{"action": {"taken", "installed", "sending"}}},
 	KindCompact: {Required: []string{"index"}},

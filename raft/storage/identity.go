@@ -70,6 +70,11 @@ func (e *lostStateError) Error() string {
 
 func (e *lostStateError) Is(target error) bool { return target == ErrLostState }
 
+// LostState is the refusal of a peer that came back with other data than the member this
+// cluster knows (it matches ErrLostState), for a check other than the PeerBook's (the
+// incarnations the configuration records).
+func LostState(peer uint64) error { return &lostStateError{peer: peer} }
+
 // PeerBook remembers the incarnation of every peer this node has heard from, durably.
 type PeerBook struct {
 	path  string

@@ -339,13 +339,15 @@ func TestSnapshotCompactsTheLog(t *testing.T) {
 		if err := s.Save(raft.HardState{Term: 2, Vote: 1, Commit: 8}, append(ents(1, 1, 1, 1, 1, 1), ents(6, 2, 2, 2, 2, 2)...)); err != nil {
 			t.Fatal(err)
 		}
-		snap := raft.Snapshot{Meta: raft.SnapshotMeta{Index: 6, Term: 2, Voters: []uint64{1, 2, 3}, Learners: []uint64{4}}, Data: []byte("state at 6")}
+		incs := map[uint64]uint64{1: 0xa1, 3: 0xffffffffffffffff}
+		snap := raft.Snapshot{Meta: raft.SnapshotMeta{Index: 6, Term: 2, Voters: []uint64{1, 2, 3}, Learners: []uint64{4}, Incarnations: incs}, Data: []byte("state at 6")}
 		if err := s.SaveSnapshot(snap); err != nil {
 			t.Fatal(err)
 		}
 		for round := 0; round < 2; round++ {
 			got, err := s.Snapshot()
-			if err == nil && got != nil && (!reflect.DeepEqual(got.Meta.Voters, []uint64{1, 2, 3}) || !reflect.DeepEqual(got.Meta.Learners, []uint64{4})) {
+			if err == nil && got != nil && (!reflect.DeepEqual(got.Meta.Voters, []uint64{1, 2, 3}) || !reflect.DeepEqual(got.Meta.Learners, []uint64{4}) ||
+				!reflect.DeepEqual(got.Meta.Incarnations, incs)) {
 				t.Fatalf("round %d: the snapshot lost its configuration: %+v", round, got.Meta)
 			}
 			if err != nil || got == nil || got.Meta.Index != 6 || got.Meta.Term != 2 || string(got.Data) != "state at 6" {

@@ -559,11 +559,14 @@ func (w *WAL) rewrite(entries []raft.Entry, hs raft.HardState) error {
 }
 
 const (
-	snapName  = "snap"
-	snapMagic = "RAFTSNP1"
+	snapName = "snap"
+	// snapMagic1's files have no incarnations; snapMagic's have them after the learners.
+	snapMagic1 = "RAFTSNP1"
+	snapMagic  = "RAFTSNP2"
 )
 
-// writeSnapshot writes magic | index | term | length | data | crc32c(all before).
+// writeSnapshot writes magic | index | term | voters | learners | incarnations | length | data |
+// crc32c(all before).
 func writeSnapshot(fsys FS, path string, s raft.Snapshot) error {
 	b := []byte(snapMagic)
 	b = binary.AppendUvarint(b, s.Meta.Index)
@@ -574,6 +577,9 @@ func writeSnapshot(fsys FS, path string, s raft.Snapshot) error {
 			b = binary.AppendUvarint(b, id)
 		}
 	}
+	incs := raft.EncodeIncarnations(s.Meta.Incarnations)
+	b = binary.AppendUvarint(b, uint64(len(incs)))
+	b = append(b, incs...)
 	b = binary.AppendUvarint(b, uint64(len(s.Data)))
 	b = append(b, s.Data...)
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
@@ -590,9 +596,10 @@ func readSnapshot(fsys FS, path string) (*raft.Snapshot, error) {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
 	bad := func(why string) error { return &CorruptError{Path: path, Offset: 0, Reason: why} }
-	if len(b) < len(snapMagic)+4 || string(b[:len(snapMagic)]) != snapMagic {
+	if len(b) < len(snapMagic)+4 || string(b[:len(snapMagic)]) != snapMagic && string(b[:len(snapMagic1)]) != snapMagic1 {
 		return nil, bad("not a raftviz snapshot")
 	}
+	withIncarnations := string(b[:len(snapMagic)]) == snapMagic
 	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
 	if crc32.Checksum(body, crcTable) != sum {
 		return nil, bad("snapshot checksum mismatch")
@@ -625,6 +632,16 @@ func readSnapshot(fsys FS, path string) (*raft.Snapshot, error) {
 			}
 			*ids = append(*ids, id)
 		}
+	}
+	if withIncarnations {
+		n, ok := next()
+		if !ok || n > uint64(len(p)) {
+			return nil, bad("malformed snapshot incarnations")
+		}
+		if meta.Incarnations, ok = raft.DecodeIncarnations(p[:n]); !ok {
+			return nil, bad("malformed snapshot incarnations")
+		}
+		p = p[n:]
 	}
 	size, ok := next()
 	if !ok || uint64(len(p)) != size {

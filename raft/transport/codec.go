@@ -44,6 +44,9 @@ func Marshal(m raft.Message) []byte {
 	if m.Done {
 		flags |= 8
 	}
+	if len(m.Incarnations) > 0 {
+		flags |= flagIncarnations
+	}
 	b = append(b, flags)
 	b = binary.AppendUvarint(b, uint64(len(m.Data)))
 	b = append(b, m.Data...)
@@ -61,8 +64,18 @@ func Marshal(m raft.Message) []byte {
 		b = binary.AppendUvarint(b, uint64(len(e.Data)))
 		b = append(b, e.Data...)
 	}
+	if flags&flagIncarnations != 0 {
+		// Last, and only where there are any (a snapshot's last chunk): every other message
+		// is what it was before incarnations travelled.
+		incs := raft.EncodeIncarnations(m.Incarnations)
+		b = binary.AppendUvarint(b, uint64(len(incs)))
+		b = append(b, incs...)
+	}
 	return b
 }
+
+// flagIncarnations marks a message that carries incarnations (after its entries).
+const flagIncarnations = 16
 
 // Unmarshal decodes a message. It never panics on bad input.
 func Unmarshal(b []byte) (raft.Message, error) {
@@ -96,6 +109,7 @@ func Unmarshal(b []byte) (raft.Message, error) {
 		return m, errShort
 	}
 	m.Granted, m.Success, m.Force, m.Done = b[0]&1 != 0, b[0]&2 != 0, b[0]&4 != 0, b[0]&8 != 0
+	withIncarnations := b[0]&flagIncarnations != 0
 	b = b[1:]
 	dl, err := next()
 	if err != nil {
@@ -160,6 +174,20 @@ func Unmarshal(b []byte) (raft.Message, error) {
 			e.Data = append([]byte(nil), b[:n]...)
 		}
 		b = b[n:]
+	}
+	if withIncarnations {
+		n, err := next()
+		if err != nil {
+			return m, err
+		}
+		if n == 0 || n > uint64(len(b)) {
+			return m, errShort
+		}
+		incs, ok := raft.DecodeIncarnations(b[:n])
+		if !ok {
+			return m, fmt.Errorf("transport: malformed incarnations")
+		}
+		m.Incarnations, b = incs, b[n:]
 	}
 	if len(b) != 0 {
 		return m, fmt.Errorf("transport: %d bytes after the message", len(b))

@@ -20,6 +20,8 @@ var sample = []raft.Message{
 	{Type: raft.MsgApp, From: 1, To: 3, Term: 5, RPC: raft.RPCID{Node: 1, Seq: 1 << 40}, PrevIndex: 7, PrevTerm: 4, Commit: 6,
 		Entries: []raft.Entry{{Index: 8, Term: 5, Data: []byte("set a b")}, {Index: 9, Term: 5}, {Index: 10, Term: 5, Type: raft.EntryConf, Data: []byte("remove 2")}}},
 	{Type: raft.MsgAppResp, From: 3, To: 1, Term: 5, Success: false, ConflictIndex: 4, ConflictTerm: 2, Match: 0},
+	{Type: raft.MsgSnap, From: 1, To: 4, Term: 6, SnapIndex: 90, SnapTerm: 6, Offset: 1024, Data: []byte("state"), Done: true,
+		Voters: []uint64{1, 2, 3}, Learners: []uint64{4}, Incarnations: map[uint64]uint64{1: 0x9f3c, 2: 0x77a1, 4: 0xffffffffffffffff}},
 }
 
 func TestCodecRoundTrip(t *testing.T) {
