@@ -79,6 +79,22 @@ func (nw *network) start(id uint64) {
 	nw.applied[id] = nil
 }
 
+// bootstrapFromLogs starts every node again from a log whose first entry states the
+// configuration (raft.Bootstrap), as a real cluster's nodes start, with no peers of their own:
+// from here on, only logs state configurations.
+func (nw *network) bootstrapFromLogs() {
+	nw.cfg = func(c *raft.Config) { c.Peers = nil }
+	for _, id := range nw.peers {
+		nw.crash(id)
+		nw.stores[id] = storage.NewMemory()
+		hs, e := raft.Bootstrap(nw.peers, nil)
+		if err := nw.stores[id].Save(hs, []raft.Entry{e}); err != nil {
+			nw.t.Fatal(err)
+		}
+		nw.start(id)
+	}
+}
+
 func (nw *network) crash(id uint64) {
 	delete(nw.nodes, id)
 	nw.stores[id].Close()
@@ -566,16 +582,7 @@ func TestCommandNeverTakenForMembershipChange(t *testing.T) {
 // log: it can never believe in a smaller cluster and win an election with too few votes.
 func TestJoiningNodeLearnsConfigurationFromTheLog(t *testing.T) {
 	nw := newNetwork(t, 5, nil)
-	nw.cfg = func(c *raft.Config) { c.Peers = nil } // from here on, only logs state configurations
-	for _, id := range nw.peers {
-		nw.crash(id)
-		nw.stores[id] = storage.NewMemory()
-		hs, e := raft.Bootstrap(nw.peers, nil)
-		if err := nw.stores[id].Save(hs, []raft.Entry{e}); err != nil {
-			t.Fatal(err)
-		}
-		nw.start(id)
-	}
+	nw.bootstrapFromLogs()
 	if v := nw.nodes[3].Status().Voters; !slices.Equal(v, []uint64{1, 2, 3, 4, 5}) {
 		t.Fatalf("a bootstrapped node's voters: %v", v)
 	}
@@ -883,16 +890,7 @@ func TestNonMemberCannotRaiseTerms(t *testing.T) {
 // the wiped server on trust.
 func TestIncarnationsTravelWithTheConfiguration(t *testing.T) {
 	nw := newNetwork(t, 3, nil)
-	nw.cfg = func(c *raft.Config) { c.Peers = nil } // the configuration is the log's, as in a real cluster
-	for _, id := range nw.peers {
-		nw.crash(id)
-		nw.stores[id] = storage.NewMemory()
-		hs, e := raft.Bootstrap(nw.peers, nil)
-		if err := nw.stores[id].Save(hs, []raft.Entry{e}); err != nil {
-			t.Fatal(err)
-		}
-		nw.start(id)
-	}
+	nw.bootstrapFromLogs()
 	nw.campaign(1)
 	nw.deliver(nil)
 	for id := uint64(1); id <= 3; id++ {
