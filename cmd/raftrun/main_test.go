@@ -16,6 +16,7 @@ import (
 
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/raft"
+	"github.com/raftviz/raftviz/raft/kv"
 	"github.com/raftviz/raftviz/raft/storage"
 	"github.com/raftviz/raftviz/raft/transport"
 )
@@ -301,6 +302,23 @@ func TestTestCommandCallsKeepTheirLogsApart(t *testing.T) {
 	for dir, n := range map[string]int{"001": 3, "002": 1} {
 		if entries, _ := os.ReadDir(filepath.Join(runs, dir)); len(entries) != n {
 			t.Errorf("%s holds %d logs, want %d", dir, len(entries), n)
+		}
+	}
+}
+
+// TestDuplicateRepliesSaySo: a retry of a command already applied is answered as such, with
+// the index it was applied at (issue 30, 6: replies never said "duplicate").
+func TestDuplicateRepliesSaySo(t *testing.T) {
+	for _, c := range []struct {
+		kr   kv.Result
+		want string
+	}{
+		{kv.Result{}, "index=9"},
+		{kv.Result{Duplicate: true, First: 7}, "index=9, duplicate of index 7"},
+		{kv.Result{Duplicate: true}, "index=9, duplicate"},
+	} {
+		if got := replyText(9, c.kr); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.kr, got, c.want)
 		}
 	}
 }

@@ -400,7 +400,7 @@ func answer(ctx context.Context, n *node.Node, trouble func(uint64) string, cmd 
 		return errorReply(err)
 	}
 	kr, _ := res.Value.(kv.Result) // the node's state machine is a kv.Store
-	text := fmt.Sprintf("index=%d", res.Index)
+	text := replyText(res.Index, kr)
 	if kc.Op == kv.OpRegister {
 		text = "session=" + kr.Value + " " + text
 	}
@@ -412,6 +412,19 @@ func answer(ctx context.Context, n *node.Node, trouble func(uint64) string, cmd 
 		}
 	}
 	return transport.Reply{Status: transport.ReplyOK, Leader: n.ID(), Text: text}
+}
+
+// replyText is a command's answer after its value: its index, and for a retry of a command
+// already applied, where it was ("index=9, duplicate of index 7").
+func replyText(index uint64, kr kv.Result) string {
+	text := fmt.Sprintf("index=%d", index)
+	switch {
+	case kr.Duplicate && kr.First != 0:
+		text += fmt.Sprintf(", duplicate of index %d", kr.First)
+	case kr.Duplicate:
+		text += ", duplicate"
+	}
+	return text
 }
 
 // errorReply turns a failed Submit into a reply that keeps the error's meaning: a redirect to

@@ -19,8 +19,13 @@
 // client never takes a dropped command for a success. Other session names are for harnesses
 // that own their names (the simulator's clients); they open implicitly.
 //
-// The table is bounded: when it holds MaxSessions, registering another expires the one least
-// recently used (by log index: the same on every node, with no clock involved).
+// The table is bounded: when it holds MaxSessions registered sessions, registering another
+// expires the one least recently used (by log index: the same on every node, with no clock
+// involved), but never one used in the last MinIdle entries: then register fails with
+// ErrSessionsFull, and a client's retry soon after its first attempt is always answered from
+// the table, never refused. Sessions opened implicitly have a table of their own, bounded the
+// same way but by least recent use alone, so that harness names cannot flood registered
+// sessions out.
 package kv
 
 import (
@@ -44,8 +49,15 @@ const (
 	OpRegister Op = "register"
 )
 
-// MaxSessions bounds the session table (see the package comment).
+// MaxSessions bounds each session table (see the package comment).
 const MaxSessions = 4096
+
+// MinIdle is how many log entries a registered session must go unused before it may expire.
+const MinIdle = 8 * MaxSessions
+
+// ErrSessionsFull is the result of a register while every registered session was used in the
+// last MinIdle entries: none may expire yet. Nothing is applied; the client tries again later.
+var ErrSessionsFull = errors.New("the session table is full of sessions in use: register again later")
 
 // ErrUnknownSession is the result of a command in a registered session the store does not hold:
 // it expired, or was never registered. The command was not applied; the client registers again.
@@ -140,8 +152,10 @@ func parseOp(text string) (Command, error) {
 type Result struct {
 	Value string // get: the value; set/del: the previous value
 	Found bool   // whether the key existed before the command
-	// Duplicate says the command was a retry of one already applied (its first answer).
+	// Duplicate says the command was a retry of one already applied (its first answer); First
+	// is then the index it was applied at (0: not known, a retry of an older command).
 	Duplicate bool
+	First     uint64
 }
 
 // String renders the result for event lines: the value, or "<none>" for a missing key.
@@ -201,7 +215,9 @@ func (s *Store) Execute(index uint64, data []byte) (Result, error) {
 			return Result{}, fmt.Errorf("%w: register opens a session; it runs in none", ErrBadCommand)
 		}
 		name := "s" + strconv.FormatUint(index, 10)
-		s.expire()
+		if !s.expire(index, true) {
+			return Result{}, ErrSessionsFull
+		}
 		s.sessions[name] = session{last: index}
 		return Result{Value: name, Found: true}, nil
 	}
@@ -214,13 +230,16 @@ func (s *Store) Execute(index uint64, data []byte) (Result, error) {
 			// A retry of a command already applied: answer as the first time, change nothing.
 			res := last.result
 			res.Duplicate = true
+			if c.Seq == last.seq {
+				res.First = last.last
+			}
 			return res, nil
 		}
 		if !ok && registered(c.Client) {
 			return Result{}, fmt.Errorf("session %s: %w", c.Client, ErrUnknownSession)
 		}
 		if !ok {
-			s.expire()
+			s.expire(index, false)
 		}
 	}
 	old, found := s.data[c.Key]
@@ -246,16 +265,29 @@ func registered(name string) bool {
 	return err == nil
 }
 
-// expire makes room for one more session when the table is full: the session least recently
-// used goes (the smallest last index; names break ties), the same choice on every node.
-func (s *Store) expire() {
-	for len(s.sessions) >= MaxSessions {
+// expire makes room for one more session of a table (registered or implicit) when it is full:
+// its session least recently used goes (the smallest last index; names break ties), the same
+// choice on every node. A registered session used in the last MinIdle entries before index does
+// not: then it reports false, and nothing expires.
+func (s *Store) expire(index uint64, reg bool) bool {
+	for {
+		n := 0
 		var oldest string
 		var at uint64
 		for name, ss := range s.sessions {
+			if registered(name) != reg {
+				continue
+			}
+			n++
 			if oldest == "" || ss.last < at || ss.last == at && name < oldest {
 				oldest, at = name, ss.last
 			}
+		}
+		if n < MaxSessions {
+			return true
+		}
+		if reg && index-at < MinIdle {
+			return false
 		}
 		delete(s.sessions, oldest)
 	}

@@ -2,6 +2,7 @@ package kv
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -134,7 +135,9 @@ func TestRegisteredSessions(t *testing.T) {
 }
 
 // TestSessionTableIsBounded: registering past MaxSessions expires the least recently used
-// session, the same one on every replica; it then gets ErrUnknownSession, never a silent ok.
+// session, the same one on every replica, once it has gone unused for MinIdle entries; it then
+// gets ErrUnknownSession, never a silent ok. Before that, register is refused and every session
+// is kept (a retry soon after its first attempt is always answered).
 func TestSessionTableIsBounded(t *testing.T) {
 	s := New()
 	idx := uint64(0)
@@ -151,11 +154,25 @@ func TestSessionTableIsBounded(t *testing.T) {
 	if s.Sessions() != MaxSessions {
 		t.Fatalf("%d sessions, want %d", s.Sessions(), MaxSessions)
 	}
-	apply("register")
+	if _, err := apply("register"); !errors.Is(err, ErrSessionsFull) {
+		t.Fatalf("a register while every session is in use: %v, want ErrSessionsFull", err)
+	}
+	if res, err := s.Execute(idx+1, []byte("@"+second.Value+":1 set b 1")); err != nil || res.Duplicate {
+		t.Fatalf("the oldest session, used within MinIdle entries: %+v %v", res, err)
+	}
+	if res, err := s.Execute(idx+2, []byte("@"+second.Value+":1 set b 1")); err != nil || !res.Duplicate || res.First != idx+1 {
+		t.Fatalf("its retry: %+v %v, want a duplicate of index %d", res, err, idx+1)
+	}
+	idx += 2
+	lru := "s3" // now the least recently used: registered at index 3, never used
+	idx += MinIdle
+	if _, err := apply("register"); err != nil {
+		t.Fatalf("a register after MinIdle entries: %v", err)
+	}
 	if s.Sessions() != MaxSessions {
 		t.Fatalf("%d sessions after one more register, want %d", s.Sessions(), MaxSessions)
 	}
-	if _, err := apply("@" + second.Value + ":1 set b 1"); !errors.Is(err, ErrUnknownSession) {
+	if _, err := apply("@" + lru + ":1 set b 1"); !errors.Is(err, ErrUnknownSession) {
 		t.Fatalf("the least recently used session was not the one expired: %v", err)
 	}
 	if _, err := apply("@" + first.Value + ":2 set a 2"); err != nil {
@@ -203,5 +220,29 @@ func TestSeqReusedForAnotherCommand(t *testing.T) {
 	}
 	if _, err := r.Execute(5, []byte("@"+sess+":1 get k1")); !errors.Is(err, ErrSeqReused) {
 		t.Fatalf("after a snapshot: %v, want ErrSeqReused", err)
+	}
+}
+
+// TestImplicitSessionsCannotFloodRegistered: sessions opened implicitly (a harness's own
+// names) expire among themselves: 5,000 of them leave a registered session in place (issue 30,
+// 6: 4,100 implicit-session commands expired registered sessions, and their clients' retries
+// were then refused).
+func TestImplicitSessionsCannotFloodRegistered(t *testing.T) {
+	s := New()
+	reg, _ := s.Execute(1, []byte("register"))
+	if _, err := s.Execute(2, []byte("@"+reg.Value+":1 set x 1")); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5000; i++ {
+		if _, err := s.Execute(uint64(3+i), []byte(fmt.Sprintf("@cli%d:1 set k%d v", i, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := s.Execute(6000, []byte("@"+reg.Value+":1 set x 1"))
+	if err != nil || !res.Duplicate || res.First != 2 {
+		t.Fatalf("the registered session's retry after 5,000 implicit sessions: %+v %v, want a duplicate of index 2", res, err)
+	}
+	if n := s.Sessions(); n != MaxSessions+1 {
+		t.Fatalf("%d sessions, want %d implicit and 1 registered", n, MaxSessions)
 	}
 }
