@@ -102,6 +102,7 @@ per-node timing table per test. Several files (one per node) are merged by times
   raftviz --follow live.log      # the timeline of a log that is still being written
   raftviz analyze run.log        # leaders, latencies, safety checks (exit 1 on a violation)
   raftviz diff pass.log fail.log # where two runs of the same tests first diverge
+  raftviz explain run.log        # each failing test: its symptom, the earliest anomaly, its events
   raftviz n1=a.log n2=b.log      # one server's log per file, named (default: the file's name)
   raftviz profiles               # the log dialects raftviz reads; profiles show NAME prints one
   raftviz profiles learn lab.log # the profile inferred for a log of your own Raft, to edit and keep
@@ -220,11 +221,13 @@ func (c *config) plainTable(stdout io.Writer) bool {
 
 // run is the whole command, with its streams as parameters so tests can drive it.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) > 0 && (args[0] == "analyze" || args[0] == "diff" || args[0] == "profiles") {
+	if len(args) > 0 && (args[0] == "analyze" || args[0] == "diff" || args[0] == "profiles" || args[0] == "explain") {
 		if _, err := os.Stat(args[0]); err != nil { // a log file of that name wins
 			switch args[0] {
 			case "analyze":
 				return analyzeCommand(ctx, args[1:], stdin, stdout, stderr)
+			case "explain":
+				return explainCommand(ctx, args[1:], stdin, stdout, stderr)
 			case "profiles":
 				return profilesCommand(args[1:], stdout, stderr)
 			}

@@ -93,6 +93,14 @@ func TestGolden(t *testing.T) {
 		{"jsonlog_table", []string{"-run", "TestLogrus", "--compact", "--wrap", "50", fx + "jsonlog_v.log"}},
 		{"custom_node_re", []string{"--list", "--node-re", `\] (?P<node>server-[0-9a-f]{4})`, fx + "hashicorp_v.log"}},
 		{"bad_profile", []string{"--profile", td + "fixtures/capture.sh", td + "gotest_v.log"}},
+		// raftviz explain: read by hand against the logs (see each golden's findings).
+		{"explain_dslogs_fail", []string{"explain", fx + "dslogs_fail.log"}},
+		{"explain_dslogs_panic_markdown", []string{"explain", "--format", "markdown", fx + "dslogs_panic.log"}},
+		{"explain_hashicorp_two_leaders", []string{"explain", fx + "hashicorp_two_leaders.log"}},
+		{"explain_etcd_trace_two_leaders_json", []string{"explain", "--format", "json", fx + "etcd_trace_two_leaders.log"}},
+		{"explain_corpus_feiyu", []string{"explain", td + "corpus/feiyu.log"}},
+		{"explain_gotest_timeout", []string{"explain", td + "gotest_timeout.log"}},
+		{"explain_nothing", []string{"explain", td + "../sample/logs/sim_seed7.log"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

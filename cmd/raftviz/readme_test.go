@@ -213,7 +213,7 @@ func readmeSimulation(t *testing.T, bin string) {
 }
 
 // helpCommands are the commands whose -h output README's "Every flag" section shows in full.
-var helpCommands = []string{"raftviz", "raftviz analyze", "raftviz diff", "raftrun test", "raftrun live", "raftrun sim",
+var helpCommands = []string{"raftviz", "raftviz analyze", "raftviz explain", "raftviz diff", "raftrun test", "raftrun live", "raftrun sim",
 	"raftrun node", "raftrun client", "raftrun key", "raftrun bench", "raftrun soak"}
 
 // readmeEveryFlag: README shows each command's -h output, flags and all, as the programs print

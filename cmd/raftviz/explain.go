@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/analyze"
+	"github.com/raftviz/raftviz/parse/explain"
+)
+
+const explainUsage = `usage: raftviz explain [flags] [file ...]
+
+For each failing test, and each test whose safety checks analyze finds violated: the symptom in
+the test's own words, then what its rules find in the events, earliest first, each with the few
+events that show it and whether the log states it or it is inferred. When no rule finds
+anything it says so and shows each node's last events. Exits 1 when a test needs explaining, 0
+when every test passed and no check was violated.
+
+  raftviz explain run.log
+  go test -v -run TestFigure8 ./raft/ 2>&1 | raftviz explain --format markdown
+
+Rules:
+%s
+Flags:
+`
+
+func explainCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("raftviz explain", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	runRe := fs.String("run", "", "only tests matching `regexp`, as go test -run selects them")
+	format := fs.String("format", "text", "output `format`: text, json or markdown")
+	var pf profileFlags
+	pf.register(fs)
+	var rules strings.Builder
+	for _, r := range explain.Rules {
+		fmt.Fprintf(&rules, "  %-11s %s\n", r.Name, r.Doc)
+	}
+	if code, done := parseCommandFlags(fs, args, fmt.Sprintf(explainUsage, rules.String()), stdout, stderr); done {
+		return code
+	}
+	if *format != "text" && *format != "json" && *format != "markdown" {
+		fmt.Fprintf(stderr, "raftviz explain: unknown --format %q (want text, json or markdown)\n", *format)
+		return exitUsage
+	}
+	matcher, err := parse.NewMatcher(*runRe)
+	if err != nil {
+		fmt.Fprintf(stderr, "raftviz explain: %v\n", err)
+		return exitUsage
+	}
+	prof, err := pf.resolve()
+	if err != nil {
+		fmt.Fprintf(stderr, "raftviz explain: %v\n", err)
+		return exitUsage
+	}
+	files := fs.Args()
+	if len(files) == 0 {
+		files = []string{"-"}
+	}
+	for _, f := range files {
+		if f == "-" && isTerminal(stdin) {
+			fmt.Fprintln(stderr, "raftviz explain: no input: pipe go test output in or name a file")
+			return exitUsage
+		}
+	}
+	implicit := ""
+	if len(files) == 1 {
+		implicit = files[0]
+	}
+	src, err := parse.Open(files, stdin, parse.Options{ImplicitName: implicit, Profile: prof, UserProfiles: pf.user,
+		HoldForPackage: matcher.NamesPackage()})
+	if err != nil {
+		fmt.Fprintf(stderr, "raftviz explain: %v\n", err)
+		return exitUsage
+	}
+	defer src.Close()
+	bw := bufio.NewWriterSize(stdout, 64<<10)
+	defer bw.Flush()
+	var all []explain.Explanation
+	read, explained := 0, 0
+	err = src.Scan(ctx, parse.ScanOptions{Emit: func(t *parse.Test) error {
+		if !matcher.MatchTest(t) || len(t.Events) == 0 && t.Status != parse.StatusFail {
+			return nil
+		}
+		read++
+		r := analyze.Test(t, analyze.Options{})
+		if !explain.NeedsExplaining(t, r) {
+			return nil
+		}
+		explained++
+		ex := explain.Explain(t, r)
+		look := lookCommand(t, files)
+		switch *format {
+		case "text":
+			explain.WriteText(bw, ex, look)
+		case "markdown":
+			explain.WriteMarkdown(bw, ex, look)
+		default:
+			all = append(all, ex)
+		}
+		return nil
+	}})
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "raftviz explain: interrupted")
+		return exitInterrupted
+	case err != nil:
+		fmt.Fprintf(stderr, "raftviz explain: %v\n", pathError(err))
+		return exitUsage
+	case src.Summary().Lines == 0:
+		fmt.Fprintf(stderr, "raftviz explain: no input: %s\n", emptyInputs(files))
+		return exitUsage
+	case read == 0:
+		fmt.Fprintln(stderr, "raftviz explain: no test with events in the input")
+		return exitUsage
+	}
+	if *format == "json" {
+		if all == nil {
+			all = []explain.Explanation{}
+		}
+		enc := json.NewEncoder(bw)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(all); err != nil {
+			fmt.Fprintf(stderr, "raftviz explain: %v\n", err)
+			return exitUsage
+		}
+	} else if explained == 0 {
+		fmt.Fprintf(bw, "nothing to explain: %s, each passed with no safety check violated\n", plural(read, "test"))
+	} else {
+		fmt.Fprintf(bw, "%s read, %d to explain\n", plural(read, "test"), explained)
+	}
+	if explained > 0 {
+		return exitTestsFailed
+	}
+	return exitOK
+}
+
+// lookCommand is how to open a test in the timeline: its name as -run selects it, and the
+// files; "" when the input was stdin (it cannot be read again).
+func lookCommand(t *parse.Test, files []string) string {
+	for _, f := range files {
+		if f == "-" {
+			return ""
+		}
+	}
+	cmd := "raftviz --tui"
+	if !t.Implicit {
+		parts := strings.Split(t.Name, "/")
+		for i, p := range parts {
+			parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+		}
+		cmd += " -run '" + strings.Join(parts, "/") + "'"
+	}
+	return cmd + " " + strings.Join(files, " ")
+}

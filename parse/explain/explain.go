@@ -1,0 +1,350 @@
+// Package explain goes from a failing test to the earliest anomaly a rule finds in its events,
+// and the events that show it: the step after seeing that a test failed, which is otherwise
+// scrolling through thousands of rows.
+//
+// Each rule is a small function over one test's events and its analysis (package analyze). A
+// rule says what it found, when, how sure it is (stated: the log says so, such as a violated
+// safety check; inferred: read from what the log does not say, such as a node that stops
+// printing), and the few events that show it. When no rule finds anything, the explanation
+// says so and shows each node's last events: it never invents a cause.
+package explain
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/analyze"
+	"github.com/raftviz/raftviz/parse/eventline"
+)
+
+// Certainty says how a finding is known.
+const (
+	Stated   = "stated"   // facts the log states (events, a violated check)
+	Inferred = "inferred" // read from what the log does not say
+)
+
+// Step is one event of an explanation: when, which node, where in the input (Line, File) and in
+// the test (Event: its index, the timeline's row), and what it says.
+type Step struct {
+	Time  string `json:"time"`
+	Node  string `json:"node"`
+	Line  int32  `json:"line"`
+	File  int16  `json:"file,omitempty"`
+	Event int    `json:"event"`
+	Msg   string `json:"msg"`
+}
+
+// Finding is what one rule found.
+type Finding struct {
+	Rule      string `json:"rule"`
+	Anomaly   string `json:"anomaly"`
+	Certainty string `json:"certainty"`
+	At        Step   `json:"at"`
+	Chain     []Step `json:"chain"`
+	at        int64  // time of At, for ordering
+}
+
+// Explanation is a failing test's, or one with a violation: its symptom and what the rules
+// found, earliest first.
+type Explanation struct {
+	Test     string    `json:"test"`
+	Status   string    `json:"status"`
+	Symptom  string    `json:"symptom"`
+	Findings []Finding `json:"findings"`
+	// Last, when no rule found anything, are each node's last events.
+	Last []Step `json:"last_events,omitempty"`
+}
+
+// maxChain bounds the events of a finding.
+const maxChain = 15
+
+// lastPerNode is how many events of each node an explanation with no finding shows.
+const lastPerNode = 5
+
+// Rule finds one kind of anomaly in a test.
+type Rule struct {
+	Name string
+	// Doc says what the rule looks for, for raftviz explain -h and docs.
+	Doc  string
+	Find func(*Case) []Finding
+}
+
+// Rules are every rule, in the order their findings are listed when they happen at one time.
+var Rules = []Rule{
+	{"violation", "a safety check analyze runs is violated (two leaders in a term, a committed entry lost, ...)", violations},
+	{"leaderless", "two or more terms in a row elect no leader: who campaigned, and how the votes went", leaderless},
+	{"silent", "a server stops printing long before the test ends, with no crash or disconnection stated", silent},
+}
+
+// Case is what the rules read: one test and its analysis.
+type Case struct {
+	Test   *parse.Test
+	Report analyze.Report
+	start  int64
+	byLine map[lineKey]int // event index by input line, for a check's references
+}
+
+type lineKey struct {
+	line int32
+	file int16
+}
+
+// NeedsExplaining reports whether a test failed or its analysis found a violation.
+func NeedsExplaining(t *parse.Test, r analyze.Report) bool {
+	return t.Status == parse.StatusFail || r.Failures() > 0
+}
+
+// Explain runs every rule on a test and its analysis.
+func Explain(t *parse.Test, r analyze.Report) Explanation {
+	c := &Case{Test: t, Report: r, byLine: make(map[lineKey]int, len(t.Events))}
+	c.start, _ = t.Start()
+	for i := range t.Events {
+		c.byLine[lineKey{t.Events[i].Line, t.Events[i].File}] = i
+	}
+	ex := Explanation{Test: r.Test, Status: t.Status.String(), Symptom: symptom(t, r), Findings: []Finding{}}
+	for _, rule := range Rules {
+		for _, f := range rule.Find(c) {
+			f.Rule = rule.Name
+			if len(f.Chain) > maxChain {
+				f.Chain = f.Chain[:maxChain]
+			}
+			ex.Findings = append(ex.Findings, f)
+		}
+	}
+	slices.SortStableFunc(ex.Findings, func(a, b Finding) int {
+		switch {
+		case a.at < b.at:
+			return -1
+		case a.at > b.at:
+			return 1
+		}
+		return 0
+	})
+	if len(ex.Findings) == 0 {
+		ex.Last = c.lastEvents(lastPerNode)
+	}
+	return ex
+}
+
+// symptom is the failure in the test's own words, or the violated check.
+func symptom(t *parse.Test, r analyze.Report) string {
+	if reason := strings.TrimSpace(t.Reason()); reason != "" {
+		return reason
+	}
+	for _, v := range r.Violations {
+		if !v.Warning {
+			return v.Check + ": " + v.Detail
+		}
+	}
+	if t.Panicked {
+		return "the test panicked"
+	}
+	return "the test failed without saying why"
+}
+
+// step is event i as a Step.
+func (c *Case) step(i int) Step {
+	e := &c.Test.Events[i]
+	return Step{Time: e.FormatTime(c.start, false), Node: e.Node, Line: e.Line, File: e.File, Event: i, Msg: e.Msg}
+}
+
+// lastEvents are each server's last n events, nodes in the order they appear.
+func (c *Case) lastEvents(n int) []Step {
+	var out []Step
+	for _, node := range c.servers() {
+		var idx []int
+		for i := len(c.Test.Events) - 1; i >= 0 && len(idx) < n; i-- {
+			if c.Test.Events[i].Node == node {
+				idx = append(idx, i)
+			}
+		}
+		for k := len(idx) - 1; k >= 0; k-- {
+			out = append(out, c.step(idx[k]))
+		}
+	}
+	return out
+}
+
+// servers are the test's nodes that are not the cluster lane or a client.
+func (c *Case) servers() []string {
+	var out []string
+	for _, n := range c.Test.Nodes() {
+		if n != eventline.ClusterNode {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// violations: each violated check (not a warning) is a stated finding, shown by the events
+// that prove it.
+func violations(c *Case) []Finding {
+	var out []Finding
+	for _, v := range c.Report.Violations {
+		if v.Warning {
+			continue
+		}
+		f := Finding{Anomaly: v.Check + ": " + v.Detail, Certainty: Stated}
+		for _, ref := range v.Events {
+			i, ok := c.byLine[lineKey{ref.Line, ref.File}]
+			if !ok {
+				continue
+			}
+			f.Chain = append(f.Chain, c.step(i))
+		}
+		if len(f.Chain) == 0 {
+			continue
+		}
+		f.At = f.Chain[0]
+		f.at = c.Test.Events[f.At.Event].Time
+		out = append(out, f)
+	}
+	return out
+}
+
+// leaderless: a run of two or more consecutive terms (of one cluster instance and group) that
+// elected no leader is a cluster that cannot make progress: split votes, a candidate that
+// cannot win, a partition. The chain is the campaigns and votes of those terms.
+func leaderless(c *Case) []Finding {
+	var out []Finding
+	terms := c.Report.Terms
+	for i := 0; i < len(terms); {
+		j := i
+		// Term 0 is where every node starts: no election is expected in it.
+		for j < len(terms) && terms[j].Term > 0 && terms[j].Leader == "" && terms[j].Instance == terms[i].Instance && terms[j].Group == terms[i].Group {
+			j++
+		}
+		if j-i >= 2 {
+			out = append(out, c.leaderlessRun(terms[i:j]))
+		}
+		i = max(j, i+1)
+	}
+	return out
+}
+
+func (c *Case) leaderlessRun(run []analyze.Term) Finding {
+	lo, hi := run[0].Term, run[len(run)-1].Term
+	most := 0
+	for _, t := range run {
+		most = max(most, t.Candidates)
+	}
+	f := Finding{Certainty: Stated,
+		Anomaly: fmt.Sprintf("terms %d-%d elected no leader (%d terms in a row, at most %s in one)", lo, hi, len(run), plural(most, "candidate"))}
+	if run[0].Group != "" {
+		f.Anomaly += " in group " + run[0].Group
+	}
+	for i := range c.Test.Events {
+		e := &c.Test.Events[i]
+		term, ok := e.FieldInt("term")
+		if !ok || uint64(term) < lo || uint64(term) > hi {
+			continue
+		}
+		state, _ := e.Field("state")
+		campaign := e.Kind == eventline.KindState && (state == "candidate" || state == "precandidate")
+		if campaign || e.Kind == eventline.KindVote {
+			f.Chain = append(f.Chain, c.step(i))
+		}
+	}
+	if len(f.Chain) == 0 {
+		f.Certainty = Inferred // the terms are known, the campaigns are not in the log
+		return f
+	}
+	f.At = f.Chain[0]
+	f.at = c.Test.Events[f.At.Event].Time
+	return f
+}
+
+// silentShare is how much of the test's span a server must be silent for at its end to be
+// found silent.
+const silentShare = 0.3
+
+// silent: a server that prints nothing for the last part of the test while the others go on,
+// and of which no crash, stop or disconnection is stated, has crashed, hung or deadlocked
+// without a word (a goroutine blocked on a lock is the usual cause in a lab's Raft).
+func silent(c *Case) []Finding {
+	if c.Test.Status != parse.StatusFail {
+		return nil // a test that passed stopped its servers as it meant to
+	}
+	ev := c.Test.Events
+	var first, end int64
+	timed := false
+	for i := range ev {
+		if ev[i].Flags&parse.FlagTime == 0 {
+			continue
+		}
+		if !timed {
+			first, timed = ev[i].Time, true
+		}
+		end = max(end, ev[i].Time)
+	}
+	span := end - first
+	if !timed || span <= 0 {
+		return nil
+	}
+	var out []Finding
+	for _, node := range c.servers() {
+		last, count, faulted := -1, 0, false
+		for i := range ev {
+			e := &ev[i]
+			if fault := isFault(e.Kind); fault && (e.Node == node || faultNames(e, node)) {
+				faulted = true
+			}
+			if e.Node == node {
+				last, count = i, count+1
+			}
+		}
+		if last < 0 || count < 3 || faulted || ev[last].Flags&parse.FlagTime == 0 {
+			continue
+		}
+		gap := end - ev[last].Time
+		if float64(gap) < silentShare*float64(span) {
+			continue
+		}
+		f := Finding{Certainty: Inferred, at: ev[last].Time,
+			Anomaly: fmt.Sprintf("node %s prints nothing for the last %.0f%% of the test (%s), and no crash or disconnection of it is stated: it hung, deadlocked or died silently",
+				node, 100*float64(gap)/float64(span), secs(gap))}
+		for i := max(0, last-200); i <= last; i++ {
+			if ev[i].Node == node {
+				f.Chain = append(f.Chain, c.step(i))
+			}
+		}
+		if len(f.Chain) > 3 {
+			f.Chain = f.Chain[len(f.Chain)-3:]
+		}
+		f.At = f.Chain[len(f.Chain)-1]
+		out = append(out, f)
+	}
+	return out
+}
+
+// isFault reports whether an event kind is a stated fault or stop.
+func isFault(kind string) bool {
+	switch kind {
+	case eventline.KindCrash, eventline.KindStop, eventline.KindDisconnect, eventline.KindPartition:
+		return true
+	}
+	return false
+}
+
+// faultNames reports whether a fault event (of the harness, say) names node.
+func faultNames(e *parse.Event, node string) bool {
+	for _, k := range []string{"peer", "node", "to", "nodes", "group"} {
+		if v, ok := e.Field(k); ok && slices.Contains(strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '|' || r == ' ' }), node) {
+			return true
+		}
+	}
+	return false
+}
+
+// secs renders nanoseconds as seconds.
+func secs(ns int64) string { return fmt.Sprintf("%.3fs", float64(ns)/1e9) }
+
+// plural is "1 candidate", "3 candidates".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

@@ -1,0 +1,127 @@
+package explain
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/raftviz/raftviz/parse"
+	"github.com/raftviz/raftviz/parse/analyze"
+	"github.com/raftviz/raftviz/parse/eventline"
+)
+
+// ev is an event of node at ms milliseconds, of kind with fields.
+func ev(ms int64, node, kind, msg string, fields ...eventline.Field) parse.Event {
+	return parse.Event{Time: ms * 1e6, Flags: parse.FlagTime, Node: node, Kind: kind, Msg: msg, Line: int32(ms), Fields: eventline.MakeFields(fields...)}
+}
+
+func field(k, v string) eventline.Field { return eventline.Field{Key: k, Value: v} }
+
+// explainOf runs the analysis and the rules on a test of events.
+func explainOf(status parse.Status, events []parse.Event) Explanation {
+	t := &parse.Test{Name: "TestX", Status: status, Attempt: 1, Events: events}
+	return Explain(t, analyze.Test(t, analyze.Options{}))
+}
+
+// rules are the rules of an explanation's findings, in order.
+func rules(ex Explanation) string {
+	var out []string
+	for _, f := range ex.Findings {
+		out = append(out, f.Rule)
+	}
+	return strings.Join(out, ",")
+}
+
+// TestLeaderlessTermsAreFound: terms 2-4 campaigned in with no leader elected (split votes),
+// then a leader in term 5: one finding, of terms 2-4, shown by the campaigns; a single term
+// without a leader is not one.
+func TestLeaderlessTermsAreFound(t *testing.T) {
+	var events []parse.Event
+	ms := int64(0)
+	for term := 2; term <= 4; term++ {
+		for _, n := range []string{"1", "2"} {
+			ms += 10
+			events = append(events, ev(ms, n, eventline.KindState, "becomes candidate", field("term", itoa(term)), field("state", "candidate")))
+		}
+	}
+	ms += 10
+	events = append(events, ev(ms, "1", eventline.KindState, "becomes leader", field("term", "5"), field("state", "leader")))
+	events = append(events, ev(ms+10, "3", eventline.KindState, "follower", field("term", "5"), field("state", "follower")))
+	ex := explainOf(parse.StatusFail, events)
+	if rules(ex) != "leaderless" {
+		t.Fatalf("findings %+v, want one leaderless", ex.Findings)
+	}
+	f := ex.Findings[0]
+	if !strings.HasPrefix(f.Anomaly, "terms 2-4 elected no leader") || len(f.Chain) != 6 || f.At.Line != 10 || f.Certainty != Stated {
+		t.Fatalf("finding %+v", f)
+	}
+	// Term 4 alone without a leader: no finding.
+	ex = explainOf(parse.StatusFail, append(events[4:6:6], events[6:]...))
+	if rules(ex) != "" || len(ex.Last) == 0 {
+		t.Fatalf("one term without a leader: findings %+v, last %v", ex.Findings, ex.Last)
+	}
+}
+
+// TestSilentServerIsFound: in a failing test a server that stops printing early, with no fault
+// of it stated, is found; one the harness crashed is not; nor is any in a test that passed.
+func TestSilentServerIsFound(t *testing.T) {
+	var events []parse.Event
+	for ms := int64(1); ms <= 100; ms++ {
+		for _, n := range []string{"1", "2", "3"} {
+			if n == "3" && ms > 20 {
+				continue
+			}
+			events = append(events, ev(ms, n, eventline.KindRecv, "receives heartbeat", field("term", "1")))
+		}
+	}
+	ex := explainOf(parse.StatusFail, events)
+	if rules(ex) != "silent" || !strings.Contains(ex.Findings[0].Anomaly, "node 3 prints nothing for the last 81%") || ex.Findings[0].At.Line != 20 {
+		t.Fatalf("findings %+v", ex.Findings)
+	}
+	if ex := explainOf(parse.StatusPass, events); rules(ex) != "" {
+		t.Fatalf("a passing test: %+v", ex.Findings)
+	}
+	crashed := append([]parse.Event{ev(21, eventline.ClusterNode, eventline.KindCrash, "crash 3", field("peer", "3"))}, events...)
+	if ex := explainOf(parse.StatusFail, crashed); rules(ex) != "" {
+		t.Fatalf("a server crashed by the harness: %+v", ex.Findings)
+	}
+}
+
+// TestViolationIsFoundFirst: two leaders in one term are a stated finding, shown by the two
+// leaders' events, listed before a later finding.
+func TestViolationIsFoundFirst(t *testing.T) {
+	events := []parse.Event{
+		ev(10, "1", eventline.KindState, "becomes leader", field("term", "2"), field("state", "leader")),
+		ev(11, "2", eventline.KindState, "becomes leader", field("term", "2"), field("state", "leader")),
+	}
+	for ms := int64(12); ms <= 100; ms++ {
+		events = append(events, ev(ms, "1", eventline.KindRecv, "heartbeat reply", field("term", "2")))
+	}
+	events = append(events, ev(100, "2", eventline.KindRecv, "heartbeat", field("term", "2")))
+	ex := explainOf(parse.StatusFail, events)
+	if len(ex.Findings) == 0 || ex.Findings[0].Rule != "violation" || ex.Findings[0].Certainty != Stated ||
+		len(ex.Findings[0].Chain) != 2 || ex.Symptom != ex.Findings[0].Anomaly {
+		t.Fatalf("explanation %+v", ex)
+	}
+}
+
+// TestNoFindingShowsTheLastEvents: with nothing found, the explanation says so and holds each
+// server's last events, at most lastPerNode of each.
+func TestNoFindingShowsTheLastEvents(t *testing.T) {
+	var events []parse.Event
+	for ms := int64(1); ms <= 30; ms++ {
+		for _, n := range []string{"1", "2"} {
+			events = append(events, ev(ms, n, eventline.KindRecv, "heartbeat", field("term", "1")))
+		}
+	}
+	ex := explainOf(parse.StatusFail, events)
+	if len(ex.Findings) != 0 || len(ex.Last) != 2*lastPerNode || ex.Last[0].Node != "1" || ex.Last[lastPerNode].Node != "2" ||
+		ex.Last[lastPerNode-1].Line != 30 {
+		t.Fatalf("explanation %+v", ex)
+	}
+	if ex.Symptom != "the test failed without saying why" {
+		t.Fatalf("symptom %q", ex.Symptom)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
