@@ -125,6 +125,15 @@ func Explain(t *parse.Test, r analyze.Report) Explanation {
 	if len(ex.Findings) == 0 {
 		ex.Last = c.lastEvents(lastPerNode)
 	}
+	if strings.TrimSpace(t.Reason()) == "" {
+		// No words of the test's own: the symptom is the earliest violated check.
+		for _, f := range ex.Findings {
+			if f.Rule == "violation" {
+				ex.Symptom = f.Anomaly
+				break
+			}
+		}
+	}
 	return ex
 }
 
@@ -179,9 +188,12 @@ func (c *Case) servers() []string {
 }
 
 // violations: each violated check (not a warning) is a stated finding, shown by the events
-// that prove it.
+// that prove its earliest violation; how many more there are of the same check is said, not
+// listed.
 func violations(c *Case) []Finding {
 	var out []Finding
+	byCheck := map[string]int{} // check -> its finding in out
+	more := map[string]int{}
 	for _, v := range c.Report.Violations {
 		if v.Warning {
 			continue
@@ -199,7 +211,21 @@ func violations(c *Case) []Finding {
 		}
 		f.At = f.Chain[0]
 		f.at = c.Test.Events[f.At.Event].Time
-		out = append(out, f)
+		k, seen := byCheck[v.Check]
+		switch {
+		case !seen:
+			byCheck[v.Check] = len(out)
+			out = append(out, f)
+		case f.at < out[k].at:
+			out[k] = f
+			more[v.Check]++
+		default:
+			more[v.Check]++
+		}
+	}
+	for check, n := range more {
+		f := &out[byCheck[check]]
+		f.Anomaly += fmt.Sprintf(" (and %d more of this check)", n)
 	}
 	return out
 }

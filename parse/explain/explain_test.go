@@ -103,6 +103,13 @@ func TestViolationIsFoundFirst(t *testing.T) {
 		len(ex.Findings[0].Chain) != 2 || ex.Symptom != ex.Findings[0].Anomaly {
 		t.Fatalf("explanation %+v", ex)
 	}
+	// More violations of one check: the earliest is shown, the others counted.
+	events = append(events, ev(101, "3", eventline.KindState, "becomes leader", field("term", "2"), field("state", "leader")))
+	ex = explainOf(parse.StatusFail, events)
+	if ex.Findings[0].Rule != "violation" || !strings.HasSuffix(ex.Findings[0].Anomaly, "(and 1 more of this check)") ||
+		ex.Findings[0].At.Line != 10 || len(ex.Findings) > 1 && ex.Findings[1].Rule == "violation" {
+		t.Fatalf("two violations of one check: %+v", ex.Findings)
+	}
 }
 
 // TestNoFindingShowsTheLastEvents: with nothing found, the explanation says so and holds each

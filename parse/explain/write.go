@@ -20,7 +20,7 @@ func WriteText(w io.Writer, ex Explanation, look string) {
 		writeSteps(w, f.Chain, "     ")
 	}
 	if look != "" && len(ex.Findings) > 0 {
-		fmt.Fprintf(w, "look: %s%s\n", look, jumpTo(ex.Findings[0].At))
+		fmt.Fprintf(w, "look: %s%s\n", look, jumpTo(ex.Findings[0].At, ex.Status == "FAIL"))
 	}
 	fmt.Fprintln(w)
 }
@@ -28,11 +28,14 @@ func WriteText(w io.Writer, ex Explanation, look string) {
 // jumpTo is how the timeline goes to a step: ":TIME" when the event has a time (an untimed
 // one's "#LINE" is no place the timeline's : takes). A failed test opens on its output, which
 // esc closes.
-func jumpTo(s Step) string {
-	if strings.HasPrefix(s.Time, "#") || s.Time == "" {
+func jumpTo(s Step, failed bool) string {
+	switch {
+	case strings.HasPrefix(s.Time, "#") || s.Time == "":
 		return ""
+	case failed:
+		return ", then esc (the test's output) and :" + s.Time
 	}
-	return ", then type :" + s.Time + " (esc first closes a failed test's output)"
+	return ", then :" + s.Time
 }
 
 // WriteMarkdown writes an explanation for a bug report.
@@ -50,7 +53,7 @@ func WriteMarkdown(w io.Writer, ex Explanation, look string) {
 		fmt.Fprintln(w, "   ```")
 	}
 	if look != "" && len(ex.Findings) > 0 {
-		fmt.Fprintf(w, "\nLook: `%s`%s\n", look, jumpTo(ex.Findings[0].At))
+		fmt.Fprintf(w, "\nLook: `%s`%s\n", look, jumpTo(ex.Findings[0].At, ex.Status == "FAIL"))
 	}
 	fmt.Fprintln(w)
 }
