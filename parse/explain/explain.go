@@ -47,7 +47,7 @@ type Finding struct {
 }
 
 // Explanation is a failing test's, or one with a violation: its symptom and what the rules
-// found, earliest first.
+// found: violated checks first, then the rest, each earliest first.
 type Explanation struct {
 	Test     string    `json:"test"`
 	Status   string    `json:"status"`
@@ -113,8 +113,18 @@ func Explain(t *parse.Test, r analyze.Report) Explanation {
 			ex.Findings = append(ex.Findings, f)
 		}
 	}
+	// A violated check first: the log states it, and a bug shows there (in a run with faults,
+	// terms without a leader are what a partition does). Then the rest, earliest first.
+	rank := func(f Finding) int {
+		if f.Rule == "violation" {
+			return 0
+		}
+		return 1
+	}
 	slices.SortStableFunc(ex.Findings, func(a, b Finding) int {
 		switch {
+		case rank(a) != rank(b):
+			return rank(a) - rank(b)
 		case a.at < b.at:
 			return -1
 		case a.at > b.at:

@@ -17,6 +17,7 @@ import (
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/parse/analyze"
 	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/parse/explain"
 	"github.com/raftviz/raftviz/raft"
 )
 
@@ -35,13 +36,13 @@ var unreachable = map[raft.Mutation]string{
 // docs/RELIABILITY.md.
 func TestMutationsAreCaught(t *testing.T) {
 	var table strings.Builder
-	table.WriteString("| seeded bug | caught in (scenario, or random seed) | simulator | raftviz analyze |\n| --- | --- | --- | --- |\n")
+	table.WriteString("| seeded bug | caught in (scenario, or random seed) | simulator | raftviz analyze | raftviz explain, first finding |\n| --- | --- | --- | --- | --- |\n")
 	for _, m := range raft.Mutations() {
 		t.Run(strings.ReplaceAll(m.String(), " ", "_"), func(t *testing.T) {
 			raft.SetMutation(m)
 			defer raft.SetMutation(raft.NoMutation)
 			if why, ok := unreachable[m]; ok {
-				fmt.Fprintf(&table, "| %s | not reachable | | %s |\n", m, why)
+				fmt.Fprintf(&table, "| %s | not reachable | | %s | |\n", m, why)
 				return
 			}
 			// The scenarios first (a bug one of them shows is caught at once), then seeds.
@@ -80,11 +81,23 @@ func TestMutationsAreCaught(t *testing.T) {
 					keepLog(t, buf, uint64(max(try-len(scenarios)+1, 0))) // 0: a scenario
 					t.Fatalf("%s: the simulator caught %q (%s) but raftviz analyze found nothing", where, m, simSaw)
 				}
-				fmt.Fprintf(&table, "| %s | %s | %s | %s |\n", m, where, simSaw, strings.Join(checks, "; "))
+				// raftviz explain names the bug's effect first: a violated check of the run.
+				ex := explain.Explain(tests[0], rep)
+				if len(ex.Findings) == 0 || ex.Findings[0].Rule != "violation" || !slices.ContainsFunc(checks, func(c string) bool {
+					return strings.HasPrefix(ex.Findings[0].Anomaly, c+": ")
+				}) {
+					keepLog(t, buf, uint64(max(try-len(scenarios)+1, 0)))
+					t.Fatalf("%s: raftviz explain's first finding is not a violated check of %v: %+v", where, checks, ex.Findings)
+				}
+				first := ex.Findings[0].Anomaly
+				if r := []rune(first); len(r) > 90 {
+					first = string(r[:89]) + "…"
+				}
+				fmt.Fprintf(&table, "| %s | %s | %s | %s | %s |\n", m, where, simSaw, strings.Join(checks, "; "), strings.ReplaceAll(first, "|", "\\|"))
 				return
 			}
 			t.Errorf("%q was not caught in %d seeds", m, *mutationSeeds)
-			fmt.Fprintf(&table, "| %s | not caught in %d | | |\n", m, *mutationSeeds)
+			fmt.Fprintf(&table, "| %s | not caught in %d | | | |\n", m, *mutationSeeds)
 		})
 	}
 	t.Log("\n" + table.String())
