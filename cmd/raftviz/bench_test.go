@@ -67,9 +67,9 @@ func BenchmarkRereadLastTest(b *testing.B) {
 	}
 }
 
-// BenchmarkCommands measures the three commands of docs/BENCHMARKS.md as a user runs them, in
-// process, on the million-line, 85-test benchmark log, their output discarded: the tables,
-// --list and analyze.
+// BenchmarkCommands measures the commands of docs/BENCHMARKS.md as a user runs them, in process,
+// on the million-line, 85-test benchmark log, their output discarded: the tables, --list,
+// analyze and explain (at most twice analyze's time, issue 32).
 //
 //	go test ./cmd/raftviz/ -run '^$' -bench Commands -benchtime 3x
 func BenchmarkCommands(b *testing.B) {
@@ -78,7 +78,8 @@ func BenchmarkCommands(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		args []string
-	}{{"tables", []string{"--quiet", name}}, {"list", []string{"--list", name}}, {"analyze", []string{"analyze", name}}} {
+	}{{"tables", []string{"--quiet", name}}, {"list", []string{"--list", name}}, {"analyze", []string{"analyze", name}},
+		{"explain", []string{"explain", name}}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(st.Size())
 			for b.Loop() {
