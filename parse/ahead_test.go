@@ -192,3 +192,34 @@ func benchLines(n int) []byte {
 	fmt.Fprintf(&b, "--- PASS: Test%d (0.10s)\nPASS\n", n/1000)
 	return b.Bytes()
 }
+
+// TestCloseWhileScanning: a Source closed by another goroutine while its scan waits for a pipe
+// that is still being written (the timeline quitting while go test runs) ends the scan, with no
+// goroutine left waiting on the batches.
+func TestCloseWhileScanning(t *testing.T) {
+	defer leaktest.Check(t)()
+	old := aheadMode
+	aheadMode = aheadAlways
+	defer func() { aheadMode = old }()
+	r, w := io.Pipe()
+	defer w.Close()
+	go w.Write(benchLines(100))
+	src := NewSource([]Input{{Name: "-", Reader: r}}, Options{NoInfer: true})
+	done := make(chan error, 1)
+	lines := make(chan struct{}, 1)
+	go func() {
+		done <- src.Scan(context.Background(), ScanOptions{Promptly: true, Idle: func() error {
+			select {
+			case lines <- struct{}{}:
+			default:
+			}
+			return nil
+		}})
+	}()
+	<-lines // the lines that came were handed out: the scan now waits for more
+	src.Close()
+	w.Close() // the reading goroutine's read returns; nothing reads the pipe after this
+	if err := <-done; err == nil {
+		t.Fatal("the scan of a closed Source ended without an error")
+	}
+}

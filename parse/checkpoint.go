@@ -85,6 +85,7 @@ func (p *Parser) quiet() bool {
 // it completes last, at the end of the input, so it numbers no test after it.
 func (p *Parser) frozen() *Parser {
 	c := *p
+	c.prep, c.pre = nil, nil // a Source that resumes from the copy reads ahead of it anew
 	c.running = map[string]*testState{}
 	c.order = nil
 	c.attempts = maps.Clone(p.attempts)
