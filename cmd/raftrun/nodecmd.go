@@ -208,8 +208,15 @@ func nodeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	})
 	tcp.SetIdentity(inc, ident.admit)
 	recordCtx, stopRecording := context.WithCancel(ctx)
-	defer stopRecording()
-	go ident.record(recordCtx)
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		ident.record(recordCtx)
+	}()
+	defer func() {
+		stopRecording()
+		<-recorded
+	}()
 	tcp.ServeClients(func(ctx context.Context, cmd []byte) transport.Reply {
 		return answer(ctx, n, tcp.PeerTrouble, cmd)
 	})
@@ -295,15 +302,12 @@ func keyCommand(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// answer runs a client's command on the node: a key-value command, or a membership change
-// ("conf add_learner 4", "conf promote 4", "conf remove 4").
-// admitter decides which peers' hellos to take: only a voter with other data than the book
-// knows is refused (it may have forgotten a vote). A server that was removed and added again
-// after losing its data is a learner until it caught up, and whether its first hello reaches
-// this node before or after the learner is added is a matter of timing.
 // identities checks peers' incarnations (the identity of their data directories) and, on the
 // leader, records the members' incarnations in the configuration (raft.ConfIdentity), so that
 // every member, also one that joins later, refuses a voter that comes back with its data wiped.
+// Only a voter with other data is refused (it may have forgotten a vote): a server that was
+// removed and added again after losing its data is a learner until it caught up, and whether
+// its first hello reaches this node before or after the learner is added is a matter of timing.
 type identities struct {
 	self   uint64
 	inc    uint64 // this node's incarnation
@@ -385,6 +389,8 @@ func (ids *identities) recordMissing(ctx context.Context) {
 	}
 }
 
+// answer runs a client's command on the node: a key-value command, or a membership change
+// ("conf add_learner 4", "conf promote 4", "conf remove 4").
 func answer(ctx context.Context, n *node.Node, trouble func(uint64) string, cmd []byte) transport.Reply {
 	if rest, ok := strings.CutPrefix(string(cmd), "conf "); ok {
 		return answerConf(ctx, n, trouble, rest)
