@@ -78,21 +78,7 @@ func analyzeCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 			return exitUsage
 		}
 	}
-	files := fs.Args()
-	if len(files) == 0 {
-		files = []string{"-"}
-	}
-	for _, f := range files {
-		if f == "-" && isTerminal(stdin) {
-			fmt.Fprintln(stderr, "raftviz analyze: no input: pipe go test output in or name a file")
-			return exitUsage
-		}
-	}
-	implicit := "" // one log's lines outside tests are named after the file
-	if len(files) == 1 {
-		implicit = files[0]
-	}
-	src, err := parse.Open(files, stdin, parse.Options{Format: inFormat, ImplicitName: implicit, Profile: prof, UserProfiles: pf.user,
+	files, src, err := openCommandInput(fs.Args(), stdin, parse.Options{Format: inFormat, Profile: prof, UserProfiles: pf.user,
 		HoldForPackage: matcher.NamesPackage()})
 	if err != nil {
 		fmt.Fprintf(stderr, "raftviz analyze: %v\n", err)
@@ -183,6 +169,25 @@ they first diverge: the leader of each term, and the sequence of committed comma
 
 Flags:
 `
+
+// openCommandInput opens a subcommand's inputs: the files named, or stdin ("-") when none is;
+// stdin on a terminal is refused (nothing would ever come). One log's lines outside tests are
+// named after the file.
+func openCommandInput(files []string, stdin io.Reader, opts parse.Options) ([]string, *parse.Source, error) {
+	if len(files) == 0 {
+		files = []string{"-"}
+	}
+	for _, f := range files {
+		if f == "-" && isTerminal(stdin) {
+			return nil, nil, errors.New("no input: pipe go test output in or name a file")
+		}
+	}
+	if len(files) == 1 {
+		opts.ImplicitName = files[0]
+	}
+	src, err := parse.Open(files, stdin, opts)
+	return files, src, err
+}
 
 // parseCommandFlags parses a subcommand's flags (fs named after the command): -h prints its
 // usage and flags on stdout, a bad flag is said in one line on stderr. done says the command

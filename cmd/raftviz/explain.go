@@ -60,21 +60,7 @@ func explainCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 		fmt.Fprintf(stderr, "raftviz explain: %v\n", err)
 		return exitUsage
 	}
-	files := fs.Args()
-	if len(files) == 0 {
-		files = []string{"-"}
-	}
-	for _, f := range files {
-		if f == "-" && isTerminal(stdin) {
-			fmt.Fprintln(stderr, "raftviz explain: no input: pipe go test output in or name a file")
-			return exitUsage
-		}
-	}
-	implicit := ""
-	if len(files) == 1 {
-		implicit = files[0]
-	}
-	src, err := parse.Open(files, stdin, parse.Options{ImplicitName: implicit, Profile: prof, UserProfiles: pf.user,
+	files, src, err := openCommandInput(fs.Args(), stdin, parse.Options{Profile: prof, UserProfiles: pf.user,
 		HoldForPackage: matcher.NamesPackage()})
 	if err != nil {
 		fmt.Fprintf(stderr, "raftviz explain: %v\n", err)
