@@ -18,11 +18,11 @@ import (
 const explainUsage = `usage: raftviz explain [flags] [file ...]
 
 For each failing test, and each test whose safety checks analyze finds violated: the symptom in
-the test's own words, then what its rules find in the events (a violated check first, then the
-others, earliest first), each with the few
-events that show it and whether the log states it or it is inferred. When no rule finds
-anything it says so and shows each node's last events. Exits 1 when a test needs explaining, 0
-when every test passed and no check was violated.
+the test's own words, then what its rules find in the events (a broken safety property first,
+then the others, earliest first), each with the few events that show it and whether the log
+states it or it is inferred. When no rule finds anything it says so and shows each node's last
+events. Exits 1 when a test needs explaining, 0 when every test passed and no check was
+violated.
 
   raftviz explain run.log
   go test -v -run TestFigure8 ./raft/ 2>&1 | raftviz explain --format markdown

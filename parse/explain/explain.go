@@ -74,6 +74,7 @@ type Rule struct {
 // Rules are every rule, in the order their findings are listed when they happen at one time.
 var Rules = []Rule{
 	{"violation", "a safety check analyze runs is violated (two leaders in a term, a committed entry lost, ...)", violations},
+	{"double-vote", "a node grants its vote to two candidates in one term (a vote not kept on disk, or not checked)", doubleVotes},
 	{"leaderless", "two or more terms in a row elect no leader: who campaigned, and how the votes went", leaderless},
 	{"silent", "a server stops printing long before the test ends, with no crash or disconnection stated", silent},
 }
@@ -116,8 +117,8 @@ func Explain(t *parse.Test, r analyze.Report) Explanation {
 	// A violated check first: the log states it, and a bug shows there (in a run with faults,
 	// terms without a leader are what a partition does). Then the rest, earliest first.
 	rank := func(f Finding) int {
-		if f.Rule == "violation" {
-			return 0
+		if f.Rule == "violation" || f.Rule == "double-vote" {
+			return 0 // a broken safety property, stated
 		}
 		return 1
 	}
@@ -236,6 +237,59 @@ func violations(c *Case) []Finding {
 	for check, n := range more {
 		f := &out[byCheck[check]]
 		f.Anomaly += fmt.Sprintf(" (and %d more of this check)", n)
+	}
+	return out
+}
+
+// doubleVotes: Raft lets a node vote once per term (Figure 2); one that grants its vote to two
+// candidates in one term can elect two leaders. The log states both grants; what the node did
+// in between (a restart: its vote was not on disk) is shown with them.
+func doubleVotes(c *Case) []Finding {
+	type key struct {
+		node, term string
+	}
+	first := map[key]int{} // the node's first grant in the term
+	reported := map[key]bool{}
+	var out []Finding
+	for i := range c.Test.Events {
+		e := &c.Test.Events[i]
+		if e.Kind != eventline.KindVote {
+			continue
+		}
+		granted, _ := e.Field("granted")
+		prevote, _ := e.Field("prevote")
+		term, okTerm := e.Field("term")
+		cand, okCand := e.Field("candidate")
+		if granted != "true" || prevote == "true" || !okTerm || !okCand {
+			continue
+		}
+		k := key{e.Node, term}
+		j, seen := first[k]
+		if !seen {
+			first[k] = i
+			continue
+		}
+		if other, _ := c.Test.Events[j].Field("candidate"); other == cand || reported[k] {
+			continue
+		}
+		reported[k] = true
+		f := Finding{Certainty: Stated, at: e.Time,
+			Anomaly: fmt.Sprintf("node %s granted its vote in term %s twice: to %s, then to %s", e.Node, term, func() string {
+				v, _ := c.Test.Events[j].Field("candidate")
+				return v
+			}(), cand)}
+		f.Chain = append(f.Chain, c.step(j))
+		for m := j + 1; m < i; m++ {
+			if ev := &c.Test.Events[m]; ev.Node == e.Node && (ev.Kind == eventline.KindStart || ev.Kind == eventline.KindRestart ||
+				ev.Kind == eventline.KindCrash || ev.Kind == eventline.KindStop) {
+				f.Chain = append(f.Chain, c.step(m))
+				f.Anomaly += " (it restarted in between: the first vote was not kept)"
+				break
+			}
+		}
+		f.Chain = append(f.Chain, c.step(i))
+		f.At = f.Chain[len(f.Chain)-1]
+		out = append(out, f)
 	}
 	return out
 }

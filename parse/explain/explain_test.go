@@ -132,3 +132,29 @@ func TestNoFindingShowsTheLastEvents(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestDoubleVoteIsFound: a node that grants its vote in one term to two candidates (restarting
+// in between) is a stated finding naming both, shown by the two grants and the restart; granting
+// the same candidate twice (a retried request) and pre-votes are not.
+func TestDoubleVoteIsFound(t *testing.T) {
+	grant := func(ms int64, node, cand string, more ...eventline.Field) parse.Event {
+		return ev(ms, node, eventline.KindVote, "votes for "+cand,
+			append([]eventline.Field{field("term", "1"), field("candidate", cand), field("granted", "true"), field("reason", "ok")}, more...)...)
+	}
+	events := []parse.Event{
+		grant(10, "3", "1"),
+		grant(11, "3", "1"), // the same request again
+		grant(12, "3", "2", field("prevote", "true")),
+		ev(20, "3", eventline.KindRestart, "restarts", field("term", "1")),
+		grant(30, "3", "2"),
+	}
+	ex := explainOf(parse.StatusFail, events)
+	if len(ex.Findings) != 1 || ex.Findings[0].Rule != "double-vote" ||
+		ex.Findings[0].Anomaly != "node 3 granted its vote in term 1 twice: to 1, then to 2 (it restarted in between: the first vote was not kept)" ||
+		len(ex.Findings[0].Chain) != 3 || ex.Findings[0].At.Line != 30 {
+		t.Fatalf("findings %+v", ex.Findings)
+	}
+	if ex := explainOf(parse.StatusFail, events[:3]); rules(ex) != "" {
+		t.Fatalf("one candidate granted twice, and a pre-vote: %+v", ex.Findings)
+	}
+}

@@ -220,3 +220,33 @@ fact crash : (?i)\bcrash
 		}
 	}
 }
+
+// TestEtcdPreVoteIsAPreVote: etcd-io/raft's "cast MsgPreVote for 2" is a pre-vote (prevote=true),
+// not a vote of the term: read as one, a node seemed to vote twice in a term.
+func TestEtcdPreVoteIsAPreVote(t *testing.T) {
+	var etcd *Profile
+	for _, p := range Builtins() {
+		if p.Name == "etcd" {
+			etcd = p
+		}
+	}
+	if etcd == nil {
+		t.Fatal("no etcd profile")
+	}
+	for msg, want := range map[string]string{
+		"[logterm: 1, index: 3, vote: 1] cast MsgPreVote for 2 [logterm: 1, index: 3] at term 1":      "true",
+		"[logterm: 1, index: 1, vote: 0] cast MsgVote for 1 [logterm: 1, index: 1] at term 1":         "",
+		"[logterm: 1, index: 3, vote: 1] rejected MsgPreVote from 2 [logterm: 1, index: 2] at term 1": "true",
+	} {
+		f, ok := etcd.Facts(msg)
+		got := ""
+		for _, fl := range f.Fields {
+			if fl.Key == "prevote" {
+				got = fl.Value
+			}
+		}
+		if !ok || f.Kind != "vote" || got != want {
+			t.Errorf("%q: %+v %v, want a vote with prevote=%q", msg, f, ok, want)
+		}
+	}
+}
