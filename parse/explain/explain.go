@@ -11,6 +11,7 @@ package explain
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -76,6 +77,7 @@ var Rules = []Rule{
 	{"violation", "a safety check analyze runs is violated (two leaders in a term, a committed entry lost, ...)", violations},
 	{"double-vote", "a node grants its vote to two candidates in one term (a vote not kept on disk, or not checked)", doubleVotes},
 	{"leaderless", "two or more terms in a row elect no leader: who campaigned, and how the votes went", leaderless},
+	{"stuck", "a leader proposes an entry and, leading on for a second or more, never commits it: which followers refused its AppendEntries", stuck},
 	{"silent", "a server stops printing long before the test ends, with no crash or disconnection stated", silent},
 }
 
@@ -437,4 +439,120 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// stuckAfter is how long a leader must lead on after a proposal it never commits for the
+// proposal to be found stuck.
+const stuckAfter = int64(1e9)
+
+// stuck: in a failing test, a leader that proposes an entry and, leading on for stuckAfter or
+// more, never commits it, cannot reach a majority: its followers refuse its AppendEntries (a
+// log that disagrees and a back-off that does not find where), or do not answer. The chain is
+// the proposal and the refusals the leader received.
+func stuck(c *Case) []Finding {
+	if c.Test.Status != parse.StatusFail {
+		return nil
+	}
+	ev := c.Test.Events
+	type lead struct {
+		node      string
+		term      int64
+		from, end int // events: where it began leading, and the first after it (len: the end)
+		commit    int64
+	}
+	var leads []*lead
+	current := map[string]*lead{} // node -> its leadership now, if any
+	end := func(l *lead, at int) {
+		if l.end == 0 {
+			l.end = at
+		}
+	}
+	for i := range ev {
+		e := &ev[i]
+		term, hasTerm := e.FieldInt("term")
+		if l := current[e.Node]; l != nil && hasTerm && term != l.term {
+			end(l, i) // a new term: it leads no more
+			delete(current, e.Node)
+		}
+		switch state, _ := e.Field("state"); {
+		case e.Kind == eventline.KindState && state == "leader" && hasTerm:
+			if current[e.Node] == nil {
+				l := &lead{node: e.Node, term: term, from: i}
+				leads, current[e.Node] = append(leads, l), l
+			}
+		case e.Kind == eventline.KindState || isFault(e.Kind) && e.Node != eventline.ClusterNode:
+			if l := current[e.Node]; l != nil {
+				end(l, i)
+				delete(current, e.Node)
+			}
+		}
+	}
+	for _, l := range current {
+		end(l, len(ev))
+	}
+	var out []Finding
+	for _, l := range leads {
+		commit := int64(0)
+		var proposed = -1 // the first proposal not committed yet
+		for i := l.from; i < l.end; i++ {
+			e := &ev[i]
+			if e.Node != l.node {
+				continue
+			}
+			switch e.Kind {
+			case eventline.KindCommit:
+				if v, ok := e.FieldInt("commit"); ok {
+					commit = max(commit, v)
+				}
+				if proposed >= 0 {
+					if idx, _ := ev[proposed].FieldInt("index"); commit >= idx {
+						proposed = -1
+					}
+				}
+			case eventline.KindPropose:
+				if idx, ok := e.FieldInt("index"); ok && idx > commit && proposed < 0 {
+					proposed = i
+				}
+			}
+		}
+		if proposed < 0 {
+			continue
+		}
+		last := ev[l.end-1].Time
+		if l.end < len(ev) {
+			last = ev[l.end].Time
+		}
+		if last-ev[proposed].Time < stuckAfter {
+			continue
+		}
+		idx, _ := ev[proposed].FieldInt("index")
+		f := Finding{Certainty: Inferred, at: ev[proposed].Time}
+		f.Chain = append(f.Chain, c.step(proposed))
+		refusers := map[string]int{}
+		for i := proposed + 1; i < l.end; i++ {
+			e := &ev[i]
+			typ, _ := e.Field("type")
+			success, _ := e.Field("success")
+			if e.Node == l.node && e.Kind == eventline.KindRecv && typ == "AppendEntriesReply" && success == "false" {
+				from, _ := e.Field("from")
+				refusers[from]++
+				if len(f.Chain) < maxChain {
+					f.Chain = append(f.Chain, c.step(i))
+				}
+			}
+		}
+		f.At = f.Chain[0]
+		f.Anomaly = fmt.Sprintf("leader %s of term %d proposed index %d and, leading on for %s, never committed it", l.node, l.term, idx, secs(last-ev[proposed].Time))
+		if len(refusers) == 0 {
+			f.Anomaly += ": no follower's refusal is in the log (they did not answer, or the log does not say)"
+		} else {
+			var who []string
+			for _, n := range slices.Sorted(maps.Keys(refusers)) {
+				who = append(who, fmt.Sprintf("%s (%d)", n, refusers[n]))
+			}
+			f.Anomaly += ": refused AppendEntries from " + strings.Join(who, ", ")
+		}
+		out = append(out, f)
+	}
+	return out
 }

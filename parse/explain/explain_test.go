@@ -158,3 +158,37 @@ func TestDoubleVoteIsFound(t *testing.T) {
 		t.Fatalf("one candidate granted twice, and a pre-vote: %+v", ex.Findings)
 	}
 }
+
+// TestStuckLeaderIsFound: a leader that proposes index 5 and leads on for two seconds without
+// committing it, its AppendEntries refused by 2 and 3, is found with the refusals; one that
+// commits it, or stops leading soon after, is not.
+func TestStuckLeaderIsFound(t *testing.T) {
+	base := []parse.Event{
+		ev(10, "1", eventline.KindState, "becomes leader", field("term", "2"), field("state", "leader")),
+		ev(20, "1", eventline.KindPropose, "proposes set x 1 at 5", field("term", "2"), field("index", "5"), field("cmd", "set x 1")),
+	}
+	var refusals []parse.Event
+	for ms := int64(100); ms <= 2100; ms += 100 {
+		for _, from := range []string{"2", "3"} {
+			refusals = append(refusals, ev(ms, "1", eventline.KindRecv, "receives AppendEntriesReply from "+from,
+				field("term", "2"), field("type", "AppendEntriesReply"), field("from", from), field("success", "false")))
+		}
+	}
+	events := append(append([]parse.Event{}, base...), refusals...)
+	ex := explainOf(parse.StatusFail, events)
+	if rules(ex) != "stuck" || !strings.HasPrefix(ex.Findings[0].Anomaly, "leader 1 of term 2 proposed index 5 and, leading on for 2.080s, never committed it: refused AppendEntries from 2 (21), 3 (21)") ||
+		ex.Findings[0].At.Line != 20 || len(ex.Findings[0].Chain) != maxChain {
+		t.Fatalf("findings %+v", ex.Findings)
+	}
+	committed := append(append([]parse.Event{}, events...), ev(2200, "1", eventline.KindCommit, "commits up to 5", field("term", "2"), field("commit", "5"), field("prev", "4")))
+	if ex := explainOf(parse.StatusFail, committed); rules(ex) != "" {
+		t.Fatalf("a leader that committed it: %+v", ex.Findings)
+	}
+	deposed := append(append([]parse.Event{}, base...), ev(500, "1", eventline.KindState, "becomes follower", field("term", "3"), field("state", "follower")))
+	for ms := int64(600); ms <= 2100; ms += 100 {
+		deposed = append(deposed, ev(ms, "1", eventline.KindRecv, "receives AppendEntries from 2", field("term", "3"), field("type", "AppendEntries"), field("from", "2")))
+	}
+	if ex := explainOf(parse.StatusFail, deposed); rules(ex) != "" {
+		t.Fatalf("a leader deposed 0.5 s after its proposal: %+v", ex.Findings)
+	}
+}
