@@ -78,7 +78,8 @@ type config struct {
 	quiet     bool
 	chunk     int
 	tui       bool
-	tuiSet    bool // --tui was given (true or false)
+	tuiSet    bool   // --tui was given (true or false)
+	at        string // --at: where the timeline opens
 	follow    bool
 	summary   bool
 	files     []string
@@ -140,6 +141,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.quiet, "quiet", false, "do not report lines that were not understood on stderr")
 	fs.IntVar(&c.chunk, "chunk", 50000, "write a test's table in parts of `n` events when it is bigger (bounds memory)")
 	fs.BoolVar(&c.tui, "tui", false, "open the interactive timeline (default on a terminal for inputs of 2 MiB and more; --tui=false never)")
+	fs.StringVar(&c.at, "at", "", "open the timeline at `place`: a row or a time, as its : key takes them (raftviz explain prints one)")
 	fs.BoolVar(&c.summary, "summary", false, "write a short analysis (leaders per term, commit latency, safety checks) under each table")
 	fs.BoolVar(&c.follow, "follow", false, "open the timeline on a growing file (or stdin) and show events as they arrive")
 	c.prof.register(fs)

@@ -65,7 +65,7 @@ func tuiOptions(c *config, suggest string) timeline.Options {
 	for i, f := range c.files {
 		_, files[i] = parse.SplitNamed(f)
 	}
-	return timeline.Options{NoColor: noColor || c.color == "never", Relative: c.relative, Follow: c.follow, Arrows: c.arrows, Group: c.group,
+	return timeline.Options{NoColor: noColor || c.color == "never", Relative: c.relative, Follow: c.follow, Arrows: c.arrows, Group: c.group, At: c.at,
 		Files: files, NoEvents: "Tried " + strings.TrimPrefix(noEventsHint(suggest), "tried ") + "."}
 }
 

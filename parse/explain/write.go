@@ -20,22 +20,18 @@ func WriteText(w io.Writer, ex Explanation, look string) {
 		writeSteps(w, f.Chain, "     ")
 	}
 	if look != "" && len(ex.Findings) > 0 {
-		fmt.Fprintf(w, "look: %s%s\n", look, jumpTo(ex.Findings[0].At, ex.Status == "FAIL"))
+		fmt.Fprintf(w, "look: %s\n", lookAt(look, ex.Findings[0].At))
 	}
 	fmt.Fprintln(w)
 }
 
-// jumpTo is how the timeline goes to a step: ":TIME" when the event has a time (an untimed
-// one's "#LINE" is no place the timeline's : takes). A failed test opens on its output, which
-// esc closes.
-func jumpTo(s Step, failed bool) string {
-	switch {
-	case strings.HasPrefix(s.Time, "#") || s.Time == "":
-		return ""
-	case failed:
-		return ", then esc (the test's output) and :" + s.Time
+// lookAt is look with the place to open at: --at TIME when the event has a time (an untimed
+// one's "#LINE" is no place the timeline's --at takes).
+func lookAt(look string, s Step) string {
+	if strings.HasPrefix(s.Time, "#") || s.Time == "" {
+		return look
 	}
-	return ", then :" + s.Time
+	return strings.Replace(look, "raftviz --tui", "raftviz --tui --at "+s.Time, 1)
 }
 
 // WriteMarkdown writes an explanation for a bug report.
@@ -53,7 +49,7 @@ func WriteMarkdown(w io.Writer, ex Explanation, look string) {
 		fmt.Fprintln(w, "   ```")
 	}
 	if look != "" && len(ex.Findings) > 0 {
-		fmt.Fprintf(w, "\nLook: `%s`%s\n", look, jumpTo(ex.Findings[0].At, ex.Status == "FAIL"))
+		fmt.Fprintf(w, "\nLook: `%s`\n", lookAt(look, ex.Findings[0].At))
 	}
 	fmt.Fprintln(w)
 }

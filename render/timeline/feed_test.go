@@ -23,3 +23,22 @@ func TestHeaderSaysHowFarLoadingIs(t *testing.T) {
 		t.Fatalf("still loading:\n%s", s)
 	}
 }
+
+// TestOpensAtThePlaceAsked: with Options.At (raftviz --tui --at, the place raftviz explain
+// names) the timeline lands there once the input is read, and a failed test does not open on
+// its output first.
+func TestOpensAtThePlaceAsked(t *testing.T) {
+	var events []parse.Event
+	for s := int64(0); s < 20; s++ {
+		events = append(events, parse.Event{Node: "1", Msg: "at " + strings.Repeat("x", int(s)), Time: s * 1e9, Flags: parse.FlagTime})
+	}
+	m := New(nil, Options{NoColor: true, Loading: true, At: "00:00:07"})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 20})
+	m.Update(AppendMsg{Updates: []Update{{Key: 1, Name: "TestA", Status: parse.StatusFail, Events: storeOf(events),
+		Other: []parse.OtherLine{{Text: "a_test.go:9: boom", Kind: parse.OtherTestLog}}}}})
+	m.Update(AppendMsg{Done: true})
+	settle(m)
+	if e := m.Cursor(); e == nil || e.Time != 7e9 || m.mode != modeTable {
+		t.Fatalf("opened at %+v, mode %d, status %q", e, m.mode, m.status)
+	}
+}

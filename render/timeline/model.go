@@ -32,6 +32,9 @@ type Options struct {
 	Arrows   bool // start with message arrows drawn (the a key toggles them)
 	// Group is the Raft group shown first in a log of several ("": all; the r key switches).
 	Group string
+	// At is where the first test opens once it is read: a row or a time, as the : key takes
+	// them ("" the first row); a failed test then does not open on its output.
+	At string
 	// NoEvents is what the screen of a test with no events says after its first line: which
 	// dialects were tried and how to start on another (the command's own one-line hint).
 	NoEvents string
@@ -60,9 +63,10 @@ const (
 
 // Model is the timeline's bubbletea model.
 type Model struct {
-	opts  Options
-	tests []*parse.Test
-	cur   int // test shown
+	opts   Options
+	atDone bool // Options.At was gone to
+	tests  []*parse.Test
+	cur    int // test shown
 	// held are the events of the tests, kept compactly (the tests' own Events are not used):
 	// those of the test on screen, and of the others unless let go (Options.Reread).
 	held map[*parse.Test]*evstore.Events
@@ -357,7 +361,7 @@ func (m *Model) startReread() tea.Cmd {
 // looks for first.
 func (m *Model) openOnFailure() {
 	t := m.Test()
-	if t.Status != parse.StatusFail || m.outputShown[t] || m.mode != modeTable || len(t.Output()) == 0 {
+	if t.Status != parse.StatusFail || m.outputShown[t] || m.mode != modeTable || len(t.Output()) == 0 || m.opts.At != "" {
 		return
 	}
 	if m.outputShown == nil {
@@ -626,6 +630,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case AppendMsg:
 		m.append(msg)
+		if msg.Done && m.opts.At != "" && !m.atDone {
+			m.atDone = true // the place asked for, once every row of the test can be there
+			return m, tea.Batch(m.jumpTo(m.opts.At), m.keepWorking())
+		}
 		return m, m.keepWorking()
 	case workMsg:
 		return m, tea.Batch(m.finishWork(msg), m.keepWorking())
