@@ -224,6 +224,9 @@ func violations(c *Case) []Finding {
 		}
 		f.At = f.Chain[0]
 		f.at = c.Test.Events[f.At.Event].Time
+		if v.Check == analyze.CheckOneLeader {
+			f.Chain = c.elections(f.Chain)
+		}
 		k, seen := byCheck[v.Check]
 		switch {
 		case !seen:
@@ -240,6 +243,43 @@ func violations(c *Case) []Finding {
 		f := &out[byCheck[check]]
 		f.Anomaly += fmt.Sprintf(" (and %d more of this check)", n)
 	}
+	return out
+}
+
+// elections puts before each leader of the chain the votes that elected it: the voters' grants
+// (vote events naming it, in its term) and its receipt of them (granted RequestVoteReplies), in
+// the order they happened, so that two leaders of one term show where a voter voted twice or a
+// majority was counted wrong.
+func (c *Case) elections(leaders []Step) []Step {
+	var out []Step
+	seen := map[int]bool{}
+	for _, l := range leaders {
+		le := &c.Test.Events[l.Event]
+		term, ok := le.Field("term")
+		if !ok {
+			out = append(out, l)
+			continue
+		}
+		for i := 0; i < l.Event; i++ {
+			e := &c.Test.Events[i]
+			if t, _ := e.Field("term"); t != term || seen[i] {
+				continue
+			}
+			granted, _ := e.Field("granted")
+			prevote, _ := e.Field("prevote")
+			if granted != "true" || prevote == "true" {
+				continue
+			}
+			cand, _ := e.Field("candidate")
+			typ, _ := e.Field("type")
+			if e.Kind == eventline.KindVote && cand == le.Node || e.Kind == eventline.KindRecv && e.Node == le.Node && typ == "RequestVoteReply" {
+				seen[i] = true
+				out = append(out, c.step(i))
+			}
+		}
+		out = append(out, l)
+	}
+	slices.SortStableFunc(out, func(a, b Step) int { return a.Event - b.Event })
 	return out
 }
 

@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -190,5 +191,34 @@ func TestStuckLeaderIsFound(t *testing.T) {
 	}
 	if ex := explainOf(parse.StatusFail, deposed); rules(ex) != "" {
 		t.Fatalf("a leader deposed 0.5 s after its proposal: %+v", ex.Findings)
+	}
+}
+
+// TestTwoLeadersShowTheirElections: the finding of two leaders in one term shows, before each
+// leader, the votes that elected it (the grants naming it and its receipt of them); other
+// terms' votes and pre-votes are left out.
+func TestTwoLeadersShowTheirElections(t *testing.T) {
+	vote := func(ms int64, node, cand, term string, more ...eventline.Field) parse.Event {
+		return ev(ms, node, eventline.KindVote, "votes for "+cand,
+			append([]eventline.Field{field("term", term), field("candidate", cand), field("granted", "true"), field("reason", "ok")}, more...)...)
+	}
+	events := []parse.Event{
+		vote(1, "3", "1", "1"), // another term
+		vote(2, "3", "1", "2", field("prevote", "true")),
+		vote(3, "3", "1", "2"),
+		ev(4, "1", eventline.KindRecv, "receives RequestVoteReply from 3", field("term", "2"), field("type", "RequestVoteReply"), field("from", "3"), field("granted", "true")),
+		ev(10, "1", eventline.KindState, "becomes leader", field("term", "2"), field("state", "leader")),
+		ev(11, "2", eventline.KindState, "becomes leader", field("term", "2"), field("state", "leader")),
+	}
+	ex := explainOf(parse.StatusFail, events)
+	if len(ex.Findings) == 0 || ex.Findings[0].Rule != "violation" {
+		t.Fatalf("findings %+v", ex.Findings)
+	}
+	var lines []int32
+	for _, s := range ex.Findings[0].Chain {
+		lines = append(lines, s.Line)
+	}
+	if fmt.Sprint(lines) != "[3 4 10 11]" {
+		t.Fatalf("chain at lines %v, want the vote of term 2, its receipt, and the two leaders", lines)
 	}
 }
