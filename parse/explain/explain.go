@@ -45,6 +45,7 @@ type Finding struct {
 	At        Step   `json:"at"`
 	Chain     []Step `json:"chain"`
 	at        int64  // time of At, for ordering
+	safety    bool   // found by a Safety rule
 }
 
 // Explanation is a failing test's, or one with a violation: its symptom and what the rules
@@ -68,17 +69,21 @@ const lastPerNode = 5
 type Rule struct {
 	Name string
 	// Doc says what the rule looks for, for raftviz explain -h and docs.
-	Doc  string
-	Find func(*Case) []Finding
+	Doc string
+	// Safety: the rule finds a broken safety property the log states; such findings come first
+	// (in a run with faults, terms without a leader are what a partition does: a bug shows in
+	// a safety finding).
+	Safety bool
+	Find   func(*Case) []Finding
 }
 
 // Rules are every rule, in the order their findings are listed when they happen at one time.
 var Rules = []Rule{
-	{"violation", "a safety check analyze runs is violated (two leaders in a term, a committed entry lost, ...)", violations},
-	{"double-vote", "a node grants its vote to two candidates in one term (a vote not kept on disk, or not checked)", doubleVotes},
-	{"leaderless", "two or more terms in a row elect no leader: who campaigned, and how the votes went", leaderless},
-	{"stuck", "a leader proposes an entry and, leading on for a second or more, never commits it: which followers refused its AppendEntries", stuck},
-	{"silent", "a server stops printing long before the test ends, with no crash or disconnection stated", silent},
+	{"violation", "a safety check analyze runs is violated (two leaders in a term, a committed entry lost, ...)", true, violations},
+	{"double-vote", "a node grants its vote to two candidates in one term (a vote not kept on disk, or not checked)", true, doubleVotes},
+	{"leaderless", "two or more terms in a row elect no leader: who campaigned, and how the votes went", false, leaderless},
+	{"stuck", "a leader proposes an entry and, leading on for a second or more, never commits it: which followers refused its AppendEntries", false, stuck},
+	{"silent", "a server stops printing long before the test ends, with no crash or disconnection stated", false, silent},
 }
 
 // Case is what the rules read: one test and its analysis.
@@ -109,18 +114,17 @@ func Explain(t *parse.Test, r analyze.Report) Explanation {
 	ex := Explanation{Test: r.Test, Status: t.Status.String(), Symptom: symptom(t, r), Findings: []Finding{}}
 	for _, rule := range Rules {
 		for _, f := range rule.Find(c) {
-			f.Rule = rule.Name
+			f.Rule, f.safety = rule.Name, rule.Safety
 			if len(f.Chain) > maxChain {
 				f.Chain = f.Chain[:maxChain]
 			}
 			ex.Findings = append(ex.Findings, f)
 		}
 	}
-	// A violated check first: the log states it, and a bug shows there (in a run with faults,
-	// terms without a leader are what a partition does). Then the rest, earliest first.
+	// Broken safety properties first (Rule.Safety), then the rest; each earliest first.
 	rank := func(f Finding) int {
-		if f.Rule == "violation" || f.Rule == "double-vote" {
-			return 0 // a broken safety property, stated
+		if f.safety {
+			return 0
 		}
 		return 1
 	}
