@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -221,4 +222,32 @@ func TestTwoLeadersShowTheirElections(t *testing.T) {
 	if fmt.Sprint(lines) != "[3 4 10 11]" {
 		t.Fatalf("chain at lines %v, want the vote of term 2, its receipt, and the two leaders", lines)
 	}
+}
+
+// FuzzExplain: on any input, every test the parser makes is explained without a panic, and
+// every step of a finding points at an event of the test.
+func FuzzExplain(f *testing.F) {
+	for _, seed := range []string{
+		"=== RUN   TestA\n10:00:00.000001 [1] becomes leader | ev=state term=2 state=leader\n10:00:00.000002 [2] becomes leader | ev=state term=2 state=leader\n--- FAIL: TestA (0.01s)\n",
+		"=== RUN   TestB\n10:00:00.000001 [3] votes | ev=vote term=1 candidate=1 granted=true reason=ok\n10:00:00.000002 [3] votes | ev=vote term=1 candidate=2 granted=true reason=ok\n--- FAIL: TestB (0.01s)\n",
+		"004045 TERM S0 converting to Candidate in T(3)\n004046 TERM S1 converting to Candidate in T(4)\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		tests, _, err := parse.Read(bytes.NewReader(in), parse.Options{NoInfer: true})
+		if err != nil {
+			return
+		}
+		for _, tt := range tests {
+			ex := Explain(tt, analyze.Test(tt, analyze.Options{}))
+			for _, fd := range ex.Findings {
+				for _, s := range append([]Step{fd.At}, fd.Chain...) {
+					if s.Event < 0 || s.Event >= len(tt.Events) {
+						t.Fatalf("a step at event %d of %d", s.Event, len(tt.Events))
+					}
+				}
+			}
+		}
+	})
 }
