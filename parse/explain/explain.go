@@ -83,6 +83,7 @@ var Rules = []Rule{
 	{"double-vote", "a node grants its vote to two candidates in one term (a vote not kept on disk, or not checked)", true, doubleVotes},
 	{"leaderless", "two or more terms in a row elect no leader: who campaigned, and how the votes went", false, leaderless},
 	{"stuck", "a leader proposes an entry and, leading on for a second or more, never commits it: which followers refused its AppendEntries", false, stuck},
+	{"lagging", "a server's commit index stays far behind the cluster's to the end, though it runs on and no fault of it is stated", false, lagging},
 	{"silent", "a server stops printing long before the test ends, with no crash or disconnection stated", false, silent},
 }
 
@@ -596,6 +597,73 @@ func stuck(c *Case) []Finding {
 			}
 			f.Anomaly += ": refused AppendEntries from " + strings.Join(who, ", ")
 		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// lagBehind is how many entries a server's commit index must end behind the cluster's to be
+// found lagging.
+const lagBehind = 10
+
+// lagging: in a failing test, a server whose last commit index ends lagBehind or more entries
+// behind the highest any server reached, though it prints on until the last part of the test
+// and no fault of it is stated, never caught up: its log disagrees and the leader's back-off
+// does not find where, or it misses the leader's commit index. The chain is its last commit and
+// the highest.
+func lagging(c *Case) []Finding {
+	if c.Test.Status != parse.StatusFail {
+		return nil
+	}
+	ev := c.Test.Events
+	lastCommit := map[string]int{} // server -> its last commit event
+	lastSeen := map[string]int{}
+	faulted := map[string]bool{}
+	top, topAt := int64(-1), -1
+	for i := range ev {
+		e := &ev[i]
+		lastSeen[e.Node] = i
+		if isFault(e.Kind) {
+			faulted[e.Node] = true
+			for _, n := range c.servers() {
+				if faultNames(e, n) {
+					faulted[n] = true
+				}
+			}
+		}
+		if e.Kind != eventline.KindCommit {
+			continue
+		}
+		v, ok := e.FieldInt("commit")
+		if !ok {
+			continue
+		}
+		lastCommit[e.Node] = i
+		if v > top {
+			top, topAt = v, i
+		}
+	}
+	if topAt < 0 {
+		return nil
+	}
+	var out []Finding
+	for _, n := range c.servers() {
+		i, ok := lastCommit[n]
+		if !ok || faulted[n] || lastSeen[n] < len(ev)*9/10 {
+			continue // never committed (a rule of its own), faulted, or silent at the end
+		}
+		v, _ := ev[i].FieldInt("commit")
+		if top-v < lagBehind {
+			continue
+		}
+		f := Finding{Certainty: Inferred, at: ev[i].Time,
+			Anomaly: fmt.Sprintf("node %s's commit index ends at %d while %s's reaches %d, though %s runs on and no fault of it is stated: it never caught up",
+				n, v, ev[topAt].Node, top, n)}
+		f.Chain = []Step{c.step(i), c.step(topAt)}
+		if topAt < i {
+			f.Chain[0], f.Chain[1] = f.Chain[1], f.Chain[0]
+		}
+		f.At = c.step(i)
 		out = append(out, f)
 	}
 	return out

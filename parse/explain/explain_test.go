@@ -251,3 +251,34 @@ func FuzzExplain(f *testing.F) {
 		}
 	})
 }
+
+// TestLaggingServerIsFound: a server that runs on to the end with its commit index 25 behind
+// the others' is found, with its last commit and the highest; a disconnected one, or one only a
+// few entries behind, is not.
+func TestLaggingServerIsFound(t *testing.T) {
+	commit := func(ms int64, node string, c int) parse.Event {
+		return ev(ms, node, eventline.KindCommit, "commits", field("term", "1"), field("commit", strconv.Itoa(c)), field("prev", strconv.Itoa(c-1)))
+	}
+	build := func(lag int) []parse.Event {
+		var events []parse.Event
+		for i := 1; i <= 30; i++ {
+			events = append(events, commit(int64(10*i), "1", i), commit(int64(10*i+1), "2", i))
+			if i <= 30-lag {
+				events = append(events, commit(int64(10*i+2), "3", i))
+			}
+			events = append(events, ev(int64(10*i+3), "3", eventline.KindRecv, "receives AppendEntries", field("term", "1"), field("type", "AppendEntries"), field("from", "1")))
+		}
+		return events
+	}
+	ex := explainOf(parse.StatusFail, build(25))
+	if rules(ex) != "lagging" || !strings.HasPrefix(ex.Findings[0].Anomaly, "node 3's commit index ends at 5 while 1's reaches 30") || ex.Findings[0].At.Line != 52 {
+		t.Fatalf("findings %+v", ex.Findings)
+	}
+	if ex := explainOf(parse.StatusFail, build(5)); rules(ex) != "" {
+		t.Fatalf("5 entries behind: %+v", ex.Findings)
+	}
+	cut := append([]parse.Event{ev(1, eventline.ClusterNode, eventline.KindDisconnect, "disconnect 3", field("peer", "3"))}, build(25)...)
+	if ex := explainOf(parse.StatusFail, cut); rules(ex) != "" {
+		t.Fatalf("a disconnected server: %+v", ex.Findings)
+	}
+}
