@@ -316,15 +316,13 @@ func doubleVotes(c *Case) []Finding {
 			first[k] = i
 			continue
 		}
-		if other, _ := c.Test.Events[j].Field("candidate"); other == cand || reported[k] {
+		other, _ := c.Test.Events[j].Field("candidate")
+		if other == cand || reported[k] {
 			continue
 		}
 		reported[k] = true
 		f := Finding{Certainty: Stated, at: e.Time,
-			Anomaly: fmt.Sprintf("node %s granted its vote in term %s twice: to %s, then to %s", e.Node, term, func() string {
-				v, _ := c.Test.Events[j].Field("candidate")
-				return v
-			}(), cand)}
+			Anomaly: fmt.Sprintf("node %s granted its vote in term %s twice: to %s, then to %s", e.Node, term, other, cand)}
 		f.Chain = append(f.Chain, c.step(j))
 		for m := j + 1; m < i; m++ {
 			if ev := &c.Test.Events[m]; ev.Node == e.Node && (ev.Kind == eventline.KindStart || ev.Kind == eventline.KindRestart ||
