@@ -168,6 +168,19 @@ sleep 100ms
 			t.Errorf("capture has no %s event", k)
 		}
 	}
+	// A crashed node says nothing until it restarts: its crash is its last event (it was once
+	// said while its loop went on, with a term behind the one it had reached).
+	down := map[string]bool{}
+	for _, e := range tests[0].Events {
+		switch {
+		case e.Kind == "crash":
+			down[e.Node] = true
+		case e.Kind == "restart":
+			down[e.Node] = false
+		case down[e.Node]:
+			t.Fatalf("node %s printed %q (line %d) after its crash", e.Node, e.Msg, e.Line)
+		}
+	}
 	// The capture passes every check raftviz analyze makes, linearizability included.
 	r := analyze.Test(tests[0], analyze.Options{})
 	if len(r.Violations) != 0 || r.Linearizable == nil || r.Linearizable.Result != "Ok" {

@@ -312,14 +312,16 @@ func (c *Cluster) Crash(id uint64) error {
 	if m.node == nil {
 		return fmt.Errorf("node %d is already down", id)
 	}
-	c.emit(id, eventline.KindCrash, "crashes")
-	m.lastTerm = m.node.Status().Term
 	c.net.Attach(id, nil)
 	if m.tcp != nil {
 		m.tcp.Close()
 		m.tcp = nil
 	}
 	m.node.Crash()
+	// Said once the node has stopped, with the term it had then: it is the node's last event
+	// (said before, the node's loop went on for a moment, and its term could be ahead of it).
+	c.emit(id, eventline.KindCrash, "crashes")
+	m.lastTerm = m.node.Status().Term
 	m.node = nil
 	return nil
 }
