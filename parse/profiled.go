@@ -243,6 +243,9 @@ func (p *Parser) applyFacts(e *Event, pr *profile.Profile) {
 	if pr == nil || !pr.HasFacts() || e.Kind != "" && e.Syntax != SyntaxEtcdTrace {
 		return
 	}
+	if p.opts.Facts == NodeFacts && !p.factsNameNodes(pr) {
+		return // --list of a dialect whose facts name no node: nothing to do, on every line
+	}
 	var f profile.Fact
 	var ok bool
 	if pre := p.pre; pre != nil && pre.factsPr == pr && pre.msg == e.Msg {
