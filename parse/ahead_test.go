@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/fortytw2/leaktest"
+
+	"github.com/raftviz/raftviz/parse/eventline"
 )
 
 // aheadInputs are the logs of every dialect the tests have: go test -v and -json, this
@@ -132,6 +134,9 @@ func TestReadAheadChangesNothing(t *testing.T) {
 			in = append(in, randomLog(r, logs))
 		}
 		opts := Options{Facts: FactSet(r.IntN(3)), NoInfer: r.IntN(5) == 0}
+		if opts.Facts == NodeFacts && r.IntN(2) == 0 {
+			opts.CountOnly = true // --list: plain lines are counted a run at a time read ahead
+		}
 		seed := r.Uint64()
 		want := readAllWith(t, aheadNever, rand.New(rand.NewPCG(seed, 1)), in, opts)
 		got := readAllWith(t, aheadAlways, rand.New(rand.NewPCG(seed, 2)), in, opts)
@@ -222,4 +227,72 @@ func TestCloseWhileScanning(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Fatal("the scan of a closed Source ended without an error")
 	}
+}
+
+// TestFieldBlockIsIndex: fieldBlock finds the separator where bytes.Index does, on messages
+// made of the separator's pieces.
+func TestFieldBlockIsIndex(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 29))
+	pieces := []string{" ", "|", " |", "| ", "ev", "=", "ev=", " | ev", " | ev=", "x", "||", "  "}
+	for range 20000 {
+		var b []byte
+		for range r.IntN(8) {
+			b = append(b, pieces[r.IntN(len(pieces))]...)
+		}
+		if got, want := fieldBlock(b), bytes.Index(b, []byte(eventline.Separator)); got != want {
+			t.Fatalf("fieldBlock(%q) = %d, want %d", b, got, want)
+		}
+	}
+}
+
+// TestCountOnlyCountsTheEvents: a test read with CountOnly (--list) amounts to what the same
+// test read with its events does, and is otherwise the same, on logs of every dialect spliced
+// and mangled at random, read ahead or line by line.
+func TestCountOnlyCountsTheEvents(t *testing.T) {
+	defer leaktest.Check(t)()
+	logs := aheadInputs(t)
+	// A harness's lines among the servers', and a finished test's indented output that a
+	// server's line ends (what follows it is no longer that test's).
+	crafted := []byte("=== RUN   TestA\n10:00:00.000001 [1] leader\n10:00:00.000002 [TEST] Disconnect 2\n" +
+		"10:00:00.000003 [2] hello\n--- FAIL: TestA (0.10s)\n    a_test.go:12: failed\n" +
+		"10:00:00.000004 [1] after the test\n    more\n=== RUN   TestB\n10:00:01.000001 [3] hi\n--- PASS: TestB (0.01s)\n")
+	r := rand.New(rand.NewPCG(31, 2026))
+	for i := range 42 {
+		in := randomLog(r, logs)
+		mode := []int{aheadNever, aheadAlways}[r.IntN(2)]
+		if i < 2 {
+			in, mode = crafted, []int{aheadNever, aheadAlways}[i]
+		}
+		opts := Options{Facts: NodeFacts}
+		want := countedTests(t, mode, in, opts)
+		opts.CountOnly = true
+		got := countedTests(t, mode, in, opts)
+		if got != want {
+			t.Fatalf("case %d: counted only:\n%s\nwith the events:\n%s", i, got, want)
+		}
+	}
+}
+
+// countedTests reads one log and describes each test by its tally and everything but its events.
+func countedTests(t *testing.T, mode int, log []byte, opts Options) string {
+	t.Helper()
+	old := aheadMode
+	aheadMode = mode
+	defer func() { aheadMode = old }()
+	src := NewSource([]Input{{Name: "a.log", Reader: bytes.NewReader(log)}}, opts)
+	defer src.Close()
+	tests, sum, err := src.ReadAll(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	for _, tt := range tests {
+		tl := tt.Tally
+		tl.Add(tt.Events)
+		c := *tt
+		c.Events, c.Flushed, c.Tally = nil, 0, Tally{}
+		fmt.Fprintf(&b, "%+v\n  events %d nodes %v groups %v span %v\n", c, tl.Events, tl.Nodes(), tl.Groups(), tl.Span())
+	}
+	fmt.Fprintf(&b, "summary %+v\n", sum)
+	return b.String()
 }

@@ -221,14 +221,8 @@ func stripANSI(b []byte) []byte {
 
 // toEvent converts a recognised line into an Event, splitting off structured fields.
 func (p *Parser) toEvent(le *lineEvent) Event {
-	e := Event{Syntax: SyntaxClassic, Flags: FlagTime}
-	if le.date {
-		t := time.Date(le.year, time.Month(le.month), le.day, 0, 0, 0, 0, time.Local)
-		e.Time = t.UnixNano() + le.clock
-		e.Flags |= FlagDate
-	} else {
-		e.Time = p.clock.adjust(le.clock)
-	}
+	e := Event{Syntax: SyntaxClassic}
+	e.Time, e.Flags = p.classicTime(le)
 	e.Node = p.intern(le.node)
 	if pre := p.pre; pre != nil && pre.classicMsg {
 		// Read ahead (ahead.go): a line without a field block, its message made as below.
@@ -238,7 +232,7 @@ func (p *Parser) toEvent(le *lineEvent) Event {
 		return e
 	}
 	rest := le.rest
-	if i := bytes.Index(rest, []byte(eventline.Separator)); i >= 0 {
+	if i := fieldBlock(rest); i >= 0 {
 		fields, err := eventline.ParseFields(cleanFieldBlock(rest[i+3:]), p.fields[:0])
 		p.fields = fields
 		if err == nil && len(fields) > 0 && fields[0].Key == eventline.KindKey {
@@ -265,6 +259,32 @@ func (p *Parser) toEvent(le *lineEvent) Event {
 		e.Flags |= FlagASCII
 	}
 	return e
+}
+
+// fieldBlock is where a line's field block begins (its " | ev=" separator), or -1. The search
+// is for the '|', which few messages hold: bytes.Index would stop at every space.
+func fieldBlock(rest []byte) int {
+	for off := 0; ; {
+		i := bytes.IndexByte(rest[off:], eventline.Separator[1])
+		if i < 0 {
+			return -1
+		}
+		i += off - 1 // where the separator would begin
+		if i >= 0 && bytes.HasPrefix(rest[i:], []byte(eventline.Separator)) {
+			return i
+		}
+		off = i + 2
+	}
+}
+
+// classicTime is the time of a classic line and its flags: a date's, or a time of day's, which
+// counts on across midnight.
+func (p *Parser) classicTime(le *lineEvent) (int64, uint8) {
+	if le.date {
+		t := time.Date(le.year, time.Month(le.month), le.day, 0, 0, 0, 0, time.Local)
+		return t.UnixNano() + le.clock, FlagTime | FlagDate
+	}
+	return p.clock.adjust(le.clock), FlagTime
 }
 
 // printableASCII reports whether cleanText would keep b as it is.

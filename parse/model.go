@@ -232,6 +232,9 @@ type Test struct {
 	Flushed int
 	// Profile names the log dialect the test's first event was read with (hashicorp, etcd, ...).
 	Profile string
+	// Tally is what the events amount to when the parser counted them rather than keeping
+	// them (Options.CountOnly); it is empty otherwise.
+	Tally Tally
 	// Aliases maps the short node names shown to the ids in the log, in order of appearance.
 	Aliases []Alias
 	// Panicked: the test's output holds a panic or a timeout; it is FAIL even without --- FAIL.
@@ -285,8 +288,12 @@ func (t *Test) Reason() string {
 // consumer that lets the events go as they stream: Add each part, in any order.
 type Tally struct {
 	Events int
-	nodes  map[string]bool // true: the node is a server (an event other than a client's)
+	// ids are the nodes in order of appearance; server[i] is true when ids[i] had an event other
+	// than a client's. A test has a handful: they are looked up by a scan, and by index
+	// once there are more than tallyScan.
 	ids    []string
+	server []bool
+	index  map[string]int
 	groups []string // Raft groups named, in order of appearance
 	inGrp  map[string]struct{}
 	lo, hi int64
@@ -295,41 +302,99 @@ type Tally struct {
 
 // Add counts events.
 func (tl *Tally) Add(events []Event) {
-	tl.Events += len(events)
 	for i := range events {
-		e := &events[i]
-		if e.Node != eventline.ClusterNode {
-			if tl.nodes == nil {
-				tl.nodes = make(map[string]bool, 8)
-			}
-			server, seen := tl.nodes[e.Node]
-			if !seen {
-				tl.ids = append(tl.ids, e.Node)
-			}
-			if !server && (!seen || e.Kind != eventline.KindInvoke && e.Kind != eventline.KindReturn) {
-				tl.nodes[e.Node] = e.Kind != eventline.KindInvoke && e.Kind != eventline.KindReturn
-			}
-		}
-		if g := e.Group(); g != "" {
-			if _, ok := tl.inGrp[g]; !ok {
-				if tl.inGrp == nil {
-					tl.inGrp = map[string]struct{}{}
-				}
-				tl.inGrp[g] = struct{}{}
-				tl.groups = append(tl.groups, g)
-			}
-		}
-		if e.Flags&FlagTime == 0 {
-			continue
-		}
-		if !tl.timed || e.Time < tl.lo {
-			tl.lo = e.Time
-		}
-		if !tl.timed || e.Time > tl.hi {
-			tl.hi = e.Time
-		}
-		tl.timed = true
+		tl.add(&events[i])
 	}
+}
+
+// Merge counts into tl what o counted, as though o's events had been added after tl's.
+func (tl *Tally) Merge(o *Tally) {
+	tl.Events += o.Events
+	for i, id := range o.ids {
+		k := tl.node(id)
+		tl.server[k] = tl.server[k] || o.server[i]
+	}
+	for _, g := range o.groups {
+		tl.addGroup(g)
+	}
+	if o.timed {
+		tl.addTime(o.lo)
+		tl.addTime(o.hi)
+	}
+}
+
+// Reset empties tl, keeping its room.
+func (tl *Tally) Reset() {
+	clear(tl.index)
+	clear(tl.inGrp)
+	*tl = Tally{ids: tl.ids[:0], server: tl.server[:0], index: tl.index, groups: tl.groups[:0], inGrp: tl.inGrp}
+}
+
+// tallyScan is how many nodes a Tally finds by comparing ids before it keeps an index.
+const tallyScan = 8
+
+// node returns the index of id in tl.ids, adding it when new.
+func (tl *Tally) node(id string) int {
+	if len(tl.ids) <= tallyScan {
+		for k, have := range tl.ids {
+			if have == id {
+				return k
+			}
+		}
+	} else if k, ok := tl.index[id]; ok {
+		return k
+	}
+	tl.ids = append(tl.ids, id)
+	tl.server = append(tl.server, false)
+	if len(tl.ids) > tallyScan {
+		if tl.index == nil {
+			tl.index = make(map[string]int, 2*tallyScan)
+		}
+		if len(tl.index) == 0 {
+			for k, have := range tl.ids {
+				tl.index[have] = k
+			}
+		}
+		tl.index[id] = len(tl.ids) - 1
+	}
+	return len(tl.ids) - 1
+}
+
+// add counts one event.
+func (tl *Tally) add(e *Event) {
+	tl.Events++
+	if e.Node != eventline.ClusterNode {
+		k := tl.node(e.Node)
+		tl.server[k] = tl.server[k] || e.Kind != eventline.KindInvoke && e.Kind != eventline.KindReturn
+	}
+	if g := e.Group(); g != "" {
+		tl.addGroup(g)
+	}
+	if e.Flags&FlagTime != 0 {
+		tl.addTime(e.Time)
+	}
+}
+
+// addGroup counts a Raft group named.
+func (tl *Tally) addGroup(g string) {
+	if _, ok := tl.inGrp[g]; !ok {
+		if tl.inGrp == nil {
+			tl.inGrp = map[string]struct{}{}
+		}
+		tl.inGrp[g] = struct{}{}
+		tl.groups = append(tl.groups, g)
+	}
+}
+
+// addTime counts an event's time.
+func (tl *Tally) addTime(t int64) {
+	if !tl.timed || t < tl.lo {
+		tl.lo = t
+	}
+	if !tl.timed || t > tl.hi {
+		tl.hi = t
+	}
+	tl.timed = true
 }
 
 // Groups returns the Raft groups the events named, in order of appearance; none for a log
@@ -341,9 +406,13 @@ func (tl *Tally) Groups() []string { return slices.Clone(tl.groups) }
 // the simulator's c0, c1) comes after them, as a client is no column among the servers. The
 // cluster pseudo-node is left out.
 func (tl *Tally) Nodes() []string {
+	server := make(map[string]bool, len(tl.ids))
+	for k, id := range tl.ids {
+		server[id] = tl.server[k]
+	}
 	ids := append([]string(nil), tl.ids...)
 	SortNodes(ids)
-	sort.SliceStable(ids, func(i, j int) bool { return tl.nodes[ids[i]] && !tl.nodes[ids[j]] })
+	sort.SliceStable(ids, func(i, j int) bool { return server[ids[i]] && !server[ids[j]] })
 	return ids
 }
 

@@ -90,6 +90,12 @@ type Options struct {
 	// Facts says which fact rules of the profiles run: all of them (the default), or only
 	// those a reader shows.
 	Facts FactSet
+	// CountOnly: the reader shows only what each test's events amount to (--list). They are
+	// counted into the test's Tally as they are read and not kept in Events, which saves
+	// copying each one through to a consumer that would only count it. A Source of several
+	// inputs keeps the events all the same: they are merged in time order, and a Tally's groups
+	// are in order of appearance.
+	CountOnly bool
 }
 
 // FactSet chooses the fact rules a reader needs: what it does not show is not read.
@@ -215,9 +221,11 @@ type Parser struct {
 	leftover  []OtherLine
 	crashing  bool // inside a panic's goroutine dump
 	lastSize  int  // events of the last completed test
-	dialect   dialect
-	lastTime  int64 // time of the last event, for lines that carry none
-	lastFlags uint8
+	// recentNodes are what classicNode made of the ids it saw last.
+	recentNodes [16]recentNode
+	dialect     dialect
+	lastTime    int64 // time of the last event, for lines that carry none
+	lastFlags   uint8
 	// lastDone is the test whose result line came last: go test without -v prints a failed
 	// test's messages indented under its "--- FAIL" line.
 	lastDone *Test
@@ -278,9 +286,69 @@ func (p *Parser) Line(line []byte) {
 
 // linePrepared is Line for a line read ahead (ahead.go), with what it says.
 func (p *Parser) linePrepared(line []byte, pre *prepared) {
+	if pre != nil && pre.plain && p.countsPlain() {
+		p.countPlain(pre)
+		return
+	}
 	p.pre = pre
 	p.Line(line)
 	p.pre = nil
+}
+
+// countsPlain reports whether a plain line (prepared.plain) is only counted by textLine now: the
+// input is go test output or a plain log, its dialect is decided and is a built-in syntax (no
+// profile's line regexp or test markers to try first), and no name book learns from lines.
+func (p *Parser) countsPlain() bool {
+	return p.opts.CountOnly && p.opts.Book == nil && (p.format == FormatGoTest || p.format == FormatPlain) &&
+		p.dialect.locked && p.dialect.active == nil
+}
+
+// countPlain is what Line does with a plain line when countsPlain: textLine's path for a classic
+// event line with no message kept, without the checks such a line cannot meet (go test's lines,
+// panics, indented output, profiles). The randomized read-ahead test holds it to that path.
+func (p *Parser) countPlain(pre *prepared) {
+	p.lineNo++
+	p.sum.Lines++
+	if !(p.format == FormatGoTest && p.crashing) {
+		p.lastDone = nil // as textLine: a line that is not indented ends a finished test's output
+	}
+	e := Event{Syntax: SyntaxClassic}
+	e.Time, e.Flags = p.classicTime(&pre.le)
+	e.Node = p.classicNode(pre.le.node)
+	p.event(p.target(), e)
+}
+
+// classicNode is the node of a classic line: its id interned, or the cluster when the id is the
+// harness's. What it made of the last ids is kept in a small cache by the id's first and last
+// bytes, as a log's lines name the same few nodes.
+func (p *Parser) classicNode(id []byte) string {
+	if len(id) == 0 {
+		return p.intern(id)
+	}
+	// Ids differ most in their last byte ("1", "n2", "node-3"): consecutive ones get slots apart.
+	h := uint(id[len(id)-1]) + 2*uint(id[0]) + 5*uint(len(id))
+	r := &p.recentNodes[h%uint(len(p.recentNodes))]
+	if r.node != "" && r.id == string(id) {
+		return r.node
+	}
+	node := p.intern(id)
+	if p.harnessNode(node) {
+		node = eventline.ClusterNode
+	}
+	*r = recentNode{id: string(id), node: node}
+	return node
+}
+
+// recentNode is a classic line's node id and what classicNode made of it.
+type recentNode struct {
+	id, node string
+}
+
+// countPlains counts plain lines read ahead, as countPlain each.
+func (p *Parser) countPlains(run []prepared) {
+	for i := range run {
+		p.countPlain(&run[i])
+	}
 }
 
 // classicLine is parseEventLine, or its result read ahead.
@@ -424,6 +492,10 @@ func (p *Parser) event(ts *testState, e Event) {
 	}
 	p.sum.Events++
 	p.sum.BySyntax[e.Syntax]++
+	if p.opts.CountOnly {
+		ts.t.Tally.add(&e)
+		return
+	}
 	ts.t.Events = append(ts.t.Events, e)
 }
 
@@ -464,6 +536,8 @@ func (p *Parser) harnessNode(node string) bool {
 // line was one of them.
 func (p *Parser) framing(line []byte) bool {
 	switch {
+	case len(line) == 0 || !framingFirst[line[0]]:
+		return false // most lines: one look
 	case bytes.HasPrefix(line, []byte("=== ")):
 		return p.marker(line[4:])
 	case bytes.HasPrefix(bytes.TrimLeft(line, " "), []byte("--- ")):
@@ -481,6 +555,10 @@ func (p *Parser) framing(line []byte) bool {
 	}
 	return false
 }
+
+// framingFirst marks the bytes go test's own lines begin with ("=== RUN", "--- PASS" or an
+// indented "    --- PASS", "PASS", "FAIL", "ok").
+var framingFirst = [256]bool{'=': true, '-': true, ' ': true, 'P': true, 'F': true, 'o': true}
 
 // marker handles "=== RUN|PAUSE|CONT|NAME name".
 func (p *Parser) marker(rest []byte) bool {
@@ -750,7 +828,7 @@ func (p *Parser) Finish() {
 	if p.implicit != nil {
 		it := p.implicit.t
 		p.implicit = nil
-		if len(it.Events) > 0 || it.Flushed > 0 || (len(it.Other) > 0 && p.sum.Final == StatusUnknown && len(p.sum.Packages) == 0 && p.started == 0) {
+		if len(it.Events) > 0 || it.Flushed > 0 || it.Tally.Events > 0 || (len(it.Other) > 0 && p.sum.Final == StatusUnknown && len(p.sum.Packages) == 0 && p.started == 0) {
 			p.done = append(p.done, it)
 		} else {
 			p.leftover = append(p.leftover, it.Other...)

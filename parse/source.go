@@ -195,6 +195,7 @@ func NewSource(inputs []Input, opts Options) *Source {
 	for i, in := range inputs {
 		o := opts
 		o.File = int16(i)
+		o.CountOnly = opts.CountOnly && len(inputs) == 1 // several are merged event by event
 		// Several files are, as a rule, one server's log each; a file named on the command
 		// line as NAME=FILE is one by its user's word.
 		o.FileNode, o.NodePerFile = nodes[i], nodes[i] != "" && (len(inputs) > 1 || in.Node != "")
@@ -348,7 +349,7 @@ func inferFor(ra *readAhead, o Options) *profile.Profile {
 	ra.fill(probeBytes)
 	lines := headLines(ra.head, !ra.eof)
 	probe := o
-	probe.Book, probe.NodePerFile, probe.NoInfer = nil, false, true
+	probe.Book, probe.NodePerFile, probe.NoInfer, probe.CountOnly = nil, false, true, false
 	probed := lines[:min(len(lines), probeLines)]
 	tests, sum, err := NewSource([]Input{{Name: "head", Reader: bytes.NewReader(bytes.Join(probed, []byte{'\n'}))}}, probe).ReadAll(context.Background())
 	if err != nil {
@@ -591,6 +592,12 @@ func (s *Source) feed(in *sourceInput, budget int, promptly bool) {
 			s.maybeCheckpoint(in)
 		}
 		budget -= len(line) + 1 + batchLineCost
+		if pre != nil && pre.plain && s.cps.every == 0 && in.p.countsPlain() {
+			// The plain lines after it are only counted: all of them at once.
+			run, cost := in.ahead.plainRun(budget)
+			in.p.countPlains(run)
+			budget -= cost
+		}
 	}
 }
 
@@ -734,7 +741,7 @@ func (s *Source) collect(in *sourceInput) {
 func (s *Source) take(i int, in *sourceInput, t *Test, done bool) {
 	m := s.byPart[t]
 	if m == nil {
-		if t.Implicit && !done && len(t.Events) == 0 {
+		if t.Implicit && !done && len(t.Events) == 0 && t.Tally.Events == 0 {
 			return // lines outside tests, so far with no event: may never become a test
 		}
 		key := t.Key()
@@ -760,6 +767,19 @@ func (s *Source) take(i int, in *sourceInput, t *Test, done bool) {
 		if !m.timed || e.Time > m.last {
 			m.last, m.timed = e.Time, true
 		}
+	}
+	if tl := &t.Tally; tl.Events > 0 {
+		// Counted, not kept (Options.CountOnly: one input, so nothing to merge in time order).
+		if tl.timed {
+			if !in.timed || tl.hi > in.maxTime {
+				in.maxTime, in.timed = tl.hi, true
+			}
+			if !m.timed || tl.hi > m.last {
+				m.last, m.timed = tl.hi, true
+			}
+		}
+		m.t.Tally.Merge(tl)
+		tl.Reset()
 	}
 	m.queue[i].push(t.Events...)
 	t.Consumed()

@@ -270,6 +270,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case tui:
 	case c.list:
 		opts.Facts = parse.NodeFacts // --list shows no kinds
+		opts.CountOnly = true        // nor any event: only what they amount to
 	case c.plainTable(stdout):
 		opts.Facts = parse.FaultFacts // a plain table shows of a kind only whether it is a fault
 	}
@@ -610,6 +611,8 @@ func list(ctx context.Context, c *config, sel *selection, src *parse.Source, out
 		}
 		tl.Add(t.Events)
 		t.Consumed()
+		tl.Merge(&t.Tally) // what the parser counted (CountOnly) rather than handed on
+		t.Tally.Reset()
 		return tl
 	}
 	add := func(t *parse.Test) error {
