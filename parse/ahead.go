@@ -221,7 +221,9 @@ func (a *lineAhead) newBatch() *lineBatch {
 		b.err, b.ready = nil, make(chan struct{})
 		return b
 	default:
-		return &lineBatch{ready: make(chan struct{})}
+		// Room for a batch of short lines, so that filling it does not grow it step by step.
+		return &lineBatch{ready: make(chan struct{}), buf: make([]byte, 0, aheadBatchBytes+aheadBatchBytes/4),
+			ends: make([]int, 0, aheadBatchLines), reads: make([]int64, 0, aheadBatchLines), cuts: make([]int, 0, aheadBatchLines)}
 	}
 }
 
@@ -322,7 +324,8 @@ type prepWorker struct {
 func (w *prepWorker) batch(prep *preparer, b *lineBatch) {
 	active := prep.active.Load()
 	if cap(b.pre) < len(b.ends) {
-		b.pre = make([]prepared, len(b.ends))
+		// Room for a full batch: one cut short by a slow read is reused for full ones.
+		b.pre = make([]prepared, len(b.ends), max(len(b.ends), aheadBatchLines))
 	}
 	b.pre = b.pre[:len(b.ends)]
 	start := 0

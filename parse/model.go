@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/raftviz/raftviz/parse/eventline"
 )
@@ -336,6 +337,13 @@ const tallyScan = 8
 // node returns the index of id in tl.ids, adding it when new.
 func (tl *Tally) node(id string) int {
 	if len(tl.ids) <= tallyScan {
+		// Node ids are interned by the parser: the same id is, as a rule, the same string, which
+		// one comparison of pointers finds without comparing bytes.
+		for k, have := range tl.ids {
+			if len(have) == len(id) && unsafe.StringData(have) == unsafe.StringData(id) {
+				return k
+			}
+		}
 		for k, have := range tl.ids {
 			if have == id {
 				return k

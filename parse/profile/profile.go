@@ -21,6 +21,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/raftviz/raftviz/parse/eventline"
@@ -59,8 +60,11 @@ type Profile struct {
 	aliasAs    string
 	harness    []*lineRegexp
 	harnessN   []*lineRegexp // node values that are the harness, not a server
+	// facts and folds (the facts' case-insensitive literals) are set by compileFacts from
+	// lazy, the fact lines, on first use.
 	facts      []*rule
-	folds      *foldIndex // the facts' case-insensitive literals
+	folds      *foldIndex
+	lazy       *lazyFacts
 	testStart  *regexp.Regexp
 	testPass   *regexp.Regexp
 	testFail   *regexp.Regexp
@@ -344,10 +348,11 @@ func (p *Profile) facts1(msg string, only func(*rule) bool) (Fact, bool) {
 	var out Fact
 	found := false
 	rest := msg
-	m := message{s: msg, folds: p.folds}
+	facts, folds := p.rules()
+	m := message{s: msg, folds: folds}
 	first := -1 // the first kind rule that matches
 	var lo, hi int
-	for i, r := range p.facts {
+	for i, r := range facts {
 		if r.kind == "" || faultsOnly && !only(r) || !r.mayMatch(&m) {
 			continue
 		}
@@ -362,7 +367,7 @@ func (p *Profile) facts1(msg string, only func(*rule) bool) (Fact, bool) {
 		if first < 0 {
 			return Fact{}, false
 		}
-		for _, r := range p.facts[:first] {
+		for _, r := range facts[:first] {
 			if r.kind != "" && !only(r) {
 				if _, _, _, ok := r.match(&m); ok {
 					return Fact{}, false // Facts would take this rule's kind: no fault
@@ -373,9 +378,9 @@ func (p *Profile) facts1(msg string, only func(*rule) bool) (Fact, bool) {
 	if first >= 0 {
 		found = true
 		rest = msg[:lo] + " " + msg[hi:]
-		m = message{s: rest, folds: p.folds}
+		m = message{s: rest, folds: folds}
 	}
-	for _, r := range p.facts {
+	for _, r := range facts {
 		if r.kind != "" || !r.mayMatch(&m) || r.addsNothing(out.Fields) {
 			continue
 		}
@@ -403,12 +408,13 @@ func hasKey(fs []eventline.Field, k string) bool {
 }
 
 // HasFacts reports whether the profile has fact rules at all.
-func (p *Profile) HasFacts() bool { return len(p.facts) > 0 }
+func (p *Profile) HasFacts() bool { return p.lazy != nil && len(p.lazy.lines) > 0 }
 
 // FactsNameNodes reports whether a fact rule can say which node an event is about ("Disconnect
 // 2" said by the harness): reading facts can then change an event's node, not only its kind.
 func (p *Profile) FactsNameNodes() bool {
-	for _, r := range p.facts {
+	facts, _ := p.rules()
+	for _, r := range facts {
 		if r.node > 0 {
 			return true
 		}
@@ -511,6 +517,73 @@ func (e *Error) Error() string { return fmt.Sprintf("profile %s:%d: %s", e.File,
 
 // Parse reads a profile file. Every mistake is an *Error naming the file and line.
 func Parse(r io.Reader, file string) (*Profile, error) {
+	p, err := parse(r, file)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.compileFacts(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// lazyFacts are a profile's fact lines until they are compiled. A built-in profile's rules are
+// compiled when first used: a run reads with one or two of them, and compiling every
+// profile's at each start cost raftviz a third of a short run's time.
+type lazyFacts struct {
+	once  sync.Once
+	file  string
+	lines []numberedLine
+	err   error
+}
+
+// numberedLine is a directive's value and its line number in the profile file.
+type numberedLine struct {
+	val string
+	n   int
+}
+
+// compileFacts compiles the fact lines the first time it is called and returns what failed.
+func (p *Profile) compileFacts() error {
+	lf := p.lazy
+	if lf == nil {
+		return nil
+	}
+	lf.once.Do(func() {
+		var facts []*rule
+		for _, l := range lf.lines {
+			fail := func(format string, args ...any) error {
+				return &Error{File: lf.file, Line: l.n, Msg: fmt.Sprintf(format, args...)}
+			}
+			compile := func(expr string) (*regexp.Regexp, error) {
+				re, err := regexp.Compile(expr)
+				if err != nil {
+					return nil, fail("bad regexp %q: %v", expr, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+				}
+				return re, nil
+			}
+			r, err := parseRule(l.val, fail, compile)
+			if err != nil {
+				lf.err = err
+				return
+			}
+			facts = append(facts, r)
+		}
+		p.facts, p.folds = facts, indexFolds(facts)
+	})
+	return lf.err
+}
+
+// rules returns the compiled fact rules and their literal index.
+func (p *Profile) rules() ([]*rule, *foldIndex) {
+	if err := p.compileFacts(); err != nil {
+		panic(err) // only built-in profiles compile lazily, and a test compiles each of them
+	}
+	return p.facts, p.folds
+}
+
+// parse is Parse but for the fact rules, left to compileFacts.
+func parse(r io.Reader, file string) (*Profile, error) {
 	text, err := io.ReadAll(io.LimitReader(r, 1<<20))
 	if err != nil {
 		return nil, &Error{File: file, Msg: err.Error()}
@@ -598,10 +671,10 @@ func Parse(r io.Reader, file string) (*Profile, error) {
 				p.harness = append(p.harness, re)
 			}
 		case "fact":
-			var r *rule
-			if r, err = parseRule(val, fail, compile); err == nil {
-				p.facts = append(p.facts, r)
+			if p.lazy == nil {
+				p.lazy = &lazyFacts{file: file}
 			}
+			p.lazy.lines = append(p.lazy.lines, numberedLine{val, n})
 		case "test-start":
 			p.testStart, err = compile(val)
 		case "test-pass":
@@ -666,7 +739,6 @@ func Parse(r io.Reader, file string) (*Profile, error) {
 	if p.line == nil && p.Builtin == "" {
 		return nil, &Error{File: file, Line: n, Msg: "no line rule (a regexp with (?P<msg>...), or builtin:classic|etcd-trace|json)"}
 	}
-	p.folds = indexFolds(p.facts)
 	for _, re := range append(p.identity[:len(p.identity):len(p.identity)], p.book...) {
 		lit, fold := requiredLiteral(re.String())
 		if fold {
@@ -717,7 +789,7 @@ func init() {
 		if err != nil {
 			panic(err)
 		}
-		p, err := Parse(bytes.NewReader(b), "builtin/"+e.Name())
+		p, err := parse(bytes.NewReader(b), "builtin/"+e.Name())
 		if err != nil {
 			panic(err) // a test parses every built-in profile; this cannot happen in a release
 		}
@@ -834,7 +906,8 @@ func Custom(nodeRe, timeLayout string, facts *Profile) (*Profile, error) {
 	}
 	p.timeLayout, p.rfc3339, p.fracAtEnd = timeLayout, isRFC3339Layout(timeLayout), layoutEndsWithFraction(timeLayout)
 	if facts != nil {
-		p.facts, p.folds, p.nodeFields = facts.facts, facts.folds, facts.nodeFields
+		p.facts, p.folds = facts.rules()
+		p.nodeFields = facts.nodeFields
 	}
 	return p, nil
 }

@@ -19,6 +19,10 @@ func TestBuiltinsParseAndAreOrdered(t *testing.T) {
 		if p.Description == "" || p.Source != "builtin" {
 			t.Errorf("%s: description %q source %q", p.Name, p.Description, p.Source)
 		}
+		// Its fact rules are compiled on first use (rules panics on a mistake): here.
+		if err := p.compileFacts(); err != nil {
+			t.Errorf("%s: %v", p.Name, err)
+		}
 	}
 }
 
