@@ -17,7 +17,8 @@ import (
 
 const explainUsage = `usage: raftviz explain [flags] [file ...]
 
-For each failing test, and each test whose safety checks analyze finds violated: the symptom in
+For each failing test (a test with no result line in a run that failed counts: the process
+ended while it ran), and each test whose safety checks analyze finds violated: the symptom in
 the test's own words, then what its rules find in the events (a broken safety property first,
 then the others, earliest first), each with the few events that show it and whether the log
 states it or it is inferred. When no rule finds anything it says so and shows each node's last
@@ -71,17 +72,8 @@ func explainCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	defer bw.Flush()
 	var all []explain.Explanation
 	read, explained := 0, 0
-	err = src.Scan(ctx, parse.ScanOptions{Emit: func(t *parse.Test) error {
-		if !matcher.MatchTest(t) || len(t.Events) == 0 && t.Status != parse.StatusFail {
-			return nil
-		}
-		read++
-		r := analyze.Test(t, analyze.Options{})
-		if !explain.NeedsExplaining(t, r) {
-			return nil
-		}
+	write := func(t *parse.Test, ex explain.Explanation) {
 		explained++
-		ex := explain.Explain(t, r)
 		look := lookCommand(t, files)
 		switch *format {
 		case "text":
@@ -91,8 +83,36 @@ func explainCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 		default:
 			all = append(all, ex)
 		}
+	}
+	// A test with no result (UNKNOWN) failed if the run did (the process ended while it ran),
+	// and was only cut off if the log ends there: which, the run's last lines say. Such tests
+	// are few (the one running at the end), so they wait for the end of the input.
+	var unfinished []*parse.Test
+	err = src.Scan(ctx, parse.ScanOptions{Emit: func(t *parse.Test) error {
+		if !matcher.MatchTest(t) || len(t.Events) == 0 && t.Status != parse.StatusFail {
+			return nil
+		}
+		read++
+		r := analyze.Test(t, analyze.Options{})
+		switch {
+		case explain.NeedsExplaining(t, r):
+			write(t, explain.Explain(t, r))
+		case t.Status == parse.StatusUnknown && !t.Implicit: // a plain log's lines are no test run
+			unfinished = append(unfinished, t)
+		}
 		return nil
 	}})
+	cutOff := 0 // unfinished tests of a log that ends without failing
+	if err == nil && ctx.Err() == nil {
+		sum := src.Summary()
+		for _, t := range unfinished {
+			if sum.Status(nil) != parse.StatusFail {
+				cutOff++
+				continue
+			}
+			write(t, explain.ExplainUnfinished(t, analyze.Test(t, analyze.Options{})))
+		}
+	}
 	switch {
 	case ctx.Err() != nil:
 		fmt.Fprintln(stderr, "raftviz explain: interrupted")
@@ -117,6 +137,9 @@ func explainCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 			fmt.Fprintf(stderr, "raftviz explain: %v\n", err)
 			return exitUsage
 		}
+	} else if explained == 0 && cutOff > 0 {
+		fmt.Fprintf(bw, "nothing to explain: %s, %d with no result (the log ends while %s), the others passed; no safety check violated\n",
+			plural(read, "test"), cutOff, map[bool]string{true: "it runs", false: "they run"}[cutOff == 1])
 	} else if explained == 0 {
 		fmt.Fprintf(bw, "nothing to explain: %s, each passed with no safety check violated\n", plural(read, "test"))
 	} else {

@@ -100,6 +100,10 @@ func TestGolden(t *testing.T) {
 		{"explain_etcd_trace_two_leaders_json", []string{"explain", "--format", "json", fx + "etcd_trace_two_leaders.log"}},
 		{"explain_corpus_feiyu", []string{"explain", td + "corpus/feiyu.log"}},
 		{"explain_gotest_timeout", []string{"explain", td + "gotest_timeout.log"}},
+		// Another implementation's real runs with a known bug seeded (testdata/seeded).
+		{"explain_seeded_double_vote", []string{"explain", td + "seeded/ferriem_double_vote.log"}},
+		{"explain_seeded_stale_vote", []string{"explain", td + "seeded/ferriem_stale_vote.log"}},
+		{"explain_cut_off", []string{"explain", td + "corpus/ferriem.log"}},
 		{"explain_nothing", []string{"explain", td + "../sample/logs/sim_seed7.log"}},
 	}
 	for _, c := range cases {

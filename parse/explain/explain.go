@@ -18,6 +18,7 @@ import (
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/parse/analyze"
 	"github.com/raftviz/raftviz/parse/eventline"
+	"github.com/raftviz/raftviz/parse/profile"
 )
 
 // Certainty says how a finding is known.
@@ -91,6 +92,8 @@ var Rules = []Rule{
 type Case struct {
 	Test   *parse.Test
 	Report analyze.Report
+	// failed: the test failed, or the run failed while it ran (it has no result of its own).
+	failed bool
 	start  int64
 	byLine map[lineKey]int // event index by input line, for a check's references
 }
@@ -107,7 +110,18 @@ func NeedsExplaining(t *parse.Test, r analyze.Report) bool {
 
 // Explain runs every rule on a test and its analysis.
 func Explain(t *parse.Test, r analyze.Report) Explanation {
-	c := &Case{Test: t, Report: r, byLine: make(map[lineKey]int, len(t.Events))}
+	return explain(t, r, t.Status == parse.StatusFail)
+}
+
+// ExplainUnfinished is Explain for a test with no result of its own (UNKNOWN) in a run that
+// failed: the process ended while the test ran (log.Fatal, os.Exit, a crash of the test
+// binary), which a test that fails is, whatever its log says.
+func ExplainUnfinished(t *parse.Test, r analyze.Report) Explanation {
+	return explain(t, r, true)
+}
+
+func explain(t *parse.Test, r analyze.Report, failed bool) Explanation {
+	c := &Case{Test: t, Report: r, failed: failed, byLine: make(map[lineKey]int, len(t.Events))}
 	c.start, _ = t.Start()
 	for i := range t.Events {
 		c.byLine[lineKey{t.Events[i].Line, t.Events[i].File}] = i
@@ -143,7 +157,7 @@ func Explain(t *parse.Test, r analyze.Report) Explanation {
 	if len(ex.Findings) == 0 {
 		ex.Last = c.lastEvents(lastPerNode)
 	}
-	if strings.TrimSpace(t.Reason()) == "" {
+	if _, ok := testerWords(t); !ok && strings.TrimSpace(t.Reason()) == "" {
 		// No words of the test's own: the symptom is the earliest violated check.
 		for _, f := range ex.Findings {
 			if f.Rule == "violation" {
@@ -160,6 +174,9 @@ func symptom(t *parse.Test, r analyze.Report) string {
 	if reason := strings.TrimSpace(t.Reason()); reason != "" {
 		return reason
 	}
+	if words, ok := testerWords(t); ok {
+		return words
+	}
 	for _, v := range r.Violations {
 		if !v.Warning {
 			return v.Check + ": " + v.Detail
@@ -168,8 +185,31 @@ func symptom(t *parse.Test, r analyze.Report) string {
 	if t.Panicked {
 		return "the test panicked"
 	}
+	if t.Status == parse.StatusUnknown {
+		return "the run failed while the test ran, and the test has no result line: the process ended (log.Fatal, os.Exit, a crash)"
+	}
 	return "the test failed without saying why"
 }
+
+// testerWords finds the failure a test harness stated in a line that was read as an event: the
+// 6.824-style tester's log.Fatalf("apply error: ...") has the log's own date prefix, so the
+// line reads as a server's. Any built-in profile's failure rule (docs/PROFILES.md) names such
+// words; the last event that matches one, among the test's last ones, is the symptom.
+func testerWords(t *parse.Test) (string, bool) {
+	for i := len(t.Events) - 1; i >= 0 && i >= len(t.Events)-testerLookBack; i-- {
+		msg := t.Events[i].Msg
+		for _, pr := range profile.Builtins() {
+			if pr.IsFailure([]byte(msg)) {
+				return strings.TrimSpace(msg), true
+			}
+		}
+	}
+	return "", false
+}
+
+// testerLookBack is how many of a test's last events testerWords reads: a harness's failure
+// stops the run at once.
+const testerLookBack = 50
 
 // step is event i as a Step.
 func (c *Case) step(i int) Step {
@@ -399,7 +439,7 @@ const silentShare = 0.3
 // and of which no crash, stop or disconnection is stated, has crashed, hung or deadlocked
 // without a word (a goroutine blocked on a lock is the usual cause in a lab's Raft).
 func silent(c *Case) []Finding {
-	if c.Test.Status != parse.StatusFail {
+	if !c.failed {
 		return nil // a test that passed stopped its servers as it meant to
 	}
 	ev := c.Test.Events
@@ -493,7 +533,7 @@ const stuckAfter = int64(1e9)
 // log that disagrees and a back-off that does not find where), or do not answer. The chain is
 // the proposal and the refusals the leader received.
 func stuck(c *Case) []Finding {
-	if c.Test.Status != parse.StatusFail {
+	if !c.failed {
 		return nil
 	}
 	ev := c.Test.Events
@@ -610,7 +650,7 @@ const lagBehind = 10
 // does not find where, or it misses the leader's commit index. The chain is its last commit and
 // the highest.
 func lagging(c *Case) []Finding {
-	if c.Test.Status != parse.StatusFail {
+	if !c.failed {
 		return nil
 	}
 	ev := c.Test.Events

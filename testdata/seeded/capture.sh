@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Real failing runs of another implementation with one known bug seeded in each: a student's
+# 6.5840 Raft (Ferriem/6.5840 at 1f53383fe90a68d429b3d2f01d150aeda50f7572, the corpus's
+# "ferriem"), its debug output on, run with its own tests. `raftviz explain` is judged on them
+# against the cause, which is known here (cmd/raftviz golden files explain_seeded_*).
+#
+#   testdata/seeded/capture.sh SRC
+#
+# SRC holds that repository's files at that commit (git archive of the commit). Each bug is one
+# sed of src/raft/leader_election.go, RequestVote's grant condition:
+#
+#   ferriem_double_vote.log  votedFor not checked: a server votes for every candidate of a term
+#                            (go test -run '2A$'). Truth, read in the log: TestInitialElection2A
+#                            fails "term 2 has 2 (>1) leaders"; server 1 voted for 2 and then
+#                            for 0 in term 2, and both became leader.
+#   ferriem_stale_vote.log   isUpToDate not checked: a vote goes to a candidate whose log is
+#                            behind (go test -run 'FailAgree|FailNoAgree|Rejoin|Backup').
+#                            Truth: in TestRejoin2B the partitioned leader 2 (entries 102-104 of
+#                            term 1, never committed) is elected in term 4 with server 1's vote,
+#                            overwrites the committed entry 103 at index 2, and the tester's
+#                            log.Fatalf ends the run: "apply error: commit index=2 server=2 102 !=
+#                            server=1 103" (no --- FAIL line; the package FAILs).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=${1:?usage: capture.sh SRC}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+run() { # name sed tests
+	rm -rf "$work/$1"
+	cp -r "$src" "$work/$1"
+	chmod -R u+w "$work/$1"
+	sed -i 's/const Debug = false/const Debug = true/' "$work/$1/src/raft/util.go"
+	sed -i "$2" "$work/$1/src/raft/leader_election.go"
+	(cd "$work/$1/src/raft" && GOFLAGS=-mod=mod go test -race -vet=off -v -count 1 -run "$3" -timeout 120s . 2>&1 || true) |
+		head -n 20000 >"$here/$1.log"
+	echo "$1: $(wc -l <"$here/$1.log") lines" >&2
+}
+run ferriem_double_vote 's/if (rf.votedFor == -1 || rf.votedFor == args.From) \&\& rf.isUpToDate/if rf.isUpToDate/' '2A$'
+run ferriem_stale_vote 's/ \&\& rf.isUpToDate(args.LastLogTerm, args.LastLogIndex) {/ {/' 'FailAgree|FailNoAgree|Rejoin|Backup'
