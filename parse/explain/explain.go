@@ -82,6 +82,7 @@ type Rule struct {
 var Rules = []Rule{
 	{"violation", "a safety check analyze runs is violated (two leaders in a term, a committed entry lost, ...)", true, violations},
 	{"double-vote", "a node grants its vote to two candidates in one term (a vote not kept on disk, or not checked)", true, doubleVotes},
+	{"stale-vote", "a node grants its vote to a candidate whose log is behind its own (Raft's election restriction not checked)", true, staleVotes},
 	{"leaderless", "two or more terms in a row elect no leader: who campaigned, and how the votes went", false, leaderless},
 	{"stuck", "a leader proposes an entry and, leading on for a second or more, never commits it: which followers refused its AppendEntries", false, stuck},
 	{"lagging", "a server's commit index stays far behind the cluster's to the end, though it runs on and no fault of it is stated", false, lagging},
@@ -325,6 +326,121 @@ func (c *Case) elections(leaders []Step) []Step {
 		out = append(out, l)
 	}
 	slices.SortStableFunc(out, func(a, b Step) int { return a.Event - b.Event })
+	return out
+}
+
+// staleVotes: a node may grant its vote only to a candidate whose log is at least as up to date
+// as its own: a later last term, or the same one and at least as long (§5.4.1). The candidate's
+// last entry is stated in the RequestVote the voter received; the voter's own is followed
+// through its events: what it started with, the entries it appended (the term of an entry is
+// known when the leader of that term appended it as its own), truncations, snapshots and
+// applies (which state the entry's term). Where the voter's last entry's term is not known,
+// nothing is said.
+func staleVotes(c *Case) []Finding {
+	type entry struct{ term, index int64 }
+	type logOf struct {
+		last  int64
+		terms map[int64]int64 // index -> term, where known
+		start int             // the event where what is known of the log began
+	}
+	logs := map[string]*logOf{}
+	leaderOwn := map[entry]bool{} // entries a leader appended in its own term
+	request := map[string]int{}   // voter+candidate+term -> the RequestVote received
+	var out []Finding
+	more := 0
+	num := func(e *parse.Event, k string) (int64, bool) { return e.FieldInt(k) }
+	for i := range c.Test.Events {
+		e := &c.Test.Events[i]
+		lg := logs[e.Node]
+		switch e.Kind {
+		case eventline.KindStart:
+			li, ok1 := num(e, "last_index")
+			lt, ok2 := num(e, "last_term")
+			if ok1 && ok2 {
+				logs[e.Node] = &logOf{last: li, terms: map[int64]int64{li: lt}, start: i}
+			} else {
+				delete(logs, e.Node)
+			}
+		case eventline.KindAppend:
+			first, ok1 := num(e, "first")
+			last, ok2 := num(e, "last")
+			term, ok3 := num(e, "term")
+			if !ok1 || !ok2 || !ok3 || lg == nil {
+				continue
+			}
+			state, _ := e.Field("state")
+			_, fromLeader := e.Field("from")
+			for idx := first; idx <= last && idx-first < 1<<16; idx++ {
+				switch {
+				case state == "leader" && !fromLeader:
+					leaderOwn[entry{term, idx}] = true
+					lg.terms[idx] = term
+				case leaderOwn[entry{term, idx}]:
+					lg.terms[idx] = term
+				default:
+					delete(lg.terms, idx)
+				}
+			}
+			lg.last = max(lg.last, last)
+		case eventline.KindTruncate:
+			if idx, ok := num(e, "index"); ok && lg != nil {
+				for k := range lg.terms {
+					if k >= idx {
+						delete(lg.terms, k)
+					}
+				}
+				lg.last = idx - 1
+			}
+		case eventline.KindSnapshot, eventline.KindApply:
+			idx, ok1 := num(e, "index")
+			et, ok2 := num(e, "eterm")
+			if action, _ := e.Field("action"); ok1 && ok2 && lg != nil && action != "sending" {
+				lg.terms[idx] = et
+				lg.last = max(lg.last, idx)
+			}
+		case eventline.KindRecv:
+			if typ, _ := e.Field("type"); typ == "RequestVote" {
+				from, _ := e.Field("from")
+				mterm, _ := e.Field("mterm")
+				request[e.Node+"\x00"+from+"\x00"+mterm] = i
+			}
+		case eventline.KindVote:
+			granted, _ := e.Field("granted")
+			prevote, _ := e.Field("prevote")
+			cand, _ := e.Field("candidate")
+			term, _ := e.Field("term")
+			if granted != "true" || prevote == "true" || lg == nil {
+				continue
+			}
+			j, ok := request[e.Node+"\x00"+cand+"\x00"+term]
+			if !ok {
+				continue
+			}
+			req := &c.Test.Events[j]
+			ci, ok1 := num(req, "last_index")
+			ct, ok2 := num(req, "last_term")
+			vt, ok3 := lg.terms[lg.last]
+			if !ok1 || !ok2 || !ok3 || ct > vt || ct == vt && ci >= lg.last {
+				continue
+			}
+			if len(out) > 0 {
+				more++
+				continue
+			}
+			f := Finding{
+				Anomaly: fmt.Sprintf("node %s granted its vote in term %s to %s, whose log ends at index %d of term %d, behind its own (index %d of term %d): a vote without checking that the candidate's log is up to date",
+					e.Node, term, cand, ci, ct, lg.last, vt),
+				Certainty: Inferred,
+			}
+			f.Chain = []Step{c.step(j), c.step(i)}
+			f.At = f.Chain[1]
+			f.at = e.Time
+			out = append(out, f)
+		}
+	}
+	if more > 0 {
+		out[0].Anomaly += fmt.Sprintf(" (and %d more such votes)", more)
+	}
 	return out
 }
 

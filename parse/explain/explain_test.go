@@ -282,3 +282,51 @@ func TestLaggingServerIsFound(t *testing.T) {
 		t.Fatalf("a disconnected server: %+v", ex.Findings)
 	}
 }
+
+// TestStaleVoteIsFound: node 3 holds entry 2 of term 2 (appended from the leader of term 2,
+// which appended it as its own) and grants its vote to a candidate whose log ends at entry 2
+// of term 1: a stale vote. A candidate with a later last term, or the same one and a log as
+// long, is up to date; a voter whose last entry's term is not known (appended from a leader
+// that did not append it in its term) says nothing, and one whose entry 2 was truncated away
+// is as up to date as a candidate holding entry 1 of term 2.
+func TestStaleVoteIsFound(t *testing.T) {
+	start := func(ms int64, node string) parse.Event {
+		return ev(ms, node, eventline.KindStart, "starts", field("term", "0"), field("last_index", "0"), field("last_term", "0"))
+	}
+	appendOwn := ev(10, "2", eventline.KindAppend, "appends entry 2", field("term", "2"), field("state", "leader"), field("first", "1"), field("last", "2"))
+	appendFrom := func(ms int64, leader, term string) parse.Event {
+		return ev(ms, "3", eventline.KindAppend, "appends entry 2", field("term", term), field("state", "follower"), field("first", "1"), field("last", "2"), field("from", leader))
+	}
+	request := func(ms int64, lastIndex, lastTerm string) parse.Event {
+		return ev(ms, "3", eventline.KindRecv, "receives RequestVote from 1", field("term", "2"), field("type", "RequestVote"), field("from", "1"),
+			field("mterm", "3"), field("last_index", lastIndex), field("last_term", lastTerm))
+	}
+	grant := ev(40, "3", eventline.KindVote, "votes for 1", field("term", "3"), field("candidate", "1"), field("granted", "true"))
+	base := []parse.Event{start(0, "2"), start(0, "3"), appendOwn, appendFrom(20, "2", "2")}
+	with := func(more ...parse.Event) []parse.Event { return append(append([]parse.Event{}, base...), more...) }
+	ex := explainOf(parse.StatusFail, with(request(30, "2", "1"), grant))
+	if !strings.HasPrefix(rules(ex), "stale-vote") || ex.Findings[0].Anomaly != "node 3 granted its vote in term 3 to 1, whose log ends at index 2 of term 1, behind its own (index 2 of term 2): a vote without checking that the candidate's log is up to date" ||
+		len(ex.Findings[0].Chain) != 2 || ex.Findings[0].At.Line != 40 || ex.Findings[0].Certainty != Inferred {
+		t.Fatalf("findings %+v", ex.Findings)
+	}
+	if ex := explainOf(parse.StatusFail, with(request(30, "1", "2"), grant)); !strings.HasPrefix(rules(ex), "stale-vote") {
+		t.Fatalf("a shorter log of the same last term: %+v", ex.Findings)
+	}
+	truncate := ev(25, "3", eventline.KindTruncate, "truncates 2", field("term", "2"), field("index", "2"), field("last", "2"))
+	if ex := explainOf(parse.StatusFail, with(truncate, request(30, "1", "1"), grant)); !strings.HasPrefix(rules(ex), "stale-vote") ||
+		!strings.Contains(ex.Findings[0].Anomaly, "behind its own (index 1 of term 2)") {
+		t.Fatalf("after a truncation to entry 1 of term 2: %+v", ex.Findings)
+	}
+	for name, events := range map[string][]parse.Event{
+		"a later last term":              with(request(30, "1", "3"), grant),
+		"as long, of the same last term": with(request(30, "2", "2"), grant),
+		"a pre-vote": with(request(30, "2", "1"), ev(40, "3", eventline.KindVote, "would vote for 1", field("term", "3"), field("candidate", "1"),
+			field("granted", "true"), field("prevote", "true"))),
+		"the voter's entry term unknown": {start(0, "3"), appendFrom(20, "2", "2"), request(30, "2", "1"), grant},
+		"the voter's entry truncated":    with(truncate, request(30, "1", "2"), grant), // as long as what is left of the voter's
+	} {
+		if ex := explainOf(parse.StatusFail, events); strings.Contains(rules(ex), "stale-vote") {
+			t.Errorf("%s: findings %+v", name, ex.Findings)
+		}
+	}
+}
