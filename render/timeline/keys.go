@@ -20,7 +20,7 @@ type keyMap struct {
 	NextTest, PrevTest, Copy, Open, Export             key.Binding
 	NextElection, PrevElection                         key.Binding
 	NextCommit, PrevCommit, NextFault, PrevFault       key.Binding
-	NextFlag, PrevFlag                                 key.Binding
+	NextFlag, PrevFlag, Why                            key.Binding
 	Follow, Fold, Scale, Arrows, Tests, Filter, Detail key.Binding
 	Group                                              key.Binding
 	Output                                             key.Binding
@@ -63,6 +63,7 @@ func defaultKeys() keyMap {
 		PrevFault:    b("X", "previous fault", "X"),
 		NextFlag:     b("v", "next flagged", "v"),
 		PrevFlag:     b("V", "previous flagged", "V"),
+		Why:          b("w", "why: explain's next finding", "w"),
 		Follow:       b("F", "follow", "F"),
 		Fold:         b("z", "fold heartbeats", "z"),
 		Scale:        b("s", "time to scale", "s"),
@@ -111,7 +112,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 	half := key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("^u/^d", "half page up, down"))
 	all := []key.Binding{upDown, k.PageUp, k.PageDown, half, k.Home, k.End, k.Left, k.Right,
 		k.Search, k.Next, k.Prev, k.Jump, k.Mark, k.GoToMark, k.NextTest, k.PrevTest, k.NextElection, k.PrevElection, k.NextCommit, k.PrevCommit, k.NextFault,
-		k.PrevFault, k.NextFlag, k.PrevFlag, k.Follow, k.Fold, k.Scale, k.Arrows, k.Group, k.Tests, k.Filter,
+		k.PrevFault, k.NextFlag, k.PrevFlag, k.Why, k.Follow, k.Fold, k.Scale, k.Arrows, k.Group, k.Tests, k.Filter,
 		k.Detail, k.Output, k.Copy, k.Open, k.Export, k.Help, k.Quit}
 	colW := 0
 	for _, b := range all {
@@ -216,6 +217,9 @@ func (m *Model) openDetail() {
 	fmt.Fprintf(&b, "line     %d\n", e.Line)
 	if why, ok := m.flagged[m.rows.At(m.cursor).idx]; ok {
 		fmt.Fprintf(&b, "flagged  %s\n", why)
+	}
+	if why, ok := m.whyMark(m.rows.At(m.cursor).idx); ok {
+		fmt.Fprintf(&b, "explain  %s\n", why)
 	}
 	if len(e.Fields) > 0 {
 		b.WriteString("\nfields\n")

@@ -11,7 +11,7 @@ import (
 
 // legendItems are the signs, each with what it means.
 var legendItems = []string{
-	"▶ cursor", "‼ flagged by analysis (v)", "a-z mark (m)", "✗ node down", "~ disconnected",
+	"▶ cursor", "‼ flagged by analysis (v)", "‹ an event of the finding w shows", "a-z mark (m)", "✗ node down", "~ disconnected",
 	"| partitioned", "┊ time passing (s)", "◂ ▸ more columns (h/l)", "── term n ── a new term",
 	"… folded heartbeats (z)", "1 ──Type──▶ 2 message (a)", "←1 received from 1", "✗ lost message",
 }

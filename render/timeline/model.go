@@ -131,6 +131,8 @@ type Model struct {
 	// analysis saw.
 	flagged  map[int32]string
 	analyzed int
+	// why is what w shows: explain's findings on a test.
+	why whyState
 	// dropped holds the summaries of finished tests whose events were let go (Options.Reread).
 	dropped map[*parse.Test]testSummary
 	// places remembers the event under the cursor in each test left, for coming back.
@@ -504,7 +506,8 @@ func (m *Model) foldable(i int, e *parse.Event) bool {
 		return false
 	}
 	_, flagged := m.flagged[int32(i)]
-	return !flagged
+	_, why := m.whyMark(int32(i))
+	return !flagged && !why
 }
 
 // cursorToEvent puts the cursor on the row of event idx (a fold holding it), or the first
@@ -790,6 +793,8 @@ func (m *Model) updateTable(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		cmd = m.flagJump(1)
 	case key.Matches(msg, k.PrevFlag):
 		cmd = m.flagJump(-1)
+	case key.Matches(msg, k.Why):
+		cmd = m.whyKey()
 	case key.Matches(msg, k.Follow):
 		m.follow = !m.follow
 		if m.follow {

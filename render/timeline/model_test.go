@@ -465,6 +465,46 @@ func TestAnalysisFlagsAreMarked(t *testing.T) {
 	}
 }
 
+// doubleVoteLog: node 3 votes for 1 and then for 2 in term 1, and both become leader.
+const doubleVoteLog = `00:00:00.100000 [3] votes for 1 | ev=vote term=1 state=follower candidate=1 granted=true reason=ok
+00:00:00.110000 [1] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2
+00:00:00.200000 [2] heartbeat | ev=recv term=1 state=follower type=AppendEntries from=1 entries=0
+00:00:00.300000 [3] votes for 2 | ev=vote term=1 state=follower candidate=2 granted=true reason=ok
+00:00:00.310000 [2] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2
+`
+
+// TestWhyGoesToExplainsFindings: w runs raftviz explain on the test shown and goes to its first
+// finding (the two leaders: the first of them, its events marked ‹, the finding on the status line), w again to
+// the next (node 3's double vote), whose events the detail view names; then round again.
+func TestWhyGoesToExplainsFindings(t *testing.T) {
+	m := newModel(t, readLog(t, doubleVoteLog), 120, 20)
+	press(m, "G")
+	press(m, "w")
+	view := plain(m)
+	if m.Cursor() == nil || m.Cursor().Line != 2 || !strings.Contains(view, "why 1/2 [violation, stated]: one leader per term") ||
+		!strings.Contains(view, "‹") {
+		t.Fatalf("w went to %+v, view:\n%s", m.Cursor(), view)
+	}
+	press(m, "w")
+	if m.Cursor() == nil || m.Cursor().Line != 4 || !strings.Contains(plain(m), "why 2/2 [double-vote, stated]: node 3 granted its vote in term 1 twice") {
+		t.Fatalf("second w went to %+v, view:\n%s", m.Cursor(), plain(m))
+	}
+	press(m, "enter")
+	if !strings.Contains(plain(m), "explain  why 2/2 [double-vote") {
+		t.Fatalf("detail lacks the finding:\n%s", plain(m))
+	}
+	press(m, "esc", "w")
+	if m.Cursor() == nil || m.Cursor().Line != 2 {
+		t.Fatalf("third w went to %+v, want the first finding again", m.Cursor())
+	}
+	// A test with nothing to explain says so.
+	m = newModel(t, readLog(t, "00:00:00.100000 [1] becomes leader | ev=state term=1 state=leader prev=candidate reason=won votes=2\n"), 120, 20)
+	press(m, "w")
+	if !strings.Contains(plain(m), "explain: no anomaly found in this test") {
+		t.Fatalf("view:\n%s", plain(m))
+	}
+}
+
 // TestReloadKeepsOneTestInMemory loads a run of several tests the way raftviz --tui does,
 // with a Reread function: finished tests other than the one on screen keep only their
 // summary, and are read again when picked.

@@ -446,6 +446,9 @@ func (m *Model) writeRow(b *strings.Builder, r int, shown, nodes []string, colW,
 		if _, ok := m.flagged[rw.idx]; ok {
 			mark = "‼"
 		}
+		if _, ok := m.whyMark(rw.idx); ok {
+			mark = "‹" // an event of the finding w shows
+		}
 		if isCursor {
 			mark = "▶"
 		}

@@ -21,6 +21,7 @@ const (
 	workCatchUp                  // indexing and laying out the events that came, a slice at a time
 	workJump                     // looking for the next election, fault, commit or flagged event
 	workExport                   // writing the rows in view to a file
+	workExplain                  // raftviz explain's findings on the test shown (w)
 	workKinds
 )
 
