@@ -218,6 +218,62 @@ func (c *Case) step(i int) Step {
 	return Step{Time: e.FormatTime(c.start, false), Node: e.Node, Line: e.Line, File: e.File, Event: i, Msg: e.Msg}
 }
 
+// sendOf is the send that event i, a receive, received: the happens-before edge from one node
+// to another. A log that numbers its RPCs (rpc=, which a request and its reply share) is
+// matched by that number; otherwise the receive is the latest send before it of its type from
+// its sender to its node in the message's term. -1 when there is none.
+func (c *Case) sendOf(i int) int {
+	e := &c.Test.Events[i]
+	typ, okType := e.Field("type")
+	from, okFrom := e.Field("from")
+	if e.Kind != eventline.KindRecv || !okType || !okFrom {
+		return -1
+	}
+	rpc, byRPC := e.Field("rpc")
+	mterm, byTerm := e.Field("mterm")
+	for j := i - 1; j >= 0 && i-j <= sendLookBack; j-- {
+		s := &c.Test.Events[j]
+		if s.Kind != eventline.KindSend || s.Node != from {
+			continue
+		}
+		if t, _ := s.Field("type"); t != typ {
+			continue
+		}
+		if to, _ := s.Field("to"); to != e.Node {
+			continue
+		}
+		if r, _ := s.Field("rpc"); byRPC && r != rpc {
+			continue
+		}
+		if t, _ := s.Field("term"); !byRPC && byTerm && t != mterm {
+			continue
+		}
+		return j
+	}
+	return -1
+}
+
+// sendLookBack bounds how far before a receive sendOf looks for its send.
+const sendLookBack = 1 << 14
+
+// withSends adds to a chain the send of each receive in it (sendOf), so that the chain goes
+// from node to node by happens-before: a send, its receipt, what the receiver did.
+func (c *Case) withSends(chain []Step) []Step {
+	in := map[int]bool{}
+	for _, s := range chain {
+		in[s.Event] = true
+	}
+	out := chain
+	for _, s := range chain {
+		if j := c.sendOf(s.Event); j >= 0 && !in[j] {
+			in[j] = true
+			out = append(out, c.step(j))
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Step) int { return a.Event - b.Event })
+	return out
+}
+
 // lastEvents are each server's last n events, nodes in the order they appear.
 func (c *Case) lastEvents(n int) []Step {
 	var out []Step
@@ -325,8 +381,7 @@ func (c *Case) elections(leaders []Step) []Step {
 		}
 		out = append(out, l)
 	}
-	slices.SortStableFunc(out, func(a, b Step) int { return a.Event - b.Event })
-	return out
+	return c.withSends(out)
 }
 
 // staleVotes: a node may grant its vote only to a candidate whose log is at least as up to date
@@ -433,7 +488,11 @@ func staleVotes(c *Case) []Finding {
 				Certainty: Inferred,
 			}
 			f.Chain = []Step{c.step(j), c.step(i)}
-			f.At = f.Chain[1]
+			if k := c.leaderOf(cand, term, i); k >= 0 {
+				f.Chain = append(f.Chain, c.step(k)) // what the vote did
+			}
+			f.Chain = c.withSends(f.Chain)
+			f.At = c.step(i)
 			f.at = e.Time
 			out = append(out, f)
 		}
@@ -442,6 +501,22 @@ func staleVotes(c *Case) []Finding {
 		out[0].Anomaly += fmt.Sprintf(" (and %d more such votes)", more)
 	}
 	return out
+}
+
+// leaderOf is the event after event from in which node becomes leader of term, or -1.
+func (c *Case) leaderOf(node, term string, from int) int {
+	for k := from + 1; k < len(c.Test.Events); k++ {
+		e := &c.Test.Events[k]
+		if e.Node != node || e.Kind != eventline.KindState {
+			continue
+		}
+		if st, _ := e.Field("state"); st == "leader" {
+			if t, _ := e.Field("term"); t == term {
+				return k
+			}
+		}
+	}
+	return -1
 }
 
 // doubleVotes: Raft lets a node vote once per term (Figure 2); one that grants its vote to two

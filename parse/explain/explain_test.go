@@ -3,6 +3,7 @@ package explain
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -327,6 +328,44 @@ func TestStaleVoteIsFound(t *testing.T) {
 	} {
 		if ex := explainOf(parse.StatusFail, events); strings.Contains(rules(ex), "stale-vote") {
 			t.Errorf("%s: findings %+v", name, ex.Findings)
+		}
+	}
+}
+
+// TestChainsFollowSends: a receive in a chain brings the send it received (happens-before
+// across nodes): by the RPC number when the log has one (not another RequestVote to the same
+// node), else by type, sender, receiver and term; a receive with no send before it brings none.
+func TestChainsFollowSends(t *testing.T) {
+	send := func(ms int64, rpc, term string) parse.Event {
+		fs := []eventline.Field{field("term", term), field("type", "RequestVote"), field("to", "3")}
+		if rpc != "" {
+			fs = append(fs, field("rpc", rpc))
+		}
+		return ev(ms, "1", eventline.KindSend, "sends RequestVote to 3", fs...)
+	}
+	recv := func(ms int64, rpc string) parse.Event {
+		fs := []eventline.Field{field("term", "2"), field("type", "RequestVote"), field("from", "1"), field("mterm", "3")}
+		if rpc != "" {
+			fs = append(fs, field("rpc", rpc))
+		}
+		return ev(ms, "3", eventline.KindRecv, "receives RequestVote from 1", fs...)
+	}
+	for name, c := range map[string]struct {
+		events []parse.Event
+		want   int
+	}{
+		"by rpc":          {[]parse.Event{send(10, "1-7", "3"), send(20, "1-8", "3"), recv(30, "1-7")}, 0},
+		"by term":         {[]parse.Event{send(10, "", "3"), send(20, "", "4"), recv(30, "")}, 0},
+		"the latest such": {[]parse.Event{send(10, "", "3"), send(20, "", "3"), recv(30, "")}, 1},
+		"none before it":  {[]parse.Event{recv(30, "1-7"), send(40, "1-7", "3")}, -1},
+	} {
+		cs := &Case{Test: &parse.Test{Events: c.events}}
+		i := slices.IndexFunc(c.events, func(e parse.Event) bool { return e.Kind == eventline.KindRecv })
+		if got := cs.sendOf(i); got != c.want {
+			t.Errorf("%s: sendOf = %d, want %d", name, got, c.want)
+		}
+		if chain := cs.withSends([]Step{cs.step(i)}); c.want >= 0 && (len(chain) != 2 || chain[0].Event != c.want || chain[1].Event != i) {
+			t.Errorf("%s: chain %+v", name, chain)
 		}
 	}
 }
