@@ -42,7 +42,7 @@ func explainCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	pf.register(fs)
 	var rules strings.Builder
 	for _, r := range explain.Rules {
-		fmt.Fprintf(&rules, "  %-11s %s\n", r.Name, r.Doc)
+		fmt.Fprintf(&rules, "  %-14s %s\n", r.Name, r.Doc)
 	}
 	if code, done := parseCommandFlags(fs, args, fmt.Sprintf(explainUsage, rules.String()), stdout, stderr); done {
 		return code

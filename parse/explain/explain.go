@@ -14,6 +14,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/raftviz/raftviz/parse"
 	"github.com/raftviz/raftviz/parse/analyze"
@@ -83,6 +84,7 @@ var Rules = []Rule{
 	{"violation", "a safety check analyze runs is violated (two leaders in a term, a committed entry lost, ...)", true, violations},
 	{"double-vote", "a node grants its vote to two candidates in one term (a vote not kept on disk, or not checked)", true, doubleVotes},
 	{"stale-vote", "a node grants its vote to a candidate whose log is behind its own (Raft's election restriction not checked)", true, staleVotes},
+	{"slow-heartbeat", "a follower's election timer fires while its leader, up and not cut off, has sent it nothing for longer than that timeout", false, slowHeartbeats},
 	{"leaderless", "two or more terms in a row elect no leader: who campaigned, and how the votes went", false, leaderless},
 	{"stuck", "a leader proposes an entry and, leading on for a second or more, never commits it: which followers refused its AppendEntries", false, stuck},
 	{"lagging", "a server's commit index stays far behind the cluster's to the end, though it runs on and no fault of it is stated", false, lagging},
@@ -499,6 +501,99 @@ func staleVotes(c *Case) []Finding {
 	}
 	if more > 0 {
 		out[0].Anomaly += fmt.Sprintf(" (and %d more such votes)", more)
+	}
+	return out
+}
+
+// slowHeartbeats: a leader must reach each follower more often than the follower's election
+// timeout, or the follower campaigns and the cluster loses its leader for nothing. A
+// follower's election timer that fires (or its becoming a candidate on a timeout) while the
+// leader of its term still leads, and no fault touches either (a crash, a restart, a
+// disconnection, a partition, a message dropped between them), with no message sent by the
+// leader to it for longer than its stated election timeout, is such a case: the heartbeats are
+// too slow, or the leader's sending is blocked. The timeout must be stated (timer events'
+// timeout=): without it nothing is said.
+func slowHeartbeats(c *Case) []Finding {
+	type lead struct {
+		node, term string
+		at         int // the event where it became leader
+	}
+	var leader *lead
+	lastSend := map[string]int{} // follower -> the leader's last send to it
+	timeout := map[string]int64{}
+	lastFault := -1 // the last fault event, anywhere: a partition or a drop may touch anyone
+	var out []Finding
+	more := 0
+	for i := range c.Test.Events {
+		e := &c.Test.Events[i]
+		term, _ := e.Field("term")
+		state, _ := e.Field("state")
+		switch {
+		case isFault(e.Kind) || e.Kind == eventline.KindRestart || e.Kind == eventline.KindStart ||
+			e.Kind == eventline.KindReconnect || e.Kind == eventline.KindHeal || e.Kind == eventline.KindDrop:
+			lastFault = i
+			if leader != nil && e.Node == leader.node && e.Kind != eventline.KindDrop {
+				leader = nil
+			}
+		case e.Kind == eventline.KindState && state == "leader":
+			leader = &lead{e.Node, term, i}
+			clear(lastSend)
+		case e.Kind == eventline.KindState && leader != nil && e.Node == leader.node:
+			leader = nil // it stepped down
+		case e.Kind == eventline.KindSend && leader != nil && e.Node == leader.node:
+			if to, ok := e.Field("to"); ok {
+				lastSend[to] = i
+			}
+		}
+		if e.Kind == eventline.KindTimer {
+			if d, ok := e.Field("timeout"); ok {
+				if tm, _ := e.Field("timer"); tm == "election" {
+					if dur, err := time.ParseDuration(d); err == nil {
+						timeout[e.Node] = int64(dur)
+					}
+				}
+			}
+		}
+		if leader == nil || e.Node == leader.node || term != leader.term {
+			continue
+		}
+		tm, _ := e.Field("timer")
+		action, _ := e.Field("action")
+		reason, _ := e.Field("reason")
+		fired := e.Kind == eventline.KindTimer && tm == "election" && action == "fire" ||
+			e.Kind == eventline.KindState && (state == "candidate" || state == "precandidate") && reason == "timeout"
+		to, known := timeout[e.Node]
+		if !fired || !known {
+			continue
+		}
+		from, ok := lastSend[e.Node]
+		if !ok {
+			from = leader.at
+		}
+		if lastFault > from || e.Time-c.Test.Events[from].Time <= to {
+			continue
+		}
+		if len(out) > 0 {
+			more++
+			continue
+		}
+		gap := e.Time - c.Test.Events[from].Time
+		f := Finding{
+			Anomaly: fmt.Sprintf("node %s's election timer fired while %s led term %s, up and not cut off, but had sent it nothing for %s, longer than its election timeout (%s): heartbeats slower than the election timeout, or the leader's sending blocked",
+				e.Node, leader.node, leader.term, secs(gap), time.Duration(to)),
+			Certainty: Inferred,
+			Chain:     []Step{c.step(leader.at)},
+			At:        c.step(i),
+			at:        e.Time,
+		}
+		if ok {
+			f.Chain = append(f.Chain, c.step(from))
+		}
+		f.Chain = append(f.Chain, c.step(i))
+		out = append(out, f)
+	}
+	if more > 0 {
+		out[0].Anomaly += fmt.Sprintf(" (and %d more such timeouts)", more)
 	}
 	return out
 }

@@ -369,3 +369,39 @@ func TestChainsFollowSends(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowHeartbeatIsFound: node 2's election timer (150ms) fires 290ms after leader 1 last
+// sent it anything, with no fault between: found. Not when a partition came between, when the
+// leader sent within the timeout, when no timeout is stated, or when the leader had crashed.
+func TestSlowHeartbeatIsFound(t *testing.T) {
+	lead := ev(0, "1", eventline.KindState, "becomes leader", field("term", "1"), field("state", "leader"))
+	send := func(ms int64) parse.Event {
+		return ev(ms, "1", eventline.KindSend, "sends AppendEntries to 2", field("term", "1"), field("type", "AppendEntries"), field("to", "2"))
+	}
+	reset := ev(5, "2", eventline.KindTimer, "resets election timer", field("term", "1"), field("timer", "election"), field("action", "reset"), field("timeout", "150ms"))
+	fire := ev(300, "2", eventline.KindTimer, "election timer fires", field("term", "1"), field("timer", "election"), field("action", "fire"))
+	ex := explainOf(parse.StatusFail, []parse.Event{lead, reset, send(10), fire})
+	if !strings.Contains(rules(ex), "slow-heartbeat") {
+		t.Fatalf("findings %+v", ex.Findings)
+	}
+	var f Finding
+	for _, x := range ex.Findings {
+		if x.Rule == "slow-heartbeat" {
+			f = x
+		}
+	}
+	if !strings.HasPrefix(f.Anomaly, "node 2's election timer fired while 1 led term 1, up and not cut off, but had sent it nothing for 0.290s, longer than its election timeout (150ms)") ||
+		len(f.Chain) != 3 || f.At.Line != 300 || f.Certainty != Inferred {
+		t.Fatalf("finding %+v", f)
+	}
+	for name, events := range map[string][]parse.Event{
+		"a partition between": {lead, reset, send(10), ev(100, "*", eventline.KindPartition, "partitioned", field("groups", "1|2")), fire},
+		"a send within it":    {lead, reset, send(10), send(200), fire},
+		"no timeout stated":   {lead, send(10), fire},
+		"the leader crashed":  {lead, reset, send(10), ev(50, "1", eventline.KindCrash, "crashes", field("term", "1")), fire},
+	} {
+		if ex := explainOf(parse.StatusFail, events); strings.Contains(rules(ex), "slow-heartbeat") {
+			t.Errorf("%s: findings %+v", name, ex.Findings)
+		}
+	}
+}
