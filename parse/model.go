@@ -277,12 +277,55 @@ func (t *Test) Reason() string {
 			panicked = text
 		case o.Kind == OtherTestLog && first == "" && text != "":
 			first = text
+			if strings.HasSuffix(text, ":") {
+				if msg := testifyFailure(indentOf(o.Text), t.Other[i+1:]); msg != "" {
+					first = text + " " + msg // "raft_test.go:530:" says nothing alone
+				}
+			}
 		}
 	}
 	if panicked != "" {
 		return panicked
 	}
 	return first
+}
+
+// indentOf is how many spaces and tabs s begins with.
+func indentOf(s string) int { return len(s) - len(strings.TrimLeft(s, " \t")) }
+
+// testifyFailure is what testify's assertion report that follows a bare "file_test.go:N:" says:
+// its Error and Messages, each on one line ("Not equal: expected: 0x0 actual : 0x2 (#0:
+// state)"). indent is the bare line's; the report's lines are indented deeper. "" when the
+// lines are not such a report.
+func testifyFailure(indent int, lines []OtherLine) string {
+	var errText, msgs []string
+	var cur *[]string
+report:
+	for k, o := range lines {
+		text := strings.TrimSpace(o.Text)
+		key, val, found := strings.Cut(text, ":")
+		switch {
+		case k == 0 && (!found || key != "Error Trace" || indentOf(o.Text) <= indent):
+			return "" // not testify's report
+		case found && key == "Error Trace", found && key == "Test":
+			cur = nil
+		case found && key == "Error":
+			cur = &errText
+			errText = append(errText, strings.TrimSpace(val))
+		case found && key == "Messages":
+			cur = &msgs
+			msgs = append(msgs, strings.TrimSpace(val))
+		case indentOf(o.Text) <= indent:
+			break report // the report ended: its lines are indented deeper than the test's
+		case cur != nil:
+			*cur = append(*cur, text)
+		}
+	}
+	out := strings.Join(strings.Fields(strings.Join(errText, " ")), " ")
+	if m := strings.Join(strings.Fields(strings.Join(msgs, " ")), " "); m != "" {
+		out += " (" + m + ")"
+	}
+	return out
 }
 
 // Tally is what a test's events amount to (how many, which nodes, what time span), for a

@@ -274,3 +274,25 @@ func TestDslogsWordings(t *testing.T) {
 		t.Errorf("%q: kind %q index %d, want apply 51", ev[3].Msg, ev[3].Kind, idx)
 	}
 }
+
+// TestTestifyReportIsTheReason: a testify assertion prints a bare "raft_test.go:530:" and its
+// report under it; the reason is the report's Error and Messages, not the bare line. A bare
+// line followed by anything else stays as it is.
+func TestTestifyReportIsTheReason(t *testing.T) {
+	log := "=== RUN   TestA\n    raft_test.go:530: \n        \tError Trace:\t/src/raft_test.go:530\n" +
+		"        \t            \t\t\t\t/src/raft_test.go:492\n        \tError:      \tNot equal: \n" +
+		"        \t            \texpected: 0x0\n        \t            \tactual  : 0x2\n" +
+		"        \tTest:       \tTestA\n        \tMessages:   \t#0: state\n    raft_test.go:536: \n" +
+		"        \tError Trace:\t/src/raft_test.go:536\n        \tError:      \tShould be true\n" +
+		"--- FAIL: TestA (0.00s)\n=== RUN   TestB\n    b_test.go:9: \n    b_test.go:10: more\n--- FAIL: TestB (0.00s)\nFAIL\n"
+	tests, _, err := Read(strings.NewReader(log), Options{})
+	if err != nil || len(tests) != 2 {
+		t.Fatalf("%d tests, %v", len(tests), err)
+	}
+	if r := tests[0].Reason(); r != "raft_test.go:530: Not equal: expected: 0x0 actual : 0x2 (#0: state)" {
+		t.Errorf("testify's reason %q", r)
+	}
+	if r := tests[1].Reason(); r != "b_test.go:9:" {
+		t.Errorf("a bare line's reason %q", r)
+	}
+}

@@ -392,7 +392,7 @@ func (c *Case) elections(leaders []Step) []Step {
 // through its events: what it started with, the entries it appended (the term of an entry is
 // known when the leader of that term appended it as its own), truncations, snapshots and
 // applies (which state the entry's term). Where the voter's last entry's term is not known,
-// nothing is said.
+// nothing is said. A vote that states both logs (etcd-io/raft's) is compared as it says.
 func staleVotes(c *Case) []Finding {
 	type entry struct{ term, index int64 }
 	type logOf struct {
@@ -466,7 +466,18 @@ func staleVotes(c *Case) []Finding {
 			prevote, _ := e.Field("prevote")
 			cand, _ := e.Field("candidate")
 			term, _ := e.Field("term")
-			if granted != "true" || prevote == "true" || lg == nil {
+			if granted != "true" || prevote == "true" {
+				continue
+			}
+			if f, ok := c.statedStaleVote(i); ok {
+				if len(out) > 0 {
+					more++
+				} else {
+					out = append(out, f)
+				}
+				continue
+			}
+			if lg == nil {
 				continue
 			}
 			j, ok := request[e.Node+"\x00"+cand+"\x00"+term]
@@ -596,6 +607,33 @@ func slowHeartbeats(c *Case) []Finding {
 		out[0].Anomaly += fmt.Sprintf(" (and %d more such timeouts)", more)
 	}
 	return out
+}
+
+// statedStaleVote is a stale vote whose event states both logs' last entries (etcd-io/raft's
+// "2 [logterm: 2, index: 1, vote: 0] cast MsgVote for 1 [logterm: 1, index: 1] at term 2").
+func (c *Case) statedStaleVote(i int) (Finding, bool) {
+	e := &c.Test.Events[i]
+	vi, ok1 := e.FieldInt("last_index")
+	vt, ok2 := e.FieldInt("last_term")
+	ci, ok3 := e.FieldInt("candidate_last_index")
+	ct, ok4 := e.FieldInt("candidate_last_term")
+	if !ok1 || !ok2 || !ok3 || !ok4 || ct > vt || ct == vt && ci >= vi {
+		return Finding{}, false
+	}
+	cand, _ := e.Field("candidate")
+	term, _ := e.Field("term")
+	f := Finding{
+		Anomaly: fmt.Sprintf("node %s granted its vote in term %s to %s, whose log ends at index %d of term %d, behind its own (index %d of term %d): a vote without checking that the candidate's log is up to date",
+			e.Node, term, cand, ci, ct, vi, vt),
+		Certainty: Stated,
+		Chain:     []Step{c.step(i)},
+		At:        c.step(i),
+		at:        e.Time,
+	}
+	if k := c.leaderOf(cand, term, i); k >= 0 {
+		f.Chain = append(f.Chain, c.step(k))
+	}
+	return f, true
 }
 
 // leaderOf is the event after event from in which node becomes leader of term, or -1.

@@ -6,6 +6,15 @@
 #
 #   testdata/seeded/capture.sh SRC
 #
+# and etcd-io/raft v3.7.0 (from the module proxy), its own tests, the default logger:
+#
+#   etcdraft_stale_vote.log  raft.go's vote grant without r.raftLog.isUpToDate(candLastID).
+#                            Truth, read in the log: in TestLeaderElectionOverwriteNewerLogs
+#                            node 3 (last entry index 1 of term 2) casts its vote for 1 (index 1
+#                            of term 1) at term 2 and 1 becomes leader; in TestDuelingCandidates
+#                            node 1 (index 1 of term 1) votes for 3 (index 0 of term 0). Both
+#                            tests fail on testify's "Not equal" of the nodes' states.
+#
 # SRC holds that repository's files at that commit (git archive of the commit). Each bug is one
 # sed of src/raft/leader_election.go, RequestVote's grant condition:
 #
@@ -37,3 +46,12 @@ run() { # name sed tests
 }
 run ferriem_double_vote 's/if (rf.votedFor == -1 || rf.votedFor == args.From) \&\& rf.isUpToDate/if rf.isUpToDate/' '2A$'
 run ferriem_stale_vote 's/ \&\& rf.isUpToDate(args.LastLogTerm, args.LastLogIndex) {/ {/' 'FailAgree|FailNoAgree|Rejoin|Backup'
+
+# etcd-io/raft: a copy of the module's source with the up-to-date check dropped.
+(cd "$work" && go mod init seeded >/dev/null 2>&1 || true)
+dir=$(cd "$work" && go mod download -json go.etcd.io/raft/v3@v3.7.0 | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+cp -r "$dir" "$work/etcdraft"
+chmod -R u+w "$work/etcdraft"
+sed -i 's/if canVote \&\& r.raftLog.isUpToDate(candLastID) {/if canVote {/' "$work/etcdraft/raft.go"
+(cd "$work/etcdraft" && go test -v -count=1 -run '^(TestLeaderElectionOverwriteNewerLogs|TestDuelingCandidates)$' . 2>&1 || true) >"$here/etcdraft_stale_vote.log"
+echo "etcdraft_stale_vote: $(wc -l <"$here/etcdraft_stale_vote.log") lines" >&2
