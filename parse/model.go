@@ -307,7 +307,7 @@ report:
 		switch {
 		case k == 0 && (!found || key != "Error Trace" || indentOf(o.Text) <= indent):
 			return "" // not testify's report
-		case found && key == "Error Trace", found && key == "Test":
+		case found && (key == "Error Trace" || key == "Test" || key == "Diff"):
 			cur = nil
 		case found && key == "Error":
 			cur = &errText

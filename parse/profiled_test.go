@@ -282,7 +282,8 @@ func TestTestifyReportIsTheReason(t *testing.T) {
 	log := "=== RUN   TestA\n    raft_test.go:530: \n        \tError Trace:\t/src/raft_test.go:530\n" +
 		"        \t            \t\t\t\t/src/raft_test.go:492\n        \tError:      \tNot equal: \n" +
 		"        \t            \texpected: 0x0\n        \t            \tactual  : 0x2\n" +
-		"        \tTest:       \tTestA\n        \tMessages:   \t#0: state\n    raft_test.go:536: \n" +
+		"        \tTest:       \tTestA\n        \tMessages:   \t#0: state\n        \tDiff:       \t--- Expected\n" +
+		"        \t            \t+++ Actual\n    raft_test.go:536: \n" +
 		"        \tError Trace:\t/src/raft_test.go:536\n        \tError:      \tShould be true\n" +
 		"--- FAIL: TestA (0.00s)\n=== RUN   TestB\n    b_test.go:9: \n    b_test.go:10: more\n--- FAIL: TestB (0.00s)\nFAIL\n"
 	tests, _, err := Read(strings.NewReader(log), Options{})

@@ -664,6 +664,16 @@ func doubleVotes(c *Case) []Finding {
 	var out []Finding
 	for i := range c.Test.Events {
 		e := &c.Test.Events[i]
+		if e.Kind == eventline.KindStart && freshStart(e) {
+			// A node with nothing on disk: a new cluster of the test (a table of cases), whose
+			// votes have nothing to do with the last one's.
+			for k := range first {
+				if k.node == e.Node {
+					delete(first, k)
+				}
+			}
+			continue
+		}
 		if e.Kind != eventline.KindVote {
 			continue
 		}
@@ -675,6 +685,14 @@ func doubleVotes(c *Case) []Finding {
 			continue
 		}
 		k := key{e.Node, term}
+		if had, ok := e.Field("voted_for"); ok && had != cand && had != "" && had != "0" && had != "none" && !reported[k] {
+			// The vote's own line says the node had voted already in the term (etcd-io/raft's
+			// "[logterm: 0, index: 0, vote: 3] cast MsgVote for 1 ... at term 2").
+			reported[k] = true
+			out = append(out, Finding{Certainty: Stated, at: e.Time, Chain: []Step{c.step(i)}, At: c.step(i),
+				Anomaly: fmt.Sprintf("node %s granted its vote in term %s to %s though it had voted for %s in that term", e.Node, term, cand, had)})
+			continue
+		}
 		j, seen := first[k]
 		if !seen {
 			first[k] = i
@@ -701,6 +719,16 @@ func doubleVotes(c *Case) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// freshStart reports whether a start event is of a node with nothing on disk (term 0).
+func freshStart(e *parse.Event) bool {
+	for _, k := range []string{"term", "init_term"} {
+		if v, ok := e.Field(k); ok {
+			return v == "0"
+		}
+	}
+	return false
 }
 
 // leaderless: a run of two or more consecutive terms (of one cluster instance and group) that

@@ -405,3 +405,29 @@ func TestSlowHeartbeatIsFound(t *testing.T) {
 		}
 	}
 }
+
+// TestDoubleVoteStatedInOneLine: a vote whose line says the node had voted for another in the
+// term (etcd-io/raft's "vote: 3") is a double vote by itself; one saying it had voted for the
+// same candidate, or nobody, is not. Grants of one node on either side of a fresh start (a new
+// cluster of a table test: term 0) are not one either.
+func TestDoubleVoteStatedInOneLine(t *testing.T) {
+	grant := func(ms int64, cand, had string) parse.Event {
+		return ev(ms, "4", eventline.KindVote, "cast MsgVote for "+cand, field("term", "2"), field("candidate", cand),
+			field("granted", "true"), field("voted_for", had))
+	}
+	ex := explainOf(parse.StatusFail, []parse.Event{grant(10, "1", "3")})
+	if rules(ex) != "double-vote" || ex.Findings[0].Anomaly != "node 4 granted its vote in term 2 to 1 though it had voted for 3 in that term" {
+		t.Fatalf("findings %+v", ex.Findings)
+	}
+	if ex := explainOf(parse.StatusFail, []parse.Event{grant(10, "1", "1"), grant(20, "1", "0")}); rules(ex) != "" {
+		t.Fatalf("voted for the same candidate, or nobody: %+v", ex.Findings)
+	}
+	fresh := ev(15, "4", eventline.KindStart, "newRaft", field("init_term", "0"))
+	if ex := explainOf(parse.StatusFail, []parse.Event{grant(10, "1", "0"), fresh, grant(20, "2", "0")}); rules(ex) != "" {
+		t.Fatalf("votes of two fresh nodes: %+v", ex.Findings)
+	}
+	restarted := ev(15, "4", eventline.KindStart, "newRaft", field("init_term", "2"))
+	if ex := explainOf(parse.StatusFail, []parse.Event{grant(10, "1", "0"), restarted, grant(20, "2", "0")}); rules(ex) != "double-vote" {
+		t.Fatalf("votes on either side of a restart from disk: %+v", ex.Findings)
+	}
+}

@@ -14,6 +14,12 @@
 #                            of term 1) at term 2 and 1 becomes leader; in TestDuelingCandidates
 #                            node 1 (index 1 of term 1) votes for 3 (index 0 of term 0). Both
 #                            tests fail on testify's "Not equal" of the nodes' states.
+#   etcdraft_double_vote.log raft.go's canVote always true: a node votes whatever vote it has.
+#                            Truth: TestFollowerVote's node 1 "[..., vote: 2] cast MsgVote for
+#                            3" at term 1; in TestLeaderElectionOverwriteNewerLogs nodes 4 and
+#                            5, having voted for 3 in term 2, vote for 1; in
+#                            TestPreVoteWithSplitVote nodes 2 and 3, each having voted for
+#                            itself in term 3, vote for each other and both become leader.
 #
 # SRC holds that repository's files at that commit (git archive of the commit). Each bug is one
 # sed of src/raft/leader_election.go, RequestVote's grant condition:
@@ -47,11 +53,18 @@ run() { # name sed tests
 run ferriem_double_vote 's/if (rf.votedFor == -1 || rf.votedFor == args.From) \&\& rf.isUpToDate/if rf.isUpToDate/' '2A$'
 run ferriem_stale_vote 's/ \&\& rf.isUpToDate(args.LastLogTerm, args.LastLogIndex) {/ {/' 'FailAgree|FailNoAgree|Rejoin|Backup'
 
-# etcd-io/raft: a copy of the module's source with the up-to-date check dropped.
+# etcd-io/raft: a copy of the module's source with one sed of raft.go, and some of its tests.
 (cd "$work" && go mod init seeded >/dev/null 2>&1 || true)
 dir=$(cd "$work" && go mod download -json go.etcd.io/raft/v3@v3.7.0 | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-cp -r "$dir" "$work/etcdraft"
-chmod -R u+w "$work/etcdraft"
-sed -i 's/if canVote \&\& r.raftLog.isUpToDate(candLastID) {/if canVote {/' "$work/etcdraft/raft.go"
-(cd "$work/etcdraft" && go test -v -count=1 -run '^(TestLeaderElectionOverwriteNewerLogs|TestDuelingCandidates)$' . 2>&1 || true) >"$here/etcdraft_stale_vote.log"
-echo "etcdraft_stale_vote: $(wc -l <"$here/etcdraft_stale_vote.log") lines" >&2
+etcdraft() { # name sed tests
+	rm -rf "$work/$1"
+	cp -r "$dir" "$work/$1"
+	chmod -R u+w "$work/$1"
+	sed -i "$2" "$work/$1/raft.go"
+	(cd "$work/$1" && go test -v -count=1 -run "$3" . 2>&1 || true) >"$here/$1.log"
+	echo "$1: $(wc -l <"$here/$1.log") lines" >&2
+}
+etcdraft etcdraft_stale_vote 's/if canVote \&\& r.raftLog.isUpToDate(candLastID) {/if canVote {/' \
+	'^(TestLeaderElectionOverwriteNewerLogs|TestDuelingCandidates)$'
+etcdraft etcdraft_double_vote 's/canVote := r.Vote == m.GetFrom() ||/canVote := true || r.Vote == m.GetFrom() ||/' \
+	'^(TestLeaderElectionOverwriteNewerLogs|TestPreVoteWithSplitVote|TestFollowerVote)$'

@@ -30,8 +30,9 @@ fact state state=leader       : ^became leader at term (?P<term>\d+)
 fact state state=candidate    : ^became candidate at term (?P<term>\d+)
 fact state state=precandidate : ^became pre-candidate at term (?P<term>\d+)
 fact state state=follower     : ^became follower at term (?P<term>\d+)
-# etcd-io/raft states both logs' last entries in a vote: the voter's, then the candidate's.
-fact vote granted=true  : \[logterm: (?P<last_term>\d+), index: (?P<last_index>\d+), vote: [0-9a-f]+\] cast (?P<type>MsgVote) for (?P<candidate>[0-9a-f]+) \[logterm: (?P<candidate_last_term>\d+), index: (?P<candidate_last_index>\d+)\] at term (?P<term>\d+)
+# etcd-io/raft states both logs' last entries in a vote, the voter's then the candidate's, and
+# whom the voter had voted for in the term (0: nobody).
+fact vote granted=true  : \[logterm: (?P<last_term>\d+), index: (?P<last_index>\d+), vote: (?P<voted_for>[0-9a-f]+)\] cast (?P<type>MsgVote) for (?P<candidate>[0-9a-f]+) \[logterm: (?P<candidate_last_term>\d+), index: (?P<candidate_last_index>\d+)\] at term (?P<term>\d+)
 fact vote granted=true  : cast (?P<type>MsgVote) for (?P<candidate>[0-9a-f]+) .*at term (?P<term>\d+)
 fact vote granted=true prevote=true  : cast (?P<type>MsgPreVote) for (?P<candidate>[0-9a-f]+) .*at term (?P<term>\d+)
 fact vote granted=false : rejected (?P<type>MsgVote) from (?P<candidate>[0-9a-f]+) .*at term (?P<term>\d+)
