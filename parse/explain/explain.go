@@ -12,6 +12,7 @@ package explain
 import (
 	"fmt"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -48,6 +49,7 @@ type Finding struct {
 	Chain     []Step `json:"chain"`
 	at        int64  // time of At, for ordering
 	safety    bool   // found by a Safety rule
+	failure   bool   // found by a Failure rule
 }
 
 // Explanation is a failing test's, or one with a violation: its symptom and what the rules
@@ -76,19 +78,23 @@ type Rule struct {
 	// (in a run with faults, terms without a leader are what a partition does: a bug shows in
 	// a safety finding).
 	Safety bool
-	Find   func(*Case) []Finding
+	// Failure: the rule reads the failure itself (where a panic happened), which comes before
+	// everything.
+	Failure bool
+	Find    func(*Case) []Finding
 }
 
 // Rules are every rule, in the order their findings are listed when they happen at one time.
 var Rules = []Rule{
-	{"violation", "a safety check analyze runs is violated (two leaders in a term, a committed entry lost, ...)", true, violations},
-	{"double-vote", "a node grants its vote to two candidates in one term (a vote not kept on disk, or not checked)", true, doubleVotes},
-	{"stale-vote", "a node grants its vote to a candidate whose log is behind its own (Raft's election restriction not checked)", true, staleVotes},
-	{"slow-heartbeat", "a follower's election timer fires while its leader, up and not cut off, has sent it nothing for longer than that timeout", false, slowHeartbeats},
-	{"leaderless", "two or more terms in a row elect no leader: who campaigned, and how the votes went", false, leaderless},
-	{"stuck", "a leader proposes an entry and, leading on for a second or more, never commits it: which followers refused its AppendEntries", false, stuck},
-	{"lagging", "a server's commit index stays far behind the cluster's to the end, though it runs on and no fault of it is stated", false, lagging},
-	{"silent", "a server stops printing long before the test ends, with no crash or disconnection stated", false, silent},
+	{"panic", "the test panicked: in which function and line of the code under test (the panicking goroutine's first frame outside Go's own packages)", false, true, panicPlace},
+	{"violation", "a safety check analyze runs is violated (two leaders in a term, a committed entry lost, ...)", true, false, violations},
+	{"double-vote", "a node grants its vote to two candidates in one term (a vote not kept on disk, or not checked)", true, false, doubleVotes},
+	{"stale-vote", "a node grants its vote to a candidate whose log is behind its own (Raft's election restriction not checked)", true, false, staleVotes},
+	{"slow-heartbeat", "a follower's election timer fires while its leader, up and not cut off, has sent it nothing for longer than that timeout", false, false, slowHeartbeats},
+	{"leaderless", "two or more terms in a row elect no leader: who campaigned, and how the votes went", false, false, leaderless},
+	{"stuck", "a leader proposes an entry and, leading on for a second or more, never commits it: which followers refused its AppendEntries", false, false, stuck},
+	{"lagging", "a server's commit index stays far behind the cluster's to the end, though it runs on and no fault of it is stated", false, false, lagging},
+	{"silent", "a server stops printing long before the test ends, with no crash or disconnection stated", false, false, silent},
 }
 
 // Case is what the rules read: one test and its analysis.
@@ -132,7 +138,7 @@ func explain(t *parse.Test, r analyze.Report, failed bool) Explanation {
 	ex := Explanation{Test: r.Test, Status: t.Status.String(), Symptom: symptom(t, r), Findings: []Finding{}}
 	for _, rule := range Rules {
 		for _, f := range rule.Find(c) {
-			f.Rule, f.safety = rule.Name, rule.Safety
+			f.Rule, f.safety, f.failure = rule.Name, rule.Safety, rule.Failure
 			if len(f.Chain) > maxChain {
 				f.Chain = f.Chain[:maxChain]
 			}
@@ -141,10 +147,13 @@ func explain(t *parse.Test, r analyze.Report, failed bool) Explanation {
 	}
 	// Broken safety properties first (Rule.Safety), then the rest; each earliest first.
 	rank := func(f Finding) int {
-		if f.safety {
+		switch {
+		case f.failure:
 			return 0
+		case f.safety:
+			return 1
 		}
-		return 1
+		return 2
 	}
 	slices.SortStableFunc(ex.Findings, func(a, b Finding) int {
 		switch {
@@ -720,6 +729,93 @@ func doubleVotes(c *Case) []Finding {
 	}
 	return out
 }
+
+// panicPlace: a Go panic prints the panicking goroutine first, its frames innermost first; the
+// first frame outside Go's own packages (runtime, reflect, testing, sync, ...) is the code that
+// panicked. The test's last events before the panic come with it.
+func panicPlace(c *Case) []Finding {
+	other := c.Test.Other
+	for i := range other {
+		text := strings.TrimSpace(other[i].Text)
+		if other[i].Kind != parse.OtherCrash || !strings.HasPrefix(text, "panic: ") || strings.HasPrefix(text, "panic: test timed out") {
+			continue
+		}
+		fn, file, ok := firstOwnFrame(other[i+1:])
+		if !ok {
+			return nil
+		}
+		f := Finding{Certainty: Stated,
+			Anomaly: fmt.Sprintf("the test panicked in %s at %s: %s", fn, file, strings.TrimPrefix(text, "panic: "))}
+		// The events just before the panic's line, the last of them its place in the timeline.
+		last := -1
+		for k := range c.Test.Events {
+			if e := &c.Test.Events[k]; e.File == other[i].File && e.Line < other[i].Line {
+				last = k
+			}
+		}
+		for k := max(last-4, 0); k <= last && last >= 0; k++ {
+			f.Chain = append(f.Chain, c.step(k))
+		}
+		if last >= 0 {
+			f.At, f.at = c.step(last), c.Test.Events[last].Time
+		}
+		return []Finding{f}
+	}
+	return nil
+}
+
+// firstOwnFrame finds, in the lines after a panic, the first goroutine's first frame that is
+// not of Go's own packages: its function and its file:line (the file's base name).
+func firstOwnFrame(lines []parse.OtherLine) (fn, file string, ok bool) {
+	inGoroutine := false
+	for k := 0; k+1 < len(lines); k++ {
+		text := strings.TrimSpace(lines[k].Text)
+		switch {
+		case strings.HasPrefix(text, "goroutine ") && strings.HasSuffix(text, ":"):
+			if inGoroutine {
+				return "", "", false // the first goroutine ended without a frame of its own
+			}
+			inGoroutine = true
+			continue
+		case !inGoroutine || text == "" || strings.HasPrefix(text, "created by "):
+			continue
+		}
+		where := strings.TrimSpace(lines[k+1].Text)
+		name := text
+		if p := strings.LastIndexByte(name, '('); p > 0 && strings.HasSuffix(name, ")") {
+			name = name[:p] // the arguments
+		}
+		if goOwn(name) {
+			k++
+			continue
+		}
+		if sp := strings.IndexByte(where, ' '); sp > 0 {
+			where = where[:sp] // "+0x5a5"
+		}
+		return name, path.Base(where), true
+	}
+	return "", "", false
+}
+
+// goOwn reports whether a function is of Go's own packages (the standard library's first path
+// elements, and the runtime's panic), not of the code under test.
+func goOwn(fn string) bool {
+	first, _, _ := strings.Cut(fn, "/")
+	first, _, _ = strings.Cut(first, ".")
+	return stdRoots[first]
+}
+
+// stdRoots are the first elements of the standard library's import paths.
+var stdRoots = func() map[string]bool {
+	m := map[string]bool{}
+	for _, r := range strings.Fields(`archive bufio builtin bytes cmp compress container context crypto database
+		debug embed encoding errors expvar flag fmt go hash html image index internal io iter log maps
+		math mime net os panic path plugin reflect regexp runtime slices sort strconv strings structs
+		sync syscall testing text time unicode unique unsafe weak`) {
+		m[r] = true
+	}
+	return m
+}()
 
 // freshStart reports whether a start event is of a node with nothing on disk (term 0).
 func freshStart(e *parse.Event) bool {

@@ -431,3 +431,38 @@ func TestDoubleVoteStatedInOneLine(t *testing.T) {
 		t.Fatalf("votes on either side of a restart from disk: %+v", ex.Findings)
 	}
 }
+
+// TestPanicPlaceIsFound: a panic's place is the first goroutine's first frame outside Go's own
+// packages, found first, with the events before the panic's line; a test timeout's panic (the
+// alarm's goroutine) has no such place.
+func TestPanicPlaceIsFound(t *testing.T) {
+	crash := func(line int32, text string) parse.OtherLine {
+		return parse.OtherLine{Text: text, Line: line, Kind: parse.OtherCrash}
+	}
+	events := []parse.Event{
+		ev(10, "1", eventline.KindState, "becomes leader", field("term", "1"), field("state", "leader")),
+		ev(20, "2", eventline.KindRecv, "receives AppendEntries", field("term", "1"), field("type", "AppendEntries"), field("from", "1")),
+	}
+	tt := &parse.Test{Name: "TestX", Status: parse.StatusFail, Attempt: 1, Events: events, Panicked: true, Other: []parse.OtherLine{
+		crash(30, "panic: runtime error: index out of range [5] with length 3"),
+		crash(31, ""),
+		crash(32, "goroutine 7 [running]:"),
+		crash(33, "panic({0x6a2c1e, 0xc000012345})"),
+		crash(34, "        /usr/local/go/src/runtime/panic.go:770 +0x132"),
+		crash(35, "github.com/x/raft.(*node).step(0xc0001c2000, 0xc000416080)"),
+		crash(36, "        /home/x/raft/node.go:88 +0x5a5"),
+		crash(37, "created by github.com/x/raft.(*node).run in goroutine 1"),
+		crash(38, "        /home/x/raft/node.go:40 +0x1b1"),
+	}}
+	ex := Explain(tt, analyze.Test(tt, analyze.Options{}))
+	if len(ex.Findings) == 0 || ex.Findings[0].Rule != "panic" ||
+		ex.Findings[0].Anomaly != "the test panicked in github.com/x/raft.(*node).step at node.go:88: runtime error: index out of range [5] with length 3" ||
+		len(ex.Findings[0].Chain) != 2 || ex.Findings[0].At.Line != 20 {
+		t.Fatalf("findings %+v", ex.Findings)
+	}
+	tt.Other = []parse.OtherLine{crash(30, "panic: test timed out after 10s"), crash(31, "goroutine 9 [running]:"),
+		crash(32, "testing.(*M).startAlarm.func1()"), crash(33, "        /usr/local/go/src/testing/testing.go:2802 +0x605")}
+	if ex := Explain(tt, analyze.Test(tt, analyze.Options{})); strings.Contains(rules(ex), "panic") {
+		t.Fatalf("a timeout: %+v", ex.Findings)
+	}
+}
