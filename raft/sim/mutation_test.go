@@ -23,6 +23,8 @@ import (
 
 var mutationSeeds = flag.Int("mutation-seeds", 1500, "seeds to try per seeded bug before calling it missed")
 
+var updateExplained = flag.Bool("update-explained", false, "rewrite testdata/explained/*.golden, raftviz explain's text on each caught bug's run")
+
 // unreachable are seeded bugs that the node driver's order makes harmless, so that no run can
 // catch them; a unit test of the core shows each (see the table in docs/RELIABILITY.md).
 var unreachable = map[raft.Mutation]string{
@@ -99,6 +101,20 @@ func TestMutationsAreCaught(t *testing.T) {
 				if want, ok := causeRules[m.String()]; ok && !slices.Contains(others, want) {
 					keepLog(t, buf, uint64(max(try-len(scenarios)+1, 0)))
 					t.Fatalf("%s: raftviz explain names no %s (the seeded cause): %+v", where, want, ex.Findings)
+				}
+				// What explain says of the run, whole, is a golden file reviewed by reading the log.
+				var text bytes.Buffer
+				explain.WriteText(&text, ex, "")
+				golden := filepath.Join("testdata", "explained", strings.ReplaceAll(m.String(), " ", "_")+".golden")
+				if *updateExplained {
+					if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(golden, text.Bytes(), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				} else if want, err := os.ReadFile(golden); err != nil || !bytes.Equal(want, text.Bytes()) {
+					t.Errorf("%s: raftviz explain's text differs from %s (-update-explained rewrites it; %v):\n%s", where, golden, err, text.String())
 				}
 				first := ex.Findings[0].Anomaly
 				if r := []rune(first); len(r) > 90 {
