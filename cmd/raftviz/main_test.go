@@ -104,6 +104,7 @@ func TestGolden(t *testing.T) {
 		{"explain_seeded_double_vote", []string{"explain", td + "seeded/ferriem_double_vote.log"}},
 		{"explain_seeded_stale_vote", []string{"explain", td + "seeded/ferriem_stale_vote.log"}},
 		{"explain_seeded_etcdraft_stale_vote", []string{"explain", td + "seeded/etcdraft_stale_vote.log"}},
+		{"explain_seeded_deadlock", []string{"explain", td + "seeded/ferriem_deadlock.log"}},
 		{"explain_seeded_etcdraft_double_vote", []string{"explain", td + "seeded/etcdraft_double_vote.log"}},
 		{"explain_cut_off", []string{"explain", td + "corpus/ferriem.log"}},
 		{"explain_nothing", []string{"explain", td + "../sample/logs/sim_seed7.log"}},

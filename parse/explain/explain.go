@@ -87,9 +87,11 @@ type Rule struct {
 // Rules are every rule, in the order their findings are listed when they happen at one time.
 var Rules = []Rule{
 	{"panic", "the test panicked: in which function and line of the code under test (the panicking goroutine's first frame outside Go's own packages)", false, true, panicPlace},
+	{"deadlock", "the test timed out with goroutines of the code under test waiting for a lock: where they wait", false, true, waitingForLocks},
 	{"violation", "a safety check analyze runs is violated (two leaders in a term, a committed entry lost, ...)", true, false, violations},
 	{"double-vote", "a node grants its vote to two candidates in one term (a vote not kept on disk, or not checked)", true, false, doubleVotes},
 	{"stale-vote", "a node grants its vote to a candidate whose log is behind its own (Raft's election restriction not checked)", true, false, staleVotes},
+	{"apply-order", "a node applies an index it applied already, or one below it, with no restart or snapshot between (state machine safety)", true, false, applyOrder},
 	{"slow-heartbeat", "a follower's election timer fires while its leader, up and not cut off, has sent it nothing for longer than that timeout", false, false, slowHeartbeats},
 	{"leaderless", "two or more terms in a row elect no leader: who campaigned, and how the votes went", false, false, leaderless},
 	{"stuck", "a leader proposes an entry and, leading on for a second or more, never commits it: which followers refused its AppendEntries", false, false, stuck},
@@ -525,6 +527,56 @@ func staleVotes(c *Case) []Finding {
 	return out
 }
 
+// applyOrder: each node applies its log's entries once each, in index order; after a
+// restart it may apply them again from its snapshot, and a snapshot installed moves it on. An
+// apply of an index at or below the last one the node applied, with neither between, is an
+// entry applied twice or out of order. (A gap is not one: many logs apply no-op and
+// configuration entries without saying so.)
+func applyOrder(c *Case) []Finding {
+	last := map[string]int{} // node -> its last apply event
+	var out []Finding
+	more := 0
+	for i := range c.Test.Events {
+		e := &c.Test.Events[i]
+		switch e.Kind {
+		case eventline.KindStart, eventline.KindRestart, eventline.KindCrash, eventline.KindStop:
+			delete(last, e.Node)
+		case eventline.KindSnapshot:
+			if action, _ := e.Field("action"); action == "installed" {
+				delete(last, e.Node)
+			}
+		case eventline.KindApply:
+			idx, ok := e.FieldInt("index")
+			if !ok {
+				continue
+			}
+			j, seen := last[e.Node]
+			last[e.Node] = i
+			if !seen {
+				continue
+			}
+			prev, _ := c.Test.Events[j].FieldInt("index")
+			if idx > prev {
+				continue
+			}
+			if len(out) > 0 {
+				more++
+				continue
+			}
+			what := "again"
+			if idx < prev {
+				what = "out of order"
+			}
+			out = append(out, Finding{Certainty: Stated, at: e.Time, Chain: []Step{c.step(j), c.step(i)}, At: c.step(i),
+				Anomaly: fmt.Sprintf("node %s applied index %d after index %d, with no restart or snapshot between: an entry applied %s", e.Node, idx, prev, what)})
+		}
+	}
+	if more > 0 {
+		out[0].Anomaly += fmt.Sprintf(" (and %d more such applies)", more)
+	}
+	return out
+}
+
 // slowHeartbeats: a leader must reach each follower more often than the follower's election
 // timeout, or the follower campaigns and the cluster loses its leader for nothing. A
 // follower's election timer that fires (or its becoming a candidate on a timeout) while the
@@ -764,37 +816,104 @@ func panicPlace(c *Case) []Finding {
 	return nil
 }
 
-// firstOwnFrame finds, in the lines after a panic, the first goroutine's first frame that is
-// not of Go's own packages: its function and its file:line (the file's base name).
-func firstOwnFrame(lines []parse.OtherLine) (fn, file string, ok bool) {
-	inGoroutine := false
-	for k := 0; k+1 < len(lines); k++ {
+// goroutine is one goroutine of a Go trace: its state ("running", "sync.Mutex.Lock", "chan
+// receive, 2 minutes") and its first frame outside Go's own packages ("" when none).
+type goroutine struct {
+	state, fn, file string
+}
+
+// goroutines reads the goroutines of a trace (the lines after a panic), in order.
+func goroutines(lines []parse.OtherLine) []goroutine {
+	var out []goroutine
+	for k := 0; k < len(lines); k++ {
 		text := strings.TrimSpace(lines[k].Text)
-		switch {
-		case strings.HasPrefix(text, "goroutine ") && strings.HasSuffix(text, ":"):
-			if inGoroutine {
-				return "", "", false // the first goroutine ended without a frame of its own
+		if strings.HasPrefix(text, "goroutine ") && strings.HasSuffix(text, "]:") {
+			if open := strings.IndexByte(text, '['); open > 0 {
+				out = append(out, goroutine{state: text[open+1 : len(text)-2]})
 			}
-			inGoroutine = true
-			continue
-		case !inGoroutine || text == "" || strings.HasPrefix(text, "created by "):
 			continue
 		}
-		where := strings.TrimSpace(lines[k+1].Text)
+		g := len(out) - 1
+		if g < 0 || out[g].fn != "" || text == "" || strings.HasPrefix(text, "created by ") || k+1 >= len(lines) {
+			continue
+		}
 		name := text
 		if p := strings.LastIndexByte(name, '('); p > 0 && strings.HasSuffix(name, ")") {
 			name = name[:p] // the arguments
 		}
+		where := strings.TrimSpace(lines[k+1].Text)
+		k++ // the frame's file line
 		if goOwn(name) {
-			k++
 			continue
 		}
 		if sp := strings.IndexByte(where, ' '); sp > 0 {
 			where = where[:sp] // "+0x5a5"
 		}
-		return name, path.Base(where), true
+		out[g].fn, out[g].file = name, path.Base(where)
 	}
-	return "", "", false
+	return out
+}
+
+// firstOwnFrame is the first goroutine's first frame outside Go's own packages: the code that
+// panicked.
+func firstOwnFrame(lines []parse.OtherLine) (fn, file string, ok bool) {
+	gs := goroutines(lines)
+	if len(gs) == 0 || gs[0].fn == "" {
+		return "", "", false
+	}
+	return gs[0].fn, gs[0].file, true
+}
+
+// waitingForLocks: a test that times out with goroutines of the code under test waiting for a
+// lock (sync.Mutex.Lock, RWMutex, a semaphore) hung on a lock that was taken and never given
+// back, as a rule. Where they wait, by the number waiting there, is the finding; the dump does
+// not say who holds the lock.
+func waitingForLocks(c *Case) []Finding {
+	other := c.Test.Other
+	for i := range other {
+		text := strings.TrimSpace(other[i].Text)
+		if other[i].Kind != parse.OtherCrash || !strings.HasPrefix(text, "panic: test timed out") {
+			continue
+		}
+		count := map[string]int{}
+		var places []string
+		waiting := 0
+		for _, g := range goroutines(other[i+1:]) {
+			state, _, _ := strings.Cut(g.state, ",")
+			if g.fn == "" || !strings.Contains(state, "Lock") && !strings.Contains(state, "semacquire") {
+				continue
+			}
+			waiting++
+			place := g.fn + " at " + g.file
+			if count[place] == 0 {
+				places = append(places, place)
+			}
+			count[place]++
+		}
+		if waiting == 0 {
+			return nil
+		}
+		slices.SortStableFunc(places, func(a, b string) int { return count[b] - count[a] })
+		var where []string
+		for k, p := range places {
+			if k == 3 {
+				where = append(where, plural(len(places)-3, "more place"))
+				break
+			}
+			where = append(where, fmt.Sprintf("%d in %s", count[p], p))
+		}
+		f := Finding{Certainty: Inferred,
+			Anomaly: fmt.Sprintf("the test timed out with %s of the code under test waiting for a lock (%s): a lock taken and never released, as a rule (a deadlock)",
+				plural(waiting, "goroutine"), strings.Join(where, ", "))}
+		// Each node's last event: where each stopped.
+		f.Chain = c.lastEvents(1)
+		if len(f.Chain) > 0 {
+			f.At = f.Chain[len(f.Chain)-1]
+			f.at = c.Test.Events[f.At.Event].Time
+		}
+		return []Finding{f}
+	}
+	return nil
 }
 
 // goOwn reports whether a function is of Go's own packages (the standard library's first path

@@ -466,3 +466,56 @@ func TestPanicPlaceIsFound(t *testing.T) {
 		t.Fatalf("a timeout: %+v", ex.Findings)
 	}
 }
+
+// TestApplyOrderIsFound: node 2 applies 1, 2, 3 and then 2 again: found; applies again after a
+// restart, or after a snapshot installed, and gaps are not.
+func TestApplyOrderIsFound(t *testing.T) {
+	apply := func(ms int64, idx string) parse.Event {
+		return ev(ms, "2", eventline.KindApply, "applies at "+idx, field("term", "1"), field("index", idx), field("eterm", "1"))
+	}
+	ex := explainOf(parse.StatusFail, []parse.Event{apply(10, "1"), apply(20, "2"), apply(30, "3"), apply(40, "2")})
+	if rules(ex) != "apply-order" || ex.Findings[0].Anomaly != "node 2 applied index 2 after index 3, with no restart or snapshot between: an entry applied out of order" ||
+		len(ex.Findings[0].Chain) != 2 || ex.Findings[0].At.Line != 40 {
+		t.Fatalf("findings %+v", ex.Findings)
+	}
+	if ex := explainOf(parse.StatusFail, []parse.Event{apply(10, "1"), apply(20, "1")}); !strings.HasSuffix(ex.Findings[0].Anomaly, "an entry applied again") {
+		t.Fatalf("the same index twice: %+v", ex.Findings)
+	}
+	for name, events := range map[string][]parse.Event{
+		"after a restart": {apply(10, "1"), apply(20, "2"), ev(25, "2", eventline.KindRestart, "restarts", field("term", "1")), apply(30, "1")},
+		"after a snapshot": {apply(10, "5"), ev(15, "2", eventline.KindSnapshot, "installs snapshot", field("term", "1"), field("index", "3"),
+			field("action", "installed")), apply(20, "4")},
+		"a gap": {apply(10, "1"), apply(20, "4")},
+	} {
+		if ex := explainOf(parse.StatusFail, events); strings.Contains(rules(ex), "apply-order") {
+			t.Errorf("%s: findings %+v", name, ex.Findings)
+		}
+	}
+}
+
+// TestDeadlockIsFound: a test timeout whose dump has goroutines of the code under test waiting
+// in sync.Mutex.Lock is found first, the places by how many wait there; goroutines waiting
+// otherwise (a sync.Cond, a channel), or a timeout with no lock waited for, are not.
+func TestDeadlockIsFound(t *testing.T) {
+	crash := func(text string) parse.OtherLine { return parse.OtherLine{Text: text, Kind: parse.OtherCrash} }
+	waiting := func(id, state, fn, file string) []parse.OtherLine {
+		return []parse.OtherLine{crash("goroutine " + id + " [" + state + "]:"), crash("sync.(*Mutex).Lock(0x4c9fbe?)"),
+			crash("        /usr/local/go/src/sync/mutex.go:46 +0x15"), crash(fn + "(0xc000132000)"), crash("        /src/raft/" + file + " +0x45")}
+	}
+	dump := []parse.OtherLine{crash("panic: test timed out after 8s")}
+	dump = append(dump, waiting("7", "sync.Mutex.Lock", "example.com/raft.(*Raft).RequestVote", "vote.go:76")...)
+	dump = append(dump, waiting("8", "sync.Mutex.Lock, 2 minutes", "example.com/raft.(*Raft).RequestVote", "vote.go:76")...)
+	dump = append(dump, waiting("9", "sync.Mutex.Lock", "example.com/raft.(*Raft).ticker", "raft.go:149")...)
+	dump = append(dump, waiting("10", "sync.Cond.Wait", "example.com/raft.(*Raft).applier", "apply.go:20")...)
+	tt := &parse.Test{Name: "TestX", Status: parse.StatusFail, Attempt: 1, Panicked: true, Other: dump,
+		Events: []parse.Event{ev(10, "1", eventline.KindState, "becomes leader", field("term", "1"), field("state", "leader"))}}
+	ex := Explain(tt, analyze.Test(tt, analyze.Options{}))
+	if len(ex.Findings) == 0 || ex.Findings[0].Rule != "deadlock" || ex.Findings[0].Anomaly != "the test timed out with 3 goroutines of the code under test waiting for a lock "+
+		"(2 in example.com/raft.(*Raft).RequestVote at vote.go:76, 1 in example.com/raft.(*Raft).ticker at raft.go:149): a lock taken and never released, as a rule (a deadlock)" {
+		t.Fatalf("findings %+v", ex.Findings)
+	}
+	tt.Other = append(append([]parse.OtherLine{}, dump[:1]...), dump[16:]...) // the Cond waiter only
+	if ex := Explain(tt, analyze.Test(tt, analyze.Options{})); strings.Contains(rules(ex), "deadlock") {
+		t.Fatalf("no lock waited for: %+v", ex.Findings)
+	}
+}

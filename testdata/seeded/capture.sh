@@ -35,23 +35,29 @@
 #                            overwrites the committed entry 103 at index 2, and the tester's
 #                            log.Fatalf ends the run: "apply error: commit index=2 server=2 102 !=
 #                            server=1 103" (no --- FAIL line; the package FAILs).
+#   ferriem_deadlock.log     RequestVote's first "defer rf.mu.Unlock()" dropped: the first vote
+#                            request leaves the lock held (go test -run 'InitialElection2A$'
+#                            -timeout 8s). Truth: the test times out; the goroutine dump has
+#                            the RequestVote handlers waiting in rf.mu.Lock() at
+#                            leader_election.go:76, and the ticker and AppendEntries behind them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=${1:?usage: capture.sh SRC}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-run() { # name sed tests
+run() { # name sed tests [timeout]
 	rm -rf "$work/$1"
 	cp -r "$src" "$work/$1"
 	chmod -R u+w "$work/$1"
 	sed -i 's/const Debug = false/const Debug = true/' "$work/$1/src/raft/util.go"
 	sed -i "$2" "$work/$1/src/raft/leader_election.go"
-	(cd "$work/$1/src/raft" && GOFLAGS=-mod=mod go test -race -vet=off -v -count 1 -run "$3" -timeout 120s . 2>&1 || true) |
+	(cd "$work/$1/src/raft" && GOFLAGS=-mod=mod go test -race -vet=off -v -count 1 -run "$3" -timeout "${4:-120s}" . 2>&1 || true) |
 		head -n 20000 >"$here/$1.log"
 	echo "$1: $(wc -l <"$here/$1.log") lines" >&2
 }
 run ferriem_double_vote 's/if (rf.votedFor == -1 || rf.votedFor == args.From) \&\& rf.isUpToDate/if rf.isUpToDate/' '2A$'
 run ferriem_stale_vote 's/ \&\& rf.isUpToDate(args.LastLogTerm, args.LastLogIndex) {/ {/' 'FailAgree|FailNoAgree|Rejoin|Backup'
+run ferriem_deadlock '0,/\tdefer rf.mu.Unlock()/s//\t\/\/ seeded: no unlock/' 'InitialElection2A$' 8s
 
 # etcd-io/raft: a copy of the module's source with one sed of raft.go, and some of its tests.
 (cd "$work" && go mod init seeded >/dev/null 2>&1 || true)
