@@ -92,22 +92,30 @@ func (c *choppyReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// readAllWith reads the logs as one Source, read ahead or not, and returns what came out.
-func readAllWith(t *testing.T, mode int, r *rand.Rand, logs [][]byte, opts Options) string {
+// readSource reads inputs as one Source, read ahead or not (aheadMode), to the end; the
+// Source is closed.
+func readSource(t *testing.T, mode int, inputs []Input, opts Options) (*Source, []*Test, Summary) {
 	t.Helper()
 	old := aheadMode
 	aheadMode = mode
 	defer func() { aheadMode = old }()
-	inputs := make([]Input, len(logs))
-	for i, l := range logs {
-		inputs[i] = Input{Name: "n" + strconv.Itoa(i+1) + ".log", Reader: &choppyReader{r: r, src: l}}
-	}
 	src := NewSource(inputs, opts)
 	defer src.Close()
 	tests, sum, err := src.ReadAll(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return src, tests, sum
+}
+
+// readAllWith reads the logs as one Source, read ahead or not, and returns what came out.
+func readAllWith(t *testing.T, mode int, r *rand.Rand, logs [][]byte, opts Options) string {
+	t.Helper()
+	inputs := make([]Input, len(logs))
+	for i, l := range logs {
+		inputs[i] = Input{Name: "n" + strconv.Itoa(i+1) + ".log", Reader: &choppyReader{r: r, src: l}}
+	}
+	src, tests, sum := readSource(t, mode, inputs, opts)
 	var b bytes.Buffer
 	for _, tt := range tests {
 		fmt.Fprintf(&b, "%+v\n", *tt)
@@ -276,15 +284,7 @@ func TestCountOnlyCountsTheEvents(t *testing.T) {
 // countedTests reads one log and describes each test by its tally and everything but its events.
 func countedTests(t *testing.T, mode int, log []byte, opts Options) string {
 	t.Helper()
-	old := aheadMode
-	aheadMode = mode
-	defer func() { aheadMode = old }()
-	src := NewSource([]Input{{Name: "a.log", Reader: bytes.NewReader(log)}}, opts)
-	defer src.Close()
-	tests, sum, err := src.ReadAll(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tests, sum := readSource(t, mode, []Input{{Name: "a.log", Reader: bytes.NewReader(log)}}, opts)
 	var b bytes.Buffer
 	for _, tt := range tests {
 		tl := tt.Tally
