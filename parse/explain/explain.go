@@ -86,17 +86,17 @@ type Rule struct {
 
 // Rules are every rule, in the order their findings are listed when they happen at one time.
 var Rules = []Rule{
-	{"panic", "the test panicked: in which function and line of the code under test (the panicking goroutine's first frame outside Go's own packages)", false, true, panicPlace},
-	{"deadlock", "the test timed out with goroutines of the code under test waiting for a lock: where they wait", false, true, waitingForLocks},
-	{"violation", "a safety check analyze runs is violated (two leaders in a term, a committed entry lost, ...)", true, false, violations},
-	{"double-vote", "a node grants its vote to two candidates in one term (a vote not kept on disk, or not checked)", true, false, doubleVotes},
-	{"stale-vote", "a node grants its vote to a candidate whose log is behind its own (Raft's election restriction not checked)", true, false, staleVotes},
-	{"apply-order", "a node applies an index it applied already, or one below it, with no restart or snapshot between (state machine safety)", true, false, applyOrder},
-	{"slow-heartbeat", "a follower's election timer fires while its leader, up and not cut off, has sent it nothing for longer than that timeout", false, false, slowHeartbeats},
-	{"leaderless", "two or more terms in a row elect no leader: who campaigned, and how the votes went", false, false, leaderless},
-	{"stuck", "a leader proposes an entry and, leading on for a second or more, never commits it: which followers refused its AppendEntries", false, false, stuck},
-	{"lagging", "a server's commit index stays far behind the cluster's to the end, though it runs on and no fault of it is stated", false, false, lagging},
-	{"silent", "a server stops printing long before the test ends, with no crash or disconnection stated", false, false, silent},
+	{Name: "panic", Doc: "the test panicked: in which function and line of the code under test (the panicking goroutine's first frame outside Go's own packages)", Failure: true, Find: panicPlace},
+	{Name: "deadlock", Doc: "the test timed out with goroutines of the code under test waiting for a lock: where they wait", Failure: true, Find: waitingForLocks},
+	{Name: "violation", Doc: "a safety check analyze runs is violated (two leaders in a term, a committed entry lost, ...)", Safety: true, Find: violations},
+	{Name: "double-vote", Doc: "a node grants its vote to two candidates in one term (a vote not kept on disk, or not checked)", Safety: true, Find: doubleVotes},
+	{Name: "stale-vote", Doc: "a node grants its vote to a candidate whose log is behind its own (Raft's election restriction not checked)", Safety: true, Find: staleVotes},
+	{Name: "apply-order", Doc: "a node applies an index it applied already, or one below it, with no restart or snapshot between (state machine safety)", Safety: true, Find: applyOrder},
+	{Name: "slow-heartbeat", Doc: "a follower's election timer fires while its leader, up and not cut off, has sent it nothing for longer than that timeout", Find: slowHeartbeats},
+	{Name: "leaderless", Doc: "two or more terms in a row elect no leader: who campaigned, and how the votes went", Find: leaderless},
+	{Name: "stuck", Doc: "a leader proposes an entry and, leading on for a second or more, never commits it: which followers refused its AppendEntries", Find: stuck},
+	{Name: "lagging", Doc: "a server's commit index stays far behind the cluster's to the end, though it runs on and no fault of it is stated", Find: lagging},
+	{Name: "silent", Doc: "a server stops printing long before the test ends, with no crash or disconnection stated", Find: silent},
 }
 
 // Case is what the rules read: one test and its analysis.
