@@ -36,9 +36,12 @@ type Step struct {
 	Node  string `json:"node"`
 	Line  int32  `json:"line"`
 	File  int16  `json:"file,omitempty"`
-	Event int    `json:"event"`
+	Event int    `json:"event"` // -1: a finding that points at no event (a test that printed none)
 	Msg   string `json:"msg"`
 }
+
+// noEvent is the At of a finding in a test with no event to point at.
+var noEvent = Step{Event: -1}
 
 // Finding is what one rule found.
 type Finding struct {
@@ -141,6 +144,9 @@ func explain(t *parse.Test, r analyze.Report, failed bool) Explanation {
 	for _, rule := range Rules {
 		for _, f := range rule.Find(c) {
 			f.Rule, f.safety, f.failure = rule.Name, rule.Safety, rule.Failure
+			if f.Chain == nil {
+				f.Chain = []Step{}
+			}
 			if len(f.Chain) > maxChain {
 				f.Chain = f.Chain[:maxChain]
 			}
@@ -796,7 +802,7 @@ func panicPlace(c *Case) []Finding {
 		if !ok {
 			return nil
 		}
-		f := Finding{Certainty: Stated,
+		f := Finding{Certainty: Stated, At: noEvent,
 			Anomaly: fmt.Sprintf("the test panicked in %s at %s: %s", fn, file, strings.TrimPrefix(text, "panic: "))}
 		// The events just before the panic's line, the last of them its place in the timeline.
 		last := -1
@@ -902,7 +908,7 @@ func waitingForLocks(c *Case) []Finding {
 			}
 			where = append(where, fmt.Sprintf("%d in %s", count[p], p))
 		}
-		f := Finding{Certainty: Inferred,
+		f := Finding{Certainty: Inferred, At: noEvent,
 			Anomaly: fmt.Sprintf("the test timed out with %s of the code under test waiting for a lock (%s): a lock taken and never released, as a rule (a deadlock)",
 				plural(waiting, "goroutine"), strings.Join(where, ", "))}
 		// Each node's last event: where each stopped.
