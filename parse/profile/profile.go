@@ -408,7 +408,7 @@ func hasKey(fs []eventline.Field, k string) bool {
 }
 
 // HasFacts reports whether the profile has fact rules at all.
-func (p *Profile) HasFacts() bool { return p.lazy != nil && len(p.lazy.lines) > 0 }
+func (p *Profile) HasFacts() bool { return len(p.facts) > 0 || p.lazy != nil && len(p.lazy.lines) > 0 }
 
 // FactsNameNodes reports whether a fact rule can say which node an event is about ("Disconnect
 // 2" said by the harness): reading facts can then change an event's node, not only its kind.

@@ -119,6 +119,10 @@ func TestCustomFromFlags(t *testing.T) {
 	if !ok || r.Node != "n3" || string(r.Msg) != "became leader term=4" {
 		t.Fatalf("%+v %v", r, ok)
 	}
+	// The classic profile's fact rules come with it (compiled lazily there, copied here).
+	if f, ok := p.Facts(string(r.Msg)); !p.HasFacts() || !ok || f.Kind != "state" {
+		t.Fatalf("facts of a --node-re profile: has %v, %+v %v", p.HasFacts(), f, ok)
+	}
 	for _, bad := range [][2]string{{`(`, ""}, {`node=\w+`, ""}, {`(?P<node>\w+)`, "2006"}} {
 		if _, err := Custom(bad[0], bad[1], classic); err == nil || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%q %q: error %v", bad[0], bad[1], err)
