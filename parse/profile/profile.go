@@ -552,17 +552,8 @@ func (p *Profile) compileFacts() error {
 	lf.once.Do(func() {
 		var facts []*rule
 		for _, l := range lf.lines {
-			fail := func(format string, args ...any) error {
-				return &Error{File: lf.file, Line: l.n, Msg: fmt.Sprintf(format, args...)}
-			}
-			compile := func(expr string) (*regexp.Regexp, error) {
-				re, err := regexp.Compile(expr)
-				if err != nil {
-					return nil, fail("bad regexp %q: %v", expr, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
-				}
-				return re, nil
-			}
-			r, err := parseRule(l.val, fail, compile)
+			fail := failAt(lf.file, l.n)
+			r, err := parseRule(l.val, fail, compilerFor(fail))
 			if err != nil {
 				lf.err = err
 				return
@@ -582,6 +573,24 @@ func (p *Profile) rules() ([]*rule, *foldIndex) {
 	return p.facts, p.folds
 }
 
+// failAt makes the errors of a profile file's line.
+func failAt(file string, line int) func(string, ...any) error {
+	return func(format string, args ...any) error {
+		return &Error{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
+	}
+}
+
+// compilerFor compiles a profile's regexps, a mistake reported by fail.
+func compilerFor(fail func(string, ...any) error) func(string) (*regexp.Regexp, error) {
+	return func(expr string) (*regexp.Regexp, error) {
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			return nil, fail("bad regexp %q: %v", expr, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		}
+		return re, nil
+	}
+}
+
 // parse is Parse but for the fact rules, left to compileFacts.
 func parse(r io.Reader, file string) (*Profile, error) {
 	text, err := io.ReadAll(io.LimitReader(r, 1<<20))
@@ -596,16 +605,8 @@ func parse(r io.Reader, file string) (*Profile, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	n := 0
-	fail := func(format string, args ...any) error {
-		return &Error{File: file, Line: n, Msg: fmt.Sprintf(format, args...)}
-	}
-	compile := func(expr string) (*regexp.Regexp, error) {
-		re, err := regexp.Compile(expr)
-		if err != nil {
-			return nil, fail("bad regexp %q: %v", expr, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
-		}
-		return re, nil
-	}
+	fail := func(format string, args ...any) error { return failAt(file, n)(format, args...) }
+	compile := compilerFor(fail)
 	compileLine := func(expr string) (*lineRegexp, error) {
 		re, err := compile(expr)
 		if err != nil {
