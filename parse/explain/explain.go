@@ -415,30 +415,28 @@ func staleVotes(c *Case) []Finding {
 	type logOf struct {
 		last  int64
 		terms map[int64]int64 // index -> term, where known
-		start int             // the event where what is known of the log began
 	}
 	logs := map[string]*logOf{}
 	leaderOwn := map[entry]bool{} // entries a leader appended in its own term
 	request := map[string]int{}   // voter+candidate+term -> the RequestVote received
 	var out []Finding
 	more := 0
-	num := func(e *parse.Event, k string) (int64, bool) { return e.FieldInt(k) }
 	for i := range c.Test.Events {
 		e := &c.Test.Events[i]
 		lg := logs[e.Node]
 		switch e.Kind {
 		case eventline.KindStart:
-			li, ok1 := num(e, "last_index")
-			lt, ok2 := num(e, "last_term")
+			li, ok1 := e.FieldInt("last_index")
+			lt, ok2 := e.FieldInt("last_term")
 			if ok1 && ok2 {
-				logs[e.Node] = &logOf{last: li, terms: map[int64]int64{li: lt}, start: i}
+				logs[e.Node] = &logOf{last: li, terms: map[int64]int64{li: lt}}
 			} else {
 				delete(logs, e.Node)
 			}
 		case eventline.KindAppend:
-			first, ok1 := num(e, "first")
-			last, ok2 := num(e, "last")
-			term, ok3 := num(e, "term")
+			first, ok1 := e.FieldInt("first")
+			last, ok2 := e.FieldInt("last")
+			term, ok3 := e.FieldInt("term")
 			if !ok1 || !ok2 || !ok3 || lg == nil {
 				continue
 			}
@@ -457,7 +455,7 @@ func staleVotes(c *Case) []Finding {
 			}
 			lg.last = max(lg.last, last)
 		case eventline.KindTruncate:
-			if idx, ok := num(e, "index"); ok && lg != nil {
+			if idx, ok := e.FieldInt("index"); ok && lg != nil {
 				for k := range lg.terms {
 					if k >= idx {
 						delete(lg.terms, k)
@@ -466,8 +464,8 @@ func staleVotes(c *Case) []Finding {
 				lg.last = idx - 1
 			}
 		case eventline.KindSnapshot, eventline.KindApply:
-			idx, ok1 := num(e, "index")
-			et, ok2 := num(e, "eterm")
+			idx, ok1 := e.FieldInt("index")
+			et, ok2 := e.FieldInt("eterm")
 			if action, _ := e.Field("action"); ok1 && ok2 && lg != nil && action != "sending" {
 				lg.terms[idx] = et
 				lg.last = max(lg.last, idx)
@@ -502,8 +500,8 @@ func staleVotes(c *Case) []Finding {
 				continue
 			}
 			req := &c.Test.Events[j]
-			ci, ok1 := num(req, "last_index")
-			ct, ok2 := num(req, "last_term")
+			ci, ok1 := req.FieldInt("last_index")
+			ct, ok2 := req.FieldInt("last_term")
 			vt, ok3 := lg.terms[lg.last]
 			if !ok1 || !ok2 || !ok3 || ct > vt || ct == vt && ci >= lg.last {
 				continue
