@@ -510,11 +510,7 @@ func staleVotes(c *Case) []Finding {
 				more++
 				continue
 			}
-			f := Finding{
-				Anomaly: fmt.Sprintf("node %s granted its vote in term %s to %s, whose log ends at index %d of term %d, behind its own (index %d of term %d): a vote without checking that the candidate's log is up to date",
-					e.Node, term, cand, ci, ct, lg.last, vt),
-				Certainty: Inferred,
-			}
+			f := Finding{Anomaly: staleVote(e.Node, term, cand, ci, ct, lg.last, vt), Certainty: Inferred}
 			f.Chain = []Step{c.step(j), c.step(i)}
 			if k := c.leaderOf(cand, term, i); k >= 0 {
 				f.Chain = append(f.Chain, c.step(k)) // what the vote did
@@ -674,6 +670,13 @@ func slowHeartbeats(c *Case) []Finding {
 	return out
 }
 
+// staleVote says that voter granted its vote to cand, whose last entry (ci, ct) is behind its
+// own (vi, vt).
+func staleVote(voter, term, cand string, ci, ct, vi, vt int64) string {
+	return fmt.Sprintf("node %s granted its vote in term %s to %s, whose log ends at index %d of term %d, behind its own (index %d of term %d): a vote without checking that the candidate's log is up to date",
+		voter, term, cand, ci, ct, vi, vt)
+}
+
 // statedStaleVote is a stale vote whose event states both logs' last entries (etcd-io/raft's
 // "2 [logterm: 2, index: 1, vote: 0] cast MsgVote for 1 [logterm: 1, index: 1] at term 2").
 func (c *Case) statedStaleVote(i int) (Finding, bool) {
@@ -688,8 +691,7 @@ func (c *Case) statedStaleVote(i int) (Finding, bool) {
 	cand, _ := e.Field("candidate")
 	term, _ := e.Field("term")
 	f := Finding{
-		Anomaly: fmt.Sprintf("node %s granted its vote in term %s to %s, whose log ends at index %d of term %d, behind its own (index %d of term %d): a vote without checking that the candidate's log is up to date",
-			e.Node, term, cand, ci, ct, vi, vt),
+		Anomaly:   staleVote(e.Node, term, cand, ci, ct, vi, vt),
 		Certainty: Stated,
 		Chain:     []Step{c.step(i)},
 		At:        c.step(i),
