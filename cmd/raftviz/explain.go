@@ -87,7 +87,11 @@ func explainCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	// A test with no result (UNKNOWN) failed if the run did (the process ended while it ran),
 	// and was only cut off if the log ends there: which, the run's last lines say. Such tests
 	// are few (the one running at the end), so they wait for the end of the input.
-	var unfinished []*parse.Test
+	type unfinishedTest struct {
+		t *parse.Test
+		r analyze.Report
+	}
+	var unfinished []unfinishedTest
 	err = src.Scan(ctx, parse.ScanOptions{Emit: func(t *parse.Test) error {
 		if !matcher.MatchTest(t) || len(t.Events) == 0 && t.Status != parse.StatusFail {
 			return nil
@@ -98,19 +102,19 @@ func explainCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 		case explain.NeedsExplaining(t, r):
 			write(t, explain.Explain(t, r))
 		case t.Status == parse.StatusUnknown && !t.Implicit: // a plain log's lines are no test run
-			unfinished = append(unfinished, t)
+			unfinished = append(unfinished, unfinishedTest{t, r})
 		}
 		return nil
 	}})
 	cutOff := 0 // unfinished tests of a log that ends without failing
 	if err == nil && ctx.Err() == nil {
 		sum := src.Summary()
-		for _, t := range unfinished {
+		for _, u := range unfinished {
 			if sum.Status(nil) != parse.StatusFail {
 				cutOff++
 				continue
 			}
-			write(t, explain.ExplainUnfinished(t, analyze.Test(t, analyze.Options{})))
+			write(u.t, explain.ExplainUnfinished(u.t, u.r))
 		}
 	}
 	switch {
@@ -138,8 +142,12 @@ func explainCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 			return exitUsage
 		}
 	} else if explained == 0 && cutOff > 0 {
+		runs := "they run"
+		if cutOff == 1 {
+			runs = "it runs"
+		}
 		fmt.Fprintf(bw, "nothing to explain: %s, %d with no result (the log ends while %s), the others passed; no safety check violated\n",
-			plural(read, "test"), cutOff, map[bool]string{true: "it runs", false: "they run"}[cutOff == 1])
+			plural(read, "test"), cutOff, runs)
 	} else if explained == 0 {
 		fmt.Fprintf(bw, "nothing to explain: %s, each passed with no safety check violated\n", plural(read, "test"))
 	} else {
